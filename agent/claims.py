@@ -1,0 +1,85 @@
+"""Build chain text and its checkable claims together, so every shown number is claimed."""
+
+from __future__ import annotations
+
+from agent.state import Claim
+
+__all__ = ["Writer", "format_number"]
+
+
+def format_number(value: float, decimals: int | None) -> str:
+    """Format a number for chain text: integers plainly, others with ``decimals`` digits."""
+    if decimals is None:
+        if float(value).is_integer():
+            return str(int(value))
+        return f"{value:g}"
+    return f"{value:.{decimals}f}"
+
+
+class Writer:
+    """Accumulate a sentence and the claims behind each number or quote in it."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self.claims: list[Claim] = []
+
+    def text(self, s: str) -> Writer:
+        """Append plain text (it must contain no digits that are not claimed)."""
+        self._parts.append(s)
+        return self
+
+    def num(
+        self,
+        value: float,
+        evidence: str,
+        path: str,
+        *,
+        unit: str | None = None,
+        decimals: int | None = None,
+    ) -> Writer:
+        """Append a number that equals ``evidence.output[path]`` (converted to ``unit``)."""
+        shown = format_number(value, decimals)
+        digits = len(shown.split(".")[1]) if "." in shown else 0
+        self._parts.append(shown)
+        self.claims.append(
+            Claim(
+                kind="number",
+                evidence=evidence,
+                path=path,
+                value=float(shown),
+                unit=unit,
+                tolerance=0.5 * 10 ** (-digits),
+            )
+        )
+        return self
+
+    def box(self, box: list[int], evidence: str, path: str) -> Writer:
+        """Append ``[x0, y0, x1, y1]`` with a claim per coordinate (level-0 pixels)."""
+        self.text("[")
+        for i, v in enumerate(box):
+            if i:
+                self.text(", ")
+            self.num(v, evidence, f"{path}.{i}")
+        return self.text("]")
+
+    def absent(self, s: str, evidence: str, path: str) -> Writer:
+        """Append text stating that the value at ``path`` is unknown (null in the output)."""
+        self._parts.append(s)
+        self.claims.append(Claim(kind="absent", evidence=evidence, path=path))
+        return self
+
+    def quote(self, s: str, evidence: str) -> Writer:
+        """Append a verbatim quote of a string in the evidence (error, summary or note)."""
+        self._parts.append(s)
+        self.claims.append(Claim(kind="quote", evidence=evidence, text=s))
+        return self
+
+    def extend(self, other: Writer) -> Writer:
+        """Append another writer's text and claims."""
+        self._parts.append(other.render())
+        self.claims.extend(other.claims)
+        return self
+
+    def render(self) -> str:
+        """Return the text written so far."""
+        return "".join(self._parts)

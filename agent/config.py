@@ -1,0 +1,64 @@
+"""Settings of the co-pilot: the only module that reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """All settings, read once from ``SMARTPATH_*`` variables and passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTPATH_", frozen=True, extra="forbid")
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".smartpath",
+        description="State directory: cases database, audit logs, artifacts, samples, models.",
+    )
+    max_region_pixels: int = Field(
+        default=4096 * 4096,
+        gt=0,
+        description="Largest region a single read may return, in output pixels (width × height).",
+    )
+    max_view_px: int = Field(
+        default=2048,
+        gt=0,
+        description="Largest side, in output pixels, of a view fitted around a named target.",
+    )
+    thumbnail_px: int = Field(
+        default=1024, gt=16, description="Longest side of thumbnails used for tissue detection."
+    )
+    tile_workers: int = Field(default=2, ge=1, description="Threads of the parallel tile reader.")
+    verify_budget: int = Field(
+        default=1, ge=0, description="How often a failed verification may route back to the planner."
+    )
+    log_level: str = Field(default="WARNING", description="Python logging level name.")
+
+    @property
+    def cases_db(self) -> Path:
+        """SQLite file holding the LangGraph checkpoints and the case index."""
+        return self.home / "cases.sqlite"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Folder of append-only JSONL audit logs, one file per case."""
+        return self.home / "audit"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Folder of images and files produced by tools, one subfolder per case."""
+        return self.home / "artifacts"
+
+    @property
+    def samples_dir(self) -> Path:
+        """Folder of bundled sample slides fetched at set-up."""
+        return self.home / "samples"
+
+    def ensure_dirs(self) -> None:
+        """Create the home directory tree (called by the composition root, never at import)."""
+        for path in (self.home, self.audit_dir, self.artifacts_dir, self.samples_dir):
+            path.mkdir(parents=True, exist_ok=True)

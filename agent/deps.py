@@ -1,0 +1,22 @@
+"""What the graph's nodes need from outside: settings, tools, slides, audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.config import Settings
+from memory.audit import AuditLog
+from tools.registry import ToolRegistry
+from tools.slide_cache import SlideCache
+
+__all__ = ["GraphDeps"]
+
+
+@dataclass(frozen=True)
+class GraphDeps:
+    """Dependencies injected into ``build_graph``."""
+
+    settings: Settings
+    tools: ToolRegistry
+    slides: SlideCache
+    audit: AuditLog

@@ -1,0 +1,131 @@
+"""Act node: run the plan's steps through the registry; a failure becomes failed evidence."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel, ValidationError
+
+from agent.deps import GraphDeps
+from agent.errors import ToolError, ToolInputError, ToolServerError
+from agent.state import CaseState, Evidence, Plan, PlanStep, Roi
+from memory.audit import output_hash
+from tools.base import ToolContext, ToolResult
+
+__all__ = ["case_id_of", "make_executor"]
+
+logger = logging.getLogger(__name__)
+
+
+def case_id_of(config: RunnableConfig) -> str:
+    """Return the case id (LangGraph thread id) of a run."""
+    return str(config.get("configurable", {}).get("thread_id", "default"))
+
+
+def make_executor(deps: GraphDeps):  # noqa: ANN201 - a LangGraph node
+    """Return the ``act`` node."""
+
+    def act(state: CaseState, config: RunnableConfig) -> dict[str, Any]:
+        case_id = case_id_of(config)
+        plan = Plan.model_validate(state["plan"])
+        evidence = list(state.get("evidence", []))
+        turn = state.get("turn", 1)
+        new_rois: list[dict[str, Any]] = []
+        current = state.get("current_roi")
+        n_rois = len(state.get("rois", []))
+        for step in plan.steps:
+            ev = _run_step(deps, state, step, case_id, f"E{turn}.{len(evidence) + 1}")
+            evidence.append(ev.model_dump(mode="json"))
+            deps.audit.append(case_id, "tool_call", {"turn": turn, **ev.model_dump(mode="json")})
+            if ev.ok and ev.tool == "zoom":
+                roi = _roi_from(ev, state, n_rois + len(new_rois) + 1, turn)
+                new_rois.append(roi.model_dump(mode="json"))
+                current = roi.number
+        return {"evidence": evidence, "rois": new_rois, "current_roi": current}
+
+    return act
+
+
+def _run_step(
+    deps: GraphDeps, state: CaseState, step: PlanStep, case_id: str, ev_id: str
+) -> Evidence:
+    tool = deps.tools.get(step.tool)
+    base = {"id": ev_id, "tool": step.tool, "inputs": step.args, "backend": tool.backend}
+    started = time.perf_counter()
+    try:
+        if step.error:
+            raise ToolInputError(step.error)
+        inp = _validate(tool.Input, step.args)
+        slide = None
+        if tool.needs_slide:
+            path = state.get("slide_path")
+            if not path:
+                msg = "no slide is open in this case"
+                raise ToolInputError(msg)
+            slide = deps.slides.open(path)
+        ctx = ToolContext(
+            settings=deps.settings, case_id=case_id, evidence_id=ev_id, slides=deps.slides,
+            slide=slide,
+        )
+        result: ToolResult = tool.run(inp, ctx)
+    except ToolError as exc:
+        kind = "backend" if isinstance(exc, ToolServerError) else (
+            "input" if isinstance(exc, ToolInputError) else "internal"
+        )
+        return _failed(base, str(exc), kind, started)
+    except Exception as exc:  # a bug in a tool must not end the case
+        logger.exception("tool %s failed unexpectedly", step.tool)
+        return _failed(base, f"internal error in {step.tool}: {type(exc).__name__}", "internal",
+                       started)
+    output = result.output.model_dump(mode="json")
+    return Evidence(
+        **base,
+        ok=True,
+        summary=result.summary,
+        output=output,
+        artifacts=result.artifacts,
+        seconds=round(time.perf_counter() - started, 4),
+        output_sha256=output_hash(output),
+    )
+
+
+def _validate(model: type[BaseModel], args: dict[str, Any]) -> BaseModel:
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "input"
+        msg = f"invalid argument {where}: {first['msg']}"
+        raise ToolInputError(msg) from None
+
+
+def _failed(base: dict[str, Any], message: str, kind: str, started: float) -> Evidence:
+    return Evidence(
+        **base,
+        ok=False,
+        summary=f"failed: {message}",
+        error=message,
+        error_kind=kind,  # type: ignore[arg-type]
+        seconds=round(time.perf_counter() - started, 4),
+    )
+
+
+def _roi_from(ev: Evidence, state: CaseState, number: int, turn: int) -> Roi:
+    o = ev.output
+    slide = state.get("slide") or {}
+    return Roi(
+        number=number,
+        slide_id=slide.get("slide_id", ""),
+        box=o["box"],
+        downsample=o["downsample"],
+        magnification=o["magnification"],
+        mpp=o["mpp"],
+        level=o["level"],
+        output_size=[o["output_width"], o["output_height"]],
+        artifact=ev.artifacts[0] if ev.artifacts else None,
+        evidence=ev.id,
+        turn=turn,
+    )

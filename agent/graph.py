@@ -1,0 +1,38 @@
+"""Wiring of the co-pilot graph: intake → plan → act → recall → reason → verify → respond."""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from agent.deps import GraphDeps
+from agent.executor import make_executor
+from agent.intake import make_intake
+from agent.planner import make_planner
+from agent.reasoner import reason
+from agent.recall import recall
+from agent.respond import make_respond
+from agent.state import CaseState
+from agent.verifier import make_router, verify
+
+__all__ = ["build_graph"]
+
+
+def build_graph(deps: GraphDeps) -> StateGraph:
+    """Return the uncompiled graph; compile it with a checkpointer in app/ or tests."""
+    graph = StateGraph(CaseState)
+    graph.add_node("intake", make_intake(deps))
+    graph.add_node("plan", make_planner(deps.tools))
+    graph.add_node("act", make_executor(deps))
+    graph.add_node("recall", recall)
+    graph.add_node("reason", reason)
+    graph.add_node("verify", verify)
+    graph.add_node("respond", make_respond(deps))
+    graph.add_edge(START, "intake")
+    graph.add_edge("intake", "plan")
+    graph.add_edge("plan", "act")
+    graph.add_edge("act", "recall")
+    graph.add_edge("recall", "reason")
+    graph.add_edge("reason", "verify")
+    graph.add_conditional_edges("verify", make_router(deps.settings.verify_budget))
+    graph.add_edge("respond", END)
+    return graph

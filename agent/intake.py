@@ -1,0 +1,44 @@
+"""Intake node: start a turn: number it, reset per-turn fields, log the request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from agent.deps import GraphDeps
+from agent.executor import case_id_of
+from agent.state import CaseState
+
+__all__ = ["make_intake"]
+
+
+def make_intake(deps: GraphDeps):  # noqa: ANN201 - a LangGraph node
+    """Return the ``intake`` node."""
+
+    def intake(state: CaseState, config: RunnableConfig) -> dict[str, Any]:
+        turn = state.get("turn", 0) + 1
+        slide = state.get("slide") or {}
+        current = state.get("current_roi")
+        rois = {r["number"]: r for r in state.get("rois", [])}
+        if current is not None and rois.get(current, {}).get("slide_id") != slide.get("slide_id"):
+            current = None  # the case moved to another slide
+        deps.audit.append(
+            case_id_of(config),
+            "request",
+            {"turn": turn, "request": state.get("request", ""), "slide": slide},
+        )
+        return {
+            "turn": turn,
+            "current_roi": current,
+            "plan": None,
+            "evidence": [],
+            "facts": [],
+            "chain": None,
+            "verification": None,
+            "answer": "",
+            "attempts": 0,
+            "feedback": [],
+        }
+
+    return intake

@@ -1,0 +1,176 @@
+"""Parse a free-text request into intents and zoom arguments (pure, no state)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["ParsedRequest", "ZoomRequest", "parse_request"]
+
+RoiRef = Literal["current", "previous", "number"]
+_NUM = r"-?\d+(?:\.\d+)?"
+_ORDINALS = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
+    "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "last": -1,
+}
+_ORD = r"(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th)"
+_AREA = r"(?:region|roi|area|view|spot|place|location|field)"
+
+_SIZE_RE = re.compile(rf"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?)\b")
+_BOX_RE = re.compile(
+    rf"from\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*to\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)"
+    rf"|\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]"
+)
+_POINT_RE = re.compile(
+    rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]\s*({_NUM})"
+)
+_MAG_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:x|×)(?![\w=])(?:\s*(?:magnification|objective))?")
+_MPP_RE = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(?:µm|μm|um|microns?|micrometers?)\s*(?:/|per)\s*(?:px|pixels?)"
+)
+_LEVEL_RE = re.compile(r"\blevel\s*(\d+)\b")
+_ZOOM_VERB_RE = re.compile(
+    r"\b(zoom|magnify|go\s+back|go\s+to|navigate|move\s+to|pan|cent(?:er|re)\s+on|show|view|"
+    r"look\s+at|return\s+to|take\s+me|open)\b"
+)
+_INFO_RE = re.compile(
+    r"\b(size|dimensions?|how\s+(?:big|large)|width|height|wide|tall|magnification|objective|"
+    r"resolution|mpp|microns?\s+per|µm\s*/\s*px|pixel\s+size|levels?|pyramid|vendor|scanner|"
+    r"format|metadata|properties|scanned)\b"
+)
+_TISSUE_METRIC_RE = re.compile(
+    r"\b(fraction|percent(?:age)?|proportion|coverage|cover(?:s|ed)?|how\s+much|amount|"
+    r"how\s+many|detect|mask|outline)\b|%"
+)
+
+
+@dataclass(frozen=True)
+class ZoomRequest:
+    """What a zoom request asks for; coordinates in level-0 pixels."""
+
+    direction: Literal["in", "out"] | None = None
+    magnification: float | None = None
+    mpp: float | None = None
+    level: int | None = None
+    target: Literal["tissue_region", "roi", "point", "box", "slide", "default"] = "default"
+    region_index: int | None = None
+    roi_ref: RoiRef | None = None
+    roi_number: int | None = None
+    center: tuple[float, float] | None = None
+    size_px: tuple[int, int] | None = None
+    box: tuple[int, int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """The intents found in one request."""
+
+    info: bool = False
+    tissue: bool = False
+    zoom: ZoomRequest | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when no intent was recognised."""
+        return not (self.info or self.tissue or self.zoom)
+
+
+def parse_request(text: str) -> ParsedRequest:
+    """Find the intents of ``text`` and the arguments of a zoom."""
+    low = " ".join(text.lower().split())
+    zoom = _parse_zoom(low)
+    rest = low
+    if zoom is not None:
+        for pattern in (_SIZE_RE, _BOX_RE, _POINT_RE, _MAG_RE, _MPP_RE, _LEVEL_RE):
+            rest = pattern.sub(" ", rest)
+    info = bool(_INFO_RE.search(rest))
+    has_tissue = bool(re.search(r"\btissue\b", low))
+    tissue = has_tissue and (zoom is None or bool(_TISSUE_METRIC_RE.search(rest)))
+    return ParsedRequest(info=info, tissue=tissue, zoom=zoom)
+
+
+def _parse_zoom(low: str) -> ZoomRequest | None:
+    size = _SIZE_RE.search(low)
+    scan = _SIZE_RE.sub(" ", low)
+    box = _parse_box(scan)
+    if box is not None:
+        scan = _BOX_RE.sub(" ", scan)
+    point = _parse_point(scan)
+    if point is not None:
+        scan = _POINT_RE.sub(" ", scan)
+    mag = _MAG_RE.search(scan)
+    mpp = _MPP_RE.search(scan)
+    level = _LEVEL_RE.search(scan)
+    direction = "out" if re.search(r"\bzoom(?:ed)?\s+out\b", low) else (
+        "in" if re.search(r"\bzoom(?:ed)?\s+in\b", low) else None
+    )
+    target, region_index, roi_ref, roi_number = _parse_target(scan)
+    if box is not None:
+        target = "box"
+    elif point is not None:
+        target = "point"
+    has_verb = bool(_ZOOM_VERB_RE.search(low))
+    has_scale = bool(mag or mpp or level)
+    wants = "zoom" in low or (has_verb and (target != "default" or has_scale))
+    if not wants and (box is not None or point is not None):
+        wants = True
+    if not wants:
+        return None
+    return ZoomRequest(
+        direction=direction,
+        magnification=float(mag.group(1)) if mag else None,
+        mpp=float(mpp.group(1)) if mpp else None,
+        level=int(level.group(1)) if level else None,
+        target=target,
+        region_index=region_index,
+        roi_ref=roi_ref,
+        roi_number=roi_number,
+        center=point,
+        size_px=(int(size.group(1)), int(size.group(2))) if size else None,
+        box=box,
+    )
+
+
+def _parse_box(low: str) -> tuple[int, int, int, int] | None:
+    m = _BOX_RE.search(low)
+    if m is None:
+        return None
+    vals = [g for g in m.groups() if g is not None]
+    x0, y0, x1, y1 = (round(float(v)) for v in vals)
+    return (x0, y0, x1, y1)
+
+
+def _parse_point(low: str) -> tuple[float, float] | None:
+    m = _POINT_RE.search(low)
+    if m is None:
+        return None
+    vals = [float(g) for g in m.groups() if g is not None]
+    return (vals[0], vals[1])
+
+
+def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]:
+    """Return (target, tissue region index, ROI reference, ROI number)."""
+    if re.search(r"\b(largest|biggest|main|largest)\s+(?:piece\s+of\s+)?tissue\b", low) or re.search(
+        r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section)\b", low
+    ):
+        return "tissue_region", 1, None, None
+    m = re.search(rf"\btissue\s+{_AREA}\s*#?\s*(\d+)\b", low) or re.search(
+        rf"\b{_ORD}\s+(?:largest\s+)?tissue\s+{_AREA}\b", low
+    )
+    if m:
+        return "tissue_region", _ordinal(m.group(1)), None, None
+    if re.search(rf"\b(same|this|current|that)\s+{_AREA}\b|\baround\s+here\b|\bhere\b", low):
+        return "roi", None, "current", None
+    m = re.search(rf"\b{_ORD}\s+{_AREA}\b", low) or re.search(rf"\b(?:region|roi)\s*#?\s*(\d+)\b", low)
+    if m:
+        return "roi", None, "number", _ordinal(m.group(1))
+    if re.search(rf"\b(previous|last|prior|earlier)\s+{_AREA}\b|\bgo\s+back\b", low):
+        return "roi", None, "previous", None
+    if re.search(r"\b(whole|entire|full)\s+slide\b|\boverview\b", low):
+        return "slide", None, None, None
+    return "default", None, None, None
+
+
+def _ordinal(word: str) -> int:
+    return _ORDINALS[word] if word in _ORDINALS else int(word)

@@ -1,0 +1,118 @@
+"""Plan node: turn the request and the case's regions into validated tool steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.intents import ParsedRequest, ZoomRequest, parse_request
+from agent.state import CaseState, Plan, PlanStep, Roi
+from tools.registry import ToolRegistry
+
+__all__ = ["HELP_TEXT", "make_planner", "plan_request"]
+
+HELP_TEXT = (
+    "I can report the slide's size, pyramid levels, resolution and magnification; measure the "
+    "tissue fraction and tissue regions; and zoom to a tissue region, an earlier region, a point "
+    "or a box at a magnification, µm/px or level."
+)
+
+
+def make_planner(registry: ToolRegistry):  # noqa: ANN201 - a LangGraph node
+    """Return the ``plan`` node bound to the tool registry."""
+
+    def plan(state: CaseState) -> dict[str, Any]:
+        request = state.get("request", "")
+        rois = [Roi.model_validate(r) for r in state.get("rois", [])]
+        slide = state.get("slide") or {}
+        result = plan_request(request, rois, state.get("current_roi"), slide.get("slide_id", ""))
+        for step in result.steps:
+            registry.get(step.tool)  # raises ValueError naming the valid tools
+        return {"plan": result.model_dump(mode="json")}
+
+    return plan
+
+
+def plan_request(request: str, rois: list[Roi], current: int | None, slide_id: str) -> Plan:
+    """Build the plan for ``request`` given the ROIs the case has visited on this slide."""
+    parsed: ParsedRequest = parse_request(request)
+    steps: list[PlanStep] = []
+    notes: list[str] = []
+    if parsed.info:
+        steps.append(PlanStep(tool="slide_info", why="slide size, levels, resolution"))
+    if parsed.tissue:
+        steps.append(PlanStep(tool="tissue", why="tissue fraction and regions"))
+    if parsed.zoom is not None:
+        here = [r for r in rois if r.slide_id == slide_id]
+        steps.append(_zoom_step(parsed.zoom, here, current, notes))
+    if not steps:
+        notes.append("no tool matched the request")
+    return Plan(request=request, steps=steps, notes=notes)
+
+
+def _zoom_step(z: ZoomRequest, rois: list[Roi], current: int | None, notes: list[str]) -> PlanStep:
+    """Resolve references to earlier regions into concrete zoom arguments."""
+    args: dict[str, Any] = _scale_args(z)
+    cur = next((r for r in rois if r.number == current), rois[-1] if rois else None)
+    if z.target == "tissue_region":
+        args.update(target="tissue_region", region_index=z.region_index or 1)
+        return PlanStep(tool="zoom", args=args, why=f"tissue region {z.region_index or 1}")
+    if z.target == "box" and z.box is not None:
+        args.update(target="box", box=list(z.box))
+        return PlanStep(tool="zoom", args=args, why="the requested box")
+    if z.target == "point" and z.center is not None:
+        args.update(target="point", center=list(z.center))
+        if z.size_px:
+            args["size_px"] = list(z.size_px)
+        return PlanStep(tool="zoom", args=args, why="the requested point")
+    roi, error = _find_roi(z, rois, cur)
+    if error:
+        return PlanStep(tool="zoom", args=args, why="an earlier region", error=error)
+    if roi is None:
+        if z.target == "roi" or z.direction:
+            notes.append("the case has no earlier region on this slide; showing the whole slide")
+        args["target"] = "slide"
+        return PlanStep(tool="zoom", args=args, why="the whole slide")
+    return _roi_step(z, roi, args)
+
+
+def _scale_args(z: ZoomRequest) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if z.magnification is not None:
+        args["magnification"] = z.magnification
+    if z.mpp is not None:
+        args["mpp"] = z.mpp
+    if z.level is not None:
+        args["level"] = z.level
+    return args
+
+
+def _find_roi(z: ZoomRequest, rois: list[Roi], cur: Roi | None) -> tuple[Roi | None, str | None]:
+    """Return the earlier region the request refers to, or an error line."""
+    if z.roi_ref == "number" and z.roi_number is not None:
+        numbers = [r.number for r in rois]
+        wanted = numbers[-1] if z.roi_number == -1 and numbers else z.roi_number
+        found = next((r for r in rois if r.number == wanted), None)
+        if found is None:
+            have = ", ".join(map(str, numbers)) or "none yet"
+            return None, f"region {z.roi_number} does not exist; regions visited on this slide: {have}"
+        return found, None
+    if z.roi_ref == "previous":
+        if cur is None:
+            return None, None
+        earlier = [r for r in rois if r.number < cur.number]
+        return (earlier[-1] if earlier else cur), None
+    return cur, None
+
+
+def _roi_step(z: ZoomRequest, roi: Roi, args: dict[str, Any]) -> PlanStep:
+    """Zoom on an earlier region: same view, or same centre at a new scale."""
+    args["roi_number"] = roi.number
+    has_scale = any(k in args for k in ("magnification", "mpp", "level"))
+    if not has_scale and z.direction is None:
+        args.update(target="box", box=roi.box, downsample=roi.downsample)
+        return PlanStep(tool="zoom", args=args, why=f"region {roi.number} again")
+    if not has_scale:
+        factor = 2.0 if z.direction == "out" else 0.5
+        args["downsample"] = max(roi.downsample * factor, 1.0)
+    args.update(target="roi", box=roi.box, view_px=roi.output_size)
+    return PlanStep(tool="zoom", args=args, why=f"around region {roi.number}")

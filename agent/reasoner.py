@@ -1,0 +1,173 @@
+"""Reason node: compose the chain deterministically from evidence; every number is claimed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from agent.claims import Writer
+from agent.planner import HELP_TEXT
+from agent.state import CaseState, ChainStep, Evidence, Plan, ReasoningChain, StepKind
+
+__all__ = ["compose_chain", "reason"]
+
+_Section = tuple[list[tuple[StepKind, Writer]], Writer]
+
+
+def reason(state: CaseState) -> dict[str, Any]:
+    """Write the chain for this turn's evidence; the answer is the conclusion's text."""
+    evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
+    plan = Plan.model_validate(state["plan"]) if state.get("plan") else None
+    chain = compose_chain(evidence, plan)
+    conclusion = chain.conclusion
+    return {
+        "chain": chain.model_dump(mode="json"),
+        "answer": conclusion.text if conclusion else "",
+    }
+
+
+def compose_chain(evidence: list[Evidence], plan: Plan | None) -> ReasoningChain:
+    """Build observe/measure steps per evidence and a conclude step that is the answer."""
+    latest: dict[str, Evidence] = {}
+    for ev in evidence:
+        latest[ev.tool] = ev  # a re-planned step supersedes the earlier attempt
+    steps: list[ChainStep] = []
+    answer = Writer()
+    for ev in latest.values():
+        builder = _BUILDERS.get(ev.tool) if ev.ok else _failed
+        parts, summary = (builder or _generic)(ev)
+        for kind, w in parts:
+            steps.append(_step(len(steps) + 1, kind, w, [ev.id]))
+        if answer.render():
+            answer.text(" ")
+        answer.extend(summary)
+    if not latest:
+        answer.text(HELP_TEXT)
+        if plan and plan.notes:
+            answer.text(" (" + "; ".join(plan.notes) + ")")
+    elif plan and plan.notes:
+        answer.text(" Note: " + "; ".join(plan.notes) + ".")
+    steps.append(_step(len(steps) + 1, "conclude", answer, [e.id for e in latest.values()]))
+    return ReasoningChain(steps=steps)
+
+
+def _step(n: int, kind: StepKind, w: Writer, cites: list[str]) -> ChainStep:
+    return ChainStep(id=f"S{n}", kind=kind, text=w.render(), claims=w.claims, evidence=cites)
+
+
+def _slide_info(ev: Evidence) -> _Section:
+    o, e = ev.output, ev.id
+    obs = Writer().quote(o["name"], e).text(" is ").num(o["width_px"], e, "width_px").text(" × ")
+    obs.num(o["height_px"], e, "height_px").text(" pixels at level ").num(0, e, "levels.0.level")
+    obs.text(" and has ").num(o["level_count"], e, "level_count").text(" pyramid level(s)")
+    if o.get("vendor"):
+        obs.text(" (format: ").quote(o["vendor"], e).text(")")
+    obs.text(".")
+    for lv in o["levels"][1:4]:
+        i = lv["level"]
+        obs.text(" Level ").num(i, e, f"levels.{i}.level").text(" is ")
+        obs.num(lv["width"], e, f"levels.{i}.width").text(" × ")
+        obs.num(lv["height"], e, f"levels.{i}.height").text(" pixels (downsample ")
+        obs.num(lv["downsample"], e, f"levels.{i}.downsample", decimals=2).text(").")
+    res, short = Writer(), Writer()
+    short.quote(o["name"], e).text(": ").num(o["width_px"], e, "width_px").text(" × ")
+    short.num(o["height_px"], e, "height_px").text(" pixels, ")
+    short.num(o["level_count"], e, "level_count").text(" level(s), ")
+    if o.get("mpp_x") is not None:
+        res.text("Its resolution is ").num(o["mpp_x"], e, "mpp_x", decimals=_dec(o["mpp_x"]))
+        res.text(" µm/px at full resolution. ")
+        short.num(o["mpp_x"], e, "mpp_x", decimals=_dec(o["mpp_x"])).text(" µm/px, ")
+    else:
+        res.absent(
+            "It records no µm/px, so its physical resolution is unknown and sizes can be given "
+            "in pixels only. ",
+            e,
+            "mpp_x",
+        )
+        short.absent("resolution unknown (no µm/px recorded), ", e, "mpp_x")
+    if o.get("objective_power") is not None:
+        res.text("It was scanned at ").num(o["objective_power"], e, "objective_power").text("x.")
+        short.text("scanned at ").num(o["objective_power"], e, "objective_power").text("x.")
+    else:
+        res.absent(
+            "It records no objective power, so its scan magnification is unknown.",
+            e,
+            "objective_power",
+        )
+        short.absent("magnification unknown (no objective power recorded).", e, "objective_power")
+    return [("observe", obs), ("measure", res)], short
+
+
+def _tissue(ev: Evidence) -> _Section:
+    o, e = ev.output, ev.id
+    frac = Writer().text("Tissue covers ")
+    frac.num(100 * o["tissue_fraction"], e, "tissue_fraction", unit="%", decimals=1)
+    frac.text("% of the slide in ").num(o["region_count"], e, "region_count")
+    frac.text(" region(s).")
+    parts: list[tuple[StepKind, Writer]] = [("measure", frac)]
+    if o["regions"]:
+        r0 = o["regions"][0]
+        big = Writer().text("The largest, tissue region #").num(r0["index"], e, "regions.0.index")
+        big.text(", spans ").box(r0["box"], e, "regions.0.box").text(" in level-0 pixels")
+        if r0.get("area_mm2") is not None:
+            big.text(" and holds ").num(r0["area_mm2"], e, "regions.0.area_mm2", decimals=3)
+            big.text(" mm² of tissue")
+        big.text(".")
+        parts.append(("observe", big))
+    short = Writer().extend(frac)
+    return parts, short
+
+
+def _zoom(ev: Evidence) -> _Section:
+    o, e = ev.output, ev.id
+    w = Writer().text("Showing ")
+    target = o["target"]
+    if target == "tissue_region":
+        w.text("tissue region #").num(o["region_index"], e, "region_index")
+    elif o.get("roi_number") is not None:
+        w.text("the view around region #" if target == "roi" else "region #")
+        w.num(o["roi_number"], e, "roi_number")
+    else:
+        w.text({"box": "the requested box", "point": "the requested point"}.get(target, "the slide"))
+    if o.get("magnification") is not None:
+        w.text(" at ").num(o["magnification"], e, "magnification", decimals=_dec(o["magnification"]))
+        w.text("x")
+    else:
+        w.absent(" at an unknown magnification", e, "magnification")
+    if o.get("mpp") is not None:
+        w.text(" (").num(o["mpp"], e, "mpp", decimals=_dec(o["mpp"])).text(" µm/px)")
+    w.text(": box ").box(o["box"], e, "box").text(" in level-0 pixels, read from level ")
+    w.num(o["level"], e, "level").text(" and shown at ").num(o["output_width"], e, "output_width")
+    w.text(" × ").num(o["output_height"], e, "output_height").text(" pixels.")
+    parts: list[tuple[StepKind, Writer]] = [("observe", w)]
+    short = Writer().extend(w)
+    for note in o.get("notes", []):
+        nw = Writer().text("Note: ").quote(note, e).text(".")
+        parts.append(("observe", nw))
+        short.text(" ").extend(nw)
+    return parts, short
+
+
+def _failed(ev: Evidence) -> _Section:
+    w = Writer().text(f"The {ev.tool} step failed: ").quote(ev.error or "unknown error", ev.id)
+    return [("observe", w)], Writer().text(f"Could not run {ev.tool}: ").extend(
+        Writer().quote(ev.error or "unknown error", ev.id)
+    )
+
+
+def _generic(ev: Evidence) -> _Section:
+    w = Writer().text(f"{ev.tool}: ").quote(ev.summary, ev.id)
+    return [("observe", w)], w
+
+
+def _dec(value: float) -> int:
+    """Digits to show: enough for the value's own precision, at most 4."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+_BUILDERS: dict[str, Callable[[Evidence], _Section]] = {
+    "slide_info": _slide_info,
+    "tissue": _tissue,
+    "zoom": _zoom,
+}

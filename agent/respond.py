@@ -1,0 +1,48 @@
+"""Respond node: post the answer, record the turn's finding, write the audit record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
+
+from agent.deps import GraphDeps
+from agent.executor import case_id_of
+from agent.state import CaseState
+
+__all__ = ["make_respond"]
+
+
+def make_respond(deps: GraphDeps):  # noqa: ANN201 - a LangGraph node
+    """Return the ``respond`` node."""
+
+    def respond(state: CaseState, config: RunnableConfig) -> dict[str, Any]:
+        turn = state.get("turn", 1)
+        verification = state.get("verification") or {}
+        evidence = state.get("evidence", [])
+        finding = {
+            "turn": turn,
+            "request": state.get("request", ""),
+            "answer": state.get("answer", ""),
+            "status": verification.get("status"),
+            "evidence": [e["id"] for e in evidence],
+            "rois": [r["number"] for r in state.get("rois", []) if r.get("turn") == turn],
+        }
+        deps.audit.append(
+            case_id_of(config),
+            "turn",
+            {
+                "turn": turn,
+                "request": state.get("request", ""),
+                "plan": state.get("plan"),
+                "evidence": [e["id"] for e in evidence],
+                "facts": state.get("facts", []),
+                "chain": state.get("chain"),
+                "verification": verification,
+                "answer": state.get("answer", ""),
+            },
+        )
+        return {"messages": [AIMessage(content=state.get("answer", ""))], "findings": [finding]}
+
+    return respond

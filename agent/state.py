@@ -1,0 +1,184 @@
+"""Graph state and the typed records it holds: plan, evidence, ROIs, chain, verification.
+
+The checkpointed state holds plain JSON (``model_dump(mode="json")``) so that a case can be
+reopened by any later process; nodes validate what they read back with these models.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CaseState",
+    "ChainStep",
+    "Check",
+    "Claim",
+    "Evidence",
+    "Plan",
+    "PlanStep",
+    "ReasoningChain",
+    "Roi",
+    "SlideRef",
+    "StepKind",
+    "Verification",
+    "VerificationStatus",
+]
+
+StepKind = Literal["observe", "measure", "recall", "infer", "conclude"]
+VerificationStatus = Literal["verified", "partial", "rejected"]
+ErrorKind = Literal["input", "backend", "internal"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SlideRef(_Model):
+    """The slide a case has open (no pixels, no label images)."""
+
+    path: str
+    slide_id: str = Field(description="sha256 of the file: stable id")
+    name: str
+    width: int = Field(description="level-0 width in pixels")
+    height: int = Field(description="level-0 height in pixels")
+
+
+class PlanStep(_Model):
+    """One tool call the planner asks for."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    why: str = Field(default="", description="what part of the request this step answers")
+    error: str | None = Field(
+        default=None, description="an input error found while planning; the step is not run"
+    )
+
+
+class Plan(_Model):
+    """The tool steps for one request, in order; ``notes`` say what was resolved or ignored."""
+
+    request: str
+    steps: list[PlanStep] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class Evidence(_Model):
+    """The result of one tool call: the only thing a chain step may cite besides KG facts."""
+
+    id: str = Field(description="E<turn>.<n>, unique within a case")
+    tool: str
+    ok: bool
+    summary: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    output: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    artifacts: list[str] = Field(default_factory=list)
+    expert: str | None = None
+    backend: str | None = None
+    seconds: float = 0.0
+    output_sha256: str | None = None
+
+
+class Roi(_Model):
+    """A region of interest the case has visited; numbered from 1 across the case."""
+
+    number: int
+    slide_id: str
+    box: list[int] = Field(description="[x0, y0, x1, y1] in level-0 pixels")
+    downsample: float = Field(description="level-0 pixels per output pixel")
+    magnification: float | None
+    mpp: float | None = Field(description="µm per output pixel")
+    level: int
+    output_size: list[int] = Field(description="[width, height] of the view in output pixels")
+    artifact: str | None
+    evidence: str
+    turn: int
+
+
+class Claim(_Model):
+    """A checkable statement inside a chain step.
+
+    ``number``: ``value`` (shown in ``unit``) equals the cited evidence output at ``path``
+    within ``tolerance``; ``absent``: the value at ``path`` is null (the tool found no such
+    metadata); ``quote``: ``text`` occurs in the cited evidence's error or summary.
+    """
+
+    kind: Literal["number", "absent", "quote"] = "number"
+    evidence: str
+    path: str = ""
+    value: float | None = None
+    unit: str | None = None
+    text: str | None = None
+    tolerance: float | None = Field(
+        default=None, description="absolute tolerance in ``unit``; default: half a last digit"
+    )
+
+
+class ChainStep(_Model):
+    """One step of the reasoning chain."""
+
+    id: str
+    kind: StepKind
+    text: str
+    claims: list[Claim] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list, description="evidence and fact ids cited")
+
+
+class ReasoningChain(_Model):
+    """Ordered steps ending in one ``conclude`` step whose text is the answer."""
+
+    steps: list[ChainStep]
+
+    @property
+    def conclusion(self) -> ChainStep | None:
+        """Return the last ``conclude`` step, if any."""
+        found = [s for s in self.steps if s.kind == "conclude"]
+        return found[-1] if found else None
+
+
+class Check(_Model):
+    """The outcome of one verifier check on one step (or on the whole answer)."""
+
+    step: str | None
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+class Verification(_Model):
+    """The verifier's report on a chain."""
+
+    status: VerificationStatus
+    checks: list[Check]
+    steps_verified: float = Field(description="share of chain steps whose checks all passed")
+    step_status: dict[str, bool] = Field(description="step id -> verified")
+    citation_precision: float = Field(description="share of cited ids that exist")
+    reasons: list[str] = Field(default_factory=list, description="why steps failed, for re-plans")
+
+
+class CaseState(TypedDict, total=False):
+    """State of one case (a LangGraph thread); per-turn fields are reset by ``intake``."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    slide: dict[str, Any] | None
+    slide_path: str | None
+    rois: Annotated[list[dict[str, Any]], operator.add]
+    current_roi: int | None
+    turn: int
+    request: str
+    plan: dict[str, Any] | None
+    evidence: list[dict[str, Any]]
+    facts: list[dict[str, Any]]
+    chain: dict[str, Any] | None
+    verification: dict[str, Any] | None
+    answer: str
+    attempts: int
+    feedback: list[str]
+    findings: Annotated[list[dict[str, Any]], operator.add]
+    timings: dict[str, float]

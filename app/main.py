@@ -1,0 +1,168 @@
+"""Composition root and command line: ``smartpath ask | cases | sample``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from agent.config import Settings
+from agent.errors import (
+    CaseError,
+    ConfigError,
+    CopilotError,
+    PlanError,
+    ToolInputError,
+    ToolServerError,
+)
+
+__all__ = ["main"]
+
+logger = logging.getLogger("smartpath")
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_BACKEND = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(f"{self.prog}: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    parser = _Parser(prog="smartpath", description="SmartPath Co-pilot for pathology slides.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    ask = sub.add_parser("ask", help="ask a question about a slide (a new or continued case)")
+    ask.add_argument("slide", help="slide or image file, or 'sample' for the bundled sample")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--case", dest="case_id", help="continue (or create) the case with this id")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    cases = sub.add_parser("cases", help="list or show persistent cases")
+    cases_sub = cases.add_subparsers(dest="cases_command", required=True, parser_class=_Parser)
+    lst = cases_sub.add_parser("list", help="list cases, most recent first")
+    lst.add_argument("--json", action="store_true")
+    show = cases_sub.add_parser("show", help="show one case: slide, regions, turns")
+    show.add_argument("case_id")
+    show.add_argument("--json", action="store_true")
+    sample = sub.add_parser("sample", help="fetch the bundled sample slide and print its path")
+    sample.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        settings = _settings()
+        logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                            format="%(levelname)s %(name)s: %(message)s")
+        return _dispatch(args, settings)
+    except (ToolInputError, PlanError, CaseError, ConfigError) as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    except ToolServerError as exc:
+        return _fail(str(exc), EXIT_BACKEND)
+    except CopilotError as exc:
+        return _fail(str(exc), EXIT_INTERNAL)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:  # never show a traceback; keep it in the debug log
+        logger.debug("internal error", exc_info=True)
+        return _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "SMARTPATH_" + "_".join(str(p) for p in first["loc"]).upper()
+        msg = f"invalid setting {name}: {first['msg']}"
+        raise ConfigError(msg) from None
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "sample":
+        from app.samples import fetch_sample
+
+        path = fetch_sample(settings.samples_dir)
+        _out(json.dumps({"path": str(path)}) if args.json else str(path))
+        return EXIT_OK
+    from app.runner import Copilot
+
+    copilot = Copilot(settings)
+    try:
+        if args.command == "ask":
+            return _ask(copilot, args, settings)
+        return _cases(copilot, args)
+    finally:
+        copilot.close()
+
+
+def _ask(copilot: object, args: argparse.Namespace, settings: Settings) -> int:
+    from app.cli_render import render_turn
+    from app.runner import Copilot
+
+    assert isinstance(copilot, Copilot)
+    slide = _resolve_slide(args.slide, settings)
+    result = copilot.ask(slide, args.question, case_id=args.case_id)
+    if args.json:
+        _out(result.model_dump_json())
+    else:
+        _out(render_turn(result))
+    code = result.exit_code
+    if code:
+        failed = next(e for e in result.evidence if not e["ok"])
+        sys.stderr.write(f"error: {failed['error']}\n")
+    return code
+
+
+def _cases(copilot: object, args: argparse.Namespace) -> int:
+    from app.cli_render import render_case, render_cases
+    from app.runner import Copilot
+
+    assert isinstance(copilot, Copilot)
+    if args.cases_command == "list":
+        records = copilot.cases.list()
+        _out(json.dumps([r.model_dump() for r in records]) if args.json else render_cases(records))
+        return EXIT_OK
+    record, state = copilot.case(args.case_id)
+    if record is None:
+        msg = f"no case {args.case_id!r}; see 'smartpath cases list'"
+        raise CaseError(msg)
+    audit = str(copilot.audit.path(args.case_id))
+    if args.json:
+        payload = {**record.model_dump(), "audit_log": audit, "rois": state.get("rois", []),
+                   "findings": state.get("findings", [])}
+        _out(json.dumps(payload))
+    else:
+        _out(render_case(record, state, audit))
+    return EXIT_OK
+
+
+def _resolve_slide(arg: str, settings: Settings) -> Path:
+    path = Path(arg).expanduser()
+    if arg == "sample" and not path.exists():
+        from app.samples import fetch_sample
+
+        return fetch_sample(settings.samples_dir)
+    return path
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Tool contract: name, description for the planner, Input/Output models, ``run``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+    from tools.slide import Slide
+    from tools.slide_cache import SlideCache
+
+__all__ = ["Tool", "ToolContext", "ToolResult"]
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool may use besides its input: settings, the open slide, where to write files."""
+
+    settings: Settings
+    case_id: str
+    evidence_id: str
+    slides: SlideCache
+    slide: Slide | None = None
+
+    @property
+    def artifact_dir(self) -> Path:
+        """Folder for this case's artifacts (created on demand)."""
+        path = self.settings.artifacts_dir / self.case_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool's typed output, a one-line summary and the files it wrote."""
+
+    output: BaseModel
+    summary: str
+    artifacts: list[str] = field(default_factory=list)
+
+
+class Tool(ABC):
+    """Base of every tool; subclasses declare their contract as class attributes."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Input: ClassVar[type[BaseModel]]
+    Output: ClassVar[type[BaseModel]]
+    needs_slide: ClassVar[bool] = True
+    expert: ClassVar[str | None] = None
+    backend: ClassVar[str] = "cpu"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "__abstractmethods__", None):
+            return
+        for attr in ("name", "description"):
+            if not isinstance(getattr(cls, attr, None), str) or not getattr(cls, attr):
+                msg = f"tool {cls.__name__} must set a non-empty {attr}"
+                raise TypeError(msg)
+        for attr in ("Input", "Output"):
+            model = getattr(cls, attr, None)
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                msg = f"tool {cls.__name__}.{attr} must be a pydantic model class"
+                raise TypeError(msg)
+
+    @abstractmethod
+    def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
+        """Run the tool on validated input; raise a ``ToolError`` on failure."""

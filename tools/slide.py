@@ -1,0 +1,430 @@
+"""Open a whole-slide image or plain image and read validated regions from it in level-0 pixels."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import warnings
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import openslide
+import tifffile
+from PIL import Image, UnidentifiedImageError
+
+from agent.errors import RegionError, SlideOpenError, SlideReadError, ToolInputError
+from tools.pixels import composite_on_white, read_openslide_rgb, resize_rgb
+from tools.types import Box, LevelInfo, RegionRead, SlideMetadata
+
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "Slide",
+    "best_level",
+    "check_slide_file",
+    "detect_openslide_format",
+    "file_sha256",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_IMAGE_PIXELS = 16384 * 16384
+"""Decompression-bomb guard: largest plain (non-pyramidal) image opened, in pixels."""
+
+_UPSAMPLE_TOLERANCE = 0.01
+"""Requests up to 1 % finer than level 0 are read at level 0 (rounding of µm/px values)."""
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+"""sha256 per (resolved path, size in bytes, mtime in ns); filled lazily, never at import."""
+
+
+def file_sha256(path: Path) -> str:
+    """Return the sha256 hex digest of a file, streamed and cached by (path, size, mtime)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
+def best_level(downsamples: list[float], target: float) -> int:
+    """Return the level with the largest downsample not above ``target`` (level 0 at worst)."""
+    best = 0
+    for index, downsample in enumerate(downsamples):
+        if downsample <= target * (1 + 1e-6) and downsample >= downsamples[best]:
+            best = index
+    return best
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def check_slide_file(path: Path) -> None:
+    """Raise SlideOpenError when ``path`` is missing, a directory or empty."""
+    if not path.exists():
+        msg = f"slide file not found: {path}"
+        raise SlideOpenError(msg)
+    if path.is_dir():
+        msg = f"{path} is a directory, not a slide file"
+        raise SlideOpenError(msg)
+    if path.stat().st_size == 0:
+        msg = f"{path.name} is empty (0 bytes)"
+        raise SlideOpenError(msg)
+
+
+def detect_openslide_format(path: Path) -> str | None:
+    """Return OpenSlide's vendor name for the file (sniffed by content), None when not a slide."""
+    try:
+        return openslide.OpenSlide.detect_format(str(path))
+    except openslide.OpenSlideError:
+        return None
+
+
+def _float_property(props: openslide._PropertyMap, key: str) -> float | None:
+    try:
+        value = float(props[key])
+    except (KeyError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _load_plain_image(path: Path) -> np.ndarray:
+    """Decode a plain image (PNG, JPEG, strip TIFF...) into an RGB or RGBA uint8 array."""
+    try:
+        return _load_with_pil(path)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as pil_error:
+        if path.suffix.lower() not in (".tif", ".tiff"):
+            msg = f"{path.name} is not a slide or image format we can read"
+            raise SlideOpenError(msg) from pil_error
+    return _load_with_tifffile(path)
+
+
+def _load_with_pil(path: Path) -> np.ndarray:
+    with warnings.catch_warnings():
+        # Our MAX_IMAGE_PIXELS guard replaces PIL's bomb warning (its hard error still applies);
+        # PIL also warns on corrupt EXIF of truncated files, which then fail to decode anyway.
+        warnings.simplefilter("ignore")
+        try:
+            with Image.open(path) as image:
+                _guard_size(path, image.width, image.height)
+                image.load()
+                mode = "RGBA" if ("A" in image.getbands() or "transparency" in image.info) else "RGB"
+                return np.asarray(image.convert(mode))
+        except Image.DecompressionBombError as error:
+            msg = f"{path.name} is too large to open as a plain image ({_one_line(error)})"
+            raise SlideOpenError(msg) from error
+
+
+def _load_with_tifffile(path: Path) -> np.ndarray:
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            _guard_size(path, page.imagewidth, page.imagelength)
+            array = page.asarray()
+    except SlideOpenError:
+        raise
+    except Exception as error:  # tifffile and imagecodecs raise many types
+        msg = (
+            f"{path.name} is a TIFF that neither OpenSlide nor the plain-image reader can open "
+            f"(truncated or corrupt?): {_one_line(error)}"
+        )
+        raise SlideOpenError(msg) from error
+    return _to_uint8_rgb(path, array)
+
+
+def _to_uint8_rgb(path: Path, array: np.ndarray) -> np.ndarray:
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint8:
+        msg = f"{path.name}: unsupported image layout {array.shape} {array.dtype}"
+        raise SlideOpenError(msg)
+    return np.ascontiguousarray(array)
+
+
+def _guard_size(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_IMAGE_PIXELS:
+        msg = (
+            f"{path.name} is a {width}×{height} plain image, over the {MAX_IMAGE_PIXELS} pixel limit"
+            " for non-pyramidal images; convert it to a pyramidal TIFF"
+        )
+        raise SlideOpenError(msg)
+
+
+class Slide:
+    """An opened slide: OpenSlide for pyramidal formats, an in-memory array for plain images.
+
+    Every box is in level-0 pixels. Reads are serialised by a lock, so a Slide may be shared
+    between threads; parallel tile reading uses ``tools.tile_reader.TileReader`` instead.
+    """
+
+    def __init__(
+        self, path: Path, handle: openslide.OpenSlide | None, pixels: np.ndarray | None
+    ) -> None:
+        self.path = path
+        self._handle = handle
+        self._pixels = pixels
+        self._lock = threading.Lock()
+        self._metadata: SlideMetadata | None = None
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: str | Path) -> Slide:
+        """Open any format OpenSlide reads, or a plain image as a single-level slide.
+
+        Raises:
+            SlideOpenError: missing, empty, directory, unknown, truncated or unsupported file.
+        """
+        path = Path(path)
+        check_slide_file(path)
+        vendor = detect_openslide_format(path)
+        if vendor is None:
+            logger.debug("%s: not an OpenSlide format, opening as a plain image", path)
+            return cls(path, None, _load_plain_image(path))
+        try:
+            handle = openslide.OpenSlide(str(path))
+        except (openslide.OpenSlideError, OSError) as error:
+            msg = f"cannot open {path.name} as a {vendor} slide: {_one_line(error)}"
+            raise SlideOpenError(msg) from error
+        return cls(path, handle, None)
+
+    def __enter__(self) -> Slide:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the OpenSlide handle or the decoded image."""
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+            self._handle = None
+            self._pixels = None
+            self._closed = True
+
+    @property
+    def backend(self) -> str:
+        """``"openslide"`` or ``"image"``."""
+        return "image" if self._pixels is not None or self._handle is None else "openslide"
+
+    @property
+    def metadata(self) -> SlideMetadata:
+        """Sizes, pyramid, resolution and associated image names (never their pixels)."""
+        if self._metadata is None:
+            self._metadata = self._build_metadata()
+        return self._metadata
+
+    def _build_metadata(self) -> SlideMetadata:
+        handle = self._require_open()
+        common = {"slide_id": file_sha256(self.path), "path": str(self.path), "name": self.path.name}
+        if handle is None:
+            assert self._pixels is not None
+            height, width = self._pixels.shape[:2]
+            level = LevelInfo(level=0, width=width, height=height, downsample=1.0, mpp=None)
+            return SlideMetadata(
+                **common, backend="image", vendor=None, width=width, height=height,
+                levels=[level], mpp_x=None, mpp_y=None, objective_power=None,
+            )  # fmt: skip
+        props = handle.properties
+        mpp_x = _float_property(props, openslide.PROPERTY_NAME_MPP_X)
+        mpp_y = _float_property(props, openslide.PROPERTY_NAME_MPP_Y)
+        levels = [
+            LevelInfo(
+                level=i, width=w, height=h, downsample=float(ds),
+                mpp=None if mpp_x is None else mpp_x * float(ds),
+            )  # fmt: skip
+            for i, ((w, h), ds) in enumerate(
+                zip(handle.level_dimensions, handle.level_downsamples, strict=True)
+            )
+        ]
+        return SlideMetadata(
+            **common, backend="openslide", vendor=props.get(openslide.PROPERTY_NAME_VENDOR),
+            width=levels[0].width, height=levels[0].height, levels=levels, mpp_x=mpp_x,
+            mpp_y=mpp_y, objective_power=_float_property(props, openslide.PROPERTY_NAME_OBJECTIVE_POWER),
+            associated_images=sorted(handle.associated_images.keys()),
+        )  # fmt: skip
+
+    def _require_open(self) -> openslide.OpenSlide | None:
+        if self._closed:
+            msg = f"slide {self.path.name} is closed"
+            raise SlideReadError(msg)
+        if self._handle is None and self._pixels is None:
+            self._reopen()
+        return self._handle
+
+    def target_downsample(
+        self,
+        *,
+        level: int | None = None,
+        mpp: float | None = None,
+        magnification: float | None = None,
+    ) -> float:
+        """Level-0 pixels per output pixel for one of level / µm per px / magnification.
+
+        Raises:
+            ToolInputError: several given, or the slide records no mpp / objective power.
+            RegionError: the level does not exist, or the request would upsample level 0.
+        """
+        meta = self.metadata
+        given = [name for name, v in (("level", level), ("mpp", mpp),
+                                       ("magnification", magnification)) if v is not None]  # fmt: skip
+        if len(given) > 1:
+            msg = f"give at most one of level, mpp, magnification (got {', '.join(given)})"
+            raise ToolInputError(msg)
+        if level is not None:
+            if not 0 <= level < meta.level_count:
+                msg = f"level {level} does not exist; valid levels: 0..{meta.level_count - 1}"
+                raise RegionError(msg)
+            return meta.levels[level].downsample
+        if mpp is not None:
+            return self._downsample_for_mpp(mpp)
+        if magnification is not None:
+            return self._downsample_for_magnification(magnification)
+        return 1.0
+
+    def _downsample_for_mpp(self, mpp: float) -> float:
+        meta = self.metadata
+        if meta.mpp_x is None:
+            msg = f"{meta.name} records no µm/px; ask for a level or magnification instead"
+            raise ToolInputError(msg)
+        if mpp <= 0:
+            msg = f"mpp must be positive, got {mpp}"
+            raise ToolInputError(msg)
+        downsample = mpp / meta.mpp_x
+        if downsample < 1 - _UPSAMPLE_TOLERANCE:
+            msg = f"{mpp:g} µm/px is finer than the scan's {meta.mpp_x:g} µm/px"
+            raise RegionError(msg)
+        return max(downsample, 1.0)
+
+    def _downsample_for_magnification(self, magnification: float) -> float:
+        meta = self.metadata
+        if meta.objective_power is None:
+            msg = f"{meta.name} records no objective power; ask for a level or mpp instead"
+            raise ToolInputError(msg)
+        if magnification <= 0:
+            msg = f"magnification must be positive, got {magnification}"
+            raise ToolInputError(msg)
+        downsample = meta.objective_power / magnification
+        if downsample < 1 - _UPSAMPLE_TOLERANCE:
+            msg = f"{magnification:g}x exceeds the scan's {meta.objective_power:g}x"
+            raise RegionError(msg)
+        return max(downsample, 1.0)
+
+    def read_region(
+        self,
+        box: Box,
+        *,
+        level: int | None = None,
+        mpp: float | None = None,
+        magnification: float | None = None,
+        max_pixels: int,
+    ) -> RegionRead:
+        """Read ``box`` (level-0 px) at a level, µm/px or magnification (level 0 when none).
+
+        Args:
+            box: region in level-0 pixels; must lie entirely on the slide.
+            level: pyramid level whose resolution the output has.
+            mpp: µm per output pixel.
+            magnification: objective magnification of the output (e.g. 10 for 10x).
+            max_pixels: largest output allowed, in output pixels (width × height).
+
+        Returns:
+            RGB uint8 pixels composited on white, with the share of transparent pixels.
+
+        Raises:
+            RegionError: off-slide box, unknown level, upsampling, output over ``max_pixels``.
+            ToolInputError: mpp or magnification requested from a slide that lacks it.
+            SlideReadError: the pixels could not be decoded; the handle is reopened.
+        """
+        downsample = self.target_downsample(level=level, mpp=mpp, magnification=magnification)
+        out_w, out_h = self._check_box(box, downsample, max_pixels)
+        with self._lock:
+            image, read_level, transparent = self._decode(box, downsample, out_w, out_h)
+        meta = self.metadata
+        actual = box.width / out_w
+        return RegionRead(
+            image=image, box=box, level=read_level, downsample=actual,
+            mpp=None if meta.mpp_x is None else meta.mpp_x * actual,
+            transparent_fraction=transparent,
+        )  # fmt: skip
+
+    def _check_box(self, box: Box, downsample: float, max_pixels: int) -> tuple[int, int]:
+        meta = self.metadata
+        if box.x0 < 0 or box.y0 < 0 or box.x1 > meta.width or box.y1 > meta.height:
+            msg = (
+                f"box {box.as_list()} (level-0 px) is not entirely on the slide, "
+                f"whose level-0 size is {meta.width}×{meta.height}"
+            )
+            raise RegionError(msg)
+        out_w = max(1, round(box.width / downsample))
+        out_h = max(1, round(box.height / downsample))
+        if out_w * out_h > max_pixels:
+            msg = (
+                f"region of {out_w}×{out_h} = {out_w * out_h} output pixels exceeds the "
+                f"budget of {max_pixels} pixels; ask for a smaller box or a coarser resolution"
+            )
+            raise RegionError(msg)
+        return out_w, out_h
+
+    def _decode(
+        self, box: Box, downsample: float, out_w: int, out_h: int
+    ) -> tuple[np.ndarray, int, float]:
+        handle = self._require_open()
+        if handle is None:
+            assert self._pixels is not None
+            crop = self._pixels[box.y0 : box.y1, box.x0 : box.x1]
+            rgb, transparent = composite_on_white(crop)
+            return resize_rgb(rgb, out_w, out_h), 0, transparent
+        level = best_level(list(handle.level_downsamples), downsample)
+        level_ds = handle.level_downsamples[level]
+        read_w = max(1, math.ceil(box.width / level_ds))
+        read_h = max(1, math.ceil(box.height / level_ds))
+        try:
+            rgb, transparent = read_openslide_rgb(handle, box.x0, box.y0, level, read_w, read_h)
+        except openslide.OpenSlideError as error:
+            self._reopen()
+            msg = f"cannot decode {self.path.name} at {box.as_list()}: {_one_line(error)}"
+            raise SlideReadError(msg) from error
+        return resize_rgb(rgb, out_w, out_h), level, transparent
+
+    def _reopen(self) -> None:
+        """Close and reopen the OpenSlide handle: after one decode error every read fails."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        try:
+            self._handle = openslide.OpenSlide(str(self.path))
+        except (openslide.OpenSlideError, OSError) as error:
+            msg = f"cannot reopen {self.path.name}: {_one_line(error)}"
+            raise SlideReadError(msg) from error
+        logger.info("reopened %s after a decode error", self.path)
+
+    def thumbnail(self, max_px: int) -> tuple[np.ndarray, float]:
+        """Return an RGB thumbnail of the whole slide, longest side <= ``max_px``, from the pyramid.
+
+        Returns:
+            The RGB uint8 image and its downsample (level-0 px per thumbnail px, along x).
+        """
+        meta = self.metadata
+        if max_px < 1:
+            msg = f"max_px must be positive, got {max_px}"
+            raise ToolInputError(msg)
+        downsample = max(1.0, max(meta.width, meta.height) / max_px)
+        out_w = min(max_px, max(1, math.floor(meta.width / downsample + 1e-9)))
+        out_h = min(max_px, max(1, math.floor(meta.height / downsample + 1e-9)))
+        box = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
+        with self._lock:
+            image, _, _ = self._decode(box, downsample, out_w, out_h)
+        return image, meta.width / out_w

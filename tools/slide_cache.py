@@ -1,0 +1,54 @@
+"""Process-wide cache of open slides and their tissue maps, keyed by path and slide id."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tools.slide import Slide
+
+if TYPE_CHECKING:
+    from tools.tissue import TissueMap
+
+__all__ = ["SlideCache"]
+
+
+class SlideCache:
+    """Open each slide once per process; compute each slide's tissue map once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slides: dict[Path, Slide] = {}
+        self._tissue: dict[tuple[str, int], TissueMap] = {}
+
+    def open(self, path: str | Path) -> Slide:
+        """Return the open slide at ``path``; raises ``SlideOpenError`` for bad files."""
+        key = Path(path).resolve()
+        with self._lock:
+            slide = self._slides.get(key)
+            if slide is None:
+                slide = Slide.open(key)
+                self._slides[key] = slide
+            return slide
+
+    def tissue(self, slide: Slide, thumbnail_px: int) -> TissueMap:
+        """Return the slide's tissue map at the given thumbnail size, computing it once."""
+        from tools.tissue import detect_tissue
+
+        key = (slide.metadata.slide_id, thumbnail_px)
+        with self._lock:
+            cached = self._tissue.get(key)
+        if cached is None:
+            cached = detect_tissue(slide, thumbnail_px=thumbnail_px)
+            with self._lock:
+                self._tissue[key] = cached
+        return cached
+
+    def close(self) -> None:
+        """Close every open slide."""
+        with self._lock:
+            for slide in self._slides.values():
+                slide.close()
+            self._slides.clear()
+            self._tissue.clear()

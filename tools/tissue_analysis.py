@@ -1,0 +1,105 @@
+"""TissueTool: tissue fraction and tissue regions of the open slide, with an outline image."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image, ImageDraw
+from pydantic import BaseModel, Field
+
+from tools.base import Tool, ToolContext, ToolResult
+
+if TYPE_CHECKING:
+    from tools.tissue import TissueMap
+
+__all__ = ["TissueInput", "TissueOutput", "TissueRegionOut", "TissueTool"]
+
+_MAX_REGIONS = 10
+
+
+class TissueInput(BaseModel):
+    """No arguments: the tool analyses the whole open slide."""
+
+
+class TissueRegionOut(BaseModel):
+    """One connected tissue region; numbered from 1 by decreasing area."""
+
+    index: int
+    box: list[int] = Field(description="[x0, y0, x1, y1] in level-0 pixels")
+    area_px: int = Field(description="tissue area in level-0 pixels²")
+    area_mm2: float | None = Field(description="tissue area in mm²; None without µm/px")
+    fraction: float = Field(description="share of the slide area")
+
+
+class TissueOutput(BaseModel):
+    """Tissue share of the slide and its largest regions."""
+
+    tissue_fraction: float = Field(description="share of the slide area covered by tissue, 0..1")
+    region_count: int
+    regions: list[TissueRegionOut] = Field(description=f"the {_MAX_REGIONS} largest regions")
+    mask_downsample: float = Field(description="level-0 pixels per mask pixel")
+
+
+class TissueTool(Tool):
+    """Detect tissue on the thumbnail and report fraction and regions."""
+
+    name = "tissue"
+    description = (
+        "Detect tissue on the open slide: the share of the slide covered by tissue and the "
+        "tissue regions as level-0 boxes, largest first, with an outline image."
+    )
+    Input = TissueInput
+    Output = TissueOutput
+
+    def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
+        """Analyse ``ctx.slide`` (cached per slide)."""
+        assert ctx.slide is not None
+        tissue = ctx.slides.tissue(ctx.slide, ctx.settings.thumbnail_px)
+        regions = [
+            TissueRegionOut(
+                index=r.index,
+                box=r.box.as_list(),
+                area_px=int(r.area_px),
+                area_mm2=None if r.area_mm2 is None else float(r.area_mm2),
+                fraction=float(r.fraction),
+            )
+            for r in tissue.regions[:_MAX_REGIONS]
+        ]
+        out = TissueOutput(
+            tissue_fraction=float(tissue.tissue_fraction),
+            region_count=len(tissue.regions),
+            regions=regions,
+            mask_downsample=float(tissue.downsample),
+        )
+        artifact = ctx.artifact_dir / f"{ctx.evidence_id}-tissue.png"
+        _outline_image(ctx, tissue).save(artifact, compress_level=3)
+        summary = (
+            f"tissue covers {100 * out.tissue_fraction:.1f}% of the slide "
+            f"in {out.region_count} region(s)"
+        )
+        return ToolResult(output=out, summary=summary, artifacts=[str(artifact)])
+
+
+def _outline_image(ctx: ToolContext, tissue: TissueMap) -> Image.Image:
+    """Draw the tissue outline and numbered region boxes on a thumbnail."""
+    from skimage.segmentation import find_boundaries
+
+    assert ctx.slide is not None
+    thumb, thumb_downsample = ctx.slide.thumbnail(ctx.settings.thumbnail_px)
+    mask = tissue.mask
+    if mask.shape != thumb.shape[:2]:
+        mask = np.asarray(
+            Image.fromarray(mask.astype(np.uint8) * 255).resize(
+                (thumb.shape[1], thumb.shape[0]), Image.Resampling.NEAREST
+            )
+        ) > 0
+    rgb = thumb.copy()
+    rgb[find_boundaries(mask, mode="outer")] = (0, 160, 0)
+    image = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(image)
+    for region in tissue.regions[:_MAX_REGIONS]:
+        b = [v / thumb_downsample for v in region.box.as_list()]
+        draw.rectangle(b, outline=(0, 90, 200), width=2)
+        draw.text((b[0] + 3, b[1] + 2), str(region.index), fill=(0, 90, 200))
+    return image

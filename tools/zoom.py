@@ -1,0 +1,243 @@
+"""ZoomTool: read a region at a magnification, µm/px or level and save it as a PNG artifact."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from agent.errors import RegionError, ToolInputError
+from tools.base import Tool, ToolContext, ToolResult
+from tools.slide import Slide
+from tools.types import Box, RegionRead, SlideMetadata
+
+__all__ = ["ZoomInput", "ZoomOutput", "ZoomTool"]
+
+ZoomTarget = Literal["slide", "tissue_region", "box", "point", "roi"]
+_DEFAULT_VIEW_PX = 1024
+
+
+class ZoomInput(BaseModel):
+    """Where to look and at what scale; every coordinate in level-0 pixels."""
+
+    target: ZoomTarget = "slide"
+    region_index: int | None = Field(default=None, ge=1, description="tissue region number")
+    roi_number: int | None = Field(default=None, ge=1, description="earlier ROI of the case")
+    box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
+    center: list[float] | None = Field(default=None, description="[x, y], level-0 px")
+    size_px: list[int] | None = Field(default=None, description="[w, h] of a point view, level-0 px")
+    view_px: list[int] | None = Field(default=None, description="[w, h] of the view, output px")
+    magnification: float | None = Field(default=None, gt=0)
+    mpp: float | None = Field(default=None, gt=0, description="µm per output pixel")
+    level: int | None = Field(default=None, ge=0)
+    downsample: float | None = Field(default=None, gt=0, description="level-0 px per output px")
+
+
+class ZoomOutput(BaseModel):
+    """The view that was read; ``magnification`` and ``mpp`` are None when unknown."""
+
+    target: ZoomTarget
+    region_index: int | None
+    roi_number: int | None
+    requested_magnification: float | None
+    box: list[int] = Field(description="[x0, y0, x1, y1] in level-0 pixels")
+    width_px: int = Field(description="box width in level-0 pixels")
+    height_px: int = Field(description="box height in level-0 pixels")
+    level: int
+    downsample: float = Field(description="level-0 pixels per output pixel")
+    magnification: float | None
+    mpp: float | None = Field(description="µm per output pixel")
+    output_width: int
+    output_height: int
+    transparent_fraction: float
+    all_transparent: bool
+    notes: list[str]
+
+
+class ZoomTool(Tool):
+    """Show a region of the slide at a chosen scale."""
+
+    name = "zoom"
+    description = (
+        "Show a region of the open slide (a tissue region, an earlier region, a point or a box "
+        "in level-0 pixels) at a magnification, µm/px or pyramid level, saved as an image."
+    )
+    Input = ZoomInput
+    Output = ZoomOutput
+
+    def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
+        """Resolve the scale and the box, read the pixels, write the PNG."""
+        assert isinstance(inp, ZoomInput)
+        assert ctx.slide is not None
+        meta = ctx.slide.metadata
+        notes: list[str] = []
+        downsample = _resolve_downsample(inp, meta, notes)
+        box = _resolve_box(inp, ctx, meta, downsample, notes)
+        read = _read(ctx.slide, box, downsample, ctx.settings.max_region_pixels)
+        if read.all_transparent:
+            notes.append("the region holds no scanned pixels (OpenSlide returned it transparent)")
+        artifact = ctx.artifact_dir / f"{ctx.evidence_id}-zoom.png"
+        Image.fromarray(read.image).save(artifact, compress_level=3)
+        out = ZoomOutput(
+            target=inp.target,
+            region_index=inp.region_index,
+            roi_number=inp.roi_number,
+            requested_magnification=inp.magnification,
+            box=read.box.as_list(),
+            width_px=read.box.width,
+            height_px=read.box.height,
+            level=read.level,
+            downsample=round(read.downsample, 4),
+            magnification=_magnification(meta, read.downsample),
+            mpp=None if read.mpp is None else round(read.mpp, 4),
+            output_width=int(read.image.shape[1]),
+            output_height=int(read.image.shape[0]),
+            transparent_fraction=round(float(read.transparent_fraction), 4),
+            all_transparent=read.all_transparent,
+            notes=notes,
+        )
+        mag = f"{out.magnification:g}x" if out.magnification else "magnification unknown"
+        summary = f"view of box {out.box} at {mag}, {out.output_width} × {out.output_height} px"
+        return ToolResult(output=out, summary=summary, artifacts=[str(artifact)])
+
+
+def _magnification(meta: SlideMetadata, downsample: float) -> float | None:
+    if not meta.objective_power:
+        return None
+    return round(meta.objective_power / downsample, 3)
+
+
+def _resolve_downsample(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -> float:
+    """Level-0 pixels per output pixel for the requested scale; never upsample."""
+    if inp.level is not None:
+        if inp.level >= meta.level_count:
+            msg = f"level {inp.level} does not exist; this slide has levels 0-{meta.level_count - 1}"
+            raise RegionError(msg)
+        return meta.levels[inp.level].downsample
+    if inp.magnification is not None:
+        if not meta.objective_power:
+            notes.append(
+                f"{inp.magnification:g}x cannot be resolved: the slide records no objective "
+                "power, so the view is at native resolution (level 0) and its magnification "
+                "is unknown"
+            )
+            return 1.0
+        wanted = meta.objective_power / inp.magnification
+        if wanted < 1:
+            notes.append(
+                f"{inp.magnification:g}x exceeds the scan's {meta.objective_power:g}x; "
+                f"shown at {meta.objective_power:g}x"
+            )
+            return 1.0
+        return wanted
+    if inp.mpp is not None:
+        if not meta.mpp_x:
+            notes.append(
+                f"{inp.mpp:g} µm/px cannot be resolved: the slide records no µm/px, so the view "
+                "is at native resolution (level 0)"
+            )
+            return 1.0
+        wanted = inp.mpp / meta.mpp_x
+        if wanted < 1:
+            notes.append(f"{inp.mpp:g} µm/px is finer than the scan's {meta.mpp_x:g} µm/px")
+            return 1.0
+        return wanted
+    return inp.downsample or 1.0
+
+
+def _resolve_box(
+    inp: ZoomInput, ctx: ToolContext, meta: SlideMetadata, downsample: float, notes: list[str]
+) -> Box:
+    """The level-0 box to read for the target."""
+    max_view = ctx.settings.max_view_px
+    if inp.target == "box":
+        if not inp.box or len(inp.box) != 4:
+            msg = "a box target needs [x0, y0, x1, y1] in level-0 pixels"
+            raise ToolInputError(msg)
+        return _on_slide(Box(x0=inp.box[0], y0=inp.box[1], x1=inp.box[2], y1=inp.box[3]), meta)
+    if inp.target == "point":
+        if not inp.center or len(inp.center) != 2:
+            msg = "a point target needs [x, y] in level-0 pixels"
+            raise ToolInputError(msg)
+        cx, cy = inp.center
+        if not (0 <= cx < meta.width and 0 <= cy < meta.height):
+            msg = (
+                f"point ({cx:g}, {cy:g}) is off the slide, which spans 0-{meta.width - 1} × "
+                f"0-{meta.height - 1} level-0 pixels"
+            )
+            raise RegionError(msg)
+        w, h = inp.size_px or [round(_DEFAULT_VIEW_PX * downsample)] * 2
+        return _clipped(Box.around(cx, cy, w, h), meta, notes)
+    if inp.target == "roi":
+        if not inp.box or not inp.view_px:
+            msg = "an earlier-region target needs its box and view size"
+            raise ToolInputError(msg)
+        old = Box(x0=inp.box[0], y0=inp.box[1], x1=inp.box[2], y1=inp.box[3])
+        w, h = (round(v * downsample) for v in inp.view_px)
+        return _clipped(Box.around(*old.center, w, h), meta, notes)
+    if inp.target == "tissue_region":
+        target = _tissue_box(inp.region_index or 1, ctx)
+    else:
+        target = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
+    return _fit(target, downsample, max_view, meta, notes)
+
+
+def _tissue_box(index: int, ctx: ToolContext) -> Box:
+    assert ctx.slide is not None
+    tissue = ctx.slides.tissue(ctx.slide, ctx.settings.thumbnail_px)
+    if not tissue.regions:
+        msg = "no tissue was found on this slide, so there is no tissue region to zoom to"
+        raise ToolInputError(msg)
+    if index > len(tissue.regions):
+        msg = f"tissue region {index} does not exist: the slide has {len(tissue.regions)}"
+        raise ToolInputError(msg)
+    return tissue.regions[index - 1].box
+
+
+def _fit(box: Box, downsample: float, max_view: int, meta: SlideMetadata, notes: list[str]) -> Box:
+    """Shrink a named target to one view of at most ``max_view`` output pixels a side."""
+    side = round(max_view * downsample)
+    if box.width <= side and box.height <= side:
+        return box
+    notes.append(
+        f"the target is larger than one view ({max_view} px a side at this scale); "
+        "showing its centre"
+    )
+    fitted = Box.around(*box.center, min(box.width, side), min(box.height, side))
+    return _clipped(fitted, meta, notes)
+
+
+def _clipped(box: Box, meta: SlideMetadata, notes: list[str]) -> Box:
+    clipped = box.clip(meta.width, meta.height)
+    if clipped is None:
+        msg = f"box {box.as_list()} is off the slide ({meta.width} × {meta.height} level-0 px)"
+        raise RegionError(msg)
+    if clipped != box:
+        notes.append("the view was clipped to the slide's edges")
+    return clipped
+
+
+def _on_slide(box: Box, meta: SlideMetadata) -> Box:
+    if box.clip(meta.width, meta.height) != box:
+        msg = (
+            f"box {box.as_list()} is not on the slide, which spans 0-{meta.width} × "
+            f"0-{meta.height} level-0 pixels"
+        )
+        raise RegionError(msg)
+    return box
+
+
+def _read(slide: Slide, box: Box, downsample: float, max_pixels: int) -> RegionRead:
+    """Read at ``downsample`` through whichever scale parameter the slide can honour."""
+    meta = slide.metadata
+    for level in meta.levels:
+        if abs(level.downsample - downsample) < 1e-6:
+            return slide.read_region(box, level=level.level, max_pixels=max_pixels)
+    if meta.objective_power:
+        return slide.read_region(
+            box, magnification=meta.objective_power / downsample, max_pixels=max_pixels
+        )
+    if meta.mpp_x:
+        return slide.read_region(box, mpp=meta.mpp_x * downsample, max_pixels=max_pixels)
+    return slide.read_region(box, level=0, max_pixels=max_pixels)
