@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from agent.config import Settings
+from agent.reasoner import reason
+from agent.state import CaseState
 from memory.audit import AuditLog
 from tools.registry import ToolRegistry
 from tools.slide_cache import SlideCache
@@ -20,3 +24,4 @@ class GraphDeps:
     tools: ToolRegistry
     slides: SlideCache
     audit: AuditLog
+    reasoner: Callable[[CaseState], dict[str, Any]] = reason

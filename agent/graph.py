@@ -8,7 +8,6 @@ from agent.deps import GraphDeps
 from agent.executor import make_executor
 from agent.intake import make_intake
 from agent.planner import make_planner
-from agent.reasoner import reason
 from agent.recall import recall
 from agent.respond import make_respond
 from agent.state import CaseState
@@ -24,7 +23,7 @@ def build_graph(deps: GraphDeps) -> StateGraph:
     graph.add_node("plan", make_planner(deps.tools))
     graph.add_node("act", make_executor(deps))
     graph.add_node("recall", recall)
-    graph.add_node("reason", reason)
+    graph.add_node("reason", deps.reasoner)
     graph.add_node("verify", verify)
     graph.add_node("respond", make_respond(deps))
     graph.add_edge(START, "intake")

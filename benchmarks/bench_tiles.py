@@ -88,8 +88,9 @@ def bench_tissue(slides: list[Path], repeats: int) -> None:
                 tissue = detect_tissue(slide)
             times.append(time.perf_counter() - start)
         median = statistics.median(times[1:])
-        print(f"{path.name:<32}{median:>10.3f}{tissue.tissue_fraction:>10.3f}"
-              f"{len(tissue.regions):>9}")  # fmt: skip
+        print(
+            f"{path.name:<32}{median:>10.3f}{tissue.tissue_fraction:>10.3f}{len(tissue.regions):>9}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

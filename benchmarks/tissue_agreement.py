@@ -37,9 +37,12 @@ def agreement(data: Path, key: str, thumbnail_px: int) -> tuple[tuple[int, int],
     ours = resize_mask(tissue.mask, reference.shape)
     dilated = mask_iou(ours, reference, dilate_px=5, fill_holes=True)
     return (
-        reference.shape, mask_iou(ours, reference), dilated, float(ours.mean()),
+        reference.shape,
+        mask_iou(ours, reference),
+        dilated,
+        float(ours.mean()),
         float(reference.mean()),
-    )  # fmt: skip
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

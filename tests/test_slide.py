@@ -19,7 +19,14 @@ REAL_SLIDES = {
     "wsi/CMU-1-Small-Region.svs": ("openslide", "aperio", (2220, 2967), 1, 0.499, 20.0),
     "wsi/tcga-cr-7395-01a-01-ts1.svs": ("openslide", "aperio", (4443, 3567), 2, None, None),
     "wsi/kidney-48-5.tif": ("image", None, (1493, 901), 1, None, None),
-    "wsi_fixtures_openslide/boxes.tiff": ("openslide", "generic-tiff", (300, 250), 4, 352.7778, None),
+    "wsi_fixtures_openslide/boxes.tiff": (
+        "openslide",
+        "generic-tiff",
+        (300, 250),
+        4,
+        352.7778,
+        None,
+    ),
     "wsi_fixtures_openslide/boxes_0.dcm": ("openslide", "dicom", (16, 16), 1, 0.499, 20.0),
     "wsi_fixtures_openslide/small.svs": ("openslide", "aperio", (16, 16), 1, 0.499, 20.0),
 }
@@ -39,12 +46,16 @@ def test_metadata_of_real_slides(shared_data: Path, relative: str) -> None:
     assert meta.levels[0].downsample == 1.0
     assert meta.objective_power == power
     if mpp is None:
-        assert meta.mpp_x is None and meta.mpp_y is None and meta.levels[0].mpp is None
+        assert meta.mpp_x is None
+        assert meta.mpp_y is None
+        assert meta.levels[0].mpp is None
     else:
         assert meta.mpp_x == pytest.approx(mpp, rel=1e-4)
-    assert meta.slide_id == file_sha256(path) and len(meta.slide_id) == 64
+    assert meta.slide_id == file_sha256(path)
+    assert len(meta.slide_id) == 64
     assert all(isinstance(name, str) for name in meta.associated_images)
-    assert tile.image.shape == (8, 8, 3) and tile.image.dtype == np.uint8
+    assert tile.image.shape == (8, 8, 3)
+    assert tile.image.dtype == np.uint8
 
 
 @pytest.mark.shared_data
@@ -65,7 +76,9 @@ def test_synthetic_metadata(synthetic_slide: SyntheticSlide) -> None:
 
 def _assert_one_line(error: pytest.ExceptionInfo[BaseException]) -> None:
     message = str(error.value)
-    assert message and "\n" not in message and "Traceback" not in message
+    assert message
+    assert "\n" not in message
+    assert "Traceback" not in message
 
 
 @pytest.mark.parametrize(
@@ -101,9 +114,8 @@ def test_unopenable_tiff(shared_data: Path) -> None:
 @pytest.mark.shared_data
 def test_truncated_svs(truncated_svs: Path) -> None:
     # CMU's level-0 IFD sits after its tiles, so a half file has no readable directory.
-    with pytest.raises(SlideOpenError) as error:
-        with Slide.open(truncated_svs) as slide:
-            slide.read_region(Box.from_xywh(0, 0, 512, 512), max_pixels=BIG)
+    with pytest.raises(SlideOpenError) as error, Slide.open(truncated_svs) as slide:
+        slide.read_region(Box.from_xywh(0, 0, 512, 512), max_pixels=BIG)
     _assert_one_line(error)
 
 
@@ -113,11 +125,13 @@ def test_truncated_svs_never_crashes(cmu_slide: Path, tmp_path: Path, fraction: 
     data = cmu_slide.read_bytes()
     path = tmp_path / "cut.svs"
     path.write_bytes(data[: int(len(data) * fraction)])
+    message = ""
     try:
         with Slide.open(path) as slide:
             slide.read_region(Box.from_xywh(0, 0, 2220, 2967), max_pixels=BIG)
     except (SlideOpenError, SlideReadError) as error:
-        assert "\n" not in str(error)
+        message = str(error)
+    assert "\n" not in message
 
 
 @pytest.mark.shared_data
@@ -151,7 +165,8 @@ def test_reopen_clears_a_failed_handle(synthetic_slide: SyntheticSlide) -> None:
             _osr = None
 
             def read_region(self, *args: object) -> None:
-                raise openslide.OpenSlideError("Bogus marker length")
+                msg = "Bogus marker length"
+                raise openslide.OpenSlideError(msg)
 
             def close(self) -> None:
                 real_handle.close()
@@ -210,7 +225,9 @@ def test_magnification_and_mpp_errors(shared_data: Path, cmu_slide: Path) -> Non
         ({"mpp": 2.0}, (250, 200), 0),
     ],
 )
-def test_resampled_output_size(cmu_slide: Path, kwargs: dict[str, float], size: tuple, level: int) -> None:
+def test_resampled_output_size(
+    cmu_slide: Path, kwargs: dict[str, float], size: tuple, level: int
+) -> None:
     with Slide.open(cmu_slide) as slide:
         read = slide.read_region(Box.from_xywh(100, 200, 1000, 800), max_pixels=BIG, **kwargs)
     assert (read.image.shape[1], read.image.shape[0]) == size
@@ -223,7 +240,8 @@ def test_best_level_is_used(synthetic_slide: SyntheticSlide) -> None:
         box = Box.from_xywh(0, 0, 1024, 768)
         assert slide.read_region(box, mpp=2.0, max_pixels=BIG).level == 2
         read = slide.read_region(box, mpp=1.5, max_pixels=BIG)
-        assert read.level == 1 and read.image.shape == (256, 341, 3)
+        assert read.level == 1
+        assert read.image.shape == (256, 341, 3)
         assert slide.read_region(box, level=1, max_pixels=BIG).image.shape == (384, 512, 3)
 
 
@@ -234,8 +252,10 @@ def test_transparent_flagging(synthetic_slide: SyntheticSlide) -> None:
         solid = slide.read_region(Box.from_xywh(0, 0, 128, 128), max_pixels=BIG)
     assert half.transparent_fraction == pytest.approx(0.5)
     assert (half.image[:, 64:] == 255).all()
-    assert empty.all_transparent and (empty.image == 255).all()
-    assert solid.transparent_fraction == 0.0 and not solid.all_transparent
+    assert empty.all_transparent
+    assert (empty.image == 255).all()
+    assert solid.transparent_fraction == 0.0
+    assert not solid.all_transparent
 
 
 def test_composite_on_white() -> None:
@@ -250,10 +270,13 @@ def test_png_opens_as_image(png_file: Path) -> None:
         meta = slide.metadata
         read = slide.read_region(Box.from_xywh(0, 0, 160, 100), max_pixels=BIG)
         thumb, downsample = slide.thumbnail(64)
-    assert meta.backend == "image" and (meta.width, meta.height) == (320, 200)
-    assert meta.mpp_x is None and meta.objective_power is None
+    assert meta.backend == "image"
+    assert (meta.width, meta.height) == (320, 200)
+    assert meta.mpp_x is None
+    assert meta.objective_power is None
     assert read.transparent_fraction == pytest.approx(0.5)
-    assert thumb.shape == (40, 64, 3) and downsample == pytest.approx(5.0)
+    assert thumb.shape == (40, 64, 3)
+    assert downsample == pytest.approx(5.0)
 
 
 @pytest.mark.shared_data
@@ -268,11 +291,13 @@ def test_kidney_is_image_backend(shared_data: Path) -> None:
 def test_thumbnail_uses_pyramid(shared_data: Path, synthetic_slide: SyntheticSlide) -> None:
     with Slide.open(shared_data / "wsi" / "tcga-cr-7395-01a-01-ts1.svs") as slide:
         thumb, downsample = slide.thumbnail(512)
-    assert max(thumb.shape[:2]) == 512 and thumb.dtype == np.uint8
+    assert max(thumb.shape[:2]) == 512
+    assert thumb.dtype == np.uint8
     assert downsample == pytest.approx(4443 / 512, rel=0.01)
     with Slide.open(synthetic_slide.path) as slide:
         thumb, downsample = slide.thumbnail(256)
-    assert thumb.shape == (192, 256, 3) and downsample == 8.0
+    assert thumb.shape == (192, 256, 3)
+    assert downsample == 8.0
 
 
 def test_closed_slide_refuses_reads(synthetic_slide: SyntheticSlide) -> None:

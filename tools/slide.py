@@ -6,21 +6,18 @@ import hashlib
 import logging
 import math
 import threading
-import warnings
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 import openslide
-import tifffile
-from PIL import Image, UnidentifiedImageError
 
 from agent.errors import RegionError, SlideOpenError, SlideReadError, ToolInputError
+from tools.image_file import load_plain_image
 from tools.pixels import composite_on_white, read_openslide_rgb, resize_rgb
 from tools.types import Box, LevelInfo, RegionRead, SlideMetadata
 
 __all__ = [
-    "MAX_IMAGE_PIXELS",
     "Slide",
     "best_level",
     "check_slide_file",
@@ -29,9 +26,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-MAX_IMAGE_PIXELS = 16384 * 16384
-"""Decompression-bomb guard: largest plain (non-pyramidal) image opened, in pixels."""
 
 _UPSAMPLE_TOLERANCE = 0.01
 """Requests up to 1 % finer than level 0 are read at level 0 (rounding of µm/px values)."""
@@ -95,68 +89,6 @@ def _float_property(props: openslide._PropertyMap, key: str) -> float | None:
     return value if math.isfinite(value) and value > 0 else None
 
 
-def _load_plain_image(path: Path) -> np.ndarray:
-    """Decode a plain image (PNG, JPEG, strip TIFF...) into an RGB or RGBA uint8 array."""
-    try:
-        return _load_with_pil(path)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as pil_error:
-        if path.suffix.lower() not in (".tif", ".tiff"):
-            msg = f"{path.name} is not a slide or image format we can read"
-            raise SlideOpenError(msg) from pil_error
-    return _load_with_tifffile(path)
-
-
-def _load_with_pil(path: Path) -> np.ndarray:
-    with warnings.catch_warnings():
-        # Our MAX_IMAGE_PIXELS guard replaces PIL's bomb warning (its hard error still applies);
-        # PIL also warns on corrupt EXIF of truncated files, which then fail to decode anyway.
-        warnings.simplefilter("ignore")
-        try:
-            with Image.open(path) as image:
-                _guard_size(path, image.width, image.height)
-                image.load()
-                mode = "RGBA" if ("A" in image.getbands() or "transparency" in image.info) else "RGB"
-                return np.asarray(image.convert(mode))
-        except Image.DecompressionBombError as error:
-            msg = f"{path.name} is too large to open as a plain image ({_one_line(error)})"
-            raise SlideOpenError(msg) from error
-
-
-def _load_with_tifffile(path: Path) -> np.ndarray:
-    try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages.first
-            _guard_size(path, page.imagewidth, page.imagelength)
-            array = page.asarray()
-    except SlideOpenError:
-        raise
-    except Exception as error:  # tifffile and imagecodecs raise many types
-        msg = (
-            f"{path.name} is a TIFF that neither OpenSlide nor the plain-image reader can open "
-            f"(truncated or corrupt?): {_one_line(error)}"
-        )
-        raise SlideOpenError(msg) from error
-    return _to_uint8_rgb(path, array)
-
-
-def _to_uint8_rgb(path: Path, array: np.ndarray) -> np.ndarray:
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint8:
-        msg = f"{path.name}: unsupported image layout {array.shape} {array.dtype}"
-        raise SlideOpenError(msg)
-    return np.ascontiguousarray(array)
-
-
-def _guard_size(path: Path, width: int, height: int) -> None:
-    if width * height > MAX_IMAGE_PIXELS:
-        msg = (
-            f"{path.name} is a {width}×{height} plain image, over the {MAX_IMAGE_PIXELS} pixel limit"
-            " for non-pyramidal images; convert it to a pyramidal TIFF"
-        )
-        raise SlideOpenError(msg)
-
-
 class Slide:
     """An opened slide: OpenSlide for pyramidal formats, an in-memory array for plain images.
 
@@ -186,7 +118,7 @@ class Slide:
         vendor = detect_openslide_format(path)
         if vendor is None:
             logger.debug("%s: not an OpenSlide format, opening as a plain image", path)
-            return cls(path, None, _load_plain_image(path))
+            return cls(path, None, load_plain_image(path))
         try:
             handle = openslide.OpenSlide(str(path))
         except (openslide.OpenSlideError, OSError) as error:
@@ -228,33 +160,53 @@ class Slide:
 
     def _build_metadata(self) -> SlideMetadata:
         handle = self._require_open()
-        common = {"slide_id": file_sha256(self.path), "path": str(self.path), "name": self.path.name}
+        common = {
+            "slide_id": file_sha256(self.path),
+            "path": str(self.path),
+            "name": self.path.name,
+        }
         if handle is None:
             assert self._pixels is not None
             height, width = self._pixels.shape[:2]
             level = LevelInfo(level=0, width=width, height=height, downsample=1.0, mpp=None)
             return SlideMetadata(
-                **common, backend="image", vendor=None, width=width, height=height,
-                levels=[level], mpp_x=None, mpp_y=None, objective_power=None,
-            )  # fmt: skip
+                **common,
+                backend="image",
+                vendor=None,
+                width=width,
+                height=height,
+                levels=[level],
+                mpp_x=None,
+                mpp_y=None,
+                objective_power=None,
+            )
         props = handle.properties
         mpp_x = _float_property(props, openslide.PROPERTY_NAME_MPP_X)
         mpp_y = _float_property(props, openslide.PROPERTY_NAME_MPP_Y)
         levels = [
             LevelInfo(
-                level=i, width=w, height=h, downsample=float(ds),
+                level=i,
+                width=w,
+                height=h,
+                downsample=float(ds),
                 mpp=None if mpp_x is None else mpp_x * float(ds),
-            )  # fmt: skip
+            )
             for i, ((w, h), ds) in enumerate(
                 zip(handle.level_dimensions, handle.level_downsamples, strict=True)
             )
         ]
         return SlideMetadata(
-            **common, backend="openslide", vendor=props.get(openslide.PROPERTY_NAME_VENDOR),
-            width=levels[0].width, height=levels[0].height, levels=levels, mpp_x=mpp_x,
-            mpp_y=mpp_y, objective_power=_float_property(props, openslide.PROPERTY_NAME_OBJECTIVE_POWER),
+            **common,
+            backend="openslide",
+            vendor=props.get(openslide.PROPERTY_NAME_VENDOR),
+            width=levels[0].width,
+            height=levels[0].height,
+            levels=levels,
+            mpp_x=mpp_x,
+            mpp_y=mpp_y,
+            objective_power=_float_property(props, openslide.PROPERTY_NAME_OBJECTIVE_POWER),
             associated_images=sorted(handle.associated_images.keys()),
-        )  # fmt: skip
+        )
 
     def _require_open(self) -> openslide.OpenSlide | None:
         if self._closed:
@@ -278,8 +230,11 @@ class Slide:
             RegionError: the level does not exist, or the request would upsample level 0.
         """
         meta = self.metadata
-        given = [name for name, v in (("level", level), ("mpp", mpp),
-                                       ("magnification", magnification)) if v is not None]  # fmt: skip
+        given = [
+            name
+            for name, v in (("level", level), ("mpp", mpp), ("magnification", magnification))
+            if v is not None
+        ]
         if len(given) > 1:
             msg = f"give at most one of level, mpp, magnification (got {', '.join(given)})"
             raise ToolInputError(msg)
@@ -355,10 +310,13 @@ class Slide:
         meta = self.metadata
         actual = box.width / out_w
         return RegionRead(
-            image=image, box=box, level=read_level, downsample=actual,
+            image=image,
+            box=box,
+            level=read_level,
+            downsample=actual,
             mpp=None if meta.mpp_x is None else meta.mpp_x * actual,
             transparent_fraction=transparent,
-        )  # fmt: skip
+        )
 
     def _check_box(self, box: Box, downsample: float, max_pixels: int) -> tuple[int, int]:
         meta = self.metadata

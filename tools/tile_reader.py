@@ -1,4 +1,4 @@
-"""Read many tiles fast: one OpenSlide handle per worker thread, numpy conversion, ordered output."""
+"""Read many tiles fast: one OpenSlide handle per worker thread, numpy pixels, ordered output."""
 
 from __future__ import annotations
 
