@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     )
     tile_workers: int = Field(default=2, ge=1, description="Threads of the parallel tile reader.")
     verify_budget: int = Field(
-        default=1, ge=0, description="How often a failed verification may route back to the planner."
+        default=1,
+        ge=0,
+        description="How often a failed verification may route back to the planner.",
     )
     log_level: str = Field(default="WARNING", description="Python logging level name.")
 

@@ -67,19 +67,25 @@ def _run_step(
                 raise ToolInputError(msg)
             slide = deps.slides.open(path)
         ctx = ToolContext(
-            settings=deps.settings, case_id=case_id, evidence_id=ev_id, slides=deps.slides,
+            settings=deps.settings,
+            case_id=case_id,
+            evidence_id=ev_id,
+            slides=deps.slides,
             slide=slide,
         )
         result: ToolResult = tool.run(inp, ctx)
     except ToolError as exc:
-        kind = "backend" if isinstance(exc, ToolServerError) else (
-            "input" if isinstance(exc, ToolInputError) else "internal"
+        kind = (
+            "backend"
+            if isinstance(exc, ToolServerError)
+            else ("input" if isinstance(exc, ToolInputError) else "internal")
         )
         return _failed(base, str(exc), kind, started)
     except Exception as exc:  # a bug in a tool must not end the case
         logger.exception("tool %s failed unexpectedly", step.tool)
-        return _failed(base, f"internal error in {step.tool}: {type(exc).__name__}", "internal",
-                       started)
+        return _failed(
+            base, f"internal error in {step.tool}: {type(exc).__name__}", "internal", started
+        )
     output = result.output.model_dump(mode="json")
     return Evidence(
         **base,

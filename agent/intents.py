@@ -11,13 +11,22 @@ __all__ = ["ParsedRequest", "ZoomRequest", "parse_request"]
 RoiRef = Literal["current", "previous", "number"]
 _NUM = r"-?\d+(?:\.\d+)?"
 _ORDINALS = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
-    "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "last": -1,
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "last": -1,
 }
 _ORD = r"(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th)"
 _AREA = r"(?:region|roi|area|view|spot|place|location|field)"
 
-_SIZE_RE = re.compile(rf"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?)\b")
+_SIZE_RE = re.compile(r"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?)\b")
 _BOX_RE = re.compile(
     rf"from\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*to\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)"
     rf"|\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]"
@@ -25,7 +34,9 @@ _BOX_RE = re.compile(
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]\s*({_NUM})"
 )
-_MAG_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:x|×)(?![\w=])(?:\s*(?:magnification|objective))?")
+_MAG_RE = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:x|×)(?![\w=])(?:\s*(?:magnification|objective))?"
+)
 _MPP_RE = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:µm|μm|um|microns?|micrometers?)\s*(?:/|per)\s*(?:px|pixels?)"
 )
@@ -102,8 +113,10 @@ def _parse_zoom(low: str) -> ZoomRequest | None:
     mag = _MAG_RE.search(scan)
     mpp = _MPP_RE.search(scan)
     level = _LEVEL_RE.search(scan)
-    direction = "out" if re.search(r"\bzoom(?:ed)?\s+out\b", low) else (
-        "in" if re.search(r"\bzoom(?:ed)?\s+in\b", low) else None
+    direction = (
+        "out"
+        if re.search(r"\bzoom(?:ed)?\s+out\b", low)
+        else ("in" if re.search(r"\bzoom(?:ed)?\s+in\b", low) else None)
     )
     target, region_index, roi_ref, roi_number = _parse_target(scan)
     if box is not None:
@@ -151,7 +164,9 @@ def _parse_point(low: str) -> tuple[float, float] | None:
 
 def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]:
     """Return (target, tissue region index, ROI reference, ROI number)."""
-    if re.search(r"\b(largest|biggest|main|largest)\s+(?:piece\s+of\s+)?tissue\b", low) or re.search(
+    if re.search(
+        r"\b(largest|biggest|main|largest)\s+(?:piece\s+of\s+)?tissue\b", low
+    ) or re.search(
         r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section)\b", low
     ):
         return "tissue_region", 1, None, None
@@ -162,7 +177,9 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         return "tissue_region", _ordinal(m.group(1)), None, None
     if re.search(rf"\b(same|this|current|that)\s+{_AREA}\b|\baround\s+here\b|\bhere\b", low):
         return "roi", None, "current", None
-    m = re.search(rf"\b{_ORD}\s+{_AREA}\b", low) or re.search(rf"\b(?:region|roi)\s*#?\s*(\d+)\b", low)
+    m = re.search(rf"\b{_ORD}\s+{_AREA}\b", low) or re.search(
+        r"\b(?:region|roi)\s*#?\s*(\d+)\b", low
+    )
     if m:
         return "roi", None, "number", _ordinal(m.group(1))
     if re.search(rf"\b(previous|last|prior|earlier)\s+{_AREA}\b|\bgo\s+back\b", low):

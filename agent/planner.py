@@ -94,7 +94,10 @@ def _find_roi(z: ZoomRequest, rois: list[Roi], cur: Roi | None) -> tuple[Roi | N
         found = next((r for r in rois if r.number == wanted), None)
         if found is None:
             have = ", ".join(map(str, numbers)) or "none yet"
-            return None, f"region {z.roi_number} does not exist; regions visited on this slide: {have}"
+            return (
+                None,
+                f"region {z.roi_number} does not exist; regions visited on this slide: {have}",
+            )
         return found, None
     if z.roi_ref == "previous":
         if cur is None:

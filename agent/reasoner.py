@@ -128,9 +128,13 @@ def _zoom(ev: Evidence) -> _Section:
         w.text("the view around region #" if target == "roi" else "region #")
         w.num(o["roi_number"], e, "roi_number")
     else:
-        w.text({"box": "the requested box", "point": "the requested point"}.get(target, "the slide"))
+        w.text(
+            {"box": "the requested box", "point": "the requested point"}.get(target, "the slide")
+        )
     if o.get("magnification") is not None:
-        w.text(" at ").num(o["magnification"], e, "magnification", decimals=_dec(o["magnification"]))
+        w.text(" at ").num(
+            o["magnification"], e, "magnification", decimals=_dec(o["magnification"])
+        )
         w.text("x")
     else:
         w.absent(" at an unknown magnification", e, "magnification")

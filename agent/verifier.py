@@ -141,8 +141,10 @@ def _check_claim(claim: Claim, step: ChainStep, by_id: dict[str, Evidence]) -> s
         return f"{claim.evidence} is not tool evidence"
     if claim.kind == "quote":
         haystack = [ev.error or "", ev.summary, *_strings(ev.output)]
-        return None if claim.text and any(claim.text in h for h in haystack) else (
-            f"quote not found in {ev.id}"
+        return (
+            None
+            if claim.text and any(claim.text in h for h in haystack)
+            else (f"quote not found in {ev.id}")
         )
     found, source = _resolve(ev.output, claim.path)
     if claim.kind == "absent":

@@ -14,8 +14,12 @@ __all__ = ["render_case", "render_cases", "render_turn"]
 def render_turn(result: TurnResult) -> str:
     """Answer, numbered chain with evidence ids and marks, verification, artifacts, case."""
     v = result.verification
-    lines = [result.answer, "", f"Reasoning chain (verification: {v.get('status', 'none')}, "
-             f"{100 * v.get('steps_verified', 0):.0f}% of steps verified):"]
+    lines = [
+        result.answer,
+        "",
+        f"Reasoning chain (verification: {v.get('status', 'none')}, "
+        f"{100 * v.get('steps_verified', 0):.0f}% of steps verified):",
+    ]
     for n, step in enumerate(result.chain, 1):
         mark = "verified" if step["verified"] else "UNVERIFIED"
         cites = ", ".join(step["evidence"]) or "no evidence"
@@ -26,13 +30,17 @@ def render_turn(result: TurnResult) -> str:
     lines.append("Evidence:")
     for ev in result.evidence:
         state = "ok" if ev["ok"] else "FAILED"
-        lines.append(f"  {ev['id']} {ev['tool']} ({ev['backend']}, {ev['seconds']:.2f} s, "
-                     f"{state}): {ev['summary']}")
+        lines.append(
+            f"  {ev['id']} {ev['tool']} ({ev['backend']}, {ev['seconds']:.2f} s, "
+            f"{state}): {ev['summary']}"
+        )
     if result.artifacts:
         lines.append("Artifacts:")
         lines.extend(f"  {a}" for a in result.artifacts)
-    lines.append(f"Case {result.case_id}, turn {result.turn} "
-                 f"({result.timings['total_s']:.2f} s, tools {result.timings['tools_s']:.2f} s)")
+    lines.append(
+        f"Case {result.case_id}, turn {result.turn} "
+        f"({result.timings['total_s']:.2f} s, tools {result.timings['tools_s']:.2f} s)"
+    )
     return "\n".join(lines)
 
 
@@ -48,12 +56,16 @@ def render_cases(records: list[CaseRecord]) -> str:
 
 def render_case(record: CaseRecord, state: dict[str, Any], audit_path: str) -> str:
     """A case's slide, regions and the answer of every turn."""
-    lines = [f"Case {record.case_id}: {record.slide_name or 'no slide'} ({record.slide_path})",
-             f"created {_when(record.created_at)}, updated {_when(record.updated_at)}, "
-             f"{record.turns} turn(s); audit log {audit_path}"]
+    lines = [
+        f"Case {record.case_id}: {record.slide_name or 'no slide'} ({record.slide_path})",
+        f"created {_when(record.created_at)}, updated {_when(record.updated_at)}, "
+        f"{record.turns} turn(s); audit log {audit_path}",
+    ]
     for roi in state.get("rois", []):
-        lines.append(f"  region {roi['number']}: box {roi['box']} (level-0 px), "
-                     f"downsample {roi['downsample']:g}, turn {roi['turn']}")
+        lines.append(
+            f"  region {roi['number']}: box {roi['box']} (level-0 px), "
+            f"downsample {roi['downsample']:g}, turn {roi['turn']}"
+        )
     for f in state.get("findings", []):
         lines.append(f"  turn {f['turn']} [{f['status']}] Q: {f['request']}")
         lines.append(f"      A: {f['answer']}")

@@ -32,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise ConfigError(f"{self.prog}: {message} (see --help)")
+        msg = f"{self.prog}: {message} (see --help)"
+        raise ConfigError(msg)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,8 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         settings = _settings()
-        logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            stream=sys.stderr,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
         return _dispatch(args, settings)
     except (ToolInputError, PlanError, CaseError, ConfigError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
@@ -138,8 +142,12 @@ def _cases(copilot: object, args: argparse.Namespace) -> int:
         raise CaseError(msg)
     audit = str(copilot.audit.path(args.case_id))
     if args.json:
-        payload = {**record.model_dump(), "audit_log": audit, "rois": state.get("rois", []),
-                   "findings": state.get("findings", [])}
+        payload = {
+            **record.model_dump(),
+            "audit_log": audit,
+            "rois": state.get("rois", []),
+            "findings": state.get("findings", []),
+        }
         _out(json.dumps(payload))
     else:
         _out(render_case(record, state, audit))

@@ -58,8 +58,9 @@ class Copilot:
         self.slides = SlideCache()
         self.cases = CaseStore(settings.cases_db)
         self.audit = AuditLog(settings.audit_dir)
-        deps = GraphDeps(settings=settings, tools=build_tools(settings), slides=self.slides,
-                         audit=self.audit)
+        deps = GraphDeps(
+            settings=settings, tools=build_tools(settings), slides=self.slides, audit=self.audit
+        )
         self.graph = build_graph(deps).compile(checkpointer=self.cases.checkpointer)
 
     def ask(self, slide: str | Path, question: str, case_id: str | None = None) -> TurnResult:
@@ -80,8 +81,13 @@ class Copilot:
             raise PlanError(msg)
         opened = self.slides.open(slide)
         meta = opened.metadata
-        ref = SlideRef(path=str(Path(slide).resolve()), slide_id=meta.slide_id, name=meta.name,
-                       width=meta.width, height=meta.height)
+        ref = SlideRef(
+            path=str(Path(slide).resolve()),
+            slide_id=meta.slide_id,
+            name=meta.name,
+            width=meta.width,
+            height=meta.height,
+        )
         started = time.perf_counter()
         final = self.graph.invoke(
             {
@@ -95,8 +101,13 @@ class Copilot:
         )
         total = time.perf_counter() - started
         result = _result(case_id, final, total)
-        self.cases.touch(case_id, slide=result.slide, request=question,
-                         status=result.verification.get("status"), turns=result.turn)
+        self.cases.touch(
+            case_id,
+            slide=result.slide,
+            request=question,
+            status=result.verification.get("status"),
+            turns=result.turn,
+        )
         return result
 
     def case(self, case_id: str) -> tuple[CaseRecord | None, dict[str, Any]]:

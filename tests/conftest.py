@@ -11,7 +11,9 @@ import pytest
 pytest_plugins = ["tests.fixtures.slides"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SMARTPATH_TEST_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("SMARTPATH_TEST_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
+)
 
 
 @pytest.fixture(autouse=True)
@@ -41,4 +43,4 @@ def home(tmp_path: Path) -> Iterator[Path]:
     """Return an empty SMARTPATH_HOME for one test."""
     path = tmp_path / "home"
     path.mkdir()
-    yield path
+    return path

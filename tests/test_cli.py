@@ -20,8 +20,9 @@ SMARTPATH = str(Path(sys.executable).with_name("smartpath"))
 def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SMARTPATH_")}
     environ.update(SMARTPATH_HOME=str(home), **env)
-    return subprocess.run([SMARTPATH, *args], capture_output=True, text=True, env=environ,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [SMARTPATH, *args], capture_output=True, text=True, env=environ, timeout=300, check=False
+    )
 
 
 def ask_json(home: Path, slide: Path, question: str, case: str) -> dict[str, Any]:
@@ -39,9 +40,11 @@ def test_must_hold_sequence_on_the_sample_across_processes(home: Path, cmu_slide
     ]
     results = [ask_json(home, cmu_slide, q, "sample-case") for q in questions]
     for n, r in enumerate(results, 1):
-        assert r["case_id"] == "sample-case" and r["turn"] == n
+        assert r["case_id"] == "sample-case"
+        assert r["turn"] == n
         assert r["verification"]["status"] == "verified"
-        assert r["chain"] and all(s["verified"] for s in r["chain"])
+        assert r["chain"]
+        assert all(s["verified"] for s in r["chain"])
         assert {"id", "kind", "text", "evidence", "verified"} <= set(r["chain"][0])
         assert {"id", "tool", "ok", "summary", "output"} <= set(r["evidence"][0])
         assert set(r["timings"]) == {"total_s", "tools_s"}
@@ -54,9 +57,9 @@ def test_must_hold_sequence_on_the_sample_across_processes(home: Path, cmu_slide
     assert [(c["case_id"], c["turns"]) for c in listing] == [("sample-case", 4)]
     shown = run(home, "cases", "show", "sample-case")
     assert shown.returncode == 0
-    assert "region 2" in shown.stdout and "zoom out to 5x" in shown.stdout
-    human = run(home, "ask", str(cmu_slide), "go back to the first region", "--case",
-                "sample-case")
+    assert "region 2" in shown.stdout
+    assert "zoom out to 5x" in shown.stdout
+    human = run(home, "ask", str(cmu_slide), "go back to the first region", "--case", "sample-case")
     assert human.returncode == 0
     assert "Reasoning chain (verification: verified" in human.stdout
     assert "region #1" in human.stdout
@@ -73,8 +76,9 @@ def test_must_hold_sequence_on_the_sample_across_processes(home: Path, cmu_slide
 )
 def test_same_questions_on_other_formats(home: Path, shared_data: Path, relpath: str) -> None:
     slide = shared_data / relpath
-    r = ask_json(home, slide, "What is the size, magnification and resolution? How much tissue?",
-                 "other")
+    r = ask_json(
+        home, slide, "What is the size, magnification and resolution? How much tissue?", "other"
+    )
     assert r["verification"]["status"] == "verified"
     info = next(e for e in r["evidence"] if e["tool"] == "slide_info")["output"]
     if info["mpp_x"] is None:
@@ -83,8 +87,15 @@ def test_same_questions_on_other_formats(home: Path, shared_data: Path, relpath:
         assert f"{info['mpp_x']:g}"[:5] in r["answer"]
     if info["objective_power"] is None:
         assert "magnification unknown" in r["answer"]
-    proc = run(home, "ask", str(slide), "zoom to the largest tissue region at 20x", "--case",
-               "other", "--json")
+    proc = run(
+        home,
+        "ask",
+        str(slide),
+        "zoom to the largest tissue region at 20x",
+        "--case",
+        "other",
+        "--json",
+    )
     zoom = json.loads(proc.stdout)
     assert zoom["verification"]["status"] == "verified"
     if proc.returncode == 2:  # a synthetic fixture without tissue: said so, no crash
@@ -119,19 +130,24 @@ def test_bad_input_is_one_line_exit_2_and_the_case_stays(
     for name, path in bad_files.items():
         proc = run(home, "ask", str(path), "What is the size?", "--case", "keep")
         assert proc.returncode == 2, (name, proc.stderr)
-        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: "), name
+        assert proc.stderr.count("\n") == 1, name
+        assert proc.stderr.startswith("error: "), name
         assert "Traceback" not in proc.stderr + proc.stdout
     for question, env in [
         ("zoom to (99999, 99999) at 20x", {}),
-        ("show the region from (0, 0) to (2000, 2000) at 20x",
-         {"SMARTPATH_MAX_REGION_PIXELS": "1000000"}),
+        (
+            "show the region from (0, 0) to (2000, 2000) at 20x",
+            {"SMARTPATH_MAX_REGION_PIXELS": "1000000"},
+        ),
     ]:
         proc = run(home, "ask", str(cmu_slide), question, "--case", "keep", **env)
         assert proc.returncode == 2, proc.stderr
-        assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+        assert proc.stderr.startswith("error: ")
+        assert "Traceback" not in proc.stderr
     unreadable = shared_data / "wsi_fixtures_openslide" / "unreadable.svs"
     proc = run(home, "ask", str(unreadable), "show the whole slide", "--case", "keep")
-    assert proc.returncode == 2 and "Bogus marker length" in proc.stderr
+    assert proc.returncode == 2
+    assert "Bogus marker length" in proc.stderr
     with sqlite3.connect(home / "cases.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     shown = json.loads(run(home, "cases", "show", "keep", "--json").stdout)
@@ -152,4 +168,5 @@ def test_bad_input_is_one_line_exit_2_and_the_case_stays(
 def test_bad_arguments(home: Path, args: list[str], env: dict[str, str]) -> None:
     proc = run(home, *args, **env)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("error: ")
+    assert proc.stderr.count("\n") == 1

@@ -7,9 +7,19 @@ from agent.state import Roi
 
 
 def _roi(n: int, box: list[int], ds: float, slide: str = "s1") -> Roi:
-    return Roi(number=n, slide_id=slide, box=box, downsample=ds, magnification=20 / ds, mpp=None,
-               level=0, output_size=[box[2] - box[0], box[3] - box[1]], artifact=None,
-               evidence=f"E{n}.1", turn=n)
+    return Roi(
+        number=n,
+        slide_id=slide,
+        box=box,
+        downsample=ds,
+        magnification=20 / ds,
+        mpp=None,
+        level=0,
+        output_size=[box[2] - box[0], box[3] - box[1]],
+        artifact=None,
+        evidence=f"E{n}.1",
+        turn=n,
+    )
 
 
 def test_same_region_keeps_the_view_and_changes_the_scale() -> None:
@@ -27,8 +37,12 @@ def test_same_region_keeps_the_view_and_changes_the_scale() -> None:
 def test_first_region_is_shown_again_as_it_was() -> None:
     rois = [_roi(1, [0, 0, 1000, 800], 2.0), _roi(2, [100, 100, 300, 300], 1.0)]
     (step,) = plan_request("go back to the first region", rois, current=2, slide_id="s1").steps
-    assert step.args == {"roi_number": 1, "target": "box", "box": [0, 0, 1000, 800],
-                         "downsample": 2.0}
+    assert step.args == {
+        "roi_number": 1,
+        "target": "box",
+        "box": [0, 0, 1000, 800],
+        "downsample": 2.0,
+    }
 
 
 def test_zoom_out_without_a_scale_doubles_the_downsample() -> None:

@@ -13,22 +13,24 @@ EV = Evidence(
     tool="tissue",
     ok=True,
     summary="tissue covers 36.2% of the slide",
-    output={"tissue_fraction": 0.3617, "region_count": 2, "mpp_x": None,
-            "regions": [{"box": [10, 20, 300, 400], "area_mm2": 0.5934}],
-            "notes": ["the view was clipped to the slide's edges"]},
+    output={
+        "tissue_fraction": 0.3617,
+        "region_count": 2,
+        "mpp_x": None,
+        "regions": [{"box": [10, 20, 300, 400], "area_mm2": 0.5934}],
+        "notes": ["the view was clipped to the slide's edges"],
+    },
 )
 
 
 def _chain(w: Writer, answer_too: bool = True) -> tuple[ReasoningChain, str]:
     step = ChainStep(id="S1", kind="measure", text=w.render(), claims=w.claims, evidence=["E1.1"])
-    concl = ChainStep(id="S2", kind="conclude", text=w.render(), claims=w.claims,
-                      evidence=["E1.1"])
+    concl = ChainStep(id="S2", kind="conclude", text=w.render(), claims=w.claims, evidence=["E1.1"])
     return ReasoningChain(steps=[step, concl]), (concl.text if answer_too else "something else")
 
 
 def test_true_chain_is_verified() -> None:
-    w = Writer().text("Tissue covers ").num(36.17, "E1.1", "tissue_fraction", unit="%",
-                                            decimals=1)
+    w = Writer().text("Tissue covers ").num(36.17, "E1.1", "tissue_fraction", unit="%", decimals=1)
     w.text("% in ").num(2, "E1.1", "region_count").text(" regions; box ")
     w.box([10, 20, 300, 400], "E1.1", "regions.0.box").text(" in level-0 pixels, ")
     w.num(0.5934, "E1.1", "regions.0.area_mm2", decimals=2).text(" mm². ")
@@ -44,17 +46,32 @@ def test_true_chain_is_verified() -> None:
 @pytest.mark.parametrize(
     ("writer", "reason"),
     [
-        (Writer().text("Tissue covers ").num(40.0, "E1.1", "tissue_fraction", unit="%",
-                                             decimals=1).text("%."), "≠"),
-        (Writer().text("Tissue covers ").num(36.2, "E1.1", "tissue_fraction", unit="%",
-                                             decimals=1).text("% in 3 regions."),
-         "numbers without a claim"),
+        (
+            Writer()
+            .text("Tissue covers ")
+            .num(40.0, "E1.1", "tissue_fraction", unit="%", decimals=1)
+            .text("%."),
+            "≠",
+        ),
+        (
+            Writer()
+            .text("Tissue covers ")
+            .num(36.2, "E1.1", "tissue_fraction", unit="%", decimals=1)
+            .text("% in 3 regions."),
+            "numbers without a claim",
+        ),
         (Writer().absent("The count is unknown.", "E1.1", "region_count"), "is not empty"),
         (Writer().quote("the slide is malignant", "E1.1"), "quote not found"),
-        (Writer().text("There are ").num(2, "E1.1", "no_such_field").text(" regions."),
-         "holds no number"),
-        (Writer().text("Area ").num(0.59, "E1.1", "regions.0.area_mm2", unit="furlongs",
-                                    decimals=2), "cannot convert"),
+        (
+            Writer().text("There are ").num(2, "E1.1", "no_such_field").text(" regions."),
+            "holds no number",
+        ),
+        (
+            Writer()
+            .text("Area ")
+            .num(0.59, "E1.1", "regions.0.area_mm2", unit="furlongs", decimals=2),
+            "cannot convert",
+        ),
     ],
 )
 def test_false_or_uncheckable_claims_fail_their_step(writer: Writer, reason: str) -> None:

@@ -89,11 +89,14 @@ def _outline_image(ctx: ToolContext, tissue: TissueMap) -> Image.Image:
     thumb, thumb_downsample = ctx.slide.thumbnail(ctx.settings.thumbnail_px)
     mask = tissue.mask
     if mask.shape != thumb.shape[:2]:
-        mask = np.asarray(
-            Image.fromarray(mask.astype(np.uint8) * 255).resize(
-                (thumb.shape[1], thumb.shape[0]), Image.Resampling.NEAREST
+        mask = (
+            np.asarray(
+                Image.fromarray(mask.astype(np.uint8) * 255).resize(
+                    (thumb.shape[1], thumb.shape[0]), Image.Resampling.NEAREST
+                )
             )
-        ) > 0
+            > 0
+        )
     rgb = thumb.copy()
     rgb[find_boundaries(mask, mode="outer")] = (0, 160, 0)
     image = Image.fromarray(rgb)

@@ -26,7 +26,9 @@ class ZoomInput(BaseModel):
     roi_number: int | None = Field(default=None, ge=1, description="earlier ROI of the case")
     box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
     center: list[float] | None = Field(default=None, description="[x, y], level-0 px")
-    size_px: list[int] | None = Field(default=None, description="[w, h] of a point view, level-0 px")
+    size_px: list[int] | None = Field(
+        default=None, description="[w, h] of a point view, level-0 px"
+    )
     view_px: list[int] | None = Field(default=None, description="[w, h] of the view, output px")
     magnification: float | None = Field(default=None, gt=0)
     mpp: float | None = Field(default=None, gt=0, description="µm per output pixel")
@@ -112,7 +114,9 @@ def _resolve_downsample(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -
     """Level-0 pixels per output pixel for the requested scale; never upsample."""
     if inp.level is not None:
         if inp.level >= meta.level_count:
-            msg = f"level {inp.level} does not exist; this slide has levels 0-{meta.level_count - 1}"
+            msg = (
+                f"level {inp.level} does not exist; this slide has levels 0-{meta.level_count - 1}"
+            )
             raise RegionError(msg)
         return meta.levels[inp.level].downsample
     if inp.magnification is not None:
