@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.intents import ParsedRequest, ZoomRequest, parse_request
 from agent.state import CaseState, Plan, PlanStep, Roi
-from tools.registry import ToolRegistry
+
+if TYPE_CHECKING:
+    from tools.registry import ToolRegistry
+
 
 __all__ = ["HELP_TEXT", "make_planner", "plan_request"]
 
