@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +172,36 @@ def test_bad_arguments(home: Path, args: list[str], env: dict[str, str]) -> None
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ")
     assert proc.stderr.count("\n") == 1
+
+
+def test_kill_during_a_turn_keeps_the_case(home: Path, cmu_slide: Path, shared_data: Path) -> None:
+    ask_json(home, cmu_slide, "Zoom to the largest tissue region at 20x", "killed")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SMARTPATH_")}
+    environ["SMARTPATH_HOME"] = str(home)
+    slide = shared_data / "wsi" / "tcga-cr-7395-01a-01-ts1.svs"
+    proc = subprocess.Popen(
+        [
+            SMARTPATH,
+            "ask",
+            str(slide),
+            "How much tissue? Show the whole slide.",
+            "--case",
+            "killed",
+        ],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    audit = home / "audit" / "killed.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and audit.read_text().count('"kind": "request"') < 2:
+        time.sleep(0.02)  # wait until the second turn is inside the graph
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with sqlite3.connect(home / "cases.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    after = ask_json(home, cmu_slide, "go back to the first region", "killed")
+    assert after["evidence"][0]["output"]["roi_number"] == 1
+    shown = json.loads(run(home, "cases", "show", "killed", "--json").stdout)
+    assert shown["findings"][0]["request"] == "Zoom to the largest tissue region at 20x"
+    assert shown["findings"][-1]["request"] == "go back to the first region"

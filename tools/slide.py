@@ -15,6 +15,7 @@ import openslide
 from agent.errors import RegionError, SlideOpenError, SlideReadError, ToolInputError
 from tools.image_file import load_plain_image
 from tools.pixels import composite_on_white, read_openslide_rgb, resize_rgb
+from tools.scale import downsample_for
 from tools.types import Box, LevelInfo, RegionRead, SlideMetadata
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_UPSAMPLE_TOLERANCE = 0.01
 """Requests up to 1 % finer than level 0 are read at level 0 (rounding of µm/px values)."""
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}
@@ -222,60 +222,21 @@ class Slide:
         level: int | None = None,
         mpp: float | None = None,
         magnification: float | None = None,
+        downsample: float | None = None,
     ) -> float:
-        """Level-0 pixels per output pixel for one of level / µm per px / magnification.
+        """Level-0 pixels per output pixel for one of level / µm/px / magnification / downsample.
 
         Raises:
             ToolInputError: several given, or the slide records no mpp / objective power.
             RegionError: the level does not exist, or the request would upsample level 0.
         """
-        meta = self.metadata
-        given = [
-            name
-            for name, v in (("level", level), ("mpp", mpp), ("magnification", magnification))
-            if v is not None
-        ]
-        if len(given) > 1:
-            msg = f"give at most one of level, mpp, magnification (got {', '.join(given)})"
-            raise ToolInputError(msg)
-        if level is not None:
-            if not 0 <= level < meta.level_count:
-                msg = f"level {level} does not exist; valid levels: 0..{meta.level_count - 1}"
-                raise RegionError(msg)
-            return meta.levels[level].downsample
-        if mpp is not None:
-            return self._downsample_for_mpp(mpp)
-        if magnification is not None:
-            return self._downsample_for_magnification(magnification)
-        return 1.0
-
-    def _downsample_for_mpp(self, mpp: float) -> float:
-        meta = self.metadata
-        if meta.mpp_x is None:
-            msg = f"{meta.name} records no µm/px; ask for a level or magnification instead"
-            raise ToolInputError(msg)
-        if mpp <= 0:
-            msg = f"mpp must be positive, got {mpp}"
-            raise ToolInputError(msg)
-        downsample = mpp / meta.mpp_x
-        if downsample < 1 - _UPSAMPLE_TOLERANCE:
-            msg = f"{mpp:g} µm/px is finer than the scan's {meta.mpp_x:g} µm/px"
-            raise RegionError(msg)
-        return max(downsample, 1.0)
-
-    def _downsample_for_magnification(self, magnification: float) -> float:
-        meta = self.metadata
-        if meta.objective_power is None:
-            msg = f"{meta.name} records no objective power; ask for a level or mpp instead"
-            raise ToolInputError(msg)
-        if magnification <= 0:
-            msg = f"magnification must be positive, got {magnification}"
-            raise ToolInputError(msg)
-        downsample = meta.objective_power / magnification
-        if downsample < 1 - _UPSAMPLE_TOLERANCE:
-            msg = f"{magnification:g}x exceeds the scan's {meta.objective_power:g}x"
-            raise RegionError(msg)
-        return max(downsample, 1.0)
+        return downsample_for(
+            self.metadata,
+            level=level,
+            mpp=mpp,
+            magnification=magnification,
+            downsample=downsample,
+        )
 
     def read_region(
         self,
@@ -284,6 +245,7 @@ class Slide:
         level: int | None = None,
         mpp: float | None = None,
         magnification: float | None = None,
+        downsample: float | None = None,
         max_pixels: int,
     ) -> RegionRead:
         """Read ``box`` (level-0 px) at a level, µm/px or magnification (level 0 when none).
@@ -293,6 +255,7 @@ class Slide:
             level: pyramid level whose resolution the output has.
             mpp: µm per output pixel.
             magnification: objective magnification of the output (e.g. 10 for 10x).
+            downsample: level-0 pixels per output pixel.
             max_pixels: largest output allowed, in output pixels (width × height).
 
         Returns:
@@ -303,7 +266,9 @@ class Slide:
             ToolInputError: mpp or magnification requested from a slide that lacks it.
             SlideReadError: the pixels could not be decoded; the handle is reopened.
         """
-        downsample = self.target_downsample(level=level, mpp=mpp, magnification=magnification)
+        downsample = self.target_downsample(
+            level=level, mpp=mpp, magnification=magnification, downsample=downsample
+        )
         out_w, out_h = self._check_box(box, downsample, max_pixels)
         with self._lock:
             image, read_level, transparent = self._decode(box, downsample, out_w, out_h)

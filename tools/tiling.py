@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.errors import RegionError, ToolInputError
+from agent.errors import ToolInputError
+from tools.scale import downsample_for
 from tools.slide import best_level
 from tools.tissue import TissueMap
 from tools.types import Box, SlideMetadata
@@ -40,21 +41,7 @@ def _downsample(meta: SlideMetadata, mpp: float | None, level: int | None) -> fl
     if mpp is not None and level is not None:
         msg = "give either mpp or level for a tile grid, not both"
         raise ToolInputError(msg)
-    if level is not None:
-        if not 0 <= level < meta.level_count:
-            msg = f"level {level} does not exist; valid levels: 0..{meta.level_count - 1}"
-            raise RegionError(msg)
-        return meta.levels[level].downsample
-    if mpp is None:
-        return 1.0
-    if meta.mpp_x is None:
-        msg = f"{meta.name} records no µm/px; tile it by level instead"
-        raise ToolInputError(msg)
-    downsample = mpp / meta.mpp_x
-    if downsample < 0.99:
-        msg = f"{mpp:g} µm/px is finer than the scan's {meta.mpp_x:g} µm/px"
-        raise RegionError(msg)
-    return max(downsample, 1.0)
+    return downsample_for(meta, level=level, mpp=mpp)
 
 
 def _tissue_shares(tissue: TissueMap, boxes: list[Box]) -> np.ndarray:

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from agent.errors import RegionError, ToolInputError
 from tools.base import Tool, ToolContext, ToolResult
-from tools.slide import Slide
-from tools.types import Box, RegionRead, SlideMetadata
+from tools.scale import downsample_for
+from tools.types import Box, SlideMetadata
 
 __all__ = ["ZoomInput", "ZoomOutput", "ZoomTool"]
 
@@ -76,7 +76,9 @@ class ZoomTool(Tool):
         notes: list[str] = []
         downsample = _resolve_downsample(inp, meta, notes)
         box = _resolve_box(inp, ctx, meta, downsample, notes)
-        read = _read(ctx.slide, box, downsample, ctx.settings.max_region_pixels)
+        read = ctx.slide.read_region(
+            box, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
+        )
         if read.all_transparent:
             notes.append("the region holds no scanned pixels (OpenSlide returned it transparent)")
         artifact = ctx.artifact_dir / f"{ctx.evidence_id}-zoom.png"
@@ -111,43 +113,42 @@ def _magnification(meta: SlideMetadata, downsample: float) -> float | None:
 
 
 def _resolve_downsample(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -> float:
-    """Level-0 pixels per output pixel for the requested scale; never upsample."""
-    if inp.level is not None:
-        if inp.level >= meta.level_count:
-            msg = (
-                f"level {inp.level} does not exist; this slide has levels 0-{meta.level_count - 1}"
-            )
-            raise RegionError(msg)
-        return meta.levels[inp.level].downsample
+    """Level-0 pixels per output pixel for the requested scale.
+
+    Where the slide lacks the metadata a scale needs, or the scale is finer than the scan, the
+    view falls back to native resolution and a note says why (never an invented scale).
+    """
+    if inp.magnification is not None and not meta.objective_power:
+        notes.append(
+            f"{inp.magnification:g}x cannot be resolved: the slide records no objective "
+            "power, so the view is at native resolution (level 0) and its magnification "
+            "is unknown"
+        )
+        return 1.0
+    if inp.mpp is not None and not meta.mpp_x:
+        notes.append(
+            f"{inp.mpp:g} µm/px cannot be resolved: the slide records no µm/px, so the view "
+            "is at native resolution (level 0)"
+        )
+        return 1.0
+    scale = {"level": inp.level, "mpp": inp.mpp, "magnification": inp.magnification}
+    if not any(v is not None for v in scale.values()):
+        scale["downsample"] = inp.downsample
+    try:
+        return downsample_for(meta, **scale)
+    except RegionError:
+        if inp.level is not None:
+            raise
+        notes.append(f"{_scale_text(inp)} is finer than the scan; shown at native resolution")
+        return 1.0
+
+
+def _scale_text(inp: ZoomInput) -> str:
     if inp.magnification is not None:
-        if not meta.objective_power:
-            notes.append(
-                f"{inp.magnification:g}x cannot be resolved: the slide records no objective "
-                "power, so the view is at native resolution (level 0) and its magnification "
-                "is unknown"
-            )
-            return 1.0
-        wanted = meta.objective_power / inp.magnification
-        if wanted < 1:
-            notes.append(
-                f"{inp.magnification:g}x exceeds the scan's {meta.objective_power:g}x; "
-                f"shown at {meta.objective_power:g}x"
-            )
-            return 1.0
-        return wanted
+        return f"{inp.magnification:g}x"
     if inp.mpp is not None:
-        if not meta.mpp_x:
-            notes.append(
-                f"{inp.mpp:g} µm/px cannot be resolved: the slide records no µm/px, so the view "
-                "is at native resolution (level 0)"
-            )
-            return 1.0
-        wanted = inp.mpp / meta.mpp_x
-        if wanted < 1:
-            notes.append(f"{inp.mpp:g} µm/px is finer than the scan's {meta.mpp_x:g} µm/px")
-            return 1.0
-        return wanted
-    return inp.downsample or 1.0
+        return f"{inp.mpp:g} µm/px"
+    return f"downsample {inp.downsample:g}"
 
 
 def _resolve_box(
@@ -230,18 +231,3 @@ def _on_slide(box: Box, meta: SlideMetadata) -> Box:
         )
         raise RegionError(msg)
     return box
-
-
-def _read(slide: Slide, box: Box, downsample: float, max_pixels: int) -> RegionRead:
-    """Read at ``downsample`` through whichever scale parameter the slide can honour."""
-    meta = slide.metadata
-    for level in meta.levels:
-        if abs(level.downsample - downsample) < 1e-6:
-            return slide.read_region(box, level=level.level, max_pixels=max_pixels)
-    if meta.objective_power:
-        return slide.read_region(
-            box, magnification=meta.objective_power / downsample, max_pixels=max_pixels
-        )
-    if meta.mpp_x:
-        return slide.read_region(box, mpp=meta.mpp_x * downsample, max_pixels=max_pixels)
-    return slide.read_region(box, level=0, max_pixels=max_pixels)
