@@ -1,0 +1,102 @@
+"""ZoomTool on a synthetic pyramid with known geometry: boxes in level-0 pixels, scale policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import Settings
+from agent.errors import RegionError
+from tests.fixtures.slides import SyntheticSlide
+from tools.base import ToolContext
+from tools.slide_cache import SlideCache
+from tools.zoom import ZoomInput, ZoomOutput, ZoomTool
+
+
+@pytest.fixture
+def ctx(synthetic_slide: SyntheticSlide, tmp_path: Path) -> ToolContext:
+    slides = SlideCache()
+    settings = Settings(home=tmp_path, max_view_px=256)
+    yield ToolContext(
+        settings=settings,
+        case_id="z",
+        evidence_id="E1.1",
+        slides=slides,
+        slide=slides.open(synthetic_slide.path),
+    )
+    slides.close()
+
+
+def zoom(ctx: ToolContext, **args: object) -> ZoomOutput:
+    result = ZoomTool().run(ZoomInput.model_validate(args), ctx)
+    assert Path(result.artifacts[0]).is_file()
+    assert isinstance(result.output, ZoomOutput)
+    return result.output
+
+
+def test_tissue_region_box_is_in_level0_pixels(
+    ctx: ToolContext, synthetic_slide: SyntheticSlide
+) -> None:
+    cx, cy, rx, ry = synthetic_slide.ellipse
+    out = zoom(ctx, target="tissue_region", region_index=1, level=2)
+    x0, y0, x1, y1 = out.box
+    ds = out.downsample
+    tol = 4 * ctx.slides.tissue(ctx.slide, ctx.settings.thumbnail_px).downsample
+    assert x0 == pytest.approx(cx - rx, abs=tol)
+    assert y0 == pytest.approx(cy - ry, abs=tol)
+    assert x1 == pytest.approx(cx + rx, abs=tol)
+    assert y1 == pytest.approx(cy + ry, abs=tol)
+    assert (out.output_width, out.output_height) == (round((x1 - x0) / ds), round((y1 - y0) / ds))
+    assert out.mpp == pytest.approx(synthetic_slide.mpp * ds, rel=1e-3)
+
+
+def test_view_is_fitted_and_zoom_out_keeps_the_centre(ctx: ToolContext) -> None:
+    first = zoom(ctx, target="tissue_region", region_index=1)
+    assert max(first.output_width, first.output_height) <= 256
+    assert any("larger than one view" in n for n in first.notes)
+    out = zoom(
+        ctx,
+        target="roi",
+        box=first.box,
+        view_px=[first.output_width, first.output_height],
+        downsample=4,
+    )
+    c0 = ((first.box[0] + first.box[2]) / 2, (first.box[1] + first.box[3]) / 2)
+    c1 = ((out.box[0] + out.box[2]) / 2, (out.box[1] + out.box[3]) / 2)
+    if not any("clipped" in n for n in out.notes):
+        assert c1 == pytest.approx(c0, abs=2)
+    assert out.downsample == pytest.approx(4, rel=0.01)
+
+
+def test_scale_without_metadata_or_finer_than_scan_falls_back_with_a_note(
+    ctx: ToolContext,
+) -> None:
+    out = zoom(ctx, target="point", center=[100, 100], magnification=20)
+    assert out.magnification is None
+    assert out.downsample == 1
+    assert "records no objective power" in out.notes[0]
+    out = zoom(ctx, target="point", center=[100, 100], mpp=0.01)
+    assert out.downsample == 1
+    assert "finer than the scan" in out.notes[0]
+
+
+def test_transparent_margin_is_flagged(ctx: ToolContext, synthetic_slide: SyntheticSlide) -> None:
+    x = synthetic_slide.transparent_from_x
+    width = synthetic_slide.width - x
+    out = zoom(ctx, target="box", box=[x, 0, synthetic_slide.width, min(width, 64)])
+    assert out.all_transparent
+    assert any("no scanned pixels" in n for n in out.notes)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"target": "point", "center": [-5, 10]},
+        {"target": "box", "box": [0, 0, 10**6, 10]},
+        {"target": "slide", "level": 9},
+    ],
+)
+def test_bad_regions_raise(ctx: ToolContext, args: dict[str, object]) -> None:
+    with pytest.raises(RegionError):
+        ZoomTool().run(ZoomInput.model_validate(args), ctx)
