@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from agent.deps import GraphDeps
 from agent.errors import ToolError, ToolInputError, ToolServerError
-from agent.state import CaseState, Evidence, Plan, PlanStep, Roi
+from agent.state import CaseState, Evidence, Node, Plan, PlanStep, Roi
 from memory.audit import output_hash
 from tools.base import ToolContext, ToolResult
 
@@ -25,7 +25,7 @@ def case_id_of(config: RunnableConfig) -> str:
     return str(config.get("configurable", {}).get("thread_id", "default"))
 
 
-def make_executor(deps: GraphDeps):  # noqa: ANN201 - a LangGraph node
+def make_executor(deps: GraphDeps) -> Node:
     """Return the ``act`` node."""
 
     def act(state: CaseState, config: RunnableConfig) -> dict[str, Any]:

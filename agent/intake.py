@@ -8,12 +8,12 @@ from langchain_core.runnables import RunnableConfig
 
 from agent.deps import GraphDeps
 from agent.executor import case_id_of
-from agent.state import CaseState
+from agent.state import CaseState, Node
 
 __all__ = ["make_intake"]
 
 
-def make_intake(deps: GraphDeps):  # noqa: ANN201 - a LangGraph node
+def make_intake(deps: GraphDeps) -> Node:
     """Return the ``intake`` node."""
 
     def intake(state: CaseState, config: RunnableConfig) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.intents import ParsedRequest, ZoomRequest, parse_request
-from agent.state import CaseState, Plan, PlanStep, Roi
+from agent.state import CaseState, Node, Plan, PlanStep, Roi
 
 if TYPE_CHECKING:
     from tools.registry import ToolRegistry
@@ -20,7 +20,7 @@ HELP_TEXT = (
 )
 
 
-def make_planner(registry: ToolRegistry):  # noqa: ANN201 - a LangGraph node
+def make_planner(registry: ToolRegistry) -> Node:
     """Return the ``plan`` node bound to the tool registry."""
 
     def plan(state: CaseState) -> dict[str, Any]:

@@ -9,12 +9,12 @@ from langchain_core.runnables import RunnableConfig
 
 from agent.deps import GraphDeps
 from agent.executor import case_id_of
-from agent.state import CaseState
+from agent.state import CaseState, Node
 
 __all__ = ["make_respond"]
 
 
-def make_respond(deps: GraphDeps):  # noqa: ANN201 - a LangGraph node
+def make_respond(deps: GraphDeps) -> Node:
     """Return the ``respond`` node."""
 
     def respond(state: CaseState, config: RunnableConfig) -> dict[str, Any]:

@@ -7,6 +7,7 @@ reopened by any later process; nodes validate what they read back with these mod
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.messages import AnyMessage
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CaseState",
+    "Node",
     "ChainStep",
     "Check",
     "Claim",
@@ -182,3 +184,7 @@ class CaseState(TypedDict, total=False):
     feedback: list[str]
     findings: Annotated[list[dict[str, Any]], operator.add]
     timings: dict[str, float]
+
+
+Node = Callable[..., dict[str, Any]]
+"""A LangGraph node: ``(state[, config]) -> partial state update``."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from agent.state import (
@@ -50,7 +51,7 @@ def verify(state: CaseState) -> dict[str, Any]:
     }
 
 
-def make_router(budget: int):  # noqa: ANN201 - a LangGraph conditional edge
+def make_router(budget: int) -> Callable[[CaseState], Literal["plan", "respond"]]:
     """Route back to the planner when evidence is missing or a backend failed, within budget."""
 
     def route(state: CaseState) -> Literal["plan", "respond"]:
