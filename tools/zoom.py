@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from agent.errors import RegionError, ToolInputError
 from tools.base import Tool, ToolContext, ToolResult
+from tools.regions import box_from_list, clipped, fit_view, on_slide, tissue_box
 from tools.scale import downsample_for
 from tools.types import Box, SlideMetadata
 
@@ -155,12 +156,8 @@ def _resolve_box(
     inp: ZoomInput, ctx: ToolContext, meta: SlideMetadata, downsample: float, notes: list[str]
 ) -> Box:
     """The level-0 box to read for the target."""
-    max_view = ctx.settings.max_view_px
     if inp.target == "box":
-        if not inp.box or len(inp.box) != 4:
-            msg = "a box target needs [x0, y0, x1, y1] in level-0 pixels"
-            raise ToolInputError(msg)
-        return _on_slide(Box(x0=inp.box[0], y0=inp.box[1], x1=inp.box[2], y1=inp.box[3]), meta)
+        return on_slide(box_from_list(inp.box, "a box target"), meta)
     if inp.target == "point":
         if not inp.center or len(inp.center) != 2:
             msg = "a point target needs [x, y] in level-0 pixels"
@@ -173,61 +170,16 @@ def _resolve_box(
             )
             raise RegionError(msg)
         w, h = inp.size_px or [round(_DEFAULT_VIEW_PX * downsample)] * 2
-        return _clipped(Box.around(cx, cy, w, h), meta, notes)
+        return clipped(Box.around(cx, cy, w, h), meta, notes)
     if inp.target == "roi":
-        if not inp.box or not inp.view_px:
-            msg = "an earlier-region target needs its box and view size"
+        old = box_from_list(inp.box, "an earlier-region target")
+        if not inp.view_px:
+            msg = "an earlier-region target needs its view size"
             raise ToolInputError(msg)
-        old = Box(x0=inp.box[0], y0=inp.box[1], x1=inp.box[2], y1=inp.box[3])
         w, h = (round(v * downsample) for v in inp.view_px)
-        return _clipped(Box.around(*old.center, w, h), meta, notes)
+        return clipped(Box.around(*old.center, w, h), meta, notes)
     if inp.target == "tissue_region":
-        target = _tissue_box(inp.region_index or 1, ctx)
+        target = tissue_box(inp.region_index or 1, ctx)
     else:
         target = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
-    return _fit(target, downsample, max_view, meta, notes)
-
-
-def _tissue_box(index: int, ctx: ToolContext) -> Box:
-    assert ctx.slide is not None
-    tissue = ctx.slides.tissue(ctx.slide, ctx.settings.thumbnail_px)
-    if not tissue.regions:
-        msg = "no tissue was found on this slide, so there is no tissue region to zoom to"
-        raise ToolInputError(msg)
-    if index > len(tissue.regions):
-        msg = f"tissue region {index} does not exist: the slide has {len(tissue.regions)}"
-        raise ToolInputError(msg)
-    return tissue.regions[index - 1].box
-
-
-def _fit(box: Box, downsample: float, max_view: int, meta: SlideMetadata, notes: list[str]) -> Box:
-    """Shrink a named target to one view of at most ``max_view`` output pixels a side."""
-    side = round(max_view * downsample)
-    if box.width <= side and box.height <= side:
-        return box
-    notes.append(
-        f"the target is larger than one view ({max_view} px a side at this scale); "
-        "showing its centre"
-    )
-    fitted = Box.around(*box.center, min(box.width, side), min(box.height, side))
-    return _clipped(fitted, meta, notes)
-
-
-def _clipped(box: Box, meta: SlideMetadata, notes: list[str]) -> Box:
-    clipped = box.clip(meta.width, meta.height)
-    if clipped is None:
-        msg = f"box {box.as_list()} is off the slide ({meta.width} × {meta.height} level-0 px)"
-        raise RegionError(msg)
-    if clipped != box:
-        notes.append("the view was clipped to the slide's edges")
-    return clipped
-
-
-def _on_slide(box: Box, meta: SlideMetadata) -> Box:
-    if box.clip(meta.width, meta.height) != box:
-        msg = (
-            f"box {box.as_list()} is not on the slide, which spans 0-{meta.width} × "
-            f"0-{meta.height} level-0 pixels"
-        )
-        raise RegionError(msg)
-    return box
+    return fit_view(target, downsample, ctx.settings.max_view_px, meta, notes)
