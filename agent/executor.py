@@ -53,7 +53,13 @@ def _run_step(
     deps: GraphDeps, state: CaseState, step: PlanStep, case_id: str, ev_id: str
 ) -> Evidence:
     tool = deps.tools.get(step.tool)
-    base = {"id": ev_id, "tool": step.tool, "inputs": step.args, "backend": tool.backend}
+    base = {
+        "id": ev_id,
+        "tool": step.tool,
+        "inputs": step.args,
+        "backend": tool.backend,
+        "expert": tool.expert,
+    }
     started = time.perf_counter()
     try:
         if step.error:

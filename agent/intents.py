@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["ParsedRequest", "ZoomRequest", "parse_request"]
+__all__ = ["DetectRequest", "ParsedRequest", "ZoomRequest", "parse_request"]
 
 RoiRef = Literal["current", "previous", "number"]
 _NUM = r"-?\d+(?:\.\d+)?"
@@ -50,9 +50,13 @@ _INFO_RE = re.compile(
     r"resolution|mpp|microns?\s+per|µm\s*/\s*px|pixel\s+size|levels?|pyramid|vendor|scanner|"
     r"format|metadata|properties|scanned)\b"
 )
+_DETECT_VERB_RE = re.compile(r"\b(detect|count|find|identify|locate|how\s+many|number\s+of)\b")
+_NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")
 _TISSUE_METRIC_RE = re.compile(
-    r"\b(fraction|percent(?:age)?|proportion|coverage|cover(?:s|ed)?|how\s+much|amount|"
-    r"how\s+many|detect|mask|outline)\b|%"
+    r"\btissue\s+(?:fraction|percent(?:age)?|proportion|coverage|area|amount|mask|outline|"
+    r"detection)\b|\b(?:fraction|percent(?:age)?|proportion|share|how\s+much|amount)\b[^.?!]*"
+    r"\btissue\b|\bhow\s+many\s+tissue\b|\bdetect\s+(?:the\s+)?tissue\b|"
+    r"\btissue\s+regions?\s+(?:are|is)\s+there\b"
 )
 
 
@@ -74,31 +78,59 @@ class ZoomRequest:
 
 
 @dataclass(frozen=True)
+class DetectRequest:
+    """A detection request: what to find and where (an earlier region by default)."""
+
+    object: Literal["nuclei"] = "nuclei"
+    target: Literal["tissue_region", "roi", "slide", "default"] = "default"
+    region_index: int | None = None
+    roi_ref: RoiRef | None = None
+    roi_number: int | None = None
+
+
+@dataclass(frozen=True)
 class ParsedRequest:
     """The intents found in one request."""
 
     info: bool = False
     tissue: bool = False
     zoom: ZoomRequest | None = None
+    detect: DetectRequest | None = None
 
     @property
     def empty(self) -> bool:
         """True when no intent was recognised."""
-        return not (self.info or self.tissue or self.zoom)
+        return not (self.info or self.tissue or self.zoom or self.detect)
 
 
 def parse_request(text: str) -> ParsedRequest:
     """Find the intents of ``text`` and the arguments of a zoom."""
     low = " ".join(text.lower().split())
     zoom = _parse_zoom(low)
+    detect = _parse_detect(low)
     rest = low
     if zoom is not None:
         for pattern in (_SIZE_RE, _BOX_RE, _POINT_RE, _MAG_RE, _MPP_RE, _LEVEL_RE):
             rest = pattern.sub(" ", rest)
     info = bool(_INFO_RE.search(rest))
     has_tissue = bool(re.search(r"\btissue\b", low))
-    tissue = has_tissue and (zoom is None or bool(_TISSUE_METRIC_RE.search(rest)))
-    return ParsedRequest(info=info, tissue=tissue, zoom=zoom)
+    alone = zoom is None and detect is None
+    tissue = has_tissue and (alone or bool(_TISSUE_METRIC_RE.search(rest)))
+    return ParsedRequest(info=info, tissue=tissue, zoom=zoom, detect=detect)
+
+
+def _parse_detect(low: str) -> DetectRequest | None:
+    if not (_DETECT_VERB_RE.search(low) and _NUCLEI_RE.search(low)):
+        return None
+    target, region_index, roi_ref, roi_number = _parse_target(low)
+    if target not in ("tissue_region", "roi", "slide"):
+        target = "default"
+    return DetectRequest(
+        target=target,  # type: ignore[arg-type]
+        region_index=region_index,
+        roi_ref=roi_ref,
+        roi_number=roi_number,
+    )
 
 
 def _parse_zoom(low: str) -> ZoomRequest | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agent.intents import ParsedRequest, ZoomRequest, parse_request
+from agent.intents import DetectRequest, ParsedRequest, ZoomRequest, parse_request
 from agent.state import CaseState, Node, Plan, PlanStep, Roi
 
 if TYPE_CHECKING:
@@ -44,9 +44,11 @@ def plan_request(request: str, rois: list[Roi], current: int | None, slide_id: s
         steps.append(PlanStep(tool="slide_info", why="slide size, levels, resolution"))
     if parsed.tissue:
         steps.append(PlanStep(tool="tissue", why="tissue fraction and regions"))
+    here = [r for r in rois if r.slide_id == slide_id]
     if parsed.zoom is not None:
-        here = [r for r in rois if r.slide_id == slide_id]
         steps.append(_zoom_step(parsed.zoom, here, current, notes))
+    if parsed.detect is not None:
+        steps.append(_detect_step(parsed.detect, here, current, notes))
     if not steps:
         notes.append("no tool matched the request")
     return Plan(request=request, steps=steps, notes=notes)
@@ -67,7 +69,7 @@ def _zoom_step(z: ZoomRequest, rois: list[Roi], current: int | None, notes: list
         if z.size_px:
             args["size_px"] = list(z.size_px)
         return PlanStep(tool="zoom", args=args, why="the requested point")
-    roi, error = _find_roi(z, rois, cur)
+    roi, error = _find_roi(z.roi_ref, z.roi_number, rois, cur)
     if error:
         return PlanStep(tool="zoom", args=args, why="an earlier region", error=error)
     if roi is None:
@@ -89,20 +91,19 @@ def _scale_args(z: ZoomRequest) -> dict[str, Any]:
     return args
 
 
-def _find_roi(z: ZoomRequest, rois: list[Roi], cur: Roi | None) -> tuple[Roi | None, str | None]:
-    """Return the earlier region the request refers to, or an error line."""
-    if z.roi_ref == "number" and z.roi_number is not None:
+def _find_roi(
+    ref: str | None, number: int | None, rois: list[Roi], cur: Roi | None
+) -> tuple[Roi | None, str | None]:
+    """Return the earlier region a request refers to, or an error line."""
+    if ref == "number" and number is not None:
         numbers = [r.number for r in rois]
-        wanted = numbers[-1] if z.roi_number == -1 and numbers else z.roi_number
+        wanted = numbers[-1] if number == -1 and numbers else number
         found = next((r for r in rois if r.number == wanted), None)
         if found is None:
             have = ", ".join(map(str, numbers)) or "none yet"
-            return (
-                None,
-                f"region {z.roi_number} does not exist; regions visited on this slide: {have}",
-            )
+            return None, f"region {number} does not exist; regions visited on this slide: {have}"
         return found, None
-    if z.roi_ref == "previous":
+    if ref == "previous":
         if cur is None:
             return None, None
         earlier = [r for r in rois if r.number < cur.number]
@@ -122,3 +123,24 @@ def _roi_step(z: ZoomRequest, roi: Roi, args: dict[str, Any]) -> PlanStep:
         args["downsample"] = max(roi.downsample * factor, 1.0)
     args.update(target="roi", box=roi.box, view_px=roi.output_size)
     return PlanStep(tool="zoom", args=args, why=f"around region {roi.number}")
+
+
+def _detect_step(
+    d: DetectRequest, rois: list[Roi], current: int | None, notes: list[str]
+) -> PlanStep:
+    """Detect in a tissue region, an earlier region (the current one by default) or the slide."""
+    if d.target == "tissue_region":
+        args = {"target": "tissue_region", "region_index": d.region_index or 1}
+        return PlanStep(tool="detect", args=args, why=f"nuclei in tissue region {d.region_index}")
+    if d.target == "slide":
+        return PlanStep(tool="detect", args={"target": "slide"}, why="nuclei on the slide")
+    cur = next((r for r in rois if r.number == current), rois[-1] if rois else None)
+    roi, error = _find_roi(d.roi_ref, d.roi_number, rois, cur)
+    if error:
+        return PlanStep(tool="detect", args={"target": "box"}, why="an earlier region", error=error)
+    if roi is None:
+        if d.target == "roi":
+            notes.append("the case has no earlier region on this slide")
+        return PlanStep(tool="detect", args={"target": "auto"}, why="nuclei in the image")
+    args = {"target": "box", "box": roi.box, "roi_number": roi.number}
+    return PlanStep(tool="detect", args=args, why=f"nuclei in region {roi.number}")

@@ -152,6 +152,63 @@ def _zoom(ev: Evidence) -> _Section:
     return parts, short
 
 
+def _detect(ev: Evidence) -> _Section:
+    o, e = ev.output, ev.id
+    where = Writer()
+    if o.get("roi_number") is not None:
+        where.text("region #").num(o["roi_number"], e, "roi_number")
+    elif o.get("region_index") is not None:
+        where.text("tissue region #").num(o["region_index"], e, "region_index")
+    else:
+        where.text("the analysed region")
+    found = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert found ")
+    found.num(o["count"], e, "count").text(f" {o['object']} in ").extend(where)
+    found.text(" (box ").box(o["region_box"], e, "region_box").text(" in level-0 pixels")
+    if o.get("mpp") is not None:
+        found.text(", analysed at ").num(o["mpp"], e, "mpp", decimals=_dec(o["mpp"]))
+        found.text(" µm/px).")
+    else:
+        found.absent(", at native resolution with unknown µm/px).", e, "mpp")
+    parts: list[tuple[StepKind, Writer]] = [("measure", found)]
+    short = Writer().num(o["count"], e, "count").text(f" {o['object']} detected in ").extend(where)
+    sizes = _detect_sizes(o, e)
+    if sizes is not None:
+        parts.append(("measure", sizes))
+        short.text("; ").extend(sizes)
+    else:
+        short.text(".")
+    for note in o.get("notes", []):
+        nw = Writer().text("Note: ").quote(note, e).text(".")
+        parts.append(("observe", nw))
+        short.text(" ").extend(nw)
+    return parts, short
+
+
+def _detect_sizes(o: dict[str, Any], e: str) -> Writer | None:
+    """Mean and median areas (µm² when known, else level-0 px²) and density."""
+    if o.get("mean_area_um2") is not None:
+        w = (
+            Writer()
+            .text("mean nuclear area ")
+            .num(o["mean_area_um2"], e, "mean_area_um2", decimals=1)
+        )
+        w.text(" µm² (median ").num(o["median_area_um2"], e, "median_area_um2", decimals=1)
+        w.text(" µm²)")
+        if o.get("density_per_mm2") is not None:
+            w.text(", ").num(o["density_per_mm2"], e, "density_per_mm2", decimals=0)
+            w.text(" nuclei per mm²")
+        return w.text(".")
+    if o.get("mean_area_px") is not None:
+        w = (
+            Writer()
+            .text("mean nuclear area ")
+            .num(o["mean_area_px"], e, "mean_area_px", decimals=0)
+        )
+        w.text(" pixels² (median ").num(o["median_area_px"], e, "median_area_px", decimals=0)
+        return w.text(" pixels²; no µm/px is recorded, so no physical size).")
+    return None
+
+
 def _failed(ev: Evidence) -> _Section:
     w = Writer().text(f"The {ev.tool} step failed: ").quote(ev.error or "unknown error", ev.id)
     return [("observe", w)], Writer().text(f"Could not run {ev.tool}: ").extend(
@@ -174,4 +231,5 @@ _BUILDERS: dict[str, Callable[[Evidence], _Section]] = {
     "slide_info": _slide_info,
     "tissue": _tissue,
     "zoom": _zoom,
+    "detect": _detect,
 }

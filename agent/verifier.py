@@ -141,7 +141,7 @@ def _check_claim(claim: Claim, step: ChainStep, by_id: dict[str, Evidence]) -> s
     if ev is None:
         return f"{claim.evidence} is not tool evidence"
     if claim.kind == "quote":
-        haystack = [ev.error or "", ev.summary, *_strings(ev.output)]
+        haystack = [ev.error or "", ev.summary, ev.tool, ev.expert or "", *_strings(ev.output)]
         return (
             None
             if claim.text and any(claim.text in h for h in haystack)
