@@ -28,8 +28,15 @@ def make_planner(registry: ToolRegistry) -> Node:
         rois = [Roi.model_validate(r) for r in state.get("rois", [])]
         slide = state.get("slide") or {}
         result = plan_request(request, rois, state.get("current_roi"), slide.get("slide_id", ""))
-        for step in result.steps:
-            registry.get(step.tool)  # raises ValueError naming the valid tools
+        available = set(registry.names())
+        missing = sorted({s.tool for s in result.steps} - available)
+        if missing:
+            result = result.model_copy(
+                update={
+                    "steps": [s for s in result.steps if s.tool in available],
+                    "notes": [*result.notes, f"not available in this set-up: {', '.join(missing)}"],
+                }
+            )
         return {"plan": result.model_dump(mode="json")}
 
     return plan
