@@ -1,0 +1,105 @@
+"""Expert declarations: the typed config file of SmartPath experts and its loader."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agent.errors import ConfigError
+
+__all__ = ["Backend", "ExpertSpec", "ExpertsConfig", "Scale", "Task", "load_experts"]
+
+Task = Literal["roi_classify", "detect", "segment", "wsi_classify", "vqa", "zoom"]
+Scale = Literal["roi", "wsi"]
+Backend = Literal["cpu", "openai", "local"]
+Parser = Literal["none", "grounding_json", "bbox_tags", "label", "answer_tags"]
+
+
+class ExpertSpec(BaseModel):
+    """One expert: what it does, where it runs, how its output is read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    task: Task
+    scale: Scale = "roi"
+    backend: Backend
+    model: str | None = Field(default=None, description="served model or LoRA adapter name")
+    server: str | None = Field(default=None, description="name of a [servers] entry")
+    implementation: str | None = Field(default=None, description="CPU implementation key")
+    prompt: str | None = None
+    parser: Parser = "none"
+    labels: list[str] = Field(default_factory=list)
+    weight: float = Field(default=1.0, gt=0)
+    required: bool = Field(default=False, description="its absence is an error at start-up")
+    license: str | None = None
+
+    @model_validator(mode="after")
+    def _backend_fields(self) -> ExpertSpec:
+        if self.backend == "openai" and not (self.model and self.server):
+            msg = f"expert {self.name}: an openai expert needs 'model' and 'server'"
+            raise ValueError(msg)
+        if self.backend == "cpu" and not self.implementation:
+            msg = f"expert {self.name}: a cpu expert needs 'implementation'"
+            raise ValueError(msg)
+        return self
+
+
+class ExpertsConfig(BaseModel):
+    """All experts plus the servers the ``openai`` ones reach."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_model: str | None = Field(default=None, description="base model LoRA adapters extend")
+    servers: dict[str, str] = Field(default_factory=dict, description="name -> base URL")
+    experts: list[ExpertSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExpertsConfig:
+        names = [e.name for e in self.experts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            msg = f"expert names must be unique; repeated: {', '.join(dupes)}"
+            raise ValueError(msg)
+        for e in self.experts:
+            if e.server and e.server not in self.servers:
+                msg = f"expert {e.name} names server {e.server!r}, which [servers] does not define"
+                raise ValueError(msg)
+        return self
+
+    def for_task(self, task: Task, scale: Scale | None = None) -> list[ExpertSpec]:
+        """Experts declared for ``task`` (and ``scale`` when given), in file order."""
+        return [e for e in self.experts if e.task == task and scale in (None, e.scale)]
+
+
+def load_experts(path: Path | None = None) -> ExpertsConfig:
+    """Load the experts file (the built-in one when ``path`` is None).
+
+    Raises:
+        ConfigError: unreadable file, TOML syntax error (with its line), or invalid entries.
+    """
+    where = str(path) if path else "built-in experts.toml"
+    try:
+        text = (
+            path.read_text(encoding="utf-8")
+            if path
+            else resources.files("tools").joinpath("data/experts.toml").read_text("utf-8")
+        )
+        raw = tomllib.loads(text)
+    except OSError as exc:
+        msg = f"cannot read the experts file {where}: {exc.strerror or exc}"
+        raise ConfigError(msg) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{where}: {exc}"
+        raise ConfigError(msg) from None
+    try:
+        return ExpertsConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        msg = f"{where}: {loc + ': ' if loc else ''}{first['msg']}"
+        raise ConfigError(msg) from None
