@@ -171,10 +171,10 @@ def _detect(ev: Evidence) -> _Section:
         found.absent(", at native resolution with unknown µm/px).", e, "mpp")
     parts: list[tuple[StepKind, Writer]] = [("measure", found)]
     short = Writer().num(o["count"], e, "count").text(f" {o['object']} detected in ").extend(where)
-    sizes = _detect_sizes(o, e)
+    sizes = _detect_sizes(o, e, "The mean nuclear area is ")
     if sizes is not None:
         parts.append(("measure", sizes))
-        short.text("; ").extend(sizes)
+        short.text("; ").extend(_detect_sizes(o, e, "mean nuclear area ") or Writer())
     else:
         short.text(".")
     for note in o.get("notes", []):
@@ -184,14 +184,10 @@ def _detect(ev: Evidence) -> _Section:
     return parts, short
 
 
-def _detect_sizes(o: dict[str, Any], e: str) -> Writer | None:
+def _detect_sizes(o: dict[str, Any], e: str, lead: str) -> Writer | None:
     """Mean and median areas (µm² when known, else level-0 px²) and density."""
     if o.get("mean_area_um2") is not None:
-        w = (
-            Writer()
-            .text("mean nuclear area ")
-            .num(o["mean_area_um2"], e, "mean_area_um2", decimals=1)
-        )
+        w = Writer().text(lead).num(o["mean_area_um2"], e, "mean_area_um2", decimals=1)
         w.text(" µm² (median ").num(o["median_area_um2"], e, "median_area_um2", decimals=1)
         w.text(" µm²)")
         if o.get("density_per_mm2") is not None:
@@ -199,11 +195,7 @@ def _detect_sizes(o: dict[str, Any], e: str) -> Writer | None:
             w.text(" nuclei per mm²")
         return w.text(".")
     if o.get("mean_area_px") is not None:
-        w = (
-            Writer()
-            .text("mean nuclear area ")
-            .num(o["mean_area_px"], e, "mean_area_px", decimals=0)
-        )
+        w = Writer().text(lead).num(o["mean_area_px"], e, "mean_area_px", decimals=0)
         w.text(" pixels² (median ").num(o["median_area_px"], e, "median_area_px", decimals=0)
         return w.text(" pixels²; no µm/px is recorded, so no physical size).")
     return None

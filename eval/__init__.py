@@ -1,4 +1,4 @@
-"""Scripted agent evaluations (suites, scorers, reports); no evaluation is implemented yet."""
+"""Scripted agent evaluations: scorers (detection metrics) and measurements on real data."""
 
 from __future__ import annotations
 

@@ -21,6 +21,13 @@ EXPECTED = {
         "verify_chain",
     },
     "tools": {
+        "ExpertSpec",
+        "ExpertsConfig",
+        "ModelOutputError",
+        "NucleiResult",
+        "Router",
+        "detect_nuclei",
+        "load_experts",
         "Box",
         "RegionRead",
         "Slide",

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from tools.base import Tool, ToolContext, ToolResult
+from tools.experts import ExpertsConfig, ExpertSpec, load_experts
+from tools.nuclei import NucleiResult, detect_nuclei
+from tools.parsers import ModelOutputError
 from tools.registry import ToolRegistry, build_tools
+from tools.router import Router
 from tools.slide import Slide
 from tools.tile_reader import TileReader
 from tools.tiling import Tile, tile_grid
@@ -12,6 +16,11 @@ from tools.types import Box, RegionRead, SlideMetadata
 
 __all__ = [
     "Box",
+    "ExpertSpec",
+    "ExpertsConfig",
+    "ModelOutputError",
+    "NucleiResult",
+    "Router",
     "RegionRead",
     "Slide",
     "SlideMetadata",
@@ -23,6 +32,8 @@ __all__ = [
     "ToolRegistry",
     "ToolResult",
     "build_tools",
+    "detect_nuclei",
     "detect_tissue",
+    "load_experts",
     "tile_grid",
 ]

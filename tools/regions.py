@@ -43,7 +43,7 @@ def fit_view(
         return box
     notes.append(
         f"the target is larger than one view ({max_view} px a side at this scale); "
-        "showing its centre"
+        "only its centre is used"
     )
     fitted = Box.around(*box.center, min(box.width, side), min(box.height, side))
     return clipped(fitted, meta, notes)

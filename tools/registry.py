@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tools.base import Tool
+from tools.detect import DetectTool
 from tools.slide_info import SlideInfoTool
 from tools.tissue_analysis import TissueTool
 from tools.zoom import ZoomTool
@@ -19,6 +20,7 @@ TOOL_FACTORIES: dict[str, Callable[[Settings], Tool]] = {
     "slide_info": lambda settings: SlideInfoTool(),
     "tissue": lambda settings: TissueTool(),
     "zoom": lambda settings: ZoomTool(),
+    "detect": lambda settings: DetectTool(),
 }
 
 

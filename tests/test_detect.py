@@ -1,0 +1,73 @@
+"""The detection tool through the agent: real images, expert named, numbers verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import Settings
+from app.runner import Copilot
+
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
+
+QUESTION = "detect the nuclei in this region and give their count and mean area"
+
+
+@pytest.fixture
+def copilot(home: Path) -> Copilot:
+    c = Copilot(Settings(home=home))
+    yield c
+    c.close()
+
+
+def test_nuclei_in_a_zoomed_region_of_a_slide(copilot: Copilot, cmu_slide: Path) -> None:
+    zoom = copilot.ask(cmu_slide, "Zoom to the largest tissue region at 20x", "d1")
+    r = copilot.ask(cmu_slide, QUESTION, "d1")
+    (ev,) = r.evidence
+    out = ev["output"]
+    assert (ev["tool"], ev["expert"], ev["backend"]) == ("detect", "cpu-nuclei-watershed", "cpu")
+    assert out["region_box"] == zoom.evidence[0]["output"]["box"]
+    assert out["roi_number"] == 1
+    assert out["count"] == len(out["objects"]) > 100
+    x0, y0, x1, y1 = out["region_box"]
+    for obj in out["objects"]:
+        bx0, by0, bx1, by1 = obj["box"]
+        assert x0 <= bx0 < bx1 <= x1
+        assert y0 <= by0 < by1 <= y1
+        assert bx0 <= obj["centroid"][0] <= bx1
+        assert by0 <= obj["centroid"][1] <= by1
+    assert 15 <= out["mean_area_um2"] <= 150
+    assert out["mpp"] == pytest.approx(0.499)
+    assert f"{out['count']} nuclei" in r.answer
+    assert f"{out['mean_area_um2']:.1f} µm²" in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+    assert Path(r.artifacts[0]).is_file()
+
+
+def test_nuclei_on_a_plain_image_without_mpp(copilot: Copilot, shared_data: Path) -> None:
+    image = shared_data / "histolytics_hgsc" / "hgsc_nest.jpg"
+    r = copilot.ask(image, QUESTION, "d2")
+    out = r.evidence[0]["output"]
+    assert out["mpp"] is None
+    assert out["mean_area_um2"] is None
+    assert out["count"] > 1000
+    assert "pixels²" in r.answer
+    assert "µm²" not in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
+def test_background_region_has_no_nuclei(copilot: Copilot, cmu_slide: Path) -> None:
+    r = copilot.ask(cmu_slide, "show the region from (2000, 0) to (2200, 200)", "d3")
+    assert r.evidence[0]["ok"]
+    r = copilot.ask(cmu_slide, "count the nuclei in this region", "d3")
+    out = r.evidence[0]["output"]
+    assert out["count"] == 0
+    assert "no nuclei were found" in r.answer
+    assert r.verification["status"] == "verified"
+
+
+def test_detection_in_a_region_that_does_not_exist(copilot: Copilot, cmu_slide: Path) -> None:
+    r = copilot.ask(cmu_slide, "how many nuclei are in region 4?", "d4")
+    assert r.exit_code == 2
+    assert "region 4 does not exist" in r.answer

@@ -1,0 +1,207 @@
+"""DetectTool: nuclei in a region with per-nucleus measurements, in level-0 pixels and µm²."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from agent.errors import RegionError
+from tools.base import Tool, ToolContext, ToolResult
+from tools.geometry import model_box_to_level0
+from tools.nuclei import NucleiResult, detect_nuclei
+from tools.regions import box_from_list, fit_view, on_slide, tissue_box
+from tools.scale import downsample_for
+from tools.types import Box, SlideMetadata
+
+__all__ = ["DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
+
+DetectTarget = Literal["auto", "box", "tissue_region", "slide"]
+
+
+class DetectInput(BaseModel):
+    """Where to detect; every coordinate in level-0 pixels."""
+
+    target: DetectTarget = "auto"
+    box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
+    roi_number: int | None = Field(default=None, ge=1, description="earlier ROI of the case")
+    region_index: int | None = Field(default=None, ge=1, description="tissue region number")
+    analysis_mpp: float = Field(default=0.5, gt=0, description="µm/px at which to detect")
+    object: Literal["nuclei"] = "nuclei"
+
+
+class DetectedObject(BaseModel):
+    """One detected object; positions in level-0 pixels."""
+
+    box: list[int] = Field(description="[x0, y0, x1, y1] in level-0 pixels")
+    centroid: list[float] = Field(description="[x, y] in level-0 pixels")
+    area_um2: float | None = Field(description="area in µm²; None without µm/px")
+    area_px: float = Field(description="area in level-0 pixels²")
+    label: str
+    score: float
+    eccentricity: float
+    hematoxylin: float = Field(description="mean haematoxylin optical density")
+
+
+class DetectOutput(BaseModel):
+    """Detections in one region and their summary statistics."""
+
+    object: str
+    count: int
+    objects: list[DetectedObject]
+    region_box: list[int] = Field(description="[x0, y0, x1, y1] analysed, level-0 pixels")
+    roi_number: int | None
+    region_index: int | None
+    downsample: float = Field(description="level-0 pixels per analysed pixel")
+    mpp: float | None = Field(description="µm per analysed pixel; None when unknown")
+    mean_area_um2: float | None
+    median_area_um2: float | None
+    mean_area_px: float | None = Field(description="mean area in level-0 pixels²")
+    median_area_px: float | None = Field(description="median area in level-0 pixels²")
+    density_per_mm2: float | None
+    mean_eccentricity: float | None
+    notes: list[str]
+
+
+class DetectTool(Tool):
+    """Detect nuclei with the CPU expert (colour deconvolution + watershed)."""
+
+    name = "detect"
+    description = (
+        "Detect the nuclei in a region of the open slide (an earlier region, a tissue region, "
+        "a box in level-0 pixels, or the whole image) and measure each one: count, area, shape."
+    )
+    Input = DetectInput
+    Output = DetectOutput
+    expert: ClassVar[str | None] = "cpu-nuclei-watershed"
+    backend: ClassVar[str] = "cpu"
+
+    def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
+        """Read the region at the analysis scale, detect, convert to level-0 pixels."""
+        assert isinstance(inp, DetectInput)
+        assert ctx.slide is not None
+        meta = ctx.slide.metadata
+        notes: list[str] = []
+        downsample = _analysis_downsample(meta, inp.analysis_mpp, notes)
+        region = _region(inp, ctx, meta, downsample, notes)
+        read = ctx.slide.read_region(
+            region, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
+        )
+        if read.all_transparent:
+            notes.append("the region holds no scanned pixels (OpenSlide returned it transparent)")
+        result = detect_nuclei(read.image, mpp=read.mpp)
+        if not result.nuclei:
+            notes.append("no nuclei were found in this region (it may be background)")
+        objects = _objects(result, read.image.shape, region, read.downsample, read.mpp)
+        out = _output(inp, objects, region, read.downsample, read.mpp, notes)
+        artifact = ctx.artifact_dir / f"{ctx.evidence_id}-nuclei.png"
+        _overlay(read.image, result).save(artifact, compress_level=3)
+        area = f", mean area {out.mean_area_um2:.1f} µm²" if out.mean_area_um2 else ""
+        summary = f"{out.count} nuclei in box {out.region_box}{area}"
+        return ToolResult(output=out, summary=summary, artifacts=[str(artifact)])
+
+
+def _analysis_downsample(meta: SlideMetadata, mpp: float, notes: list[str]) -> float:
+    if not meta.mpp_x:
+        notes.append("the slide records no µm/px: analysed at native resolution, areas in pixels")
+        return 1.0
+    try:
+        wanted = downsample_for(meta, mpp=mpp)
+    except RegionError:
+        return 1.0  # the scan is coarser than the analysis scale: use it as it is
+    for level in meta.levels:  # a pyramid level within 5% is read as it is, not resampled
+        if abs(level.downsample / wanted - 1) < 0.05:
+            return level.downsample
+    return wanted
+
+
+def _region(
+    inp: DetectInput, ctx: ToolContext, meta: SlideMetadata, downsample: float, notes: list[str]
+) -> Box:
+    max_view = ctx.settings.max_view_px
+    whole = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
+    if inp.target == "box":
+        return on_slide(box_from_list(inp.box, "a detection box"), meta)
+    if inp.target == "tissue_region":
+        return fit_view(tissue_box(inp.region_index or 1, ctx), downsample, max_view, meta, notes)
+    side = max_view * downsample
+    if inp.target == "slide" or (whole.width <= side and whole.height <= side):
+        return fit_view(whole, downsample, max_view, meta, notes)
+    notes.append("no region was given: analysed the largest tissue region")
+    return fit_view(tissue_box(1, ctx), downsample, max_view, meta, notes)
+
+
+def _objects(
+    result: NucleiResult,
+    shape: tuple[int, ...],
+    region: Box,
+    downsample: float,
+    mpp: float | None,
+) -> list[DetectedObject]:
+    height, width = shape[:2]
+    sx, sy = region.width / width, region.height / height
+    objects = []
+    for n in result.nuclei:
+        box = model_box_to_level0(n.box, model_size=(width, height), region=region)
+        objects.append(
+            DetectedObject(
+                box=box.as_list(),
+                centroid=[
+                    round(region.x0 + n.centroid[0] * sx, 1),
+                    round(region.y0 + n.centroid[1] * sy, 1),
+                ],
+                area_um2=None if mpp is None else round(n.area_px * mpp * mpp, 2),
+                area_px=round(n.area_px * downsample * downsample, 1),
+                label="nucleus",
+                score=round(n.score, 4),
+                eccentricity=round(n.eccentricity, 4),
+                hematoxylin=round(n.hematoxylin, 4),
+            )
+        )
+    return objects
+
+
+def _output(
+    inp: DetectInput,
+    objects: list[DetectedObject],
+    region: Box,
+    downsample: float,
+    mpp: float | None,
+    notes: list[str],
+) -> DetectOutput:
+    px = np.array([o.area_px for o in objects], dtype=float)
+    um2 = np.array([o.area_um2 for o in objects if o.area_um2 is not None], dtype=float)
+    region_mm2 = (
+        None if mpp is None else region.width * region.height * (mpp / downsample) ** 2 / 1e6
+    )
+    return DetectOutput(
+        object=inp.object,
+        count=len(objects),
+        objects=objects,
+        region_box=region.as_list(),
+        roi_number=inp.roi_number,
+        region_index=inp.region_index,
+        downsample=round(downsample, 4),
+        mpp=None if mpp is None else round(mpp, 4),
+        mean_area_um2=_stat(np.mean, um2),
+        median_area_um2=_stat(np.median, um2),
+        mean_area_px=_stat(np.mean, px),
+        median_area_px=_stat(np.median, px),
+        density_per_mm2=None if not region_mm2 else round(len(objects) / region_mm2, 1),
+        mean_eccentricity=_stat(np.mean, np.array([o.eccentricity for o in objects])),
+        notes=notes,
+    )
+
+
+def _stat(fn: object, values: np.ndarray) -> float | None:
+    return None if values.size == 0 else round(float(fn(values)), 2)  # type: ignore[operator]
+
+
+def _overlay(image: np.ndarray, result: NucleiResult) -> Image.Image:
+    from skimage.segmentation import find_boundaries
+
+    rgb = image.copy()
+    rgb[find_boundaries(result.labels, mode="inner")] = (0, 200, 0)
+    return Image.fromarray(rgb)

@@ -1,0 +1,186 @@
+"""Detect nuclei in an RGB H&E image by haematoxylin thresholding and watershed splitting."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.color import rgb2hed
+from skimage.filters import gaussian, threshold_otsu
+from skimage.measure import regionprops
+from skimage.morphology import disk, h_maxima
+from skimage.segmentation import watershed
+
+__all__ = ["DEFAULT_MPP", "NucleiResult", "Nucleus", "detect_nuclei"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MPP = 0.5
+"""µm/px assumed when the caller gives none (20x scans are ~0.5 µm/px)."""
+
+_MIN_AREA_UM2 = 15.0
+"""Smallest nucleus kept, µm²: thin stromal (fibroblast) nuclei are ~15-25 µm² in section."""
+_MAX_AREA_UM2 = 400.0
+"""Largest nucleus kept, µm² (large pleomorphic tumour nuclei reach ~300 µm²; bigger is a clump)."""
+_SMOOTH_UM = 0.5
+"""Gaussian sigma on the haematoxylin channel, µm."""
+_OPEN_UM = 0.5
+"""Radius of the opening that removes thin haematoxylin-stained strands, µm."""
+_SEED_H_UM = 0.25
+"""Least depth of the saddle between two seeds of the distance transform, µm."""
+_MIN_SEED_DEPTH_UM = 1.0
+"""A seed must lie at least this far inside the foreground, µm."""
+_MIN_H_THRESHOLD = 0.05
+"""Floor on the haematoxylin optical-density threshold (rgb2hed units): Otsu on a blank or
+eosin-only image splits noise, and this floor keeps such images free of detections."""
+_MAX_FOREGROUND = 0.8
+"""If more than this share of the image is above the threshold, the split is not nuclear."""
+
+
+@dataclass(frozen=True)
+class Nucleus:
+    """One detected nucleus.
+
+    Attributes:
+        label: instance id in `NucleiResult.labels`.
+        box: x0, y0, x1, y1 in image pixels (x1, y1 exclusive).
+        centroid: x, y in image pixels.
+        area_px: area in image pixels².
+        eccentricity: eccentricity of the fitted ellipse, 0 (circle) to 1 (line).
+        hematoxylin: mean haematoxylin optical density inside the nucleus (rgb2hed units).
+        score: confidence-like value in [0, 1]: solidity × contrast, where contrast is the
+            nucleus's mean haematoxylin above the threshold, relative to the threshold's
+            margin over the background median, capped at 1 (a nucleus twice as far above the
+            background as the threshold gets full contrast).
+    """
+
+    label: int
+    box: tuple[int, int, int, int]
+    centroid: tuple[float, float]
+    area_px: int
+    eccentricity: float
+    hematoxylin: float
+    score: float
+
+
+@dataclass(frozen=True, eq=False)
+class NucleiResult:
+    """Instance mask and per-nucleus measurements of one image.
+
+    Attributes:
+        labels: int32 instance mask, 0 = background, shape (H, W) of the image.
+        nuclei: one entry per label, in label order.
+    """
+
+    labels: np.ndarray
+    nuclei: list[Nucleus]
+
+
+def _haematoxylin(rgb: np.ndarray) -> np.ndarray:
+    """Return the haematoxylin optical density of an RGB uint8 image (rgb2hed, fixed matrix)."""
+    if rgb.ndim != 3 or rgb.shape[2] < 3:
+        msg = f"expected an (H, W, 3) RGB image, got shape {rgb.shape}"
+        raise ValueError(msg)
+    return rgb2hed(rgb[..., :3]).astype(np.float32)[..., 0]
+
+
+def _foreground(h: np.ndarray, px_per_um: float) -> tuple[np.ndarray, float]:
+    """Threshold the smoothed haematoxylin channel; return the cleaned mask and the threshold."""
+    threshold = max(float(threshold_otsu(h)), _MIN_H_THRESHOLD)
+    mask = h > threshold
+    if mask.mean() > _MAX_FOREGROUND:
+        return np.zeros_like(mask), threshold
+    radius = max(1, round(_OPEN_UM * px_per_um))
+    mask = ndi.binary_opening(mask, structure=disk(radius))
+    return ndi.binary_fill_holes(mask), threshold
+
+
+def _split(mask: np.ndarray, px_per_um: float) -> np.ndarray:
+    """Split touching nuclei: a watershed on the distance transform seeded at its h-maxima.
+
+    h-maxima (rather than every local peak) give one seed per plateau, so an elongated band
+    of stain is not sliced into a ladder of strips, while a saddle deeper than ``_SEED_H_UM``
+    between two touching nuclei still separates them.
+    """
+    distance = gaussian(ndi.distance_transform_edt(mask), sigma=1.0)
+    seeds = h_maxima(distance, _SEED_H_UM * px_per_um)
+    seeds &= distance >= _MIN_SEED_DEPTH_UM * px_per_um
+    markers, _ = ndi.label(seeds)
+    return watershed(-distance, markers, mask=mask).astype(np.int32)
+
+
+def _filter_sizes(labels: np.ndarray, px_per_um: float) -> np.ndarray:
+    """Drop instances outside the nuclear area range and relabel 1..n in scan order."""
+    area = np.bincount(labels.ravel())
+    px2 = px_per_um**2
+    keep = (area >= _MIN_AREA_UM2 * px2) & (area <= _MAX_AREA_UM2 * px2)
+    keep[0] = False
+    new_ids = np.zeros(area.size, dtype=np.int32)
+    new_ids[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    return new_ids[labels]
+
+
+def _measure(
+    labels: np.ndarray, h: np.ndarray, threshold: float, background: float
+) -> list[Nucleus]:
+    """Measure every instance of `labels` on the haematoxylin channel `h`."""
+    margin = max(threshold - background, 1e-6)
+    nuclei = []
+    for region in regionprops(labels, intensity_image=h):
+        y0, x0, y1, x1 = region.bbox
+        cy, cx = region.centroid
+        mean_h = float(region.intensity_mean)
+        contrast = min(1.0, max(0.0, (mean_h - background) / (2.0 * margin)))
+        nuclei.append(
+            Nucleus(
+                label=int(region.label),
+                box=(int(x0), int(y0), int(x1), int(y1)),
+                centroid=(float(cx), float(cy)),
+                area_px=int(region.area),
+                eccentricity=float(region.eccentricity),
+                hematoxylin=mean_h,
+                score=float(region.solidity) * contrast,
+            )
+        )
+    return nuclei
+
+
+def _empty(shape: tuple[int, ...]) -> NucleiResult:
+    """Return a result with no nuclei for an image of the given shape."""
+    return NucleiResult(labels=np.zeros(shape[:2], dtype=np.int32), nuclei=[])
+
+
+def detect_nuclei(rgb: np.ndarray, *, mpp: float | None = None) -> NucleiResult:
+    """Detect and outline nuclei in an H&E image.
+
+    Haematoxylin is separated by colour deconvolution (rgb2hed), smoothed, thresholded by
+    Otsu (floored so blank or eosin-only images give nothing), opened and hole-filled; touching
+    nuclei are split by a watershed on the distance transform seeded at its h-maxima; instances
+    outside 15-400 µm² are dropped. Deterministic.
+
+    Args:
+        rgb: (H, W, 3) uint8 RGB image (an alpha channel, if present, is ignored).
+        mpp: µm/px of the image; None assumes DEFAULT_MPP (0.5).
+
+    Raises:
+        ValueError: when the image is not (H, W, 3+) or mpp is not positive.
+    """
+    if mpp is not None and not (math.isfinite(mpp) and mpp > 0):
+        msg = f"mpp must be a positive number of µm/px, got {mpp!r}"
+        raise ValueError(msg)
+    h = _haematoxylin(np.asarray(rgb))
+    if h.size == 0 or float(h.max()) <= _MIN_H_THRESHOLD:
+        return _empty(h.shape)
+    px_per_um = 1.0 / (mpp or DEFAULT_MPP)
+    h = gaussian(h, sigma=_SMOOTH_UM * px_per_um)
+    mask, threshold = _foreground(h, px_per_um)
+    if not mask.any():
+        return _empty(h.shape)
+    labels = _filter_sizes(_split(mask, px_per_um), px_per_um)
+    background = float(np.median(h[~mask])) if not mask.all() else 0.0
+    nuclei = _measure(labels, h, threshold, background)
+    logger.debug("detected %d nuclei (threshold %.3f OD)", len(nuclei), threshold)
+    return NucleiResult(labels=labels, nuclei=nuclei)
