@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         ge=0,
         description="How often a failed verification may route back to the planner.",
     )
+    experts_file: Path | None = Field(
+        default=None, description="TOML file declaring the experts; None uses the built-in one."
+    )
     log_level: str = Field(default="WARNING", description="Python logging level name.")
 
     @property

@@ -93,6 +93,7 @@ def _run_step(
             base, f"internal error in {step.tool}: {type(exc).__name__}", "internal", started
         )
     output = result.output.model_dump(mode="json")
+    base.update(expert=result.expert or tool.expert, backend=result.backend or tool.backend)
     return Evidence(
         **base,
         ok=True,

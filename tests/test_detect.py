@@ -71,3 +71,34 @@ def test_detection_in_a_region_that_does_not_exist(copilot: Copilot, cmu_slide: 
     r = copilot.ask(cmu_slide, "how many nuclei are in region 4?", "d4")
     assert r.exit_code == 2
     assert "region 4 does not exist" in r.answer
+
+
+def test_expert_without_an_implementation_is_a_backend_failure(home: Path, cmu_slide: Path) -> None:
+    experts = home / "experts.toml"
+    experts.write_text(
+        '[[experts]]\nname = "mystery"\ntask = "detect"\nbackend = "cpu"\n'
+        'implementation = "not_written_yet"\n'
+    )
+    copilot = Copilot(Settings(home=home, experts_file=experts))
+    try:
+        r = copilot.ask(cmu_slide, "count the nuclei in the largest tissue region", "d5")
+    finally:
+        copilot.close()
+    assert r.exit_code == 3
+    assert r.evidence[-1]["error_kind"] == "backend"
+    assert "no CPU implementation 'not_written_yet'" in r.answer
+
+
+def test_unreadable_experts_file_is_a_one_line_error(home: Path, cmu_slide: Path) -> None:
+    from tests.test_cli import run
+
+    proc = run(
+        home,
+        "ask",
+        str(cmu_slide),
+        "count the nuclei",
+        SMARTPATH_EXPERTS_FILE=str(home / "missing.toml"),
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: cannot read the experts file")
+    assert proc.stderr.count("\n") == 1

@@ -42,6 +42,8 @@ class ToolResult:
     output: BaseModel
     summary: str
     artifacts: list[str] = field(default_factory=list)
+    expert: str | None = None
+    backend: str | None = None
 
 
 class Tool(ABC):

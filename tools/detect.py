@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from agent.errors import RegionError
+from agent.errors import RegionError, ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
 from tools.geometry import model_box_to_level0
 from tools.nuclei import NucleiResult, detect_nuclei
 from tools.regions import box_from_list, fit_view, on_slide, tissue_box
+from tools.router import Router
 from tools.scale import downsample_for
 from tools.types import Box, SlideMetadata
 
 __all__ = ["DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
 
 DetectTarget = Literal["auto", "box", "tissue_region", "slide"]
+CPU_DETECTORS = {"nuclei_watershed": detect_nuclei}
+"""CPU implementations a ``cpu`` detect expert may name in the experts file."""
 
 
 class DetectInput(BaseModel):
@@ -75,8 +78,9 @@ class DetectTool(Tool):
     )
     Input = DetectInput
     Output = DetectOutput
-    expert: ClassVar[str | None] = "cpu-nuclei-watershed"
-    backend: ClassVar[str] = "cpu"
+
+    def __init__(self, router: Router) -> None:
+        self._router = router
 
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
         """Read the region at the analysis scale, detect, convert to level-0 pixels."""
@@ -91,7 +95,12 @@ class DetectTool(Tool):
         )
         if read.all_transparent:
             notes.append("the region holds no scanned pixels (OpenSlide returned it transparent)")
-        result = detect_nuclei(read.image, mpp=read.mpp)
+        expert = self._router.select("detect", "roi", limit=1)[0]
+        detector = CPU_DETECTORS.get(expert.implementation or "")
+        if detector is None:
+            msg = f"expert {expert.name}: no CPU implementation {expert.implementation!r}"
+            raise ToolServerError(msg)
+        result = detector(read.image, mpp=read.mpp)
         if not result.nuclei:
             notes.append("no nuclei were found in this region (it may be background)")
         objects = _objects(result, read.image.shape, region, read.downsample, read.mpp)
@@ -100,7 +109,13 @@ class DetectTool(Tool):
         _overlay(read.image, result).save(artifact, compress_level=3)
         area = f", mean area {out.mean_area_um2:.1f} µm²" if out.mean_area_um2 else ""
         summary = f"{out.count} nuclei in box {out.region_box}{area}"
-        return ToolResult(output=out, summary=summary, artifacts=[str(artifact)])
+        return ToolResult(
+            output=out,
+            summary=summary,
+            artifacts=[str(artifact)],
+            expert=expert.name,
+            backend=expert.backend,
+        )
 
 
 def _analysis_downsample(meta: SlideMetadata, mpp: float, notes: list[str]) -> float:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from tools.base import Tool
 from tools.detect import DetectTool
+from tools.experts import load_experts
+from tools.router import Router
 from tools.slide_info import SlideInfoTool
 from tools.tissue_analysis import TissueTool
 from tools.zoom import ZoomTool
@@ -14,13 +16,19 @@ from tools.zoom import ZoomTool
 if TYPE_CHECKING:
     from agent.config import Settings
 
-__all__ = ["TOOL_FACTORIES", "ToolRegistry", "build_tools"]
+__all__ = ["TOOL_FACTORIES", "ToolRegistry", "build_tools", "cpu_router"]
+
+
+def cpu_router(settings: Settings) -> Router:
+    """Router over the configured experts; only CPU experts count as available so far."""
+    return Router(load_experts(settings.experts_file), available=lambda e: e.backend == "cpu")
+
 
 TOOL_FACTORIES: dict[str, Callable[[Settings], Tool]] = {
     "slide_info": lambda settings: SlideInfoTool(),
     "tissue": lambda settings: TissueTool(),
     "zoom": lambda settings: ZoomTool(),
-    "detect": lambda settings: DetectTool(),
+    "detect": lambda settings: DetectTool(cpu_router(settings)),
 }
 
 
