@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 
 from agent.errors import RegionError, ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
+from tools.cpu_experts import CPU_DETECTORS
 from tools.geometry import model_box_to_level0
-from tools.nuclei import NucleiResult, detect_nuclei
+from tools.nuclei import NucleiResult
 from tools.regions import box_from_list, fit_view, on_slide, tissue_box
 from tools.router import Router
 from tools.scale import downsample_for
@@ -20,8 +21,6 @@ from tools.types import Box, SlideMetadata
 __all__ = ["DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
 
 DetectTarget = Literal["auto", "box", "tissue_region", "slide"]
-CPU_DETECTORS = {"nuclei_watershed": detect_nuclei}
-"""CPU implementations a ``cpu`` detect expert may name in the experts file."""
 
 
 class DetectInput(BaseModel):

@@ -29,6 +29,9 @@ class ExpertSpec(BaseModel):
     scale: Scale = "roi"
     backend: Backend
     model: str | None = Field(default=None, description="served model or LoRA adapter name")
+    adapter_path: str | None = Field(
+        default=None, description="LoRA adapter folder, for 'smartpath experts serve'"
+    )
     server: str | None = Field(default=None, description="name of a [servers] entry")
     implementation: str | None = Field(default=None, description="CPU implementation key")
     prompt: str | None = None
@@ -55,6 +58,8 @@ class ExpertsConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_model: str | None = Field(default=None, description="base model LoRA adapters extend")
+    max_lora_rank: int = Field(default=16, ge=1, description="largest rank of the adapters")
+    images_per_prompt: int = Field(default=4, ge=1, description="vLLM multimodal limit")
     servers: dict[str, str] = Field(default_factory=dict, description="name -> base URL")
     experts: list[ExpertSpec] = Field(default_factory=list)
 
