@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     experts_file: Path | None = Field(
         default=None, description="TOML file declaring the experts; None uses the built-in one."
     )
+    expert_timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds an expert server may take to answer one request."
+    )
+    expert_retries: int = Field(
+        default=2, ge=0, description="Retries after a refused connection or a 5xx answer."
+    )
     log_level: str = Field(default="WARNING", description="Python logging level name.")
 
     @property

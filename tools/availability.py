@@ -8,13 +8,11 @@ from pydantic import BaseModel
 
 from agent.errors import ToolServerError
 from tools.client import ModelClient
-from tools.cpu_experts import CPU_DETECTORS
+from tools.expert_pool import CPU_IMPLEMENTATIONS
 from tools.experts import ExpertsConfig, ExpertSpec
 from tools.parsers import ModelOutputError
 
 __all__ = ["ExpertStatus", "check_experts"]
-
-CPU_IMPLEMENTATIONS = set(CPU_DETECTORS)
 
 
 class ExpertStatus(BaseModel):

@@ -8,15 +8,14 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from agent.errors import RegionError, ToolServerError
+from agent.errors import ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import CPU_DETECTORS
 from tools.geometry import model_box_to_level0
 from tools.nuclei import NucleiResult
-from tools.regions import box_from_list, fit_view, on_slide, tissue_box
+from tools.regions import analysis_downsample, analysis_region
 from tools.router import Router
-from tools.scale import downsample_for
-from tools.types import Box, SlideMetadata
+from tools.types import Box
 
 __all__ = ["DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
 
@@ -87,8 +86,8 @@ class DetectTool(Tool):
         assert ctx.slide is not None
         meta = ctx.slide.metadata
         notes: list[str] = []
-        downsample = _analysis_downsample(meta, inp.analysis_mpp, notes)
-        region = _region(inp, ctx, meta, downsample, notes)
+        downsample = analysis_downsample(meta, inp.analysis_mpp, notes)
+        region = analysis_region(inp.target, inp.box, inp.region_index, ctx, downsample, notes)
         read = ctx.slide.read_region(
             region, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
         )
@@ -115,36 +114,6 @@ class DetectTool(Tool):
             expert=expert.name,
             backend=expert.backend,
         )
-
-
-def _analysis_downsample(meta: SlideMetadata, mpp: float, notes: list[str]) -> float:
-    if not meta.mpp_x:
-        notes.append("the slide records no µm/px: analysed at native resolution, areas in pixels")
-        return 1.0
-    try:
-        wanted = downsample_for(meta, mpp=mpp)
-    except RegionError:
-        return 1.0  # the scan is coarser than the analysis scale: use it as it is
-    for level in meta.levels:  # a pyramid level within 5% is read as it is, not resampled
-        if abs(level.downsample / wanted - 1) < 0.05:
-            return level.downsample
-    return wanted
-
-
-def _region(
-    inp: DetectInput, ctx: ToolContext, meta: SlideMetadata, downsample: float, notes: list[str]
-) -> Box:
-    max_view = ctx.settings.max_view_px
-    whole = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
-    if inp.target == "box":
-        return on_slide(box_from_list(inp.box, "a detection box"), meta)
-    if inp.target == "tissue_region":
-        return fit_view(tissue_box(inp.region_index or 1, ctx), downsample, max_view, meta, notes)
-    side = max_view * downsample
-    if inp.target == "slide" or (whole.width <= side and whole.height <= side):
-        return fit_view(whole, downsample, max_view, meta, notes)
-    notes.append("no region was given: analysed the largest tissue region")
-    return fit_view(tissue_box(1, ctx), downsample, max_view, meta, notes)
 
 
 def _objects(

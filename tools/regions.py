@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from agent.errors import RegionError, ToolInputError
 from tools.base import ToolContext
+from tools.scale import downsample_for
 from tools.types import Box, SlideMetadata
 
-__all__ = ["box_from_list", "clipped", "fit_view", "on_slide", "tissue_box"]
+__all__ = [
+    "analysis_downsample",
+    "analysis_region",
+    "box_from_list",
+    "clipped",
+    "fit_view",
+    "on_slide",
+    "tissue_box",
+]
 
 
 def box_from_list(values: list[int] | None, what: str) -> Box:
@@ -69,3 +78,46 @@ def on_slide(box: Box, meta: SlideMetadata) -> Box:
         )
         raise RegionError(msg)
     return box
+
+
+def analysis_downsample(meta: SlideMetadata, mpp: float, notes: list[str]) -> float:
+    """Downsample that analyses at ``mpp`` µm/px (a pyramid level within 5% is used as is)."""
+    if not meta.mpp_x:
+        notes.append("the slide records no µm/px: analysed at native resolution, areas in pixels")
+        return 1.0
+    try:
+        wanted = downsample_for(meta, mpp=mpp)
+    except RegionError:
+        return 1.0  # the scan is coarser than the analysis scale: use it as it is
+    for level in meta.levels:  # a pyramid level within 5% is read as it is, not resampled
+        if abs(level.downsample / wanted - 1) < 0.05:
+            return level.downsample
+    return wanted
+
+
+def analysis_region(
+    target: str,
+    box: list[int] | None,
+    region_index: int | None,
+    ctx: ToolContext,
+    downsample: float,
+    notes: list[str],
+) -> Box:
+    """Level-0 box an analysis tool reads for ``target``.
+
+    ``box``, ``tissue_region`` and ``slide`` are what they say; ``auto`` is the whole slide when
+    it fits one view, else the largest tissue region (with a note).
+    """
+    assert ctx.slide is not None
+    meta = ctx.slide.metadata
+    max_view = ctx.settings.max_view_px
+    whole = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
+    if target == "box":
+        return on_slide(box_from_list(box, "an analysis box"), meta)
+    if target == "tissue_region":
+        return fit_view(tissue_box(region_index or 1, ctx), downsample, max_view, meta, notes)
+    side = max_view * downsample
+    if target == "slide" or (whole.width <= side and whole.height <= side):
+        return fit_view(whole, downsample, max_view, meta, notes)
+    notes.append("no region was given: analysed the largest tissue region")
+    return fit_view(tissue_box(1, ctx), downsample, max_view, meta, notes)
