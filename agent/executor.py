@@ -14,6 +14,7 @@ from agent.errors import ToolError, ToolInputError, ToolServerError
 from agent.state import CaseState, Evidence, Node, Plan, PlanStep, Roi
 from memory.audit import output_hash
 from tools.base import ToolContext, ToolResult
+from tools.parsers import ModelOutputError
 
 __all__ = ["case_id_of", "make_executor"]
 
@@ -81,11 +82,7 @@ def _run_step(
         )
         result: ToolResult = tool.run(inp, ctx)
     except ToolError as exc:
-        kind = (
-            "backend"
-            if isinstance(exc, ToolServerError)
-            else ("input" if isinstance(exc, ToolInputError) else "internal")
-        )
+        kind = _error_kind(exc)
         return _failed(base, str(exc), kind, started)
     except Exception as exc:  # a bug in a tool must not end the case
         logger.exception("tool %s failed unexpectedly", step.tool)
@@ -103,6 +100,14 @@ def _run_step(
         seconds=round(time.perf_counter() - started, 4),
         output_sha256=output_hash(output),
     )
+
+
+def _error_kind(exc: ToolError) -> str:
+    if isinstance(exc, ToolServerError):
+        return "backend"
+    if isinstance(exc, ToolInputError):
+        return "input"
+    return "output" if isinstance(exc, ModelOutputError) else "internal"
 
 
 def _validate(model: type[BaseModel], args: dict[str, Any]) -> BaseModel:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["DetectRequest", "ParsedRequest", "ZoomRequest", "parse_request"]
+__all__ = ["ParsedRequest", "RegionRequest", "ZoomRequest", "parse_request"]
 
 RoiRef = Literal["current", "previous", "number"]
 _NUM = r"-?\d+(?:\.\d+)?"
@@ -52,6 +52,11 @@ _INFO_RE = re.compile(
 )
 _DETECT_VERB_RE = re.compile(r"\b(detect|count|find|identify|locate|how\s+many|number\s+of)\b")
 _NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")
+_CLASSIFY_RE = re.compile(
+    r"\bclassif(?:y|ication)\b|\bwhat\s+(?:kind|type|sort)\s+of\s+tissue\b|"
+    r"\bwhich\s+tissue\b|\btissue\s+(?:type|class)\b|\bwhat\s+tissue\b"
+)
+_SLIDE_LEVEL_RE = re.compile(r"\b(?:this|the|whole|entire)\s+slide\b|\bslide[- ]level\b|\bwsi\b")
 _TISSUE_METRIC_RE = re.compile(
     r"\btissue\s+(?:fraction|percent(?:age)?|proportion|coverage|area|amount|mask|outline|"
     r"detection)\b|\b(?:fraction|percent(?:age)?|proportion|share|how\s+much|amount)\b[^.?!]*"
@@ -78,10 +83,9 @@ class ZoomRequest:
 
 
 @dataclass(frozen=True)
-class DetectRequest:
-    """A detection request: what to find and where (an earlier region by default)."""
+class RegionRequest:
+    """A request to analyse a region: which one (an earlier region by default)."""
 
-    object: Literal["nuclei"] = "nuclei"
     target: Literal["tissue_region", "roi", "slide", "default"] = "default"
     region_index: int | None = None
     roi_ref: RoiRef | None = None
@@ -95,37 +99,55 @@ class ParsedRequest:
     info: bool = False
     tissue: bool = False
     zoom: ZoomRequest | None = None
-    detect: DetectRequest | None = None
+    detect: RegionRequest | None = None
+    classify: RegionRequest | None = None
+    classify_slide: bool = False
 
     @property
     def empty(self) -> bool:
         """True when no intent was recognised."""
-        return not (self.info or self.tissue or self.zoom or self.detect)
+        return (
+            not (self.info or self.tissue or self.zoom or self.detect or self.classify)
+            and not self.classify_slide
+        )
 
 
 def parse_request(text: str) -> ParsedRequest:
     """Find the intents of ``text`` and the arguments of a zoom."""
     low = " ".join(text.lower().split())
     zoom = _parse_zoom(low)
-    detect = _parse_detect(low)
+    detect = _parse_region_request(low) if _wants_detect(low) else None
+    classify_slide = bool(_CLASSIFY_RE.search(low) and _SLIDE_LEVEL_RE.search(low))
+    classify = (
+        _parse_region_request(low) if _CLASSIFY_RE.search(low) and not classify_slide else None
+    )
     rest = low
     if zoom is not None:
         for pattern in (_SIZE_RE, _BOX_RE, _POINT_RE, _MAG_RE, _MPP_RE, _LEVEL_RE):
             rest = pattern.sub(" ", rest)
     info = bool(_INFO_RE.search(rest))
     has_tissue = bool(re.search(r"\btissue\b", low))
-    alone = zoom is None and detect is None
+    alone = zoom is None and detect is None and classify is None and not classify_slide
     tissue = has_tissue and (alone or bool(_TISSUE_METRIC_RE.search(rest)))
-    return ParsedRequest(info=info, tissue=tissue, zoom=zoom, detect=detect)
+    return ParsedRequest(
+        info=info,
+        tissue=tissue,
+        zoom=zoom,
+        detect=detect,
+        classify=classify,
+        classify_slide=classify_slide,
+    )
 
 
-def _parse_detect(low: str) -> DetectRequest | None:
-    if not (_DETECT_VERB_RE.search(low) and _NUCLEI_RE.search(low)):
-        return None
+def _wants_detect(low: str) -> bool:
+    return bool(_DETECT_VERB_RE.search(low) and _NUCLEI_RE.search(low))
+
+
+def _parse_region_request(low: str) -> RegionRequest:
     target, region_index, roi_ref, roi_number = _parse_target(low)
     if target not in ("tissue_region", "roi", "slide"):
         target = "default"
-    return DetectRequest(
+    return RegionRequest(
         target=target,  # type: ignore[arg-type]
         region_index=region_index,
         roi_ref=roi_ref,

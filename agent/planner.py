@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agent.intents import DetectRequest, ParsedRequest, ZoomRequest, parse_request
+from agent.intents import ParsedRequest, RegionRequest, ZoomRequest, parse_request
 from agent.state import CaseState, Node, Plan, PlanStep, Roi
 
 if TYPE_CHECKING:
@@ -55,7 +55,11 @@ def plan_request(request: str, rois: list[Roi], current: int | None, slide_id: s
     if parsed.zoom is not None:
         steps.append(_zoom_step(parsed.zoom, here, current, notes))
     if parsed.detect is not None:
-        steps.append(_detect_step(parsed.detect, here, current, notes))
+        steps.append(_region_step("detect", parsed.detect, here, current, notes))
+    if parsed.classify is not None:
+        steps.append(_region_step("classify", parsed.classify, here, current, notes))
+    if parsed.classify_slide:
+        steps.append(PlanStep(tool="wsi_classify", why="the slide's diagnosis class"))
     if not steps:
         notes.append("no tool matched the request")
     return Plan(request=request, steps=steps, notes=notes)
@@ -132,22 +136,22 @@ def _roi_step(z: ZoomRequest, roi: Roi, args: dict[str, Any]) -> PlanStep:
     return PlanStep(tool="zoom", args=args, why=f"around region {roi.number}")
 
 
-def _detect_step(
-    d: DetectRequest, rois: list[Roi], current: int | None, notes: list[str]
+def _region_step(
+    tool: str, d: RegionRequest, rois: list[Roi], current: int | None, notes: list[str]
 ) -> PlanStep:
-    """Detect in a tissue region, an earlier region (the current one by default) or the slide."""
+    """Analyse a tissue region, an earlier region (the current one by default) or the slide."""
     if d.target == "tissue_region":
         args = {"target": "tissue_region", "region_index": d.region_index or 1}
-        return PlanStep(tool="detect", args=args, why=f"nuclei in tissue region {d.region_index}")
+        return PlanStep(tool=tool, args=args, why=f"tissue region {d.region_index or 1}")
     if d.target == "slide":
-        return PlanStep(tool="detect", args={"target": "slide"}, why="nuclei on the slide")
+        return PlanStep(tool=tool, args={"target": "slide"}, why="the whole slide")
     cur = next((r for r in rois if r.number == current), rois[-1] if rois else None)
     roi, error = _find_roi(d.roi_ref, d.roi_number, rois, cur)
     if error:
-        return PlanStep(tool="detect", args={"target": "box"}, why="an earlier region", error=error)
+        return PlanStep(tool=tool, args={"target": "box"}, why="an earlier region", error=error)
     if roi is None:
         if d.target == "roi":
             notes.append("the case has no earlier region on this slide")
-        return PlanStep(tool="detect", args={"target": "auto"}, why="nuclei in the image")
+        return PlanStep(tool=tool, args={"target": "auto"}, why="the image")
     args = {"target": "box", "box": roi.box, "roi_number": roi.number}
-    return PlanStep(tool="detect", args=args, why=f"nuclei in region {roi.number}")
+    return PlanStep(tool=tool, args=args, why=f"region {roi.number}")

@@ -201,6 +201,26 @@ def _detect_sizes(o: dict[str, Any], e: str, lead: str) -> Writer | None:
     return None
 
 
+def _classify(ev: Evidence) -> _Section:
+    o, e = ev.output, ev.id
+    label = o["label"]
+    w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert(s) classified ")
+    if o.get("roi_number") is not None:
+        w.text("region #").num(o["roi_number"], e, "roi_number")
+    elif o.get("region_index") is not None:
+        w.text("tissue region #").num(o["region_index"], e, "region_index")
+    else:
+        w.text("the analysed region")
+    w.text(" as ").quote(label, e).text(" (probability ")
+    w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(").")
+    parts: list[tuple[StepKind, Writer]] = [("infer", w)]
+    for a in o.get("answers", []):
+        if a.get("error"):
+            note = Writer().text("Expert ").quote(a["expert"], e).text(" gave no label: ")
+            parts.append(("observe", note.quote(a["error"], e)))
+    return parts, Writer().extend(w)
+
+
 def _failed(ev: Evidence) -> _Section:
     w = Writer().text(f"The {ev.tool} step failed: ").quote(ev.error or "unknown error", ev.id)
     return [("observe", w)], Writer().text(f"Could not run {ev.tool}: ").extend(
@@ -224,4 +244,5 @@ _BUILDERS: dict[str, Callable[[Evidence], _Section]] = {
     "tissue": _tissue,
     "zoom": _zoom,
     "detect": _detect,
+    "classify": _classify,
 }

@@ -33,7 +33,8 @@ __all__ = [
 
 StepKind = Literal["observe", "measure", "recall", "infer", "conclude"]
 VerificationStatus = Literal["verified", "partial", "rejected"]
-ErrorKind = Literal["input", "backend", "internal"]
+ErrorKind = Literal["input", "backend", "output", "internal"]
+"""input: the user's; backend: a server down or slow; output: a model answered unusably."""
 
 
 class _Model(BaseModel):

@@ -16,7 +16,7 @@ from agent.graph import build_graph
 from agent.state import SlideRef
 from memory.audit import AuditLog
 from memory.cases import CaseRecord, CaseStore, new_case_id, validate_case_id
-from tools.registry import build_tools
+from tools.registry import ClientFactory, build_tools
 from tools.slide_cache import SlideCache
 
 __all__ = ["Copilot", "TurnResult"]
@@ -42,9 +42,9 @@ class TurnResult(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        """0 answered; 2 a step failed on bad input; 3 a required backend was unavailable."""
+        """0 answered; 2 a step failed on bad input; 3 an expert was down, slow or unusable."""
         kinds = {e.get("error_kind") for e in self.evidence if not e.get("ok")}
-        if "backend" in kinds:
+        if kinds & {"backend", "output"}:
             return 3
         return 2 if "input" in kinds else 0
 
@@ -52,15 +52,14 @@ class TurnResult(BaseModel):
 class Copilot:
     """Owns the slide cache, the cases database, the audit log and the compiled graph."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client_factory: ClientFactory | None = None) -> None:
         settings.ensure_dirs()
         self.settings = settings
         self.slides = SlideCache()
         self.cases = CaseStore(settings.cases_db)
         self.audit = AuditLog(settings.audit_dir)
-        deps = GraphDeps(
-            settings=settings, tools=build_tools(settings), slides=self.slides, audit=self.audit
-        )
+        self.tools = build_tools(settings, client_factory)
+        deps = GraphDeps(settings=settings, tools=self.tools, slides=self.slides, audit=self.audit)
         self.graph = build_graph(deps).compile(checkpointer=self.cases.checkpointer)
 
     def ask(self, slide: str | Path, question: str, case_id: str | None = None) -> TurnResult:
@@ -117,8 +116,9 @@ class Copilot:
         return self.cases.get(case_id), dict(snapshot.values or {})
 
     def close(self) -> None:
-        """Release slides and the database."""
+        """Release slides, expert clients and the database."""
         self.slides.close()
+        self.tools.close()
         self.cases.close()
 
 

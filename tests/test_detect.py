@@ -86,7 +86,7 @@ def test_expert_without_an_implementation_is_a_backend_failure(home: Path, cmu_s
         copilot.close()
     assert r.exit_code == 3
     assert r.evidence[-1]["error_kind"] == "backend"
-    assert "no CPU implementation 'not_written_yet'" in r.answer
+    assert "detect expert(s) unavailable: mystery" in r.answer
 
 
 def test_unreadable_experts_file_is_a_one_line_error(home: Path, cmu_slide: Path) -> None:

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tools.base import Tool
+from tools.classify import ClassifyTool
+from tools.client import ModelClient
 from tools.detect import DetectTool
+from tools.expert_pool import ExpertPool
 from tools.experts import load_experts
-from tools.router import Router
 from tools.slide_info import SlideInfoTool
 from tools.tissue_analysis import TissueTool
 from tools.zoom import ZoomTool
@@ -16,27 +18,44 @@ from tools.zoom import ZoomTool
 if TYPE_CHECKING:
     from agent.config import Settings
 
-__all__ = ["TOOL_FACTORIES", "ToolRegistry", "build_tools", "cpu_router"]
+__all__ = ["TOOL_FACTORIES", "ClientFactory", "ToolRegistry", "build_tools", "expert_pool"]
 
 
-def cpu_router(settings: Settings) -> Router:
-    """Router over the configured experts; only CPU experts count as available so far."""
-    return Router(load_experts(settings.experts_file), available=lambda e: e.backend == "cpu")
+ClientFactory = Callable[[str], ModelClient]
 
 
-TOOL_FACTORIES: dict[str, Callable[[Settings], Tool]] = {
-    "slide_info": lambda settings: SlideInfoTool(),
-    "tissue": lambda settings: TissueTool(),
-    "zoom": lambda settings: ZoomTool(),
-    "detect": lambda settings: DetectTool(cpu_router(settings)),
+def expert_pool(settings: Settings, client_factory: ClientFactory | None = None) -> ExpertPool:
+    """Clients and availability for the experts of ``settings.experts_file``.
+
+    ``client_factory`` (base URL -> client) replaces the default httpx client, e.g. to inject
+    a transport in tests.
+    """
+    return ExpertPool(
+        load_experts(settings.experts_file),
+        client_factory=client_factory
+        or (
+            lambda url: ModelClient(
+                url, timeout_s=settings.expert_timeout_s, retries=settings.expert_retries
+            )
+        ),
+    )
+
+
+TOOL_FACTORIES: dict[str, Callable[[Settings, ExpertPool], Tool]] = {
+    "slide_info": lambda settings, pool: SlideInfoTool(),
+    "tissue": lambda settings, pool: TissueTool(),
+    "zoom": lambda settings, pool: ZoomTool(),
+    "detect": lambda settings, pool: DetectTool(pool.router()),
+    "classify": lambda settings, pool: ClassifyTool(pool),
 }
 
 
 class ToolRegistry:
-    """The tools available to one graph, by name."""
+    """The tools available to one graph, by name, and the expert pool they share."""
 
-    def __init__(self, tools: dict[str, Tool]) -> None:
+    def __init__(self, tools: dict[str, Tool], pool: ExpertPool | None = None) -> None:
         self._tools = dict(tools)
+        self._pool = pool
 
     def get(self, name: str) -> Tool:
         """Return the tool called ``name``; raises ValueError listing the valid names."""
@@ -50,7 +69,13 @@ class ToolRegistry:
         """Return the registered tool names, sorted."""
         return sorted(self._tools)
 
+    def close(self) -> None:
+        """Release the expert clients."""
+        if self._pool is not None:
+            self._pool.close()
 
-def build_tools(settings: Settings) -> ToolRegistry:
-    """Instantiate every registered tool."""
-    return ToolRegistry({name: make(settings) for name, make in TOOL_FACTORIES.items()})
+
+def build_tools(settings: Settings, client_factory: ClientFactory | None = None) -> ToolRegistry:
+    """Instantiate every registered tool around one expert pool."""
+    pool = expert_pool(settings, client_factory)
+    return ToolRegistry({name: make(settings, pool) for name, make in TOOL_FACTORIES.items()}, pool)
