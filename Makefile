@@ -28,6 +28,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_tiles.py
 	$(BIN)/python benchmarks/tissue_agreement.py
+	$(BIN)/python benchmarks/bench_experts.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
