@@ -10,11 +10,14 @@ from pydantic import BaseModel, Field
 
 from agent.errors import ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
+from tools.client import ModelClient
 from tools.cpu_experts import CPU_DETECTORS
+from tools.expert_pool import ExpertPool
+from tools.experts import ExpertSpec
 from tools.geometry import model_box_to_level0
 from tools.nuclei import NucleiResult
 from tools.regions import analysis_downsample, analysis_region
-from tools.router import Router
+from tools.served_detect import served_boxes
 from tools.types import Box
 
 __all__ = ["DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
@@ -38,12 +41,12 @@ class DetectedObject(BaseModel):
 
     box: list[int] = Field(description="[x0, y0, x1, y1] in level-0 pixels")
     centroid: list[float] = Field(description="[x, y] in level-0 pixels")
-    area_um2: float | None = Field(description="area in µm²; None without µm/px")
-    area_px: float = Field(description="area in level-0 pixels²")
+    area_um2: float | None = Field(description="area in µm²; None without µm/px or outline")
+    area_px: float | None = Field(description="area in level-0 pixels²; None for box-only")
     label: str
-    score: float
-    eccentricity: float
-    hematoxylin: float = Field(description="mean haematoxylin optical density")
+    score: float | None = Field(description="the expert's confidence; None when it gives none")
+    eccentricity: float | None
+    hematoxylin: float | None = Field(description="mean haematoxylin optical density")
 
 
 class DetectOutput(BaseModel):
@@ -77,8 +80,8 @@ class DetectTool(Tool):
     Input = DetectInput
     Output = DetectOutput
 
-    def __init__(self, router: Router) -> None:
-        self._router = router
+    def __init__(self, pool: ExpertPool) -> None:
+        self._pool = pool
 
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
         """Read the region at the analysis scale, detect, convert to level-0 pixels."""
@@ -93,18 +96,19 @@ class DetectTool(Tool):
         )
         if read.all_transparent:
             notes.append("the region holds no scanned pixels (OpenSlide returned it transparent)")
-        expert = self._router.select("detect", "roi", limit=1)[0]
-        detector = CPU_DETECTORS.get(expert.implementation or "")
-        if detector is None:
-            msg = f"expert {expert.name}: no CPU implementation {expert.implementation!r}"
-            raise ToolServerError(msg)
-        result = detector(read.image, mpp=read.mpp)
-        if not result.nuclei:
+        expert = self._pool.router().select("detect", "roi", limit=1)[0]
+        if expert.backend == "cpu":
+            objects, overlay = _cpu(expert, read.image, region, read.downsample, read.mpp)
+        else:
+            assert expert.server is not None
+            objects, overlay = _served(
+                expert, self._pool.client(expert.server), read.image, region, notes
+            )
+        if not objects:
             notes.append("no nuclei were found in this region (it may be background)")
-        objects = _objects(result, read.image.shape, region, read.downsample, read.mpp)
         out = _output(inp, objects, region, read.downsample, read.mpp, notes)
         artifact = ctx.artifact_dir / f"{ctx.evidence_id}-nuclei.png"
-        _overlay(read.image, result).save(artifact, compress_level=3)
+        overlay.save(artifact, compress_level=3)
         area = f", mean area {out.mean_area_um2:.1f} µm²" if out.mean_area_um2 else ""
         summary = f"{out.count} nuclei in box {out.region_box}{area}"
         return ToolResult(
@@ -114,6 +118,38 @@ class DetectTool(Tool):
             expert=expert.name,
             backend=expert.backend,
         )
+
+
+def _cpu(
+    expert: ExpertSpec, image: np.ndarray, region: Box, downsample: float, mpp: float | None
+) -> tuple[list[DetectedObject], Image.Image]:
+    detector = CPU_DETECTORS.get(expert.implementation or "")
+    if detector is None:
+        msg = f"expert {expert.name}: no CPU implementation {expert.implementation!r}"
+        raise ToolServerError(msg)
+    result = detector(image, mpp=mpp)
+    return _objects(result, image.shape, region, downsample, mpp), _overlay(image, result)
+
+
+def _served(
+    expert: ExpertSpec, client: ModelClient, image: np.ndarray, region: Box, notes: list[str]
+) -> tuple[list[DetectedObject], Image.Image]:
+    boxes, more = served_boxes(expert, client, image, region)
+    notes.extend(more)
+    objects = [
+        DetectedObject(
+            box=b.as_list(),
+            centroid=[round(c, 1) for c in b.center],
+            area_um2=None,
+            area_px=None,
+            label=label,
+            score=None,
+            eccentricity=None,
+            hematoxylin=None,
+        )
+        for b, label in boxes
+    ]
+    return objects, _box_overlay(image, region, [b for b, _ in boxes])
 
 
 def _objects(
@@ -154,7 +190,7 @@ def _output(
     mpp: float | None,
     notes: list[str],
 ) -> DetectOutput:
-    px = np.array([o.area_px for o in objects], dtype=float)
+    px = np.array([o.area_px for o in objects if o.area_px is not None], dtype=float)
     um2 = np.array([o.area_um2 for o in objects if o.area_um2 is not None], dtype=float)
     region_mm2 = (
         None if mpp is None else region.width * region.height * (mpp / downsample) ** 2 / 1e6
@@ -173,7 +209,9 @@ def _output(
         mean_area_px=_stat(np.mean, px),
         median_area_px=_stat(np.median, px),
         density_per_mm2=None if not region_mm2 else round(len(objects) / region_mm2, 1),
-        mean_eccentricity=_stat(np.mean, np.array([o.eccentricity for o in objects])),
+        mean_eccentricity=_stat(
+            np.mean, np.array([o.eccentricity for o in objects if o.eccentricity is not None])
+        ),
         notes=notes,
     )
 
@@ -188,3 +226,22 @@ def _overlay(image: np.ndarray, result: NucleiResult) -> Image.Image:
     rgb = image.copy()
     rgb[find_boundaries(result.labels, mode="inner")] = (0, 200, 0)
     return Image.fromarray(rgb)
+
+
+def _box_overlay(image: np.ndarray, region: Box, boxes: list[Box]) -> Image.Image:
+    from PIL import ImageDraw
+
+    picture = Image.fromarray(image)
+    draw = ImageDraw.Draw(picture)
+    sx, sy = image.shape[1] / region.width, image.shape[0] / region.height
+    for b in boxes:
+        draw.rectangle(
+            [
+                (b.x0 - region.x0) * sx,
+                (b.y0 - region.y0) * sy,
+                (b.x1 - region.x0) * sx,
+                (b.y1 - region.y0) * sy,
+            ],
+            outline=(0, 200, 0),
+        )
+    return picture

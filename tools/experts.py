@@ -37,6 +37,15 @@ class ExpertSpec(BaseModel):
     prompt: str | None = None
     parser: Parser = "none"
     labels: list[str] = Field(default_factory=list)
+    image_max_pixels: int = Field(
+        default=1024 * 1024, gt=0, description="largest image the client sends, in pixels"
+    )
+    min_pixels: int = Field(
+        default=56 * 56, gt=0, description="the server processor's min_pixels (Qwen2.5-VL)"
+    )
+    max_pixels: int = Field(
+        default=16384 * 28 * 28, gt=0, description="the server processor's max_pixels (Qwen2.5-VL)"
+    )
     weight: float = Field(default=1.0, gt=0)
     required: bool = Field(default=False, description="its absence is an error at start-up")
     license: str | None = None

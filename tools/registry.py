@@ -45,7 +45,7 @@ TOOL_FACTORIES: dict[str, Callable[[Settings, ExpertPool], Tool]] = {
     "slide_info": lambda settings, pool: SlideInfoTool(),
     "tissue": lambda settings, pool: TissueTool(),
     "zoom": lambda settings, pool: ZoomTool(),
-    "detect": lambda settings, pool: DetectTool(pool.router()),
+    "detect": lambda settings, pool: DetectTool(pool),
     "classify": lambda settings, pool: ClassifyTool(pool),
 }
 

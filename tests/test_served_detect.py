@@ -1,0 +1,92 @@
+"""A served detection expert: grounding boxes in model-input pixels become level-0 boxes."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from agent.config import Settings
+from app.runner import Copilot
+from tools.client import ModelClient
+from tools.geometry import model_input_size
+
+pytestmark = pytest.mark.shared_data
+
+EXPERTS = """
+[servers]
+gpu = "http://gpu.test/v1"
+
+[[experts]]
+name = "nuclei-vlm"
+task = "detect"
+backend = "openai"
+server = "gpu"
+model = "nuclei-lora"
+parser = "grounding_json"
+labels = ["nucleus"]
+"""
+
+
+def grounding_server(answer: str) -> httpx.MockTransport:
+    """Replays a Qwen2.5-VL answer; ``{W}``/``{H}`` become the model-input size it would see."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"data": [{"id": "nuclei-lora"}]})
+        body = json.loads(request.content)
+        url = body["messages"][0]["content"][0]["image_url"]["url"]
+        w, h = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size
+        mw, mh = model_input_size(w, h, min_pixels=56 * 56, max_pixels=16384 * 28 * 28)
+        text = answer.replace("{W}", str(mw // 2)).replace("{H}", str(mh // 2))
+        return httpx.Response(200, json={"choices": [{"message": {"content": text}}]})
+
+    return httpx.MockTransport(handler)
+
+
+def ask(home: Path, slide: Path, answer: str) -> tuple[dict, str, int]:
+    path = home / "experts.toml"
+    path.write_text(EXPERTS)
+    transport = grounding_server(answer)
+    copilot = Copilot(
+        Settings(home=home, experts_file=path), lambda u: ModelClient(u, transport=transport)
+    )
+    try:
+        zoom = copilot.ask(slide, "Zoom to the largest tissue region at 20x", "s1")
+        r = copilot.ask(slide, "detect the nuclei in this region", "s1")
+    finally:
+        copilot.close()
+    out = r.evidence[0]["output"] if r.evidence[0]["ok"] else r.evidence[0]
+    return {"zoom": zoom.evidence[0]["output"], "detect": out, "r": r}, r.answer, r.exit_code
+
+
+def test_grounding_boxes_map_to_level0(home: Path, cmu_slide: Path) -> None:
+    answer = (
+        '```json\n[{"bbox_2d": [0, 0, {W}, {H}], "label": "nucleus"},\n'
+        ' {"bbox_2d": [10, 10, 20, 20], "label": "nucleus"}]\n```'
+    )
+    got, text, code = ask(home, cmu_slide, answer)
+    x0, y0, x1, y1 = got["zoom"]["box"]
+    quarter = got["detect"]["objects"][0]["box"]
+    assert quarter[0] == x0
+    assert quarter[1] == y0
+    assert quarter[2] == pytest.approx(x0 + (x1 - x0) / 2, abs=3)
+    assert quarter[3] == pytest.approx(y0 + (y1 - y0) / 2, abs=3)
+    assert got["r"].evidence[0]["expert"] == "nuclei-vlm"
+    assert got["detect"]["count"] == 2
+    assert got["detect"]["mean_area_um2"] is None
+    assert code == 0
+    assert text.startswith("2 nuclei detected in region #1.")
+    assert got["r"].verification["status"] == "verified"
+
+
+def test_unreadable_grounding_answer_is_an_output_failure(home: Path, cmu_slide: Path) -> None:
+    got, text, code = ask(home, cmu_slide, "I see several cells near the top left.")
+    assert got["detect"]["error_kind"] == "output"
+    assert code == 3
+    assert "Could not run detect: expert nuclei-vlm answered unusably" in text
