@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 __all__ = ["ParsedRequest", "RegionRequest", "ZoomRequest", "parse_request"]
@@ -56,6 +56,10 @@ _CLASSIFY_RE = re.compile(
     r"\bclassif(?:y|ication)\b|\bwhat\s+(?:kind|type|sort)\s+of\s+tissue\b|"
     r"\bwhich\s+tissue\b|\btissue\s+(?:type|class)\b|\bwhat\s+tissue\b"
 )
+_SEGMENT_RE = re.compile(r"\b(?:segment(?:ation)?|outline|delineate)\b")
+_CELLULAR_RE = re.compile(
+    r"\bcellular\b|\bh(?:a)?ematoxylin[- ]?(?:rich|dense)\b|\bcell[- ]?(?:rich|dense)\b"
+)
 _SLIDE_LEVEL_RE = re.compile(r"\b(?:this|the|whole|entire)\s+slide\b|\bslide[- ]level\b|\bwsi\b")
 _TISSUE_METRIC_RE = re.compile(
     r"\btissue\s+(?:fraction|percent(?:age)?|proportion|coverage|area|amount|mask|outline|"
@@ -90,6 +94,7 @@ class RegionRequest:
     region_index: int | None = None
     roi_ref: RoiRef | None = None
     roi_number: int | None = None
+    what: Literal["nuclei", "cellular"] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class ParsedRequest:
     detect: RegionRequest | None = None
     classify: RegionRequest | None = None
     classify_slide: bool = False
+    segment: RegionRequest | None = None
 
     @property
     def empty(self) -> bool:
@@ -116,7 +122,11 @@ def parse_request(text: str) -> ParsedRequest:
     """Find the intents of ``text`` and the arguments of a zoom."""
     low = " ".join(text.lower().split())
     zoom = _parse_zoom(low)
-    detect = _parse_region_request(low) if _wants_detect(low) else None
+    segment = None
+    if _SEGMENT_RE.search(low) and (_NUCLEI_RE.search(low) or _CELLULAR_RE.search(low)):
+        what = "cellular" if _CELLULAR_RE.search(low) else "nuclei"
+        segment = replace(_parse_region_request(low), what=what)
+    detect = _parse_region_request(low) if _wants_detect(low) and segment is None else None
     classify_slide = bool(_CLASSIFY_RE.search(low) and _SLIDE_LEVEL_RE.search(low))
     classify = (
         _parse_region_request(low) if _CLASSIFY_RE.search(low) and not classify_slide else None
@@ -127,7 +137,7 @@ def parse_request(text: str) -> ParsedRequest:
             rest = pattern.sub(" ", rest)
     info = bool(_INFO_RE.search(rest))
     has_tissue = bool(re.search(r"\btissue\b", low))
-    alone = zoom is None and detect is None and classify is None and not classify_slide
+    alone = not (zoom or detect or classify or segment or classify_slide)
     tissue = has_tissue and (alone or bool(_TISSUE_METRIC_RE.search(rest)))
     return ParsedRequest(
         info=info,
@@ -136,6 +146,7 @@ def parse_request(text: str) -> ParsedRequest:
         detect=detect,
         classify=classify,
         classify_slide=classify_slide,
+        segment=segment,
     )
 
 

@@ -58,6 +58,11 @@ def plan_request(request: str, rois: list[Roi], current: int | None, slide_id: s
         steps.append(_region_step("detect", parsed.detect, here, current, notes))
     if parsed.classify is not None:
         steps.append(_region_step("classify", parsed.classify, here, current, notes))
+    if parsed.segment is not None:
+        step = _region_step("segment", parsed.segment, here, current, notes)
+        if not step.error:
+            step = step.model_copy(update={"args": {**step.args, "what": parsed.segment.what}})
+        steps.append(step)
     if parsed.classify_slide:
         steps.append(PlanStep(tool="wsi_classify", why="the slide's diagnosis class"))
     if not steps:

@@ -221,6 +221,33 @@ def _classify(ev: Evidence) -> _Section:
     return parts, Writer().extend(w)
 
 
+def _segment(ev: Evidence) -> _Section:
+    o, e = ev.output, ev.id
+    w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert outlined ")
+    w.num(o["count"], e, "count").text(
+        " nuclei" if o["what"] == "nuclei" else " cellular region(s)"
+    )
+    w.text(" in ")
+    if o.get("roi_number") is not None:
+        w.text("region #").num(o["roi_number"], e, "roi_number")
+    elif o.get("region_index") is not None:
+        w.text("tissue region #").num(o["region_index"], e, "region_index")
+    else:
+        w.text("the analysed region")
+    w.text("; they cover ").num(100 * o["area_fraction"], e, "area_fraction", unit="%", decimals=1)
+    w.text("% of it")
+    if o.get("total_area_um2") is not None:
+        w.text(" (").num(o["total_area_um2"], e, "total_area_um2", decimals=0).text(" µm²)")
+    w.text(".")
+    parts: list[tuple[StepKind, Writer]] = [("measure", w)]
+    short = Writer().extend(w)
+    for note in o.get("notes", []):
+        nw = Writer().text("Note: ").quote(note, e).text(".")
+        parts.append(("observe", nw))
+        short.text(" ").extend(nw)
+    return parts, short
+
+
 def _failed(ev: Evidence) -> _Section:
     w = Writer().text(f"The {ev.tool} step failed: ").quote(ev.error or "unknown error", ev.id)
     return [("observe", w)], Writer().text(f"Could not run {ev.tool}: ").extend(
@@ -245,4 +272,5 @@ _BUILDERS: dict[str, Callable[[Evidence], _Section]] = {
     "zoom": _zoom,
     "detect": _detect,
     "classify": _classify,
+    "segment": _segment,
 }

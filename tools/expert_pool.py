@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 from agent.errors import ToolServerError
 from tools.client import ModelClient
-from tools.cpu_experts import CPU_DETECTORS
+from tools.cpu_experts import CPU_DETECTORS, CPU_SEGMENTERS
 from tools.experts import ExpertsConfig, ExpertSpec
 from tools.parsers import ModelOutputError
 from tools.router import Router
 
 __all__ = ["ExpertPool"]
 
-CPU_IMPLEMENTATIONS = frozenset(CPU_DETECTORS)
+CPU_IMPLEMENTATIONS = frozenset(CPU_DETECTORS) | frozenset(CPU_SEGMENTERS)
 
 
 class ExpertPool:

@@ -11,6 +11,7 @@ from tools.client import ModelClient
 from tools.detect import DetectTool
 from tools.expert_pool import ExpertPool
 from tools.experts import load_experts
+from tools.segment import SegmentTool
 from tools.slide_info import SlideInfoTool
 from tools.tissue_analysis import TissueTool
 from tools.zoom import ZoomTool
@@ -47,6 +48,7 @@ TOOL_FACTORIES: dict[str, Callable[[Settings, ExpertPool], Tool]] = {
     "zoom": lambda settings, pool: ZoomTool(),
     "detect": lambda settings, pool: DetectTool(pool),
     "classify": lambda settings, pool: ClassifyTool(pool),
+    "segment": lambda settings, pool: SegmentTool(pool),
 }
 
 

@@ -1,0 +1,145 @@
+"""SegmentTool: outlines of nuclei or cellular regions as level-0 polygons with areas."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from agent.errors import ToolServerError
+from tools.base import Tool, ToolContext, ToolResult
+from tools.cpu_experts import CPU_SEGMENTERS
+from tools.expert_pool import ExpertPool
+from tools.regions import analysis_downsample, analysis_region
+from tools.segmentation import Segment
+from tools.types import Box
+
+__all__ = ["MaskOut", "SegmentInput", "SegmentOutput", "SegmentTool"]
+
+
+class SegmentInput(BaseModel):
+    """What to segment and where; every coordinate in level-0 pixels."""
+
+    what: Literal["nuclei", "cellular"] = "nuclei"
+    target: Literal["auto", "box", "tissue_region", "slide"] = "auto"
+    box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
+    roi_number: int | None = Field(default=None, ge=1)
+    region_index: int | None = Field(default=None, ge=1)
+    analysis_mpp: float = Field(default=0.5, gt=0, description="µm/px at which to segment")
+
+
+class MaskOut(BaseModel):
+    """One mask as a polygon in level-0 pixels."""
+
+    polygon: list[list[float]] = Field(description="[[x, y], ...] in level-0 pixels")
+    area_um2: float | None
+    area_px: float = Field(description="area in level-0 pixels²")
+    label: str
+
+
+class SegmentOutput(BaseModel):
+    """The masks of one region and their totals."""
+
+    what: str
+    count: int
+    masks: list[MaskOut]
+    total_area_um2: float | None
+    area_fraction: float = Field(description="share of the analysed region covered, 0..1")
+    region_box: list[int] = Field(description="[x0, y0, x1, y1] analysed, level-0 pixels")
+    roi_number: int | None
+    region_index: int | None
+    mpp: float | None
+    notes: list[str]
+
+
+class SegmentTool(Tool):
+    """Segment nuclei or haematoxylin-dense cellular regions with the segmentation experts."""
+
+    name = "segment"
+    description = (
+        "Segment the nuclei, or the cellular (haematoxylin-dense) regions, in a region of the "
+        "open slide; returns outlines as polygons in level-0 pixels with their areas."
+    )
+    Input = SegmentInput
+    Output = SegmentOutput
+
+    def __init__(self, pool: ExpertPool) -> None:
+        self._pool = pool
+
+    def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
+        """Read the region, segment, convert outlines to level-0 pixels."""
+        assert isinstance(inp, SegmentInput)
+        assert ctx.slide is not None
+        expert = self._pool.router().select("segment", "roi", limit=1)[0]
+        segmenter = CPU_SEGMENTERS.get(expert.implementation or "")
+        if segmenter is None:
+            msg = f"expert {expert.name}: only CPU segmentation exists so far"
+            raise ToolServerError(msg)
+        notes: list[str] = []
+        downsample = analysis_downsample(ctx.slide.metadata, inp.analysis_mpp, notes)
+        region = analysis_region(inp.target, inp.box, inp.region_index, ctx, downsample, notes)
+        read = ctx.slide.read_region(
+            region, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
+        )
+        labels, segments = segmenter(read.image, inp.what, mpp=read.mpp)
+        out = _output(inp, segments, read.image.shape, region, read.mpp, notes)
+        artifact = ctx.artifact_dir / f"{ctx.evidence_id}-segments.png"
+        _overlay(read.image, labels).save(artifact, compress_level=3)
+        summary = f"{out.count} {inp.what} mask(s), {100 * out.area_fraction:.1f}% of the region"
+        return ToolResult(
+            output=out,
+            summary=summary,
+            artifacts=[str(artifact)],
+            expert=expert.name,
+            backend=expert.backend,
+        )
+
+
+def _output(
+    inp: SegmentInput,
+    segments: list[Segment],
+    shape: tuple[int, ...],
+    region: Box,
+    mpp: float | None,
+    notes: list[str],
+) -> SegmentOutput:
+    height, width = shape[:2]
+    sx, sy = region.width / width, region.height / height
+    label = "nucleus" if inp.what == "nuclei" else "cellular region"
+    masks = [
+        MaskOut(
+            polygon=[
+                [round(region.x0 + (x + 0.5) * sx, 1), round(region.y0 + (y + 0.5) * sy, 1)]
+                for x, y in seg.polygon
+            ],
+            area_um2=None if mpp is None else round(seg.area_px * mpp * mpp, 2),
+            area_px=round(seg.area_px * sx * sy, 1),
+            label=label,
+        )
+        for seg in segments
+    ]
+    covered = sum(seg.area_px for seg in segments)
+    if not masks:
+        notes.append(f"no {inp.what} were found in this region")
+    return SegmentOutput(
+        what=inp.what,
+        count=len(masks),
+        masks=masks,
+        total_area_um2=None if mpp is None else round(covered * mpp * mpp, 1),
+        area_fraction=round(covered / (width * height), 4),
+        region_box=region.as_list(),
+        roi_number=inp.roi_number,
+        region_index=inp.region_index,
+        mpp=None if mpp is None else round(mpp, 4),
+        notes=notes,
+    )
+
+
+def _overlay(image: np.ndarray, labels: np.ndarray) -> Image.Image:
+    from skimage.segmentation import find_boundaries
+
+    rgb = image.copy()
+    rgb[find_boundaries(labels, mode="inner")] = (255, 200, 0)
+    return Image.fromarray(rgb)
