@@ -14,7 +14,7 @@ from skimage.measure import regionprops
 from skimage.morphology import disk, h_maxima
 from skimage.segmentation import watershed
 
-__all__ = ["DEFAULT_MPP", "NucleiResult", "Nucleus", "detect_nuclei"]
+__all__ = ["DEFAULT_MPP", "NucleiResult", "Nucleus", "detect_nuclei", "haematoxylin_od"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class NucleiResult:
     nuclei: list[Nucleus]
 
 
-def _haematoxylin(rgb: np.ndarray) -> np.ndarray:
+def haematoxylin_od(rgb: np.ndarray) -> np.ndarray:
     """Return the haematoxylin optical density of an RGB uint8 image (rgb2hed, fixed matrix)."""
     if rgb.ndim != 3 or rgb.shape[2] < 3:
         msg = f"expected an (H, W, 3) RGB image, got shape {rgb.shape}"
@@ -171,7 +171,7 @@ def detect_nuclei(rgb: np.ndarray, *, mpp: float | None = None) -> NucleiResult:
     if mpp is not None and not (math.isfinite(mpp) and mpp > 0):
         msg = f"mpp must be a positive number of µm/px, got {mpp!r}"
         raise ValueError(msg)
-    h = _haematoxylin(np.asarray(rgb))
+    h = haematoxylin_od(np.asarray(rgb))
     if h.size == 0 or float(h.max()) <= _MIN_H_THRESHOLD:
         return _empty(h.shape)
     px_per_um = 1.0 / (mpp or DEFAULT_MPP)

@@ -11,7 +11,7 @@ from skimage.filters import gaussian, threshold_otsu
 from skimage.measure import approximate_polygon, find_contours, label, regionprops
 from skimage.morphology import disk
 
-from tools.nuclei import DEFAULT_MPP, _haematoxylin, detect_nuclei
+from tools.nuclei import DEFAULT_MPP, detect_nuclei, haematoxylin_od
 
 __all__ = ["Segment", "SegmentTarget", "segment_image"]
 
@@ -50,7 +50,7 @@ def segment_image(
 def _cellular(rgb: np.ndarray, mpp: float | None) -> np.ndarray:
     """Label connected regions dense in haematoxylin (clusters of nuclei)."""
     px_per_um = 1.0 / (mpp or DEFAULT_MPP)
-    h = gaussian(_haematoxylin(rgb), sigma=_CELLULAR_SMOOTH_UM * px_per_um)
+    h = gaussian(haematoxylin_od(rgb), sigma=_CELLULAR_SMOOTH_UM * px_per_um)
     if float(h.max()) <= 0.02:
         return np.zeros(h.shape, dtype=np.int32)
     mask = h > max(float(threshold_otsu(h)), 0.02)
