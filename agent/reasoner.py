@@ -248,6 +248,27 @@ def _segment(ev: Evidence) -> _Section:
     return parts, short
 
 
+def _wsi_classify(ev: Evidence) -> _Section:
+    o, e = ev.output, ev.id
+    label = o["label"]
+    w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert(s) classified the ")
+    w.text("slide as ").quote(label, e).text(" (probability ")
+    w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(") from ")
+    w.num(o["tiles_used"], e, "tiles_used").text(" tissue tiles")
+    if o.get("tile_mpp") is not None:
+        w.text(" at ").num(o["tile_mpp"], e, "tile_mpp", decimals=_dec(o["tile_mpp"]))
+        w.text(" µm/px")
+    w.text(".")
+    parts: list[tuple[StepKind, Writer]] = [("infer", w)]
+    if o.get("top_tiles"):
+        top = Writer().text("The tile it attended to most spans ")
+        top.box(o["top_tiles"][0]["box"], e, "top_tiles.0.box").text(" in level-0 pixels.")
+        parts.append(("observe", top))
+    for note in o.get("notes", []):
+        parts.append(("observe", Writer().text("Note: ").quote(note, e).text(".")))
+    return parts, Writer().extend(w)
+
+
 def _failed(ev: Evidence) -> _Section:
     w = Writer().text(f"The {ev.tool} step failed: ").quote(ev.error or "unknown error", ev.id)
     return [("observe", w)], Writer().text(f"Could not run {ev.tool}: ").extend(
@@ -273,4 +294,5 @@ _BUILDERS: dict[str, Callable[[Evidence], _Section]] = {
     "detect": _detect,
     "classify": _classify,
     "segment": _segment,
+    "wsi_classify": _wsi_classify,
 }

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.slides", "tests.fixtures.tiny_vlm", "tests.fixtures.model_server"]
+pytest_plugins = [
+    "tests.fixtures.slides",
+    "tests.fixtures.tiny_vlm",
+    "tests.fixtures.model_server",
+    "tests.fixtures.tiny_mil",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(

@@ -99,10 +99,14 @@ def test_server_down_is_failed_evidence_and_exit_3(home: Path, cmu_slide: Path) 
     assert again.exit_code == 0
 
 
-def test_slide_classification_is_reported_as_not_available(home: Path, cmu_slide: Path) -> None:
+def test_slide_classification_without_an_expert_says_what_to_configure(
+    home: Path, cmu_slide: Path
+) -> None:
     copilot = Copilot(Settings(home=home))
     try:
         r = copilot.ask(cmu_slide, "classify this slide", "k3")
     finally:
         copilot.close()
-    assert "not available in this set-up: wsi_classify" in r.answer
+    assert "no expert is configured for wsi_classify" in r.answer
+    assert "SMARTPATH_EXPERTS_FILE" in r.answer
+    assert r.exit_code == 3

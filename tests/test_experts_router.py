@@ -98,7 +98,7 @@ def test_router_errors(config: ExpertsConfig) -> None:
     with pytest.raises(ToolServerError, match="cls-a, cls-b"):
         down.select("roi_classify")
     up = Router(config, available=lambda e: True)
-    with pytest.raises(ToolInputError, match="no expert is configured for vqa"):
+    with pytest.raises(ToolServerError, match="no expert is configured for vqa"):
         up.select("vqa")
     with pytest.raises(ToolInputError, match="configured: cls-a, cls-b"):
         up.select("roi_classify", prefer="nobody")

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from agent.errors import ToolServerError
 from tools.client import ModelClient
-from tools.expert_pool import CPU_IMPLEMENTATIONS
+from tools.cpu_experts import cpu_problem
 from tools.experts import ExpertsConfig, ExpertSpec
 from tools.parsers import ModelOutputError
 
@@ -50,9 +50,8 @@ def _status(e: ExpertSpec, listed: dict[str, set[str] | str]) -> ExpertStatus:
         )
 
     if e.backend == "cpu":
-        if e.implementation in CPU_IMPLEMENTATIONS:
-            return out(True, f"cpu implementation {e.implementation}")
-        return out(False, f"no cpu implementation {e.implementation!r}")
+        problem = cpu_problem(e)
+        return out(problem is None, problem or f"cpu implementation {e.implementation}")
     if e.backend == "local":
         return out(False, "the local backend is not available in this version")
     models = listed.get(e.server or "")

@@ -8,14 +8,12 @@ from collections.abc import Callable
 
 from agent.errors import ToolServerError
 from tools.client import ModelClient
-from tools.cpu_experts import CPU_DETECTORS, CPU_SEGMENTERS
+from tools.cpu_experts import CPU_IMPLEMENTATIONS, cpu_problem
 from tools.experts import ExpertsConfig, ExpertSpec
 from tools.parsers import ModelOutputError
 from tools.router import Router
 
-__all__ = ["ExpertPool"]
-
-CPU_IMPLEMENTATIONS = frozenset(CPU_DETECTORS) | frozenset(CPU_SEGMENTERS)
+__all__ = ["CPU_IMPLEMENTATIONS", "ExpertPool"]
 
 
 class ExpertPool:
@@ -60,7 +58,7 @@ class ExpertPool:
     def available(self, expert: ExpertSpec) -> bool:
         """True when the expert can be called now."""
         if expert.backend == "cpu":
-            return expert.implementation in CPU_IMPLEMENTATIONS
+            return cpu_problem(expert) is None
         if expert.backend == "openai" and expert.server:
             models = self.listed(expert.server)
             return models is not None and expert.model in models

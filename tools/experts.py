@@ -37,6 +37,12 @@ class ExpertSpec(BaseModel):
     prompt: str | None = None
     parser: Parser = "none"
     labels: list[str] = Field(default_factory=list)
+    encoder: str | None = Field(default=None, description="timm model name of the tile encoder")
+    encoder_checkpoint: str | None = Field(default=None, description="encoder weights (local)")
+    head_checkpoint: str | None = Field(default=None, description="MIL head weights (local)")
+    tile_px: int = Field(default=224, gt=0, description="tile side in output pixels")
+    tile_mpp: float = Field(default=0.5, gt=0, description="µm/px of the tiles")
+    max_tiles: int = Field(default=256, gt=0, description="tiles per slide, sampled evenly")
     image_max_pixels: int = Field(
         default=1024 * 1024, gt=0, description="largest image the client sends, in pixels"
     )

@@ -14,6 +14,7 @@ from tools.experts import load_experts
 from tools.segment import SegmentTool
 from tools.slide_info import SlideInfoTool
 from tools.tissue_analysis import TissueTool
+from tools.wsi_classify import WsiClassifyTool
 from tools.zoom import ZoomTool
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ TOOL_FACTORIES: dict[str, Callable[[Settings, ExpertPool], Tool]] = {
     "detect": lambda settings, pool: DetectTool(pool),
     "classify": lambda settings, pool: ClassifyTool(pool),
     "segment": lambda settings, pool: SegmentTool(pool),
+    "wsi_classify": lambda settings, pool: WsiClassifyTool(pool),
 }
 
 

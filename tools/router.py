@@ -52,13 +52,17 @@ class Router:
         """Available experts for (task, scale), heaviest first; ``prefer`` gates to one by name.
 
         Raises:
-            ToolServerError: a required expert for the task is unavailable.
-            ToolInputError: no expert is configured, or ``prefer`` names none of them.
+            ToolServerError: no expert is configured for the task, or a required one (or all)
+                is unavailable.
+            ToolInputError: ``prefer`` names none of the configured experts.
         """
         declared = self._config.for_task(task, scale)
         if not declared:
-            msg = f"no expert is configured for {task} at {scale} scale"
-            raise ToolInputError(msg)
+            msg = (
+                f"no expert is configured for {task} at {scale} scale; declare one in the "
+                "experts file (SMARTPATH_EXPERTS_FILE)"
+            )
+            raise ToolServerError(msg)
         if prefer is not None:
             declared = [e for e in declared if e.name == prefer]
             if not declared:

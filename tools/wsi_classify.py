@@ -1,0 +1,170 @@
+"""WsiClassifyTool: slide-level class from tissue tiles, an encoder and an attention-MIL head."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from agent.errors import ToolInputError, ToolServerError
+from tools.base import Tool, ToolContext, ToolResult
+from tools.cpu_experts import MIL_IMPLEMENTATION, cpu_problem
+from tools.expert_pool import ExpertPool
+from tools.experts import ExpertSpec
+from tools.mil import MilModel, load_mil
+from tools.router import Contribution, combine_labels
+from tools.tile_reader import TileReader
+from tools.tiling import Tile, tile_grid
+
+__all__ = ["AttendedTile", "WsiClassifyInput", "WsiClassifyOutput", "WsiClassifyTool"]
+
+
+class WsiClassifyInput(BaseModel):
+    """No region: the whole slide's tissue is tiled."""
+
+    expert: str | None = Field(default=None, description="use only this expert")
+
+
+class AttendedTile(BaseModel):
+    """A tile and the attention the head gave it."""
+
+    box: list[int] = Field(description="[x0, y0, x1, y1] in level-0 pixels")
+    attention: float
+
+
+class WsiClassifyOutput(BaseModel):
+    """The slide's class, its probabilities, and where the model looked."""
+
+    label: str
+    probabilities: dict[str, float]
+    contributions: list[Contribution]
+    tiles_used: int
+    tiles_total: int
+    tile_px: int
+    tile_mpp: float | None = Field(description="µm/px of the tiles; None without slide mpp")
+    top_tiles: list[AttendedTile]
+    notes: list[str]
+
+
+class WsiClassifyTool(Tool):
+    """Classify the whole slide with the configured attention-MIL experts."""
+
+    name = "wsi_classify"
+    description = (
+        "Classify the whole slide: tissue tiles are encoded and pooled by an attention-MIL "
+        "head; returns the class, its probabilities and an attention heatmap."
+    )
+    Input = WsiClassifyInput
+    Output = WsiClassifyOutput
+
+    def __init__(self, pool: ExpertPool) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._models: dict[str, MilModel] = {}
+
+    def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
+        """Tile the tissue, run every selected expert, combine, draw the heatmap."""
+        assert isinstance(inp, WsiClassifyInput)
+        assert ctx.slide is not None
+        experts = self._pool.router().select("wsi_classify", "wsi", prefer=inp.expert)
+        lead = experts[0]
+        notes: list[str] = []
+        tiles, total = self._tiles(lead, ctx, notes)
+        with TileReader(ctx.slide.path, workers=ctx.settings.tile_workers) as reader:
+            pixels = [_fit(rgb, lead.tile_px) for _, rgb in reader.read(tiles)]
+        results = [self._model(e).predict(pixels) for e in experts]
+        per_expert = [
+            dict(zip(self._model(e).labels, map(float, p), strict=True))
+            for e, (p, _) in zip(experts, results, strict=True)
+        ]
+        label, probs = combine_labels(per_expert, [e.weight for e in experts])
+        attention = np.mean([a for _, a in results], axis=0)
+        order = np.argsort(-attention)[:5]
+        out = WsiClassifyOutput(
+            label=label,
+            probabilities={k: round(v, 4) for k, v in probs.items()},
+            contributions=self._pool.router().contributions(experts),
+            tiles_used=len(tiles),
+            tiles_total=total,
+            tile_px=lead.tile_px,
+            tile_mpp=tiles[0].mpp and round(tiles[0].mpp, 4),
+            top_tiles=[
+                AttendedTile(box=tiles[i].box.as_list(), attention=round(float(attention[i]), 4))
+                for i in order
+            ],
+            notes=notes,
+        )
+        artifact = ctx.artifact_dir / f"{ctx.evidence_id}-attention.png"
+        _heatmap(ctx, tiles, attention).save(artifact, compress_level=3)
+        names = ", ".join(e.name for e in experts)
+        return ToolResult(
+            output=out,
+            summary=f"{label} (p={probs[label]:.2f}) from {names}",
+            artifacts=[str(artifact)],
+            expert=names,
+            backend=lead.backend,
+        )
+
+    def _tiles(self, e: ExpertSpec, ctx: ToolContext, notes: list[str]) -> tuple[list[Tile], int]:
+        assert ctx.slide is not None
+        meta = ctx.slide.metadata
+        tissue = ctx.slides.tissue(ctx.slide, ctx.settings.thumbnail_px)
+        if meta.mpp_x:
+            tiles = tile_grid(meta, tissue, tile_px=e.tile_px, mpp=max(e.tile_mpp, meta.mpp_x))
+        else:
+            notes.append("the slide records no µm/px: tiles are read at level 0")
+            tiles = tile_grid(meta, tissue, tile_px=e.tile_px, level=0)
+        if not tiles:
+            msg = "no tissue tile was found on this slide, so it cannot be classified"
+            raise ToolInputError(msg)
+        total = len(tiles)
+        if total > e.max_tiles:
+            keep = np.linspace(0, total - 1, e.max_tiles).round().astype(int)
+            tiles = [tiles[i] for i in keep]
+            notes.append(f"{e.max_tiles} of {total} tissue tiles were used, evenly spread")
+        return tiles, total
+
+    def _model(self, e: ExpertSpec) -> MilModel:
+        with self._lock:
+            if e.name not in self._models:
+                problem = cpu_problem(e)
+                if problem or e.implementation != MIL_IMPLEMENTATION:
+                    raise ToolServerError(problem or f"expert {e.name} is not an MIL classifier")
+                assert e.encoder
+                assert e.encoder_checkpoint
+                assert e.head_checkpoint
+                try:
+                    self._models[e.name] = load_mil(
+                        e.encoder, Path(e.encoder_checkpoint), Path(e.head_checkpoint)
+                    )
+                except (OSError, ValueError, RuntimeError) as exc:
+                    msg = f"expert {e.name}: cannot load its checkpoints: {exc}"
+                    raise ToolServerError(msg) from None
+            return self._models[e.name]
+
+
+def _fit(rgb: np.ndarray, side: int) -> np.ndarray:
+    if rgb.shape[0] == side and rgb.shape[1] == side:
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((side, side), Image.Resampling.BILINEAR))
+
+
+def _heatmap(ctx: ToolContext, tiles: list[Tile], attention: np.ndarray) -> Image.Image:
+    """Thumbnail with each tile tinted red in proportion to its attention."""
+    assert ctx.slide is not None
+    thumb, downsample = ctx.slide.thumbnail(ctx.settings.thumbnail_px)
+    heat = np.zeros(thumb.shape[:2], dtype=float)
+    peak = float(attention.max()) or 1.0
+    for tile, a in zip(tiles, attention, strict=True):
+        b = tile.box
+        heat[
+            int(b.y0 / downsample) : int(np.ceil(b.y1 / downsample)),
+            int(b.x0 / downsample) : int(np.ceil(b.x1 / downsample)),
+        ] = a / peak
+    tint = np.zeros_like(thumb, dtype=float)
+    tint[..., 0] = 255
+    alpha = 0.6 * heat[..., None]
+    return Image.fromarray((thumb * (1 - alpha) + tint * alpha).astype(np.uint8))
