@@ -204,7 +204,7 @@ def _detect_sizes(o: dict[str, Any], e: str, lead: str) -> Writer | None:
 def _classify(ev: Evidence) -> _Section:
     o, e = ev.output, ev.id
     label = o["label"]
-    w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert(s) classified ")
+    w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(f" {_experts(ev)} classified ")
     if o.get("roi_number") is not None:
         w.text("region #").num(o["roi_number"], e, "roi_number")
     elif o.get("region_index") is not None:
@@ -251,7 +251,12 @@ def _segment(ev: Evidence) -> _Section:
 def _wsi_classify(ev: Evidence) -> _Section:
     o, e = ev.output, ev.id
     label = o["label"]
-    w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert(s) classified the ")
+    w = (
+        Writer()
+        .text("The ")
+        .quote(ev.expert or ev.tool, e)
+        .text(f" {_experts(ev)} classified the ")
+    )
     w.text("slide as ").quote(label, e).text(" (probability ")
     w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(") from ")
     w.num(o["tiles_used"], e, "tiles_used").text(" tissue tiles")
@@ -279,6 +284,10 @@ def _failed(ev: Evidence) -> _Section:
 def _generic(ev: Evidence) -> _Section:
     w = Writer().text(f"{ev.tool}: ").quote(ev.summary, ev.id)
     return [("observe", w)], w
+
+
+def _experts(ev: Evidence) -> str:
+    return "experts" if ev.expert and "," in ev.expert else "expert"
 
 
 def _dec(value: float) -> int:

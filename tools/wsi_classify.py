@@ -153,17 +153,16 @@ def _fit(rgb: np.ndarray, side: int) -> np.ndarray:
 
 
 def _heatmap(ctx: ToolContext, tiles: list[Tile], attention: np.ndarray) -> Image.Image:
-    """Thumbnail with each tile tinted red in proportion to its attention."""
+    """Thumbnail with each tile tinted red by the percentile rank of its attention."""
     assert ctx.slide is not None
     thumb, downsample = ctx.slide.thumbnail(ctx.settings.thumbnail_px)
     heat = np.zeros(thumb.shape[:2], dtype=float)
-    peak = float(attention.max()) or 1.0
-    for tile, a in zip(tiles, attention, strict=True):
+    ranks = np.argsort(np.argsort(attention)) / max(len(attention) - 1, 1)
+    for tile, rank in zip(tiles, ranks, strict=True):
         b = tile.box
-        heat[
-            int(b.y0 / downsample) : int(np.ceil(b.y1 / downsample)),
-            int(b.x0 / downsample) : int(np.ceil(b.x1 / downsample)),
-        ] = a / peak
+        rows = slice(int(b.y0 / downsample), int(np.ceil(b.y1 / downsample)))
+        cols = slice(int(b.x0 / downsample), int(np.ceil(b.x1 / downsample)))
+        heat[rows, cols] = rank
     tint = np.zeros_like(thumb, dtype=float)
     tint[..., 0] = 255
     alpha = 0.6 * heat[..., None]
