@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.tiny_vlm",
     "tests.fixtures.model_server",
     "tests.fixtures.tiny_mil",
+    "tests.fixtures.tiny_lora",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from agent.errors import ToolServerError
 from tools.client import ModelClient
 from tools.cpu_experts import cpu_problem
+from tools.expert_pool import local_problem
 from tools.experts import ExpertsConfig, ExpertSpec
 from tools.parsers import ModelOutputError
 
@@ -40,10 +41,12 @@ def check_experts(
             listed[name] = str(exc)
         finally:
             client.close()
-    return [_status(e, listed) for e in config.experts]
+    return [_status(config, e, listed) for e in config.experts]
 
 
-def _status(e: ExpertSpec, listed: dict[str, set[str] | str]) -> ExpertStatus:
+def _status(
+    config: ExpertsConfig, e: ExpertSpec, listed: dict[str, set[str] | str]
+) -> ExpertStatus:
     def out(ok: bool, detail: str) -> ExpertStatus:
         return ExpertStatus(
             name=e.name, backend=e.backend, required=e.required, ok=ok, detail=detail
@@ -53,7 +56,8 @@ def _status(e: ExpertSpec, listed: dict[str, set[str] | str]) -> ExpertStatus:
         problem = cpu_problem(e)
         return out(problem is None, problem or f"cpu implementation {e.implementation}")
     if e.backend == "local":
-        return out(False, "the local backend is not available in this version")
+        problem = local_problem(config, e)
+        return out(problem is None, problem or f"adapter {e.model or '(base model)'} on disk")
     models = listed.get(e.server or "")
     if isinstance(models, str):
         return out(False, models)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from agent.errors import ToolError, ToolServerError
@@ -106,14 +107,14 @@ class ClassifyTool(Tool):
         lead = good[0][1]
         return ToolResult(output=out, summary=summary, expert=names, backend=lead.backend)
 
-    def _ask(self, expert: ExpertSpec, image: object) -> ExpertAnswer:
+    def _ask(self, expert: ExpertSpec, image: np.ndarray) -> ExpertAnswer:
         base = {"expert": expert.name, "backend": expert.backend, "model": expert.model}
-        if expert.backend != "openai" or not expert.server or not expert.model:
-            msg = f"expert {expert.name}: only served (openai) classifiers exist so far"
+        if expert.backend == "cpu":
+            msg = f"expert {expert.name}: no CPU classifier exists yet"
             return ExpertAnswer(**base, label=None, answer="", error=msg, seconds=0.0)
         prompt = (expert.prompt or DEFAULT_PROMPT).format(labels=", ".join(expert.labels))
         try:
-            reply = self._pool.client(expert.server).chat(expert.model, prompt, [image])
+            reply = self._pool.ask(expert, prompt, [image], max_tokens=64)
         except ToolError as exc:
             return ExpertAnswer(**base, label=None, answer="", error=str(exc), seconds=0.0)
         try:

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from agent.errors import ToolServerError, ToolTimeout
 from tools.parsers import ModelOutputError, excerpt
 
-__all__ = ["ChatReply", "ModelClient", "encode_image"]
+__all__ = ["ChatReply", "ModelClient", "encode_image", "shrink"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ class ChatReply(BaseModel):
     image_sizes: list[tuple[int, int]]
 
 
-def encode_image(rgb: np.ndarray, max_pixels: int) -> tuple[str, tuple[int, int]]:
-    """PNG data URL of ``rgb`` shrunk (aspect kept) to at most ``max_pixels``; its (w, h)."""
+def shrink(rgb: np.ndarray, max_pixels: int) -> Image.Image:
+    """``rgb`` as a PIL image shrunk (aspect kept) to at most ``max_pixels`` pixels."""
     image = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
     w, h = image.size
     if w * h > max_pixels:
@@ -51,6 +51,12 @@ def encode_image(rgb: np.ndarray, max_pixels: int) -> tuple[str, tuple[int, int]
         image = image.resize(
             (max(1, int(w * scale)), max(1, int(h * scale))), Image.Resampling.LANCZOS
         )
+    return image
+
+
+def encode_image(rgb: np.ndarray, max_pixels: int) -> tuple[str, tuple[int, int]]:
+    """PNG data URL of ``rgb`` shrunk (aspect kept) to at most ``max_pixels``; its (w, h)."""
+    image = shrink(rgb, max_pixels)
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

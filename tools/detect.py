@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from agent.errors import ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
-from tools.client import ModelClient
 from tools.cpu_experts import CPU_DETECTORS
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
@@ -100,10 +99,7 @@ class DetectTool(Tool):
         if expert.backend == "cpu":
             objects, overlay = _cpu(expert, read.image, region, read.downsample, read.mpp)
         else:
-            assert expert.server is not None
-            objects, overlay = _served(
-                expert, self._pool.client(expert.server), read.image, region, notes
-            )
+            objects, overlay = _served(expert, self._pool, read.image, region, notes)
         if not objects:
             notes.append("no nuclei were found in this region (it may be background)")
         out = _output(inp, objects, region, read.downsample, read.mpp, notes)
@@ -132,9 +128,9 @@ def _cpu(
 
 
 def _served(
-    expert: ExpertSpec, client: ModelClient, image: np.ndarray, region: Box, notes: list[str]
+    expert: ExpertSpec, pool: ExpertPool, image: np.ndarray, region: Box, notes: list[str]
 ) -> tuple[list[DetectedObject], Image.Image]:
-    boxes, more = served_boxes(expert, client, image, region)
+    boxes, more = served_boxes(expert, pool, image, region)
     notes.extend(more)
     objects = [
         DetectedObject(

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
 
 from agent.errors import ToolServerError
-from tools.client import ModelClient
+from tools.client import ChatReply, ModelClient
 from tools.cpu_experts import CPU_IMPLEMENTATIONS, cpu_problem
 from tools.experts import ExpertsConfig, ExpertSpec
+from tools.local_backend import LocalVLM
 from tools.parsers import ModelOutputError
 from tools.router import Router
 
-__all__ = ["CPU_IMPLEMENTATIONS", "ExpertPool"]
+__all__ = ["CPU_IMPLEMENTATIONS", "ExpertPool", "local_problem"]
+
+
+def local_problem(config: ExpertsConfig, expert: ExpertSpec) -> str | None:
+    """Why a ``local`` expert cannot run (one line naming the setting), or None."""
+    if not config.local_base or not Path(config.local_base).is_dir():
+        where = f"{config.local_base} is not a folder" if config.local_base else "is not set"
+        return f"expert {expert.name}: 'local_base' {where}; set it in the experts file"
+    if expert.model and (not expert.adapter_path or not Path(expert.adapter_path).is_dir()):
+        where = f"{expert.adapter_path} is not a folder" if expert.adapter_path else "is not set"
+        return f"expert {expert.name}: 'adapter_path' {where}; set it in the experts file"
+    return None
 
 
 class ExpertPool:
@@ -32,6 +47,7 @@ class ExpertPool:
         self._lock = threading.Lock()
         self._clients: dict[str, ModelClient] = {}
         self._listed: dict[str, tuple[float, frozenset[str] | None]] = {}
+        self._local: LocalVLM | None = None
 
     def client(self, server: str) -> ModelClient:
         """The client of a ``[servers]`` entry, created once."""
@@ -59,10 +75,64 @@ class ExpertPool:
         """True when the expert can be called now."""
         if expert.backend == "cpu":
             return cpu_problem(expert) is None
+        if expert.backend == "local":
+            return local_problem(self.config, expert) is None
         if expert.backend == "openai" and expert.server:
             models = self.listed(expert.server)
             return models is not None and expert.model in models
         return False
+
+    def ask(
+        self,
+        expert: ExpertSpec,
+        prompt: str,
+        images: Sequence[np.ndarray],
+        *,
+        max_tokens: int = 512,
+    ) -> ChatReply:
+        """Send one prompt with images to a served or local expert.
+
+        Raises:
+            ToolServerError: the expert's server or model is unavailable or failed.
+        """
+        if expert.backend == "local":
+            problem = local_problem(self.config, expert)
+            if problem:
+                raise ToolServerError(problem)
+            try:
+                return self.local().chat(
+                    expert.model,
+                    prompt,
+                    images,
+                    max_tokens=max_tokens,
+                    max_image_pixels=expert.image_max_pixels,
+                )
+            except (OSError, ValueError, RuntimeError) as exc:
+                msg = f"local expert {expert.name} failed: {type(exc).__name__}: {exc}"
+                raise ToolServerError(msg[:300]) from None
+        if expert.backend != "openai" or not expert.server or not expert.model:
+            msg = f"expert {expert.name} is not a model expert (backend {expert.backend})"
+            raise ToolServerError(msg)
+        return self.client(expert.server).chat(
+            expert.model,
+            prompt,
+            images,
+            max_tokens=max_tokens,
+            max_image_pixels=expert.image_max_pixels,
+        )
+
+    def local(self) -> LocalVLM:
+        """The in-process base model with every local expert's adapter (created once)."""
+        with self._lock:
+            if self._local is None:
+                assert self.config.local_base is not None
+                adapters = {
+                    e.model: Path(e.adapter_path)
+                    for e in self.config.experts
+                    if e.backend == "local" and e.model and e.adapter_path
+                }
+                self._local = LocalVLM(Path(self.config.local_base), adapters)
+            return self._local
 
     def router(self) -> Router:
         """A router gated by this pool's availability."""

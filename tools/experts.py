@@ -76,6 +76,9 @@ class ExpertsConfig(BaseModel):
     max_lora_rank: int = Field(default=16, ge=1, description="largest rank of the adapters")
     images_per_prompt: int = Field(default=4, ge=1, description="vLLM multimodal limit")
     servers: dict[str, str] = Field(default_factory=dict, description="name -> base URL")
+    local_base: str | None = Field(
+        default=None, description="base model folder for 'local' experts (in-process)"
+    )
     experts: list[ExpertSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.client import ModelClient
+from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.geometry import model_box_to_level0, model_input_size, norm1000_box_to_level0
 from tools.grounding import parse_boxes
@@ -20,7 +20,7 @@ DEFAULT_GROUNDING_PROMPT = (
 
 
 def served_boxes(
-    expert: ExpertSpec, client: ModelClient, image: np.ndarray, region: Box
+    expert: ExpertSpec, pool: ExpertPool, image: np.ndarray, region: Box
 ) -> tuple[list[tuple[Box, str]], list[str]]:
     """Ask ``expert`` for boxes on ``image`` (which shows ``region``); level-0 boxes and notes.
 
@@ -33,10 +33,7 @@ def served_boxes(
     """
     label = expert.labels[0] if expert.labels else "object"
     prompt = (expert.prompt or DEFAULT_GROUNDING_PROMPT).format(label=label)
-    assert expert.model is not None
-    reply = client.chat(
-        expert.model, prompt, [image], max_image_pixels=expert.image_max_pixels, max_tokens=2048
-    )
+    reply = pool.ask(expert, prompt, [image], max_tokens=2048)
     try:
         parsed = parse_boxes(reply.text)
     except ModelOutputError as exc:
