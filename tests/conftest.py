@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.model_server",
     "tests.fixtures.tiny_mil",
     "tests.fixtures.tiny_lora",
+    "tests.fixtures.tiny_sam",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -74,3 +74,55 @@ def test_segment_the_nuclei_in_this_region(home: Path, cmu_slide: Path) -> None:
     assert cel.evidence[0]["output"]["what"] == "cellular"
     for r in (seg, cel):
         assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_segment_anything_refines_the_boxes(
+    home: Path, cmu_slide: Path, tiny_sam_checkpoint: Path
+) -> None:
+    from tests.fixtures.tiny_sam import TINY_SAM_ENCODER
+
+    experts = home / "experts.toml"
+    encoder = ", ".join(f"{k} = {v}" for k, v in TINY_SAM_ENCODER.items())
+    experts.write_text(f"""
+[[experts]]
+name = "sam-tiny"
+task = "segment"
+backend = "cpu"
+implementation = "sam"
+sam_encoder = {{ {encoder} }}
+sam_checkpoint = "{tiny_sam_checkpoint}"
+""")
+    copilot = Copilot(Settings(home=home, experts_file=experts))
+    try:
+        copilot.ask(cmu_slide, "show the region from (800, 1200) to (1056, 1456) at 20x", "sam")
+        r = copilot.ask(cmu_slide, "segment the nuclei in this region", "sam")
+    finally:
+        copilot.close()
+    (ev,) = r.evidence
+    assert ev["ok"], ev["error"]
+    assert ev["expert"] == "sam-tiny"
+    out = ev["output"]
+    assert any("segment-anything refined" in n for n in out["notes"])
+    for mask in out["masks"]:
+        xs = [p[0] for p in mask["polygon"]]
+        assert 800 <= min(xs) <= max(xs) <= 1056
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
+def test_missing_sam_checkpoint_names_the_setting(home: Path) -> None:
+    from tests.test_cli import run
+
+    experts = home / "experts.toml"
+    experts.write_text("""
+[[experts]]
+name = "sam-b"
+task = "segment"
+backend = "cpu"
+implementation = "sam"
+sam_variant = "vit_b"
+sam_checkpoint = "/models/sam_vit_b.pth"
+""")
+    proc = run(home, "experts", "check", SMARTPATH_EXPERTS_FILE=str(experts))
+    assert "'sam_checkpoint' /models/sam_vit_b.pth does not exist" in proc.stdout

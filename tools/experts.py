@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -43,6 +43,11 @@ class ExpertSpec(BaseModel):
     tile_px: int = Field(default=224, gt=0, description="tile side in output pixels")
     tile_mpp: float = Field(default=0.5, gt=0, description="µm/px of the tiles")
     max_tiles: int = Field(default=256, gt=0, description="tiles per slide, sampled evenly")
+    sam_variant: str | None = Field(default=None, description="vit_b, vit_l or vit_h")
+    sam_encoder: dict[str, Any] | None = Field(
+        default=None, description="custom SAM encoder: embed_dim, depth, num_heads, global_attn"
+    )
+    sam_checkpoint: str | None = Field(default=None, description="SAM weights (local)")
     image_max_pixels: int = Field(
         default=1024 * 1024, gt=0, description="largest image the client sends, in pixels"
     )

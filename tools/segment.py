@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
+from skimage.measure import regionprops
 
 from agent.errors import ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
-from tools.cpu_experts import CPU_SEGMENTERS
+from tools.cpu_experts import CPU_SEGMENTERS, SAM_IMPLEMENTATION, cpu_problem
 from tools.expert_pool import ExpertPool
+from tools.experts import ExpertSpec
 from tools.regions import analysis_downsample, analysis_region
-from tools.segmentation import Segment
+from tools.sam import SamSegmenter, load_sam
+from tools.segmentation import Segment, label_masks, segment_image, segments_from_labels
 from tools.types import Box
 
 __all__ = ["MaskOut", "SegmentInput", "SegmentOutput", "SegmentTool"]
@@ -67,15 +72,41 @@ class SegmentTool(Tool):
 
     def __init__(self, pool: ExpertPool) -> None:
         self._pool = pool
+        self._lock = threading.Lock()
+        self._sam: dict[str, SamSegmenter] = {}
+
+    def _refine(
+        self, expert: ExpertSpec, image: np.ndarray, labels: np.ndarray, notes: list[str]
+    ) -> tuple[np.ndarray, list[Segment]]:
+        """Prompt SAM with the box of every classical instance; its masks replace them."""
+        boxes = [[c0, r0, c1, r1] for r0, c0, r1, c1 in (r.bbox for r in regionprops(labels))]
+        masks = self._sam_for(expert).masks(image, boxes)
+        notes.append(f"segment-anything refined the {len(boxes)} classical outline(s) box by box")
+        refined = label_masks(masks)
+        return refined, segments_from_labels(refined)
+
+    def _sam_for(self, expert: ExpertSpec) -> SamSegmenter:
+        with self._lock:
+            if expert.name not in self._sam:
+                problem = cpu_problem(expert)
+                if problem:
+                    raise ToolServerError(problem)
+                assert expert.sam_checkpoint is not None
+                variant = expert.sam_encoder or expert.sam_variant or ""
+                try:
+                    self._sam[expert.name] = load_sam(variant, Path(expert.sam_checkpoint))
+                except (OSError, ValueError, RuntimeError, KeyError) as exc:
+                    msg = f"expert {expert.name}: cannot load SAM: {type(exc).__name__}: {exc}"
+                    raise ToolServerError(msg[:300]) from None
+            return self._sam[expert.name]
 
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
         """Read the region, segment, convert outlines to level-0 pixels."""
         assert isinstance(inp, SegmentInput)
         assert ctx.slide is not None
         expert = self._pool.router().select("segment", "roi", limit=1)[0]
-        segmenter = CPU_SEGMENTERS.get(expert.implementation or "")
-        if segmenter is None:
-            msg = f"expert {expert.name}: only CPU segmentation exists so far"
+        if expert.implementation not in (*CPU_SEGMENTERS, SAM_IMPLEMENTATION):
+            msg = f"expert {expert.name}: no segmentation implementation {expert.implementation!r}"
             raise ToolServerError(msg)
         notes: list[str] = []
         downsample = analysis_downsample(ctx.slide.metadata, inp.analysis_mpp, notes)
@@ -83,7 +114,9 @@ class SegmentTool(Tool):
         read = ctx.slide.read_region(
             region, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
         )
-        labels, segments = segmenter(read.image, inp.what, mpp=read.mpp)
+        labels, segments = segment_image(read.image, inp.what, mpp=read.mpp)
+        if expert.implementation == SAM_IMPLEMENTATION:
+            labels, segments = self._refine(expert, read.image, labels, notes)
         out = _output(inp, segments, read.image.shape, region, read.mpp, notes)
         artifact = ctx.artifact_dir / f"{ctx.evidence_id}-segments.png"
         _overlay(read.image, labels).save(artifact, compress_level=3)

@@ -13,7 +13,7 @@ from skimage.morphology import disk
 
 from tools.nuclei import DEFAULT_MPP, detect_nuclei, haematoxylin_od
 
-__all__ = ["Segment", "SegmentTarget", "segment_image"]
+__all__ = ["Segment", "SegmentTarget", "label_masks", "segment_image", "segments_from_labels"]
 
 SegmentTarget = Literal["nuclei", "cellular"]
 
@@ -39,12 +39,25 @@ def segment_image(
     Returns the instance labels (int32, 0 = background) and one outline per instance.
     """
     labels = detect_nuclei(rgb, mpp=mpp).labels if what == "nuclei" else _cellular(rgb, mpp)
+    return labels, segments_from_labels(labels)
+
+
+def segments_from_labels(labels: np.ndarray) -> list[Segment]:
+    """One outline (image px) and area per instance of an int label image."""
     segments = []
     for region in regionprops(labels):
         r0, c0, _, _ = region.bbox
         outline = [(x + c0, y + r0) for x, y in _outline(region.image)]
         segments.append(Segment(polygon=outline, area_px=int(region.area)))
-    return labels, segments
+    return segments
+
+
+def label_masks(masks: np.ndarray) -> np.ndarray:
+    """Int32 label image from boolean masks [N, H, W]; a later mask wins where they overlap."""
+    labels = np.zeros(masks.shape[1:], dtype=np.int32)
+    for index, mask in enumerate(masks, start=1):
+        labels[mask] = index
+    return labels
 
 
 def _cellular(rgb: np.ndarray, mpp: float | None) -> np.ndarray:
