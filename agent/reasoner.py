@@ -143,24 +143,12 @@ def _zoom(ev: Evidence) -> _Section:
     w.text(": box ").box(o["box"], e, "box").text(" in level-0 pixels, read from level ")
     w.num(o["level"], e, "level").text(" and shown at ").num(o["output_width"], e, "output_width")
     w.text(" × ").num(o["output_height"], e, "output_height").text(" pixels.")
-    parts: list[tuple[StepKind, Writer]] = [("observe", w)]
-    short = Writer().extend(w)
-    for note in o.get("notes", []):
-        nw = Writer().text("Note: ").quote(note, e).text(".")
-        parts.append(("observe", nw))
-        short.text(" ").extend(nw)
-    return parts, short
+    return _with_notes([("observe", w)], Writer().extend(w), o, e)
 
 
 def _detect(ev: Evidence) -> _Section:
     o, e = ev.output, ev.id
-    where = Writer()
-    if o.get("roi_number") is not None:
-        where.text("region #").num(o["roi_number"], e, "roi_number")
-    elif o.get("region_index") is not None:
-        where.text("tissue region #").num(o["region_index"], e, "region_index")
-    else:
-        where.text("the analysed region")
+    where = _where(o, e)
     found = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert found ")
     found.num(o["count"], e, "count").text(f" {o['object']} in ").extend(where)
     found.text(" (box ").box(o["region_box"], e, "region_box").text(" in level-0 pixels")
@@ -177,11 +165,7 @@ def _detect(ev: Evidence) -> _Section:
         short.text("; ").extend(_detect_sizes(o, e, "mean nuclear area ") or Writer())
     else:
         short.text(".")
-    for note in o.get("notes", []):
-        nw = Writer().text("Note: ").quote(note, e).text(".")
-        parts.append(("observe", nw))
-        short.text(" ").extend(nw)
-    return parts, short
+    return _with_notes(parts, short, o, e)
 
 
 def _detect_sizes(o: dict[str, Any], e: str, lead: str) -> Writer | None:
@@ -205,12 +189,7 @@ def _classify(ev: Evidence) -> _Section:
     o, e = ev.output, ev.id
     label = o["label"]
     w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(f" {_experts(ev)} classified ")
-    if o.get("roi_number") is not None:
-        w.text("region #").num(o["roi_number"], e, "roi_number")
-    elif o.get("region_index") is not None:
-        w.text("tissue region #").num(o["region_index"], e, "region_index")
-    else:
-        w.text("the analysed region")
+    w.extend(_where(o, e))
     w.text(" as ").quote(label, e).text(" (probability ")
     w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(").")
     parts: list[tuple[StepKind, Writer]] = [("infer", w)]
@@ -228,24 +207,13 @@ def _segment(ev: Evidence) -> _Section:
         " nuclei" if o["what"] == "nuclei" else " cellular region(s)"
     )
     w.text(" in ")
-    if o.get("roi_number") is not None:
-        w.text("region #").num(o["roi_number"], e, "roi_number")
-    elif o.get("region_index") is not None:
-        w.text("tissue region #").num(o["region_index"], e, "region_index")
-    else:
-        w.text("the analysed region")
+    w.extend(_where(o, e))
     w.text("; they cover ").num(100 * o["area_fraction"], e, "area_fraction", unit="%", decimals=1)
     w.text("% of it")
     if o.get("total_area_um2") is not None:
         w.text(" (").num(o["total_area_um2"], e, "total_area_um2", decimals=0).text(" µm²)")
     w.text(".")
-    parts: list[tuple[StepKind, Writer]] = [("measure", w)]
-    short = Writer().extend(w)
-    for note in o.get("notes", []):
-        nw = Writer().text("Note: ").quote(note, e).text(".")
-        parts.append(("observe", nw))
-        short.text(" ").extend(nw)
-    return parts, short
+    return _with_notes([("measure", w)], Writer().extend(w), o, e)
 
 
 def _wsi_classify(ev: Evidence) -> _Section:
@@ -269,9 +237,7 @@ def _wsi_classify(ev: Evidence) -> _Section:
         top = Writer().text("The tile it attended to most spans ")
         top.box(o["top_tiles"][0]["box"], e, "top_tiles.0.box").text(" in level-0 pixels.")
         parts.append(("observe", top))
-    for note in o.get("notes", []):
-        parts.append(("observe", Writer().text("Note: ").quote(note, e).text(".")))
-    return parts, Writer().extend(w)
+    return _with_notes(parts, Writer().extend(w), o, e, in_answer=False)
 
 
 def _failed(ev: Evidence) -> _Section:
@@ -284,6 +250,32 @@ def _failed(ev: Evidence) -> _Section:
 def _generic(ev: Evidence) -> _Section:
     w = Writer().text(f"{ev.tool}: ").quote(ev.summary, ev.id)
     return [("observe", w)], w
+
+
+def _where(o: dict[str, Any], e: str) -> Writer:
+    """'region #n', 'tissue region #n' or 'the analysed region', with claims."""
+    if o.get("roi_number") is not None:
+        return Writer().text("region #").num(o["roi_number"], e, "roi_number")
+    if o.get("region_index") is not None:
+        return Writer().text("tissue region #").num(o["region_index"], e, "region_index")
+    return Writer().text("the analysed region")
+
+
+def _with_notes(
+    parts: list[tuple[StepKind, Writer]],
+    short: Writer,
+    o: dict[str, Any],
+    e: str,
+    *,
+    in_answer: bool = True,
+) -> _Section:
+    """Append each of the tool's notes as a quoted step (and to the answer when asked)."""
+    for note in o.get("notes", []):
+        nw = Writer().text("Note: ").quote(note, e).text(".")
+        parts.append(("observe", nw))
+        if in_answer:
+            short.text(" ").extend(nw)
+    return parts, short
 
 
 def _experts(ev: Evidence) -> str:
