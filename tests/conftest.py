@@ -51,3 +51,14 @@ def home(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def copilot(home: Path) -> Iterator[object]:
+    """A Copilot (graph, cases database, audit log) over an empty home; closed afterwards."""
+    from agent.config import Settings
+    from app.runner import Copilot
+
+    c = Copilot(Settings(home=home))
+    yield c
+    c.close()

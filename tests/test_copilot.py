@@ -22,13 +22,6 @@ from tools.slide_cache import SlideCache
 pytestmark = pytest.mark.shared_data
 
 
-@pytest.fixture
-def copilot(home: Path) -> Copilot:
-    c = Copilot(Settings(home=home))
-    yield c
-    c.close()
-
-
 def test_metadata_tissue_zoom_and_zoom_out(copilot: Copilot, cmu_slide: Path) -> None:
     r1 = copilot.ask(cmu_slide, "What is the size, magnification and resolution?", "c1")
     assert r1.verification["status"] == "verified"

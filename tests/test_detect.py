@@ -14,13 +14,6 @@ pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 QUESTION = "detect the nuclei in this region and give their count and mean area"
 
 
-@pytest.fixture
-def copilot(home: Path) -> Copilot:
-    c = Copilot(Settings(home=home))
-    yield c
-    c.close()
-
-
 def test_nuclei_in_a_zoomed_region_of_a_slide(copilot: Copilot, cmu_slide: Path) -> None:
     zoom = copilot.ask(cmu_slide, "Zoom to the largest tissue region at 20x", "d1")
     r = copilot.ask(cmu_slide, QUESTION, "d1")
