@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -13,7 +12,7 @@ from tools.base import Tool, ToolContext, ToolResult
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.parsers import ModelOutputError, excerpt, parse_choice
-from tools.regions import analysis_downsample, analysis_region
+from tools.regions import RegionInput, read_analysis_region
 from tools.router import Contribution, combine_labels
 
 __all__ = ["ClassifyInput", "ClassifyOutput", "ClassifyTool", "ExpertAnswer"]
@@ -23,14 +22,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_PROMPT = "Classify the tissue in this image. Answer with exactly one of: {labels}."
 
 
-class ClassifyInput(BaseModel):
+class ClassifyInput(RegionInput):
     """Where to classify; every coordinate in level-0 pixels."""
 
-    target: Literal["auto", "box", "tissue_region", "slide"] = "auto"
-    box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
-    roi_number: int | None = Field(default=None, ge=1)
-    region_index: int | None = Field(default=None, ge=1)
-    analysis_mpp: float = Field(default=0.5, gt=0, description="µm/px of the image sent")
     expert: str | None = Field(default=None, description="use only this expert")
 
 
@@ -81,11 +75,7 @@ class ClassifyTool(Tool):
         assert ctx.slide is not None
         experts = self._pool.router().select("roi_classify", "roi", prefer=inp.expert)
         notes: list[str] = []
-        downsample = analysis_downsample(ctx.slide.metadata, inp.analysis_mpp, notes)
-        region = analysis_region(inp.target, inp.box, inp.region_index, ctx, downsample, notes)
-        read = ctx.slide.read_region(
-            region, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
-        )
+        region, read = read_analysis_region(inp, ctx, notes)
         answers = [self._ask(e, read.image) for e in experts]
         good = [(a, e) for a, e in zip(answers, experts, strict=True) if a.label]
         if not good:

@@ -15,23 +15,16 @@ from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.geometry import model_box_to_level0
 from tools.nuclei import NucleiResult
-from tools.regions import analysis_downsample, analysis_region
+from tools.regions import RegionInput, read_analysis_region
 from tools.served_detect import served_boxes
 from tools.types import Box
 
 __all__ = ["DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
 
-DetectTarget = Literal["auto", "box", "tissue_region", "slide"]
 
-
-class DetectInput(BaseModel):
+class DetectInput(RegionInput):
     """Where to detect; every coordinate in level-0 pixels."""
 
-    target: DetectTarget = "auto"
-    box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
-    roi_number: int | None = Field(default=None, ge=1, description="earlier ROI of the case")
-    region_index: int | None = Field(default=None, ge=1, description="tissue region number")
-    analysis_mpp: float = Field(default=0.5, gt=0, description="µm/px at which to detect")
     object: Literal["nuclei"] = "nuclei"
 
 
@@ -86,13 +79,8 @@ class DetectTool(Tool):
         """Read the region at the analysis scale, detect, convert to level-0 pixels."""
         assert isinstance(inp, DetectInput)
         assert ctx.slide is not None
-        meta = ctx.slide.metadata
         notes: list[str] = []
-        downsample = analysis_downsample(meta, inp.analysis_mpp, notes)
-        region = analysis_region(inp.target, inp.box, inp.region_index, ctx, downsample, notes)
-        read = ctx.slide.read_region(
-            region, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
-        )
+        region, read = read_analysis_region(inp, ctx, notes)
         if read.all_transparent:
             notes.append("the region holds no scanned pixels (OpenSlide returned it transparent)")
         expert = self._pool.router().select("detect", "roi", limit=1)[0]

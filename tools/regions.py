@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
 from agent.errors import RegionError, ToolInputError
 from tools.base import ToolContext
 from tools.scale import downsample_for
-from tools.types import Box, SlideMetadata
+from tools.types import Box, RegionRead, SlideMetadata
 
 __all__ = [
+    "AnalysisTarget",
+    "RegionInput",
     "analysis_downsample",
     "analysis_region",
     "box_from_list",
     "clipped",
     "fit_view",
     "on_slide",
+    "read_analysis_region",
     "tissue_box",
 ]
 
@@ -121,3 +128,29 @@ def analysis_region(
         return fit_view(whole, downsample, max_view, meta, notes)
     notes.append("no region was given: analysed the largest tissue region")
     return fit_view(tissue_box(1, ctx), downsample, max_view, meta, notes)
+
+
+AnalysisTarget = Literal["auto", "box", "tissue_region", "slide"]
+
+
+class RegionInput(BaseModel):
+    """Where an analysis tool looks; every coordinate in level-0 pixels."""
+
+    target: AnalysisTarget = "auto"
+    box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
+    roi_number: int | None = Field(default=None, ge=1, description="earlier ROI of the case")
+    region_index: int | None = Field(default=None, ge=1, description="tissue region number")
+    analysis_mpp: float = Field(default=0.5, gt=0, description="µm/px of the analysed image")
+
+
+def read_analysis_region(
+    inp: RegionInput, ctx: ToolContext, notes: list[str]
+) -> tuple[Box, RegionRead]:
+    """Resolve the analysis scale and region of ``inp`` and read its pixels."""
+    assert ctx.slide is not None
+    downsample = analysis_downsample(ctx.slide.metadata, inp.analysis_mpp, notes)
+    region = analysis_region(inp.target, inp.box, inp.region_index, ctx, downsample, notes)
+    read = ctx.slide.read_region(
+        region, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
+    )
+    return region, read

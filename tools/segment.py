@@ -16,7 +16,7 @@ from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import CPU_SEGMENTERS, SAM_IMPLEMENTATION, cpu_problem
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
-from tools.regions import analysis_downsample, analysis_region
+from tools.regions import RegionInput, read_analysis_region
 from tools.sam import SamSegmenter, load_sam
 from tools.segmentation import Segment, label_masks, segment_image, segments_from_labels
 from tools.types import Box
@@ -24,15 +24,10 @@ from tools.types import Box
 __all__ = ["MaskOut", "SegmentInput", "SegmentOutput", "SegmentTool"]
 
 
-class SegmentInput(BaseModel):
+class SegmentInput(RegionInput):
     """What to segment and where; every coordinate in level-0 pixels."""
 
     what: Literal["nuclei", "cellular"] = "nuclei"
-    target: Literal["auto", "box", "tissue_region", "slide"] = "auto"
-    box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
-    roi_number: int | None = Field(default=None, ge=1)
-    region_index: int | None = Field(default=None, ge=1)
-    analysis_mpp: float = Field(default=0.5, gt=0, description="µm/px at which to segment")
 
 
 class MaskOut(BaseModel):
@@ -109,11 +104,7 @@ class SegmentTool(Tool):
             msg = f"expert {expert.name}: no segmentation implementation {expert.implementation!r}"
             raise ToolServerError(msg)
         notes: list[str] = []
-        downsample = analysis_downsample(ctx.slide.metadata, inp.analysis_mpp, notes)
-        region = analysis_region(inp.target, inp.box, inp.region_index, ctx, downsample, notes)
-        read = ctx.slide.read_region(
-            region, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
-        )
+        region, read = read_analysis_region(inp, ctx, notes)
         labels, segments = segment_image(read.image, inp.what, mpp=read.mpp)
         if expert.implementation == SAM_IMPLEMENTATION:
             labels, segments = self._refine(expert, read.image, labels, notes)
