@@ -1,4 +1,4 @@
-"""Which configured experts can answer now: reach each server once, check each CPU key."""
+"""Which configured experts can answer now, with the reason for each one that cannot."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from agent.errors import ToolServerError
 from tools.client import ModelClient
-from tools.cpu_experts import cpu_problem
-from tools.expert_pool import local_problem
+from tools.expert_pool import ExpertPool
 from tools.experts import ExpertsConfig, ExpertSpec
-from tools.parsers import ModelOutputError
 
 __all__ = ["ExpertStatus", "check_experts"]
 
@@ -29,38 +26,20 @@ class ExpertStatus(BaseModel):
 def check_experts(
     config: ExpertsConfig, client_for: Callable[[str], ModelClient]
 ) -> list[ExpertStatus]:
-    """Status of every expert; each server's ``/models`` is asked once."""
-    listed: dict[str, set[str] | str] = {}
-    for name, url in config.servers.items():
-        if not any(e.server == name for e in config.experts):
-            continue
-        client = client_for(url)
-        try:
-            listed[name] = set(client.list_models())
-        except (ToolServerError, ModelOutputError) as exc:
-            listed[name] = str(exc)
-        finally:
-            client.close()
-    return [_status(config, e, listed) for e in config.experts]
+    """Status of every expert, by the same rules the router uses; each server is asked once."""
+    pool = ExpertPool(config, client_factory=client_for)
+    try:
+        return [_status(pool, e) for e in config.experts]
+    finally:
+        pool.close()
 
 
-def _status(
-    config: ExpertsConfig, e: ExpertSpec, listed: dict[str, set[str] | str]
-) -> ExpertStatus:
-    def out(ok: bool, detail: str) -> ExpertStatus:
-        return ExpertStatus(
-            name=e.name, backend=e.backend, required=e.required, ok=ok, detail=detail
-        )
-
-    if e.backend == "cpu":
-        problem = cpu_problem(e)
-        return out(problem is None, problem or f"cpu implementation {e.implementation}")
-    if e.backend == "local":
-        problem = local_problem(config, e)
-        return out(problem is None, problem or f"adapter {e.model or '(base model)'} on disk")
-    models = listed.get(e.server or "")
-    if isinstance(models, str):
-        return out(False, models)
-    if models is None or e.model not in models:
-        return out(False, f"server {e.server} does not list model {e.model!r}")
-    return out(True, f"server {e.server} lists {e.model}")
+def _status(pool: ExpertPool, e: ExpertSpec) -> ExpertStatus:
+    problem = pool.problem(e)
+    detail = problem or {
+        "cpu": f"cpu implementation {e.implementation}",
+        "local": f"adapter {e.model or '(base model)'} on disk",
+    }.get(e.backend, f"server {e.server} lists {e.model}")
+    return ExpertStatus(
+        name=e.name, backend=e.backend, required=e.required, ok=problem is None, detail=detail
+    )

@@ -46,7 +46,7 @@ class ExpertPool:
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
         self._clients: dict[str, ModelClient] = {}
-        self._listed: dict[str, tuple[float, frozenset[str] | None]] = {}
+        self._listed: dict[str, tuple[float, frozenset[str] | str]] = {}
         self._local: LocalVLM | None = None
 
     def client(self, server: str) -> ModelClient:
@@ -56,31 +56,39 @@ class ExpertPool:
                 self._clients[server] = self._factory(self.config.servers[server])
             return self._clients[server]
 
-    def listed(self, server: str) -> frozenset[str] | None:
-        """Model ids the server lists (cached ``ttl_s`` seconds); None when it does not answer."""
+    def listed(self, server: str) -> frozenset[str] | str:
+        """Model ids the server lists (cached ``ttl_s`` seconds), or why it did not answer."""
         now = time.monotonic()
         with self._lock:
             cached = self._listed.get(server)
         if cached and now - cached[0] < self._ttl_s:
             return cached[1]
         try:
-            models: frozenset[str] | None = frozenset(self.client(server).list_models())
-        except (ToolServerError, ModelOutputError):
-            models = None
+            models: frozenset[str] | str = frozenset(self.client(server).list_models())
+        except (ToolServerError, ModelOutputError) as exc:
+            models = str(exc)
         with self._lock:
             self._listed[server] = (now, models)
         return models
 
+    def problem(self, expert: ExpertSpec) -> str | None:
+        """Why the expert cannot be called now (one line), or None when it can."""
+        if expert.backend == "cpu":
+            return cpu_problem(expert)
+        if expert.backend == "local":
+            return local_problem(self.config, expert)
+        if expert.backend != "openai" or not expert.server:
+            return f"expert {expert.name}: backend {expert.backend} needs a server"
+        models = self.listed(expert.server)
+        if isinstance(models, str):
+            return models
+        if expert.model not in models:
+            return f"server {expert.server} does not list model {expert.model!r}"
+        return None
+
     def available(self, expert: ExpertSpec) -> bool:
         """True when the expert can be called now."""
-        if expert.backend == "cpu":
-            return cpu_problem(expert) is None
-        if expert.backend == "local":
-            return local_problem(self.config, expert) is None
-        if expert.backend == "openai" and expert.server:
-            models = self.listed(expert.server)
-            return models is not None and expert.model in models
-        return False
+        return self.problem(expert) is None
 
     def ask(
         self,
