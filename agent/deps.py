@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.config import Settings
+from agent.knowledge import Knowledge
 from agent.reasoner import reason
 from agent.state import CaseState
 from memory.audit import AuditLog
@@ -25,3 +26,6 @@ class GraphDeps:
     slides: SlideCache
     audit: AuditLog
     reasoner: Callable[[CaseState], dict[str, Any]] = reason
+    knowledge: Knowledge | None = None
+    rewrite_on_failure: bool = False
+    """Route a chain that fails verification back to the reasoner (an LLM reasoner can revise)."""

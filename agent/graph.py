@@ -8,10 +8,10 @@ from agent.deps import GraphDeps
 from agent.executor import make_executor
 from agent.intake import make_intake
 from agent.planner import make_planner
-from agent.recall import recall
+from agent.recall import make_recall
 from agent.respond import make_respond
 from agent.state import CaseState
-from agent.verifier import make_router, verify
+from agent.verifier import make_router, make_verify
 
 __all__ = ["build_graph"]
 
@@ -22,9 +22,9 @@ def build_graph(deps: GraphDeps) -> StateGraph:
     graph.add_node("intake", make_intake(deps))
     graph.add_node("plan", make_planner(deps.tools))
     graph.add_node("act", make_executor(deps))
-    graph.add_node("recall", recall)
+    graph.add_node("recall", make_recall(deps))
     graph.add_node("reason", deps.reasoner)
-    graph.add_node("verify", verify)
+    graph.add_node("verify", make_verify(deps.knowledge))
     graph.add_node("respond", make_respond(deps))
     graph.add_edge(START, "intake")
     graph.add_edge("intake", "plan")
@@ -32,6 +32,9 @@ def build_graph(deps: GraphDeps) -> StateGraph:
     graph.add_edge("act", "recall")
     graph.add_edge("recall", "reason")
     graph.add_edge("reason", "verify")
-    graph.add_conditional_edges("verify", make_router(deps.settings.verify_budget))
+    graph.add_conditional_edges(
+        "verify",
+        make_router(deps.settings.verify_budget, rewrite=deps.rewrite_on_failure),
+    )
     graph.add_edge("respond", END)
     return graph

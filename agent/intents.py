@@ -60,6 +60,18 @@ _SEGMENT_RE = re.compile(r"\b(?:segment(?:ation)?|outline|delineate)\b")
 _CELLULAR_RE = re.compile(
     r"\bcellular\b|\bh(?:a)?ematoxylin[- ]?(?:rich|dense)\b|\bcell[- ]?(?:rich|dense)\b"
 )
+_COMPARTMENT_RE = re.compile(r"\bepitheli(?:um|al)\b|\bstroma(?:l)?\b")
+_KNOWLEDGE_RE = re.compile(
+    r"\blook\s+for\b|\bdefin(?:e|ition)\b|\bcell\s+of\s+origin\b|\bdifferential\b|"
+    r"\bgrad(?:e|ed|ing)\b|\bparent\s+class\b|\bdiagnos[ie]s\b|\btell\s+me\s+about\b|"
+    r"\bexplain\b|\bicd-?o\b|\bwhat\s+(?:is|are)\s+(?:this|these)\s+(?:tumou?r|lesion|"
+    r"cancer|neoplasm|disease)s?\b"
+)
+_KNOWLEDGE_ALONE_RE = re.compile(
+    r"\bwhat\s+(?:is|are)\b|\borigin\b|\bwhere\s+(?:does|do|is|are)\b|\bsite\b|"
+    r"\bkind\s+of\b|\bfeatures?\b|\bcoded?\b"
+)
+"""Knowledge words that count only when the request asks for no tool."""
 _SLIDE_LEVEL_RE = re.compile(r"\b(?:this|the|whole|entire)\s+slide\b|\bslide[- ]level\b|\bwsi\b")
 _TISSUE_METRIC_RE = re.compile(
     r"\btissue\s+(?:fraction|percent(?:age)?|proportion|coverage|area|amount|mask|outline|"
@@ -94,7 +106,7 @@ class RegionRequest:
     region_index: int | None = None
     roi_ref: RoiRef | None = None
     roi_number: int | None = None
-    what: Literal["nuclei", "cellular"] | None = None
+    what: Literal["nuclei", "cellular", "epithelium", "stroma"] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,7 @@ class ParsedRequest:
     classify: RegionRequest | None = None
     classify_slide: bool = False
     segment: RegionRequest | None = None
+    knowledge: bool = False
 
     @property
     def empty(self) -> bool:
@@ -123,8 +136,11 @@ def parse_request(text: str) -> ParsedRequest:
     low = " ".join(text.lower().split())
     zoom = _parse_zoom(low)
     segment = None
-    if _SEGMENT_RE.search(low) and (_NUCLEI_RE.search(low) or _CELLULAR_RE.search(low)):
+    part = _COMPARTMENT_RE.search(low)
+    if _SEGMENT_RE.search(low) and (_NUCLEI_RE.search(low) or _CELLULAR_RE.search(low) or part):
         what = "cellular" if _CELLULAR_RE.search(low) else "nuclei"
+        if part and what == "nuclei" and not _NUCLEI_RE.search(low):
+            what = "epithelium" if part.group().startswith("epitheli") else "stroma"
         segment = replace(_parse_region_request(low), what=what)
     detect = _parse_region_request(low) if _wants_detect(low) and segment is None else None
     classify_slide = bool(_CLASSIFY_RE.search(low) and _SLIDE_LEVEL_RE.search(low))
@@ -147,6 +163,10 @@ def parse_request(text: str) -> ParsedRequest:
         classify=classify,
         classify_slide=classify_slide,
         segment=segment,
+        knowledge=bool(
+            _KNOWLEDGE_RE.search(low)
+            or (alone and not (info or tissue) and _KNOWLEDGE_ALONE_RE.search(low))
+        ),
     )
 
 

@@ -65,9 +65,9 @@ def plan_request(request: str, rois: list[Roi], current: int | None, slide_id: s
         steps.append(step)
     if parsed.classify_slide:
         steps.append(PlanStep(tool="wsi_classify", why="the slide's diagnosis class"))
-    if not steps:
+    if not steps and not parsed.knowledge:
         notes.append("no tool matched the request")
-    return Plan(request=request, steps=steps, notes=notes)
+    return Plan(request=request, steps=steps, notes=notes, knowledge=parsed.knowledge)
 
 
 def _zoom_step(z: ZoomRequest, rois: list[Roi], current: int | None, notes: list[str]) -> PlanStep:

@@ -7,7 +7,15 @@ from typing import Any
 
 from agent.claims import Writer
 from agent.planner import HELP_TEXT
-from agent.state import CaseState, ChainStep, Evidence, Plan, ReasoningChain, StepKind
+from agent.state import (
+    CaseState,
+    ChainStep,
+    Evidence,
+    Plan,
+    ReasoningChain,
+    RecalledFact,
+    StepKind,
+)
 
 __all__ = ["compose_chain", "reason"]
 
@@ -18,7 +26,8 @@ def reason(state: CaseState) -> dict[str, Any]:
     """Write the chain for this turn's evidence; the answer is the conclusion's text."""
     evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
     plan = Plan.model_validate(state["plan"]) if state.get("plan") else None
-    chain = compose_chain(evidence, plan)
+    facts = [RecalledFact.model_validate(f) for f in state.get("facts", [])]
+    chain = compose_chain(evidence, plan, facts)
     conclusion = chain.conclusion
     return {
         "chain": chain.model_dump(mode="json"),
@@ -26,8 +35,15 @@ def reason(state: CaseState) -> dict[str, Any]:
     }
 
 
-def compose_chain(evidence: list[Evidence], plan: Plan | None) -> ReasoningChain:
-    """Build observe/measure steps per evidence and a conclude step that is the answer."""
+def compose_chain(
+    evidence: list[Evidence], plan: Plan | None, facts: list[RecalledFact] | None = None
+) -> ReasoningChain:
+    """Build the chain: evidence steps, recall steps, and a conclude step that is the answer.
+
+    Observe/measure steps come per evidence, infer/recall steps per recalled entity; fact and
+    tool texts enter the chain only as quotes.
+    """
+    facts = facts or []
     latest: dict[str, Evidence] = {}
     for ev in evidence:
         latest[ev.tool] = ev  # a re-planned step supersedes the earlier attempt
@@ -41,14 +57,76 @@ def compose_chain(evidence: list[Evidence], plan: Plan | None) -> ReasoningChain
         if answer.render():
             answer.text(" ")
         answer.extend(summary)
-    if not latest:
-        answer.text(HELP_TEXT)
-        if plan and plan.notes:
-            answer.text(" (" + "; ".join(plan.notes) + ")")
+    cited_facts: list[str] = []
+    for entity, group in _by_entity(facts):
+        parts, summary, cites = _recall(entity, group, latest)
+        for kind, w, refs in parts:
+            steps.append(_step(len(steps) + 1, kind, w, refs))
+        if answer.render():
+            answer.text(" ")
+        answer.extend(summary)
+        cited_facts.extend(cites)
+    if not latest and not facts:
+        if plan and plan.knowledge:
+            answer.text("I found no knowledge-graph facts for this question")
+            answer.text(" (" + "; ".join(plan.notes) + ")." if plan.notes else ".")
+        else:
+            answer.text(HELP_TEXT)
+            if plan and plan.notes:
+                answer.text(" (" + "; ".join(plan.notes) + ")")
     elif plan and plan.notes:
         answer.text(" Note: " + "; ".join(plan.notes) + ".")
-    steps.append(_step(len(steps) + 1, "conclude", answer, [e.id for e in latest.values()]))
+    cites = [e.id for e in latest.values()] + list(dict.fromkeys(cited_facts))
+    steps.append(_step(len(steps) + 1, "conclude", answer, cites))
     return ReasoningChain(steps=steps)
+
+
+def _by_entity(facts: list[RecalledFact]) -> list[tuple[str, list[RecalledFact]]]:
+    groups: dict[str, list[RecalledFact]] = {}
+    for f in facts:
+        groups.setdefault(f.entity, []).append(f)
+    return list(groups.items())
+
+
+_RecallParts = tuple[list[tuple[StepKind, Writer, list[str]]], Writer, list[str]]
+_LEADS = {
+    "definition": "Definition: ",
+    "located_in": "Site: ",
+    "derives_from": "Cell of origin: ",
+    "material_basis": "Basis: ",
+    "is_a": "Parent class: ",
+    "feature": "Look for: ",
+    "grading": "Grading: ",
+    "differential": "Differential: ",
+}
+
+
+def _recall(entity: str, group: list[RecalledFact], latest: dict[str, Evidence]) -> _RecallParts:
+    """An infer step linking the label (or mention) to the entity, a recall step per fact."""
+    parts: list[tuple[StepKind, Writer, list[str]]] = []
+    anchor = next((f for f in group if f.subject == entity), group[0])
+    first = group[0]
+    ev = first.via_evidence if first.via_evidence in {e.id for e in latest.values()} else None
+    link = Writer()
+    if ev is not None:
+        link.text("The expert label ").quote(first.via, ev)
+    else:
+        link.text("The request")
+    link.text(" links to the knowledge-graph entity ").quote(entity, anchor.id)
+    link.text(f" ({first.link_method} match).")
+    parts.append(("infer", link, [anchor.id, *([ev] if ev else [])]))
+    summary = Writer()
+    for f in group:
+        w = Writer().text(_LEADS.get(f.predicate, "")).quote(f.text, f.id)
+        w.text(" [source: ").quote(f.source, f.id).text("]")
+        parts.append(("recall", w, [f.id]))
+        if f.predicate in ("definition", "located_in", "derives_from", "feature", "grading"):
+            if summary.render():
+                summary.text(" ")
+            summary.text(_LEADS[f.predicate]).quote(f.text, f.id)
+    if not summary.render():
+        summary.text("Knowledge: ").quote(group[0].text, group[0].id)
+    return parts, summary, [f.id for f in group]
 
 
 def _step(n: int, kind: StepKind, w: Writer, cites: list[str]) -> ChainStep:

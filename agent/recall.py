@@ -1,18 +1,48 @@
 """Recall node: knowledge-graph facts for the turn's findings.
 
-The knowledge graph is not connected yet, so the node records that no facts were retrieved;
-chain steps may cite fact ids only once this node returns them.
+The entities come from this turn's classification labels, else the labels of the case's latest
+finding that had any, plus the diseases the request names. Without a built knowledge graph the
+node records why in the plan's notes and returns no facts.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from agent.state import CaseState
+from agent.deps import GraphDeps
+from agent.knowledge import LabelRef, labels_of
+from agent.state import CaseState, Evidence, Node, Plan
 
-__all__ = ["recall"]
+__all__ = ["make_recall"]
+
+logger = logging.getLogger(__name__)
 
 
-def recall(state: CaseState) -> dict[str, Any]:
-    """Return the facts for this turn (none until a knowledge graph is configured)."""
-    return {"facts": list(state.get("facts", []))}
+def make_recall(deps: GraphDeps) -> Node:
+    """Return the ``recall`` node bound to the knowledge graph (or its absence)."""
+
+    def recall(state: CaseState) -> dict[str, Any]:
+        plan = Plan.model_validate(state["plan"]) if state.get("plan") else None
+        evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
+        labels: list[LabelRef] = labels_of(evidence)
+        if not labels:
+            for finding in reversed(state.get("findings", [])):
+                if finding.get("labels"):
+                    labels = [(str(x), None) for x in finding["labels"]]
+                    break
+        knowledge = plan.knowledge if plan else False
+        if not (labels or knowledge):
+            return {"facts": []}
+        kb = deps.knowledge
+        problem = kb.problem() if kb else "no knowledge graph is configured"
+        if kb is None or problem:
+            update: dict[str, Any] = {"facts": []}
+            if plan is not None and knowledge:
+                notes = [*plan.notes, problem or "no knowledge graph"]
+                update["plan"] = plan.model_copy(update={"notes": notes}).model_dump(mode="json")
+            return update
+        facts = kb.recall(state.get("request", ""), labels, knowledge=knowledge)
+        return {"facts": [f.model_dump(mode="json") for f in facts]}
+
+    return recall

@@ -9,7 +9,8 @@ from langchain_core.runnables import RunnableConfig
 
 from agent.deps import GraphDeps
 from agent.executor import case_id_of
-from agent.state import CaseState, Node
+from agent.knowledge import labels_of
+from agent.state import CaseState, Evidence, Node
 
 __all__ = ["make_respond"]
 
@@ -28,6 +29,10 @@ def make_respond(deps: GraphDeps) -> Node:
             "status": verification.get("status"),
             "evidence": [e["id"] for e in evidence],
             "rois": [r["number"] for r in state.get("rois", []) if r.get("turn") == turn],
+            "labels": [
+                label for label, _ in labels_of([Evidence.model_validate(e) for e in evidence])
+            ],
+            "facts": [f["id"] for f in state.get("facts", [])],
         }
         deps.audit.append(
             case_id_of(config),

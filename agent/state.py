@@ -24,6 +24,7 @@ __all__ = [
     "Plan",
     "PlanStep",
     "ReasoningChain",
+    "RecalledFact",
     "Roi",
     "SlideRef",
     "StepKind",
@@ -68,6 +69,9 @@ class Plan(_Model):
     request: str
     steps: list[PlanStep] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    knowledge: bool = Field(
+        default=False, description="the request asks about medical knowledge (recall answers it)"
+    )
 
 
 class Evidence(_Model):
@@ -123,6 +127,23 @@ class Claim(_Model):
     )
 
 
+class RecalledFact(_Model):
+    """A knowledge-graph fact recalled for a turn, and what led to it."""
+
+    id: str
+    subject: str
+    predicate: str
+    object: str | None = None
+    text: str
+    source: str
+    score: float = Field(description="1.0 for facts of a linked entity, else the similarity")
+    via: str = Field(description="the label, mention or request text that was linked")
+    via_evidence: str | None = Field(default=None, description="evidence id of that label")
+    entity: str = Field(description="the entity id the text was linked to")
+    link_score: float
+    link_method: str
+
+
 class ChainStep(_Model):
     """One step of the reasoning chain."""
 
@@ -162,6 +183,14 @@ class Verification(_Model):
     steps_verified: float = Field(description="share of chain steps whose checks all passed")
     step_status: dict[str, bool] = Field(description="step id -> verified")
     citation_precision: float = Field(description="share of cited ids that exist")
+    citation_recall: float = Field(
+        default=0.0, description="share of the turn's successful evidence and facts the chain cites"
+    )
+    entity_dice: float | None = Field(
+        default=None,
+        description="Dice of the chain's entities and the entities of its cited facts; "
+        "None when neither has any",
+    )
     reasons: list[str] = Field(default_factory=list, description="why steps failed, for re-plans")
 
 

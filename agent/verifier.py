@@ -3,9 +3,17 @@
 Checks per step: each cited id exists (``citations``); each number claim equals the cited tool
 output at its path, after unit conversion, within the claim's stated tolerance (``numbers``);
 each number written in the text is backed by such a claim (``numbers_claimed``); ``absent``
-claims point at a null output and ``quote`` claims occur verbatim in the cited evidence
-(``claims``). On the answer: it equals the conclusion's text (``answer``). A claim that cannot
-be checked fails its step: it is shown as unverified, never as verified.
+claims point at a null output and ``quote`` claims occur verbatim in the cited evidence or fact
+(``claims``); every medical entity written outside quotes links to the knowledge graph
+(``entities``); every disease an infer or conclude step names outside quotes is backed by a cited
+fact about it or a cited expert label that links to it (``inference``). On the answer: it equals
+the conclusion's text (``answer``) and names no class of a cited classifier other than the one
+the classifier gave (``consistent``). A claim that cannot be checked fails its step: it is shown
+as unverified, never as verified.
+
+Scores: citation precision (cited ids that exist), citation recall (the turn's successful
+evidence and recalled facts that the chain cites), entity Dice (entities named in the chain
+against the subjects and objects of its cited facts) and the share of steps verified.
 """
 
 from __future__ import annotations
@@ -15,17 +23,21 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
+from agent.knowledge import Knowledge
 from agent.state import (
     CaseState,
     ChainStep,
     Check,
     Claim,
     Evidence,
+    Node,
     ReasoningChain,
+    RecalledFact,
     Verification,
 )
+from memory.kg.linker import medical_terms
 
-__all__ = ["extract_numbers", "make_router", "verify", "verify_chain"]
+__all__ = ["extract_numbers", "make_router", "make_verify", "verify", "verify_chain"]
 
 _NUMBER_RE = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]*\d)")
 _EXEMPT_RE = re.compile(r"level-0")
@@ -38,12 +50,21 @@ _UNIT_FACTORS: dict[tuple[str, str], float] = {
 }
 
 
-def verify(state: CaseState) -> dict[str, Any]:
+def make_verify(knowledge: Knowledge | None) -> Node:
+    """Return the ``verify`` node; entity checks use ``knowledge`` when it is built."""
+
+    def verify_node(state: CaseState) -> dict[str, Any]:
+        return verify(state, knowledge)
+
+    return verify_node
+
+
+def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, Any]:
     """Check this turn's chain and record the report; count the attempt."""
     chain = ReasoningChain.model_validate(state["chain"])
     evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
-    fact_ids = {f["id"] for f in state.get("facts", [])}
-    report = verify_chain(chain, evidence, fact_ids, state.get("answer", ""))
+    facts = [RecalledFact.model_validate(f) for f in state.get("facts", [])]
+    report = verify_chain(chain, evidence, facts, state.get("answer", ""), knowledge)
     return {
         "verification": report.model_dump(mode="json"),
         "attempts": state.get("attempts", 0) + 1,
@@ -51,31 +72,50 @@ def verify(state: CaseState) -> dict[str, Any]:
     }
 
 
-def make_router(budget: int) -> Callable[[CaseState], Literal["plan", "respond"]]:
-    """Route back to the planner when evidence is missing or a backend failed, within budget."""
+def make_router(
+    budget: int, *, rewrite: bool = False
+) -> Callable[[CaseState], Literal["plan", "reason", "respond"]]:
+    """Route a chain that fails verification, within ``budget`` attempts.
 
-    def route(state: CaseState) -> Literal["plan", "respond"]:
+    Back to the planner when evidence is missing or a backend failed; back to the reasoner
+    (with the reasons as feedback) when ``rewrite`` and only the chain is at fault; else on to
+    the response.
+    """
+
+    def route(state: CaseState) -> Literal["plan", "reason", "respond"]:
         report = Verification.model_validate(state["verification"])
+        if report.status == "verified" or state.get("attempts", 0) > budget:
+            return "respond"
         evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
         missing = any(c.name == "citations" and not c.ok for c in report.checks)
         transient = any(not e.ok and e.error_kind == "backend" for e in evidence)
-        retry = report.status != "verified" and (missing or transient)
-        return "plan" if retry and state.get("attempts", 0) <= budget else "respond"
+        if missing or transient:
+            return "plan"
+        return "reason" if rewrite else "respond"
 
     return route
 
 
 def verify_chain(
-    chain: ReasoningChain, evidence: list[Evidence], fact_ids: set[str], answer: str
+    chain: ReasoningChain,
+    evidence: list[Evidence],
+    facts: list[RecalledFact] | set[str],
+    answer: str,
+    knowledge: Knowledge | None = None,
 ) -> Verification:
     """Run every check and score the chain."""
     by_id = {e.id: e for e in evidence}
+    fact_list = [f for f in facts if isinstance(f, RecalledFact)]
+    fact_by_id = {f.id: f for f in fact_list}
+    fact_ids = set(fact_by_id) | {f for f in facts if isinstance(f, str)}
     known = set(by_id) | fact_ids
+    kb = knowledge if knowledge is not None and knowledge.problem() is None else None
+    ctx = _Context(by_id, fact_by_id, known, kb)
     checks: list[Check] = []
     step_ok: dict[str, bool] = {}
     cited = hits = 0
     for step in chain.steps:
-        step_checks = _check_step(step, by_id, known)
+        step_checks = _check_step(step, ctx)
         checks.extend(step_checks)
         step_ok[step.id] = bool(step.evidence) and all(c.ok for c in step_checks)
         cited += len(step.evidence)
@@ -83,9 +123,22 @@ def verify_chain(
     conclusion = chain.conclusion
     same = conclusion is not None and conclusion.text.strip() == answer.strip()
     checks.append(Check(step=None, name="answer", ok=same, detail="answer equals the conclusion"))
+    contradiction = _contradiction(conclusion, by_id) if conclusion else None
+    checks.append(
+        Check(
+            step=None,
+            name="consistent",
+            ok=contradiction is None,
+            detail=contradiction or "the answer agrees with the cited experts",
+        )
+    )
+    same = same and contradiction is None
     n_ok = sum(step_ok.values())
     share = n_ok / len(step_ok) if step_ok else 0.0
     concl_ok = conclusion is not None and step_ok.get(conclusion.id, False)
+    all_cited = {ref for step in chain.steps for ref in step.evidence}
+    available = {e.id for e in evidence if e.ok} | set(fact_by_id)
+    recall = len(available & all_cited) / len(available) if available else 1.0
     if share == 1.0 and same:
         status = "verified"
     elif n_ok and concl_ok and same:
@@ -99,11 +152,41 @@ def verify_chain(
         steps_verified=round(share, 4),
         step_status=step_ok,
         citation_precision=round(hits / cited, 4) if cited else 0.0,
+        citation_recall=round(recall, 4),
+        entity_dice=_entity_dice(chain, ctx, all_cited),
         reasons=reasons,
     )
 
 
-def _check_step(step: ChainStep, by_id: dict[str, Evidence], known: set[str]) -> list[Check]:
+class _Context:
+    """What the step checks look things up in."""
+
+    def __init__(
+        self,
+        by_id: dict[str, Evidence],
+        facts: dict[str, RecalledFact],
+        known: set[str],
+        kb: Knowledge | None,
+    ) -> None:
+        self.by_id = by_id
+        self.facts = facts
+        self.known = known
+        self.kb = kb
+        self._label_links: dict[str, set[str]] = {}
+
+    def label_entities(self, ev: Evidence) -> set[str]:
+        """Entities the evidence's class label links to (empty without a knowledge graph)."""
+        label = ev.output.get("label") if ev.ok else None
+        if not label or self.kb is None:
+            return set()
+        if label not in self._label_links:
+            links = self.kb.linker.link(str(label), kinds={"disease"})
+            self._label_links[label] = {x.entity for x in links[:1]}
+        return self._label_links[label]
+
+
+def _check_step(step: ChainStep, ctx: _Context) -> list[Check]:
+    by_id, known = ctx.by_id, ctx.known
     missing = [ref for ref in step.evidence if ref not in known]
     checks = [
         Check(
@@ -115,7 +198,7 @@ def _check_step(step: ChainStep, by_id: dict[str, Evidence], known: set[str]) ->
     ]
     bad: list[str] = []
     for claim in step.claims:
-        problem = _check_claim(claim, step, by_id)
+        problem = _check_claim(claim, step, by_id, ctx.facts)
         if problem:
             bad.append(problem)
     checks.append(
@@ -130,13 +213,111 @@ def _check_step(step: ChainStep, by_id: dict[str, Evidence], known: set[str]) ->
             detail=f"numbers without a claim: {unclaimed}" if unclaimed else "every number claimed",
         )
     )
+    own = _unquoted(step)
+    checks.append(_entities_check(step, own, ctx))
+    if step.kind in ("infer", "conclude"):
+        checks.append(_inference_check(step, own, ctx))
     return checks
 
 
-def _check_claim(claim: Claim, step: ChainStep, by_id: dict[str, Evidence]) -> str | None:
+def _unquoted(step: ChainStep) -> str:
+    """The step's own words: its text without the quotes its claims check verbatim."""
+    text = step.text
+    for claim in sorted(step.claims, key=lambda c: -len(c.text or "")):
+        if claim.kind == "quote" and claim.text:
+            text = text.replace(claim.text, " ")
+    return text
+
+
+def _entities_check(step: ChainStep, own: str, ctx: _Context) -> Check:
+    if ctx.kb is None:
+        terms = medical_terms(own)
+        detail = (
+            f"no knowledge graph to link {terms}" if terms else "no medical terms outside quotes"
+        )
+        return Check(step=step.id, name="entities", ok=not terms, detail=detail)
+    unlinked = ctx.kb.mentions(own).unlinked
+    return Check(
+        step=step.id,
+        name="entities",
+        ok=not unlinked,
+        detail=f"not in the knowledge graph: {unlinked}" if unlinked else "every entity links",
+    )
+
+
+def _inference_check(step: ChainStep, own: str, ctx: _Context) -> Check:
+    """Diseases named in the step's own words need a cited fact or expert label behind them."""
+    if ctx.kb is None:
+        return Check(step=step.id, name="inference", ok=True, detail="no entities to back")
+    named = {x.entity for x in ctx.kb.mentions(own).links if x.kind == "disease"}
+    backing: set[str] = set()
+    for ref in step.evidence:
+        fact = ctx.facts.get(ref)
+        if fact is not None:
+            backing.update({fact.subject, fact.object or ""})
+        ev = ctx.by_id.get(ref)
+        if ev is not None:
+            backing |= ctx.label_entities(ev)
+    unbacked = sorted(named - backing)
+    return Check(
+        step=step.id,
+        name="inference",
+        ok=not unbacked,
+        detail=(
+            f"no cited fact or expert output backs {unbacked}"
+            if unbacked
+            else "every named disease is backed"
+        ),
+    )
+
+
+def _contradiction(conclusion: ChainStep, by_id: dict[str, Evidence]) -> str | None:
+    """A cited classifier's other class named in the answer while its own class is not."""
+    own = _unquoted(conclusion).lower()
+    text = conclusion.text.lower()
+    for ref in conclusion.evidence:
+        ev = by_id.get(ref)
+        if ev is None or not ev.ok or ev.tool not in ("classify", "wsi_classify"):
+            continue
+        label = str(ev.output.get("label", ""))
+        others = [k for k in ev.output.get("probabilities", {}) if k != label]
+        named = [k for k in others if re.search(rf"\b{re.escape(k.lower())}\b", own)]
+        if named and not re.search(rf"\b{re.escape(label.lower())}\b", text):
+            return f"the answer names {named} but {ev.id}'s expert answered {label!r}"
+    return None
+
+
+def _entity_dice(chain: ReasoningChain, ctx: _Context, cited: set[str]) -> float | None:
+    if ctx.kb is None:
+        return None
+    named: set[str] = set()
+    for step in chain.steps:
+        named |= ctx.kb.mentions(step.text).entities
+    of_facts: set[str] = set()
+    for ref in cited:
+        fact = ctx.facts.get(ref)
+        if fact is not None:
+            of_facts.add(fact.subject)
+            if fact.object:
+                of_facts.add(fact.object)
+    if not named and not of_facts:
+        return None
+    return round(2 * len(named & of_facts) / (len(named) + len(of_facts)), 4)
+
+
+def _check_claim(
+    claim: Claim, step: ChainStep, by_id: dict[str, Evidence], facts: dict[str, RecalledFact]
+) -> str | None:
     """Return why the claim fails, or None when it holds."""
     if claim.evidence not in step.evidence:
         return f"claim cites {claim.evidence}, which the step does not cite"
+    fact = facts.get(claim.evidence)
+    if fact is not None:
+        if claim.kind != "quote":
+            return f"{fact.id} is a fact: only quotes of it can be checked"
+        hay = [fact.text, fact.source, fact.subject, fact.object or "", fact.id]
+        ok = bool(claim.text) and any(claim.text in h for h in hay)
+        return None if ok else f"quote not found in {fact.id}"
     ev = by_id.get(claim.evidence)
     if ev is None:
         return f"{claim.evidence} is not tool evidence"

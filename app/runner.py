@@ -13,9 +13,11 @@ from agent.config import Settings
 from agent.deps import GraphDeps
 from agent.errors import PlanError
 from agent.graph import build_graph
+from agent.knowledge import Knowledge
 from agent.state import SlideRef
 from memory.audit import AuditLog
 from memory.cases import CaseRecord, CaseStore, new_case_id, validate_case_id
+from memory.kg.store import KGStore
 from tools.registry import ClientFactory, build_tools
 from tools.slide_cache import SlideCache
 
@@ -59,7 +61,14 @@ class Copilot:
         self.cases = CaseStore(settings.cases_db)
         self.audit = AuditLog(settings.audit_dir)
         self.tools = build_tools(settings, client_factory)
-        deps = GraphDeps(settings=settings, tools=self.tools, slides=self.slides, audit=self.audit)
+        self.knowledge = Knowledge(KGStore(settings), settings.link_threshold)
+        deps = GraphDeps(
+            settings=settings,
+            tools=self.tools,
+            slides=self.slides,
+            audit=self.audit,
+            knowledge=self.knowledge,
+        )
         self.graph = build_graph(deps).compile(checkpointer=self.cases.checkpointer)
 
     def ask(self, slide: str | Path, question: str, case_id: str | None = None) -> TurnResult:

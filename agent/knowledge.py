@@ -1,0 +1,127 @@
+"""The agent's view of the knowledge graph: recall facts for a turn, find entities in text."""
+
+from __future__ import annotations
+
+import logging
+
+from agent.state import Evidence, RecalledFact
+from memory.kg.linker import EntityLinker, Link, Mentions
+from memory.kg.store import KGStore
+
+__all__ = ["Knowledge", "LabelRef", "labels_of"]
+
+logger = logging.getLogger(__name__)
+
+_ORDER = ("definition", "located_in", "derives_from", "is_a", "feature", "grading", "differential")
+_MAX_SUBJECTS = 2
+_MAX_IS_A = 2
+_SEMANTIC_K = 3
+_SEMANTIC_FLOOR = 0.6
+
+LabelRef = tuple[str, str | None]
+"""(label text, evidence id that produced it or None for an earlier turn's finding)."""
+
+
+class Knowledge:
+    """Recall and entity mentions over a built ``KGStore``; ``problem`` says when there is none."""
+
+    def __init__(self, store: KGStore, threshold: float) -> None:
+        self.store = store
+        self.linker = EntityLinker(store, threshold)
+        self._problem: str | None = None
+        self._checked = False
+
+    def problem(self) -> str | None:
+        """Why no knowledge graph can be used (one line), or None; checked once."""
+        if not self._checked:
+            self._checked = True
+            try:
+                if not self.store.is_built():
+                    self._problem = (
+                        f"no knowledge graph at {self.store.where}; run 'smartpath kg build'"
+                    )
+                else:
+                    self._problem = self.store.embedder.problem()
+            except Exception as exc:  # a server down: say so, answer without facts
+                self._problem = f"knowledge graph unavailable: {exc}"
+        return self._problem
+
+    def recall(
+        self, request: str, labels: list[LabelRef], *, knowledge: bool
+    ) -> list[RecalledFact]:
+        """Facts about the entities the labels and the request name (at most two entities).
+
+        Labels (expert outputs) come first; then diseases written in the request. When nothing
+        links and the request asks about knowledge, the facts nearest in meaning are returned.
+        """
+        subjects: list[tuple[Link, str | None]] = []
+        for text, ev in labels:
+            found = self.linker.link(text, kinds={"disease"})
+            if found:
+                subjects.append((found[0], ev))
+        for link in self.linker.mentions(request).links:
+            if link.kind == "disease":
+                subjects.append((link, None))
+        out: list[RecalledFact] = []
+        seen: set[str] = set()
+        for link, ev in _unique_subjects(subjects)[:_MAX_SUBJECTS]:
+            facts = self.store.facts_about(link.entity, _ORDER)
+            facts.sort(key=lambda f: (_ORDER.index(f.predicate), f.id))
+            is_a = 0
+            for f in facts:
+                if f.predicate == "is_a":
+                    is_a += 1
+                    if is_a > _MAX_IS_A:
+                        continue
+                if f.id in seen:
+                    continue
+                seen.add(f.id)
+                out.append(
+                    RecalledFact(
+                        **f.model_dump(),
+                        score=1.0,
+                        via=link.text,
+                        via_evidence=ev,
+                        entity=link.entity,
+                        link_score=link.score,
+                        link_method=link.method,
+                    )
+                )
+        if not out and knowledge and request.strip():
+            for hit in self.store.query_facts(request, k=_SEMANTIC_K):
+                if hit.score >= _SEMANTIC_FLOOR and hit.fact.id not in seen:
+                    out.append(
+                        RecalledFact(
+                            **hit.fact.model_dump(),
+                            score=hit.score,
+                            via=request,
+                            entity=hit.fact.subject,
+                            link_score=hit.score,
+                            link_method="embedding",
+                        )
+                    )
+        logger.info("recalled %d fact(s)", len(out))
+        return out
+
+    def mentions(self, text: str) -> Mentions:
+        """Entities named in ``text`` and medical terms that link to none."""
+        return self.linker.mentions(text)
+
+
+def labels_of(evidence: list[Evidence]) -> list[LabelRef]:
+    """Class labels that classification experts gave this turn."""
+    return [
+        (str(e.output["label"]), e.id)
+        for e in evidence
+        if e.ok and e.tool in ("classify", "wsi_classify") and e.output.get("label")
+    ]
+
+
+def _unique_subjects(items: list[tuple[Link, str | None]]) -> list[tuple[Link, str | None]]:
+    seen: set[str] = set()
+    out = []
+    for link, ev in items:
+        if link.entity not in seen:
+            seen.add(link.entity)
+            out.append((link, ev))
+    return out

@@ -1,0 +1,1 @@
+"""Knowledge graph: Disease Ontology entities and curated histology facts, kept in Chroma."""

