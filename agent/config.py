@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         default=None,
         description="Folder of knowledge-graph sources (layout of ../shared/data/kg) for kg build.",
     )
+    kg_path: Path | None = Field(
+        default=None, description="Folder of the embedded knowledge-graph store; None: home/kg."
+    )
     kg_chroma_url: str | None = Field(
         default=None,
         description="URL of a Chroma server (http://host:port); None uses the embedded store.",
@@ -90,7 +93,7 @@ class Settings(BaseSettings):
     @property
     def kg_dir(self) -> Path:
         """Folder of the embedded Chroma store of the knowledge graph."""
-        return self.home / "kg"
+        return self.kg_path or self.home / "kg"
 
     def ensure_dirs(self) -> None:
         """Create the home directory tree (called by the composition root, never at import)."""

@@ -9,12 +9,13 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel
 
+from agent.chain_format import tagged
 from agent.config import Settings
 from agent.deps import GraphDeps
 from agent.errors import PlanError
 from agent.graph import build_graph
 from agent.knowledge import Knowledge
-from agent.state import SlideRef
+from agent.state import ReasoningChain, SlideRef
 from memory.audit import AuditLog
 from memory.cases import CaseRecord, CaseStore, new_case_id, validate_case_id
 from memory.kg.store import KGStore
@@ -35,6 +36,7 @@ class TurnResult(BaseModel):
     request: str
     answer: str
     chain: list[dict[str, Any]]
+    chain_tagged: str
     verification: dict[str, Any]
     evidence: list[dict[str, Any]]
     plan: dict[str, Any] | None
@@ -153,6 +155,9 @@ def _result(case_id: str, state: dict[str, Any], total_s: float) -> TurnResult:
         request=state.get("request", ""),
         answer=state.get("answer", ""),
         chain=chain,
+        chain_tagged=tagged(ReasoningChain.model_validate(state["chain"]))
+        if state.get("chain")
+        else "",
         verification=verification,
         evidence=evidence,
         plan=state.get("plan"),

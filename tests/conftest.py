@@ -15,6 +15,8 @@ pytest_plugins = [
     "tests.fixtures.tiny_mil",
     "tests.fixtures.tiny_lora",
     "tests.fixtures.tiny_sam",
+    "tests.fixtures.pypi_models",
+    "tests.fixtures.kg",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

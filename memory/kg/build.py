@@ -78,6 +78,10 @@ def assemble(data: SourceData) -> Graph:
     for fact in curated:
         if fact.subject in entities:
             add(fact)
+    used = {f.subject for f in facts.values()} | {f.object for f in facts.values() if f.object}
+    entities = {  # anatomy and cell types only where a fact names them
+        k: e for k, e in entities.items() if e.kind not in ("anatomy", "cell") or k in used
+    }
     hashes = dict(data.hashes)
     hashes["histology_facts.toml"] = hashlib.sha256(text.encode()).hexdigest()
     return Graph(

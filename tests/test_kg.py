@@ -1,0 +1,154 @@
+"""Knowledge graph: sources, build, idempotent rebuild, stats, query, linking, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.config import Settings
+from app.main import main
+from memory.kg.build import assemble
+from memory.kg.linker import EntityLinker, medical_terms
+from memory.kg.obo import read_obo
+from memory.kg.sources import read_sources
+from memory.kg.store import KGStore, normalise
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture
+def kg_settings(home: Path, kg_store_dir: Path) -> Settings:
+    return Settings(home=home, kg_path=kg_store_dir)
+
+
+def test_sources_read_the_neoplasm_branch(kg_source: Path) -> None:
+    data = read_sources(kg_source)
+    assert "DOID:14566" in data.branch
+    assert "DOID:3910" in data.branch
+    assert "DOID:0040001" not in data.branch  # an allergy: outside the branch
+    assert data.anatomy["DOID:3910"] == ("UBERON:0002048", "lung")
+    rels = {r.predicate: r.object_label for r in data.relations["DOID:3910"]}
+    assert rels["derives_from"] == "epithelial cell"
+
+
+def test_graph_has_stable_ids_and_sourced_facts(kg_source: Path) -> None:
+    g1 = assemble(read_sources(kg_source))
+    g2 = assemble(read_sources(kg_source))
+    assert [f.id for f in g1.facts] == [f.id for f in g2.facts]
+    facts = {f.id: f for f in g1.facts}
+    assert facts["DOID:3910#located_in#UBERON:0002048"].text == (
+        "lung adenocarcinoma is located in the lung."
+    )
+    assert facts["DOID:3910#derives_from#CL:0000066"].object == "CL:0000066"
+    assert facts["DOID:3910#is_a#DOID:299"].object == "DOID:299"
+    curated = facts["HIST:luad-patterns"]
+    assert curated.subject == "DOID:3910"
+    assert "WHO Classification of Tumours" in curated.source
+    assert all(f.source for f in g1.facts)
+    names = {e.id: e for e in g1.entities}
+    assert "mammary cancer" in names["DOID:1612"].synonyms
+    assert set(g1.sources) >= {"doid_subset.obo", "histology_facts.toml"}
+
+
+def test_store_counts_match_the_graph(kg_settings: Settings, kg_source: Path) -> None:
+    graph = assemble(read_sources(kg_source))
+    stats = KGStore(kg_settings).stats()
+    assert stats.facts == len(graph.facts)
+    assert stats.entities == len(graph.entities)
+    assert stats.by_predicate["definition"] == sum(
+        1 for f in graph.facts if f.predicate == "definition"
+    )
+    assert stats.embedding_model
+    assert "MiniLM" in stats.embedding_model
+
+
+def test_rebuild_is_idempotent_and_removes_stale_records(
+    tmp_path: Path, kg_source: Path, kg_store_dir: Path
+) -> None:
+    import shutil
+
+    copy = tmp_path / "kg"
+    shutil.copytree(kg_store_dir, copy)
+    settings = Settings(home=tmp_path / "home", kg_path=copy)
+    graph = assemble(read_sources(kg_source))
+    store = KGStore(settings)
+    again = store.build(graph)
+    assert (again.embedded, again.removed) == (0, 0)
+    smaller = graph.model_copy(
+        update={"facts": [f for f in graph.facts if f.subject != "DOID:684"]}
+    )
+    report = store.build(smaller)
+    removed = sum(1 for f in graph.facts if f.subject == "DOID:684")
+    assert report.removed == removed > 0
+    assert report.embedded == 0
+    assert store.facts_about("DOID:684") == []
+
+
+def test_query_finds_the_fact_by_meaning(kg_settings: Settings) -> None:
+    hits = KGStore(kg_settings).query_facts("what cells does lung adenocarcinoma come from", k=3)
+    assert hits[0].fact.subject == "DOID:3910"
+    assert hits[0].score > 0.6
+    assert hits[0].score >= hits[-1].score
+
+
+def test_linker_exact_synonym_spelling_and_threshold(kg_settings: Settings) -> None:
+    linker = EntityLinker(KGStore(kg_settings), threshold=0.8)
+    exact = linker.link("mammary cancer")
+    assert (exact[0].entity, exact[0].method, exact[0].score) == ("DOID:1612", "exact", 1.0)
+    assert linker.link("breast tumour")[0].entity == "DOID:1612"  # British spelling folded
+    meaning = linker.link("adenocarcinoma of the lung")
+    assert meaning
+    assert meaning[0].entity == "DOID:3910"
+    assert meaning[0].method == "embedding"
+    assert linker.link("quarterly tax return form") == []
+
+
+def test_mentions_report_unlinked_medical_terms(kg_settings: Settings) -> None:
+    linker = EntityLinker(KGStore(kg_settings), threshold=0.8)
+    found = linker.mentions("Glands of lung adenocarcinoma infiltrate the lung.")
+    assert {"DOID:3910", "UBERON:0002048"} <= found.entities
+    assert found.unlinked == []
+    invented = linker.mentions("This is a florbex quixoma of the lung.")
+    assert invented.unlinked == ["florbex quixoma"]
+    assert medical_terms("a schwannoma and a tumour") == ["schwannoma", "tumor"]
+    assert normalise("Oesophageal  Tumour!") == "esophageal tumor"
+
+
+def test_cli_build_stats_query_link(
+    tmp_path: Path, kg_source: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    monkeypatch.setenv("SMARTPATH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SMARTPATH_KG_PATH", str(tmp_path / "kg"))
+    assert main(["kg", "query", "lung"]) == 2
+    assert "run 'smartpath kg build" in capsys.readouterr().err
+    assert main(["kg", "build", "--source", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "is not a folder" in err
+    small = tmp_path / "small"
+    from tests.fixtures.kg import write_subset
+
+    shared = (kg_source / "doid" / "uberon_import.owl").resolve().parents[1]
+    write_subset(shared, small, targets=("DOID:3910",))
+    assert main(["kg", "build", "--source", str(small), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["facts"] > 0
+    assert report["embedded"] > 0
+    assert main(["kg", "stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["facts"] == report["facts"]
+    assert main(["kg", "query", "cell of origin of lung adenocarcinoma", "-k", "2", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2
+    assert hits[0]["fact"]["subject"] == "DOID:3910"
+    assert main(["kg", "link", "adenocarcinoma of lung", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["entity"] == "DOID:3910"
+
+
+def test_subset_keeps_real_stanzas(kg_source: Path) -> None:
+    terms = read_obo(next((kg_source / "doid").glob("*.obo")))
+    assert terms["DOID:3910"].definition
+    assert "glandular" in terms["DOID:3910"].definition
+    assert "DOID:14566" in terms
