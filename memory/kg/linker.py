@@ -24,7 +24,25 @@ _MEDICAL = re.compile(
     re.IGNORECASE,
 )
 _MENTION_KINDS = frozenset({"disease", "anatomy", "cell"})
-_GENERIC = frozenset({"cell", "disease", "tissue", "cancer", "organ", "region", "entity"})
+_GENERIC = frozenset(
+    {
+        "cell",
+        "disease",
+        "tissue",
+        "cancer",
+        "organ",
+        "region",
+        "entity",
+        "tumor",
+        "tumors",
+        "neoplasm",
+        "neoplasms",
+        "carcinoma",
+        "lesion",
+        "malignancy",
+    }
+)
+"""Words too general to name one entity: never linked as a mention, never reported unlinked."""
 _STOP = frozenset({"a", "an", "the", "of", "in", "this", "that", "and", "or", "is", "are"})
 
 
