@@ -16,6 +16,7 @@ from agent.errors import PlanError
 from agent.graph import build_graph
 from agent.knowledge import Knowledge
 from agent.state import ReasoningChain, SlideRef
+from app.reasoners import choose_reasoner
 from memory.audit import AuditLog
 from memory.cases import CaseRecord, CaseStore, new_case_id, validate_case_id
 from memory.kg.store import KGStore
@@ -57,6 +58,7 @@ class Copilot:
     """Owns the slide cache, the cases database, the audit log and the compiled graph."""
 
     def __init__(self, settings: Settings, client_factory: ClientFactory | None = None) -> None:
+        self.reasoner = choose_reasoner(settings, client_factory)  # ConfigError before any I/O
         settings.ensure_dirs()
         self.settings = settings
         self.slides = SlideCache()
@@ -70,6 +72,8 @@ class Copilot:
             slides=self.slides,
             audit=self.audit,
             knowledge=self.knowledge,
+            reasoner=self.reasoner.node,
+            rewrite_on_failure=self.reasoner.rewrite_on_failure,
         )
         self.graph = build_graph(deps).compile(checkpointer=self.cases.checkpointer)
 
@@ -130,6 +134,8 @@ class Copilot:
         """Release slides, expert clients and the database."""
         self.slides.close()
         self.tools.close()
+        self.reasoner.close()
+        self.knowledge.store.close()
         self.cases.close()
 
 

@@ -141,6 +141,23 @@ class KGStore:
                     raise ConfigError(msg) from None
             return self._client
 
+    def close(self) -> None:
+        """Release the Chroma client (its connections or database handles)."""
+        with self._lock:
+            if self._client is not None:
+                # Client.close() releases the shared system but leaves the HTTP connection
+                # pools of the client and its admin client open (chromadb 1.5); close those too.
+                admin = getattr(self._client, "_admin_client", None)
+                sessions = [
+                    getattr(getattr(c, "_server", None), "_session", None)
+                    for c in (self._client, admin)
+                ]
+                self._client.close()
+                for session in sessions:
+                    if session is not None:
+                        session.close()
+                self._client = None
+
     def _collection(self, name: str, *, create: bool) -> Any:
         client = self._chroma()
         try:
