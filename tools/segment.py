@@ -1,4 +1,4 @@
-"""SegmentTool: outlines of nuclei or cellular regions as level-0 polygons with areas."""
+"""SegmentTool: outlines of nuclei, cellular regions, epithelium or stroma as level-0 polygons."""
 
 from __future__ import annotations
 
@@ -13,21 +13,45 @@ from skimage.measure import regionprops
 
 from agent.errors import ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
-from tools.cpu_experts import CPU_SEGMENTERS, SAM_IMPLEMENTATION, cpu_problem
+from tools.cpu_experts import (
+    CPU_SEGMENTERS,
+    SAM_IMPLEMENTATION,
+    SHELL_IMPLEMENTATION,
+    cpu_problem,
+    segment_targets,
+)
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
+from tools.nuclei import DEFAULT_MPP
 from tools.regions import RegionInput, read_analysis_region
 from tools.sam import SamSegmenter, load_sam
-from tools.segmentation import Segment, label_masks, segment_image, segments_from_labels
-from tools.types import Box
+from tools.segmentation import (
+    Segment,
+    label_masks,
+    label_regions,
+    segment_image,
+    segments_from_labels,
+)
+from tools.shell_epithelium import ShellSegmenter
+from tools.types import Box, RegionRead
 
 __all__ = ["MaskOut", "SegmentInput", "SegmentOutput", "SegmentTool"]
+
+MASK_LABELS = {
+    "nuclei": "nucleus",
+    "cellular": "cellular region",
+    "epithelium": "epithelium",
+    "stroma": "stroma",
+}
+"""The label each mask of a segmentation target carries."""
+MIN_TISSUE_REGION_UM2 = 100.0
+"""Smallest epithelium or stroma region kept, µm² (a few cells)."""
 
 
 class SegmentInput(RegionInput):
     """What to segment and where; every coordinate in level-0 pixels."""
 
-    what: Literal["nuclei", "cellular"] = "nuclei"
+    what: Literal["nuclei", "cellular", "epithelium", "stroma"] = "nuclei"
 
 
 class MaskOut(BaseModel):
@@ -55,12 +79,13 @@ class SegmentOutput(BaseModel):
 
 
 class SegmentTool(Tool):
-    """Segment nuclei or haematoxylin-dense cellular regions with the segmentation experts."""
+    """Segment nuclei, cellular regions, epithelium or stroma with the segmentation experts."""
 
     name = "segment"
     description = (
-        "Segment the nuclei, or the cellular (haematoxylin-dense) regions, in a region of the "
-        "open slide; returns outlines as polygons in level-0 pixels with their areas."
+        "Segment the nuclei, the cellular (haematoxylin-dense) regions, the epithelium or the "
+        "stroma in a region of the open slide; returns outlines as polygons in level-0 pixels "
+        "with their areas."
     )
     Input = SegmentInput
     Output = SegmentOutput
@@ -79,6 +104,30 @@ class SegmentTool(Tool):
         notes.append(f"segment-anything refined the {len(boxes)} classical outline(s) box by box")
         refined = label_masks(masks)
         return refined, segments_from_labels(refined)
+
+    def _tissue_compartment(
+        self, expert: ExpertSpec, read: RegionRead, what: str, notes: list[str]
+    ) -> tuple[np.ndarray, list[Segment]]:
+        """Epithelium or stroma regions from lavlab-shell's model, at least 100 µm² each."""
+        model = self._pool.cpu_model(expert)
+        assert isinstance(model, ShellSegmenter)
+        mpp = read.mpp
+        if mpp is None:
+            mpp = DEFAULT_MPP
+            notes.append(f"the model's input scale assumes {DEFAULT_MPP} µm/px")
+        result = model.segment(
+            read.image, mpp=mpp, tile_px=expert.tile_px, tile_mpp=expert.tile_mpp
+        )
+        notes.extend(result.notes)
+        run = f"lavlab-shell's model at {expert.tile_mpp:g} µm/px, {result.tiles} tile(s)"
+        notes.append(
+            f"the masks are epithelium as {run} predicts it"
+            if what == "epithelium"
+            else f"the masks are stroma: tissue that {run} calls neither epithelium nor lumen"
+        )
+        mask = result.epithelium if what == "epithelium" else result.stroma
+        labels = label_regions(mask, MIN_TISSUE_REGION_UM2 / (mpp * mpp))
+        return labels, segments_from_labels(labels)
 
     def _sam_for(self, expert: ExpertSpec) -> SamSegmenter:
         with self._lock:
@@ -99,13 +148,22 @@ class SegmentTool(Tool):
         """Read the region, segment, convert outlines to level-0 pixels."""
         assert isinstance(inp, SegmentInput)
         assert ctx.slide is not None
-        expert = self._pool.router().select("segment", "roi", limit=1)[0]
-        if expert.implementation not in (*CPU_SEGMENTERS, SAM_IMPLEMENTATION):
+        expert = self._pool.router().select(
+            "segment",
+            "roi",
+            limit=1,
+            accept=lambda e: inp.what in segment_targets(e),
+            purpose=inp.what,
+        )[0]
+        if expert.implementation not in (*CPU_SEGMENTERS, SAM_IMPLEMENTATION, SHELL_IMPLEMENTATION):
             msg = f"expert {expert.name}: no segmentation implementation {expert.implementation!r}"
             raise ToolServerError(msg)
         notes: list[str] = []
         region, read = read_analysis_region(inp, ctx, notes)
-        labels, segments = segment_image(read.image, inp.what, mpp=read.mpp)
+        if expert.implementation == SHELL_IMPLEMENTATION:
+            labels, segments = self._tissue_compartment(expert, read, inp.what, notes)
+        else:
+            labels, segments = segment_image(read.image, inp.what, mpp=read.mpp)
         if expert.implementation == SAM_IMPLEMENTATION:
             labels, segments = self._refine(expert, read.image, labels, notes)
         out = _output(inp, segments, read.image.shape, region, read.mpp, notes)
@@ -131,7 +189,7 @@ def _output(
 ) -> SegmentOutput:
     height, width = shape[:2]
     sx, sy = region.width / width, region.height / height
-    label = "nucleus" if inp.what == "nuclei" else "cellular region"
+    label = MASK_LABELS[inp.what]
     masks = [
         MaskOut(
             polygon=[

@@ -13,7 +13,14 @@ from skimage.morphology import disk
 
 from tools.nuclei import DEFAULT_MPP, detect_nuclei, haematoxylin_od
 
-__all__ = ["Segment", "SegmentTarget", "label_masks", "segment_image", "segments_from_labels"]
+__all__ = [
+    "Segment",
+    "SegmentTarget",
+    "label_masks",
+    "label_regions",
+    "segment_image",
+    "segments_from_labels",
+]
 
 SegmentTarget = Literal["nuclei", "cellular"]
 
@@ -68,10 +75,14 @@ def _cellular(rgb: np.ndarray, mpp: float | None) -> np.ndarray:
         return np.zeros(h.shape, dtype=np.int32)
     mask = h > max(float(threshold_otsu(h)), 0.02)
     mask = ndi.binary_closing(mask, structure=disk(max(1, round(2 * px_per_um))))
-    mask = ndi.binary_fill_holes(mask)
+    return label_regions(ndi.binary_fill_holes(mask), _CELLULAR_MIN_UM2 * px_per_um**2)
+
+
+def label_regions(mask: np.ndarray, min_px: float) -> np.ndarray:
+    """Int32 labels of the connected regions of ``mask`` with at least ``min_px`` pixels."""
     labels = label(mask)
     areas = np.bincount(labels.ravel())
-    small = areas < _CELLULAR_MIN_UM2 * px_per_um**2
+    small = areas < min_px
     small[0] = False
     labels[small[labels]] = 0
     return label(labels > 0).astype(np.int32)

