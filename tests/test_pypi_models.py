@@ -71,6 +71,7 @@ def test_intents_reach_the_segment_tool() -> None:
         assert (segment.what, segment.target) == (what, target)
 
 
+@pytest.mark.shared_data
 def test_capricorn_calls_the_kather_norm_tile_normal_mucosa(
     pypi_models: Path, shared_data: Path
 ) -> None:
@@ -83,6 +84,7 @@ def test_capricorn_calls_the_kather_norm_tile_normal_mucosa(
     assert float(probs.max()) > 0.9  # measured 1.00
 
 
+@pytest.mark.shared_data
 def test_shell_tiles_overlap_and_cover_the_image(pypi_models: Path, hgsc: Path) -> None:
     rgb = np.asarray(Image.open(hgsc).convert("RGB"))[400:912, 400:912]
     model = load_cpu_model("lavlab_shell", pypi_models / "lavlab-shell")
@@ -95,6 +97,7 @@ def test_shell_tiles_overlap_and_cover_the_image(pypi_models: Path, hgsc: Path) 
     assert result.epithelium.any()
 
 
+@pytest.mark.shared_data
 def test_agent_segments_epithelium_and_classifies_a_region(
     copilot: Copilot, models_home: Path, hgsc: Path, hgsc_types: np.ndarray
 ) -> None:
@@ -134,6 +137,7 @@ def test_agent_segments_epithelium_and_classifies_a_region(
     assert f"as {out['label']} (probability" in cls.answer
 
 
+@pytest.mark.shared_data
 def test_missing_weights_are_one_line_and_the_router_skips_the_expert(
     home: Path, hgsc: Path
 ) -> None:
@@ -190,6 +194,7 @@ def _served(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"choices": [{"message": {"content": text}}]})
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("fetched", [True, False])
 def test_capricorn_is_combined_with_a_served_expert_or_skipped(
     home: Path, pypi_models: Path, hgsc: Path, fetched: bool
