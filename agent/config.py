@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,19 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Lowest cosine similarity at which a text is linked to a KG entity by meaning.",
+    )
+    reasoner: Literal["deterministic", "llm"] = Field(
+        default="deterministic",
+        description="Who writes the chain: code from the evidence, or a chat model (verified).",
+    )
+    reasoner_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL of the LLM reasoner (…/v1)."
+    )
+    reasoner_model: str | None = Field(
+        default=None, description="The request's model field for the LLM reasoner."
+    )
+    reasoner_max_tokens: int = Field(
+        default=512, gt=0, le=8192, description="Most tokens the LLM reasoner may write per turn."
     )
 
     @property

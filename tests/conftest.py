@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.tiny_sam",
     "tests.fixtures.pypi_models",
     "tests.fixtures.kg",
+    "tests.fixtures.smollm2",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

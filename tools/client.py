@@ -136,6 +136,26 @@ class ModelClient:
         body, attempts = self._request("POST", "/chat/completions", payload)
         return _reply(body, model, time.perf_counter() - started, attempts, sizes, self.base_url)
 
+    def chat_messages(
+        self,
+        model: str,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+    ) -> ChatReply:
+        """Send one text-only chat completion of ``messages`` (role/content dicts) as given."""
+        payload = {
+            "model": model,
+            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": False,
+        }
+        started = time.perf_counter()
+        body, attempts = self._request("POST", "/chat/completions", payload)
+        return _reply(body, model, time.perf_counter() - started, attempts, [], self.base_url)
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
