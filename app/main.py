@@ -1,4 +1,4 @@
-"""Composition root and command line: ``smartpath ask | cases | sample``."""
+"""Composition root and command line: ``smartpath ask | cases | experts | kg | models | sample``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from agent.errors import (
     ToolInputError,
     ToolServerError,
 )
-from app import experts_cli, models_cli
+from app import experts_cli, kg_cli, models_cli
 
 __all__ = ["main"]
 
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("case_id")
     show.add_argument("--json", action="store_true")
     experts_cli.add_parser(sub, _Parser)
+    kg_cli.add_parser(sub, _Parser)
     models_cli.add_parser(sub, _Parser)
     sample = sub.add_parser("sample", help="fetch the bundled sample slide and print its path")
     sample.add_argument("--json", action="store_true")
@@ -97,6 +98,8 @@ def _settings() -> Settings:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "experts":
         return experts_cli.run(args, settings)
+    if args.command == "kg":
+        return kg_cli.run(args, settings)
     if args.command == "models":
         return models_cli.run(args, settings)
     if args.command == "sample":
