@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from agent.state import Evidence, RecalledFact
-from memory.kg.linker import EntityLinker, Link, Mentions
+from memory.kg.linker import EntityLinker, Link, Mentions, medical_terms
 from memory.kg.store import KGStore
 
 __all__ = ["Knowledge", "LabelRef", "labels_of"]
@@ -56,9 +56,9 @@ class Knowledge:
         """
         subjects: list[tuple[Link, str | None]] = []
         for text, ev in labels:
-            found = self.linker.link(text, kinds={"disease"})
+            found = self.link_label(text)
             if found:
-                subjects.append((found[0], ev))
+                subjects.append((found, ev))
         for link in self.linker.mentions(request).links:
             if link.kind == "disease":
                 subjects.append((link, None))
@@ -102,6 +102,20 @@ class Knowledge:
                     )
         logger.info("recalled %d fact(s)", len(out))
         return out
+
+    def link_label(self, label: str) -> Link | None:
+        """The disease a class label names, or None.
+
+        By exact name, else by meaning when the label holds a disease word (carcinoma, …oma,
+        neoplasm…): 'colorectal adenocarcinoma epithelium' names one, 'normal colon mucosa' none.
+        """
+        exact = [x for x in self.linker.link(label, kinds={"disease"}) if x.method == "exact"]
+        if exact:
+            return exact[0]
+        if not medical_terms(label):
+            return None
+        found = self.linker.link(label, kinds={"disease"})
+        return found[0] if found else None
 
     def mentions(self, text: str) -> Mentions:
         """Entities named in ``text`` and medical terms that link to none."""

@@ -58,8 +58,9 @@ def compose_chain(
             answer.text(" ")
         answer.extend(summary)
     cited_facts: list[str] = []
+    brief = bool(latest) and not (plan and plan.knowledge)
     for entity, group in _by_entity(facts):
-        parts, summary, cites = _recall(entity, group, latest)
+        parts, summary, cites = _recall(entity, group, latest, brief=brief)
         for kind, w, refs in parts:
             steps.append(_step(len(steps) + 1, kind, w, refs))
         if answer.render():
@@ -89,6 +90,7 @@ def _by_entity(facts: list[RecalledFact]) -> list[tuple[str, list[RecalledFact]]
 
 
 _RecallParts = tuple[list[tuple[StepKind, Writer, list[str]]], Writer, list[str]]
+_IN_ANSWER = ("definition", "located_in", "derives_from", "feature", "grading")
 _LEADS = {
     "definition": "Definition: ",
     "located_in": "Site: ",
@@ -101,8 +103,15 @@ _LEADS = {
 }
 
 
-def _recall(entity: str, group: list[RecalledFact], latest: dict[str, Evidence]) -> _RecallParts:
-    """An infer step linking the label (or mention) to the entity, a recall step per fact."""
+def _recall(
+    entity: str, group: list[RecalledFact], latest: dict[str, Evidence], *, brief: bool
+) -> _RecallParts:
+    """An infer step linking the label (or mention) to the entity, a recall step per fact.
+
+    The answer gets the definition, site, cell of origin, features and grading; with ``brief``
+    (a tool turn that did not ask about knowledge) the definition only.
+    """
+    wanted = ("definition",) if brief else _IN_ANSWER
     parts: list[tuple[StepKind, Writer, list[str]]] = []
     anchor = next((f for f in group if f.subject == entity), group[0])
     first = group[0]
@@ -120,7 +129,7 @@ def _recall(entity: str, group: list[RecalledFact], latest: dict[str, Evidence])
         w = Writer().text(_LEADS.get(f.predicate, "")).quote(f.text, f.id)
         w.text(" [source: ").quote(f.source, f.id).text("]")
         parts.append(("recall", w, [f.id]))
-        if f.predicate in ("definition", "located_in", "derives_from", "feature", "grading"):
+        if f.predicate in wanted:
             if summary.render():
                 summary.text(" ")
             summary.text(_LEADS[f.predicate]).quote(f.text, f.id)

@@ -180,8 +180,8 @@ class _Context:
         if not label or self.kb is None:
             return set()
         if label not in self._label_links:
-            links = self.kb.linker.link(str(label), kinds={"disease"})
-            self._label_links[label] = {x.entity for x in links[:1]}
+            link = self.kb.link_label(str(label))
+            self._label_links[label] = {link.entity} if link else set()
         return self._label_links[label]
 
 

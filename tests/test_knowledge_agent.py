@@ -179,3 +179,29 @@ def test_verifier_flags_an_answer_contradicting_the_expert(home: Path, kg_store_
     )
     ok = verify_chain(ReasoningChain(steps=[quoted]), [ev], [], quoted.text, kb)
     assert ok.status == "verified", ok.reasons
+
+
+def test_classified_tile_then_what_is_this_tumour(
+    home: Path, kg_store_dir: Path, models_home: Path, shared_data: Path
+) -> None:
+    """capricorn's class for a TCGA-COAD tile links to colorectal adenocarcinoma; a later
+    question recalls its DOID and curated facts, all verified."""
+    tile = shared_data / "kather_mopadi" / "TCGA-AD-6964-01Z-00-DX1_COAD" / "Tile_(22016,11776).jpg"
+    c = Copilot(Settings(home=home, kg_path=kg_store_dir))
+    try:
+        first = c.ask(tile, "classify this region", "t1")
+        second = c.ask(tile, "What is this tumour and what should I look for?", "t1")
+    finally:
+        c.close()
+    (ev,) = first.evidence
+    assert ev["output"]["label"] == "colorectal adenocarcinoma epithelium"  # p 0.99 measured
+    assert {f["entity"] for f in first.facts} == {"DOID:0050861"}
+    assert first.facts[0]["via_evidence"] == ev["id"]
+    assert "Look for" not in first.answer  # a tool turn gets the definition only
+    assert second.evidence == []
+    ids = {f["id"] for f in second.facts}
+    assert {"DOID:0050861#definition", "HIST:crc-glands", "HIST:crc-grade"} <= ids
+    assert "Look for: " in second.answer
+    for r in (first, second):
+        assert r.verification["status"] == "verified", r.verification["reasons"]
+        assert r.verification["entity_dice"] is not None
