@@ -90,6 +90,12 @@ def _by_entity(facts: list[RecalledFact]) -> list[tuple[str, list[RecalledFact]]
 
 
 _RecallParts = tuple[list[tuple[StepKind, Writer, list[str]]], Writer, list[str]]
+_SEGMENT_NOUNS = {
+    "nuclei": "nuclei",
+    "cellular": "cellular region(s)",
+    "epithelium": "epithelium region(s)",
+    "stroma": "stroma region(s)",
+}
 _IN_ANSWER = ("definition", "located_in", "derives_from", "feature", "grading")
 _LEADS = {
     "definition": "Definition: ",
@@ -290,9 +296,7 @@ def _classify(ev: Evidence) -> _Section:
 def _segment(ev: Evidence) -> _Section:
     o, e = ev.output, ev.id
     w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert outlined ")
-    w.num(o["count"], e, "count").text(
-        " nuclei" if o["what"] == "nuclei" else " cellular region(s)"
-    )
+    w.num(o["count"], e, "count").text(" " + _SEGMENT_NOUNS.get(o["what"], "region(s)"))
     w.text(" in ")
     w.extend(_where(o, e))
     w.text("; they cover ").num(100 * o["area_fraction"], e, "area_fraction", unit="%", decimals=1)
