@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agent.state import ChainStep, Claim, Evidence, ReasoningChain, RecalledFact, StepKind
-from agent.verifier import _UNIT_FACTORS
+from agent.verifier import _UNIT_FACTORS, strings_in
 from tools.parsers import ModelOutputError, parse_answer_tags
 
 __all__ = [
@@ -241,7 +241,7 @@ def _contains(
         hay = [fact.text, fact.source, fact.subject, fact.object or "", fact.id]
     elif ref in evidence:
         ev = evidence[ref]
-        hay = [ev.error or "", ev.summary, ev.tool, ev.expert or "", *_strings(ev.output)]
+        hay = [ev.error or "", ev.summary, ev.tool, ev.expert or "", *strings_in(ev.output)]
     else:
         return False
     return any(quote in h for h in hay)
@@ -302,16 +302,6 @@ def _leaves(node: Any, prefix: str = "", limit: int = 50_000) -> list[tuple[str,
                 (f"{path}.{i}" if path else str(i), v) for i, v in reversed(list(enumerate(cur)))
             )
     return out
-
-
-def _strings(node: Any) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for v in node.values() for s in _strings(v)]
-    if isinstance(node, list):
-        return [s for v in node for s in _strings(v)]
-    return []
 
 
 def to_chain(

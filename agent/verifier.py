@@ -37,7 +37,14 @@ from agent.state import (
 )
 from memory.kg.linker import medical_terms
 
-__all__ = ["extract_numbers", "make_router", "make_verify", "verify", "verify_chain"]
+__all__ = [
+    "extract_numbers",
+    "make_router",
+    "make_verify",
+    "strings_in",
+    "verify",
+    "verify_chain",
+]
 
 _NUMBER_RE = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]*\d)")
 _EXEMPT_RE = re.compile(r"level-0")
@@ -322,7 +329,7 @@ def _check_claim(
     if ev is None:
         return f"{claim.evidence} is not tool evidence"
     if claim.kind == "quote":
-        haystack = [ev.error or "", ev.summary, ev.tool, ev.expert or "", *_strings(ev.output)]
+        haystack = [ev.error or "", ev.summary, ev.tool, ev.expert or "", *strings_in(ev.output)]
         return (
             None
             if claim.text and any(claim.text in h for h in haystack)
@@ -365,13 +372,14 @@ def _resolve(output: dict[str, Any], path: str) -> tuple[bool, Any]:
     return True, node
 
 
-def _strings(node: Any) -> list[str]:
+def strings_in(node: Any) -> list[str]:
+    """Every string inside a JSON-like value (dict values and list items, depth first)."""
     if isinstance(node, str):
         return [node]
     if isinstance(node, dict):
-        return [s for v in node.values() for s in _strings(v)]
+        return [s for v in node.values() for s in strings_in(v)]
     if isinstance(node, list):
-        return [s for v in node for s in _strings(v)]
+        return [s for v in node for s in strings_in(v)]
     return []
 
 
