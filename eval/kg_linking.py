@@ -47,6 +47,8 @@ class LinkingScores(BaseModel):
     precision_at_threshold: float
     indexed_names: int
     seconds: float
+    wrong_related: float = 0.0
+    """Share of the wrong top-1 links that are a parent, child or sibling of the right entity."""
     sweep: list[tuple[float, float, float]] = []
     """(threshold, share linked, precision of those links) for a range of thresholds."""
 
@@ -81,6 +83,21 @@ def evaluate(graph: Graph, settings: Settings) -> LinkingScores:
     top1 = sum(1 for (eid, _), h in zip(tests, hits, strict=True) if h and h[0].entity == eid)
     top5 = sum(1 for (eid, _), h in zip(tests, hits, strict=True) if eid in {x.entity for x in h})
     n = len(tests) or 1
+    parents: dict[str, set[str]] = {}
+    for f in graph.facts:
+        if f.predicate == "is_a" and f.object:
+            parents.setdefault(f.subject, set()).add(f.object)
+
+    def related(a: str, b: str) -> bool:
+        pa, pb = parents.get(a, set()), parents.get(b, set())
+        return a in pb or b in pa or bool(pa & pb)
+
+    wrong = [
+        (eid, h[0].entity)
+        for (eid, _), h in zip(tests, hits, strict=True)
+        if h and h[0].entity != eid
+    ]
+    near = sum(1 for a, b in wrong if related(a, b))
 
     def at(thr: float) -> tuple[float, float]:
         linked = [
@@ -101,6 +118,7 @@ def evaluate(graph: Graph, settings: Settings) -> LinkingScores:
         linked_share=round(share, 4),
         precision_at_threshold=round(precision, 4),
         sweep=[(t, round(a, 4), round(b, 4)) for t, a, b in sweep],
+        wrong_related=round(near / len(wrong), 4) if wrong else 0.0,
         indexed_names=report.names,
         seconds=round(time.perf_counter() - start, 1),
     )
@@ -114,6 +132,7 @@ def format_table(scores: LinkingScores, source: Path) -> str:
         ("names indexed (primary + other synonyms)", str(scores.indexed_names)),
         ("top-1 accuracy", f"{scores.top1:.3f}"),
         ("top-5 accuracy", f"{scores.top5:.3f}"),
+        ("wrong top-1 that is a parent, child or sibling", f"{scores.wrong_related:.3f}"),
         (f"linked at threshold {scores.threshold}", f"{scores.linked_share:.3f}"),
         ("precision of those links", f"{scores.precision_at_threshold:.3f}"),
         ("seconds (embed + query)", f"{scores.seconds}"),
