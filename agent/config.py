@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         le=1.0,
         description="Lowest cosine similarity at which a text is linked to a KG entity by meaning.",
     )
+    eval_data: Path | None = Field(
+        default=None,
+        description="Data root of evaluation suites; None: shared/data beside the project.",
+    )
     reasoner: Literal["deterministic", "llm"] = Field(
         default="deterministic",
         description="Who writes the chain: code from the evidence, or a chat model (verified).",

@@ -20,7 +20,7 @@ from agent.errors import (
     ToolInputError,
     ToolServerError,
 )
-from app import experts_cli, kg_cli, models_cli
+from app import eval_cli, experts_cli, kg_cli, models_cli
 
 __all__ = ["main"]
 
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = cases_sub.add_parser("show", help="show one case: slide, regions, turns")
     show.add_argument("case_id")
     show.add_argument("--json", action="store_true")
+    eval_cli.add_parser(sub, _Parser)
     experts_cli.add_parser(sub, _Parser)
     kg_cli.add_parser(sub, _Parser)
     models_cli.add_parser(sub, _Parser)
@@ -96,6 +97,8 @@ def _settings() -> Settings:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "eval":
+        return eval_cli.run(args, settings)
     if args.command == "experts":
         return experts_cli.run(args, settings)
     if args.command == "kg":

@@ -1,0 +1,178 @@
+"""``smartpath eval run`` end to end on the real slides: records, summary, report, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.main import main
+
+SUITES = Path(__file__).resolve().parents[1] / "eval" / "suites"
+
+SMALL = """\
+suite: small
+description: CMU size, a two-turn zoom, and a case whose slide is missing.
+thresholds:
+  min: {answer_accuracy: 1.0, routing_accuracy: 1.0}
+  max: {latency_p95_s: 60}
+cases:
+  - id: gone
+    family: slide_metadata
+    slide: wsi/no-such-slide.svs
+    provenance: a missing file, to be reported
+    turns:
+      - ask: What is the size?
+  - id: cmu
+    family: slide_metadata
+    slide: wsi/CMU-1-Small-Region.svs
+    provenance: shared/data/README.md
+    turns:
+      - ask: What is the size, magnification and resolution?
+        expect:
+          tools: [slide_info]
+          verification: verified
+          answer:
+            - {kind: number, evidence: slide_info, path: width_px, value: 2220}
+            - {kind: number, evidence: slide_info, path: mpp_x, value: 0.499, tol: 0.0005}
+  - id: zoom
+    family: navigation
+    slide: wsi/CMU-1-Small-Region.svs
+    provenance: this co-pilot's tissue detector
+    turns:
+      - ask: Zoom to the largest tissue region at 20x
+        expect: {tools: [zoom], verification: verified}
+      - ask: go back to the first region
+        expect:
+          tools: [zoom]
+          answer:
+            - {kind: number, evidence: zoom, path: roi_number, value: 1}
+"""
+
+
+@pytest.fixture
+def env_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SMARTPATH_HOME", str(home))
+    return home
+
+
+def _read(out: Path) -> tuple[list[dict], dict, str]:
+    records = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    summary = json.loads((out / "summary.json").read_text())
+    return records, summary, (out / "report.md").read_text()
+
+
+@pytest.mark.shared_data
+def test_small_suite_end_to_end(
+    shared_data: Path, env_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = tmp_path / "small.yaml"
+    suite.write_text(SMALL)
+    out = tmp_path / "run"
+    code = main(["eval", "run", str(suite), "--out", str(out), "--data", str(shared_data)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert (
+        "[1/3] small/gone: MISSING: missing file(s) under the data root: wsi/no-such-slide.svs"
+        in err
+    )
+    assert "[3/3] small/zoom turn 2: ok" in err
+    records, summary, report = _read(out)
+    assert [(r["case"], r["turn"], r["status"]) for r in records] == [
+        ("gone", None, "missing"),
+        ("cmu", 1, "answered"),
+        ("zoom", 1, "answered"),
+        ("zoom", 2, "answered"),
+    ]
+    cmu = records[1]
+    assert cmu["ok"]
+    assert cmu["request"] == "What is the size, magnification and resolution?"
+    assert cmu["plan"]["steps"][0]["tool"] == "slide_info"
+    assert cmu["evidence"][0]["tool"] == "slide_info"
+    assert cmu["evidence"][0]["backend"] == "cpu"
+    assert cmu["verification"]["status"] == "verified"
+    assert cmu["chain"]
+    assert all(step["verified"] for step in cmu["chain"])
+    assert [k["got"] for k in cmu["scores"]["keys"]] == [2220, 0.499]
+    assert set(cmu["timings"]) == {"total_s", "tools_s"}
+    zoom1, zoom2 = records[2], records[3]
+    assert zoom1["case_id"] == zoom2["case_id"] != cmu["case_id"]  # one fresh case per scenario
+    metrics = summary["suites"]["small"]["metrics"]
+    assert metrics["cases"] == 3
+    assert metrics["cases_missing"] == 1
+    assert metrics["turns"] == 3
+    assert metrics["answer_accuracy"] == 1.0
+    assert metrics["routing_accuracy"] == 1.0
+    assert metrics["verified_share"] == 1.0
+    assert 0 < metrics["tools_share"] < 1
+    assert set(summary["suites"]["small"]["families"]) == {"navigation", "slide_metadata"}
+    assert summary["passed"] is True
+    assert summary["suites"]["small"]["missing"] == {"gone": ["wsi/no-such-slide.svs"]}
+    assert summary["run"]["reasoner"] == "deterministic"
+    assert "| navigation | 1 | 2 | 0 |" in report
+    assert "![scores](scores.png)" in report
+    for name in ("scores.png", "latency.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "gone: missing: missing file(s) under the data root: wsi/no-such-slide.svs" in report
+
+
+@pytest.mark.shared_data
+def test_missed_threshold_exits_4(
+    shared_data: Path, env_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = tmp_path / "strict.yaml"
+    strict = SMALL.replace("suite: small", "suite: strict").replace("value: 2220}", "value: 2000}")
+    suite.write_text(strict.replace("max: {latency_p95_s: 60}", "max: {latency_p95_s: 0.0001}"))
+    out = tmp_path / "run"
+    code = main(["eval", "run", str(suite), "--out", str(out), "--data", str(shared_data)])
+    stdout = capsys.readouterr().out
+    assert code == 4
+    assert "threshold missed: strict answer_accuracy min 1, got 0.667" in stdout
+    assert "threshold missed: strict latency_p95_s max 0.0001" in stdout
+    _, summary, report = _read(out)
+    assert summary["passed"] is False
+    assert "**thresholds missed**" in report
+    assert "width_px: expected 2000.0, got 2220" in report
+
+
+def test_malformed_suite_is_one_line_and_exit_2(
+    tmp_path: Path, env_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = tmp_path / "bad.yaml"
+    suite.write_text(
+        SMALL.replace("    turns:\n      - ask: What is the size?\n", "    turns: []\n")
+    )
+    code = main(["eval", "run", str(suite), "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"error: {suite}:11: cases.0.turns: List should have at least 1 item")
+    assert err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_data_root_and_suite(
+    tmp_path: Path, env_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "run", str(SUITES), "--data", str(tmp_path / "nope")]) == 2
+    assert "is not a folder; pass --data DIR or set SMARTPATH_EVAL_DATA" in capsys.readouterr().err
+    assert main(["eval", "run", str(tmp_path / "none.yaml"), "--data", str(tmp_path)]) == 2
+    assert "no such suite file or folder" in capsys.readouterr().err
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_shipped_suites_meet_their_thresholds(
+    shared_data: Path,
+    env_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SMARTPATH_EVAL_DATA", str(shared_data))
+    out = tmp_path / "run"
+    code = main(["eval", "run", str(SUITES), "--out", str(out)])
+    assert code == 0, capsys.readouterr().out
+    _, summary, _ = _read(out)
+    assert set(summary["suites"]) == {p.stem.replace("_", "-") for p in SUITES.glob("*.yaml")}
+    assert all(s["metrics"]["cases_missing"] == 0 for s in summary["suites"].values())
