@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     reasoner_max_tokens: int = Field(
         default=512, gt=0, le=8192, description="Most tokens the LLM reasoner may write per turn."
     )
+    max_upload_mb: int = Field(
+        default=4000, gt=0, description="Largest slide the web app accepts as an upload, in MB."
+    )
 
     @property
     def cases_db(self) -> Path:

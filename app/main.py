@@ -1,4 +1,4 @@
-"""Composition root and command line: ``smartpath ask | cases | experts | kg | models | sample``."""
+"""Composition root and command line: ``smartpath ask | app | cases | experts | kg | …``."""
 
 from __future__ import annotations
 
@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     experts_cli.add_parser(sub, _Parser)
     kg_cli.add_parser(sub, _Parser)
     models_cli.add_parser(sub, _Parser)
+    web = sub.add_parser("app", help="serve the web app (Gradio) on 127.0.0.1")
+    web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     sample = sub.add_parser("sample", help="fetch the bundled sample slide and print its path")
     sample.add_argument("--json", action="store_true")
     return parser
@@ -105,6 +108,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return kg_cli.run(args, settings)
     if args.command == "models":
         return models_cli.run(args, settings)
+    if args.command == "app":
+        from app.web.server import serve
+
+        return serve(settings, host=args.host, port=args.port)
     if args.command == "sample":
         from app.samples import fetch_sample
 

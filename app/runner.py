@@ -130,6 +130,13 @@ class Copilot:
         snapshot = self.graph.get_state({"configurable": {"thread_id": case_id}})
         return self.cases.get(case_id), dict(snapshot.values or {})
 
+    def last_turn(self, case_id: str) -> TurnResult | None:
+        """Return a case's latest answered turn as ``ask`` returned it (timings zero), or None."""
+        _, state = self.case(case_id)
+        if not state.get("turn") or not state.get("findings"):
+            return None
+        return _result(case_id, state, 0.0)
+
     def close(self) -> None:
         """Release slides, expert clients and the database."""
         self.slides.close()

@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.pypi_models",
     "tests.fixtures.kg",
     "tests.fixtures.smollm2",
+    "tests.fixtures.browser",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

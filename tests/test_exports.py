@@ -45,6 +45,14 @@ EXPECTED = {
     },
     "memory": {"AuditLog", "CaseRecord", "CaseStore", "new_case_id", "validate_case_id"},
     "app": {"Copilot", "TurnResult"},
+    "app.web": {
+        "AppDirs",
+        "PathRefused",
+        "UploadRejected",
+        "accept_upload",
+        "resolve_inside",
+        "serve",
+    },
     "eval": set(),
 }
 
@@ -71,3 +79,16 @@ def test_tool_contract_is_checked_when_subclassing() -> None:
 
             def run(self, inp, ctx):  # noqa: ANN001, ANN202
                 raise NotImplementedError
+
+
+def test_importing_the_web_app_neither_imports_gradio_nor_sets_its_environment() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, app.web, app.main; "
+        "assert 'gradio' not in sys.modules; "
+        "assert 'GRADIO_ANALYTICS_ENABLED' not in os.environ"
+    )
+    env = {"PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)

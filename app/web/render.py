@@ -1,0 +1,89 @@
+"""Pure functions from turns and cases to Gradio chat messages (plain dicts, no gradio import)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.runner import TurnResult
+
+__all__ = ["render_chain", "render_error", "render_finding", "render_turn"]
+
+Message = dict[str, Any]
+ImageFilter = Callable[[str], Path | None]
+"""Returns the file to show for an artifact path, or None when it must not be shown."""
+
+
+def render_turn(result: TurnResult, image_file: ImageFilter) -> list[Message]:
+    """Messages of one answered turn: the request, each tool call, the answer, images, the chain.
+
+    Each tool call is a collapsible message (``metadata.title``) naming its evidence id, tool,
+    expert, backend, duration and status.
+    """
+    messages: list[Message] = [{"role": "user", "content": result.request}]
+    messages.extend(_tool_call(ev) for ev in result.evidence)
+    messages.append({"role": "assistant", "content": result.answer or "(no answer)"})
+    for artifact in result.artifacts:
+        shown = image_file(artifact)
+        if shown is not None and shown.suffix.lower() in {".png", ".jpg", ".jpeg"}:
+            messages.append({"role": "assistant", "content": {"path": str(shown)}})
+    messages.append({"role": "assistant", "content": render_chain(result)})
+    return messages
+
+
+def render_chain(result: TurnResult) -> str:
+    """Markdown: the verification status, then each step with its mark and cited ids."""
+    v = result.verification
+    status = v.get("status", "none")
+    share = 100 * float(v.get("steps_verified", 0.0))
+    lines = [f"**Reasoning chain: {status}** ({share:.0f}% of steps verified)", ""]
+    for n, step in enumerate(result.chain, 1):
+        mark = "**verified**" if step["verified"] else "**UNVERIFIED**"
+        cites = ", ".join(f"`{c}`" for c in step["evidence"]) or "no citation"
+        lines.append(f"{n}. [{step['kind']}] {step['text']} — {mark}; cites {cites}")
+    failed = [c for c in v.get("checks", []) if not c.get("ok")]
+    if failed:
+        lines.append("")
+        for check in failed:
+            where = check.get("step") or "answer"
+            lines.append(f"- failed check: {where} {check['name']}: {check.get('detail', '')}")
+    return "\n".join(lines)
+
+
+def render_finding(finding: dict[str, Any]) -> list[Message]:
+    """An earlier turn of a reopened case: its request and answer with the verification status."""
+    status = finding.get("status") or "none"
+    return [
+        {"role": "user", "content": finding.get("request", "")},
+        {
+            "role": "assistant",
+            "content": f"{finding.get('answer', '')}\n\n_(turn {finding.get('turn')}, {status})_",
+        },
+    ]
+
+
+def render_error(request: str, message: str) -> list[Message]:
+    """A request that could not be answered, with the one-line reason."""
+    return [
+        {"role": "user", "content": request},
+        {"role": "assistant", "content": f"Error: {' '.join(message.split())}"},
+    ]
+
+
+def _tool_call(ev: dict[str, Any]) -> Message:
+    ok = bool(ev.get("ok"))
+    expert = ev.get("expert") or "built-in"
+    backend = ev.get("backend") or "-"
+    seconds = float(ev.get("seconds") or 0.0)
+    state = "ok" if ok else "failed"
+    title = (
+        f"Tool call {ev['id']} {ev['tool']} · expert {expert} · {backend} · "
+        f"{seconds:.2f} s · {state}"
+    )
+    body = ev.get("summary", "") if ok else f"{ev.get('error') or ev.get('summary', '')}"
+    return {
+        "role": "assistant",
+        "content": body,
+        "metadata": {"title": title, "id": ev["id"], "status": "done", "duration": seconds},
+    }
