@@ -11,11 +11,8 @@ the second.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,6 +21,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from benchmarks.timing import median_s  # noqa: E402
 from tests.fixtures.model_server import (  # noqa: E402
     TINY_VLM_REPO_ID,
     install_in_hf_cache,
@@ -36,17 +34,6 @@ from tools.slide import Slide  # noqa: E402
 from tools.types import Box  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def median_s(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``fn`` over ``repeats`` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def bench_nuclei(data: Path, repeats: int) -> None:

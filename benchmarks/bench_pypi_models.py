@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ from PIL import Image  # noqa: E402
 
 from agent.config import Settings  # noqa: E402
 from app.models_cli import fetch_models  # noqa: E402
+from benchmarks.timing import median_s  # noqa: E402
 from tools.capricorn import (  # noqa: E402
     KATHER_LABELS,
     LABELS,
@@ -176,17 +176,6 @@ def bench_shell(models: Path, data: Path) -> None:
     eho = eho_image(crop, estimate_stain_params(crop, detect_background(crop)))
     tile_s = median_s(lambda: model.logits(eho), 5)
     print(f"one 512 × 512 model tile: {tile_s:.2f} s (median of 5)")
-
-
-def median_s(fn, repeats: int) -> float:  # noqa: ANN001
-    """Median wall time of ``fn`` over ``repeats`` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
