@@ -1,11 +1,11 @@
-"""Plot an evaluation run as PNG files: scores per suite and latency per turn."""
+"""Plot an evaluation run as PNG files: scores per suite, latency per turn, confusion matrices."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_plots"]
+__all__ = ["confusion_plot_name", "write_confusion_plots", "write_plots"]
 
 _SCORES = [
     ("routing_accuracy", "routing"),
@@ -15,7 +15,11 @@ _SCORES = [
 
 
 def write_plots(summary: dict[str, Any], records: list[dict[str, Any]], out: Path) -> list[Path]:
-    """Write ``scores.png`` and ``latency.png`` into ``out``; return their paths."""
+    """Write ``scores.png``, ``latency.png`` and one confusion matrix per classification task.
+
+    Returns:
+        The paths written, scores and latency first.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,4 +52,51 @@ def write_plots(summary: dict[str, Any], records: list[dict[str, Any]], out: Pat
     fig.tight_layout()
     fig.savefig(paths[1], dpi=100)
     plt.close(fig)
+    return paths + write_confusion_plots(summary, out)
+
+
+def confusion_plot_name(suite: str, task: str) -> str:
+    """File name of a suite's confusion-matrix plot for one classification task."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{suite}-{task}")
+    return f"confusion-{safe}.png"
+
+
+def write_confusion_plots(summary: dict[str, Any], out: Path) -> list[Path]:
+    """One PNG per (suite, classification task): counts, rows truth, columns predicted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    paths = []
+    for suite, block in summary["suites"].items():
+        for task, scores in (block["metrics"].get("classification") or {}).items():
+            confusion = scores.get("confusion") or {}
+            if not confusion:
+                continue
+            truths = sorted(confusion)
+            preds = sorted({p for row in confusion.values() for p in row})
+            labels = truths + [p for p in preds if p not in truths]
+            counts = [[confusion.get(t, {}).get(p, 0) for p in labels] for t in labels]
+            side = max(3.2, 0.55 * len(labels) + 2.2)
+            fig, ax = plt.subplots(figsize=(side, side))
+            image = ax.imshow(counts, cmap="Blues")
+            top = max(max(row) for row in counts) or 1
+            for i, row in enumerate(counts):
+                for j, n in enumerate(row):
+                    colour = "white" if n > top / 2 else "black"
+                    ax.text(j, i, str(n), ha="center", va="center", color=colour, fontsize=8)
+            ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+            ax.set_yticks(range(len(labels)), labels, fontsize=7)
+            ax.set_xlabel("predicted")
+            ax.set_ylabel("truth")
+            acc = scores.get("accuracy")
+            acc_text = "" if acc is None else f", accuracy {acc:.3f}"
+            ax.set_title(f"{suite}: {task}\n(n {scores.get('n')}{acc_text})", fontsize=8)
+            fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+            fig.tight_layout()
+            path = out / confusion_plot_name(suite, task)
+            fig.savefig(path, dpi=100)
+            plt.close(fig)
+            paths.append(path)
     return paths

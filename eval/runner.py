@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Protocol
 
 from agent.errors import CopilotError
 from eval.expectations import score_turn
 from eval.suite import Case, Suite
+from eval.versions import record_versions
 
-__all__ = ["Asker", "run_suites", "turn_record"]
+__all__ = ["Asker", "Progress", "progress_line", "run_suites", "turn_record"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,39 +29,93 @@ class Asker(Protocol):
         ...
 
 
+Progress = Callable[[int, int, list[dict[str, Any]]], None]
+"""Told each finished case: cases done, cases in all, the case's records."""
+
+
 def run_suites(
     suites: list[Suite],
-    copilot: Asker,
+    copilot: Asker | Sequence[Asker],
     data_root: Path,
     jsonl: Path,
-    progress: Callable[[str], None] = lambda _line: None,
+    progress: Progress | None = None,
+    versions: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every case of every suite; append one JSON record per turn to ``jsonl``.
+    """Run every case of every suite; write one JSON record per turn to ``jsonl``.
 
-    A case whose files are missing gets one record saying which, and the run goes on. A turn
-    that raises gets a record with the error; the case's later turns still run.
+    With several askers (one co-pilot per worker) as many cases run at once, each case on one
+    asker, its turns in order. Records are written and returned in suite and case order
+    whatever the order cases finish in. A case whose files are missing gets one record saying
+    which, and the run goes on. A turn that raises gets a record with the error; the case's
+    later turns still run.
+
+    Args:
+        suites: loaded suites, run in this order.
+        copilot: one asker, or one per worker (cases run at once = their number).
+        data_root: folder the cases' slide paths are relative to.
+        jsonl: file the records are written to (replaced).
+        progress: told of each finished case.
+        versions: the run's versions (``eval.versions.run_versions``); each answered record
+            then carries its id and the versions of the experts its evidence names.
 
     Returns:
         The records written, in order.
     """
-    total = sum(len(s.cases) for s in suites)
+    askers = list(copilot) if isinstance(copilot, Sequence) else [copilot]
+    if not askers:
+        msg = "run_suites needs at least one co-pilot"
+        raise ValueError(msg)
+    work = [(suite, case) for suite in suites for case in suite.cases]
+    total = len(work)
+    finished: dict[int, list[dict[str, Any]]] = {}
     records: list[dict[str, Any]] = []
     jsonl.parent.mkdir(parents=True, exist_ok=True)
     with jsonl.open("w", encoding="utf-8") as out:
         done = 0
-        for suite in suites:
-            for case in suite.cases:
-                done += 1
-                for record in _run_case(suite, case, copilot, data_root):
+        next_index = 0
+
+        def deliver(index: int, case_records: list[dict[str, Any]]) -> None:
+            nonlocal done, next_index
+            done += 1
+            finished[index] = case_records
+            if progress is not None:
+                progress(done, total, case_records)
+            while next_index in finished:  # write in suite and case order
+                for record in finished.pop(next_index):
                     out.write(json.dumps(record, default=str) + "\n")
-                    out.flush()
                     records.append(record)
-                    progress(_progress_line(done, total, record))
+                out.flush()
+                next_index += 1
+
+        if len(askers) == 1:
+            for index, (suite, case) in enumerate(work):
+                deliver(index, list(_run_case(suite, case, askers[0], data_root, versions)))
+        else:
+            free: queue.SimpleQueue[Asker] = queue.SimpleQueue()
+            for asker in askers:
+                free.put(asker)
+
+            def one(index: int) -> list[dict[str, Any]]:
+                asker = free.get()
+                try:
+                    suite, case = work[index]
+                    return list(_run_case(suite, case, asker, data_root, versions))
+                finally:
+                    free.put(asker)
+
+            with ThreadPoolExecutor(len(askers), thread_name_prefix="eval") as pool:
+                futures = {pool.submit(one, i): i for i in range(total)}
+                try:
+                    for future in as_completed(futures):
+                        deliver(futures[future], future.result())
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
     return records
 
 
 def _run_case(
-    suite: Suite, case: Case, copilot: Asker, data_root: Path
+    suite: Suite, case: Case, copilot: Asker, data_root: Path, versions: dict[str, Any] | None
 ) -> Iterator[dict[str, Any]]:
     base = {"suite": suite.suite, "case": case.id, "family": case.family}
     missing = suite.missing.get(case.id)
@@ -81,7 +138,10 @@ def _run_case(
                    "status": "error", "ok": False,
                    "error": f"internal error: {type(exc).__name__}: {exc}"}  # fmt: skip
             continue
-        yield turn_record(base, index, result, score_turn(result, turn.expect))
+        record = turn_record(base, index, result, score_turn(result, turn.expect))
+        if versions is not None:
+            record["versions"] = record_versions(versions, record["evidence"])
+        yield record
 
 
 def turn_record(base: dict[str, Any], index: int, result: dict[str, Any], scores: Any) -> dict:
@@ -128,7 +188,8 @@ def turn_record(base: dict[str, Any], index: int, result: dict[str, Any], scores
     }
 
 
-def _progress_line(done: int, total: int, record: dict[str, Any]) -> str:
+def progress_line(done: int, total: int, record: dict[str, Any]) -> str:
+    """One line about one record: ``[done/total] suite/case turn N: ok (0.21 s)``."""
     turn = f" turn {record['turn']}" if record.get("turn") else ""
     if record["status"] == "answered":
         seconds = (record.get("timings") or {}).get("total_s", 0.0)

@@ -1,0 +1,324 @@
+"""Compare two evaluation runs: per-suite and per-family metrics side by side with deltas.
+
+Pure functions over two ``summary.json`` mappings; ``load_run`` reads one run folder.
+A suite or family present in one run only is shown as missing on the other side.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from agent.errors import ConfigError
+
+__all__ = [
+    "COMPARED",
+    "Comparison",
+    "MetricDelta",
+    "RunSide",
+    "compare_runs",
+    "load_run",
+    "render_compare_html",
+    "render_compare_markdown",
+]
+
+#: (metric key, title, True when higher is better); classification metrics are added per task.
+COMPARED: list[tuple[str, str, bool]] = [
+    ("cases", "cases", True),
+    ("turns_failed", "failed turns", False),
+    ("routing_accuracy", "routing acc.", True),
+    ("answer_accuracy", "answer keys passed", True),
+    ("verification_accuracy", "verification as required", True),
+    ("verified_share", "verified", True),
+    ("citation_precision", "citation P", True),
+    ("citation_recall", "citation R", True),
+    ("entity_dice", "entity Dice", True),
+    ("latency_mean_s", "mean s/turn", False),
+    ("latency_p95_s", "p95 s/turn", False),
+    ("tools_share", "time in tools", False),
+]
+_RUN_KEYS = (
+    "label",
+    "reasoner",
+    "reasoner_model",
+    "experts_file",
+    "knowledge_graph",
+    "experts_used",
+    "jobs",
+)
+
+
+class RunSide(BaseModel):
+    """One side of a comparison: its label, folder and run settings."""
+
+    label: str
+    path: str | None
+    run: dict[str, Any]
+    passed: bool | None
+
+
+class MetricDelta(BaseModel):
+    """One metric of one suite/family in both runs; ``delta`` is B - A."""
+
+    suite: str
+    family: str
+    metric: str
+    title: str
+    a: float | None
+    b: float | None
+    delta: float | None
+    better: str | None  # "A", "B", "same" or None (not comparable)
+    only: str | None = None  # "A" or "B" when the suite/family exists in one run only
+
+
+class Comparison(BaseModel):
+    """Two runs, what differs in their settings, and every compared metric."""
+
+    a: RunSide
+    b: RunSide
+    settings_differ: dict[str, tuple[Any, Any]]
+    rows: list[MetricDelta]
+    suites_only: dict[str, str]  # suite -> "A" or "B"
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """Read a run folder's (or file's) ``summary.json``.
+
+    Raises:
+        ConfigError: no such folder, no summary in it, or not a run summary (one line).
+    """
+    file = path / "summary.json" if path.is_dir() else path
+    if not file.is_file():
+        msg = f"{path}: not an evaluation run (no summary.json); pass a folder 'eval run' wrote"
+        raise ConfigError(msg)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        msg = f"{file}: cannot read the run summary: {exc}"
+        raise ConfigError(msg) from None
+    if not isinstance(data, dict) or not isinstance(data.get("suites"), dict):
+        msg = f"{file}: not an evaluation run summary (no 'suites')"
+        raise ConfigError(msg)
+    return data
+
+
+def _side(summary: dict[str, Any], path: str | None, default: str) -> RunSide:
+    run = summary.get("run") or {}
+    label = run.get("label") or (Path(path).name if path else None) or default
+    return RunSide(label=str(label), path=path, run=run, passed=summary.get("passed"))
+
+
+def _metric_rows(values: dict[str, Any]) -> list[tuple[str, str, bool, float | None]]:
+    rows = [(key, title, up, _num(values.get(key))) for key, title, up in COMPARED]
+    for task, scores in sorted((values.get("classification") or {}).items()):
+        for key, title in (("accuracy", "accuracy"), ("macro_f1", "macro-F1")):
+            rows.append(
+                (f"classification.{task}.{key}", f"{task} {title}", True, _num(scores.get(key)))
+            )
+    return rows
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _delta(
+    suite: str,
+    family: str,
+    key: str,
+    title: str,
+    up: bool,
+    a: float | None,
+    b: float | None,
+    only: str | None = None,
+) -> MetricDelta:
+    delta = None if a is None or b is None else b - a
+    better = None
+    if delta is not None:
+        better = "same" if abs(delta) < 1e-9 else ("B" if (delta > 0) == up else "A")
+    return MetricDelta(
+        suite=suite,
+        family=family,
+        metric=key,
+        title=title,
+        a=a,
+        b=b,
+        delta=delta,
+        better=better,
+        only=only,
+    )
+
+
+def _groups(suite: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {**suite.get("families", {}), "all": suite.get("metrics", {})}
+
+
+def compare_runs(
+    a: dict[str, Any], b: dict[str, Any], path_a: str | None = None, path_b: str | None = None
+) -> Comparison:
+    """Compare two run summaries suite by suite and family by family (``all`` = the suite)."""
+    side_a, side_b = _side(a, path_a, "A"), _side(b, path_b, "B")
+    if side_a.label == side_b.label:
+        side_a.label, side_b.label = f"A: {side_a.label}", f"B: {side_b.label}"
+    differ = {
+        key: (side_a.run.get(key), side_b.run.get(key))
+        for key in _RUN_KEYS
+        if side_a.run.get(key) != side_b.run.get(key)
+    }
+    va, vb = side_a.run.get("versions") or {}, side_b.run.get("versions") or {}
+    if va.get("id") != vb.get("id"):
+        differ["versions id"] = (va.get("id"), vb.get("id"))
+    rows: list[MetricDelta] = []
+    only: dict[str, str] = {}
+    names = list(a["suites"]) + [s for s in b["suites"] if s not in a["suites"]]
+    for name in names:
+        sa, sb = a["suites"].get(name), b["suites"].get(name)
+        if sa is None or sb is None:
+            only[name] = "A" if sb is None else "B"
+        ga, gb = _groups(sa or {}), _groups(sb or {})
+        families = [f for f in ga if f != "all"] + [f for f in gb if f not in ga and f != "all"]
+        for family in [*sorted(families), "all"]:
+            ma, mb = ga.get(family), gb.get(family)
+            side_only = None if ma is not None and mb is not None else ("A" if mb is None else "B")
+            ra = {k: (t, u, v) for k, t, u, v in _metric_rows(ma or {})}
+            rb = {k: (t, u, v) for k, t, u, v in _metric_rows(mb or {})}
+            for key in list(ra) + [k for k in rb if k not in ra]:
+                title, up, _ = ra.get(key) or rb[key]
+                rows.append(
+                    _delta(
+                        name,
+                        family,
+                        key,
+                        title,
+                        up,
+                        ra.get(key, (0, 0, None))[2],
+                        rb.get(key, (0, 0, None))[2],
+                        side_only,
+                    )
+                )
+    return Comparison(a=side_a, b=side_b, settings_differ=differ, rows=rows, suites_only=only)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _fmt_delta(row: MetricDelta) -> str:
+    if row.only:
+        return f"only in {row.only}"
+    if row.delta is None:
+        return "–"
+    mark = {"A": " (A better)", "B": " (B better)"}.get(row.better or "", "")
+    return f"{row.delta:+.3f}{mark}"
+
+
+def _tables(cmp: Comparison) -> list[tuple[str, str, list[MetricDelta]]]:
+    """(suite, family, rows) groups in order."""
+    groups: dict[tuple[str, str], list[MetricDelta]] = {}
+    for row in cmp.rows:
+        groups.setdefault((row.suite, row.family), []).append(row)
+    return [(s, f, rows) for (s, f), rows in groups.items()]
+
+
+def _header_lines(cmp: Comparison) -> list[tuple[str, str]]:
+    out = []
+    for tag, side in (("A", cmp.a), ("B", cmp.b)):
+        verdict = {True: "thresholds met", False: "thresholds missed", None: "–"}[side.passed]
+        out.append((tag, f"{side.label} ({side.path or 'summary'}; {verdict})"))
+    return out
+
+
+def render_compare_markdown(cmp: Comparison) -> str:
+    """The comparison as Markdown: runs, settings that differ, one table per suite/family."""
+    lines = ["# SmartPath evaluation comparison", ""]
+    lines += [f"- {tag}: {text}" for tag, text in _header_lines(cmp)]
+    lines += ["- delta = B - A; 'better' follows each metric's direction (latency: lower)", ""]
+    if cmp.settings_differ:
+        lines += ["| setting | A | B |", "|---|---|---|"]
+        lines += [
+            f"| {k} | {_fmt(va)} | {_fmt(vb)} |" for k, (va, vb) in cmp.settings_differ.items()
+        ]
+        lines.append("")
+    else:
+        lines += ["Run settings are the same.", ""]
+    for suite, side in cmp.suites_only.items():
+        lines += [
+            f"Suite `{suite}` is only in run {side} ({'B' if side == 'A' else 'A'}: missing).",
+            "",
+        ]
+    current = None
+    for suite, family, rows in _tables(cmp):
+        if suite != current:
+            lines += [f"## Suite `{suite}`", ""]
+            current = suite
+        title = "all families" if family == "all" else f"family `{family}`"
+        lines += [
+            f"### {title}",
+            "",
+            f"| metric | A: {cmp.a.label} | B: {cmp.b.label} | delta |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {r.title} | {_fmt(r.a)} | {_fmt(r.b)} | {_fmt_delta(r)} |" for r in rows]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.2em}td,th{border:1px solid #ccc;padding:.25em .6em}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.better-A{color:#a40000}.better-B{color:#006400}.only{color:#885500;font-style:italic}"""
+
+
+def render_compare_html(cmp: Comparison) -> str:
+    """The comparison as one self-contained HTML page (B better in green, A better in red)."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>SmartPath evaluation comparison</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>SmartPath evaluation comparison</h1>",
+        "<ul>",
+    ]
+    parts += [f"<li><b>{tag}</b>: {e(text)}</li>" for tag, text in _header_lines(cmp)]
+    parts += ["<li>delta = B &minus; A; colour shows the better run for each metric</li>", "</ul>"]
+    if cmp.settings_differ:
+        parts.append("<table><tr><th>setting</th><th>A</th><th>B</th></tr>")
+        parts += [
+            f"<tr><td>{e(k)}</td><td>{e(_fmt(va))}</td><td>{e(_fmt(vb))}</td></tr>"
+            for k, (va, vb) in cmp.settings_differ.items()
+        ]
+        parts.append("</table>")
+    else:
+        parts.append("<p>Run settings are the same.</p>")
+    for suite, side in cmp.suites_only.items():
+        parts.append(f'<p class="only">Suite <code>{e(suite)}</code> is only in run {side}.</p>')
+    current = None
+    for suite, family, rows in _tables(cmp):
+        if suite != current:
+            parts.append(f"<h2>Suite <code>{e(suite)}</code></h2>")
+            current = suite
+        title = "all families" if family == "all" else f"family <code>{e(family)}</code>"
+        parts += [
+            f"<h3>{title}</h3>",
+            "<table>",
+            f"<tr><th>metric</th><th>A: {e(cmp.a.label)}</th><th>B: {e(cmp.b.label)}</th>"
+            "<th>delta</th></tr>",
+        ]
+        for r in rows:
+            cls = "only" if r.only else f"better-{r.better}" if r.better in ("A", "B") else ""
+            parts.append(
+                f"<tr><td>{e(r.title)}</td><td class=num>{_fmt(r.a)}</td>"
+                f'<td class=num>{_fmt(r.b)}</td><td class="num {cls}">{e(_fmt_delta(r))}</td></tr>'
+            )
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
