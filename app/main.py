@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     show = cases_sub.add_parser("show", help="show one case: slide, regions, turns")
     show.add_argument("case_id")
     show.add_argument("--json", action="store_true")
+    export = cases_sub.add_parser(
+        "export", help="export a case: Markdown report (.md or .zip) and/or GeoJSON for QuPath"
+    )
+    export.add_argument("case_id")
+    export.add_argument("--markdown", type=Path, help="report file: .md (images beside) or .zip")
+    export.add_argument("--geojson", type=Path, help="annotations file (level-0 pixels)")
     eval_cli.add_parser(sub, _Parser)
     experts_cli.add_parser(sub, _Parser)
     kg_cli.add_parser(sub, _Parser)
@@ -156,6 +162,8 @@ def _cases(copilot: object, args: argparse.Namespace) -> int:
         records = copilot.cases.list()
         _out(json.dumps([r.model_dump() for r in records]) if args.json else render_cases(records))
         return EXIT_OK
+    if args.cases_command == "export":
+        return _export(copilot, args)
     record, state = copilot.case(args.case_id)
     if record is None:
         msg = f"no case {args.case_id!r}; see 'smartpath cases list'"
@@ -171,6 +179,23 @@ def _cases(copilot: object, args: argparse.Namespace) -> int:
         _out(json.dumps(payload))
     else:
         _out(render_case(record, state, audit))
+    return EXIT_OK
+
+
+def _export(copilot: object, args: argparse.Namespace) -> int:
+    from app.case_export import load_case, write_geojson, write_markdown
+    from app.runner import Copilot
+
+    assert isinstance(copilot, Copilot)
+    if args.markdown is None and args.geojson is None:
+        msg = "smartpath cases export: give --markdown FILE and/or --geojson FILE"
+        raise ConfigError(msg)
+    bundle = load_case(copilot, args.case_id)
+    if args.markdown is not None:
+        written = write_markdown(bundle, args.markdown, copilot.settings.artifacts_dir)
+        _out(f"report: {written}")
+    if args.geojson is not None:
+        _out(f"geojson: {write_geojson(bundle, args.geojson)}")
     return EXIT_OK
 
 
