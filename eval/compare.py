@@ -22,13 +22,15 @@ __all__ = [
     "RunSide",
     "compare_runs",
     "load_run",
+    "overview",
     "render_compare_html",
     "render_compare_markdown",
 ]
 
-#: (metric key, title, True when higher is better); classification metrics are added per task.
-COMPARED: list[tuple[str, str, bool]] = [
-    ("cases", "cases", True),
+#: (metric key, title, True when higher is better, False lower, None neither); classification
+#: metrics are added per task.
+COMPARED: list[tuple[str, str, bool | None]] = [
+    ("cases", "cases", None),
     ("turns_failed", "failed turns", False),
     ("routing_accuracy", "routing acc.", True),
     ("answer_accuracy", "answer keys passed", True),
@@ -39,8 +41,11 @@ COMPARED: list[tuple[str, str, bool]] = [
     ("entity_dice", "entity Dice", True),
     ("latency_mean_s", "mean s/turn", False),
     ("latency_p95_s", "p95 s/turn", False),
-    ("tools_share", "time in tools", False),
+    ("tools_share", "time in tools", None),
 ]
+_SAME = 5e-4  # deltas below the shown precision are no difference
+#: metrics of the overview table (whole suites), besides each classification task's accuracy
+OVERVIEW = ("answer_accuracy", "routing_accuracy", "verified_share", "latency_mean_s")
 _RUN_KEYS = (
     "label",
     "reasoner",
@@ -68,11 +73,12 @@ class MetricDelta(BaseModel):
     family: str
     metric: str
     title: str
-    a: float | None
-    b: float | None
-    delta: float | None
+    a: int | float | None
+    b: int | float | None
+    delta: int | float | None
     better: str | None  # "A", "B", "same" or None (not comparable)
     only: str | None = None  # "A" or "B" when the suite/family exists in one run only
+    whole_suite: bool = False  # the suite's overall metrics (its "all" or its only family)
 
 
 class Comparison(BaseModel):
@@ -112,7 +118,9 @@ def _side(summary: dict[str, Any], path: str | None, default: str) -> RunSide:
     return RunSide(label=str(label), path=path, run=run, passed=summary.get("passed"))
 
 
-def _metric_rows(values: dict[str, Any]) -> list[tuple[str, str, bool, float | None]]:
+def _metric_rows(
+    values: dict[str, Any],
+) -> list[tuple[str, str, bool | None, int | float | None]]:
     rows = [(key, title, up, _num(values.get(key))) for key, title, up in COMPARED]
     for task, scores in sorted((values.get("classification") or {}).items()):
         for key, title in (("accuracy", "accuracy"), ("macro_f1", "macro-F1")):
@@ -122,8 +130,8 @@ def _metric_rows(values: dict[str, Any]) -> list[tuple[str, str, bool, float | N
     return rows
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _num(value: Any) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _delta(
@@ -131,15 +139,19 @@ def _delta(
     family: str,
     key: str,
     title: str,
-    up: bool,
-    a: float | None,
-    b: float | None,
+    up: bool | None,
+    a: int | float | None,
+    b: int | float | None,
     only: str | None = None,
+    *,
+    whole_suite: bool = False,
 ) -> MetricDelta:
     delta = None if a is None or b is None else b - a
     better = None
-    if delta is not None:
-        better = "same" if abs(delta) < 1e-9 else ("B" if (delta > 0) == up else "A")
+    if delta is not None and up is None:
+        better = "same" if abs(delta) < _SAME else None
+    elif delta is not None:
+        better = "same" if abs(delta) < _SAME else ("B" if (delta > 0) == up else "A")
     return MetricDelta(
         suite=suite,
         family=family,
@@ -150,10 +162,13 @@ def _delta(
         delta=delta,
         better=better,
         only=only,
+        whole_suite=whole_suite,
     )
 
 
-def _groups(suite: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _groups(suite: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    if suite is None:
+        return {}
     return {**suite.get("families", {}), "all": suite.get("metrics", {})}
 
 
@@ -172,6 +187,10 @@ def compare_runs(
     va, vb = side_a.run.get("versions") or {}, side_b.run.get("versions") or {}
     if va.get("id") != vb.get("id"):
         differ["versions id"] = (va.get("id"), vb.get("id"))
+    sa_, sb_ = side_a.run.get("settings") or {}, side_b.run.get("settings") or {}
+    for key in sorted(set(sa_) | set(sb_)):
+        if key not in _RUN_KEYS and sa_.get(key) != sb_.get(key):
+            differ[f"setting {key}"] = (sa_.get(key), sb_.get(key))
     rows: list[MetricDelta] = []
     only: dict[str, str] = {}
     names = list(a["suites"]) + [s for s in b["suites"] if s not in a["suites"]]
@@ -179,9 +198,11 @@ def compare_runs(
         sa, sb = a["suites"].get(name), b["suites"].get(name)
         if sa is None or sb is None:
             only[name] = "A" if sb is None else "B"
-        ga, gb = _groups(sa or {}), _groups(sb or {})
-        families = [f for f in ga if f != "all"] + [f for f in gb if f not in ga and f != "all"]
-        for family in [*sorted(families), "all"]:
+        ga, gb = _groups(sa), _groups(sb)
+        families = sorted({f for f in [*ga, *gb] if f != "all"})
+        single = len(families) == 1 and families[0] in ga and families[0] in gb
+        groups = families if single else [*families, "all"]
+        for family in groups if sa is not None and sb is not None else ["all"]:
             ma, mb = ga.get(family), gb.get(family)
             side_only = None if ma is not None and mb is not None else ("A" if mb is None else "B")
             ra = {k: (t, u, v) for k, t, u, v in _metric_rows(ma or {})}
@@ -198,6 +219,7 @@ def compare_runs(
                         ra.get(key, (0, 0, None))[2],
                         rb.get(key, (0, 0, None))[2],
                         side_only,
+                        whole_suite=single or family == "all",
                     )
                 )
     return Comparison(a=side_a, b=side_b, settings_differ=differ, rows=rows, suites_only=only)
@@ -217,15 +239,37 @@ def _fmt_delta(row: MetricDelta) -> str:
     if row.delta is None:
         return "–"
     mark = {"A": " (A better)", "B": " (B better)"}.get(row.better or "", "")
+    if isinstance(row.delta, int):
+        return f"{row.delta:+d}{mark}"
     return f"{row.delta:+.3f}{mark}"
 
 
 def _tables(cmp: Comparison) -> list[tuple[str, str, list[MetricDelta]]]:
-    """(suite, family, rows) groups in order."""
+    """(suite, title, rows) groups in order."""
     groups: dict[tuple[str, str], list[MetricDelta]] = {}
     for row in cmp.rows:
         groups.setdefault((row.suite, row.family), []).append(row)
-    return [(s, f, rows) for (s, f), rows in groups.items()]
+    out = []
+    for (suite, family), rows in groups.items():
+        if family == "all":
+            title = "all families"
+        else:
+            title = f"family {family}" + (" (the whole suite)" if rows[0].whole_suite else "")
+        out.append((suite, title, rows))
+    return out
+
+
+def overview(cmp: Comparison) -> list[MetricDelta]:
+    """Whole-suite rows of the headline metrics and every classification accuracy."""
+    return [
+        r
+        for r in cmp.rows
+        if r.whole_suite
+        and (
+            r.metric in OVERVIEW
+            or (r.metric.startswith("classification.") and r.metric.endswith(".accuracy"))
+        )
+    ]
 
 
 def _header_lines(cmp: Comparison) -> list[tuple[str, str]]:
@@ -254,12 +298,25 @@ def render_compare_markdown(cmp: Comparison) -> str:
             f"Suite `{suite}` is only in run {side} ({'B' if side == 'A' else 'A'}: missing).",
             "",
         ]
+    head = overview(cmp)
+    if head:
+        lines += [
+            "## Overview",
+            "",
+            f"| suite | metric | A: {cmp.a.label} | B: {cmp.b.label} | delta |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.suite} | {r.title} | {_fmt(r.a)} | {_fmt(r.b)} | {_fmt_delta(r)} |" for r in head
+        ]
+        lines.append("")
     current = None
-    for suite, family, rows in _tables(cmp):
+    for suite, title, rows in _tables(cmp):
+        if suite in cmp.suites_only:
+            continue
         if suite != current:
             lines += [f"## Suite `{suite}`", ""]
             current = suite
-        title = "all families" if family == "all" else f"family `{family}`"
         lines += [
             f"### {title}",
             "",
@@ -301,24 +358,37 @@ def render_compare_html(cmp: Comparison) -> str:
         parts.append("<p>Run settings are the same.</p>")
     for suite, side in cmp.suites_only.items():
         parts.append(f'<p class="only">Suite <code>{e(suite)}</code> is only in run {side}.</p>')
+    head = overview(cmp)
+    if head:
+        parts += ["<h2>Overview</h2>", _html_rows(cmp, head, with_suite=True)]
     current = None
-    for suite, family, rows in _tables(cmp):
+    for suite, title, rows in _tables(cmp):
+        if suite in cmp.suites_only:
+            continue
         if suite != current:
             parts.append(f"<h2>Suite <code>{e(suite)}</code></h2>")
             current = suite
-        title = "all families" if family == "all" else f"family <code>{e(family)}</code>"
         parts += [
-            f"<h3>{title}</h3>",
-            "<table>",
-            f"<tr><th>metric</th><th>A: {e(cmp.a.label)}</th><th>B: {e(cmp.b.label)}</th>"
-            "<th>delta</th></tr>",
+            f"<h3>{e(title)}</h3>",
+            _html_rows(cmp, rows),
         ]
-        for r in rows:
-            cls = "only" if r.only else f"better-{r.better}" if r.better in ("A", "B") else ""
-            parts.append(
-                f"<tr><td>{e(r.title)}</td><td class=num>{_fmt(r.a)}</td>"
-                f'<td class=num>{_fmt(r.b)}</td><td class="num {cls}">{e(_fmt_delta(r))}</td></tr>'
-            )
-        parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _html_rows(cmp: Comparison, rows: list[MetricDelta], with_suite: bool = False) -> str:
+    e = html.escape
+    first = "<th>suite</th>" if with_suite else ""
+    out = [
+        f"<table><tr>{first}<th>metric</th><th>A: {e(cmp.a.label)}</th>"
+        f"<th>B: {e(cmp.b.label)}</th><th>delta</th></tr>"
+    ]
+    for r in rows:
+        cls = "only" if r.only else f"better-{r.better}" if r.better in ("A", "B") else ""
+        suite = f"<td>{e(r.suite)}</td>" if with_suite else ""
+        out.append(
+            f"<tr>{suite}<td>{e(r.title)}</td><td class=num>{_fmt(r.a)}</td>"
+            f'<td class=num>{_fmt(r.b)}</td><td class="num {cls}">{e(_fmt_delta(r))}</td></tr>'
+        )
+    out.append("</table>")
+    return "\n".join(out)
