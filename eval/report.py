@@ -380,7 +380,31 @@ def _suite_html(
         parts.append("</ul>")
     else:
         parts.append("<p>Every turn met its expectations.</p>")
+    parts.append(_turns_html(records))
     return "\n".join(parts)
+
+
+def _turns_html(records: list[dict[str, Any]]) -> str:
+    """Every turn of the suite in a collapsed table: case, request, answer, status, seconds."""
+    rows = []
+    for r in records:
+        seconds = (r.get("timings") or {}).get("total_s")
+        answer = r.get("answer") or r.get("error") or ""
+        rows.append(
+            [
+                r["case"],
+                _fmt(r.get("turn")),
+                r.get("family", ""),
+                r.get("request") or "",
+                answer if len(answer) <= 300 else answer[:297] + "...",
+                (r.get("verification") or {}).get("status") or r["status"],
+                "yes" if r["ok"] else "no",
+                _fmt(seconds),
+            ]
+        )
+    header = ["case", "turn", "family", "request", "answer", "verification", "met", "s"]
+    table = _html_table(header, rows, 7, ["" if r["ok"] else "missed" for r in records])
+    return f"<details><summary>All {len(records)} turn record(s)</summary>\n{table}\n</details>"
 
 
 def _versions_html(versions: dict[str, Any]) -> str:
