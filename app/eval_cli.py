@@ -138,6 +138,10 @@ def run_suites_command(args: argparse.Namespace, settings: Settings) -> int:
     summary = summarise(suites, records)
     label = args.label or config.label
     summary["run"] = _run_info(settings, data_root, started, records, label, jobs)
+    if any("knowledge_graph" in s.requires for s in suites):
+        from eval.kg_info import describe_kg
+
+        summary["run"]["knowledge_graph"] = describe_kg(settings)
     summary["run"]["config"] = {
         "file": str(args.config) if args.config else None,
         "settings": config.settings,

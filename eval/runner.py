@@ -138,7 +138,7 @@ def _run_case(
                    "status": "error", "ok": False,
                    "error": f"internal error: {type(exc).__name__}: {exc}"}  # fmt: skip
             continue
-        record = turn_record(base, index, result, score_turn(result, turn.expect))
+        record = turn_record(base, index, result, score_turn(result, turn.expect, data_root))
         if versions is not None:
             record["versions"] = record_versions(versions, record["evidence"])
         yield record

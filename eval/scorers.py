@@ -14,15 +14,27 @@ from tools.tissue import mask_iou
 __all__ = [
     "ChainScores",
     "ClassificationScores",
+    "OverlapScores",
+    "SetScores",
+    "accuracy",
+    "binary_auc",
     "LatencyScores",
     "RoutingScore",
     "box_iou",
     "chain_scores",
     "classification_scores",
+    "detection_scores_from_boxes",
     "detection_scores_from_masks",
+    "exact_match",
     "detection_scores_from_points",
     "latency_scores",
+    "normalise_answer",
+    "option_accuracy",
+    "option_from_text",
+    "overlap_scores",
+    "ovr_auc",
     "routing_score",
+    "set_scores",
     "tissue_iou",
 ]
 
@@ -171,3 +183,186 @@ def latency_scores(timings: Sequence[dict[str, float]]) -> LatencyScores:
         max_s=max(totals),
         tools_share=min(1.0, tools / whole) if whole > 0 else None,
     )
+
+
+def detection_scores_from_boxes(
+    pred: np.ndarray, truth: np.ndarray, min_iou: float = 0.5
+) -> DetectionScores:
+    """Precision, recall, F1 and count error of boxes matched one-to-one at IoU >= ``min_iou``.
+
+    Boxes are (N, 4) [x0, y0, x1, y1] in one frame. Pairs are taken greedily by decreasing IoU
+    (as COCO-style detection matching does), each box in at most one pair.
+    """
+    p = np.asarray(pred, dtype=np.float64).reshape(-1, 4)
+    t = np.asarray(truth, dtype=np.float64).reshape(-1, 4)
+    method = f"box_iou>={min_iou:g}"
+    if len(p) == 0 or len(t) == 0:
+        return _detection(method, [], len(p), len(t))
+    lo = np.maximum(p[:, None, :2], t[None, :, :2])
+    hi = np.minimum(p[:, None, 2:], t[None, :, 2:])
+    ix, iy = np.moveaxis(np.clip(hi - lo, 0, None), -1, 0)
+    inter = ix * iy
+    area_p = np.clip(p[:, 2] - p[:, 0], 0, None) * np.clip(p[:, 3] - p[:, 1], 0, None)
+    area_t = np.clip(t[:, 2] - t[:, 0], 0, None) * np.clip(t[:, 3] - t[:, 1], 0, None)
+    union = area_p[:, None] + area_t[None, :] - inter
+    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    rows, cols = np.nonzero(iou >= min_iou)
+    order = np.argsort(-iou[rows, cols], kind="stable")
+    used_p: set[int] = set()
+    used_t: set[int] = set()
+    matched: list[float] = []
+    for k in order:
+        i, j = int(rows[k]), int(cols[k])
+        if i not in used_p and j not in used_t:
+            used_p.add(i)
+            used_t.add(j)
+            matched.append(float(iou[i, j]))
+    return _detection(method, matched, len(p), len(t))
+
+
+def _detection(method: str, matched: list[float], n_pred: int, n_truth: int) -> DetectionScores:
+    tp = len(matched)
+    fp, fn = n_pred - tp, n_truth - tp
+    den = 2 * tp + fp + fn
+    return DetectionScores(
+        method=method,
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        precision=tp / n_pred if n_pred else (1.0 if n_truth == 0 else 0.0),
+        recall=tp / n_truth if n_truth else (1.0 if n_pred == 0 else 0.0),
+        f1=1.0 if den == 0 else 2 * tp / den,
+        count_pred=n_pred,
+        count_truth=n_truth,
+        count_error=n_pred - n_truth,
+        relative_count_error=None if n_truth == 0 else (n_pred - n_truth) / n_truth,
+        mean_iou=mean(matched) if matched else None,
+    )
+
+
+class OverlapScores(BaseModel):
+    """Dice and IoU of two foreground masks (1.0 each when both are empty)."""
+
+    dice: float = Field(ge=0.0, le=1.0)
+    iou: float = Field(ge=0.0, le=1.0)
+    pred_pixels: int = Field(ge=0)
+    truth_pixels: int = Field(ge=0)
+
+
+def overlap_scores(pred: np.ndarray, truth: np.ndarray) -> OverlapScores:
+    """Dice and IoU of the foregrounds (non-zero pixels) of two masks of one shape."""
+    a, b = np.asarray(pred) != 0, np.asarray(truth) != 0
+    if a.shape != b.shape:
+        msg = f"pred shape {a.shape} differs from truth shape {b.shape}"
+        raise ValueError(msg)
+    inter = int(np.count_nonzero(a & b))
+    na, nb = int(np.count_nonzero(a)), int(np.count_nonzero(b))
+    union = na + nb - inter
+    return OverlapScores(
+        dice=1.0 if na + nb == 0 else 2 * inter / (na + nb),
+        iou=1.0 if union == 0 else inter / union,
+        pred_pixels=na,
+        truth_pixels=nb,
+    )
+
+
+class SetScores(BaseModel):
+    """Precision, recall and Dice of a found set against an expected set."""
+
+    precision: float
+    recall: float
+    dice: float
+    missing: list[str]
+    extra: list[str]
+
+
+def set_scores(found: Iterable[str], expected: Iterable[str]) -> SetScores:
+    """Compare two sets of ids; both empty scores 1.0 everywhere."""
+    f, e = set(found), set(expected)
+    both = len(f & e)
+    return SetScores(
+        precision=both / len(f) if f else (1.0 if not e else 0.0),
+        recall=both / len(e) if e else 1.0,
+        dice=2 * both / (len(f) + len(e)) if f or e else 1.0,
+        missing=sorted(e - f),
+        extra=sorted(f - e),
+    )
+
+
+def accuracy(truth: Sequence[str], pred: Sequence[str | None]) -> float | None:
+    """Share of predictions equal to the truth (None counts as wrong); None for no pairs."""
+    if len(truth) != len(pred):
+        msg = f"{len(truth)} true labels but {len(pred)} predictions"
+        raise ValueError(msg)
+    return sum(t == p for t, p in zip(truth, pred, strict=True)) / len(truth) if truth else None
+
+
+def binary_auc(positive: Sequence[bool], score: Sequence[float]) -> float | None:
+    """ROC AUC (Mann-Whitney, ties count half); None without both classes."""
+    if len(positive) != len(score):
+        msg = f"{len(positive)} labels but {len(score)} scores"
+        raise ValueError(msg)
+    pos = [s for y, s in zip(positive, score, strict=True) if y]
+    neg = [s for y, s in zip(positive, score, strict=True) if not y]
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def ovr_auc(
+    truth: Sequence[str], probabilities: Sequence[dict[str, float]]
+) -> tuple[float | None, dict[str, float]]:
+    """One-vs-rest ROC AUC per true class and their mean (macro).
+
+    A class absent from a probability mapping scores 0 there. Classes with no negative example
+    are left out.
+
+    Returns:
+        (macro AUC or None, class -> AUC)
+    """
+    if len(truth) != len(probabilities):
+        msg = f"{len(truth)} labels but {len(probabilities)} probability mappings"
+        raise ValueError(msg)
+    per_class: dict[str, float] = {}
+    for label in sorted(set(truth)):
+        auc = binary_auc([t == label for t in truth], [p.get(label, 0.0) for p in probabilities])
+        if auc is not None:
+            per_class[label] = auc
+    return (mean(per_class.values()) if per_class else None), per_class
+
+
+_ARTICLES = {"a", "an", "the"}
+
+
+def normalise_answer(text: str) -> str:
+    """Lower case, punctuation to spaces (a decimal point kept), articles dropped (VQA style)."""
+    low = text.lower().replace("µ", "u").replace("μ", "u")
+    chars = [c if c.isalnum() or c in ".×" else " " for c in low]
+    words = [w.strip(".") for w in "".join(chars).split()]
+    return " ".join(w for w in words if w and w not in _ARTICLES)
+
+
+def exact_match(pred: object, truth: str) -> bool:
+    """True when ``pred`` (any value, str() of it) equals ``truth`` after normalising both."""
+    if pred is None:
+        return False
+    if isinstance(pred, float) and pred.is_integer():
+        pred = int(pred)
+    return normalise_answer(str(pred)) == normalise_answer(truth)
+
+
+def option_from_text(text: str, options: Sequence[str]) -> str | None:
+    """The one option a free-text answer names (whole words after normalising), else None.
+
+    An answer naming none of the options, or several, chooses none. An option that is part of
+    another named one (``20x`` inside ``120x``) does not count twice: matching is on words.
+    """
+    words = f" {normalise_answer(text)} "
+    named = [o for o in options if f" {normalise_answer(o)} " in words]
+    return named[0] if len(named) == 1 else None
+
+
+def option_accuracy(truth: Sequence[str], chosen: Sequence[str | None]) -> float | None:
+    """Share of questions whose chosen option is the right one (no choice is wrong)."""
+    return accuracy(truth, chosen)

