@@ -176,3 +176,59 @@ def test_shipped_suites_meet_their_thresholds(
     _, summary, _ = _read(out)
     assert set(summary["suites"]) == {p.stem.replace("_", "-") for p in SUITES.glob("*.yaml")}
     assert all(s["metrics"]["cases_missing"] == 0 for s in summary["suites"].values())
+
+
+def _stable(record: dict) -> dict:
+    """A record without what differs between two runs of the same turn: ids and timings."""
+    out = {k: v for k, v in record.items() if k not in ("case_id", "timings")}
+    out["evidence"] = [
+        {k: v for k, v in e.items() if k != "seconds"} for e in record.get("evidence", [])
+    ]
+    return out
+
+
+@pytest.mark.shared_data
+def test_jobs_config_versions_html_and_compare(
+    shared_data: Path, env_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = tmp_path / "small.yaml"
+    suite.write_text(SMALL)
+    one, two = tmp_path / "one", tmp_path / "two"
+    base = ["eval", "run", str(suite), "--data", str(shared_data)]
+    assert main([*base, "--out", str(one), "--label", "serial"]) == 0
+    config = tmp_path / "run.yaml"
+    config.write_text("label: parallel\njobs: 2\nsettings:\n  expert_timeout_s: 12\n")
+    assert main([*base, "--out", str(two), "--config", str(config), "--compare", str(one)]) == 0
+    err = capsys.readouterr().err
+    assert "[3/3]" in err
+    serial, _, _ = _read(one)
+    parallel, summary, report = _read(two)
+    # the same records in the same order, whichever case finished first
+    assert [_stable(r) for r in parallel] == [_stable(r) for r in serial]
+    assert len({r["case_id"] for r in parallel if r.get("case_id")}) == 2
+    run = summary["run"]
+    assert (run["label"], run["jobs"], run["expert_timeout_s"]) == ("parallel", 2, 12.0)
+    assert run["config"] == {"file": str(config), "settings": {"expert_timeout_s": 12}}
+    assert run["settings"]["expert_timeout_s"] == 12.0
+    versions = json.loads((two / "versions.json").read_text())
+    assert run["versions"] == versions
+    assert versions["packages"]["langgraph"]
+    assert "capricorn-tissue" in versions["experts"]
+    cmu = parallel[1]
+    assert cmu["versions"]["id"] == versions["id"]
+    built_in = f"cpu smartpath-copilot {versions['copilot']}"
+    assert cmu["versions"]["experts"] == {"slide_info (built-in)": built_in}
+    assert "versions" not in parallel[0]  # the missing case ran nothing
+    assert "# SmartPath evaluation report: parallel" in report
+    assert "- settings overridden: expert_timeout_s=12" in report
+    assert "## Versions" in report
+    html = (two / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == 2  # scores, latency
+    assert '<h2 id="suite-small">Suite <code>small</code></h2>' in html
+    compare = (two / "compare.md").read_text()
+    assert "- A: serial" in compare
+    assert "- B: parallel" in compare
+    assert "| jobs | 1 | 2 |" in compare
+    assert "| setting expert_timeout_s | 60.000 | 12.000 |" in compare
+    assert "| small | answer keys passed | 1.000 | 1.000 | +0.000 |" in compare
+    assert (two / "compare.html").read_text().startswith("<!DOCTYPE html>")
