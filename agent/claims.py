@@ -53,6 +53,51 @@ class Writer:
         )
         return self
 
+    def difference(
+        self,
+        value: float,
+        evidence: str,
+        other: str,
+        path: str,
+        *,
+        unit: str | None = None,
+        decimals: int | None = None,
+    ) -> Writer:
+        """Append ``value`` = ``evidence.output[path]`` - ``other.output[path]`` (in ``unit``)."""
+        shown = format_number(value, decimals)
+        digits = len(shown.split(".")[1]) if "." in shown else 0
+        self._parts.append(shown)
+        self.claims.append(
+            Claim(
+                kind="compare",
+                op="difference",
+                evidence=evidence,
+                path=path,
+                other_evidence=other,
+                other_path=path,
+                value=float(shown),
+                unit=unit,
+                tolerance=0.5 * 10 ** (-digits),
+            )
+        )
+        return self
+
+    def relation(self, s: str, evidence: str, other: str, path: str, *, same: bool) -> Writer:
+        """Append ``s``, which states that the two outputs at ``path`` are equal (or not)."""
+        self._parts.append(s)
+        op = "same" if same else "differ"
+        self.claims.append(
+            Claim(
+                kind="compare",
+                op=op,
+                evidence=evidence,
+                path=path,
+                other_evidence=other,
+                other_path=path,
+            )
+        )
+        return self
+
     def box(self, box: list[int], evidence: str, path: str) -> Writer:
         """Append ``[x0, y0, x1, y1]`` with a claim per coordinate (level-0 pixels)."""
         self.text("[")
@@ -79,6 +124,14 @@ class Writer:
         self._parts.append(other.render())
         self.claims.extend(other.claims)
         return self
+
+    def capitalized(self) -> Writer:
+        """A copy whose text starts with a capital letter (claims unchanged)."""
+        out = Writer()
+        out._parts = ["".join(self._parts)]
+        out._parts[0] = out._parts[0][:1].upper() + out._parts[0][1:]
+        out.claims = list(self.claims)
+        return out
 
     def render(self) -> str:
         """Return the text written so far."""

@@ -9,6 +9,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ValidationError
 
+from agent.case_memory import records
 from agent.deps import GraphDeps
 from agent.errors import ToolError, ToolInputError, ToolServerError
 from agent.state import CaseState, Evidence, Node, Plan, PlanStep, Roi
@@ -37,7 +38,8 @@ def make_executor(deps: GraphDeps) -> Node:
         new_rois: list[dict[str, Any]] = []
         current = state.get("current_roi")
         n_rois = len(state.get("rois", []))
-        for step in plan.steps:
+        for planned in plan.steps:
+            step = _on_new_view(planned, new_rois)
             ev = _run_step(deps, state, step, case_id, f"E{turn}.{len(evidence) + 1}")
             evidence.append(ev.model_dump(mode="json"))
             deps.audit.append(case_id, "tool_call", {"turn": turn, **ev.model_dump(mode="json")})
@@ -45,9 +47,27 @@ def make_executor(deps: GraphDeps) -> Node:
                 roi = _roi_from(ev, state, n_rois + len(new_rois) + 1, turn)
                 new_rois.append(roi.model_dump(mode="json"))
                 current = roi.number
-        return {"evidence": evidence, "rois": new_rois, "current_roi": current}
+        earlier = records(state.get("archive", []), plan.lookup.earlier) if plan.lookup else []
+        return {
+            "evidence": evidence,
+            "rois": new_rois,
+            "current_roi": current,
+            "earlier": [e.model_dump(mode="json") for e in earlier],
+        }
 
     return act
+
+
+def _on_new_view(step: PlanStep, new_rois: list[dict[str, Any]]) -> PlanStep:
+    """Give an analysis of the view this plan's zoom showed that view's level-0 box."""
+    args = step.args
+    if args.get("target") != "box" or args.get("box") or args.get("roi_number") is None:
+        return step
+    shown = next((r for r in new_rois if r["number"] == args["roi_number"]), None)
+    if shown is None:
+        error = step.error or "the view to analyse could not be shown (see the zoom step)"
+        return step.model_copy(update={"error": error})
+    return step.model_copy(update={"args": {**args, "box": shown["box"]}})
 
 
 def _run_step(

@@ -33,6 +33,7 @@ def make_intake(deps: GraphDeps) -> Node:
             "current_roi": current,
             "plan": None,
             "evidence": [],
+            "earlier": [],
             "facts": [],
             "chain": None,
             "verification": None,

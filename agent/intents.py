@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from agent.review_intents import CompareRequest, RecallRequest, parse_compare, parse_recall
+
 __all__ = ["ParsedRequest", "RegionRequest", "ZoomRequest", "parse_request"]
 
 RoiRef = Literal["current", "previous", "number"]
@@ -121,19 +123,26 @@ class ParsedRequest:
     classify_slide: bool = False
     segment: RegionRequest | None = None
     knowledge: bool = False
+    compare: CompareRequest | None = None
+    recall: RecallRequest | None = None
 
     @property
     def empty(self) -> bool:
         """True when no intent was recognised."""
-        return (
-            not (self.info or self.tissue or self.zoom or self.detect or self.classify)
-            and not self.classify_slide
+        return not (self.info or self.tissue or self.zoom or self.detect or self.classify) and not (
+            self.classify_slide or self.compare or self.recall
         )
 
 
 def parse_request(text: str) -> ParsedRequest:
     """Find the intents of ``text`` and the arguments of a zoom."""
     low = " ".join(text.lower().split())
+    recall = parse_recall(low)
+    if recall is not None:  # answered from the case's memory: no tool runs
+        return ParsedRequest(recall=recall)
+    compare = parse_compare(low)
+    if compare is not None:  # the comparison plans its own analysis steps
+        return ParsedRequest(compare=compare)
     zoom = _parse_zoom(low)
     segment = None
     part = _COMPARTMENT_RE.search(low)
@@ -249,6 +258,13 @@ def _parse_point(low: str) -> tuple[float, float] | None:
 
 def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]:
     """Return (target, tissue region index, ROI reference, ROI number)."""
+    m = re.search(
+        rf"\b{_ORD}\s+(?:largest|biggest)\s+(?:piece\s+of\s+)?(?:tissue\s+)?"
+        r"(?:region|area|piece|fragment|section)?\b",
+        low,
+    )
+    if m and m.group(1) not in ("first", "1st"):
+        return "tissue_region", _ordinal(m.group(1)), None, None
     if re.search(
         r"\b(largest|biggest|main|largest)\s+(?:piece\s+of\s+)?tissue\b", low
     ) or re.search(

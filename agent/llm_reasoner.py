@@ -99,7 +99,8 @@ def make_llm_reasoner(
     """
 
     def reason_llm(state: CaseState) -> dict[str, Any]:
-        evidence = _latest([Evidence.model_validate(e) for e in state.get("evidence", [])])
+        turn = [*state.get("evidence", []), *state.get("earlier", [])]  # earlier: recalled
+        evidence = _latest([Evidence.model_validate(e) for e in turn])
         facts = [RecalledFact.model_validate(f) for f in state.get("facts", [])]
         plan = Plan.model_validate(state["plan"]) if state.get("plan") else None
         if not evidence and not facts:

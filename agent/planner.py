@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.intents import ParsedRequest, RegionRequest, ZoomRequest, parse_request
+from agent.review_planner import plan_compare, plan_recall
 from agent.state import CaseState, Node, Plan, PlanStep, Roi
 
 if TYPE_CHECKING:
@@ -27,7 +28,13 @@ def make_planner(registry: ToolRegistry) -> Node:
         request = state.get("request", "")
         rois = [Roi.model_validate(r) for r in state.get("rois", [])]
         slide = state.get("slide") or {}
-        result = plan_request(request, rois, state.get("current_roi"), slide.get("slide_id", ""))
+        result = plan_request(
+            request,
+            rois,
+            state.get("current_roi"),
+            slide.get("slide_id", ""),
+            archive=state.get("archive", []),
+        )
         available = set(registry.names())
         missing = sorted({s.tool for s in result.steps} - available)
         if missing:
@@ -42,24 +49,45 @@ def make_planner(registry: ToolRegistry) -> Node:
     return plan
 
 
-def plan_request(request: str, rois: list[Roi], current: int | None, slide_id: str) -> Plan:
-    """Build the plan for ``request`` given the ROIs the case has visited on this slide."""
+def plan_request(
+    request: str,
+    rois: list[Roi],
+    current: int | None,
+    slide_id: str,
+    *,
+    archive: list[dict[str, Any]] | None = None,
+) -> Plan:
+    """Build the plan for ``request`` given the ROIs the case has visited on this slide.
+
+    ``rois`` are all the case's ROIs (numbered across slides); ``archive`` is the case's
+    archived evidence, which comparisons and recalls of earlier regions use.
+    """
     parsed: ParsedRequest = parse_request(request)
     steps: list[PlanStep] = []
     notes: list[str] = []
+    here = [r for r in rois if r.slide_id == slide_id]
+    if parsed.recall is not None:
+        lookup = plan_recall(parsed.recall, here, current, archive or [])
+        return Plan(request=request, lookup=lookup)
+    if parsed.compare is not None:
+        steps, found = plan_compare(parsed.compare, here, current, archive or [])
+        return Plan(request=request, steps=steps, lookup=found)
     if parsed.info:
         steps.append(PlanStep(tool="slide_info", why="slide size, levels, resolution"))
     if parsed.tissue:
         steps.append(PlanStep(tool="tissue", why="tissue fraction and regions"))
-    here = [r for r in rois if r.slide_id == slide_id]
+    view: int | None = None
     if parsed.zoom is not None:
-        steps.append(_zoom_step(parsed.zoom, here, current, notes))
+        zoom = _zoom_step(parsed.zoom, here, current, notes)
+        steps.append(zoom)
+        if not zoom.error:
+            view = len(rois) + 1  # the executor numbers ROIs across the case
     if parsed.detect is not None:
-        steps.append(_region_step("detect", parsed.detect, here, current, notes))
+        steps.append(_region_step("detect", parsed.detect, here, current, notes, view))
     if parsed.classify is not None:
-        steps.append(_region_step("classify", parsed.classify, here, current, notes))
+        steps.append(_region_step("classify", parsed.classify, here, current, notes, view))
     if parsed.segment is not None:
-        step = _region_step("segment", parsed.segment, here, current, notes)
+        step = _region_step("segment", parsed.segment, here, current, notes, view)
         if not step.error:
             step = step.model_copy(update={"args": {**step.args, "what": parsed.segment.what}})
         steps.append(step)
@@ -142,9 +170,21 @@ def _roi_step(z: ZoomRequest, roi: Roi, args: dict[str, Any]) -> PlanStep:
 
 
 def _region_step(
-    tool: str, d: RegionRequest, rois: list[Roi], current: int | None, notes: list[str]
+    tool: str,
+    d: RegionRequest,
+    rois: list[Roi],
+    current: int | None,
+    notes: list[str],
+    view: int | None = None,
 ) -> PlanStep:
-    """Analyse a tissue region, an earlier region (the current one by default) or the slide."""
+    """Analyse a tissue region, an earlier region (the current one by default) or the slide.
+
+    ``view``: the number the region shown by this plan's zoom will get; a request that names
+    no other region analyses that view (the executor fills in its box once it is shown).
+    """
+    if view is not None and d.target == "default":
+        args = {"target": "box", "roi_number": view}
+        return PlanStep(tool=tool, args=args, why=f"the view shown first (region {view})")
     if d.target == "tissue_region":
         args = {"target": "tissue_region", "region_index": d.region_index or 1}
         return PlanStep(tool=tool, args=args, why=f"tissue region {d.region_index or 1}")

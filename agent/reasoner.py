@@ -14,10 +14,11 @@ from agent.state import (
     Plan,
     ReasoningChain,
     RecalledFact,
+    Roi,
     StepKind,
 )
 
-__all__ = ["compose_chain", "reason"]
+__all__ = ["add_facts", "compose_chain", "reason", "section_of", "step_of", "where_of"]
 
 _Section = tuple[list[tuple[StepKind, Writer]], Writer]
 
@@ -27,7 +28,15 @@ def reason(state: CaseState) -> dict[str, Any]:
     evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
     plan = Plan.model_validate(state["plan"]) if state.get("plan") else None
     facts = [RecalledFact.model_validate(f) for f in state.get("facts", [])]
-    chain = compose_chain(evidence, plan, facts)
+    if plan is not None and plan.lookup is not None:
+        # imported here: the review chain builds on this module's sections
+        from agent.review_chain import compose_review
+
+        earlier = [Evidence.model_validate(e) for e in state.get("earlier", [])]
+        rois = [Roi.model_validate(r) for r in state.get("rois", [])]
+        chain = compose_review(evidence, earlier, plan, plan.lookup, rois, facts)
+    else:
+        chain = compose_chain(evidence, plan, facts)
     conclusion = chain.conclusion
     return {
         "chain": chain.model_dump(mode="json"),
@@ -50,23 +59,14 @@ def compose_chain(
     steps: list[ChainStep] = []
     answer = Writer()
     for ev in latest.values():
-        builder = _BUILDERS.get(ev.tool) if ev.ok else _failed
-        parts, summary = (builder or _generic)(ev)
+        parts, summary = section_of(ev)
         for kind, w in parts:
             steps.append(_step(len(steps) + 1, kind, w, [ev.id]))
         if answer.render():
             answer.text(" ")
         answer.extend(summary)
-    cited_facts: list[str] = []
     brief = bool(latest) and not (plan and plan.knowledge)
-    for entity, group in _by_entity(facts):
-        parts, summary, cites = _recall(entity, group, latest, brief=brief)
-        for kind, w, refs in parts:
-            steps.append(_step(len(steps) + 1, kind, w, refs))
-        if answer.render():
-            answer.text(" ")
-        answer.extend(summary)
-        cited_facts.extend(cites)
+    cited_facts = add_facts(steps, answer, facts, latest, brief=brief)
     if not latest and not facts:
         if plan and plan.knowledge:
             answer.text("I found no knowledge-graph facts for this question")
@@ -80,6 +80,38 @@ def compose_chain(
     cites = [e.id for e in latest.values()] + list(dict.fromkeys(cited_facts))
     steps.append(_step(len(steps) + 1, "conclude", answer, cites))
     return ReasoningChain(steps=steps)
+
+
+def section_of(ev: Evidence) -> _Section:
+    """The chain steps (kind, writer) and the answer sentence for one piece of evidence."""
+    builder = _BUILDERS.get(ev.tool) if ev.ok else _failed
+    return (builder or _generic)(ev)
+
+
+def add_facts(
+    steps: list[ChainStep],
+    answer: Writer,
+    facts: list[RecalledFact],
+    latest: dict[str, Evidence],
+    *,
+    brief: bool,
+) -> list[str]:
+    """Append infer/recall steps per recalled entity and their summary; return the fact ids."""
+    cited: list[str] = []
+    for entity, group in _by_entity(facts):
+        parts, summary, cites = _recall(entity, group, latest, brief=brief)
+        for kind, w, refs in parts:
+            steps.append(_step(len(steps) + 1, kind, w, refs))
+        if answer.render():
+            answer.text(" ")
+        answer.extend(summary)
+        cited.extend(cites)
+    return cited
+
+
+def step_of(n: int, kind: StepKind, w: Writer, cites: list[str]) -> ChainStep:
+    """Chain step ``S<n>`` with the writer's text and claims."""
+    return _step(n, kind, w, cites)
 
 
 def _by_entity(facts: list[RecalledFact]) -> list[tuple[str, list[RecalledFact]]]:
@@ -341,6 +373,11 @@ def _failed(ev: Evidence) -> _Section:
 def _generic(ev: Evidence) -> _Section:
     w = Writer().text(f"{ev.tool}: ").quote(ev.summary, ev.id)
     return [("observe", w)], w
+
+
+def where_of(o: dict[str, Any], e: str) -> Writer:
+    """'region #n', 'tissue region #n' or 'the analysed region', with claims."""
+    return _where(o, e)
 
 
 def _where(o: dict[str, Any], e: str) -> Writer:

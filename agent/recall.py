@@ -25,7 +25,8 @@ def make_recall(deps: GraphDeps) -> Node:
     def recall(state: CaseState) -> dict[str, Any]:
         plan = Plan.model_validate(state["plan"]) if state.get("plan") else None
         evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
-        labels: list[LabelRef] = labels_of(evidence)
+        earlier = [Evidence.model_validate(e) for e in state.get("earlier", [])]
+        labels: list[LabelRef] = labels_of(evidence + earlier)
         if not labels:
             for finding in reversed(state.get("findings", [])):
                 if finding.get("labels"):

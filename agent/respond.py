@@ -1,4 +1,4 @@
-"""Respond node: post the answer, record the turn's finding, write the audit record."""
+"""Respond node: post the answer, record the finding, archive the evidence, write the audit."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 
+from agent.case_memory import compact
 from agent.deps import GraphDeps
 from agent.executor import case_id_of
 from agent.knowledge import labels_of
@@ -33,6 +34,7 @@ def make_respond(deps: GraphDeps) -> Node:
                 label for label, _ in labels_of([Evidence.model_validate(e) for e in evidence])
             ],
             "facts": [f["id"] for f in state.get("facts", [])],
+            "earlier": [e["id"] for e in state.get("earlier", [])],
         }
         deps.audit.append(
             case_id_of(config),
@@ -48,6 +50,10 @@ def make_respond(deps: GraphDeps) -> Node:
                 "answer": state.get("answer", ""),
             },
         )
-        return {"messages": [AIMessage(content=state.get("answer", ""))], "findings": [finding]}
+        return {
+            "messages": [AIMessage(content=state.get("answer", ""))],
+            "findings": [finding],
+            "archive": [compact(e) for e in evidence],
+        }
 
     return respond

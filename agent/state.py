@@ -15,6 +15,7 @@ from langgraph.graph.message import add_messages
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CaseLookup",
     "CaseState",
     "Node",
     "ChainStep",
@@ -63,6 +64,23 @@ class PlanStep(_Model):
     )
 
 
+class CaseLookup(_Model):
+    """A turn answered (partly) from the case's memory: compare regions or recall findings."""
+
+    kind: Literal["compare", "recall"]
+    rois: list[int] = Field(
+        default_factory=list, description="ROI numbers in the order the answer names them"
+    )
+    earlier: list[str] = Field(
+        default_factory=list, description="earlier evidence ids the answer cites, in that order"
+    )
+    tool: str | None = Field(default=None, description="the analysis a comparison runs")
+    what: str | None = Field(default=None, description="what that analysis looks at")
+    missing: list[str] = Field(
+        default_factory=list, description="plain lines: regions with nothing to recall"
+    )
+
+
 class Plan(_Model):
     """The tool steps for one request, in order; ``notes`` say what was resolved or ignored."""
 
@@ -71,6 +89,9 @@ class Plan(_Model):
     notes: list[str] = Field(default_factory=list)
     knowledge: bool = Field(
         default=False, description="the request asks about medical knowledge (recall answers it)"
+    )
+    lookup: CaseLookup | None = Field(
+        default=None, description="earlier evidence of the case this turn compares or recalls"
     )
 
 
@@ -90,6 +111,10 @@ class Evidence(_Model):
     backend: str | None = None
     seconds: float = 0.0
     output_sha256: str | None = None
+    trimmed: list[str] = Field(
+        default_factory=list,
+        description="output keys whose long lists were left out when the case archived it",
+    )
 
 
 class Roi(_Model):
@@ -113,15 +138,21 @@ class Claim(_Model):
 
     ``number``: ``value`` (shown in ``unit``) equals the cited evidence output at ``path``
     within ``tolerance``; ``absent``: the value at ``path`` is null (the tool found no such
-    metadata); ``quote``: ``text`` occurs in the cited evidence's error or summary.
+    metadata); ``quote``: ``text`` occurs in the cited evidence's error or summary;
+    ``compare``: ``op`` holds between ``evidence.path`` and ``other_evidence.other_path``
+    (``difference``: the first minus the second, in ``unit``, equals ``value``; ``same`` /
+    ``differ``: the two values are equal / not equal).
     """
 
-    kind: Literal["number", "absent", "quote"] = "number"
+    kind: Literal["number", "absent", "quote", "compare"] = "number"
     evidence: str
     path: str = ""
     value: float | None = None
     unit: str | None = None
     text: str | None = None
+    other_evidence: str | None = None
+    other_path: str | None = None
+    op: Literal["difference", "same", "differ"] | None = None
     tolerance: float | None = Field(
         default=None, description="absolute tolerance in ``unit``; default: half a last digit"
     )
@@ -213,6 +244,10 @@ class CaseState(TypedDict, total=False):
     attempts: int
     feedback: list[str]
     findings: Annotated[list[dict[str, Any]], operator.add]
+    archive: Annotated[list[dict[str, Any]], operator.add]
+    """Every turn's evidence, compacted (long lists left out): the case's memory of results."""
+    earlier: list[dict[str, Any]]
+    """Archived evidence this turn compares or recalls (reset by ``intake``)."""
     timings: dict[str, float]
 
 

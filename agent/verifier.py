@@ -3,10 +3,13 @@
 Checks per step: each cited id exists (``citations``); each number claim equals the cited tool
 output at its path, after unit conversion, within the claim's stated tolerance (``numbers``);
 each number written in the text is backed by such a claim (``numbers_claimed``); ``absent``
-claims point at a null output and ``quote`` claims occur verbatim in the cited evidence or fact
-(``claims``); every medical entity written outside quotes links to the knowledge graph
-(``entities``); every disease an infer or conclude step names outside quotes is backed by a cited
-fact about it or a cited expert label that links to it (``inference``). On the answer: it equals
+claims point at a null output, ``quote`` claims occur verbatim in the cited evidence or fact and
+``compare`` claims (a difference, or equal / unequal values, between two cited outputs) hold
+(``claims``); evidence of earlier turns that the turn compares or recalls (``earlier``, loaded
+from the case's archive) can be cited like the turn's own; every medical entity written outside
+quotes links to the knowledge graph (``entities``); every disease an infer or conclude step
+names outside quotes is backed by a cited fact about it or a cited expert label that links to it
+(``inference``). On the answer: it equals
 the conclusion's text (``answer``) and names no class of a cited classifier other than the one
 the classifier gave (``consistent``). A claim that cannot be checked fails its step: it is shown
 as unverified, never as verified.
@@ -70,6 +73,8 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
     """Check this turn's chain and record the report; count the attempt."""
     chain = ReasoningChain.model_validate(state["chain"])
     evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
+    # earlier turns' evidence that this turn compares or recalls, from the case's archive
+    evidence += [Evidence.model_validate(e) for e in state.get("earlier", [])]
     facts = [RecalledFact.model_validate(f) for f in state.get("facts", [])]
     report = verify_chain(chain, evidence, facts, state.get("answer", ""), knowledge)
     return {
@@ -335,6 +340,8 @@ def _check_claim(
             if claim.text and any(claim.text in h for h in haystack)
             else (f"quote not found in {ev.id}")
         )
+    if claim.kind == "compare":
+        return _check_compare(claim, step, ev, by_id)
     found, source = _resolve(ev.output, claim.path)
     if claim.kind == "absent":
         return None if found and source is None else f"{ev.id}.{claim.path} is not empty"
@@ -346,6 +353,34 @@ def _check_claim(
     tol = claim.tolerance if claim.tolerance is not None else 1e-9
     if not math.isclose(converted, claim.value, abs_tol=tol + 1e-9):
         return f"{claim.value:g} ≠ {ev.id}.{claim.path} = {converted:g} (tolerance {tol:g})"
+    return None
+
+
+def _check_compare(
+    claim: Claim, step: ChainStep, ev: Evidence, by_id: dict[str, Evidence]
+) -> str | None:
+    """Check a relation between two cited outputs (a difference, or equal / unequal values)."""
+    other = by_id.get(claim.other_evidence or "")
+    if other is None or claim.other_evidence not in step.evidence:
+        return f"compare claim needs {claim.other_evidence} cited as tool evidence"
+    found_a, a = _resolve(ev.output, claim.path)
+    found_b, b = _resolve(other.output, claim.other_path or claim.path)
+    where = f"{ev.id}.{claim.path} and {other.id}.{claim.other_path or claim.path}"
+    if not (found_a and found_b):
+        return f"{where}: a value is missing"
+    if claim.op in ("same", "differ"):
+        equal = a == b
+        return None if equal == (claim.op == "same") else f"{where}: not {claim.op}"
+    numbers = [x for x in (a, b) if isinstance(x, int | float) and not isinstance(x, bool)]
+    if len(numbers) != 2 or claim.value is None:
+        return f"{where}: not two numbers"
+    ca = _convert(float(a), claim.path, claim.unit)
+    cb = _convert(float(b), claim.other_path or claim.path, claim.unit)
+    if ca is None or cb is None:
+        return f"cannot convert {where} to {claim.unit}"
+    tol = claim.tolerance if claim.tolerance is not None else 1e-9
+    if not math.isclose(ca - cb, claim.value, abs_tol=tol + 1e-9):
+        return f"{claim.value:g} ≠ {ev.id} - {other.id} = {ca - cb:g} (tolerance {tol:g})"
     return None
 
 
@@ -393,5 +428,7 @@ def _unclaimed_numbers(step: ChainStep) -> list[float]:
     for claim in step.claims:
         if claim.kind == "quote" and claim.text:
             text = text.replace(claim.text, " ")
-    values = [c.value for c in step.claims if c.kind == "number" and c.value is not None]
+    values = [
+        c.value for c in step.claims if c.kind in ("number", "compare") and c.value is not None
+    ]
     return [n for n in extract_numbers(text) if not any(math.isclose(n, v) for v in values)]

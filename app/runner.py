@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
-from pydantic import BaseModel
+from langgraph.config import get_stream_writer
+from pydantic import BaseModel, Field
 
 from agent.chain_format import tagged
 from agent.config import Settings
@@ -20,10 +23,11 @@ from app.reasoners import choose_reasoner
 from memory.audit import AuditLog
 from memory.cases import CaseRecord, CaseStore, new_case_id, validate_case_id
 from memory.kg.store import KGStore
+from tools.base import Tool, ToolContext, ToolResult
 from tools.registry import ClientFactory, build_tools
 from tools.slide_cache import SlideCache
 
-__all__ = ["Copilot", "TurnResult"]
+__all__ = ["Copilot", "Progress", "TurnResult"]
 
 MAX_QUESTION_CHARS = 4000
 
@@ -40,6 +44,10 @@ class TurnResult(BaseModel):
     chain_tagged: str
     verification: dict[str, Any]
     evidence: list[dict[str, Any]]
+    earlier: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="evidence of earlier turns this turn compares or recalls (cited, not re-run)",
+    )
     plan: dict[str, Any] | None
     facts: list[dict[str, Any]]
     artifacts: list[str]
@@ -54,8 +62,27 @@ class TurnResult(BaseModel):
         return 2 if "input" in kinds else 0
 
 
+class Progress(BaseModel):
+    """One event of a turn streamed by ``Copilot.ask_stream``, before its ``TurnResult``.
+
+    ``node`` starts a graph node, ``tool_start`` a tool call, ``tool_done`` ends one; ``text`` is
+    one line for a person (``planning…``, ``running segment on region #2 (cpu)…``) and
+    ``evidence`` carries a finished call's id, tool, expert, backend, seconds, status and summary.
+    """
+
+    kind: Literal["node", "tool_start", "tool_done"]
+    node: str
+    text: str
+    evidence: dict[str, Any] | None = None
+
+
 class Copilot:
-    """Owns the slide cache, the cases database, the audit log and the compiled graph."""
+    """Owns the slide cache, the cases database, the audit log and the compiled graph.
+
+    Safe to call from several threads at once: the slide cache, cases database, audit log and
+    KG store lock their own state, and two turns of the same case never interleave (a lock per
+    case id; turns of different cases run in parallel).
+    """
 
     def __init__(self, settings: Settings, client_factory: ClientFactory | None = None) -> None:
         self.reasoner = choose_reasoner(settings, client_factory)  # ConfigError before any I/O
@@ -76,6 +103,10 @@ class Copilot:
             rewrite_on_failure=self.reasoner.rewrite_on_failure,
         )
         self.graph = build_graph(deps).compile(checkpointer=self.cases.checkpointer)
+        self._case_locks: dict[str, threading.Lock] = {}
+        self._case_locks_guard = threading.Lock()
+        for name in self.tools.names():
+            _report_progress(self.tools.get(name))
 
     def ask(self, slide: str | Path, question: str, case_id: str | None = None) -> TurnResult:
         """Answer ``question`` about ``slide`` in case ``case_id`` (a new case when None).
@@ -85,7 +116,22 @@ class Copilot:
             CaseError: the case id is invalid.
             PlanError: the question is empty or too long.
         """
-        case_id = validate_case_id(case_id) if case_id else new_case_id()
+        for item in self.ask_stream(slide, question, case_id):
+            if isinstance(item, TurnResult):
+                return item
+        msg = "the turn ended without a result"
+        raise RuntimeError(msg)
+
+    def ask_stream(
+        self, slide: str | Path, question: str, case_id: str | None = None
+    ) -> Iterator[Progress | TurnResult]:
+        """``ask``, streamed: ``Progress`` events while the turn runs, then its ``TurnResult``.
+
+        The arguments are checked and the slide opened before this returns, raising what ``ask``
+        raises. Iterate to the end: the case stays locked against other turns until the turn is
+        complete, and an iterator dropped early ends the turn after the node that is running.
+        """
+        case_id = validate_case_id(case_id) if case_id else self._new_case_id()
         question = question.strip()
         if not question:
             msg = "the question is empty"
@@ -102,27 +148,58 @@ class Copilot:
             width=meta.width,
             height=meta.height,
         )
-        started = time.perf_counter()
-        final = self.graph.invoke(
-            {
-                "messages": [HumanMessage(content=question)],
-                "request": question,
-                "slide": ref.model_dump(mode="json"),
-                "slide_path": ref.path,
-            },
-            config={"configurable": {"thread_id": case_id}},
-            durability="sync",
-        )
-        total = time.perf_counter() - started
-        result = _result(case_id, final, total)
-        self.cases.touch(
-            case_id,
-            slide=result.slide,
-            request=question,
-            status=result.verification.get("status"),
-            turns=result.turn,
-        )
-        return result
+        inputs = {
+            "messages": [HumanMessage(content=question)],
+            "request": question,
+            "slide": ref.model_dump(mode="json"),
+            "slide_path": ref.path,
+        }
+        return self._run_turn(case_id, question, inputs)
+
+    def _run_turn(
+        self, case_id: str, question: str, inputs: dict[str, Any]
+    ) -> Iterator[Progress | TurnResult]:
+        with self._case_lock(case_id):
+            started = time.perf_counter()
+            final: dict[str, Any] = {}
+            seen: dict[str, int] = {}
+            for mode, chunk in self.graph.stream(
+                inputs,
+                config={"configurable": {"thread_id": case_id}},
+                durability="sync",
+                stream_mode=["tasks", "custom", "values"],
+            ):
+                if mode == "values":
+                    final = chunk
+                elif mode == "custom" and isinstance(chunk, Progress):
+                    yield chunk
+                elif mode == "tasks" and "input" in chunk:  # a node starts
+                    name = str(chunk["name"])
+                    seen[name] = seen.get(name, 0) + 1
+                    yield Progress(kind="node", node=name, text=_node_line(name, seen[name]))
+            total = time.perf_counter() - started
+            result = _result(case_id, final, total)
+            self.cases.touch(
+                case_id,
+                slide=result.slide,
+                request=question,
+                status=result.verification.get("status"),
+                turns=result.turn,
+            )
+        yield result
+
+    def _case_lock(self, case_id: str) -> threading.Lock:
+        with self._case_locks_guard:
+            return self._case_locks.setdefault(case_id, threading.Lock())
+
+    def _new_case_id(self) -> str:
+        """A case id no other case and no turn running in this process holds."""
+        with self._case_locks_guard:
+            while True:
+                case_id = new_case_id()
+                if case_id not in self._case_locks and self.cases.get(case_id) is None:
+                    self._case_locks[case_id] = threading.Lock()
+                    return case_id
 
     def case(self, case_id: str) -> tuple[CaseRecord | None, dict[str, Any]]:
         """Return a case's index row and its latest checkpointed state."""
@@ -144,6 +221,110 @@ class Copilot:
         self.reasoner.close()
         self.knowledge.store.close()
         self.cases.close()
+
+
+_NODE_LINES = {
+    "intake": "opening the case…",
+    "plan": "planning…",
+    "act": "running the tools…",
+    "recall": "recalling knowledge-graph facts…",
+    "reason": "writing the reasoning chain…",
+    "verify": "verifying…",
+    "respond": "saving the answer…",
+}
+_AGAIN_LINES = {
+    "plan": "planning again for the evidence the verifier found missing…",
+    "reason": "rewriting the reasoning chain after the verifier's checks…",
+    "verify": "verifying again…",
+}
+
+
+def _node_line(node: str, times: int) -> str:
+    if times > 1 and node in _AGAIN_LINES:
+        return _AGAIN_LINES[node]
+    return _NODE_LINES.get(node, f"{node}…")
+
+
+def _report_progress(tool: Tool) -> None:
+    """Make ``tool.run`` write ``Progress`` events to the graph's custom stream, if any."""
+    run = tool.run
+
+    def run_reporting(inp: Any, ctx: ToolContext) -> ToolResult:
+        write = _stream_writer()
+        where = _where(inp)
+        write(
+            Progress(
+                kind="tool_start",
+                node="act",
+                text=f"running {tool.name}{where} ({tool.backend})…",
+            )
+        )
+        started = time.perf_counter()
+        call = {"id": ctx.evidence_id, "tool": tool.name, "inputs": _args(inp)}
+        try:
+            result = run(inp, ctx)
+        except Exception as exc:
+            error = str(exc) or type(exc).__name__
+            write(
+                Progress(
+                    kind="tool_done",
+                    node="act",
+                    text=f"{tool.name} failed",
+                    evidence={
+                        **call,
+                        "expert": tool.expert,
+                        "backend": tool.backend,
+                        "ok": False,
+                        "error": " ".join(error.split()),
+                        "seconds": round(time.perf_counter() - started, 4),
+                    },
+                )
+            )
+            raise
+        seconds = round(time.perf_counter() - started, 4)
+        write(
+            Progress(
+                kind="tool_done",
+                node="act",
+                text=f"{tool.name} done in {seconds:.2f} s",
+                evidence={
+                    **call,
+                    "expert": result.expert or tool.expert,
+                    "backend": result.backend or tool.backend,
+                    "ok": True,
+                    "summary": result.summary,
+                    "seconds": seconds,
+                },
+            )
+        )
+        return result
+
+    tool.run = run_reporting  # type: ignore[method-assign]
+
+
+def _stream_writer() -> Callable[[Any], None]:
+    try:
+        return get_stream_writer()
+    except RuntimeError:  # called outside a graph run
+        return lambda _chunk: None
+
+
+def _args(inp: Any) -> dict[str, Any]:
+    dump = getattr(inp, "model_dump", None)
+    return dump(mode="json", exclude_none=True) if callable(dump) else {}
+
+
+def _where(inp: Any) -> str:
+    roi = getattr(inp, "roi_number", None)
+    if roi:
+        return f" on region #{roi}"
+    region = getattr(inp, "region_index", None)
+    if region:
+        return f" on tissue region {region}"
+    target = getattr(inp, "target", None)
+    if target in {"slide", "wsi"}:
+        return " on the whole slide"
+    return ""
 
 
 def _result(case_id: str, state: dict[str, Any], total_s: float) -> TurnResult:
@@ -173,6 +354,7 @@ def _result(case_id: str, state: dict[str, Any], total_s: float) -> TurnResult:
         else "",
         verification=verification,
         evidence=evidence,
+        earlier=state.get("earlier", []),
         plan=state.get("plan"),
         facts=state.get("facts", []),
         artifacts=[a for e in evidence for a in e.get("artifacts", [])],

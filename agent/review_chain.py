@@ -1,0 +1,242 @@
+"""Chains for turns that look back: compare two regions' results, recall a region's findings.
+
+Every number is claimed: a region's own numbers against its evidence (this turn's or an earlier
+turn's, loaded from the case's archive), differences between regions as ``compare`` claims
+over both outputs. A region the case never visited is said plainly, with nothing to cite, so
+that part stays unverified.
+"""
+
+from __future__ import annotations
+
+from agent.claims import Writer
+from agent.reasoner import add_facts, section_of, step_of, where_of
+from agent.state import CaseLookup, ChainStep, Evidence, Plan, ReasoningChain, RecalledFact, Roi
+
+__all__ = ["compose_review", "ordinal"]
+
+_ORDINALS = [
+    *("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"),
+    *("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth"),
+    *("seventeenth", "eighteenth", "nineteenth", "twentieth"),
+]
+_NOUNS = {"nuclei": "nuclei", "cellular": "cellular regions", "epithelium": "epithelium regions"}
+_METRICS: dict[str, list[tuple[str, str, str | None, int | None, tuple[str, str], str]]] = {
+    # path, what, unit, decimals, (more, less), unit text
+    "segment": [
+        ("count", "", None, None, ("more", "fewer"), ""),
+        ("area_fraction", "covered area", "%", 1, ("higher", "lower"), " percentage points"),
+    ],
+    "detect": [
+        ("count", "", None, None, ("more", "fewer"), ""),
+        ("density_per_mm2", "density", None, 0, ("higher", "lower"), " per mm²"),
+        ("mean_area_um2", "mean nuclear area", None, 1, ("larger", "smaller"), " µm²"),
+    ],
+}
+
+
+def ordinal(n: int) -> str:
+    """'first', 'second', … for 1-20; 'number N' beyond (a number the verifier cannot back)."""
+    return _ORDINALS[n - 1] if 1 <= n <= len(_ORDINALS) else f"number {n}"
+
+
+def compose_review(
+    evidence: list[Evidence],
+    earlier: list[Evidence],
+    plan: Plan,
+    lookup: CaseLookup,
+    rois: list[Roi],
+    facts: list[RecalledFact],
+) -> ReasoningChain:
+    """The chain of a comparison or a recall turn."""
+    steps: list[ChainStep] = []
+    answer = Writer()
+    if lookup.kind == "compare":
+        cites = _compare(steps, answer, evidence, earlier, lookup)
+    else:
+        cites = _recall_regions(steps, answer, earlier, lookup, rois)
+    latest = {ev.tool: ev for ev in [*earlier, *evidence] if ev.id in cites}
+    fact_ids = add_facts(steps, answer, facts, latest, brief=True)
+    if plan.notes:
+        answer.text(" Note: " + "; ".join(plan.notes) + ".")
+    steps.append(step_of(len(steps) + 1, "conclude", answer, [*cites, *fact_ids]))
+    return ReasoningChain(steps=steps)
+
+
+def _add(steps: list[ChainStep], ev: Evidence, lead: str) -> Writer:
+    """The evidence's steps (the first led by ``lead``) and its answer sentence."""
+    parts, summary = section_of(ev)
+    for i, (kind, w) in enumerate(parts):
+        text = Writer().text(lead).extend(w) if i == 0 and lead else w
+        steps.append(step_of(len(steps) + 1, kind, text, [ev.id]))
+    return summary
+
+
+def _compare(
+    steps: list[ChainStep],
+    answer: Writer,
+    evidence: list[Evidence],
+    earlier: list[Evidence],
+    lookup: CaseLookup,
+) -> list[str]:
+    """Each region's result, then how they differ; returns the evidence ids cited."""
+    pool = [*earlier, *evidence]
+    found: list[Evidence] = []
+    for number in lookup.rois:
+        mine = [e for e in pool if e.output.get("roi_number", e.inputs.get("roi_number")) == number]
+        ok = [e for e in mine if e.ok]
+        if ok or mine:
+            found.append((ok or mine)[-1])
+    for ev in found:
+        lead = f"Earlier in this case ({ev.id}): " if ev in earlier else ""
+        summary = _add(steps, ev, lead)
+        if answer.render():
+            answer.text(" ")
+        answer.text(lead).extend(summary)
+    ok = [e for e in found if e.ok]
+    if len(ok) >= 2:
+        a, b = ok[0], ok[1]
+        diff = _difference(a, b)
+        if diff is not None:
+            kind = "infer" if a.tool == "classify" else "measure"
+            steps.append(step_of(len(steps) + 1, kind, diff, [a.id, b.id]))
+            answer.text(" Comparison: ").extend(diff)
+    elif found:
+        answer.text(" The regions cannot be compared: one of the analyses failed.")
+    return [e.id for e in found]
+
+
+def _difference(a: Evidence, b: Evidence) -> Writer | None:
+    """Sentences that compare ``a``'s output with ``b``'s (same tool), every number claimed."""
+    if a.tool != b.tool:
+        return None
+    if a.tool == "classify":
+        return _compare_labels(a, b)
+    w = Writer()
+    for path, what, unit, decimals, (more, less), unit_text in _METRICS.get(a.tool, []):
+        va, vb = a.output.get(path), b.output.get(path)
+        if not isinstance(va, int | float) or not isinstance(vb, int | float):
+            continue
+        if w.render():
+            w.text(" ")
+        _metric(w, a, b, path, what, unit, decimals, (more, less), unit_text)
+    if w.render() and _sizes_differ(a, b):
+        fair = "the covered share is" if a.tool == "segment" else "the density is"
+        w.text(
+            " The two regions differ in size, so their counts are not directly comparable; "
+            f"{fair}."
+        )
+    return w if w.render() else None
+
+
+def _sizes_differ(a: Evidence, b: Evidence) -> bool:
+    boxes = [e.output.get("region_box") for e in (a, b)]
+    if not all(isinstance(x, list) and len(x) == 4 for x in boxes):
+        return False
+    areas = [(x[2] - x[0]) * (x[3] - x[1]) for x in boxes]  # type: ignore[index]
+    return abs(areas[0] - areas[1]) > 0.05 * max(areas)
+
+
+def _metric(
+    w: Writer,
+    a: Evidence,
+    b: Evidence,
+    path: str,
+    what: str,
+    unit: str | None,
+    decimals: int | None,
+    words: tuple[str, str],
+    unit_text: str,
+) -> None:
+    scale = 100.0 if unit == "%" else 1.0
+    va, vb = scale * float(a.output[path]), scale * float(b.output[path])
+    hi, lo = (a, b) if va >= vb else (b, a)
+    shown_a = Writer().num(va, a.id, path, unit=unit, decimals=decimals)
+    shown_b = Writer().num(vb, b.id, path, unit=unit, decimals=decimals)
+    suffix = "%" if unit == "%" else unit_text
+    values = Writer().text(" (").extend(shown_a).text(f"{suffix} vs ").extend(shown_b)
+    values.text(f"{suffix}).")
+    diff = Writer().difference(abs(va - vb), hi.id, lo.id, path, unit=unit, decimals=decimals)
+    if diff.claims[0].value == 0:
+        w.text(f"The {what or 'number of ' + _noun(a)} is the same in ")
+        w.extend(where_of(a.output, a.id)).text(" and ").extend(where_of(b.output, b.id))
+        w.text(" (difference ").extend(diff).text(f"{unit_text}: ").extend(shown_a)
+        w.text(f"{suffix} vs ").extend(shown_b).text(f"{suffix}).")
+        return
+    word = words[0] if hi is a else words[1]
+    if not what:  # a count: "region #2 has 289 more nuclei than region #1"
+        w.extend(_cap(where_of(a.output, a.id))).text(" has ").extend(diff)
+        w.text(f" {word} {_noun(a)} than ").extend(where_of(b.output, b.id)).extend(values)
+        return
+    w.text(f"The {what} is ").extend(diff).text(f"{unit_text} {word} in ")
+    w.extend(where_of(a.output, a.id)).text(" than in ").extend(where_of(b.output, b.id))
+    w.extend(values)
+
+
+def _compare_labels(a: Evidence, b: Evidence) -> Writer:
+    la, lb = str(a.output.get("label")), str(b.output.get("label"))
+    w = Writer().extend(_cap(where_of(a.output, a.id))).text(" was classified as ").quote(la, a.id)
+    w.text(" and ").extend(where_of(b.output, b.id)).text(" as ").quote(lb, b.id)
+    if la == lb:
+        return w.relation(": the same class.", a.id, b.id, "label", same=True)
+    return w.relation(": the classes differ.", a.id, b.id, "label", same=False)
+
+
+def _recall_regions(
+    steps: list[ChainStep],
+    answer: Writer,
+    earlier: list[Evidence],
+    lookup: CaseLookup,
+    rois: list[Roi],
+) -> list[str]:
+    """What the case holds about each region: its view and its latest analyses."""
+    by_number = {r.number: r for r in rois}
+    cites: list[str] = []
+    for number in lookup.rois:
+        roi = by_number.get(number)
+        view = next((e for e in earlier if roi is not None and e.id == roi.evidence), None)
+        mine = [e for e in earlier if e.tool != "zoom" and e.output.get("roi_number") == number]
+        name = f"the {ordinal(number)} region"
+        if answer.render():
+            answer.text(" ")
+        if view is not None:
+            w = Writer().text(f"{name.capitalize()} of this case is the view of box ")
+            w.box(view.output["box"], view.id, "box").text(" in level-0 pixels")
+            if view.output.get("magnification") is not None:
+                mag = view.output["magnification"]
+                w.text(" at ").num(mag, view.id, "magnification", decimals=_dec(mag)).text("x")
+            w.text(".")
+            steps.append(step_of(len(steps) + 1, "observe", w, [view.id]))
+            cites.append(view.id)
+        if not mine:
+            line = Writer().text(f"About {name}: it was ")
+            if view is not None:
+                line.text("viewed (box ").box(view.output["box"], view.id, "box")
+                line.text(" in level-0 pixels) but ")
+            line.text("not analysed, so nothing was concluded about it yet.")
+            answer.extend(line)
+            continue
+        answer.text(f"About {name}, earlier in this case:")
+        for ev in mine:
+            summary = _add(steps, ev, f"Earlier in this case ({ev.id}): ")
+            answer.text(" ").extend(summary)
+            cites.append(ev.id)
+    for line in lookup.missing:
+        if answer.render():
+            answer.text(" ")
+        answer.text(line[0].upper() + line[1:] + ("" if line.endswith(".") else "."))
+    return cites
+
+
+def _noun(ev: Evidence) -> str:
+    if ev.tool == "segment":
+        return _NOUNS.get(str(ev.output.get("what")), f"{ev.output.get('what')} regions")
+    return str(ev.output.get("object") or "objects")
+
+
+def _cap(w: Writer) -> Writer:
+    return w.capitalized()
+
+
+def _dec(value: float) -> int:
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return len(text.split(".")[1]) if "." in text else 0

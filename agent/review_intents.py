@@ -1,0 +1,126 @@
+"""Parse requests that refer back to the case: compare regions, recall what was found (pure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["CompareRequest", "RecallRequest", "RegionRef", "parse_compare", "parse_recall"]
+
+RegionRef = int | Literal["current"]
+"""An earlier region (ROI) by number, or the one the conversation is on ("it")."""
+
+_ORDINAL_WORDS = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "last": -1,
+}
+_ORD = r"first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last"
+_SEP = r"\s*(?:,|and|&|with|to|vs\.?|versus|or)\s*(?:the\s+)?"
+_NUMBERED_RE = re.compile(
+    rf"(?<!tissue )\b(?:regions?|rois?)\s*#?\s*(\d+)\b((?:{_SEP}#?\s*\d+\b(?!\s*(?:x|×|px)))*)"
+)
+_ORDINAL_RE = re.compile(
+    rf"\b({_ORD})\b((?:{_SEP}(?:{_ORD})\b)*)\s+(?:regions?|rois?|areas?|views?|ones?)\b"
+)
+_CURRENT_RE = re.compile(
+    r"\bit\b|\bthis\s+(?:one|region|roi|area|view)\b|\b(?:current|same)\s+(?:region|roi|"
+    r"area|view)\b|\bhere\b"
+)
+_COMPARE_RE = re.compile(
+    r"\bcompar(?:e|ed|ing|ison)\b|\bversus\b|\bvs\.?(?!\w)|\bdiffer(?:s|ence|ences)?\b"
+)
+_RECALL_RE = re.compile(
+    r"\bwhat\s+(?:did|have|had|do)\s+(?:we|you|i)\s+(?:\w+\s+)?(?:conclud|found|find|see|saw|"
+    r"seen|say|said|learn|get|got|decid|observ|measur|determin|not(?:e|ed))\w*\b|"
+    r"\bwhat\s+(?:was|were|has\s+been|have\s+been)\s+(?:\w+\s+)?(?:concluded|found|seen|"
+    r"observed|measured|determined|the\s+(?:conclusion|finding|result)s?)\b|"
+    r"\bremind\s+me\b|\brecap\b|\b(?:our|the|earlier|previous)\s+(?:earlier\s+|previous\s+)?"
+    r"(?:conclusions?|findings?|results?)\s+(?:about|for|on|in|of)\b"
+)
+_SEGMENT_RE = re.compile(r"\b(?:segment(?:ation|ed)?|outlin(?:e|es|ed)|masks?|cover(?:age|ed)?)\b")
+_DETECT_RE = re.compile(r"\b(?:detect(?:ion|ed)?|counts?|density|how\s+many|number\s+of)\b")
+_CLASSIFY_RE = re.compile(r"\bclassif(?:y|ied|ication)\b|\b(?:labels?|tissue\s+types?|class)\b")
+_NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")
+_PART_RE = re.compile(r"\b(epitheli(?:um|al)|stroma(?:l)?|cellular)\b")
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """Compare two (or more) earlier regions by an analysis (None: the case's latest one)."""
+
+    regions: tuple[RegionRef, ...]
+    tool: Literal["segment", "detect", "classify"] | None = None
+    what: str | None = None
+    nuclei: bool = False
+
+
+@dataclass(frozen=True)
+class RecallRequest:
+    """Recall what the case found about regions (empty: every region it analysed)."""
+
+    regions: tuple[RegionRef, ...] = ()
+
+
+def region_refs(low: str) -> list[RegionRef]:
+    """Every earlier-region reference in ``low``, in the order written (duplicates kept)."""
+    found: list[tuple[int, RegionRef]] = []
+    for m in _NUMBERED_RE.finditer(low):
+        found.append((m.start(1), int(m.group(1))))
+        for k, extra in enumerate(re.findall(r"\d+", m.group(2) or "")):
+            found.append((m.start(2) + k, int(extra)))
+    for m in _ORDINAL_RE.finditer(low):
+        found.append((m.start(1), _ORDINAL_WORDS[m.group(1)]))
+        for k, extra in enumerate(re.findall(_ORD, m.group(2) or "")):
+            found.append((m.start(2) + k, _ORDINAL_WORDS[extra]))
+    found.extend((m.start(), "current") for m in _CURRENT_RE.finditer(low))
+    return [ref for _, ref in sorted(found, key=lambda x: x[0])]
+
+
+def parse_compare(low: str) -> CompareRequest | None:
+    """A comparison of earlier regions, or None when ``low`` asks for none."""
+    if not _COMPARE_RE.search(low):
+        return None
+    refs = list(dict.fromkeys(region_refs(low)))
+    if not refs or (refs == ["current"] and not re.search(r"\b(?:region|roi)s?\b", low)):
+        return None
+    if len(refs) == 1:
+        refs = ["current", *refs] if refs[0] != "current" else refs
+    tool: Literal["segment", "detect", "classify"] | None = None
+    what = None
+    part = _PART_RE.search(low)
+    if _SEGMENT_RE.search(low):
+        tool = "segment"
+        what = _part_name(part.group(1)) if part else "nuclei"
+    elif _DETECT_RE.search(low):
+        tool = "detect"
+    elif _CLASSIFY_RE.search(low):
+        tool = "classify"
+    elif part:
+        tool, what = "segment", _part_name(part.group(1))
+    return CompareRequest(
+        regions=tuple(refs), tool=tool, what=what, nuclei=bool(_NUCLEI_RE.search(low))
+    )
+
+
+def parse_recall(low: str) -> RecallRequest | None:
+    """A question about what the case found earlier, or None."""
+    if not _RECALL_RE.search(low):
+        return None
+    refs = [r for r in dict.fromkeys(region_refs(low))]
+    return RecallRequest(regions=tuple(refs))
+
+
+def _part_name(word: str) -> str:
+    if word.startswith("epitheli"):
+        return "epithelium"
+    return "stroma" if word.startswith("stroma") else "cellular"

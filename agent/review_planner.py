@@ -1,0 +1,144 @@
+"""Plan turns that refer back to the case: compare regions, recall what was found.
+
+A comparison runs the analysis the case ran last (or the one the request names) on each region
+that has no result of it yet and reuses the results it already has; a recall runs nothing and
+cites the archived evidence of the region(s).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.case_memory import Analysis, analyses_of
+from agent.review_intents import CompareRequest, RecallRequest, RegionRef
+from agent.state import CaseLookup, PlanStep, Roi
+
+__all__ = ["plan_compare", "plan_recall"]
+
+_DEFAULT_TOOL = "detect"
+
+
+def plan_compare(
+    req: CompareRequest,
+    rois: list[Roi],
+    current: int | None,
+    archive: list[dict[str, Any]],
+) -> tuple[list[PlanStep], CaseLookup | None]:
+    """Steps and the lookup for a comparison; a resolution error is one failed step."""
+    analyses = [a for a in analyses_of(archive) if a.roi in {r.number for r in rois}]
+    tool, what, args = _choose_analysis(req, analyses)
+    chosen: list[Roi] = []
+    for ref in req.regions:
+        roi, error = _resolve(ref, rois, current, analyses)
+        if error or roi is None:
+            why = "the regions to compare"
+            return [PlanStep(tool=tool, args={"target": "box"}, why=why, error=error)], None
+        if roi not in chosen:
+            chosen.append(roi)
+    if len(chosen) < 2:
+        error = (
+            f"only one region (region {chosen[0].number}) was named; say which two to compare, "
+            "e.g. 'compare region 1 with region 2'"
+        )
+        return [PlanStep(tool=tool, args={"target": "box"}, why="a comparison", error=error)], None
+    steps: list[PlanStep] = []
+    earlier: list[str] = []
+    for roi in chosen:
+        done = _latest(analyses, roi.number, tool, what)
+        if done is not None:
+            earlier.append(done.evidence)
+            continue
+        step_args = {**args, "target": "box", "box": roi.box, "roi_number": roi.number}
+        if tool == "segment":
+            step_args["what"] = what
+        steps.append(PlanStep(tool=tool, args=step_args, why=f"region {roi.number}, to compare"))
+    lookup = CaseLookup(
+        kind="compare",
+        rois=[r.number for r in chosen],
+        earlier=earlier,
+        tool=tool,
+        what=what,
+    )
+    return steps, lookup
+
+
+def plan_recall(
+    req: RecallRequest, rois: list[Roi], current: int | None, archive: list[dict[str, Any]]
+) -> CaseLookup:
+    """The earlier evidence that answers a question about what the case found."""
+    analyses = [a for a in analyses_of(archive) if a.roi in {r.number for r in rois}]
+    missing: list[str] = []
+    wanted: list[Roi] = []
+    if not req.regions:
+        numbers = sorted({a.roi for a in analyses if a.roi is not None})
+        wanted = [r for r in rois if r.number in numbers]
+        if not wanted:
+            missing.append("Nothing has been analysed in this case yet, so nothing was concluded.")
+    for ref in req.regions:
+        roi, error = _resolve(ref, rois, current, analyses)
+        if roi is None:
+            missing.append(error or "The case has no region to recall yet.")
+        elif roi not in wanted:
+            wanted.append(roi)
+    earlier: list[str] = []
+    for roi in wanted:
+        earlier.append(roi.evidence)
+        found = _latest_per_kind(analyses, roi.number)
+        earlier.extend(a.evidence for a in found)
+    return CaseLookup(
+        kind="recall",
+        rois=[r.number for r in wanted],
+        earlier=list(dict.fromkeys(earlier)),
+        missing=missing,
+    )
+
+
+def _choose_analysis(
+    req: CompareRequest, analyses: list[Analysis]
+) -> tuple[str, str | None, dict[str, Any]]:
+    """(tool, what, arguments) of the analysis to compare by."""
+    if req.tool is not None:
+        what = req.what if req.tool == "segment" else None
+        same = [a for a in analyses if a.tool == req.tool and (what is None or a.what == what)]
+        args = dict(same[-1].args) if same else {}
+        return req.tool, what, args
+    pool = analyses
+    if req.nuclei:
+        pool = [a for a in analyses if a.tool == "detect" or a.what == "nuclei"]
+    if pool:
+        last = pool[-1]
+        return last.tool, last.what, dict(last.args)
+    return _DEFAULT_TOOL, None, {}
+
+
+def _resolve(
+    ref: RegionRef, rois: list[Roi], current: int | None, analyses: list[Analysis]
+) -> tuple[Roi | None, str | None]:
+    """The region a reference names; "it" is the region analysed last, else the current one."""
+    have = ", ".join(str(r.number) for r in rois) or "none yet"
+    if ref == "current":
+        analysed = [a.roi for a in analyses if a.roi is not None]
+        number = analysed[-1] if analysed else current
+        if number is None:
+            return None, "the case has no region yet: zoom to one first"
+    else:
+        number = rois[-1].number if ref == -1 and rois else ref
+    found = next((r for r in rois if r.number == number), None)
+    if found is None:
+        return None, f"region {ref} does not exist; regions visited on this slide: {have}"
+    return found, None
+
+
+def _latest(analyses: list[Analysis], roi: int, tool: str, what: str | None) -> Analysis | None:
+    same = [a for a in analyses if a.roi == roi and a.tool == tool and a.what == what]
+    return same[-1] if same else None
+
+
+def _latest_per_kind(analyses: list[Analysis], roi: int) -> list[Analysis]:
+    """The latest analysis of each kind (tool and what) on ``roi``, in the order they ran."""
+    latest: dict[tuple[str, str | None], Analysis] = {}
+    for a in analyses:
+        if a.roi == roi:
+            latest.pop((a.tool, a.what), None)
+            latest[(a.tool, a.what)] = a
+    return list(latest.values())
