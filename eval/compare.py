@@ -22,6 +22,7 @@ __all__ = [
     "RunSide",
     "compare_runs",
     "load_run",
+    "measure_direction",
     "overview",
     "render_compare_html",
     "render_compare_markdown",
@@ -123,11 +124,23 @@ def _metric_rows(
 ) -> list[tuple[str, str, bool | None, int | float | None]]:
     rows = [(key, title, up, _num(values.get(key))) for key, title, up in COMPARED]
     for task, scores in sorted((values.get("classification") or {}).items()):
-        for key, title in (("accuracy", "accuracy"), ("macro_f1", "macro-F1")):
-            rows.append(
-                (f"classification.{task}.{key}", f"{task} {title}", True, _num(scores.get(key)))
-            )
+        for key, title in (("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("auc", "AUC")):
+            if key in scores:
+                value = _num(scores.get(key))
+                rows.append((f"classification.{task}.{key}", f"{task} {title}", True, value))
+    for task, measures in sorted((values.get("measures") or {}).items()):
+        for key, value in measures.items():
+            if key not in ("n", "n_scored"):
+                up = measure_direction(key)
+                rows.append((f"measures.{task}.{key}", f"{task} {key}", up, _num(value)))
     return rows
+
+
+def measure_direction(name: str) -> bool | None:
+    """True when a higher value of the measure is better, False lower, None neither (counts)."""
+    if name.startswith("count") or name in ("n", "n_scored"):
+        return None
+    return "error" not in name
 
 
 def _num(value: Any) -> int | float | None:
@@ -260,16 +273,17 @@ def _tables(cmp: Comparison) -> list[tuple[str, str, list[MetricDelta]]]:
 
 
 def overview(cmp: Comparison) -> list[MetricDelta]:
-    """Whole-suite rows of the headline metrics and every classification accuracy."""
-    return [
-        r
-        for r in cmp.rows
-        if r.whole_suite
-        and (
-            r.metric in OVERVIEW
-            or (r.metric.startswith("classification.") and r.metric.endswith(".accuracy"))
-        )
-    ]
+    """Whole-suite headline rows: scores, latency, task accuracies, F1s and Dices."""
+    return [r for r in cmp.rows if r.whole_suite and _headline(r.metric)]
+
+
+def _headline(metric: str) -> bool:
+    parts = metric.split(".")
+    if parts[0] == "classification":
+        return parts[-1] == "accuracy"
+    if parts[0] == "measures":
+        return parts[-1] in ("f1", "dice")
+    return metric in OVERVIEW
 
 
 def _header_lines(cmp: Comparison) -> list[tuple[str, str]]:

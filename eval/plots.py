@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["confusion_plot_name", "write_confusion_plots", "write_plots"]
+__all__ = ["confusion_plot_name", "task_scores", "write_confusion_plots", "write_plots"]
 
 _SCORES = [
     ("routing_accuracy", "routing"),
@@ -15,7 +15,10 @@ _SCORES = [
 
 
 def write_plots(summary: dict[str, Any], records: list[dict[str, Any]], out: Path) -> list[Path]:
-    """Write ``scores.png``, ``latency.png`` and one confusion matrix per classification task.
+    """Write the run's plots: scores, latency, per-task scores and confusion matrices.
+
+    ``tasks.png`` is written when a suite has classification or measured tasks; one
+    ``confusion-<suite>-<task>.png`` per classification task.
 
     Returns:
         The paths written, scores and latency first.
@@ -42,8 +45,10 @@ def write_plots(summary: dict[str, Any], records: list[dict[str, Any]], out: Pat
 
     fig, ax = plt.subplots(figsize=(5, 3.2))
     families = sorted({r["family"] for r in records if r.get("timings")})
-    data = [[r["timings"]["total_s"] for r in records if r.get("timings") and r["family"] == f]
-            for f in families]  # fmt: skip
+    data = [
+        [r["timings"]["total_s"] for r in records if r.get("timings") and r["family"] == f]
+        for f in families
+    ]
     if families:
         ax.hist(data, bins=20, stacked=True, label=families)
         ax.legend(fontsize=7)
@@ -52,7 +57,44 @@ def write_plots(summary: dict[str, Any], records: list[dict[str, Any]], out: Pat
     fig.tight_layout()
     fig.savefig(paths[1], dpi=100)
     plt.close(fig)
+    tasks = task_scores(summary)
+    if tasks:
+        paths.append(out / "tasks.png")
+        fig, ax = plt.subplots(figsize=(6.4, 0.35 * len(tasks) + 1.2))
+        names = [name for name, _ in tasks]
+        ax.barh(range(len(tasks)), [v or 0.0 for _, v in tasks], color="tab:blue")
+        ax.set_yticks(range(len(tasks)), names, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1.05)
+        ax.set_xlabel("score")
+        for i, (_, value) in enumerate(tasks):
+            ax.text(
+                min(value or 0.0, 1.0) + 0.01,
+                i,
+                "–" if value is None else f"{value:.2f}",
+                va="center",
+                fontsize=7,
+            )
+        fig.tight_layout()
+        fig.savefig(paths[-1], dpi=100)
+        plt.close(fig)
     return paths + write_confusion_plots(summary, out)
+
+
+def task_scores(summary: dict[str, Any]) -> list[tuple[str, float | None]]:
+    """Each suite's per-task headline score: accuracy, AUC, F1 or Dice, named ``suite: task``."""
+    rows: list[tuple[str, float | None]] = []
+    for suite, block in summary["suites"].items():
+        metrics = block["metrics"]
+        for task, scores in sorted((metrics.get("classification") or {}).items()):
+            rows.append((f"{suite}: {task} accuracy", scores.get("accuracy")))
+            if scores.get("auc") is not None:
+                rows.append((f"{suite}: {task} AUC", scores["auc"]))
+        for task, measures in sorted((metrics.get("measures") or {}).items()):
+            for name in ("f1", "dice"):
+                if name in measures:
+                    rows.append((f"{suite}: {task} {name}", measures[name]))
+    return rows
 
 
 def confusion_plot_name(suite: str, task: str) -> str:

@@ -122,6 +122,9 @@ def _suite_block(
         lines += [f"File: `{suite['path']}`", ""]
     rows = [[f"**{f}**" if f == "all" else f, *cells] for f, cells in _family_rows(suite)]
     lines += _md_table(["family", *(t for _, t in _FAMILY_COLUMNS)], rows)
+    measured = _measure_table(suite)
+    if measured:
+        lines += ["Measures per task (mean over answer keys):", "", *_md_table(*measured)]
     for task, scores in suite["metrics"].get("classification", {}).items():
         lines += _classification_block(task, scores)
         plot = confusion_plot_name(name, task)
@@ -139,9 +142,25 @@ def _confusion_rows(scores: dict[str, Any]) -> tuple[list[str], list[list[str]]]
 
 
 def _classification_text(task: str, scores: dict[str, Any]) -> str:
-    return (
+    text = (
         f"n {scores['n']}, accuracy {_fmt(scores['accuracy'])}, macro-F1 {_fmt(scores['macro_f1'])}"
     )
+    if "auc" in scores:
+        text += f", one-vs-rest AUC {_fmt(scores['auc'])}"
+    return text
+
+
+def _measure_table(suite: dict[str, Any]) -> tuple[list[str], list[list[str]]] | None:
+    """Detection, mask and facts measures per task (means over keys), or None when none."""
+    measures = suite["metrics"].get("measures") or {}
+    if not measures:
+        return None
+    names = sorted({k for row in measures.values() for k in row if k not in ("n", "n_scored")})
+    rows = [
+        [task, _fmt(row.get("n")), _fmt(row.get("n_scored")), *(_fmt(row.get(k)) for k in names)]
+        for task, row in sorted(measures.items())
+    ]
+    return ["task", "keys", "scored", *names], rows
 
 
 def _classification_block(task: str, scores: dict[str, Any]) -> list[str]:
@@ -365,6 +384,10 @@ def _suite_html(
             ["all" if f == "all" else "" for f, _ in family_rows],
         )
     )
+    measured = _measure_table(suite)
+    if measured:
+        parts.append("<h3>Measures per task</h3><p>Mean over answer keys.</p>")
+        parts.append(_html_table(*measured))
     for task, scores in suite["metrics"].get("classification", {}).items():
         parts.append(f"<h3>Classification <code>{e(task)}</code></h3>")
         parts.append(f"<p>{e(_classification_text(task, scores))}.</p>")

@@ -14,7 +14,7 @@ from PIL import Image
 from agent.config import Settings
 from app.main import main
 from eval.compare import compare_runs, load_run, render_compare_html, render_compare_markdown
-from eval.plots import confusion_plot_name, write_plots
+from eval.plots import confusion_plot_name, task_scores, write_plots
 from eval.report import render_html, render_markdown
 from eval.run_config import RunConfigError, load_run_config
 from eval.versions import record_versions, run_versions
@@ -60,7 +60,11 @@ def _summary(label: str = "cpu", answer: float = 0.75, latency: float = 0.2) -> 
         answer_accuracy=answer,
         latency_mean_s=latency,
         classification={"tissue_vs_background": {**TISSUE, "accuracy": answer}},
-    )
+        measures={
+            "nuclei": {"n": 2, "n_scored": 2, "precision": 0.8, "recall": answer, "f1": 0.7,
+                       "count_error": -3.0, "abs_relative_count_error": latency},
+        },
+    )  # fmt: skip
     meta = _metrics(cases=2, turns=3, turns_failed=0, answer_accuracy=1.0, cases_failed=0)
     nav = _metrics(cases=1, turns=2, turns_failed=0, answer_accuracy=1.0, cases_failed=0)
     return {
@@ -125,12 +129,17 @@ def test_compare_deltas_side_by_side() -> None:
     cls = rows[("tiles", "tissue_tiles", "classification.tissue_vs_background.accuracy")]
     assert cls.better == "B"
     assert rows[("tiles", "tissue_tiles", "tools_share")].better == "same"
+    assert rows[("tiles", "tissue_tiles", "measures.nuclei.recall")].better == "B"
+    assert rows[("tiles", "tissue_tiles", "measures.nuclei.abs_relative_count_error")].better == "A"
+    assert rows[("tiles", "tissue_tiles", "measures.nuclei.count_error")].better == "same"
     # a suite of one family is shown once; one of two families gets an "all" table as well
     assert ("tiles", "all", "answer_accuracy") not in rows
     assert rows[("meta", "all", "cases")].a == 2
     assert rows[("meta", "navigation", "cases")].whole_suite is False
     md = render_compare_markdown(cmp)
     assert "| tiles | answer keys passed | 0.750 | 1.000 | +0.250 (B better) |" in md
+    assert "| tiles | nuclei f1 | 0.700 | 0.700 | +0.000 |" in md  # headline measures
+    assert "| tiles | nuclei recall |" not in md
     assert "| mean s/turn | 0.200 | 0.500 | +0.300 (A better) |" in md
     assert "### family tissue_tiles (the whole suite)" in md
     assert "### family navigation" in md
@@ -213,7 +222,11 @@ def test_confusion_matrix_png_and_html_report(tmp_path: Path) -> None:
     paths = write_plots(summary, RECORDS, tmp_path)
     names = [p.name for p in paths]
     confusion = confusion_plot_name("tiles", "tissue_vs_background")
-    assert names == ["scores.png", "latency.png", confusion]
+    assert names == ["scores.png", "latency.png", "tasks.png", confusion]
+    assert task_scores(summary) == [
+        ("tiles: tissue_vs_background accuracy", 0.75),
+        ("tiles: nuclei f1", 0.7),
+    ]
     with Image.open(tmp_path / confusion) as image:
         image.verify()
     with Image.open(tmp_path / confusion) as image:
@@ -221,7 +234,9 @@ def test_confusion_matrix_png_and_html_report(tmp_path: Path) -> None:
         assert min(image.size) >= 200
     html = render_html(summary, RECORDS, names, tmp_path)
     assert html.startswith("<!DOCTYPE html>")
-    assert html.count('src="data:image/png;base64,') == 3  # embedded: readable on its own
+    assert html.count('src="data:image/png;base64,') == 4  # embedded: readable on its own
+    assert "<h3>Measures per task</h3>" in html
+    assert "<td>nuclei</td><td class=num>2</td>" in html
     for section in ("<h2 id=\"run\">Run</h2>", "<h2 id=\"thresholds\">Thresholds</h2>",
                     "<h2>Plots</h2>", "<h3>Per family</h3>",
                     "<h3>Classification <code>tissue_vs_background</code></h3>",
@@ -235,6 +250,8 @@ def test_confusion_matrix_png_and_html_report(tmp_path: Path) -> None:
     assert f"![confusion matrix tissue_vs_background]({confusion})" in md
     assert md.index("## Suite `tiles`") < md.index(confusion)  # in its suite's section
     assert "| navigation | 1 | 2 | 0 |" in md
+    assert "| task | keys | scored | abs_relative_count_error | count_error | f1 |" in md
+    assert "| nuclei | 2 | 2 | 0.200 | -3.000 | 0.700 | 0.800 | 0.750 |" in md
 
 
 def test_html_report_links_images_that_are_not_beside_it(tmp_path: Path) -> None:
