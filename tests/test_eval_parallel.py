@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from eval.progress import progress_reporter
 from eval.runner import run_suites
 from eval.suite import load_suite
 
@@ -93,3 +95,29 @@ def test_parallel_cases_keep_suite_order(tmp_path: Path) -> None:
     assert [d for d, _, _ in progress] == [1, 2, 3, 4, 5]
     assert progress[0][1] == 5
     assert [c for _, _, c in progress] != ["c1", "c2", "c3", "c4", "gone"]  # finished out of order
+
+
+def _record(case: str, ok: bool) -> dict[str, Any]:
+    return {"suite": "s", "case": case, "turn": 1, "status": "answered", "ok": ok,
+            "timings": {"total_s": 0.5}}  # fmt: skip
+
+
+def test_progress_lines_and_bar() -> None:
+    lines = io.StringIO()
+    with progress_reporter(lines, bar=False) as progress:
+        progress(1, 2, [_record("a", True)])
+        progress(2, 2, [_record("b", False)])
+    assert lines.getvalue() == "[1/2] s/a turn 1: ok (0.50 s)\n[2/2] s/b turn 1: FAILED (0.50 s)\n"
+    bar = io.StringIO()
+    with progress_reporter(bar, bar=True) as progress:
+        progress(1, 2, [_record("a", True)])
+        progress(2, 2, [_record("b", False)])
+    text = bar.getvalue()
+    assert "2/2" in text  # the bar reached the end
+    assert "[2/2] s/b turn 1: FAILED (0.50 s)" in text  # failures keep their line
+    assert "s/a turn 1: ok" not in text
+    # a StringIO is no terminal: auto picks lines
+    auto = io.StringIO()
+    with progress_reporter(auto) as progress:
+        progress(1, 1, [_record("a", True)])
+    assert auto.getvalue() == "[1/1] s/a turn 1: ok (0.50 s)\n"
