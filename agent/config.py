@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(
         default=4000, gt=0, description="Largest slide the web app accepts as an upload, in MB."
     )
+    web_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Web app requests run at once (sessions beyond this wait in Gradio's queue).",
+    )
 
     @property
     def cases_db(self) -> Path:

@@ -85,4 +85,4 @@ def test_app_dirs_live_under_home_and_serve_only_artifacts_and_cache(tmp_path: P
     dirs = AppDirs.from_settings(Settings(home=tmp_path))
     dirs.ensure()
     assert all(p.is_dir() and p.parent == tmp_path for p in (dirs.uploads, dirs.web_cache))
-    assert dirs.served == [tmp_path / "artifacts", tmp_path / "web-cache"]
+    assert dirs.served == [tmp_path / "web-cache"]

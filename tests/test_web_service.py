@@ -56,7 +56,10 @@ def test_turns_render_tool_calls_images_and_chain(
     zoom = service.ask(session, "Zoom to the largest tissue region at 1 µm/px")
     images = [m["content"]["path"] for m in zoom if isinstance(m["content"], dict)]
     assert len(images) == 1
-    assert Path(images[0]).is_relative_to(service.dirs.artifacts.resolve())
+    shown = Path(images[0])  # a copy under an unguessable name; artifacts/ is not served
+    assert shown.is_relative_to(service.dirs.web_cache / "case-images")
+    source = service.dirs.artifacts / session.case_id / shown.name
+    assert shown.read_bytes() == source.read_bytes()
     overview = np.asarray(service.overview(session))
     assert np.all(overview == ROI_RGB, axis=2).sum() > 100  # region 1 drawn
 

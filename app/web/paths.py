@@ -23,7 +23,8 @@ class AppDirs:
     """Where the web app reads and writes; nothing outside these folders is served or written.
 
     Attributes:
-        artifacts: images the tools write, one subfolder per case (served).
+        artifacts: images the tools write, one subfolder per case (not served: the chat shows
+            copies in the web cache, see ``WebService``).
         samples: bundled sample slides (served only as thumbnails the app renders).
         uploads: slides uploaded through the app, under generated names.
         web_cache: Gradio's own temporary folder (uploads in transit, rendered images).
@@ -52,7 +53,7 @@ class AppDirs:
     @property
     def served(self) -> list[Path]:
         """Folders whose files the browser may fetch (Gradio's ``allowed_paths``)."""
-        return [self.artifacts, self.web_cache]
+        return [self.web_cache]
 
 
 def resolve_inside(requested: str | Path, roots: list[Path], *, relative_only: bool = True) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.runner import TurnResult
 
-__all__ = ["render_chain", "render_error", "render_finding", "render_turn"]
+__all__ = ["render_chain", "render_error", "render_finding", "render_tool_call", "render_turn"]
 
 Message = dict[str, Any]
 ImageFilter = Callable[[str], Path | None]
@@ -69,6 +69,11 @@ def render_error(request: str, message: str) -> list[Message]:
         {"role": "user", "content": request},
         {"role": "assistant", "content": f"Error: {' '.join(message.split())}"},
     ]
+
+
+def render_tool_call(ev: dict[str, Any]) -> Message:
+    """One tool call as the collapsible message a turn shows (also while a turn streams)."""
+    return _tool_call(ev)
 
 
 def _tool_call(ev: dict[str, Any]) -> Message:

@@ -20,8 +20,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     """Serve the app on ``host:port`` until interrupted; return the exit code.
 
     Analytics are off and Gradio's temporary files go to the app's web cache, both set before
-    gradio is imported. The browser may fetch files from the artifacts folder and the web cache
-    only; uploads are capped at ``settings.max_upload_mb``.
+    gradio is imported. The browser may fetch files from the web cache only (a case's images
+    are copied there under unguessable names, see ``WebService``); uploads are capped at
+    ``settings.max_upload_mb``. Up to ``settings.web_concurrency`` requests run at once, so a
+    long turn in one session does not hold up the others.
     """
     dirs = AppDirs.from_settings(settings)
     dirs.ensure()
@@ -37,7 +39,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         demo = build_ui(WebService(copilot, dirs, settings))
-        demo.queue(default_concurrency_limit=1)
+        demo.queue(default_concurrency_limit=settings.web_concurrency)
         _, url, _ = demo.launch(
             server_name=host,
             server_port=port,

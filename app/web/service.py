@@ -7,7 +7,13 @@ can cause comes back as one line of text, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +22,19 @@ from PIL import Image
 
 from agent.config import Settings
 from agent.errors import CopilotError
-from app.runner import Copilot
+from app.runner import Copilot, Progress, TurnResult
 from app.samples import fetch_sample
 from app.web.overview import draw_overview
 from app.web.paths import AppDirs, PathRefused, resolve_inside
-from app.web.render import Message, render_error, render_finding, render_turn
+from app.web.render import (
+    ImageFilter,
+    Message,
+    render_error,
+    render_finding,
+    render_tool_call,
+    render_turn,
+)
+from app.web.streaming import TurnThread, progress_message
 from app.web.uploads import accept_upload
 from memory.cases import validate_case_id
 
@@ -57,6 +71,7 @@ class WebService:
         self.copilot = copilot
         self.dirs = dirs
         self.settings = settings
+        self._image_key = secrets.token_bytes(32)
 
     def open_sample(self, session: SessionState) -> SlideView:
         """Open the bundled sample slide in a new case."""
@@ -86,18 +101,65 @@ class WebService:
 
     def ask(self, session: SessionState, question: str) -> list[Message]:
         """Answer a question about the session's slide in its case; return the turn's messages."""
+        before = len(session.messages)
+        for _ in self.ask_stream(session, question):
+            pass
+        return session.messages[before:]
+
+    def ask_stream(self, session: SessionState, question: str) -> Iterator[list[Message]]:
+        """Answer like ``ask``, yielding the session's whole chat after each step of the turn.
+
+        First the question with a "working" message, then that message updated for each graph
+        node and tool call, each tool call's collapsible message as soon as it finishes, and
+        last the turn as ``ask`` shows it (answer, images, chain). The turn runs in a thread of
+        its own, so it completes and is saved even when the browser leaves mid-turn. Any
+        failure ends as one line in the chat.
+        """
+        earlier = list(session.messages)
         if not session.slide_path:
-            turn = render_error(question, "open the sample or upload a slide first")
+            session.messages = earlier + render_error(
+                question, "open the sample or upload a slide first"
+            )
+            yield session.messages
+            return
+        try:
+            events = self.copilot.ask_stream(session.slide_path, question, case_id=session.case_id)
+        except CopilotError as exc:
+            session.messages = earlier + render_error(question, _line(exc))
+            yield session.messages
+            return
+        asked: Message = {"role": "user", "content": question.strip()}
+        lines: list[str] = []
+        calls: list[Message] = []
+        session.messages = [*earlier, asked, progress_message(lines)]
+        yield session.messages
+        result: TurnResult | None = None
+        try:
+            for item in TurnThread(events):
+                if isinstance(item, TurnResult):
+                    result = item
+                    continue
+                if not isinstance(item, Progress):
+                    continue
+                lines.append(item.text)
+                if item.kind == "tool_done" and item.evidence:
+                    calls.append(render_tool_call(item.evidence))
+                session.messages = [*earlier, asked, *calls, progress_message(lines)]
+                yield session.messages
+        except CopilotError as exc:
+            session.messages = earlier + render_error(question, _line(exc))
+        except Exception as exc:  # a bug must not show a traceback to the user
+            logger.exception("turn failed")
+            session.messages = earlier + render_error(
+                question, f"internal error: {type(exc).__name__}"
+            )
         else:
-            try:
-                result = self.copilot.ask(session.slide_path, question, case_id=session.case_id)
-            except CopilotError as exc:
-                turn = render_error(question, _line(exc))
+            if result is None:
+                session.messages = earlier + render_error(question, "the turn gave no answer")
             else:
                 session.case_id = result.case_id
-                turn = render_turn(result, self._artifact)
-        session.messages.extend(turn)
-        return turn
+                session.messages = earlier + render_turn(result, self._case_files(result.case_id))
+        yield session.messages
 
     def overview(self, session: SessionState) -> Image.Image | None:
         """The session's slide with the tissue outline and the case's ROIs as numbered boxes."""
@@ -144,7 +206,7 @@ class WebService:
         history = [m for f in state.get("findings", []) for m in render_finding(f)]
         last = self.copilot.last_turn(record.case_id)
         if last is not None:
-            history = history[:-2] + render_turn(last, self._artifact)
+            history = history[:-2] + render_turn(last, self._case_files(record.case_id))
         session.case_id, session.slide_path = record.case_id, record.slide_path
         session.messages = history
         return self.view(session)
@@ -175,12 +237,40 @@ class WebService:
         mpp = f"{meta.mpp_x:.3f} µm/px" if meta.mpp_x else "µm/px unknown"
         return f"**{meta.name}** · {meta.width} × {meta.height} px · {mpp}  \nCase: `{case}`"
 
-    def _artifact(self, artifact: str) -> Path | None:
+    def _case_files(self, case_id: str) -> ImageFilter:
+        """Show artifacts of ``case_id`` only, each as a copy under an unguessable web-cache name.
+
+        The browser can fetch files from the web cache only (not from the artifacts folder),
+        so a session reaches an image only through the chat of the case that made it.
+        """
+        root = self.dirs.artifacts / validate_case_id(case_id)
+
+        def shown(artifact: str) -> Path | None:
+            try:
+                source = resolve_inside(artifact, [root], relative_only=False)
+            except PathRefused:
+                logger.warning("artifact outside case %s not shown: %s", case_id, artifact)
+                return None
+            return self._published(source)
+
+        return shown
+
+    def _published(self, source: Path) -> Path | None:
+        """A copy of ``source`` in the web cache, in a folder named by a keyed hash."""
         try:
-            return resolve_inside(artifact, [self.dirs.artifacts], relative_only=False)
-        except PathRefused:
-            logger.warning("artifact outside the artifacts folder not shown: %s", artifact)
+            stat = source.stat()
+            key = f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
+            digest = hmac.new(self._image_key, key, hashlib.sha256).hexdigest()[:40]
+            dest = self.dirs.web_cache / "case-images" / digest / source.name
+            if not dest.is_file():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                partial = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}")
+                shutil.copyfile(source, partial)
+                os.replace(partial, dest)
+        except OSError:
+            logger.warning("artifact not shown: %s", source, exc_info=True)
             return None
+        return dest
 
 
 def _line(exc: BaseException) -> str:

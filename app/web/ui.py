@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from app.web.service import SessionState, SlideView, WebService
@@ -14,7 +15,8 @@ __all__ = ["build_ui", "theme"]
 INTRO = (
     "Open the sample or upload a slide, then ask, e.g. *What is the size, magnification and "
     "resolution?*, *How much of it is tissue?*, *Zoom to the largest tissue region at 20x*. "
-    "Answers appear when the turn is complete (no streaming yet)."
+    "Answers stream in: each step and tool call shows as it happens, then the answer and its "
+    "verified chain. Other sessions keep working while a long turn runs."
 )
 
 
@@ -81,9 +83,12 @@ def build_ui(service: WebService) -> gr.Blocks:
         def on_new(state: SessionState) -> tuple[Any, ...]:
             return show(service.new_case(state), state)
 
-        def on_ask(state: SessionState, text: str) -> tuple[Any, ...]:
-            service.ask(state, text)
-            return (*show(service.view(state), state), "")
+        def on_ask(state: SessionState, text: str) -> Iterator[tuple[Any, ...]]:
+            cleared: Any = ""  # the question box empties as soon as the turn starts
+            for messages in service.ask_stream(state, text):
+                yield state, gr.skip(), gr.skip(), gr.skip(), messages, cleared
+                cleared = gr.skip()
+            yield (*show(service.view(state), state), cleared)
 
         def on_refresh() -> Any:
             return gr.Dropdown(choices=service.case_choices(), value=None)
