@@ -52,7 +52,7 @@ def test_turns_render_tool_calls_images_and_chain(
     assert call["metadata"]["title"].endswith(" s · ok")
     assert "2048 × 1536" in first[2]["content"]
     assert first[-1]["content"].startswith("**Reasoning chain: verified** (100% of steps verified)")
-    assert "**verified**; cites `E1.1`" in first[-1]["content"]
+    assert "**verified**; cites [E1.1](#cite-E1.1)" in first[-1]["content"]
     zoom = service.ask(session, "Zoom to the largest tissue region at 1 µm/px")
     images = [m["content"]["path"] for m in zoom if isinstance(m["content"], dict)]
     assert len(images) == 1

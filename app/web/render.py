@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from app.runner import TurnResult
 
 __all__ = ["render_chain", "render_error", "render_finding", "render_tool_call", "render_turn"]
 
 Message = dict[str, Any]
+_CITE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 ImageFilter = Callable[[str], Path | None]
 """Returns the file to show for an artifact path, or None when it must not be shown."""
 
@@ -40,7 +43,7 @@ def render_chain(result: TurnResult) -> str:
     lines = [f"**Reasoning chain: {status}** ({share:.0f}% of steps verified)", ""]
     for n, step in enumerate(result.chain, 1):
         mark = "**verified**" if step["verified"] else "**UNVERIFIED**"
-        cites = ", ".join(f"`{c}`" for c in step["evidence"]) or "no citation"
+        cites = ", ".join(cite_link(c) for c in step["evidence"]) or "no citation"
         lines.append(f"{n}. [{step['kind']}] {step['text']} — {mark}; cites {cites}")
     failed = [c for c in v.get("checks", []) if not c.get("ok")]
     if failed:
@@ -49,6 +52,16 @@ def render_chain(result: TurnResult) -> str:
             where = check.get("step") or "answer"
             lines.append(f"- failed check: {where} {check['name']}: {check.get('detail', '')}")
     return "\n".join(lines)
+
+
+def cite_link(ref: str) -> str:
+    """A citation as a link the page turns into "show this tool output or fact" (see panels).
+
+    Ids outside the safe alphabet stay plain code, never a link.
+    """
+    if _CITE_ID_RE.match(ref):
+        return f"[{ref}](#cite-{quote(ref, safe='')})"
+    return f"`{ref}`"
 
 
 def render_finding(finding: dict[str, Any]) -> list[Message]:

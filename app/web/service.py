@@ -35,7 +35,7 @@ from app.web.render import (
     render_turn,
 )
 from app.web.streaming import TurnThread, progress_message
-from app.web.uploads import accept_upload
+from app.web.uploads import accept_upload, uploaded_as
 from memory.cases import validate_case_id
 
 __all__ = ["SessionState", "SlideView", "WebService"]
@@ -184,7 +184,8 @@ class WebService:
         """(label, case id) for every case, most recently updated first."""
         return [
             (
-                f"{r.case_id} · {r.slide_name or 'no slide'} · {r.turns} turn(s) · "
+                f"{r.case_id} · {r.slide_name or 'no slide'}"
+                f"{uploaded_as(r.slide_path, self.dirs.uploads)} · {r.turns} turn(s) · "
                 f"{dt.datetime.fromtimestamp(r.updated_at):%Y-%m-%d %H:%M}",
                 r.case_id,
             )
@@ -235,7 +236,8 @@ class WebService:
         meta = self.copilot.slides.open(session.slide_path).metadata
         case = session.case_id or "new case (created with the first question)"
         mpp = f"{meta.mpp_x:.3f} µm/px" if meta.mpp_x else "µm/px unknown"
-        return f"**{meta.name}** · {meta.width} × {meta.height} px · {mpp}  \nCase: `{case}`"
+        shown = uploaded_as(session.slide_path, self.dirs.uploads, markdown=True)
+        return f"**{meta.name}**{shown} · {meta.width} × {meta.height} px · {mpp}  \nCase: `{case}`"
 
     def _case_files(self, case_id: str) -> ImageFilter:
         """Show artifacts of ``case_id`` only, each as a copy under an unguessable web-cache name.

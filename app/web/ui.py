@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from app.web import panels_ui
 from app.web.service import SessionState, SlideView, WebService
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def build_ui(service: WebService) -> gr.Blocks:
                     elem_id="overview",
                 )
                 caption = gr.Markdown("No slide open.", elem_id="slide-caption")
+                region = panels_ui.region_panel()
             with gr.Column(scale=2, min_width=420):
                 chat = gr.Chatbot(label="Case", height=620, elem_id="chat")
                 question = gr.Textbox(
@@ -63,6 +65,8 @@ def build_ui(service: WebService) -> gr.Blocks:
                     open_btn = gr.Button("Open case", elem_id="open-case")
                     refresh_btn = gr.Button("Refresh", elem_id="refresh-cases")
                 new_btn = gr.Button("New case", elem_id="new-case")
+                side_below = panels_ui.side_panel()
+        side = side_below()
 
         panel = [session, overview, caption, status, chat]
 
@@ -106,4 +110,10 @@ def build_ui(service: WebService) -> gr.Blocks:
         question.submit(**ask_event).then(on_refresh, None, cases)
         refresh_btn.click(on_refresh, None, cases)
         demo.load(on_refresh, None, cases)
+
+        def ask_and_show(state: SessionState, text: str) -> tuple[Any, ...]:
+            service.ask(state, text)
+            return show(service.view(state), state)
+
+        panels_ui.wire(demo, service, session, overview, chat, region, side, panel, ask_and_show)
     return demo

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import shutil
+import unicodedata
 from pathlib import Path
 
 from agent.errors import CopilotError
 from app.web.paths import resolve_inside
 from tools.slide import Slide
 
-__all__ = ["UploadRejected", "accept_upload"]
+__all__ = ["UploadRejected", "accept_upload", "original_name", "remember_name", "uploaded_as"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +62,51 @@ def accept_upload(
         reason = " ".join(str(exc).replace(dest.name, shown).split())
         msg = f"upload rejected: {reason if shown in reason else f'{shown}: {reason}'}"
         raise UploadRejected(msg) from None
+    remember_name(dest, original_name)
     logger.info("accepted upload %s as %s", _shown(original_name), dest.name)
     return dest
+
+
+def _sidecar(stored: Path) -> Path:
+    return stored.with_name(stored.name + ".name.json")
+
+
+def remember_name(stored: Path, original: str) -> None:
+    """Keep the browser's file name of an upload beside it (display text only, never a path)."""
+    _sidecar(stored).write_text(json.dumps({"original_name": _display(original)}), "utf-8")
+
+
+def original_name(stored: str | Path, uploads: Path) -> str | None:
+    """The browser's file name of an upload stored in ``uploads``, or None (not an upload)."""
+    path = Path(stored)
+    try:
+        if path.resolve().parent != uploads.resolve():
+            return None
+        data = json.loads(_sidecar(path.resolve()).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = data.get("original_name") if isinstance(data, dict) else None
+    return _display(name) if isinstance(name, str) and name else None
+
+
+def uploaded_as(stored: str | Path | None, uploads: Path, *, markdown: bool = False) -> str:
+    """`` (uploaded as NAME)`` for an upload with a remembered name, else ""."""
+    name = original_name(stored, uploads) if stored else None
+    if name is None:
+        return ""
+    if markdown:
+        name = "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in name)
+        name = name.replace("<", "&lt;").replace(">", "&gt;")
+    return f" (uploaded as {name})"
+
+
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~")
+
+
+def _display(name: str) -> str:
+    """A file name as display text: its base name, control characters removed, 80 at most."""
+    printable = "".join(c for c in name if unicodedata.category(c)[0] != "C")
+    return _shown(printable).strip() or "the file"
 
 
 def _check_readable(path: Path) -> None:
