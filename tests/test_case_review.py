@@ -1,0 +1,197 @@
+"""Multi-turn case review on the real CMU slide: compare regions, recall findings, restarts.
+
+One case is built once per module (two small 20x views, a nuclei segmentation of the second);
+the tests then ask follow-ups through the real Copilot, some after a restart (a new Copilot over
+the same home).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agent.config import Settings
+from agent.state import Evidence, ReasoningChain
+from agent.verifier import verify_chain
+from app.runner import Copilot, TurnResult
+from tests.conftest import SHARED_DATA
+
+pytestmark = pytest.mark.shared_data
+
+BOX1 = [600, 1000, 1112, 1512]
+BOX2 = [1200, 1600, 1712, 2112]
+CASE = "review"
+
+
+@dataclass
+class Review:
+    home: Path
+    slide: Path
+    turns: list[TurnResult]
+
+
+def _fresh_copilot(home: Path) -> Copilot:
+    return Copilot(Settings(home=home))
+
+
+@pytest.fixture(scope="module")
+def review(tmp_path_factory: pytest.TempPathFactory) -> Review:
+    """Turns 1-5 of a case: two views, a segmentation, a comparison, a recall."""
+    slide = SHARED_DATA / "wsi" / "CMU-1-Small-Region.svs"
+    assert slide.is_file(), f"real slide {slide} is missing"
+    home = tmp_path_factory.mktemp("review-home")
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("SMARTPATH_")]:
+            mp.delenv(key)
+        copilot = _fresh_copilot(home)
+        try:
+            turns = [
+                copilot.ask(slide, f"zoom to the box {BOX1} at 20x", CASE),
+                copilot.ask(slide, f"zoom to the box {BOX2} at 20x", CASE),
+                copilot.ask(slide, "now segment the nuclei in region 2", CASE),
+                copilot.ask(slide, "compare it with region 1", CASE),
+                copilot.ask(slide, "what did we conclude about the first region?", CASE),
+            ]
+        finally:
+            copilot.close()
+    return Review(home=home, slide=slide, turns=turns)
+
+
+def _by_id(result: TurnResult) -> dict[str, Evidence]:
+    return {e["id"]: Evidence.model_validate(e) for e in [*result.evidence, *result.earlier]}
+
+
+def test_segment_region_2_is_the_second_view(review: Review) -> None:
+    seg = review.turns[2]
+    (ev,) = seg.evidence
+    assert ev["tool"] == "segment"
+    assert ev["output"]["roi_number"] == 2
+    assert ev["output"]["region_box"] == BOX2
+    assert seg.verification["status"] == "verified"
+
+
+def test_compare_runs_the_same_analysis_on_region_1_and_cites_both(review: Review) -> None:
+    cmp = review.turns[3]
+    assert cmp.verification["status"] == "verified", cmp.verification["reasons"]
+    assert all(step["verified"] for step in cmp.chain)
+    (new,) = cmp.evidence  # only region 1 is analysed now; region 2's result is reused
+    assert new["tool"] == "segment"
+    assert new["inputs"]["what"] == "nuclei"
+    assert new["output"]["roi_number"] == 1
+    assert new["output"]["region_box"] == BOX1
+    assert [e["id"] for e in cmp.earlier] == ["E3.1"]
+    assert cmp.plan is not None
+    assert cmp.plan["lookup"]["rois"] == [2, 1]
+    conclusion = cmp.chain[-1]
+    assert set(conclusion["evidence"]) == {"E3.1", "E4.1"}
+    n1 = new["output"]["count"]
+    n2 = review.turns[2].evidence[0]["output"]["count"]
+    assert n1 != n2
+    word = "more" if n2 > n1 else "fewer"
+    assert f"Region #2 has {abs(n2 - n1)} {word} nuclei than region #1 ({n2} vs {n1})" in cmp.answer
+    pct1 = 100 * new["output"]["area_fraction"]
+    pct2 = 100 * review.turns[2].evidence[0]["output"]["area_fraction"]
+    assert f"({pct2:.1f}% vs {pct1:.1f}%)" in cmp.answer
+    compares = [c for s in cmp.chain for c in s["claims"] if c["kind"] == "compare"]
+    assert {c["path"] for c in compares} == {"count", "area_fraction"}
+
+
+def test_a_wrong_difference_fails_verification(review: Review) -> None:
+    cmp = review.turns[3]
+    shown = [{k: v for k, v in s.items() if k != "verified"} for s in cmp.chain]
+    chain = ReasoningChain.model_validate({"steps": shown})
+    evidence = list(_by_id(cmp).values())
+    assert verify_chain(chain, evidence, [], cmp.answer).status == "verified"
+    steps = []
+    for s in chain.steps:
+        claims = [
+            c.model_copy(update={"value": (c.value or 0) + 5}) if c.kind == "compare" else c
+            for c in s.claims
+        ]
+        steps.append(s.model_copy(update={"claims": claims}))
+    report = verify_chain(ReasoningChain(steps=steps), evidence, [], cmp.answer)
+    assert report.status == "rejected"
+    assert any("≠ E" in r for r in report.reasons)
+    # and without the earlier evidence, the comparison cannot be verified at all
+    only_new = [e for e in evidence if e.id != "E3.1"]
+    assert verify_chain(chain, only_new, [], cmp.answer).status != "verified"
+
+
+def test_recall_answers_from_stored_findings_without_tools(review: Review) -> None:
+    rec = review.turns[4]
+    assert rec.evidence == []  # nothing re-run
+    assert rec.verification["status"] == "verified", rec.verification["reasons"]
+    assert [e["id"] for e in rec.earlier] == ["E1.1", "E4.1"]
+    count = review.turns[3].evidence[0]["output"]["count"]
+    assert rec.answer.startswith("About the first region, earlier in this case:")
+    assert f"outlined {count} nuclei in region #1" in rec.answer
+    assert set(rec.chain[-1]["evidence"]) == {"E1.1", "E4.1"}
+
+
+def test_case_review_survives_a_restart(review: Review) -> None:
+    copilot = _fresh_copilot(review.home)
+    try:
+        found = copilot.ask(review.slide, "what did we find in region 2?", CASE)
+        both = copilot.ask(review.slide, "compare region 1 with region 2", CASE)
+        nuclei = copilot.ask(review.slide, "compare the nuclei in region 1 and region 2", CASE)
+        _, state = copilot.case(CASE)
+    finally:
+        copilot.close()
+    assert found.turn == 6
+    assert found.evidence == []
+    assert [e["id"] for e in found.earlier] == ["E2.1", "E3.1"]
+    assert found.verification["status"] == "verified", found.verification["reasons"]
+    n2 = review.turns[2].evidence[0]["output"]["count"]
+    assert f"outlined {n2} nuclei in region #2" in found.answer
+    # both regions already have a nuclei segmentation: nothing runs, both are cited
+    assert both.evidence == []
+    assert [e["id"] for e in both.earlier] == ["E4.1", "E3.1"]
+    assert both.verification["status"] == "verified", both.verification["reasons"]
+    assert "Region #1 has" in both.answer
+    assert nuclei.evidence == []
+    assert nuclei.verification["status"] == "verified"
+    archived = {e["id"]: e for e in state["archive"]}
+    assert "masks" in archived["E3.1"]["trimmed"]  # polygons left out of the case's memory
+    assert archived["E3.1"]["output"]["count"] == n2
+
+
+def test_unanalysed_and_unknown_regions_are_said_plainly(review: Review, home: Path) -> None:
+    copilot = _fresh_copilot(home)
+    try:
+        copilot.ask(review.slide, f"zoom to the box {BOX1} at 20x", "plain")
+        viewed = copilot.ask(review.slide, "what did we find in the first region?", "plain")
+        unknown = copilot.ask(review.slide, "what did we conclude about region 7?", "plain")
+        ask = "Zoom to the second largest tissue region at 20x"
+        second = copilot.ask(review.slide, ask, "plain")
+    finally:
+        copilot.close()
+    assert "it was viewed (box [600, 1000, 1112, 1512] in level-0 pixels) but not analysed" in (
+        viewed.answer
+    )
+    assert viewed.verification["status"] == "verified"
+    assert unknown.answer == "Region 7 does not exist; regions visited on this slide: 1."
+    assert unknown.verification["status"] == "rejected"  # nothing to cite: shown unverified
+    assert not any(step["verified"] for step in unknown.chain)
+    (ev,) = second.evidence
+    assert ev["inputs"]["region_index"] == 2
+    assert not ev["ok"]
+    assert "tissue region 2 does not exist: the slide has 1" in second.answer
+
+
+def test_analysis_of_a_box_analyses_that_box(copilot: Copilot, cmu_slide: Path) -> None:
+    r = copilot.ask(
+        cmu_slide, "segment the nuclei in the region from (600, 1000) to (1112, 1512)", "box"
+    )
+    zoom, seg = r.evidence
+    assert zoom["tool"] == "zoom"
+    assert seg["tool"] == "segment"
+    assert seg["output"]["region_box"] == BOX1
+    assert seg["output"]["roi_number"] == 1
+    assert r.verification["status"] == "verified"
+    here = copilot.ask(cmu_slide, "count the nuclei in a 400x400 px view around (900, 1300)", "box")
+    view, det = here.evidence
+    assert det["output"]["region_box"] == view["output"]["box"]
+    assert det["output"]["roi_number"] == 2

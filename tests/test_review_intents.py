@@ -1,0 +1,180 @@
+"""Parsing and planning of look-back requests: compare regions, recall findings (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.case_memory import MAX_LIST, analyses_of, compact
+from agent.intents import parse_request
+from agent.planner import plan_request
+from agent.state import Roi
+
+SLIDE = "s1"
+
+
+@pytest.mark.parametrize(
+    ("text", "regions", "tool", "what"),
+    [
+        ("compare it with region 1", ("current", 1), None, None),
+        ("compare region 1 with region 2", (1, 2), None, None),
+        ("compare the nuclei in region 1 and region 2", (1, 2), None, None),
+        ("compare regions 1 and 3", (1, 3), None, None),
+        ("compare the first and second regions", (1, 2), None, None),
+        ("how does region 2 differ from region 1?", (2, 1), None, None),
+        ("compare the classification of region 1 and region 2", (1, 2), "classify", None),
+        ("compare the nuclei counts of region 2 vs region 1", (2, 1), "detect", None),
+        ("compare the epithelium in regions 1 and 3", (1, 3), "segment", "epithelium"),
+    ],
+)
+def test_compare_requests(text: str, regions: tuple[Any, ...], tool: str, what: str) -> None:
+    parsed = parse_request(text)
+    assert parsed.compare is not None
+    assert parsed.compare.regions == regions
+    assert parsed.compare.tool == tool
+    assert parsed.compare.what == what
+    assert [parsed.zoom, parsed.detect, parsed.segment, parsed.classify] == [None] * 4
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        ("what did we conclude about the first region?", (1,)),
+        ("what did we find in region 2?", (2,)),
+        ("remind me what we found in the second region", (2,)),
+        ("what was found in it?", ("current",)),
+        ("what did we conclude?", ()),
+    ],
+)
+def test_recall_requests(text: str, regions: tuple[Any, ...]) -> None:
+    parsed = parse_request(text)
+    assert parsed.recall is not None
+    assert parsed.recall.regions == regions
+    assert not parsed.empty
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "compare adenocarcinoma and squamous cell carcinoma",
+        "count the nuclei in region 2",
+        "zoom to the second largest tissue region at 20x",
+    ],
+)
+def test_not_look_back_requests(text: str) -> None:
+    parsed = parse_request(text)
+    assert parsed.compare is None
+    assert parsed.recall is None
+
+
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [
+        ("Zoom to the second largest tissue region at 20x", 2),
+        ("zoom to the third biggest piece of tissue", 3),
+        ("Zoom to the largest tissue region at 20x", 1),
+        ("show the 2nd tissue region", 2),
+    ],
+)
+def test_tissue_region_ordinals(text: str, index: int) -> None:
+    zoom = parse_request(text).zoom
+    assert zoom is not None
+    assert (zoom.target, zoom.region_index) == ("tissue_region", index)
+
+
+def _roi(n: int, box: list[int]) -> Roi:
+    return Roi(
+        number=n,
+        slide_id=SLIDE,
+        box=box,
+        downsample=1.0,
+        magnification=20.0,
+        mpp=0.499,
+        level=0,
+        output_size=[box[2] - box[0], box[3] - box[1]],
+        artifact=None,
+        evidence=f"E{n}.1",
+        turn=n,
+    )
+
+
+def _segment(ev_id: str, roi: Roi, count: int) -> dict[str, Any]:
+    masks = [{"polygon": [[0, 0], [1, 0], [1, 1]], "area_px": 1.0}] * (MAX_LIST + 1)
+    return {
+        "id": ev_id,
+        "tool": "segment",
+        "ok": True,
+        "summary": f"{count} nuclei",
+        "inputs": {"target": "box", "box": roi.box, "roi_number": roi.number, "what": "nuclei"},
+        "output": {"count": count, "roi_number": roi.number, "what": "nuclei", "masks": masks},
+    }
+
+
+ROIS = [_roi(1, [0, 0, 500, 500]), _roi(2, [500, 500, 1000, 1000])]
+
+
+def test_archive_keeps_scalars_and_drops_long_lists() -> None:
+    rec = compact(_segment("E3.1", ROIS[1], 77))
+    assert rec["trimmed"] == ["masks"]
+    assert rec["output"] == {"count": 77, "roi_number": 2, "what": "nuclei"}
+    (a,) = analyses_of([rec])
+    assert (a.tool, a.roi, a.what, a.turn) == ("segment", 2, "nuclei", 3)
+    assert a.args == {"what": "nuclei"}
+
+
+def test_compare_plans_the_missing_region_and_reuses_the_other() -> None:
+    archive = [compact(_segment("E3.1", ROIS[1], 77))]
+    plan = plan_request("compare it with region 1", ROIS, 2, SLIDE, archive=archive)
+    (step,) = plan.steps
+    assert step.tool == "segment"
+    assert step.args == {
+        "what": "nuclei",
+        "target": "box",
+        "box": [0, 0, 500, 500],
+        "roi_number": 1,
+    }
+    assert plan.lookup is not None
+    assert (plan.lookup.kind, plan.lookup.rois, plan.lookup.earlier) == (
+        "compare",
+        [2, 1],
+        ["E3.1"],
+    )
+
+
+def test_compare_without_earlier_analysis_counts_nuclei() -> None:
+    plan = plan_request("compare region 1 with region 2", ROIS, 2, SLIDE, archive=[])
+    assert [s.tool for s in plan.steps] == ["detect", "detect"]
+    assert [s.args["roi_number"] for s in plan.steps] == [1, 2]
+
+
+def test_compare_with_an_unknown_region_is_an_input_error() -> None:
+    plan = plan_request("compare region 1 with region 5", ROIS, 2, SLIDE, archive=[])
+    (step,) = plan.steps
+    assert step.error == "region 5 does not exist; regions visited on this slide: 1, 2"
+    one = plan_request("compare it with region 2", ROIS, 2, SLIDE, archive=[])
+    assert one.steps[0].error is not None
+    assert "only one region" in one.steps[0].error
+
+
+def test_recall_cites_the_view_and_latest_analyses() -> None:
+    archive = [
+        compact(_segment("E3.1", ROIS[1], 70)),
+        compact(_segment("E4.1", ROIS[1], 77)),  # the same analysis again: the latest counts
+    ]
+    plan = plan_request("what did we find in region 2?", ROIS, 2, SLIDE, archive=archive)
+    assert plan.steps == []
+    assert plan.lookup is not None
+    assert plan.lookup.earlier == ["E2.1", "E4.1"]
+    nothing = plan_request("what did we conclude?", ROIS, 2, SLIDE, archive=[])
+    assert nothing.lookup is not None
+    assert nothing.lookup.missing == [
+        "Nothing has been analysed in this case yet, so nothing was concluded."
+    ]
+
+
+def test_analysis_after_a_zoom_targets_the_new_view() -> None:
+    plan = plan_request("count the nuclei around (900, 1300)", ROIS, 2, SLIDE)
+    zoom, detect = plan.steps
+    assert zoom.args["target"] == "point"
+    assert detect.args == {"target": "box", "roi_number": 3}
