@@ -122,12 +122,12 @@ def run_suites_command(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(msg)
     suites = [load_suite(path, data_root) for path in _suite_files(args.suites)]
     out = args.out or Path("eval-runs") / time.strftime("%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     versions = run_versions(settings)
     cases = sum(len(s.cases) for s in suites)
-    copilots = _copilots(settings, max(1, min(jobs, cases)))
+    copilots = _copilots(settings, max(1, min(jobs, cases)))  # bad settings fail before output
     try:
+        out.mkdir(parents=True, exist_ok=True)
         with progress_reporter() as progress:
             records = run_suites(
                 suites, copilots, data_root, out / "runs.jsonl", progress, versions

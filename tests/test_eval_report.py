@@ -327,6 +327,15 @@ def test_bad_config_on_the_command_line_is_one_line(
     code = main(["eval", "run", str(suite), "--jobs", "0", "--data", str(tmp_path)])
     assert code == 2
     assert "--jobs must be at least 1" in capsys.readouterr().err
+    config.write_text("settings:\n  reasoner: llm\n")  # valid alone, unusable without a URL
+    suite.write_text(
+        "suite: s\ncases:\n  - {id: a, family: f, slide: a.svs, provenance: p, turns: [{ask: q}]}\n"
+    )
+    out = tmp_path / "o"
+    code = main([*f"eval run {suite} --data {tmp_path} --out {out} --config {config}".split()])
+    assert code == 2
+    assert "the LLM reasoner needs SMARTPATH_REASONER_URL" in capsys.readouterr().err
+    assert not out.exists()
 
 
 # ---------------------------------------------------------------- versions
