@@ -120,7 +120,13 @@ def _check(key: AnswerKey, result: dict[str, Any], data_root: Path | None) -> Ke
     where = f"{key.evidence}.{key.path}"
     value = _lookup(result, key.evidence, key.path)
     if value is _MISSING:
-        return _failed(key, f"no successful {key.evidence} evidence with {key.path}")
+        errors = [
+            str(e.get("error"))
+            for e in result.get("evidence", [])
+            if e.get("tool") == key.evidence and not e.get("ok") and e.get("error")
+        ]
+        reason = f": {key.evidence} failed: {errors[0]}" if errors else ""
+        return _failed(key, f"no successful {key.evidence} evidence with {key.path}{reason}")
     if isinstance(key, AbsentKey):
         return KeyResult(kind=key.kind, ok=value is None, expected=None, got=value, detail=where)
     if isinstance(key, NumberKey):
@@ -317,7 +323,7 @@ def _check_choice(key: ChoiceKey, result: dict[str, Any]) -> KeyResult:
         value = _lookup(result, key.evidence, key.path)
         where = f"{key.evidence}.{key.path}"
         got = None if value is _MISSING else value
-        chosen = [o for o in key.options if exact_match(got, o)]
+        chosen = [o for o in key.options if _option_matches(got, o, key.tol)]
         pred = chosen[0] if len(chosen) == 1 else None
     else:
         where, got = "answer", result.get("answer", "")
@@ -332,6 +338,15 @@ def _check_choice(key: ChoiceKey, result: dict[str, Any]) -> KeyResult:
         truth=key.value,
         pred=pred,
     )
+
+
+def _option_matches(value: Any, option: str, tol: float | None) -> bool:
+    if tol is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return abs(float(option) - float(value)) <= tol
+        except ValueError:
+            return False
+    return exact_match(value, option)
 
 
 def _failed(key: AnswerKey, detail: str) -> KeyResult:

@@ -186,7 +186,9 @@ class ChoiceKey(_Strict):
     """A multiple-choice question: the answer names exactly one option, the right one.
 
     The chosen option is read from the answer text (whole words, normalised), or, with
-    ``evidence`` and ``path``, from that evidence value. Scored as option accuracy under ``task``.
+    ``evidence`` and ``path``, from that evidence value (equal after normalising, or, with
+    ``tol``, a number within ``tol`` of a numeric option). Scored as option accuracy under
+    ``task``.
     """
 
     kind: Literal["choice"]
@@ -195,6 +197,11 @@ class ChoiceKey(_Strict):
     value: str
     evidence: str | None = None
     path: str | None = None
+    tol: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="With evidence: a number chooses the numeric options within tol of it.",
+    )
 
     @model_validator(mode="after")
     def _value_is_an_option(self) -> ChoiceKey:

@@ -75,6 +75,11 @@ def classification_by_task(keys: list[dict[str, Any]]) -> dict[str, Any]:
         own = [k for k in labelled if k["task"] == task]
         scores = classification_scores([k["truth"] for k in own], [k["pred"] for k in own])
         out[task] = scores.model_dump()
+        kinds = {k.get("kind") for k in own}
+        if kinds == {"choice"}:
+            out[task]["option_accuracy"] = scores.accuracy
+        elif kinds == {"exact"}:
+            out[task]["exact_match"] = scores.accuracy
         probs = [k.get("probabilities") for k in own]
         if all(isinstance(p, dict) for p in probs):
             auc, per_class = ovr_auc([k["truth"] for k in own], probs)  # type: ignore[arg-type]
