@@ -89,10 +89,15 @@ def build_ui(service: WebService) -> gr.Blocks:
 
         def on_ask(state: SessionState, text: str) -> Iterator[tuple[Any, ...]]:
             cleared: Any = ""  # the question box empties as soon as the turn starts
+            shown: list[Any] | None = None
             for messages in service.ask_stream(state, text):
-                yield state, gr.skip(), gr.skip(), gr.skip(), messages, cleared
-                cleared = gr.skip()
-            yield (*show(service.view(state), state), cleared)
+                if shown is not None:
+                    yield state, gr.skip(), gr.skip(), gr.skip(), shown, cleared
+                    cleared = gr.skip()
+                shown = messages
+            # the finished turn, the slide panel and the case id change in one update
+            state, image, caption, status, _ = show(service.view(state), state)
+            yield state, image, caption, status, state.messages, cleared
 
         def on_refresh() -> Any:
             return gr.Dropdown(choices=service.case_choices(), value=None)
