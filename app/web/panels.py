@@ -28,7 +28,7 @@ __all__ = ["CasePanels", "ExportFiles"]
 
 logger = logging.getLogger(__name__)
 
-_CITE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+_CITE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:#/+-]{0,127}$")
 _MAX_AUDIT_ROWS = 500
 
 

@@ -13,7 +13,7 @@ from app.runner import TurnResult
 __all__ = ["render_chain", "render_error", "render_finding", "render_tool_call", "render_turn"]
 
 Message = dict[str, Any]
-_CITE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_CITE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:#/+-]{0,127}$")
 ImageFilter = Callable[[str], Path | None]
 """Returns the file to show for an artifact path, or None when it must not be shown."""
 
