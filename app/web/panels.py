@@ -222,7 +222,8 @@ def _evidence_html(ev: dict[str, Any]) -> str:
         f"<div class='sp-cited' id='sp-cited-{html.escape(str(ev['id']))}'>"
         f"<p><b>Tool output {html.escape(head)}</b></p>"
         f"<p>{html.escape(str(text))}</p>"
-        f"<p>output sha256 <code>{html.escape(str(ev.get('output_sha256') or '-'))}</code></p>"
+        f"<p style='word-break:break-all'>output sha256 "
+        f"<code>{html.escape(str(ev.get('output_sha256') or '-'))}</code></p>"
         f"<pre style='max-height:28em;overflow:auto'>{html.escape(body)}</pre></div>"
     )
 

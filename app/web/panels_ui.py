@@ -7,7 +7,7 @@ Current region, evidence and facts cited, audit trail, export; and the click on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -146,7 +146,7 @@ def wire(
     region: RegionPanel,
     side: SidePanel,
     click_outputs: list[Any],
-    ask_and_show: Callable[[Any, str], tuple[Any, ...]],
+    ask_and_show: Callable[[Any, str], Iterator[tuple[Any, ...]]],
 ) -> None:
     """Connect the panels: refresh when the chat changes, toggles redraw, clicks zoom, export.
 
@@ -159,7 +159,8 @@ def wire(
         region: the region components.
         side: export, evidence and audit components.
         click_outputs: the components ``ask_and_show``'s tuple fills (the slide panel and chat).
-        ask_and_show: asks the Copilot in the session's case and returns the slide panel's values.
+        ask_and_show: asks the Copilot in the session's case, yielding the slide panel's values
+            as the turn streams.
     """
     import gradio as gr
 
@@ -172,11 +173,13 @@ def wire(
     def redraw(state: Any, show: list[str]) -> tuple[Any, ...]:
         return panels.roi(state, show)
 
-    def on_point(state: Any, evt: gr.SelectData) -> tuple[Any, ...]:
+    def on_point(state: Any, evt: gr.SelectData) -> Iterator[tuple[Any, ...]]:
         question, error = panels.point_question(state, evt.index)
         if question is None:
-            return (*(gr.skip() for _ in click_outputs), f"**Error:** {error}")
-        return (*ask_and_show(state, question), "")
+            yield (*(gr.skip() for _ in click_outputs), f"**Error:** {error}")
+            return
+        for values in ask_and_show(state, question):
+            yield (*values, "")
 
     # gradio finds the SelectData parameter by its annotation object, not the postponed string
     on_point.__annotations__["evt"] = gr.SelectData

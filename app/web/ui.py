@@ -116,9 +116,9 @@ def build_ui(service: WebService) -> gr.Blocks:
         refresh_btn.click(on_refresh, None, cases)
         demo.load(on_refresh, None, cases)
 
-        def ask_and_show(state: SessionState, text: str) -> tuple[Any, ...]:
-            service.ask(state, text)
-            return show(service.view(state), state)
+        def ask_and_show(state: SessionState, text: str) -> Iterator[tuple[Any, ...]]:
+            for *values, _ in on_ask(state, text):  # streamed like a typed question
+                yield tuple(values)
 
         panels_ui.wire(demo, service, session, overview, chat, region, side, panel, ask_and_show)
     return demo
