@@ -51,6 +51,8 @@ def render_markdown(
     title = "# SmartPath evaluation report" + (f": {run['label']}" if run.get("label") else "")
     lines = [title, ""]
     lines += _run_block(run)
+    if _jobs_note(run):
+        lines += [_jobs_note(run), ""]
     verdict = "all thresholds met" if summary["passed"] else "**thresholds missed**"
     lines += [f"Result: {verdict}.", ""]
     if summary["thresholds"]:
@@ -100,6 +102,16 @@ def _run_items(run: dict[str, Any]) -> list[tuple[str, str]]:
             ("settings overridden", ", ".join(f"{k}={_fmt(v)}" for k, v in overrides.items()))
         )
     return items
+
+
+def _jobs_note(run: dict[str, Any]) -> str:
+    jobs = run.get("jobs") or 1
+    if jobs <= 1:
+        return ""
+    return (
+        f"Note: up to {jobs} scenarios ran at once, so per-turn latencies include waiting for "
+        "the shared CPU; compare latency only between runs with the same jobs."
+    )
 
 
 def _run_block(run: dict[str, Any]) -> list[str]:
@@ -331,6 +343,8 @@ def render_html(
     parts.append('<h2 id="run">Run</h2><ul>')
     parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in _run_items(run)]
     parts.append("</ul>")
+    if _jobs_note(run):
+        parts.append(f"<p>{e(_jobs_note(run))}</p>")
     verdict = (
         '<span class="met">all thresholds met</span>'
         if summary["passed"]
