@@ -168,7 +168,8 @@ def wire(
 
     def refresh(state: Any, show: list[str]) -> tuple[Any, ...]:
         image, caption = panels.roi(state, show)
-        return image, caption, panels.audit(state)
+        stale = gr.DownloadButton(value=None, interactive=False)  # the case moved on: re-export
+        return image, caption, panels.audit(state), stale, stale, ""
 
     def redraw(state: Any, show: list[str]) -> tuple[Any, ...]:
         return panels.roi(state, show)
@@ -179,7 +180,7 @@ def wire(
             yield (*(gr.skip() for _ in click_outputs), f"**Error:** {error}")
             return
         for values in ask_and_show(state, question):
-            yield (*values, "")
+            yield (*values, gr.skip())
 
     # gradio finds the SelectData parameter by its annotation object, not the postponed string
     on_point.__annotations__["evt"] = gr.SelectData
@@ -198,12 +199,18 @@ def wire(
             f"Exported {state.case_id}: report (Markdown with its images, zipped) and GeoJSON.",
         )
 
-    refresh_out = [region.image, region.caption, side.audit]
+    refresh_out = [
+        region.image,
+        region.caption,
+        side.audit,
+        side.report_btn,
+        side.geojson_btn,
+        side.export_status,
+    ]
     chat.change(refresh, [session, region.overlays], refresh_out, trigger_mode="always_last")
     region.overlays.change(redraw, [session, region.overlays], [region.image, region.caption])
-    overview.select(on_point, [session], [*click_outputs, side.export_status]).then(
-        refresh, [session, region.overlays], refresh_out
-    )
+    # the turn changes the chat, whose change event then refreshes the panels
+    overview.select(on_point, [session], [*click_outputs, region.caption])
     side.cite_btn.click(on_cite, [session, side.cite_id], side.cite_out)
     side.cite_id.submit(on_cite, [session, side.cite_id], side.cite_out)
     side.export_btn.click(
