@@ -51,6 +51,11 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     run_p.add_argument(
         "--jobs", type=int, help="scenarios run at once, one co-pilot each (default 1)"
     )
+    run_p.add_argument(
+        "--share-copilot",
+        action="store_true",
+        help="with --jobs: all workers share one co-pilot (its cases are locked one by one)",
+    )
     run_p.add_argument("--label", help="name of the run in its report and in comparisons")
     run_p.add_argument(
         "--compare",
@@ -125,7 +130,11 @@ def run_suites_command(args: argparse.Namespace, settings: Settings) -> int:
     started = time.time()
     versions = run_versions(settings)
     cases = sum(len(s.cases) for s in suites)
-    copilots = _copilots(settings, max(1, min(jobs, cases)))  # bad settings fail before output
+    workers = max(1, min(jobs, cases))
+    # bad settings fail here, before the output folder is made
+    copilots = (
+        _copilots(settings, 1) * workers if args.share_copilot else _copilots(settings, workers)
+    )
     try:
         out.mkdir(parents=True, exist_ok=True)
         with progress_reporter() as progress:
@@ -133,11 +142,12 @@ def run_suites_command(args: argparse.Namespace, settings: Settings) -> int:
                 suites, copilots, data_root, out / "runs.jsonl", progress, versions
             )
     finally:
-        for copilot in copilots:
+        for copilot in {id(c): c for c in copilots}.values():
             copilot.close()
     summary = summarise(suites, records)
     label = args.label or config.label
     summary["run"] = _run_info(settings, data_root, started, records, label, jobs)
+    summary["run"]["copilots"] = "one shared" if args.share_copilot else "one per worker"
     if any("knowledge_graph" in s.requires for s in suites):
         from eval.kg_info import describe_kg
 

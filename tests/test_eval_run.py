@@ -211,6 +211,12 @@ def test_jobs_config_versions_html_and_compare(
     compare = (two / "compare.md").read_text()
     assert "- A: serial" in compare
     assert "- B: parallel" in compare
+    assert run["copilots"] == "one per worker"
+    shared = tmp_path / "shared"
+    assert main([*base, "--out", str(shared), "--jobs", "2", "--share-copilot"]) == 0
+    records, summary, _ = _read(shared)
+    assert summary["run"]["copilots"] == "one shared"
+    assert [_stable(r) for r in records] == [_stable(r) for r in serial]
     assert "| jobs | 1 | 2 |" in compare
     assert "| setting expert_timeout_s | 60.000 | 12.000 |" in compare
     assert "| small | answer keys passed | 1.000 | 1.000 | +0.000 |" in compare
