@@ -158,3 +158,18 @@ def test_upload_names_are_display_text_only(tmp_path: Path) -> None:
     elsewhere.write_bytes(b"x")
     assert original_name(elsewhere, uploads) is None
     assert uploaded_as(None, uploads) == ""
+
+
+def test_a_coarse_view_is_read_again_at_display_size(panels: CasePanels) -> None:
+    session = SessionState(slide_path=str(CMU))
+    panels.service.ask(session, "Zoom to the largest tissue region at 5x")
+    _, state = panels.copilot.case(session.case_id)
+    roi = state["rois"][-1]
+    with Image.open(roi["artifact"]) as artifact:
+        assert max(artifact.size) < DISPLAY_PX  # the 5x view is coarser than the panel
+    image, caption = panels.roi(session, [])
+    assert image is not None
+    x0, y0, x1, y1 = roi["box"]
+    assert max(image.size) == DISPLAY_PX
+    assert abs(image.width / image.height - (x1 - x0) / (y1 - y0)) < 0.01
+    assert caption.startswith(f"**Region {roi['number']}**")

@@ -95,15 +95,18 @@ class CasePanels:
         return drawn, " · ".join(parts)
 
     def _roi_pixels(self, roi: dict[str, Any], slide: Any) -> Image.Image:
+        """The region's view artifact, or a fresh read when it is missing or coarser than shown."""
+        x0, y0, x1, y1 = roi["box"]
+        shown = min(DISPLAY_PX, max(x1 - x0, y1 - y0))  # longest side the panel will show
         artifact = roi.get("artifact")
         if artifact:
             try:
                 path = resolve_inside(artifact, [self.dirs.artifacts], relative_only=False)
                 with Image.open(path) as img:
-                    return img.convert("RGB")
+                    if max(img.size) >= shown:
+                        return img.convert("RGB")
             except (PathRefused, OSError):
                 logger.debug("ROI artifact unreadable, reading the slide", exc_info=True)
-        x0, y0, x1, y1 = roi["box"]
         downsample = max(1.0, max(x1 - x0, y1 - y0) / DISPLAY_PX)
         read = slide.read_region(
             Box(x0=x0, y0=y0, x1=x1, y1=y1),
