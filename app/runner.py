@@ -65,12 +65,13 @@ class TurnResult(BaseModel):
 class Progress(BaseModel):
     """One event of a turn streamed by ``Copilot.ask_stream``, before its ``TurnResult``.
 
-    ``node`` starts a graph node, ``tool_start`` a tool call, ``tool_done`` ends one; ``text`` is
+    ``node`` starts a graph node, ``tool_start`` a tool call, ``tool_progress`` reports long
+    work inside one (``read 40/200 tissue tiles``), ``tool_done`` ends one; ``text`` is
     one line for a person (``planning…``, ``running segment on region #2 (cpu)…``) and
     ``evidence`` carries a finished call's id, tool, expert, backend, seconds, status and summary.
     """
 
-    kind: Literal["node", "tool_start", "tool_done"]
+    kind: Literal["node", "tool_start", "tool_progress", "tool_done"]
     node: str
     text: str
     evidence: dict[str, Any] | None = None
@@ -173,6 +174,9 @@ class Copilot:
                     final = chunk
                 elif mode == "custom" and isinstance(chunk, Progress):
                     yield chunk
+                elif mode == "custom" and isinstance(chunk, dict) and "tool_progress" in chunk:
+                    text = str(chunk["tool_progress"])
+                    yield Progress(kind="tool_progress", node="act", text=text)
                 elif mode == "tasks" and "input" in chunk:  # a node starts
                     name = str(chunk["name"])
                     seen[name] = seen.get(name, 0) + 1

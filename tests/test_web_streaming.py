@@ -187,3 +187,37 @@ def test_concurrent_new_cases_get_their_own_ids_slides_and_images(
 
 def _is_file(message: dict[str, object]) -> bool:
     return isinstance(message["content"], dict)
+
+
+@pytest.mark.slow
+def test_slide_classification_streams_tile_progress(
+    home: Path, cmu_slide: Path, tiny_mil: tuple[Path, Path]
+) -> None:
+    from tests.test_wsi_classify import experts_file
+
+    settings = Settings(home=home, experts_file=experts_file(home, *tiny_mil))
+    dirs = AppDirs.from_settings(settings)
+    dirs.ensure()
+    service = WebService(Copilot(settings), dirs, settings)
+    try:
+        events = list(service.copilot.ask_stream(cmu_slide, "classify this slide"))
+        result = events[-1]
+        assert isinstance(result, TurnResult)
+        used = result.evidence[0]["output"]["tiles_used"]
+        reads = [e.text for e in events[:-1] if e.kind == "tool_progress"]
+        assert reads[0].startswith("read ")
+        assert reads[-2:] == [
+            f"read {used}/{used} tissue tiles",
+            f"encoding {used} tiles with mil-tiny",
+        ]
+        kinds = [e.kind for e in events[:-1]]
+        assert kinds.index("tool_start") < kinds.index("tool_progress") < kinds.index("tool_done")
+        session = SessionState()
+        service._open(session, cmu_slide)
+        chats = list(service.ask_stream(session, "classify this slide"))
+        working = [c[-1]["content"] for c in chats[1:-1]]
+        assert any(f"- read {used}/{used} tissue tiles" in w for w in working)
+        assert all(w.count("- read ") <= 1 for w in working)  # each count replaces the last
+        assert "classified the slide as" in str(chats[-1])
+    finally:
+        service.copilot.close()

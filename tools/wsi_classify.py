@@ -15,6 +15,7 @@ from tools.cpu_experts import MIL_IMPLEMENTATION, cpu_problem
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.mil import MilModel, load_mil
+from tools.progress import report
 from tools.router import Contribution, combine_labels
 from tools.tile_reader import TileReader
 from tools.tiling import Tile, tile_grid
@@ -73,8 +74,14 @@ class WsiClassifyTool(Tool):
         lead = experts[0]
         notes: list[str] = []
         tiles, total = self._tiles(lead, ctx, notes)
+        pixels: list[np.ndarray] = []
+        every = max(1, len(tiles) // 10)
         with TileReader(ctx.slide.path, workers=ctx.settings.tile_workers) as reader:
-            pixels = [_fit(rgb, lead.tile_px) for _, rgb in reader.read(tiles)]
+            for n, (_, rgb) in enumerate(reader.read(tiles), 1):
+                pixels.append(_fit(rgb, lead.tile_px))
+                if n % every == 0 or n == len(tiles):
+                    report(f"read {n}/{len(tiles)} tissue tiles")
+        report(f"encoding {len(pixels)} tiles with {', '.join(e.name for e in experts)}")
         results = [self._model(e).predict(pixels) for e in experts]
         per_expert = [
             dict(zip(self._model(e).labels, map(float, p), strict=True))

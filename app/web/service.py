@@ -13,6 +13,8 @@ import logging
 import os
 import secrets
 import shutil
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,8 @@ from memory.cases import validate_case_id
 __all__ = ["SessionState", "SlideView", "WebService"]
 
 logger = logging.getLogger(__name__)
+
+THUMBNAILS_KEPT = 16
 
 
 @dataclass
@@ -72,6 +76,8 @@ class WebService:
         self.dirs = dirs
         self.settings = settings
         self._image_key = secrets.token_bytes(32)
+        self._thumbs: OrderedDict[tuple[str, int], tuple[Any, float]] = OrderedDict()
+        self._thumbs_lock = threading.Lock()
 
     def open_sample(self, session: SessionState) -> SlideView:
         """Open the bundled sample slide in a new case."""
@@ -134,6 +140,7 @@ class WebService:
         session.messages = [*earlier, asked, progress_message(lines)]
         yield session.messages
         result: TurnResult | None = None
+        previous = ""
         try:
             for item in TurnThread(events):
                 if isinstance(item, TurnResult):
@@ -141,7 +148,11 @@ class WebService:
                     continue
                 if not isinstance(item, Progress):
                     continue
-                lines.append(item.text)
+                if item.kind == previous == "tool_progress":
+                    lines[-1] = item.text  # "read 40/200 tiles" replaces "read 20/200 tiles"
+                else:
+                    lines.append(item.text)
+                previous = item.kind
                 if item.kind == "tool_done" and item.evidence:
                     calls.append(render_tool_call(item.evidence))
                 session.messages = [*earlier, asked, *calls, progress_message(lines)]
@@ -171,7 +182,7 @@ class WebService:
             rois = state.get("rois", [])
         try:
             slide = self.copilot.slides.open(session.slide_path)
-            thumb, downsample = slide.thumbnail(self.settings.thumbnail_px)
+            thumb, downsample = self._thumbnail(slide)
             tissue = self.copilot.slides.tissue(slide, self.settings.thumbnail_px)
         except CopilotError:
             logger.debug("overview failed", exc_info=True)
@@ -179,6 +190,28 @@ class WebService:
         slide_id = slide.metadata.slide_id
         own = [r for r in rois if r.get("slide_id") == slide_id]
         return draw_overview(thumb, downsample, tissue_mask=tissue.mask, rois=own)
+
+    def roi_count(self, session: SessionState) -> int:
+        """How many ROIs the session's case has visited (0 for a new case)."""
+        if not session.case_id:
+            return 0
+        _, state = self.copilot.case(session.case_id)
+        return len(state.get("rois", []))
+
+    def _thumbnail(self, slide: Any) -> tuple[Any, float]:
+        """The slide's overview thumbnail, read once per slide (most recent few kept)."""
+        key = (slide.metadata.slide_id, self.settings.thumbnail_px)
+        with self._thumbs_lock:
+            cached = self._thumbs.get(key)
+            if cached is not None:
+                self._thumbs.move_to_end(key)
+                return cached
+        cached = slide.thumbnail(self.settings.thumbnail_px)
+        with self._thumbs_lock:
+            self._thumbs[key] = cached
+            while len(self._thumbs) > THUMBNAILS_KEPT:
+                self._thumbs.popitem(last=False)
+        return cached
 
     def case_choices(self) -> list[tuple[str, str]]:
         """(label, case id) for every case, most recently updated first."""

@@ -90,6 +90,7 @@ def build_ui(service: WebService) -> gr.Blocks:
         def on_ask(state: SessionState, text: str) -> Iterator[tuple[Any, ...]]:
             cleared: Any = ""  # the question box empties as soon as the turn starts
             shown: list[Any] | None = None
+            regions = service.roi_count(state)
             for messages in service.ask_stream(state, text):
                 if shown is not None:
                     yield state, gr.skip(), gr.skip(), gr.skip(), shown, cleared
@@ -97,6 +98,8 @@ def build_ui(service: WebService) -> gr.Blocks:
                 shown = messages
             # the finished turn, the slide panel and the case id change in one update
             state, image, caption, status, _ = show(service.view(state), state)
+            if service.roi_count(state) == regions:
+                image = gr.skip()  # no new region to draw: the overview stays as it is
             yield state, image, caption, status, state.messages, cleared
 
         def on_refresh() -> Any:
