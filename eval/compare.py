@@ -201,7 +201,7 @@ def compare_runs(
     if va.get("id") != vb.get("id"):
         differ["versions id"] = (va.get("id"), vb.get("id"))
     sa_, sb_ = side_a.run.get("settings") or {}, side_b.run.get("settings") or {}
-    for key in sorted(set(sa_) | set(sb_)):
+    for key in sorted(set(sa_) | set(sb_)) if sa_ and sb_ else []:  # older runs have none
         if key not in _RUN_KEYS and sa_.get(key) != sb_.get(key):
             differ[f"setting {key}"] = (sa_.get(key), sb_.get(key))
     rows: list[MetricDelta] = []

@@ -119,6 +119,11 @@ def test_compare_deltas_side_by_side() -> None:
     cmp = compare_runs(_summary("cpu"), _summary("served", answer=1.0, latency=0.5))
     assert (cmp.a.label, cmp.b.label) == ("cpu", "served")
     assert cmp.settings_differ == {"label": ("cpu", "served")}
+    a, b = _summary("x"), _summary("x")
+    a["run"]["settings"] = {"expert_timeout_s": 60.0, "home": "/h"}
+    assert compare_runs(a, b).settings_differ == {}  # B records no settings: nothing to compare
+    b["run"]["settings"] = {"expert_timeout_s": 5.0, "home": "/h"}
+    assert compare_runs(a, b).settings_differ == {"setting expert_timeout_s": (60.0, 5.0)}
     rows = {(r.suite, r.family, r.metric): r for r in cmp.rows}
     acc = rows[("tiles", "tissue_tiles", "answer_accuracy")]
     assert (acc.a, acc.b, acc.better) == (0.75, 1.0, "B")
