@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from agent.config import Settings
-from app.case_export import CaseBundle, case_geojson, load_case, shorten, write_report_zip
+from app.case_export import (
+    CaseBundle,
+    bundle_from,
+    case_geojson,
+    load_case,
+    report_markdown,
+    shorten,
+    write_report_zip,
+)
 from app.main import main
 from app.runner import Copilot
 from tests.conftest import SHARED_DATA
@@ -176,3 +184,35 @@ def test_shorten_cuts_long_lists_and_strings() -> None:
     value = {"objects": list(range(12)), "text": "x" * 300, "n": 3}
     short = shorten(value, items=3, chars=10)
     assert short == {"objects": [0, 1, 2, "… 9 more"], "text": "x" * 10 + "…", "n": 3}
+
+
+def test_bundle_keeps_only_the_evidence_a_turn_recorded_and_its_facts() -> None:
+    slide = {"slide_id": "s1", "name": "a.svs", "width": 10, "height": 10}
+    fact = {"id": "DOID:3910#definition", "text": "A carcinoma.", "source": "DO"}
+    audit = [
+        {"kind": "request", "turn": 1, "request": "q", "slide": slide},
+        {"kind": "tool_call", "turn": 1, "id": "E1.1", "tool": "zoom", "ok": False},
+        {"kind": "tool_call", "turn": 1, "id": "E1.2", "tool": "zoom", "ok": True},
+        {
+            "kind": "turn",
+            "turn": 1,
+            "request": "q",
+            "evidence": ["E1.2"],
+            "facts": [fact],
+            "chain": {
+                "steps": [{"id": "S1", "kind": "recall", "text": "t", "evidence": [fact["id"]]}]
+            },
+            "verification": {"status": "partial", "step_status": {"S1": False}},
+            "answer": "a",
+        },
+        {"kind": "request", "turn": 2, "request": "unfinished", "slide": slide},
+    ]
+    bundle = bundle_from("c1", {}, audit)
+    assert list(bundle.evidence) == ["E1.2"]
+    assert bundle.facts == {fact["id"]: fact}
+    assert bundle.slide == slide
+    assert [t.turn for t in bundle.turns] == [1]
+    assert bundle.turns[0].chain[0]["verified"] is False
+    report = report_markdown(bundle)
+    assert "— ✘ UNVERIFIED; cites `DOID:3910#definition`" in report
+    assert "- `DOID:3910#definition` A carcinoma. (source: DO)" in report

@@ -173,3 +173,20 @@ def test_a_coarse_view_is_read_again_at_display_size(panels: CasePanels) -> None
     assert max(image.size) == DISPLAY_PX
     assert abs(image.width / image.height - (x1 - x0) / (y1 - y0)) < 0.01
     assert caption.startswith(f"**Region {roi['number']}**")
+
+
+def test_a_cited_fact_shows_its_text_and_source(panels: CasePanels) -> None:
+    fact = {
+        "id": "DOID:3910#definition",
+        "text": "A carcinoma <b>that</b> arises from glands.",
+        "source": "Disease Ontology",
+        "entity": "DOID:3910",
+        "via": "adenocarcinoma",
+    }
+    panels.copilot.audit.append(
+        "fact-case", "turn", {"turn": 1, "request": "q", "evidence": [], "facts": [fact]}
+    )
+    shown = panels.citation(SessionState(case_id="fact-case"), fact["id"])
+    assert "<b>Fact DOID:3910#definition</b>" in shown
+    assert "A carcinoma &lt;b&gt;that&lt;/b&gt; arises from glands." in shown
+    assert "Source: Disease Ontology" in shown
