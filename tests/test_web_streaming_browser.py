@@ -1,0 +1,65 @@
+"""A turn streams into the page: the question at once, working lines, then tool call and answer.
+
+The real ``smartpath app`` in headless Chromium; a MutationObserver records every text the chat
+shows while a long turn (nuclei segmentation of a region, several seconds on CPU) runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.browser import AppProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+MARKER = "Reasoning chain:"
+RECORD = """() => {
+    window.__seen = [];
+    const chat = document.querySelector('#chat');
+    new MutationObserver(() => {
+        const text = chat.innerText;
+        if (window.__seen[window.__seen.length - 1] !== text) window.__seen.push(text);
+    }).observe(chat, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def ask_and_wait(page: Any, question: str) -> None:
+    before = page.locator("#chat").inner_text().count(MARKER)
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    page.wait_for_function(
+        "([m, n]) => document.querySelector('#chat').innerText.split(m).length - 1 > n",
+        arg=[MARKER, before],
+    )
+
+
+def test_a_long_turn_streams_progress_then_the_answer(
+    app_server: AppProcess, page: Any, tmp_path: Path
+) -> None:
+    page.goto(app_server.url)
+    page.get_by_role("button", name="Open sample").click()
+    page.locator("#slide-caption").get_by_text("CMU-1-Small-Region.svs").wait_for()
+    ask_and_wait(page, "Zoom to the largest tissue region at 20x")
+    page.evaluate(RECORD)
+    question = "segment the nuclei in region 1"
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    working = page.locator("#chat").get_by_text("Working: running segment on region #1 (cpu)…")
+    working.wait_for()
+    page.screenshot(path=tmp_path / "streaming-working.png", full_page=True)
+    assert page.locator("#question textarea").input_value() == ""  # cleared when the turn began
+    page.wait_for_function(
+        "(m) => document.querySelector('#chat').innerText.split(m).length - 1 >= 2", arg=MARKER
+    )
+    page.screenshot(path=tmp_path / "streaming-done.png", full_page=True)
+    seen: list[str] = page.evaluate("window.__seen")
+    during = [t for t in seen if t.count(MARKER) == 1]  # the second turn not answered yet
+    assert any(question in t and "Working:" in t for t in during)
+    assert any("Working: running segment on region #1 (cpu)…" in t for t in during)
+    final = page.locator("#chat").inner_text()
+    assert "Working:" not in final
+    assert "Tool call E2.1 segment" in final
+    assert "nuclei" in final.split(question, 1)[1]
