@@ -34,6 +34,8 @@ def render_turn(result: TurnResult) -> str:
             f"  {ev['id']} {ev['tool']} ({ev['backend']}, {ev['seconds']:.2f} s, "
             f"{state}): {ev['summary']}"
         )
+    for ev in result.earlier:  # earlier turns' results this turn compares or recalls
+        lines.append(f"  {ev['id']} {ev['tool']} (earlier turn, not re-run): {ev['summary']}")
     if result.artifacts:
         lines.append("Artifacts:")
         lines.extend(f"  {a}" for a in result.artifacts)
