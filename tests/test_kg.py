@@ -152,3 +152,27 @@ def test_subset_keeps_real_stanzas(kg_source: Path) -> None:
     assert terms["DOID:3910"].definition
     assert "glandular" in terms["DOID:3910"].definition
     assert "DOID:14566" in terms
+
+
+@pytest.mark.parametrize("damage", ["dangling link", "truncated archive"])
+def test_cli_build_unreadable_source_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch, damage: str
+) -> None:
+    """A source file that cannot be read gives one line and exit 2, never a traceback."""
+    import gzip
+
+    monkeypatch.setenv("SMARTPATH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SMARTPATH_KG_PATH", str(tmp_path / "kg"))
+    source = tmp_path / "source"
+    (source / "doid").mkdir(parents=True)
+    release = source / "doid" / "doid_2024-01-31.obo.gz"
+    if damage == "dangling link":
+        release.symlink_to(tmp_path / "gone.obo.gz")
+    else:
+        whole = gzip.compress(b"format-version: 1.2\n\n[Term]\nid: DOID:14566\nname: x\n" * 50)
+        release.write_bytes(whole[: len(whole) // 2])
+    assert main(["kg", "build", "--source", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "cannot read knowledge-graph source" in err
+    assert "Traceback" not in err

@@ -63,8 +63,18 @@ def read_sources(root: Path) -> SourceData:
     """Read every source under ``root``.
 
     Raises:
-        ConfigError: the folder or its Disease Ontology file is missing.
+        ConfigError: the folder or its Disease Ontology file is missing, or a source file
+            cannot be read (a dangling link, no permission, a truncated archive).
     """
+    try:
+        return _read_sources(root)
+    except (OSError, EOFError) as exc:
+        name = getattr(exc, "filename", None) or root
+        msg = f"cannot read knowledge-graph source {name}: {getattr(exc, 'strerror', None) or exc}"
+        raise ConfigError(msg) from exc
+
+
+def _read_sources(root: Path) -> SourceData:
     doid_dir = root / "doid"
     obo = sorted(doid_dir.glob("doid*.obo.gz")) + sorted(doid_dir.glob("doid*.obo"))
     if not obo:
