@@ -62,8 +62,13 @@ class Writer:
         *,
         unit: str | None = None,
         decimals: int | None = None,
+        tolerance: float | None = None,
     ) -> Writer:
-        """Append ``value`` = ``evidence.output[path]`` - ``other.output[path]`` (in ``unit``)."""
+        """Append ``value`` = ``evidence.output[path]`` - ``other.output[path]`` (in ``unit``).
+
+        ``tolerance`` defaults to half a unit of the last shown digit; a difference of two shown
+        (rounded) values needs a whole unit.
+        """
         shown = format_number(value, decimals)
         digits = len(shown.split(".")[1]) if "." in shown else 0
         self._parts.append(shown)
@@ -77,7 +82,7 @@ class Writer:
                 other_path=path,
                 value=float(shown),
                 unit=unit,
-                tolerance=0.5 * 10 ** (-digits),
+                tolerance=0.5 * 10 ** (-digits) if tolerance is None else tolerance,
             )
         )
         return self

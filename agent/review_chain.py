@@ -122,8 +122,7 @@ def _difference(a: Evidence, b: Evidence) -> Writer | None:
     if w.render() and _sizes_differ(a, b):
         fair = "the covered share is" if a.tool == "segment" else "the density is"
         w.text(
-            " The two regions differ in size, so their counts are not directly comparable; "
-            f"{fair}."
+            f" The two regions differ in size, so their counts are not directly comparable; {fair}."
         )
     return w if w.render() else None
 
@@ -155,7 +154,18 @@ def _metric(
     suffix = "%" if unit == "%" else unit_text
     values = Writer().text(" (").extend(shown_a).text(f"{suffix} vs ").extend(shown_b)
     values.text(f"{suffix}).")
-    diff = Writer().difference(abs(va - vb), hi.id, lo.id, path, unit=unit, decimals=decimals)
+    # the difference of the values as shown, so that the reader's subtraction agrees with it
+    shown = [float(x.claims[0].value or 0.0) for x in (shown_a, shown_b)]
+    step = 10.0 ** -(decimals or 0)
+    diff = Writer().difference(
+        round(abs(shown[0] - shown[1]), decimals or 0),
+        hi.id,
+        lo.id,
+        path,
+        unit=unit,
+        decimals=decimals,
+        tolerance=step,
+    )
     if diff.claims[0].value == 0:
         w.text(f"The {what or 'number of ' + _noun(a)} is the same in ")
         w.extend(where_of(a.output, a.id)).text(" and ").extend(where_of(b.output, b.id))
