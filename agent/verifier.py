@@ -98,6 +98,9 @@ def make_router(
         report = Verification.model_validate(state["verification"])
         if report.status == "verified" or state.get("attempts", 0) > budget:
             return "respond"
+        plan = state.get("plan") or {}
+        if plan.get("lookup") and not plan.get("steps"):
+            return "respond"  # answered from the case's memory: a new plan finds nothing more
         evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
         missing = any(c.name == "citations" and not c.ok for c in report.checks)
         transient = any(not e.ok and e.error_kind == "backend" for e in evidence)

@@ -164,6 +164,7 @@ def test_unanalysed_and_unknown_regions_are_said_plainly(review: Review, home: P
         copilot.ask(review.slide, f"zoom to the box {BOX1} at 20x", "plain")
         viewed = copilot.ask(review.slide, "what did we find in the first region?", "plain")
         unknown = copilot.ask(review.slide, "what did we conclude about region 7?", "plain")
+        attempts = copilot.case("plain")[1]["attempts"]
         ask = "Zoom to the second largest tissue region at 20x"
         second = copilot.ask(review.slide, ask, "plain")
     finally:
@@ -175,6 +176,7 @@ def test_unanalysed_and_unknown_regions_are_said_plainly(review: Review, home: P
     assert unknown.answer == "Region 7 does not exist; regions visited on this slide: 1."
     assert unknown.verification["status"] == "rejected"  # nothing to cite: shown unverified
     assert not any(step["verified"] for step in unknown.chain)
+    assert attempts == 1  # no re-plan: nothing more can be found for it
     (ev,) = second.evidence
     assert ev["inputs"]["region_index"] == 2
     assert not ev["ok"]
