@@ -9,7 +9,9 @@ import pytest
 from agent.case_memory import MAX_LIST, analyses_of, compact
 from agent.intents import parse_request
 from agent.planner import plan_request
-from agent.state import Roi
+from agent.review_chain import compose_review
+from agent.state import CaseLookup, Evidence, Plan, Roi
+from agent.verifier import verify_chain
 
 SLIDE = "s1"
 
@@ -178,3 +180,32 @@ def test_analysis_after_a_zoom_targets_the_new_view() -> None:
     zoom, detect = plan.steps
     assert zoom.args["target"] == "point"
     assert detect.args == {"target": "box", "roi_number": 3}
+
+
+def _classified(ev_id: str, roi: int, label: str) -> Evidence:
+    other = "stroma" if label != "stroma" else "tumour"
+    return Evidence(
+        id=ev_id,
+        tool="classify",
+        ok=True,
+        summary=f"{label}",
+        expert="capricorn-tissue",
+        output={"label": label, "probabilities": {label: 0.8, other: 0.2}, "roi_number": roi},
+    )
+
+
+@pytest.mark.parametrize(
+    ("second", "phrase"), [("stroma", "the classes differ"), ("tumour", "the same class")]
+)
+def test_compared_classes_are_checked(second: str, phrase: str) -> None:
+    earlier = [_classified("E3.1", 2, "tumour")]
+    new = [_classified("E4.1", 1, second)]
+    lookup = CaseLookup(kind="compare", rois=[2, 1], earlier=["E3.1"], tool="classify")
+    plan = Plan(request="compare it with region 1", lookup=lookup)
+    chain = compose_review(new, earlier, plan, lookup, ROIS, [])
+    answer = chain.steps[-1].text
+    assert f"Region #2 was classified as tumour and region #1 as {second}: {phrase}." in answer
+    report = verify_chain(chain, [*new, *earlier], [], answer)
+    assert report.status == "verified", report.reasons
+    flipped = [_classified("E4.1", 1, "stroma" if second == "tumour" else "tumour")]
+    assert verify_chain(chain, [*flipped, *earlier], [], answer).status == "rejected"
