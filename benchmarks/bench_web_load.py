@@ -10,7 +10,9 @@ streamed line (or the answer) shows.
 
 Runs, in one app process: a warm-up session per slide (not counted, fills the slide caches); the
 reference, one session at a time, one per slide; then ``--sessions`` sessions at once. Printed:
-turns, p50/p95/max turn latency, first-update p50 and wall time of both runs and their ratio.
+turns, p50/p95/max turn latency, first-update p50 and wall time of both runs and their ratio,
+and the same two runs in-process (threads over the app's ``WebService``, no browser or HTTP),
+which shows how much of the latency is the app's own work.
 Then each concurrent session is checked against the app's own records: its caption's case id is
 its own and distinct; its chat shows its own slide's size and only tool calls E1.1-E3.1; the
 case index and audit log of that id hold its three questions on its slide; each
@@ -166,6 +168,58 @@ async def run_all(
     return single, single_wall, list(concurrent), concurrent_wall
 
 
+def in_process(
+    home: Path, sample: Path, sessions: int
+) -> tuple[list[SessionRun], float, list[SessionRun], float]:
+    """The same sessions without browser or HTTP: threads over one ``WebService``.
+
+    Separates the app's own work (graph, tools, rendering the chat) from what the browsers and
+    Gradio's transport add. Warm-up, one at a time, then ``sessions`` threads at once.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agent.config import Settings
+    from app.runner import Copilot
+    from app.web.paths import AppDirs
+    from app.web.service import SessionState, WebService
+
+    settings = Settings(home=home)
+    dirs = AppDirs.from_settings(settings)
+    dirs.ensure()
+    service = WebService(Copilot(settings), dirs, settings)
+
+    def one(slide: SlideChoice) -> SessionRun:
+        run = SessionRun(slide)
+        session = SessionState()
+        view = service._open(session, slide.upload or sample)
+        if view.error:
+            run.error = view.error
+            return run
+        for question in QUESTIONS:
+            started = time.perf_counter()
+            for n, _ in enumerate(service.ask_stream(session, question)):
+                if n == 0:
+                    run.first_update.append(time.perf_counter() - started)
+            service.view(session)
+            run.latencies.append(time.perf_counter() - started)
+        run.case_id = session.case_id or ""
+        return run
+
+    try:
+        for slide in SLIDES:
+            one(slide)
+        started = time.perf_counter()
+        single = [one(slide) for slide in SLIDES]
+        single_wall = time.perf_counter() - started
+        started = time.perf_counter()
+        with ThreadPoolExecutor(sessions) as pool:
+            runs = list(pool.map(one, [SLIDES[i % len(SLIDES)] for i in range(sessions)]))
+        wall = time.perf_counter() - started
+    finally:
+        service.copilot.close()
+    return single, single_wall, runs, wall
+
+
 def check_isolation(app: AppProcess, runs: list[SessionRun]) -> list[str]:
     """Return what does not hold: each session sees and owns its own case only."""
     import httpx
@@ -245,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the table; 1 when a session failed or a check did not hold."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=8, help="concurrent sessions (8)")
+    parser.add_argument(
+        "--no-in-process",
+        action="store_true",
+        help="skip the reference without browser and HTTP (threads over the app's service)",
+    )
     args = parser.parse_args(argv)
     for slide in SLIDES:
         if slide.upload is not None and not slide.upload.is_file():
@@ -259,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
             problems = check_isolation(app, runs)
         finally:
             app.stop()
+        local = None
+        if not args.no_in_process:
+            local = in_process(Path(tmp) / "in-process", place_sample(home), args.sessions)
     print(
         f"web load: {args.sessions} browser sessions x {len(QUESTIONS)} turns on "
         f"{len(SLIDES)} slides (sample + 2 uploads), Chromium via Playwright, one app process"
@@ -269,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows = [("one at a time", len(single), stats(single, single_wall))]
     rows.append((f"{args.sessions} at once", len(runs), stats(runs, wall)))
+    if local is not None:
+        rows.append(("in-process, one", len(local[0]), stats(local[0], local[1])))
+        rows.append((f"in-process, {args.sessions}", len(local[2]), stats(local[2], local[3])))
     for name, count, (turns, p50, p95, top, first, w) in rows:
         print(
             f"{name:<22}{count:>9}{turns:>7}{p50:>8.2f}{p95:>8.2f}{top:>8.2f}{first:>13.2f}{w:>8.1f}"
@@ -283,9 +348,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{question:<52}{np.median(one) if one else float('nan'):>11.2f}"
             f"{np.median(many) if many else float('nan'):>15.2f}"
         )
+    if local is not None:
+        ref, load = rows[2][2], rows[3][2]
+        print(f"ratio in-process: p50 {load[1] / ref[1]:.2f}, p95 {load[2] / ref[2]:.2f}")
+        single, runs = single + local[0], runs + local[2]
     failed = [r for r in single + runs if r.error]
     completed = sum(1 for r in runs if not r.error and len(r.latencies) == len(QUESTIONS))
-    print(f"completed: {completed}/{len(runs)} concurrent sessions")
+    print(f"completed all turns: {completed}/{len(runs)} of the sessions run at once")
     if problems or failed:
         for line in problems or [r.error for r in failed]:
             print(f"isolation/failure: {line}")
