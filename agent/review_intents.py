@@ -8,8 +8,8 @@ from typing import Literal
 
 __all__ = ["CompareRequest", "RecallRequest", "RegionRef", "parse_compare", "parse_recall"]
 
-RegionRef = int | Literal["current"]
-"""An earlier region (ROI) by number, or the one the conversation is on ("it")."""
+RegionRef = int | Literal["current", "previous"]
+"""An earlier region (ROI) by number, the one the conversation is on ("it"), or the one before."""
 
 _ORDINAL_WORDS = {
     "first": 1,
@@ -36,6 +36,7 @@ _CURRENT_RE = re.compile(
     r"\bit\b|\bthis\s+(?:one|region|roi|area|view)\b|\b(?:current|same)\s+(?:region|roi|"
     r"area|view)\b|\bhere\b"
 )
+_PREVIOUS_RE = re.compile(r"\b(?:previous|prior|earlier|preceding)\s+(?:region|roi|area|view)\b")
 _COMPARE_RE = re.compile(
     r"\bcompar(?:e|ed|ing|ison)\b|\bversus\b|\bvs\.?(?!\w)|\bdiffer(?:s|ence|ences)?\b"
 )
@@ -83,6 +84,7 @@ def region_refs(low: str) -> list[RegionRef]:
         for k, extra in enumerate(re.findall(_ORD, m.group(2) or "")):
             found.append((m.start(2) + k, _ORDINAL_WORDS[extra]))
     found.extend((m.start(), "current") for m in _CURRENT_RE.finditer(low))
+    found.extend((m.start(), "previous") for m in _PREVIOUS_RE.finditer(low))
     return [ref for _, ref in sorted(found, key=lambda x: x[0])]
 
 
@@ -93,8 +95,8 @@ def parse_compare(low: str) -> CompareRequest | None:
     refs = list(dict.fromkeys(region_refs(low)))
     if not refs or (refs == ["current"] and not re.search(r"\b(?:region|roi)s?\b", low)):
         return None
-    if len(refs) == 1:
-        refs = ["current", *refs] if refs[0] != "current" else refs
+    if len(refs) == 1 and refs[0] != "current":
+        refs = ["current", *refs]
     tool: Literal["segment", "detect", "classify"] | None = None
     what = None
     part = _PART_RE.search(low)

@@ -116,11 +116,16 @@ def _resolve(
 ) -> tuple[Roi | None, str | None]:
     """The region a reference names; "it" is the region analysed last, else the current one."""
     have = ", ".join(str(r.number) for r in rois) or "none yet"
-    if ref == "current":
+    if ref in ("current", "previous"):
         analysed = [a.roi for a in analyses if a.roi is not None]
         number = analysed[-1] if analysed else current
         if number is None:
             return None, "the case has no region yet: zoom to one first"
+        if ref == "previous":
+            before = [r.number for r in rois if r.number < number]
+            if not before:
+                return None, f"no region was visited before region {number} on this slide"
+            number = before[-1]
     else:
         number = rois[-1].number if ref == -1 and rois else ref
     found = next((r for r in rois if r.number == number), None)

@@ -25,6 +25,7 @@ SLIDE = "s1"
         ("compare regions 1 and 3", (1, 3), None, None),
         ("compare the first and second regions", (1, 2), None, None),
         ("how does region 2 differ from region 1?", (2, 1), None, None),
+        ("compare it with the previous region", ("current", "previous"), None, None),
         ("compare the classification of region 1 and region 2", (1, 2), "classify", None),
         ("compare the nuclei counts of region 2 vs region 1", (2, 1), "detect", None),
         ("compare the epithelium in regions 1 and 3", (1, 3), "segment", "epithelium"),
@@ -142,6 +143,14 @@ def test_compare_plans_the_missing_region_and_reuses_the_other() -> None:
         [2, 1],
         ["E3.1"],
     )
+
+
+def test_compare_with_the_previous_region() -> None:
+    archive = [compact(_segment("E3.1", ROIS[1], 77))]
+    plan = plan_request("compare it with the previous region", ROIS, 2, SLIDE, archive=archive)
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [2, 1]
+    assert [s.args["roi_number"] for s in plan.steps] == [1]
 
 
 def test_compare_without_earlier_analysis_counts_nuclei() -> None:
