@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.state import Evidence, Roi
+from agent.state import Evidence
 
 __all__ = [
     "ANALYSIS_TOOLS",
@@ -27,6 +27,8 @@ __all__ = [
 MAX_LIST = 32
 ANALYSIS_TOOLS = ("segment", "detect", "classify")
 """Tools that analyse one region (their outputs carry the region's ROI number)."""
+_WHERE = ("target", "box", "roi_number", "region_index")
+"""Arguments that say where an analysis looked (the rest say how: kept to repeat it)."""
 
 
 class Analysis(BaseModel):
@@ -81,12 +83,3 @@ def analyses_of(archive: list[dict[str, Any]]) -> list[Analysis]:
             )
         )
     return out
-
-
-_WHERE = ("target", "box", "roi_number", "region_index")
-
-
-def view_of(roi: Roi, archive: list[dict[str, Any]]) -> Evidence | None:
-    """The archived zoom evidence that created ``roi``, if the archive holds it."""
-    found = records(archive, [roi.evidence])
-    return found[0] if found else None
