@@ -89,13 +89,11 @@ def build_ui(service: WebService) -> gr.Blocks:
 
         def on_ask(state: SessionState, text: str) -> Iterator[tuple[Any, ...]]:
             cleared: Any = ""  # the question box empties as soon as the turn starts
-            shown: list[Any] | None = None
             regions = service.roi_count(state)
             for messages in service.ask_stream(state, text):
-                if shown is not None:
-                    yield state, gr.skip(), gr.skip(), gr.skip(), shown, cleared
+                if messages and messages[-1].get("metadata", {}).get("status") == "pending":
+                    yield state, gr.skip(), gr.skip(), gr.skip(), messages, cleared
                     cleared = gr.skip()
-                shown = messages
             # the finished turn, the slide panel and the case id change in one update
             state, image, caption, status, _ = show(service.view(state), state)
             if service.roi_count(state) == regions:
