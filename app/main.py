@@ -137,11 +137,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask(copilot: object, args: argparse.Namespace, settings: Settings) -> int:
     from app.cli_render import render_turn
-    from app.runner import Copilot
+    from app.runner import Copilot, TurnResult
 
     assert isinstance(copilot, Copilot)
     slide = _resolve_slide(args.slide, settings)
-    result = copilot.ask(slide, args.question, case_id=args.case_id)
+    result: TurnResult | None = None
+    for item in copilot.ask_stream(slide, args.question, case_id=args.case_id):
+        if isinstance(item, TurnResult):
+            result = item
+        else:
+            logger.info("%s", item.text)  # progress on stderr with SMARTPATH_LOG_LEVEL=info
+    assert result is not None
     if args.json:
         _out(result.model_dump_json())
     else:
