@@ -6,26 +6,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from agent.ordinals import ORDINAL_PATTERN, ORDINAL_WORDS
 from agent.review_intents import CompareRequest, RecallRequest, parse_compare, parse_recall
 
 __all__ = ["ParsedRequest", "RegionRequest", "ZoomRequest", "parse_request"]
 
 RoiRef = Literal["current", "previous", "number"]
 _NUM = r"-?\d+(?:\.\d+)?"
-_ORDINALS = {
-    "first": 1,
-    "1st": 1,
-    "second": 2,
-    "2nd": 2,
-    "third": 3,
-    "3rd": 3,
-    "fourth": 4,
-    "4th": 4,
-    "fifth": 5,
-    "5th": 5,
-    "last": -1,
-}
-_ORD = r"(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th)"
+_ORD = f"({ORDINAL_PATTERN})"
 _AREA = r"(?:region|roi|area|view|spot|place|location|field)"
 
 _SIZE_RE = re.compile(r"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?)\b")
@@ -291,4 +279,4 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
 
 
 def _ordinal(word: str) -> int:
-    return _ORDINALS[word] if word in _ORDINALS else int(word)
+    return ORDINAL_WORDS[word] if word in ORDINAL_WORDS else int(word)

@@ -6,25 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from agent.ordinals import ORDINAL_PATTERN, ORDINAL_WORDS
+
 __all__ = ["CompareRequest", "RecallRequest", "RegionRef", "parse_compare", "parse_recall"]
 
 RegionRef = int | Literal["current", "previous"]
 """An earlier region (ROI) by number, the one the conversation is on ("it"), or the one before."""
 
-_ORDINAL_WORDS = {
-    "first": 1,
-    "1st": 1,
-    "second": 2,
-    "2nd": 2,
-    "third": 3,
-    "3rd": 3,
-    "fourth": 4,
-    "4th": 4,
-    "fifth": 5,
-    "5th": 5,
-    "last": -1,
-}
-_ORD = r"first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last"
+_ORD = f"{ORDINAL_PATTERN}|last"
 _SEP = r"\s*(?:,|and|&|with|to|vs\.?|versus|or)\s*(?:the\s+)?"
 _NUMBERED_RE = re.compile(
     rf"(?<!tissue )\b(?:regions?|rois?)\s*#?\s*(\d+)\b((?:{_SEP}#?\s*\d+\b(?!\s*(?:x|×|px)))*)"
@@ -80,9 +69,9 @@ def region_refs(low: str) -> list[RegionRef]:
         for k, extra in enumerate(re.findall(r"\d+", m.group(2) or "")):
             found.append((m.start(2) + k, int(extra)))
     for m in _ORDINAL_RE.finditer(low):
-        found.append((m.start(1), _ORDINAL_WORDS[m.group(1)]))
+        found.append((m.start(1), ORDINAL_WORDS[m.group(1)]))
         for k, extra in enumerate(re.findall(_ORD, m.group(2) or "")):
-            found.append((m.start(2) + k, _ORDINAL_WORDS[extra]))
+            found.append((m.start(2) + k, ORDINAL_WORDS[extra]))
     found.extend((m.start(), "current") for m in _CURRENT_RE.finditer(low))
     found.extend((m.start(), "previous") for m in _PREVIOUS_RE.finditer(low))
     return [ref for _, ref in sorted(found, key=lambda x: x[0])]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 from pydantic import BaseModel, Field
+from scipy import ndimage as ndi
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 __all__ = [
+    "label_centroids",
+    "scores_from_matches",
     "DetectionScores",
     "aggregated_jaccard_index",
     "match_by_centroid",
@@ -56,7 +59,7 @@ def _rate(num: int, den: int, other: int) -> float:
     return num / den
 
 
-def _scores(
+def scores_from_matches(
     method: str, tp: int, n_pred: int, n_truth: int, **extra: float | None
 ) -> DetectionScores:
     """Build DetectionScores from the number of matches and the two object counts."""
@@ -76,6 +79,16 @@ def _scores(
         relative_count_error=None if n_truth == 0 else (n_pred - n_truth) / n_truth,
         **extra,
     )
+
+
+def label_centroids(labels: np.ndarray) -> np.ndarray:
+    """Return the (N, 2) x, y centroids, image pixels, of the instances of a label mask."""
+    ids = np.unique(labels)
+    ids = ids[ids != 0]
+    if ids.size == 0:
+        return np.empty((0, 2))
+    yx = np.asarray(ndi.center_of_mass(np.ones(labels.shape), labels, ids), dtype=np.float64)
+    return yx[:, ::-1]
 
 
 def _dense_ids(labels: np.ndarray) -> tuple[np.ndarray, int]:
@@ -137,7 +150,9 @@ def match_by_iou(pred: np.ndarray, truth: np.ndarray, threshold: float = 0.5) ->
         iou = iou[iou > threshold]
     tp = int(iou.size)
     mean_iou = float(iou.mean()) if tp else None
-    return _scores(f"iou>{threshold:g}", tp, area_pred.size, area_truth.size, mean_iou=mean_iou)
+    return scores_from_matches(
+        f"iou>{threshold:g}", tp, area_pred.size, area_truth.size, mean_iou=mean_iou
+    )
 
 
 def _as_points(xy: np.ndarray, name: str) -> np.ndarray:
@@ -178,7 +193,7 @@ def match_by_centroid(
     n_pred, n_truth = len(pred), len(truth)
     method = f"centroid<={max_distance:g}"
     if n_pred == 0 or n_truth == 0:
-        return _scores(method, 0, n_pred, n_truth)
+        return scores_from_matches(method, 0, n_pred, n_truth)
     pairs = cKDTree(pred).sparse_distance_matrix(
         cKDTree(truth), max_distance, output_type="ndarray"
     )
@@ -196,7 +211,7 @@ def match_by_centroid(
     dist = np.concatenate(matched) if matched else np.empty(0)
     tp = int(dist.size)
     mean_distance = float(dist.mean()) if tp else None
-    return _scores(method, tp, n_pred, n_truth, mean_distance=mean_distance)
+    return scores_from_matches(method, tp, n_pred, n_truth, mean_distance=mean_distance)
 
 
 def aggregated_jaccard_index(pred: np.ndarray, truth: np.ndarray) -> float:

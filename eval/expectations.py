@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from eval.detection_metrics import label_centroids
 from eval.references import (
     ReferenceError,
     instance_boxes,
-    instance_centroids,
     instance_mask,
     rasterise_polygons,
 )
@@ -238,7 +238,7 @@ def _check_detection(key: DetectionKey, value: Any, truth: np.ndarray, where: st
     if key.match == "centroid":
         pred = _points(value, "centroid", 2)
         if pred is not None:
-            scores = detection_scores_from_points(pred, instance_centroids(truth), key.max_distance)
+            scores = detection_scores_from_points(pred, label_centroids(truth), key.max_distance)
     else:
         pred = _points(value, "box", 4)
         if pred is not None:

@@ -10,12 +10,16 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage as ndi
 
 if __package__ in (None, ""):  # run as `python eval/nuclei_hgsc.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eval.detection_metrics import DetectionScores, match_by_centroid, match_by_iou
+from eval.detection_metrics import (
+    DetectionScores,
+    label_centroids,
+    match_by_centroid,
+    match_by_iou,
+)
 from tools.nuclei import detect_nuclei
 
 __all__ = ["ASSUMED_MPP", "CENTROID_RADIUS_PX", "evaluate", "format_table", "main"]
@@ -30,16 +34,6 @@ CAVEAT = (
     "caveat: the HGSC labels are a segmentation model's output (histolytics), pseudo ground "
     "truth, not manual annotation; mpp 0.5 is assumed, not read from the image."
 )
-
-
-def label_centroids(labels: np.ndarray) -> np.ndarray:
-    """Return the (N, 2) x, y centroids, image pixels, of the instances of a label mask."""
-    ids = np.unique(labels)
-    ids = ids[ids != 0]
-    if ids.size == 0:
-        return np.empty((0, 2))
-    yx = np.asarray(ndi.center_of_mass(np.ones(labels.shape), labels, ids), dtype=np.float64)
-    return yx[:, ::-1]
 
 
 def evaluate(data: Path) -> tuple[list[DetectionScores], float, float]:

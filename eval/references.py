@@ -17,7 +17,6 @@ __all__ = [
     "ReferenceError",
     "csv_label",
     "instance_boxes",
-    "instance_centroids",
     "instance_mask",
     "npz_arrays",
     "rasterise_polygons",
@@ -52,16 +51,6 @@ def instance_mask(path: Path, array: str) -> np.ndarray:
         raise ReferenceError(msg)
     labels.setflags(write=False)
     return labels
-
-
-def instance_centroids(labels: np.ndarray) -> np.ndarray:
-    """(N, 2) x, y centroids, in mask pixels, of the instances of a label mask."""
-    ids = np.unique(labels)
-    ids = ids[ids != 0]
-    if ids.size == 0:
-        return np.empty((0, 2))
-    yx = np.asarray(ndi.center_of_mass(np.ones(labels.shape), labels, ids), dtype=np.float64)
-    return yx[:, ::-1]
 
 
 def instance_boxes(labels: np.ndarray) -> np.ndarray:

@@ -22,7 +22,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.config import Settings
@@ -97,18 +96,9 @@ def _resolve(key: str, value: Any, folder: Path) -> Any:
 
 
 def _read_yaml(path: Path, text: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    from eval.suite import _line_marks
+    from eval.suite import parse_yaml
 
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        msg = f"{path}{line}: not valid YAML: {problem}"
-        raise RunConfigError(msg) from None
-    return data, _line_marks(node)
+    return parse_yaml(path, text, RunConfigError)
 
 
 _TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(#.*)?$")

@@ -8,7 +8,12 @@ from statistics import mean, median
 import numpy as np
 from pydantic import BaseModel, Field
 
-from eval.detection_metrics import DetectionScores, match_by_centroid, match_by_iou
+from eval.detection_metrics import (
+    DetectionScores,
+    match_by_centroid,
+    match_by_iou,
+    scores_from_matches,
+)
 from tools.tissue import mask_iou
 
 __all__ = [
@@ -221,23 +226,8 @@ def detection_scores_from_boxes(
 
 
 def _detection(method: str, matched: list[float], n_pred: int, n_truth: int) -> DetectionScores:
-    tp = len(matched)
-    fp, fn = n_pred - tp, n_truth - tp
-    den = 2 * tp + fp + fn
-    return DetectionScores(
-        method=method,
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        precision=tp / n_pred if n_pred else (1.0 if n_truth == 0 else 0.0),
-        recall=tp / n_truth if n_truth else (1.0 if n_pred == 0 else 0.0),
-        f1=1.0 if den == 0 else 2 * tp / den,
-        count_pred=n_pred,
-        count_truth=n_truth,
-        count_error=n_pred - n_truth,
-        relative_count_error=None if n_truth == 0 else (n_pred - n_truth) / n_truth,
-        mean_iou=mean(matched) if matched else None,
-    )
+    mean_iou = mean(matched) if matched else None
+    return scores_from_matches(method, len(matched), n_pred, n_truth, mean_iou=mean_iou)
 
 
 class OverlapScores(BaseModel):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from agent.errors import ConfigError
 
 __all__ = [
+    "parse_yaml",
     "AbsentKey",
     "AnswerKey",
     "BoxKey",
@@ -346,23 +347,14 @@ def load_suite(path: Path, data_root: Path) -> Suite:
     except OSError as exc:
         msg = f"{path}: cannot read the suite: {exc.strerror or exc}"
         raise SuiteError(msg) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        msg = f"{path}{line}: not valid YAML: {problem}"
-        raise SuiteError(msg) from None
+    data, marks = parse_yaml(path, text, SuiteError)
     if not isinstance(data, dict):
         msg = f"{path}:1: a suite is a mapping with 'suite' and 'cases'"
         raise SuiteError(msg)
     try:
         suite = Suite.model_validate({**data, "path": path})
     except ValidationError as exc:
-        raise SuiteError(_first_error(path, exc, _line_marks(node))) from None
-    marks = _line_marks(node)
+        raise SuiteError(_first_error(path, exc, marks)) from None
     missing = {c.id: _missing_files(c, data_root) for c in suite.cases}
     for index, case in enumerate(suite.cases):
         _check_references(path, case, index, data_root, set(missing[case.id]), marks)
@@ -433,6 +425,26 @@ def _first_error(path: Path, exc: ValidationError, marks: dict[tuple[Any, ...], 
     line = next((marks[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in marks), 1)
     where = ".".join(str(p) for p in loc) or "suite"
     return f"{path}:{line}: {where}: {error['msg']}"
+
+
+def parse_yaml(
+    path: Path, text: str, error: type[Exception]
+) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """Parse YAML text; return the data and the 1-based line of each key path.
+
+    Raises:
+        error: the text is not YAML ("FILE:LINE: not valid YAML: problem").
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        msg = f"{path}{line}: not valid YAML: {problem}"
+        raise error(msg) from None
+    return data, _line_marks(node)
 
 
 def _line_marks(node: yaml.Node | None) -> dict[tuple[Any, ...], int]:

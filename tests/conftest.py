@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.kg",
     "tests.fixtures.smollm2",
     "tests.fixtures.browser",
+    "tests.fixtures.web",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from eval.detection_metrics import label_centroids
 from eval.expectations import score_turn
 from eval.references import (
     csv_label,
     instance_boxes,
-    instance_centroids,
     rasterise_polygons,
 )
 from eval.scorers import (
@@ -133,7 +133,7 @@ def test_references_boxes_centroids_and_rasters(tmp_path: Path) -> None:
     labels[4:6, 5:8] = 2
     boxes = instance_boxes(labels)
     assert boxes.tolist() == [[5, 4, 8, 6], [1, 1, 4, 3]]  # by label id: 2 then 7
-    assert instance_centroids(labels).tolist() == [[6.0, 4.5], [2.0, 1.5]]
+    assert label_centroids(labels).tolist() == [[6.0, 4.5], [2.0, 1.5]]
     # a polygon through the pixel centres of cols 1-3, rows 1-2 rasterises back to them
     square = [[1.5, 1.5], [3.5, 1.5], [3.5, 2.5], [1.5, 2.5]]
     raster = rasterise_polygons([square, [[0, 0], [1, 1]]], (6, 8))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +11,9 @@ import pytest
 from agent.config import Settings
 from app.runner import Copilot, TurnResult
 from app.web.overview import ROI_RGB
-from app.web.paths import AppDirs
 from app.web.render import render_turn
 from app.web.service import SessionState, WebService
 from tests.fixtures.slides import SyntheticSlide
-
-
-@pytest.fixture
-def service(home: Path) -> Iterator[WebService]:
-    settings = Settings(home=home)
-    copilot = Copilot(settings)
-    dirs = AppDirs.from_settings(settings)
-    dirs.ensure()
-    yield WebService(copilot, dirs, settings)
-    copilot.close()
 
 
 def upload(service: WebService, source: Path, session: SessionState) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,6 @@ from tests.fixtures.slides import SyntheticSlide
 
 SIZE = "What is the size and resolution?"
 ZOOM = "Zoom to the largest tissue region at 1 µm/px"
-
-
-@pytest.fixture
-def service(home: Path) -> Iterator[WebService]:
-    settings = Settings(home=home)
-    copilot = Copilot(settings)
-    dirs = AppDirs.from_settings(settings)
-    dirs.ensure()
-    yield WebService(copilot, dirs, settings)
-    copilot.close()
 
 
 def test_ask_stream_reports_nodes_and_tools_before_the_result(
