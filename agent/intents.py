@@ -59,7 +59,8 @@ _KNOWLEDGE_RE = re.compile(
 )
 _KNOWLEDGE_ALONE_RE = re.compile(
     r"\bwhat\s+(?:is|are)\b|\borigin\b|\bwhere\s+(?:does|do|is|are)\b|\bsite\b|"
-    r"\bkind\s+of\b|\bfeatures?\b|\bcoded?\b"
+    r"\bkind\s+of\b|\bfeatures?\b|\bcoded?\b|\bderive[sd]?\b|\barises?\b|\bcomes?\s+from\b|"
+    r"\bwhich\s+(?:organ|cell|tissue)\b"
 )
 """Knowledge words that count only when the request asks for no tool."""
 _SLIDE_LEVEL_RE = re.compile(r"\b(?:this|the|whole|entire)\s+slide\b|\bslide[- ]level\b|\bwsi\b")

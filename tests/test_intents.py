@@ -51,3 +51,22 @@ def test_zoom_arguments() -> None:
     z = parse_request("zoom to (-50, 20)").zoom
     assert z is not None
     assert z.center == (-50, 20)
+
+
+@pytest.mark.parametrize(
+    ("text", "knowledge"),
+    [
+        ("What cell does lung adenocarcinoma derive from?", True),
+        ("In which organ does hepatocellular carcinoma arise?", True),
+        ("What cell type does squamous cell carcinoma come from?", True),
+        ("Which organ is this from?", True),
+        ("What is the cell of origin of a schwannoma?", True),
+        ("Classify this region; which organ is it from?", False),
+        ("Zoom to the largest tissue region at 20x", False),
+        ("How much of the slide is tissue?", False),
+    ],
+)
+def test_knowledge_question_forms(text: str, knowledge: bool) -> None:
+    """Questions about origin, site and organ go to the knowledge graph when no tool is asked."""
+    parsed = parse_request(text)
+    assert parsed.knowledge is knowledge, parsed
