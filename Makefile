@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench eval lint clean
 
 # Create the virtual environment and install the pinned dependencies once (re-run on change).
 $(STAMP): pyproject.toml constraints.txt
@@ -38,6 +38,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pypi_models.py
 	$(BIN)/python benchmarks/bench_kg.py
 	$(BIN)/python eval/kg_linking.py
+	$(BIN)/python benchmarks/bench_web_load.py
+
+# Every shipped evaluation suite, after 'make demo' (it needs the fetched weights and the built
+# knowledge graph under ~/.smartpath); report in eval-runs/<time>/report.html.
+eval: $(STAMP)
+	$(BIN)/smartpath eval run eval/suites/*.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
