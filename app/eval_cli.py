@@ -107,6 +107,7 @@ def run_suites_command(args: argparse.Namespace, settings: Settings) -> int:
     from eval.plots import write_plots
     from eval.progress import progress_reporter
     from eval.report import render_html, render_markdown
+    from eval.requirements import unmet_requirements
     from eval.run_config import RunConfig, load_run_config
     from eval.runner import run_suites
     from eval.suite import load_suite
@@ -135,11 +136,14 @@ def run_suites_command(args: argparse.Namespace, settings: Settings) -> int:
     copilots = (
         _copilots(settings, 1) * workers if args.share_copilot else _copilots(settings, workers)
     )
+    unmet = {s.suite: lines for s in suites if (lines := unmet_requirements(s, settings))}
+    for name, lines in unmet.items():
+        sys.stderr.write(f"suite {name} not run: {'; '.join(lines)}\n")
     try:
         out.mkdir(parents=True, exist_ok=True)
         with progress_reporter() as progress:
             records = run_suites(
-                suites, copilots, data_root, out / "runs.jsonl", progress, versions
+                suites, copilots, data_root, out / "runs.jsonl", progress, versions, unmet
             )
     finally:
         for copilot in {id(c): c for c in copilots}.values():

@@ -40,6 +40,7 @@ def run_suites(
     jsonl: Path,
     progress: Progress | None = None,
     versions: dict[str, Any] | None = None,
+    unmet: dict[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every case of every suite; write one JSON record per turn to ``jsonl``.
 
@@ -57,6 +58,9 @@ def run_suites(
         progress: told of each finished case.
         versions: the run's versions (``eval.versions.run_versions``); each answered record
             then carries its id and the versions of the experts its evidence names.
+        unmet: suite name -> requirements this run cannot provide
+            (``eval.requirements.unmet_requirements``); such a suite's cases are not run, each
+            gets one ``missing`` record naming them.
 
     Returns:
         The records written, in order.
@@ -65,6 +69,7 @@ def run_suites(
     if not askers:
         msg = "run_suites needs at least one co-pilot"
         raise ValueError(msg)
+    unmet = unmet or {}
     work = [(suite, case) for suite in suites for case in suite.cases]
     total = len(work)
     finished: dict[int, list[dict[str, Any]]] = {}
@@ -89,7 +94,7 @@ def run_suites(
 
         if len(askers) == 1:
             for index, (suite, case) in enumerate(work):
-                deliver(index, list(_run_case(suite, case, askers[0], data_root, versions)))
+                deliver(index, list(_run_case(suite, case, askers[0], data_root, versions, unmet)))
         else:
             free: queue.SimpleQueue[Asker] = queue.SimpleQueue()
             for asker in askers:
@@ -99,7 +104,7 @@ def run_suites(
                 asker = free.get()
                 try:
                     suite, case = work[index]
-                    return list(_run_case(suite, case, asker, data_root, versions))
+                    return list(_run_case(suite, case, asker, data_root, versions, unmet))
                 finally:
                     free.put(asker)
 
@@ -115,9 +120,19 @@ def run_suites(
 
 
 def _run_case(
-    suite: Suite, case: Case, copilot: Asker, data_root: Path, versions: dict[str, Any] | None
+    suite: Suite,
+    case: Case,
+    copilot: Asker,
+    data_root: Path,
+    versions: dict[str, Any] | None,
+    unmet: dict[str, list[str]],
 ) -> Iterator[dict[str, Any]]:
     base = {"suite": suite.suite, "case": case.id, "family": case.family}
+    if unmet.get(suite.suite):
+        yield {**base, "turn": None, "status": "missing", "ok": False,
+               "missing": unmet[suite.suite],
+               "error": "suite requirement not met: " + "; ".join(unmet[suite.suite])}  # fmt: skip
+        return
     missing = suite.missing.get(case.id)
     if missing:
         yield {**base, "turn": None, "status": "missing", "ok": False, "missing": missing,

