@@ -42,10 +42,10 @@ def case_id_shown(page: Any) -> str:
 
 
 def test_sample_answer_tool_call_chain_and_image(
-    app_server: AppProcess, page: Any, tmp_path: Path
+    app_server: AppProcess, page: Any, shots: Path
 ) -> None:
     open_sample(page, app_server)
-    page.screenshot(path=tmp_path / "01-sample-open.png")
+    page.screenshot(path=shots / "01-sample-open.png")
     ask(page, SIZE_QUESTION, "Reasoning chain: verified")
     chat = page.locator("#chat")
     text = chat.inner_text()
@@ -57,7 +57,7 @@ def test_sample_answer_tool_call_chain_and_image(
     assert re.search(r"· \d+\.\d\d s · ok", tool.inner_text())
     tool.click()  # the tool call is collapsible: open it to see the tool's output
     chat.get_by_text("2220 × 2967 px, 1 level(s), 0.499 µm/px, 20x").wait_for()
-    page.screenshot(path=tmp_path / "02-answer-tool-call-chain.png", full_page=True)
+    page.screenshot(path=shots / "02-answer-tool-call-chain.png", full_page=True)
 
     ask(page, "Zoom to the largest tissue region at 20x", "Reasoning chain: verified")
     assert "Tool call E2.1 zoom" in chat.inner_text()
@@ -66,7 +66,7 @@ def test_sample_answer_tool_call_chain_and_image(
     page.wait_for_function(
         "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
-    page.screenshot(path=tmp_path / "03-zoom-image-and-region.png", full_page=True)
+    page.screenshot(path=shots / "03-zoom-image-and-region.png", full_page=True)
     page.locator("#cases input").click()
     listed = page.get_by_role("option").all_inner_texts()
     assert len(listed) == 1
@@ -74,7 +74,7 @@ def test_sample_answer_tool_call_chain_and_image(
 
 
 def test_case_reopens_after_restart_and_continues(
-    app_server: AppProcess, page: Any, tmp_path: Path
+    app_server: AppProcess, page: Any, shots: Path
 ) -> None:
     open_sample(page, app_server)
     ask(page, SIZE_QUESTION, "Reasoning chain: verified")
@@ -88,17 +88,17 @@ def test_case_reopens_after_restart_and_continues(
     page.locator("#chat").get_by_text(SIZE_QUESTION).wait_for()
     assert case_id_shown(page) == case_id
     assert "Tool call E1.1 slide_info" in page.locator("#chat").inner_text()
-    page.screenshot(path=tmp_path / "04-reopened-after-restart.png", full_page=True)
+    page.screenshot(path=shots / "04-reopened-after-restart.png", full_page=True)
     ask(page, "How much of it is tissue?", "Reasoning chain: verified")
     text = page.locator("#chat").inner_text()
     assert "Tool call E2.1 tissue" in text
     assert re.search(r"Tissue covers \d+\.\d% of the slide", text)
     assert case_id_shown(page) == case_id
-    page.screenshot(path=tmp_path / "05-continued.png", full_page=True)
+    page.screenshot(path=shots / "05-continued.png", full_page=True)
 
 
 def test_corrupt_upload_shows_one_line_error(
-    app_server: AppProcess, page: Any, tmp_path: Path
+    app_server: AppProcess, page: Any, tmp_path: Path, shots: Path
 ) -> None:
     corrupt = tmp_path / "corrupt.svs"
     corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 65536, np.uint8).tobytes())
@@ -110,7 +110,7 @@ def test_corrupt_upload_shows_one_line_error(
     status.get_by_text("upload rejected: corrupt.svs is not a slide").wait_for()
     assert "Traceback" not in status.inner_text()
     assert len(status.inner_text().strip().splitlines()) == 1
-    page.screenshot(path=tmp_path / "06-corrupt-upload.png", full_page=True)
+    page.screenshot(path=shots / "06-corrupt-upload.png", full_page=True)
     assert list((app_server.home / "uploads").iterdir()) == []
     assert not list((app_server.home / "web-cache").rglob("corrupt.svs"))
 

@@ -61,7 +61,7 @@ def images(page: Any) -> list[str]:
 
 
 def test_two_sessions_on_two_cases_stay_apart(
-    app_server: AppProcess, chromium: Any, shared_data: Path, tmp_path: Path
+    app_server: AppProcess, chromium: Any, shared_data: Path, shots: Path
 ) -> None:
     context_a, a = session(chromium)
     context_b, b = session(chromium)
@@ -80,8 +80,8 @@ def test_two_sessions_on_two_cases_stay_apart(
             before_a, before_b = start_turn(a, question_a), start_turn(b, question_b)
             finish_turn(a, before_a)
             finish_turn(b, before_b)
-        a.screenshot(path=tmp_path / "isolation-a.png", full_page=True)
-        b.screenshot(path=tmp_path / "isolation-b.png", full_page=True)
+        a.screenshot(path=shots / "isolation-a.png", full_page=True)
+        b.screenshot(path=shots / "isolation-b.png", full_page=True)
 
         case_a, case_b = case_id(a), case_id(b)
         assert case_a != case_b

@@ -50,7 +50,7 @@ def colour_count(pixels: np.ndarray, rgb: tuple[int, int, int]) -> int:
 
 
 def test_thumbnail_click_region_overlays_citation_audit_and_exports(
-    app_server: AppProcess, page: Any, tmp_path: Path
+    app_server: AppProcess, page: Any, tmp_path: Path, shots: Path
 ) -> None:
     open_sample(page, app_server)
     thumb = page.locator("#overview img")
@@ -77,7 +77,7 @@ def test_thumbnail_click_region_overlays_citation_audit_and_exports(
     region = roi_pixels(page, app_server)
     assert max(region.shape[:2]) <= DISPLAY_PX
     assert colour_count(region, DETECTION_RGB) == 0  # nothing detected yet
-    page.screenshot(path=tmp_path / "01-thumbnail-click-region.png", full_page=True)
+    page.screenshot(path=shots / "01-thumbnail-click-region.png", full_page=True)
 
     ask(page, "Detect the nuclei here", "cites E2.1")
     caption.get_by_text("from E2.1").wait_for()
@@ -85,7 +85,7 @@ def test_thumbnail_click_region_overlays_citation_audit_and_exports(
     assert detections > 20
     with_boxes = roi_pixels(page, app_server)
     assert colour_count(with_boxes, DETECTION_RGB) > 10 * detections
-    page.screenshot(path=tmp_path / "02-detections-overlay.png", full_page=True)
+    page.screenshot(path=shots / "02-detections-overlay.png", full_page=True)
     src = page.locator("#roi-view img").get_attribute("src")
     page.locator("#overlays").get_by_label("detections").uncheck()
     page.wait_for_function(
@@ -96,7 +96,7 @@ def test_thumbnail_click_region_overlays_citation_audit_and_exports(
     without = roi_pixels(page, app_server)
     assert colour_count(without, DETECTION_RGB) == 0
     assert "Tool call E3" not in chat.inner_text()  # the toggle ran no tool
-    page.screenshot(path=tmp_path / "03-detections-hidden.png", full_page=True)
+    page.screenshot(path=shots / "03-detections-hidden.png", full_page=True)
 
     chat.locator("a[href='#cite-E2.1']").first.click()
     cited = page.locator("#cite-output")
@@ -104,7 +104,7 @@ def test_thumbnail_click_region_overlays_citation_audit_and_exports(
     shown = cited.inner_text()
     assert f'"count": {detections}' in shown
     assert "more" in shown  # the long object list is shortened
-    page.screenshot(path=tmp_path / "04-citation-output.png", full_page=True)
+    page.screenshot(path=shots / "04-citation-output.png", full_page=True)
 
     page.locator("#audit-accordion").get_by_text("Audit trail").click()
     audit = page.locator("#audit")
@@ -113,7 +113,7 @@ def test_thumbnail_click_region_overlays_citation_audit_and_exports(
     kinds = [r.split("\t")[1] for r in rows]
     assert kinds == ["request", "tool_call", "turn", "request", "tool_call", "turn"]
     assert f"Zoom to ({x}, {y}) at 20x" in rows[0]
-    page.screenshot(path=tmp_path / "05-audit-trail.png", full_page=True)
+    page.screenshot(path=shots / "05-audit-trail.png", full_page=True)
 
     page.get_by_role("button", name="Export case").click()
     page.locator("#export-status").get_by_text("Exported").wait_for()
@@ -148,13 +148,13 @@ def test_thumbnail_click_region_overlays_citation_audit_and_exports(
         ring = f["geometry"]["coordinates"][0]
         assert ring[0] == ring[-1]
         assert all(x0 <= px <= x1 and y0 <= py <= y1 for px, py in ring)
-    page.screenshot(path=tmp_path / "06-exported.png", full_page=True)
+    page.screenshot(path=shots / "06-exported.png", full_page=True)
     exports = app_server.home / "web-cache" / "exports"
     assert len(list(exports.rglob(f"{case_id}.geojson"))) == 1
 
 
 def test_panel_errors_are_one_line_and_uploads_keep_their_name(
-    app_server: AppProcess, page: Any, tmp_path: Path
+    app_server: AppProcess, page: Any, tmp_path: Path, shots: Path
 ) -> None:
     page.goto(app_server.url)
     page.get_by_role("button", name="Export case").click()
@@ -184,4 +184,4 @@ def test_panel_errors_are_one_line_and_uploads_keep_their_name(
     mine = [o for o in listed if o.startswith(case_id_shown(page))]
     assert len(mine) == 1
     assert "(uploaded as Biopsy [7] (left) _a_ #1.png)" in mine[0]
-    page.screenshot(path=tmp_path / "07-upload-name-and-errors.png", full_page=True)
+    page.screenshot(path=shots / "07-upload-name-and-errors.png", full_page=True)

@@ -16,9 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.shared_data]
 VERIFIED = "Reasoning chain: verified"
 
 
-def test_segment_compare_and_recall_regions(
-    app_server: AppProcess, page: Any, tmp_path: Path
-) -> None:
+def test_segment_compare_and_recall_regions(app_server: AppProcess, page: Any, shots: Path) -> None:
     page.set_default_timeout(150_000)  # CI has 2 cores: a turn can wait behind other work
     open_sample(page, app_server)
     ask(page, "zoom to the box [600, 1000, 1112, 1512] at 20x", VERIFIED)
@@ -39,11 +37,11 @@ def test_segment_compare_and_recall_regions(
     compared = re.search(r"Region #2 has (\d+) (more|fewer) nuclei than region #1 \((\d+) vs", text)
     assert compared, text[-2000:]
     assert compared[3] == seg[1]
-    page.screenshot(path=tmp_path / "review-01-compare.png", full_page=True)
+    page.screenshot(path=shots / "review-01-compare.png", full_page=True)
 
     ask(page, "what did we conclude about the first region?", VERIFIED)
     text = chat.inner_text()
     assert "About the first region, earlier in this case:" in text
     assert "Tool call E5." not in text  # answered from the case's findings: no tool ran
     assert re.search(r"verified; cites E1\.1, E4\.1", text), text[-2000:]
-    page.screenshot(path=tmp_path / "review-02-recall.png", full_page=True)
+    page.screenshot(path=shots / "review-02-recall.png", full_page=True)

@@ -37,7 +37,7 @@ def ask_and_wait(page: Any, question: str) -> None:
 
 
 def test_a_long_turn_streams_progress_then_the_answer(
-    app_server: AppProcess, page: Any, tmp_path: Path
+    app_server: AppProcess, page: Any, shots: Path
 ) -> None:
     page.goto(app_server.url)
     page.get_by_role("button", name="Open sample").click()
@@ -49,12 +49,12 @@ def test_a_long_turn_streams_progress_then_the_answer(
     page.locator("#ask").click()
     working = page.locator("#chat").get_by_text("Working: running segment on region #1 (cpu)…")
     working.wait_for()
-    page.screenshot(path=tmp_path / "streaming-working.png", full_page=True)
+    page.screenshot(path=shots / "streaming-working.png", full_page=True)
     assert page.locator("#question textarea").input_value() == ""  # cleared when the turn began
     page.wait_for_function(
         "(m) => document.querySelector('#chat').innerText.split(m).length - 1 >= 2", arg=MARKER
     )
-    page.screenshot(path=tmp_path / "streaming-done.png", full_page=True)
+    page.screenshot(path=shots / "streaming-done.png", full_page=True)
     seen: list[str] = page.evaluate("window.__seen")
     during = [t for t in seen if t.count(MARKER) == 1]  # the second turn not answered yet
     assert any(question in t and "Working:" in t for t in during)
