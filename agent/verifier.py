@@ -51,6 +51,11 @@ __all__ = [
 
 _NUMBER_RE = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]*\d)")
 _EXEMPT_RE = re.compile(r"level-0")
+# a slide's or image's file name ("lung-1.svs") names a file, not an organ or a disease
+_FILE_NAME_RE = re.compile(
+    r"[\w.+-]*\.(?:svs|tiff?|ndpi|scn|bif|svslide|dcm|mrxs|vms|vmu|czi|qptiff|png|jpe?g)\b",
+    re.IGNORECASE,
+)
 _UNIT_FACTORS: dict[tuple[str, str], float] = {
     ("fraction", "%"): 100.0,
     ("mm2", "µm²"): 1e6,
@@ -236,12 +241,12 @@ def _check_step(step: ChainStep, ctx: _Context) -> list[Check]:
 
 
 def _unquoted(step: ChainStep) -> str:
-    """The step's own words: its text without the quotes its claims check verbatim."""
+    """The step's own words: no quotes its claims check verbatim, no file names."""
     text = step.text
     for claim in sorted(step.claims, key=lambda c: -len(c.text or "")):
         if claim.kind == "quote" and claim.text:
             text = text.replace(claim.text, " ")
-    return text
+    return _FILE_NAME_RE.sub(" ", text)
 
 
 def _entities_check(step: ChainStep, own: str, ctx: _Context) -> Check:
@@ -307,7 +312,7 @@ def _entity_dice(chain: ReasoningChain, ctx: _Context, cited: set[str]) -> float
         return None
     named: set[str] = set()
     for step in chain.steps:
-        named |= ctx.kb.mentions(step.text).entities
+        named |= ctx.kb.mentions(_FILE_NAME_RE.sub(" ", step.text)).entities
     of_facts: set[str] = set()
     for ref in cited:
         fact = ctx.facts.get(ref)

@@ -205,3 +205,15 @@ def test_classified_tile_then_what_is_this_tumour(
     for r in (first, second):
         assert r.verification["status"] == "verified", r.verification["reasons"]
         assert r.verification["entity_dice"] is not None
+
+
+def test_slide_file_name_is_not_an_entity_the_chain_names(
+    kg_copilot: Copilot, cmu_slide: Path, tmp_path: Path
+):
+    """'lung-1.svs' in a size answer names a file, not the lung: no entity Dice for the chain."""
+    slide = tmp_path / "lung-1.svs"
+    shutil.copyfile(cmu_slide, slide)
+    r = kg_copilot.ask(slide, "What are the dimensions and the resolution?", "k-file")
+    assert r.verification["status"] == "verified"
+    assert "lung-1.svs" in r.answer
+    assert r.verification["entity_dice"] is None
