@@ -54,7 +54,10 @@ def choose_reasoner(
         raise ConfigError(msg)
     factory = client_factory or (
         lambda url: ModelClient(
-            url, timeout_s=settings.expert_timeout_s, retries=settings.expert_retries
+            url,
+            timeout_s=settings.expert_timeout_s,
+            retries=settings.expert_retries,
+            role="LLM reasoner server",
         )
     )
     client = factory(url)

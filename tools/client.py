@@ -75,8 +75,10 @@ class ModelClient:
         backoff_s: float = 0.5,
         api_key: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        role: str = "expert server",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.who = f"{role} {self.base_url}"  # how errors name the server
         self._timeout_s = timeout_s
         self._retries = retries
         self._backoff_s = backoff_s
@@ -93,7 +95,7 @@ class ModelClient:
         body, _ = self._request("GET", "/models", None)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
-            msg = f"expert server {self.base_url} sent a model list without 'data': "
+            msg = f"{self.who} sent a model list without 'data': "
             msg += excerpt(str(body))
             raise ModelOutputError(msg)
         return [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id")]
@@ -134,7 +136,7 @@ class ModelClient:
         }
         started = time.perf_counter()
         body, attempts = self._request("POST", "/chat/completions", payload)
-        return _reply(body, model, time.perf_counter() - started, attempts, sizes, self.base_url)
+        return _reply(body, model, time.perf_counter() - started, attempts, sizes, self.who)
 
     def chat_messages(
         self,
@@ -154,7 +156,7 @@ class ModelClient:
         }
         started = time.perf_counter()
         body, attempts = self._request("POST", "/chat/completions", payload)
-        return _reply(body, model, time.perf_counter() - started, attempts, [], self.base_url)
+        return _reply(body, model, time.perf_counter() - started, attempts, [], self.who)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -167,33 +169,30 @@ class ModelClient:
             try:
                 response = self._http.request(method, path, json=payload)
             except httpx.TimeoutException:
-                msg = f"expert server {self.base_url} did not answer within {self._timeout_s:g} s"
+                msg = f"{self.who} did not answer within {self._timeout_s:g} s"
                 raise ToolTimeout(msg) from None
             except httpx.TransportError as exc:
                 last = f"unreachable ({type(exc).__name__}: {excerpt(str(exc), 60)})"
             else:
                 if response.status_code < 400:
-                    return _json(response, self.base_url), attempt
+                    return _json(response, self.who), attempt
                 detail = _error_detail(response)
                 if response.status_code < 500:
-                    msg = (
-                        f"expert server {self.base_url} refused the request "
-                        f"(HTTP {response.status_code}): {detail}"
-                    )
+                    msg = f"{self.who} refused the request (HTTP {response.status_code}): {detail}"
                     raise ToolServerError(msg)
                 last = f"answered HTTP {response.status_code}: {detail}"
             logger.info("attempt %d to %s%s failed: %s", attempt, self.base_url, path, last)
             if attempt <= self._retries:
                 time.sleep(self._backoff_s * attempt)
-        msg = f"expert server {self.base_url} {last} after {self._retries + 1} attempt(s)"
+        msg = f"{self.who} {last} after {self._retries + 1} attempt(s)"
         raise ToolServerError(msg)
 
 
-def _json(response: httpx.Response, base_url: str) -> Any:
+def _json(response: httpx.Response, who: str) -> Any:
     try:
         return response.json()
     except ValueError:
-        msg = f"expert server {base_url} sent malformed JSON: {excerpt(response.text)}"
+        msg = f"{who} sent malformed JSON: {excerpt(response.text)}"
         raise ModelOutputError(msg) from None
 
 
@@ -211,13 +210,13 @@ def _error_detail(response: httpx.Response) -> str:
 
 
 def _reply(
-    body: Any, model: str, seconds: float, attempts: int, sizes: list[tuple[int, int]], base: str
+    body: Any, model: str, seconds: float, attempts: int, sizes: list[tuple[int, int]], who: str
 ) -> ChatReply:
     try:
         choice = body["choices"][0]
         text = choice["message"]["content"]
     except (KeyError, IndexError, TypeError):
-        msg = f"expert server {base} sent a completion without choices[0].message.content: "
+        msg = f"{who} sent a completion without choices[0].message.content: "
         raise ModelOutputError(msg + excerpt(str(body))) from None
     usage = body.get("usage") or {}
     return ChatReply(
