@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from agent.state import Evidence, RecalledFact
 from memory.kg.linker import EntityLinker, Link, Mentions, medical_terms
@@ -30,21 +31,28 @@ class Knowledge:
         self.linker = EntityLinker(store, threshold)
         self._problem: str | None = None
         self._checked = False
+        self._lock = threading.Lock()
 
     def problem(self) -> str | None:
-        """Why no knowledge graph can be used (one line), or None; checked once."""
-        if not self._checked:
-            self._checked = True
-            try:
-                if not self.store.is_built():
-                    self._problem = (
-                        f"no knowledge graph at {self.store.where}; run 'smartpath kg build'"
-                    )
-                else:
-                    self._problem = self.store.embedder.problem()
-            except Exception as exc:  # a server down: say so, answer without facts
-                self._problem = f"knowledge graph unavailable: {exc}"
-        return self._problem
+        """Why no knowledge graph can be used (one line), or None; checked once per build."""
+        with self._lock:
+            if not self._checked:
+                self._problem = self._check()
+                self._checked = True
+            return self._problem
+
+    def refresh(self) -> None:
+        """Check the store again at the next turn: it has just been built or refreshed."""
+        with self._lock:
+            self._checked, self._problem = False, None
+
+    def _check(self) -> str | None:
+        try:
+            if not self.store.is_built():
+                return f"no knowledge graph at {self.store.where}; run 'smartpath kg build'"
+            return self.store.embedder.problem()
+        except Exception as exc:  # a server down: say so, answer without facts
+            return f"knowledge graph unavailable: {exc}"
 
     def recall(
         self, request: str, labels: list[LabelRef], *, knowledge: bool

@@ -9,12 +9,11 @@ from pathlib import Path
 
 from agent.config import Settings
 from agent.errors import ConfigError
-from memory.kg.build import assemble
+from app.kg_build import BuildStep, build_from_source, report_line, source_folder
 from memory.kg.linker import EntityLinker
-from memory.kg.sources import read_sources
 from memory.kg.store import KGStore
 
-__all__ = ["add_parser", "default_source", "run"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction, parser_class: type) -> None:
@@ -35,34 +34,17 @@ def add_parser(sub: argparse._SubParsersAction, parser_class: type) -> None:
     link.add_argument("--json", action="store_true")
 
 
-def default_source(settings: Settings) -> Path | None:
-    """SMARTPATH_KG_SOURCE, else ../shared/data/kg beside the working directory when present."""
-    if settings.kg_source:
-        return settings.kg_source
-    guess = Path.cwd().parent / "shared" / "data" / "kg"
-    return guess if guess.is_dir() else None
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ``kg`` subcommand; return the exit code."""
     store = KGStore(settings)
     if args.kg_command == "build":
-        source = args.source or default_source(settings)
-        if source is None or not source.is_dir():
-            where = f"{source} is not a folder" if source else "no source folder given"
-            msg = f"kg build: {where}; pass --source DIR or set SMARTPATH_KG_SOURCE"
-            raise ConfigError(msg)
-        graph = assemble(read_sources(source))
-        report = store.build(graph, progress=None if args.json else _progress)
+        source = source_folder(settings, args.source)
+        report = build_from_source(store, source, None if args.json else _progress)
         if args.json:
             _out(report.model_dump_json())
         else:
             sys.stderr.write("\n")
-            _out(
-                f"{report.entities} entities, {report.names} names, {report.facts} facts "
-                f"({report.embedded} embedded, {report.removed} removed) in {report.seconds} s "
-                f"at {store.where}"
-            )
+            _out(report_line(report, store.where))
         return 0
     if not store.is_built():
         msg = f"no knowledge graph at {store.where}; run 'smartpath kg build --source DIR'"
@@ -100,7 +82,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _progress(label: str, done: int, total: int) -> None:
+def _progress(step: BuildStep) -> None:
+    if step.stage not in ("names", "facts"):
+        return
+    label, done, total = step.stage, step.done, step.total
     width = 30
     filled = width * done // total if total else width
     bar = "#" * filled + "-" * (width - filled)

@@ -26,6 +26,7 @@ from agent.config import Settings
 from agent.errors import CopilotError
 from app.runner import Copilot, Progress, TurnResult
 from app.samples import fetch_sample
+from app.web.kg_panel import KGPanel
 from app.web.overview import draw_overview
 from app.web.paths import AppDirs, PathRefused, resolve_inside
 from app.web.render import (
@@ -78,6 +79,7 @@ class WebService:
         self._image_key = secrets.token_bytes(32)
         self._thumbs: OrderedDict[tuple[str, int], tuple[Any, float]] = OrderedDict()
         self._thumbs_lock = threading.Lock()
+        self.kg = KGPanel(copilot.knowledge, settings)
 
     def open_sample(self, session: SessionState) -> SlideView:
         """Open the bundled sample slide in a new case."""

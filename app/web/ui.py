@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from app.web import panels_ui
+from app.web import kg_panel_ui, panels_ui
 from app.web.service import SessionState, SlideView, WebService
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ def build_ui(service: WebService) -> gr.Blocks:
                     refresh_btn = gr.Button("Refresh", elem_id="refresh-cases")
                 new_btn = gr.Button("New case", elem_id="new-case")
                 side_below = panels_ui.side_panel()
+                kg = kg_panel_ui.kg_panel()
         side = side_below()
 
         panel = [session, overview, caption, status, chat]
@@ -122,4 +123,5 @@ def build_ui(service: WebService) -> gr.Blocks:
                 yield tuple(values)
 
         panels_ui.wire(demo, service, session, overview, chat, region, side, panel, ask_and_show)
+        kg_panel_ui.wire(kg, service.kg)
     return demo

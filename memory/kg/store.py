@@ -101,6 +101,7 @@ class KGStore:
         self._client: Any = None
         self._index: dict[str, list[tuple[str, str, str]]] | None = None
         self._entities: dict[str, Entity] | None = None
+        self._generation = 0  # counts builds: a name index read during a build is not kept
         self._lock = threading.Lock()
 
     # -- connection ----------------------------------------------------------------------------
@@ -226,8 +227,7 @@ class KGStore:
                     "embedding_model": self.embedder.name,
                 }
             )
-        self._index = None
-        self._entities = None
+        self._forget_names()
         return BuildReport(
             entities=len(graph.entities),
             names=len(names),
@@ -359,17 +359,24 @@ class KGStore:
 
     def entity(self, entity_id: str) -> Entity | None:
         """The entity with this id, with its names, or None."""
-        return self._entity_map().get(entity_id)
+        return self._names()[1].get(entity_id)
 
     def name_index(self) -> dict[str, list[tuple[str, str, str]]]:
         """Normalised name -> [(entity id, kind, name)], loaded once from the names collection."""
-        if self._index is None:
-            self._entity_map()
-        return self._index or {}
+        return self._names()[0]
 
-    def _entity_map(self) -> dict[str, Entity]:
-        if self._entities is not None:
-            return self._entities
+    def _forget_names(self) -> None:
+        """Drop the cached name index so the next read loads the names as built."""
+        with self._lock:
+            self._generation += 1
+            self._index, self._entities = None, None
+
+    def _names(self) -> tuple[dict[str, list[tuple[str, str, str]]], dict[str, Entity]]:
+        """The name index and the entities, loaded once per build."""
+        with self._lock:
+            cached, cached_entities, generation = self._index, self._entities, self._generation
+        if cached is not None and cached_entities is not None:
+            return cached, cached_entities
         col = self._collection(self._names_name, create=False)
         index: dict[str, list[tuple[str, str, str]]] = {}
         names: dict[str, list[tuple[int, str, str]]] = {}
@@ -388,8 +395,10 @@ class KGStore:
                 synonyms=[r[2] for r in rows[1:]],
                 source="knowledge graph",
             )
-        self._index, self._entities = index, ents
-        return ents
+        with self._lock:
+            if generation == self._generation:  # no build ended meanwhile
+                self._index, self._entities = index, ents
+        return index, ents
 
     def query_names(self, text: str, k: int = 5) -> list[NameHit]:
         """Entity names nearest in meaning to ``text``."""
