@@ -102,7 +102,7 @@ def _run_step(
         )
         result: ToolResult = tool.run(inp, ctx)
     except ToolError as exc:
-        kind = _error_kind(exc)
+        kind = error_kind(exc)
         return _failed(base, str(exc), kind, started)
     except Exception as exc:  # a bug in a tool must not end the case
         logger.exception("tool %s failed unexpectedly", step.tool)
@@ -122,7 +122,12 @@ def _run_step(
     )
 
 
-def _error_kind(exc: ToolError) -> str:
+def error_kind(exc: Exception) -> str:
+    """The kind of a failure, which sets the CLI's exit code.
+
+    ``backend`` (down or slow: 3), ``input`` (the user's: 2), ``output`` (malformed model
+    output: 3) or ``internal`` (a bug: 1).
+    """
     if isinstance(exc, ToolServerError):
         return "backend"
     if isinstance(exc, ToolInputError):

@@ -38,6 +38,7 @@ def make_intake(deps: GraphDeps) -> Node:
             "chain": None,
             "verification": None,
             "answer": "",
+            "reasoner_error": None,
             "attempts": 0,
             "feedback": [],
         }

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from agent.chain_parser import ParsedOutput, failure_chain, parse_steps, to_chain
 from agent.errors import CopilotError
+from agent.executor import error_kind
 from agent.reasoner import compose_chain
 from agent.state import (
     CaseState,
@@ -119,10 +120,12 @@ def make_llm_reasoner(
             )
         except CopilotError as exc:
             logger.warning("LLM reasoner %s: %s", model, exc)
-            return _out(failure_chain(f"{type(exc).__name__}: {exc}"))
+            why = f"{type(exc).__name__}: {exc}"
+            return _out(failure_chain(why), error_kind(exc), str(exc))
         except Exception as exc:  # a client bug must not end the turn; keep it in the log
             logger.warning("LLM reasoner %s failed unexpectedly", model, exc_info=True)
-            return _out(failure_chain(f"internal error ({type(exc).__name__})"))
+            why = f"internal error ({type(exc).__name__})"
+            return _out(failure_chain(why), "internal", f"LLM reasoner: {why}")
         parsed = parse_steps(reply.text)
         logger.info(
             "LLM reasoner %s: %d step(s) as %s in %.2f s (%s prompt, %s completion tokens, %s)",
@@ -137,7 +140,7 @@ def make_llm_reasoner(
         if not parsed.steps:
             logger.warning("LLM reasoner %s wrote no step: %r", model, reply.text[:300])
             why = "its output was empty" if not reply.text.strip() else _unreadable(parsed)
-            return _out(failure_chain(why))
+            return _out(failure_chain(why), "output", f"LLM reasoner {model}: {why}")
         if parsed.dropped:
             logger.info("LLM reasoner dropped %d line(s) that were not steps", len(parsed.dropped))
         return _out(to_chain(parsed, evidence, facts))
@@ -152,9 +155,14 @@ def _unreadable(parsed: ParsedOutput) -> str:
     )
 
 
-def _out(chain: ReasoningChain) -> dict[str, Any]:
+def _out(chain: ReasoningChain, kind: str | None = None, message: str = "") -> dict[str, Any]:
+    """The state update: the chain, its answer, and why the reasoner failed (``kind`` set)."""
     conclusion = chain.conclusion
-    return {"chain": chain.model_dump(mode="json"), "answer": conclusion.text if conclusion else ""}
+    return {
+        "chain": chain.model_dump(mode="json"),
+        "answer": conclusion.text if conclusion else "",
+        "reasoner_error": {"kind": kind, "message": message} if kind else None,
+    }
 
 
 def _latest(evidence: list[Evidence]) -> list[Evidence]:

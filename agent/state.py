@@ -241,6 +241,9 @@ class CaseState(TypedDict, total=False):
     chain: dict[str, Any] | None
     verification: dict[str, Any] | None
     answer: str
+    reasoner_error: dict[str, str] | None
+    """Why the LLM reasoner wrote no chain this turn: ``kind`` (as ``executor.error_kind``) and
+    ``message`` (reset by ``intake``)."""
     attempts: int
     feedback: list[str]
     findings: Annotated[list[dict[str, Any]], operator.add]

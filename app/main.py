@@ -154,8 +154,7 @@ def _ask(copilot: object, args: argparse.Namespace, settings: Settings) -> int:
         _out(render_turn(result))
     code = result.exit_code
     if code:
-        failed = next(e for e in result.evidence if not e["ok"])
-        sys.stderr.write(f"error: {failed['error']}\n")
+        sys.stderr.write(f"error: {result.error}\n")
     return code
 
 

@@ -52,14 +52,33 @@ class TurnResult(BaseModel):
     facts: list[dict[str, Any]]
     artifacts: list[str]
     timings: dict[str, float]
+    reasoner_error: dict[str, str] | None = Field(
+        default=None, description="why the LLM reasoner wrote no chain: kind and message"
+    )
 
     @property
     def exit_code(self) -> int:
-        """0 answered; 2 a step failed on bad input; 3 an expert was down, slow or unusable."""
+        """The CLI's exit code for this turn.
+
+        0 answered; 2 a step failed on bad input; 3 an expert or the LLM reasoner was down, slow
+        or unusable; 1 a tool or the reasoner failed inside (a bug, logged).
+        """
         kinds = {e.get("error_kind") for e in self.evidence if not e.get("ok")}
+        if self.reasoner_error:
+            kinds.add(self.reasoner_error.get("kind"))
         if kinds & {"backend", "output"}:
             return 3
-        return 2 if "input" in kinds else 0
+        if "input" in kinds:
+            return 2
+        return 1 if "internal" in kinds else 0
+
+    @property
+    def error(self) -> str | None:
+        """The first failure of the turn in one line (a failed tool call, else the reasoner)."""
+        failed = next((e for e in self.evidence if not e.get("ok")), None)
+        if failed is not None:
+            return str(failed.get("error") or failed.get("summary") or "a tool call failed")
+        return self.reasoner_error.get("message") if self.reasoner_error else None
 
 
 class Progress(BaseModel):
@@ -362,6 +381,7 @@ def _result(case_id: str, state: dict[str, Any], total_s: float) -> TurnResult:
         plan=state.get("plan"),
         facts=state.get("facts", []),
         artifacts=[a for e in evidence for a in e.get("artifacts", [])],
+        reasoner_error=state.get("reasoner_error"),
         timings={
             "total_s": round(total_s, 4),
             "tools_s": round(sum(e.get("seconds", 0.0) for e in evidence), 4),

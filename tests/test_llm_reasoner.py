@@ -392,9 +392,34 @@ def test_server_down_still_answers_rejected_without_a_traceback(
     assert r.answer.startswith("The LLM reasoner failed: ToolServerError")
     assert f"LLM reasoner server {url} unreachable" in r.answer
     assert r.evidence[0]["ok"]  # the tools still ran
+    assert r.reasoner_error is not None
+    assert r.reasoner_error["kind"] == "backend"
+    assert r.exit_code == 3
+    assert r.error is not None
+    assert r.error.startswith(f"LLM reasoner server {url} unreachable")
     warnings = [rec for rec in caplog.records if rec.name == "agent.llm_reasoner"]
     assert len(warnings) == 2  # the failed chain went back to the planner once, within budget
     assert all(rec.exc_info is None and "Traceback" not in rec.getMessage() for rec in warnings)
+
+
+@pytest.mark.shared_data
+def test_cli_ask_with_the_reasoner_down_exits_3_with_one_line(
+    home: Path, cmu_slide: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{find_free_port()}/v1"
+    monkeypatch.setenv("SMARTPATH_HOME", str(home))
+    monkeypatch.setenv("SMARTPATH_REASONER", "llm")
+    monkeypatch.setenv("SMARTPATH_REASONER_URL", url)
+    monkeypatch.setenv("SMARTPATH_REASONER_MODEL", "any")
+    monkeypatch.setenv("SMARTPATH_EXPERT_RETRIES", "0")
+    from app.main import main
+
+    assert main(["ask", str(cmu_slide), QUESTION, "--case", "cli-down"]) == 3
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: LLM reasoner server {url} unreachable")
+    assert captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err
+    assert "The LLM reasoner failed" in captured.out
 
 
 # --- the real model ---------------------------------------------------------------------------
