@@ -13,18 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.browser import AppProcess, place_sample, start_app
+from tests.fixtures.browser import AppProcess, place_sample, record_texts, recorded_texts, start_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.shared_data]
 
-RECORD = """() => {
-    window.__seen = [];
-    const log = document.querySelector('#kg-build-log');
-    new MutationObserver(() => {
-        const text = log.innerText;
-        if (window.__seen[window.__seen.length - 1] !== text) window.__seen.push(text);
-    }).observe(log, {childList: true, subtree: true, characterData: true});
-}"""
 REPORT = re.compile(
     r"built: \d+ entities, \d+ names, \d+ facts \(\d+ embedded, 0 removed\) in [\d.]+ s at "
 )
@@ -50,7 +42,7 @@ def test_the_panel_builds_the_graph_and_the_next_turn_uses_it(
     assert str(kg_source) in status.inner_text()
     page.screenshot(path=shots / "kg-01-not-built.png", full_page=True)
 
-    page.evaluate(RECORD)
+    record_texts(page, "#kg-build-log")
     page.locator("#kg-build").click()
     log = page.locator("#kg-build-log")
     log.get_by_text(re.compile(r"embedding (names|facts) [\d,]+/[\d,]+")).first.wait_for()
@@ -58,7 +50,7 @@ def test_the_panel_builds_the_graph_and_the_next_turn_uses_it(
     log.get_by_text(REPORT).wait_for(timeout=180_000)
     status.get_by_text(re.compile(r"Knowledge graph: [\d,]+ entities")).wait_for()
     page.screenshot(path=shots / "kg-03-built.png", full_page=True)
-    seen: list[str] = page.evaluate("window.__seen")
+    seen = recorded_texts(page)
     during = [t for t in seen if not REPORT.search(t)]
     assert any("reading sources…" in t for t in during)
     assert any(re.search(r"embedding names [\d,]+/[\d,]+", t) for t in during)

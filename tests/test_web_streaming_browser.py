@@ -11,19 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.browser import AppProcess
+from tests.fixtures.browser import AppProcess, record_texts, recorded_texts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MARKER = "Reasoning chain:"
-RECORD = """() => {
-    window.__seen = [];
-    const chat = document.querySelector('#chat');
-    new MutationObserver(() => {
-        const text = chat.innerText;
-        if (window.__seen[window.__seen.length - 1] !== text) window.__seen.push(text);
-    }).observe(chat, {childList: true, subtree: true, characterData: true});
-}"""
 
 
 def ask_and_wait(page: Any, question: str) -> None:
@@ -43,7 +35,7 @@ def test_a_long_turn_streams_progress_then_the_answer(
     page.get_by_role("button", name="Open sample").click()
     page.locator("#slide-caption").get_by_text("CMU-1-Small-Region.svs").wait_for()
     ask_and_wait(page, "Zoom to the largest tissue region at 20x")
-    page.evaluate(RECORD)
+    record_texts(page, "#chat")
     question = "segment the nuclei in region 1"
     page.locator("#question textarea").fill(question)
     page.locator("#ask").click()
@@ -55,7 +47,7 @@ def test_a_long_turn_streams_progress_then_the_answer(
         "(m) => document.querySelector('#chat').innerText.split(m).length - 1 >= 2", arg=MARKER
     )
     page.screenshot(path=shots / "streaming-done.png", full_page=True)
-    seen: list[str] = page.evaluate("window.__seen")
+    seen = recorded_texts(page)
     during = [t for t in seen if t.count(MARKER) == 1]  # the second turn not answered yet
     assert any(question in t and "Working:" in t for t in during)
     assert any("Working: running segment on region #1 (cpu)…" in t for t in during)
