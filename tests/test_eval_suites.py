@@ -148,7 +148,6 @@ def test_vqa_slide_facts_scores(shipped_run: dict[str, Any]) -> None:
 
 KATHER_ONE = """\
 suite: kather-one
-requires: [pypi_models]
 thresholds:
   min: {classification.tissue_type.accuracy: 1.0}
 cases:
@@ -177,6 +176,10 @@ def test_missing_weights_is_one_line_per_case_not_a_crash(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """A suite that does not declare ``requires: [pypi_models]`` still runs every turn.
+
+    (A suite that declares it is not run at all; see test_eval_run's unmet requirements.)
+    """
     monkeypatch.setenv("SMARTPATH_HOME", str(home))  # no models/ in it
     suite = tmp_path / "one.yaml"
     suite.write_text(KATHER_ONE)
