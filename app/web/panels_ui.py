@@ -168,6 +168,10 @@ def wire(
 
     def refresh(state: Any, show: list[str]) -> tuple[Any, ...]:
         image, caption = panels.roi(state, show)
+        if not state.case_id:
+            # no case, so no export to make stale; the chat's change event also fires on page
+            # load, and clearing here would race an early "no case to export yet" away
+            return image, caption, panels.audit(state), gr.skip(), gr.skip(), gr.skip()
         stale = gr.DownloadButton(value=None, interactive=False)  # the case moved on: re-export
         return image, caption, panels.audit(state), stale, stale, ""
 
