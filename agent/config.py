@@ -87,6 +87,31 @@ class Settings(BaseSettings):
     reasoner_max_tokens: int = Field(
         default=512, gt=0, le=8192, description="Most tokens the LLM reasoner may write per turn."
     )
+    planner: Literal["llm", "semantic", "rules"] | None = Field(
+        default=None,
+        description="Who plans the tool calls: a served LLM (tool calling), meaning-based "
+        "matching on the CPU, or the regular-expression rules. None: llm when a planner "
+        "endpoint is configured, else semantic.",
+    )
+    planner_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL of the LLM planner (…/v1)."
+    )
+    planner_model: str | None = Field(
+        default=None, description="The request's model field for the LLM planner."
+    )
+    planner_timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds the LLM planner may take to answer one request."
+    )
+    planner_threshold: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Lowest similarity at which the meaning-based planner takes a capability; "
+        "below it, it asks a clarifying question.",
+    )
+    max_tool_calls: int = Field(
+        default=6, ge=1, le=32, description="Most tool calls the LLM planner may make per turn."
+    )
     max_upload_mb: int = Field(
         default=4000, gt=0, description="Largest slide the web app accepts as an upload, in MB."
     )

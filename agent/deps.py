@@ -29,3 +29,5 @@ class GraphDeps:
     knowledge: Knowledge | None = None
     rewrite_on_failure: bool = False
     """Route a chain that fails verification back to the reasoner (an LLM reasoner can revise)."""
+    planner: Callable[[CaseState], dict[str, Any]] | None = None
+    """The ``plan`` node; None: the one ``SMARTPATH_PLANNER`` chooses (see agent.planner)."""

@@ -17,7 +17,7 @@ from memory.audit import output_hash
 from tools.base import ToolContext, ToolResult
 from tools.parsers import ModelOutputError
 
-__all__ = ["case_id_of", "make_executor"]
+__all__ = ["case_id_of", "error_kind", "make_executor", "route_after_act"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ def make_executor(deps: GraphDeps) -> Node:
         new_rois: list[dict[str, Any]] = []
         current = state.get("current_roi")
         n_rois = len(state.get("rois", []))
-        for planned in plan.steps:
+        start = state.get("acted", 0) if plan.planner == "llm" else 0
+        for planned in plan.steps[start:]:
             step = _on_new_view(planned, new_rois)
             ev = _run_step(deps, state, step, case_id, f"E{turn}.{len(evidence) + 1}")
             evidence.append(ev.model_dump(mode="json"))
@@ -53,9 +54,18 @@ def make_executor(deps: GraphDeps) -> Node:
             "rois": new_rois,
             "current_roi": current,
             "earlier": [e.model_dump(mode="json") for e in earlier],
+            "acted": len(plan.steps),
         }
 
     return act
+
+
+def route_after_act(state: CaseState) -> str:
+    """Back to the LLM planner while its loop wants another step; else on to recall."""
+    plan = state.get("plan") or {}
+    if plan.get("planner") == "llm" and not plan.get("done", True):
+        return "plan"
+    return "recall"
 
 
 def _on_new_view(step: PlanStep, new_rois: list[dict[str, Any]]) -> PlanStep:

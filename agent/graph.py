@@ -5,7 +5,7 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 
 from agent.deps import GraphDeps
-from agent.executor import make_executor
+from agent.executor import make_executor, route_after_act
 from agent.intake import make_intake
 from agent.planner import make_planner
 from agent.recall import make_recall
@@ -20,7 +20,7 @@ def build_graph(deps: GraphDeps) -> StateGraph:
     """Return the uncompiled graph; compile it with a checkpointer in app/ or tests."""
     graph = StateGraph(CaseState)
     graph.add_node("intake", make_intake(deps))
-    graph.add_node("plan", make_planner(deps.tools))
+    graph.add_node("plan", deps.planner or make_planner(deps.tools, deps.settings))
     graph.add_node("act", make_executor(deps))
     graph.add_node("recall", make_recall(deps))
     graph.add_node("reason", deps.reasoner)
@@ -29,7 +29,7 @@ def build_graph(deps: GraphDeps) -> StateGraph:
     graph.add_edge(START, "intake")
     graph.add_edge("intake", "plan")
     graph.add_edge("plan", "act")
-    graph.add_edge("act", "recall")
+    graph.add_conditional_edges("act", route_after_act, ["plan", "recall"])
     graph.add_edge("recall", "reason")
     graph.add_edge("reason", "verify")
     graph.add_conditional_edges(

@@ -40,6 +40,7 @@ def make_intake(deps: GraphDeps) -> Node:
             "answer": "",
             "reasoner_error": None,
             "attempts": 0,
+            "acted": 0,
             "feedback": [],
         }
 

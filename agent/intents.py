@@ -9,20 +9,34 @@ from typing import Literal
 from agent.ordinals import ORDINAL_PATTERN, ORDINAL_WORDS
 from agent.review_intents import CompareRequest, RecallRequest, parse_compare, parse_recall
 
-__all__ = ["ParsedRequest", "RegionRequest", "ZoomRequest", "parse_request"]
+__all__ = [
+    "ParsedRequest",
+    "RegionRequest",
+    "Relative",
+    "ZoomRequest",
+    "parse_relative",
+    "parse_request",
+    "region_request",
+    "segment_target",
+    "zoom_request",
+]
 
 RoiRef = Literal["current", "previous", "number"]
 _NUM = r"-?\d+(?:\.\d+)?"
 _ORD = f"({ORDINAL_PATTERN})"
 _AREA = r"(?:region|roi|area|view|spot|place|location|field)"
+_PIECE = r"(?:piece|fragment|core|section|island|chip)s?"
 
 _SIZE_RE = re.compile(r"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?)\b")
 _BOX_RE = re.compile(
     rf"from\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*to\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)"
     rf"|\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]"
+    rf"|\bx0\s*[=:]\s*({_NUM})\s*,?\s*y0\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?"
+    rf"x1\s*[=:]\s*({_NUM})\s*,?\s*y1\s*[=:]\s*({_NUM})"
 )
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]\s*({_NUM})"
+    rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b(?!\s*,\s*\d)"
 )
 _MAG_RE = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:x|×)(?![\w=])(?:\s*(?:magnification|objective))?"
@@ -72,6 +86,134 @@ _TISSUE_METRIC_RE = re.compile(
 )
 
 
+_PAN_RE = re.compile(
+    r"\b(?:pan(?:ning)?|move|shift|scroll|slide|go|step|nudge|look|head|drift|over)\s+"
+    r"(?:the\s+(?:view|field|image)\s+)?(?:over\s+)?"
+    r"(a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)\s+|slightly\s+|just\s+|a\s+(?:whole\s+|full\s+)?"
+    r"(?:field|screen|view|frame)\s+|further\s+|more\s+|one\s+(?:field|screen|view)\s+)?"
+    r"(?:(?:to\s+(?:the\s+)?|towards?\s+(?:the\s+)?)?)"
+    r"(left|right|up|down|upwards?|downwards?|north|south|east|west|leftwards?|rightwards?)\b"
+    r"|\b(a\s+(?:bit|little)\s+|slightly\s+|further\s+)(?:to\s+the\s+)?(left|right|up|down)\b"
+    r"|\b(?:to\s+the\s+)?(left|right)\s+a\s+(?:bit|little)\b"
+)
+_PAN_WORDS = {
+    "upward": "up",
+    "upwards": "up",
+    "downward": "down",
+    "downwards": "down",
+    "north": "up",
+    "south": "down",
+    "east": "right",
+    "west": "left",
+    "leftward": "left",
+    "leftwards": "left",
+    "rightward": "right",
+    "rightwards": "right",
+}
+_FACTOR_RE = re.compile(
+    r"\bzoom(?:ed|ing)?\s+(in|out)\s+(?:by\s+)?(?:a\s+factor\s+of\s+)?(\d+(?:\.\d+)?)\s*"
+    r"(?:x|×|times|fold|-fold)?(?!\s*(?:µm|μm|um|microns?|px|pixels?))"
+    r"|\b(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(closer|further|farther|more|less|out|in)\b"
+    r"|\b(twice|double|two\s+times)\s+(?:as\s+)?(?:close|closer|the\s+magnification|mag)\b"
+    r"|\b(halve|half)\s+(?:the\s+)?(?:magnification|mag|zoom)\b"
+    r"|\bzoom(?:ed|ing)?\s+(out)\s+by\s+(?:a\s+)?(half)\b"
+)
+_CORNER_RE = re.compile(
+    r"\b(top|upper|bottom|lower)[\s-]*(left|right)(?:[\s-]*(?:hand))?\b"
+    r"|\b(left|right|top|bottom|upper|lower)\s+half\b"
+    r"|\b(?:the\s+)?(cent(?:er|re)|middle|central\s+(?:part|area|region|portion))\s+of\s+(?:the\s+)?"
+    r"(slide|view|field|image|region|roi|area|it|this)\b"
+)
+_PART_OF_VIEW_RE = re.compile(
+    r"\b(?:of|in)\s+(?:the\s+|this\s+|that\s+)?(?:current\s+)?(?:view|field|region|roi|area|"
+    r"image|frame)\b|\bof\s+(?:it|this|here)\b"
+)
+_CENTRAL_RE = re.compile(r"\b(?:central|cent(?:er|re)|middle)\b")
+_SLIDE_WORD_RE = re.compile(r"\bslide\b|\bwsi\b")
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A move relative to the current view or a part of the slide or view."""
+
+    pan: Literal["left", "right", "up", "down"] | None = None
+    pan_fraction: float = 0.5
+    factor: float | None = None
+    part: str | None = None
+    part_of: Literal["slide", "view"] | None = None
+    slide_centre: bool = False
+    """The request names the slide's centre (with a size): a point view at its middle."""
+
+
+def parse_relative(low: str) -> Relative | None:
+    """Pans, relative zooms, quadrants / halves / centre, from a normalised request."""
+    pan = None
+    fraction = 0.5
+    m = _PAN_RE.search(low)
+    if m:
+        groups = [g for g in m.groups() if g]
+        word = groups[-1]
+        pan = _PAN_WORDS.get(word, word)
+        amount = " ".join(groups[:-1])
+        after = low[m.end() : m.end() + 24]
+        if re.search(r"bit|little|slightly|just|touch", amount) or re.match(
+            r"\s*(?:a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)|slightly)\b", after
+        ):
+            fraction = 0.25
+        elif re.search(r"field|screen|view|frame", amount) or re.match(
+            r"\s*(?:a|one)\s+(?:whole\s+|full\s+)?(?:field|screen|view|frame)\b", after
+        ):
+            fraction = 1.0
+    factor = None
+    f = _FACTOR_RE.search(low)
+    if f:
+        if f.group(1):
+            value = float(f.group(2))
+            factor = value if f.group(1) == "in" else 1.0 / value
+        elif f.group(3):
+            value = float(f.group(3))
+            closer = f.group(4) in ("closer", "more", "in")
+            factor = value if closer else 1.0 / value
+        elif f.group(5):
+            factor = 2.0
+        else:  # "halve the magnification", "zoom out by half"
+            factor = 0.5
+        if factor is not None and not (0 < factor <= 64):
+            factor = None
+    part = None
+    part_of = None
+    c = _CORNER_RE.search(low)
+    if c:
+        if c.group(1):
+            vert = "top" if c.group(1) in ("top", "upper") else "bottom"
+            part = f"{vert}_{c.group(2)}"
+        elif c.group(3):
+            side = {"upper": "top", "lower": "bottom"}.get(c.group(3), c.group(3))
+            part = f"{side}_half"
+        else:
+            part = "center"
+        whose = c.group(5) or ""
+        if whose in ("slide",):
+            part_of = "slide"
+        elif whose and whose != "slide" or _PART_OF_VIEW_RE.search(low):
+            part_of = "view"
+        elif _SLIDE_WORD_RE.search(low):
+            part_of = "slide"
+    centre = bool(_CENTRAL_RE.search(low) and _SIZE_RE.search(low))
+    if centre:
+        part = None
+    if pan is None and factor is None and part is None and not centre:
+        return None
+    return Relative(
+        pan=pan,  # type: ignore[arg-type]
+        pan_fraction=fraction,
+        factor=factor,
+        part=part,
+        part_of=part_of,  # type: ignore[arg-type]
+        slide_centre=centre,
+    )
+
+
 @dataclass(frozen=True)
 class ZoomRequest:
     """What a zoom request asks for; coordinates in level-0 pixels."""
@@ -87,6 +229,9 @@ class ZoomRequest:
     center: tuple[float, float] | None = None
     size_px: tuple[int, int] | None = None
     box: tuple[int, int, int, int] | None = None
+    relative: Relative | None = None
+    for_analysis: bool = False
+    """Shown only because an analysis names this box or point: the view it will analyse."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +243,12 @@ class RegionRequest:
     roi_ref: RoiRef | None = None
     roi_number: int | None = None
     what: Literal["nuclei", "cellular", "epithelium", "stroma"] | None = None
+    box: tuple[int, int, int, int] | None = None
+    """An explicit level-0 box ([x0, y0, x1, y1] or from (x, y) to (x, y))."""
+    centre_size: tuple[int, int] | None = None
+    """The slide's centre was named: a box of this level-0 size around it."""
+    part: str | None = None
+    """A quadrant or half of the slide ("the top left corner of the slide")."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +292,8 @@ def parse_request(text: str) -> ParsedRequest:
             what = "epithelium" if part.group().startswith("epitheli") else "stroma"
         segment = replace(_parse_region_request(low), what=what)
     detect = _parse_region_request(low) if _wants_detect(low) and segment is None else None
+    if zoom is not None and not _asks_to_zoom(low) and zoom.target in ("box", "point"):
+        zoom = replace(zoom, for_analysis=True)
     classify_slide = bool(_CLASSIFY_RE.search(low) and _SLIDE_LEVEL_RE.search(low))
     classify = (
         _parse_region_request(low) if _CLASSIFY_RE.search(low) and not classify_slide else None
@@ -168,11 +321,59 @@ def parse_request(text: str) -> ParsedRequest:
     )
 
 
+def _asks_to_zoom(low: str) -> bool:
+    """The request says to show or move (not only where to analyse)."""
+    return bool(_ZOOM_VERB_RE.search(low)) or "zoom" in low
+
+
+def zoom_request(low: str) -> ZoomRequest:
+    """The zoom arguments of a request known to ask for a view (the meaning-based planner)."""
+    found = _parse_zoom(low, force=True)
+    assert found is not None
+    return found
+
+
+def region_request(low: str) -> RegionRequest:
+    """Which region an analysis request names (an earlier region by default)."""
+    return _parse_region_request(low)
+
+
+def segment_target(low: str) -> Literal["nuclei", "cellular", "epithelium", "stroma"]:
+    """What a segmentation request asks to outline: nuclei unless a compartment is named."""
+    if _CELLULAR_RE.search(low):
+        return "cellular"
+    part = _COMPARTMENT_RE.search(low)
+    if part and not _NUCLEI_RE.search(low):
+        return "epithelium" if part.group().startswith("epitheli") else "stroma"
+    if _NUCLEI_RE.search(low):
+        return "nuclei"
+    return (
+        "epithelium"
+        if part and part.group().startswith("epitheli")
+        else ("stroma" if part else "nuclei")
+    )
+
+
 def _wants_detect(low: str) -> bool:
     return bool(_DETECT_VERB_RE.search(low) and _NUCLEI_RE.search(low))
 
 
+_DEFAULT_CENTRE_PX = 1024
+"""Side, in level-0 px, of the box analysed at "the centre of the slide" when no size is given."""
+
+
 def _parse_region_request(low: str) -> RegionRequest:
+    box = _parse_box(_SIZE_RE.sub(" ", low))
+    centre = None
+    if box is None and _CENTRAL_RE.search(low) and _SLIDE_WORD_RE.search(low):
+        size = _SIZE_RE.search(low)
+        side = (int(size.group(1)), int(size.group(2))) if size else None
+        centre = side or (_DEFAULT_CENTRE_PX, _DEFAULT_CENTRE_PX)
+    if box is not None or centre is not None:
+        return RegionRequest(target="default", box=box, centre_size=centre)
+    rel = parse_relative(low)
+    if rel is not None and rel.part and rel.part != "center" and rel.part_of == "slide":
+        return RegionRequest(target="default", part=rel.part)
     target, region_index, roi_ref, roi_number = _parse_target(low)
     if target not in ("tissue_region", "roi", "slide"):
         target = "default"
@@ -184,9 +385,13 @@ def _parse_region_request(low: str) -> RegionRequest:
     )
 
 
-def _parse_zoom(low: str) -> ZoomRequest | None:
+def _parse_zoom(low: str, *, force: bool = False) -> ZoomRequest | None:
+    """The zoom ``low`` asks for; ``force``: the request is known to be a zoom (semantic)."""
+    relative = parse_relative(low)
     size = _SIZE_RE.search(low)
     scan = _SIZE_RE.sub(" ", low)
+    if relative is not None and relative.factor is not None:
+        scan = _FACTOR_RE.sub(" ", scan)
     box = _parse_box(scan)
     if box is not None:
         scan = _BOX_RE.sub(" ", scan)
@@ -208,11 +413,15 @@ def _parse_zoom(low: str) -> ZoomRequest | None:
         target = "point"
     has_verb = bool(_ZOOM_VERB_RE.search(low))
     has_scale = bool(mag or mpp or level)
-    wants = "zoom" in low or (has_verb and (target != "default" or has_scale))
+    wants = force or "zoom" in low or (has_verb and (target != "default" or has_scale))
     if not wants and (box is not None or point is not None):
+        wants = True
+    if not wants and relative is not None and (relative.pan or relative.part or has_verb):
         wants = True
     if not wants:
         return None
+    if relative is not None and relative.factor is not None:
+        direction = "in" if relative.factor >= 1 else "out"
     return ZoomRequest(
         direction=direction,
         magnification=float(mag.group(1)) if mag else None,
@@ -225,6 +434,7 @@ def _parse_zoom(low: str) -> ZoomRequest | None:
         center=point,
         size_px=(int(size.group(1)), int(size.group(2))) if size else None,
         box=box,
+        relative=relative,
     )
 
 
@@ -260,22 +470,27 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section)\b", low
     ):
         return "tissue_region", 1, None, None
-    m = re.search(rf"\btissue\s+{_AREA}\s*#?\s*(\d+)\b", low) or re.search(
-        rf"\b{_ORD}\s+(?:largest\s+)?tissue\s+{_AREA}\b", low
+    m = (
+        re.search(rf"\btissue\s+{_AREA}\s*#?\s*(\d+)\b", low)
+        or re.search(rf"\b{_ORD}\s+(?:largest\s+)?tissue\s+{_AREA}\b", low)
+        or re.search(rf"\b(?:tissue\s+)?{_PIECE}\s*(?:no\.?\s*|number\s+|#\s*)?(\d+)\b", low)
+        or re.search(r"\btissue\s*#?\s*(\d+)\b(?!\s*(?:x|×|px|µm|um|%))", low)
+        or re.search(rf"\b{_ORD}\s+(?:largest\s+)?(?:tissue\s+)?{_PIECE}\b", low)
+        or re.search(rf"\b{_ORD}\s+(?:piece|bit)\s+of\s+tissue\b", low)
     )
     if m:
         return "tissue_region", _ordinal(m.group(1)), None, None
     if re.search(rf"\b(same|this|current|that)\s+{_AREA}\b|\baround\s+here\b|\bhere\b", low):
         return "roi", None, "current", None
-    m = re.search(rf"\b{_ORD}\s+{_AREA}\b", low) or re.search(
-        r"\b(?:region|roi)\s*#?\s*(\d+)\b", low
+    m = re.search(rf"\b{_ORD}\s+(?:{_AREA}|one)\b", low) or re.search(
+        r"(?<!tissue )\b(?:region|roi|view|field)\s*#?\s*(\d+)\b(?!\s*(?:x|×|px|µm|um))", low
     )
     if m:
         return "roi", None, "number", _ordinal(m.group(1))
-    if re.search(rf"\b(previous|last|prior|earlier)\s+{_AREA}\b|\bgo\s+back\b", low):
-        return "roi", None, "previous", None
     if re.search(r"\b(whole|entire|full)\s+slide\b|\boverview\b", low):
         return "slide", None, None, None
+    if re.search(rf"\b(previous|last|prior|earlier)\s+{_AREA}\b|\bgo\s+back\b", low):
+        return "roi", None, "previous", None
     return "default", None, None, None
 
 

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent.intents import ParsedRequest, RegionRequest, ZoomRequest, parse_request
+from agent.capabilities import capabilities_of
+from agent.config import Settings
+from agent.errors import ConfigError
+from agent.intents import ParsedRequest, RegionRequest, Relative, ZoomRequest, parse_request
+from agent.llm_planner import make_llm_planner
 from agent.review_planner import plan_compare, plan_recall
-from agent.state import CaseState, Node, Plan, PlanStep, Roi
+from agent.semantic_planner import SemanticRouter, clarifying_question, semantic_parse
+from agent.state import CaseState, Node, Plan, PlannerName, PlanStep, Roi
+from memory.kg.embed import shared_embedder
+from tools.client import ModelClient
+from tools.zoom import PARTS
 
 if TYPE_CHECKING:
     from tools.registry import ToolRegistry
 
 
-__all__ = ["HELP_TEXT", "make_planner", "plan_request"]
+__all__ = [
+    "FOR_ANALYSIS",
+    "HELP_TEXT",
+    "PlannerChoice",
+    "build_plan",
+    "choose_planner",
+    "make_planner",
+    "plan_request",
+    "semantic_plan",
+]
 
+FOR_ANALYSIS = "the named box or point, shown as a region to analyse"
+"""Why of a zoom that only shows the place an analysis names (it becomes a numbered region)."""
 HELP_TEXT = (
     "I can report the slide's size, pyramid levels, resolution and magnification; measure the "
     "tissue fraction and tissue regions; and zoom to a tissue region, an earlier region, a point "
@@ -21,20 +42,78 @@ HELP_TEXT = (
 )
 
 
-def make_planner(registry: ToolRegistry) -> Node:
-    """Return the ``plan`` node bound to the tool registry."""
+@dataclass(frozen=True)
+class PlannerChoice:
+    """Which planner a graph uses and why (recorded with every plan)."""
+
+    name: PlannerName
+    reason: str
+
+
+def choose_planner(settings: Settings) -> PlannerChoice:
+    """``SMARTPATH_PLANNER`` when set; else llm with a planner endpoint, else semantic.
+
+    Raises:
+        ConfigError: the llm planner is asked for without an endpoint and model.
+    """
+    if settings.planner == "llm" or (settings.planner is None and settings.planner_url):
+        if not (settings.planner_url and settings.planner_model):
+            msg = (
+                "the llm planner needs SMARTPATH_PLANNER_URL and SMARTPATH_PLANNER_MODEL "
+                "(or set SMARTPATH_PLANNER=semantic)"
+            )
+            raise ConfigError(msg)
+        why = "SMARTPATH_PLANNER=llm" if settings.planner else "a planner endpoint is configured"
+        return PlannerChoice("llm", f"{why} ({settings.planner_model} at {settings.planner_url})")
+    if settings.planner == "rules":
+        return PlannerChoice("rules", "SMARTPATH_PLANNER=rules")
+    why = "SMARTPATH_PLANNER=semantic" if settings.planner else "no planner endpoint is configured"
+    return PlannerChoice("semantic", why)
+
+
+def make_planner(
+    registry: ToolRegistry,
+    settings: Settings | None = None,
+    client_factory: Callable[[str], ModelClient] | None = None,
+) -> Node:
+    """Return the ``plan`` node bound to the tool registry and the chosen planner.
+
+    ``client_factory`` (base URL -> client) replaces the LLM planner's HTTP client in tests.
+    """
+    choice = choose_planner(settings) if settings is not None else PlannerChoice("rules", "")
+    if choice.name == "llm" and settings is not None:
+        assert settings.planner_url
+        assert settings.planner_model
+        client = (client_factory or _planner_client(settings))(settings.planner_url)
+        return make_llm_planner(
+            registry,
+            client,
+            settings.planner_model,
+            budget=settings.max_tool_calls,
+            reason=choice.reason,
+        )
+    router: SemanticRouter | None = None
+    if choice.name == "semantic" and settings is not None:
+        encoder = shared_embedder(settings.embedding_model)
+        problem = encoder.problem()
+        if problem:
+            choice = PlannerChoice("rules", f"the semantic planner cannot run: {problem}")
+        else:
+            router = SemanticRouter(
+                capabilities_of(registry), encoder, threshold=settings.planner_threshold
+            )
 
     def plan(state: CaseState) -> dict[str, Any]:
         request = state.get("request", "")
         rois = [Roi.model_validate(r) for r in state.get("rois", [])]
         slide = state.get("slide") or {}
-        result = plan_request(
-            request,
-            rois,
-            state.get("current_roi"),
-            slide.get("slide_id", ""),
-            archive=state.get("archive", []),
-        )
+        args = (rois, state.get("current_roi"), slide.get("slide_id", ""))
+        archive = state.get("archive", [])
+        if router is not None:
+            result = semantic_plan(request, router, *args, archive=archive, slide=slide)
+        else:
+            result = plan_request(request, *args, archive=archive, slide=slide)
+        result = result.model_copy(update={"planner": choice.name, "planner_reason": choice.reason})
         available = set(registry.names())
         missing = sorted({s.tool for s in result.steps} - available)
         if missing:
@@ -49,6 +128,45 @@ def make_planner(registry: ToolRegistry) -> Node:
     return plan
 
 
+def _planner_client(settings: Settings) -> Callable[[str], ModelClient]:
+    def make(url: str) -> ModelClient:
+        return ModelClient(
+            url,
+            timeout_s=settings.planner_timeout_s,
+            retries=settings.expert_retries,
+            role="LLM planner server",
+        )
+
+    return make
+
+
+def semantic_plan(
+    request: str,
+    router: SemanticRouter,
+    rois: list[Roi],
+    current: int | None,
+    slide_id: str,
+    *,
+    archive: list[dict[str, Any]] | None = None,
+    slide: dict[str, Any] | None = None,
+) -> Plan:
+    """The meaning-based plan: capabilities by similarity, arguments by the shared grammar.
+
+    When no capability is close enough the plan holds one clarifying question and no step.
+    """
+    has_view = any(r.slide_id == slide_id for r in rois)
+    parsed, routing, low = semantic_parse(request, router, has_view=has_view)
+    if _nothing(parsed):
+        question = clarifying_question(routing, router.capabilities)
+        return Plan(request=request, clarify=question, routing=routing.as_json())
+    plan = build_plan(low, parsed, rois, current, slide_id, archive=archive, slide=slide)
+    return plan.model_copy(update={"request": request, "routing": routing.as_json()})
+
+
+def _nothing(parsed: ParsedRequest) -> bool:
+    return parsed.empty and parsed.segment is None and not parsed.knowledge
+
+
 def plan_request(
     request: str,
     rois: list[Roi],
@@ -56,13 +174,29 @@ def plan_request(
     slide_id: str,
     *,
     archive: list[dict[str, Any]] | None = None,
+    slide: dict[str, Any] | None = None,
 ) -> Plan:
     """Build the plan for ``request`` given the ROIs the case has visited on this slide.
 
     ``rois`` are all the case's ROIs (numbered across slides); ``archive`` is the case's
-    archived evidence, which comparisons and recalls of earlier regions use.
+    archived evidence, which comparisons and recalls of earlier regions use; ``slide`` the
+    open slide's reference (its level-0 size places the slide's centre).
     """
     parsed: ParsedRequest = parse_request(request)
+    return build_plan(request, parsed, rois, current, slide_id, archive=archive, slide=slide)
+
+
+def build_plan(
+    request: str,
+    parsed: ParsedRequest,
+    rois: list[Roi],
+    current: int | None,
+    slide_id: str,
+    *,
+    archive: list[dict[str, Any]] | None = None,
+    slide: dict[str, Any] | None = None,
+) -> Plan:
+    """Turn parsed intents and their arguments into validated steps (shared by the planners)."""
     steps: list[PlanStep] = []
     notes: list[str] = []
     here = [r for r in rois if r.slide_id == slide_id]
@@ -78,16 +212,16 @@ def plan_request(
         steps.append(PlanStep(tool="tissue", why="tissue fraction and regions"))
     view: int | None = None
     if parsed.zoom is not None:
-        zoom = _zoom_step(parsed.zoom, here, current, notes)
+        zoom = _zoom_step(parsed.zoom, here, current, notes, slide or {})
         steps.append(zoom)
         if not zoom.error:
             view = len(rois) + 1  # the executor numbers ROIs across the case
     if parsed.detect is not None:
-        steps.append(_region_step("detect", parsed.detect, here, current, notes, view))
+        steps.append(_region_step("detect", parsed.detect, here, current, notes, view, slide))
     if parsed.classify is not None:
-        steps.append(_region_step("classify", parsed.classify, here, current, notes, view))
+        steps.append(_region_step("classify", parsed.classify, here, current, notes, view, slide))
     if parsed.segment is not None:
-        step = _region_step("segment", parsed.segment, here, current, notes, view)
+        step = _region_step("segment", parsed.segment, here, current, notes, view, slide)
         if not step.error:
             step = step.model_copy(update={"args": {**step.args, "what": parsed.segment.what}})
         steps.append(step)
@@ -98,21 +232,35 @@ def plan_request(
     return Plan(request=request, steps=steps, notes=notes, knowledge=parsed.knowledge)
 
 
-def _zoom_step(z: ZoomRequest, rois: list[Roi], current: int | None, notes: list[str]) -> PlanStep:
+def _zoom_step(
+    z: ZoomRequest,
+    rois: list[Roi],
+    current: int | None,
+    notes: list[str],
+    slide: dict[str, Any] | None = None,
+) -> PlanStep:
     """Resolve references to earlier regions into concrete zoom arguments."""
     args: dict[str, Any] = _scale_args(z)
     cur = next((r for r in rois if r.number == current), rois[-1] if rois else None)
+    if z.relative is not None:
+        step = _relative_step(z, z.relative, rois, cur, args, slide or {}, notes)
+        if step is not None:
+            return step
     if z.target == "tissue_region":
         args.update(target="tissue_region", region_index=z.region_index or 1)
         return PlanStep(tool="zoom", args=args, why=f"tissue region {z.region_index or 1}")
+    shown = FOR_ANALYSIS if z.for_analysis else None
     if z.target == "box" and z.box is not None:
         args.update(target="box", box=list(z.box))
-        return PlanStep(tool="zoom", args=args, why="the requested box")
+        return PlanStep(tool="zoom", args=args, why=shown or "the requested box")
+    if z.target == "slide" and z.roi_ref is None:
+        args["target"] = "slide"
+        return PlanStep(tool="zoom", args=args, why="the whole slide")
     if z.target == "point" and z.center is not None:
         args.update(target="point", center=list(z.center))
         if z.size_px:
             args["size_px"] = list(z.size_px)
-        return PlanStep(tool="zoom", args=args, why="the requested point")
+        return PlanStep(tool="zoom", args=args, why=shown or "the requested point")
     roi, error = _find_roi(z.roi_ref, z.roi_number, rois, cur)
     if error:
         return PlanStep(tool="zoom", args=args, why="an earlier region", error=error)
@@ -122,6 +270,72 @@ def _zoom_step(z: ZoomRequest, rois: list[Roi], current: int | None, notes: list
         args["target"] = "slide"
         return PlanStep(tool="zoom", args=args, why="the whole slide")
     return _roi_step(z, roi, args)
+
+
+def _relative_step(
+    z: ZoomRequest,
+    rel: Relative,
+    rois: list[Roi],
+    cur: Roi | None,
+    args: dict[str, Any],
+    slide: dict[str, Any],
+    notes: list[str],
+) -> PlanStep | None:
+    """A pan, a relative zoom, a part of the slide or view, or the slide's centre; else None."""
+    if rel.slide_centre and slide.get("width") and slide.get("height"):
+        centre = [slide["width"] / 2, slide["height"] / 2]
+        args.update(target="point", center=centre)
+        if z.size_px:
+            args["size_px"] = list(z.size_px)
+        return PlanStep(tool="zoom", args=args, why="the centre of the slide")
+    if z.target in ("tissue_region", "box", "point"):
+        return None  # an absolute target wins over a relative word
+    if cur is not None and z.target == "roi" and z.roi_ref == "number":
+        found, error = _find_roi(z.roi_ref, z.roi_number, rois, cur)
+        if error:
+            return PlanStep(tool="zoom", args=args, why="an earlier region", error=error)
+        cur = found
+    if rel.part is not None:
+        if rel.part_of == "view" and cur is not None:
+            args.update(
+                target="roi",
+                roi_number=cur.number,
+                box=cur.box,
+                view_px=cur.output_size,
+                part=rel.part,
+            )
+            return PlanStep(
+                tool="zoom", args=args, why=f"{_part_text(rel.part)} of region {cur.number}"
+            )
+        if rel.part_of == "view":
+            notes.append("the case has no current view; the part is of the whole slide")
+        args.update(target="slide", part=rel.part)
+        return PlanStep(tool="zoom", args=args, why=f"{_part_text(rel.part)} of the slide")
+    if rel.pan is None and rel.factor is None:
+        return None
+    if cur is None:
+        move = f"pan {rel.pan}" if rel.pan else f"zoom {rel.factor:g}x relative to the view"
+        error = f"there is no current view to {move}; zoom to a region first"
+        return PlanStep(tool="zoom", args=args, why="a move from the current view", error=error)
+    args.update(target="roi", roi_number=cur.number, box=cur.box, view_px=cur.output_size)
+    if not any(k in args for k in ("magnification", "mpp", "level")):
+        args["downsample"] = cur.downsample
+        if rel.factor is not None:
+            args["factor"] = rel.factor
+    if rel.pan is not None:
+        args.update(pan=rel.pan, pan_fraction=rel.pan_fraction)
+        return PlanStep(tool="zoom", args=args, why=f"pan {rel.pan} from region {cur.number}")
+    return PlanStep(tool="zoom", args=args, why=f"{rel.factor:g}x relative to region {cur.number}")
+
+
+def part_box(part: str, width: int, height: int) -> list[int]:
+    """The level-0 box of a quadrant or half of a ``width`` × ``height`` slide."""
+    fx0, fy0, fx1, fy1 = PARTS[part]
+    return [round(fx0 * width), round(fy0 * height), round(fx1 * width), round(fy1 * height)]
+
+
+def _part_text(part: str) -> str:
+    return "the centre" if part == "center" else "the " + part.replace("_", " ")
 
 
 def _scale_args(z: ZoomRequest) -> dict[str, Any]:
@@ -176,6 +390,7 @@ def _region_step(
     current: int | None,
     notes: list[str],
     view: int | None = None,
+    slide: dict[str, Any] | None = None,
 ) -> PlanStep:
     """Analyse a tissue region, an earlier region (the current one by default) or the slide.
 
@@ -185,6 +400,17 @@ def _region_step(
     if view is not None and d.target == "default":
         args = {"target": "box", "roi_number": view}
         return PlanStep(tool=tool, args=args, why=f"the view shown first (region {view})")
+    if d.box is not None:
+        return PlanStep(tool=tool, args={"target": "box", "box": list(d.box)}, why="the given box")
+    if d.part is not None and slide and slide.get("width") and slide.get("height"):
+        box = part_box(d.part, slide["width"], slide["height"])
+        return PlanStep(tool=tool, args={"target": "box", "box": box}, why=_part_text(d.part))
+    if d.centre_size is not None and slide and slide.get("width") and slide.get("height"):
+        w, h = d.centre_size
+        x0 = max(0, round(slide["width"] / 2 - w / 2))
+        y0 = max(0, round(slide["height"] / 2 - h / 2))
+        box = [x0, y0, min(slide["width"], x0 + w), min(slide["height"], y0 + h)]
+        return PlanStep(tool=tool, args={"target": "box", "box": box}, why="the slide's centre")
     if d.target == "tissue_region":
         args = {"target": "tissue_region", "region_index": d.region_index or 1}
         return PlanStep(tool=tool, args=args, why=f"tissue region {d.region_index or 1}")

@@ -68,7 +68,9 @@ def compose_chain(
     brief = bool(latest) and not (plan and plan.knowledge)
     cited_facts = add_facts(steps, answer, facts, latest, brief=brief)
     if not latest and not facts:
-        if plan and plan.knowledge:
+        if plan and plan.clarify:
+            answer.text(plan.clarify)
+        elif plan and plan.knowledge:
             answer.text("I found no knowledge-graph facts for this question")
             answer.text(" (" + "; ".join(plan.notes) + ")." if plan.notes else ".")
         else:

@@ -16,7 +16,8 @@ RegionRef = int | Literal["current", "previous"]
 _ORD = f"{ORDINAL_PATTERN}|last"
 _SEP = r"\s*(?:,|and|&|with|to|vs\.?|versus|or)\s*(?:the\s+)?"
 _NUMBERED_RE = re.compile(
-    rf"(?<!tissue )\b(?:regions?|rois?)\s*#?\s*(\d+)\b((?:{_SEP}#?\s*\d+\b(?!\s*(?:x|×|px)))*)"
+    rf"(?<!tissue )\b(?:regions?|rois?|views?|fields?)\s*#?\s*(\d+)\b"
+    rf"((?:{_SEP}(?:(?:regions?|rois?|views?|fields?)\s*)?#?\s*\d+\b(?!\s*(?:x|×|px)))*)"
 )
 _ORDINAL_RE = re.compile(
     rf"\b({_ORD})\b((?:{_SEP}(?:{_ORD})\b)*)\s+(?:regions?|rois?|areas?|views?|ones?)\b"
@@ -39,7 +40,10 @@ _RECALL_RE = re.compile(
 )
 _SEGMENT_RE = re.compile(r"\b(?:segment(?:ation|ed)?|outlin(?:e|es|ed)|masks?|cover(?:age|ed)?)\b")
 _DETECT_RE = re.compile(r"\b(?:detect(?:ion|ed)?|counts?|density|how\s+many|number\s+of)\b")
-_CLASSIFY_RE = re.compile(r"\bclassif(?:y|ied|ication)\b|\b(?:labels?|tissue\s+types?|class)\b")
+_CLASSIFY_RE = re.compile(
+    r"\bclassif(?:y|ied|ication)\b|\b(?:labels?|tissue\s+types?|class)\b|"
+    r"\bsame\s+(?:\w+\s+)?type\b|\b(?:tissue\s+)?composition\b|\bkind\s+of\s+tissue\b"
+)
 _NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")
 _PART_RE = re.compile(r"\b(epitheli(?:um|al)|stroma(?:l)?|cellular)\b")
 

@@ -18,6 +18,7 @@ __all__ = [
     "CaseLookup",
     "CaseState",
     "Node",
+    "PlannerName",
     "ChainStep",
     "Check",
     "Claim",
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 StepKind = Literal["observe", "measure", "recall", "infer", "conclude"]
+PlannerName = Literal["llm", "semantic", "rules"]
 VerificationStatus = Literal["verified", "partial", "rejected"]
 ErrorKind = Literal["input", "backend", "output", "internal"]
 """input: the user's; backend: a server down or slow; output: a model answered unusably."""
@@ -92,6 +94,28 @@ class Plan(_Model):
     )
     lookup: CaseLookup | None = Field(
         default=None, description="earlier evidence of the case this turn compares or recalls"
+    )
+    planner: PlannerName = Field(default="rules", description="the planner that wrote this plan")
+    planner_reason: str = Field(default="", description="why that planner was chosen")
+    clarify: str | None = Field(
+        default=None,
+        description="a clarifying question, asked instead of guessing when no capability fits",
+    )
+    routing: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the meaning-based planner's choice: capability, score, clause",
+    )
+    calls: int = Field(default=0, description="tool calls the LLM planner has made this turn")
+    trace: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the LLM planner's calls in order: name, arguments, the step it added "
+        "(index into steps) or its result",
+    )
+    answer_text: str | None = Field(
+        default=None, description="the LLM planner's closing text (the chain is the answer)"
+    )
+    done: bool = Field(
+        default=True, description="False while the LLM planner's loop wants another step"
     )
 
 
@@ -245,6 +269,9 @@ class CaseState(TypedDict, total=False):
     """Why the LLM reasoner wrote no chain this turn: ``kind`` (as ``executor.error_kind``) and
     ``message`` (reset by ``intake``)."""
     attempts: int
+    acted: int
+    """How many of the plan's steps the ``act`` node has run (the LLM planner adds steps one by
+    one; the other planners write a whole new plan, run from its first step)."""
     feedback: list[str]
     findings: Annotated[list[dict[str, Any]], operator.add]
     archive: Annotated[list[dict[str, Any]], operator.add]

@@ -1,4 +1,4 @@
-"""``smartpath eval run SUITE...`` and ``smartpath eval compare RUN_A RUN_B``.
+"""``smartpath eval run SUITE...``, ``smartpath eval compare RUN_A RUN_B``, ``eval routing``.
 
 ``eval run SUITE... [--out DIR] [--data DIR] [--config FILE] [--jobs N] [--label L]
 [--compare BASELINE]`` runs suites and writes the reports; ``eval compare RUN_A RUN_B
@@ -63,6 +63,9 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
         metavar="BASELINE",
         help="an earlier run folder: also write compare.md/html of it (A) against this run (B)",
     )
+    from eval.routing_report import add_parser as add_routing_parser
+
+    add_routing_parser(ev_sub)
     cmp_p = ev_sub.add_parser(
         "compare", help="per-suite and per-family metric deltas of two runs, side by side"
     )
@@ -82,6 +85,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ``eval`` subcommand; return its exit code."""
     if args.eval_command == "compare":
         return compare(args.run_a, args.run_b, args.out)
+    if args.eval_command == "routing":
+        from eval.routing_report import run_routing
+
+        return run_routing(args, settings)
     return run_suites_command(args, settings)
 
 

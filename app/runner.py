@@ -18,6 +18,7 @@ from agent.deps import GraphDeps
 from agent.errors import PlanError
 from agent.graph import build_graph
 from agent.knowledge import Knowledge
+from agent.planner import make_planner
 from agent.state import ReasoningChain, SlideRef
 from app.reasoners import choose_reasoner
 from memory.audit import AuditLog
@@ -96,6 +97,12 @@ class Progress(BaseModel):
     evidence: dict[str, Any] | None = None
 
 
+def recursion_limit(settings: Settings) -> int:
+    """Graph steps one turn may take: the LLM planner's plan → act loop, re-plans and the rest."""
+    loop = 2 * (settings.max_tool_calls + 1)
+    return 10 + (settings.verify_budget + 1) * (loop + 4)
+
+
 class Copilot:
     """Owns the slide cache, the cases database, the audit log and the compiled graph.
 
@@ -121,6 +128,7 @@ class Copilot:
             knowledge=self.knowledge,
             reasoner=self.reasoner.node,
             rewrite_on_failure=self.reasoner.rewrite_on_failure,
+            planner=make_planner(self.tools, settings, client_factory),
         )
         self.graph = build_graph(deps).compile(checkpointer=self.cases.checkpointer)
         self._case_locks: dict[str, threading.Lock] = {}
@@ -185,7 +193,10 @@ class Copilot:
             seen: dict[str, int] = {}
             for mode, chunk in self.graph.stream(
                 inputs,
-                config={"configurable": {"thread_id": case_id}},
+                config={
+                    "configurable": {"thread_id": case_id},
+                    "recursion_limit": recursion_limit(self.settings),
+                },
                 durability="sync",
                 stream_mode=["tasks", "custom", "values"],
             ):

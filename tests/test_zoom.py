@@ -100,3 +100,62 @@ def test_transparent_margin_is_flagged(ctx: ToolContext, synthetic_slide: Synthe
 def test_bad_regions_raise(ctx: ToolContext, args: dict[str, object]) -> None:
     with pytest.raises(RegionError):
         ZoomTool().run(ZoomInput.model_validate(args), ctx)
+
+
+def test_pan_moves_the_view_by_a_share_of_its_side(ctx: ToolContext) -> None:
+    start = [400, 400, 656, 656]
+    out = zoom(
+        ctx,
+        target="roi",
+        box=start,
+        view_px=[128, 128],
+        downsample=2.0,
+        pan="right",
+        pan_fraction=0.25,
+    )
+    assert out.downsample == pytest.approx(2.0)
+    assert out.box == [400 + 64, 400, 656 + 64, 656]
+    left = zoom(ctx, target="roi", box=start, view_px=[128, 128], downsample=2.0, pan="up")
+    assert left.box == [400, 400 - 128, 656, 656 - 128]
+
+
+def test_a_relative_zoom_divides_the_downsample_and_keeps_the_centre(ctx: ToolContext) -> None:
+    start = [400, 400, 656, 656]
+    closer = zoom(ctx, target="roi", box=start, view_px=[128, 128], downsample=2.0, factor=2)
+    assert closer.downsample == pytest.approx(1.0)
+    assert closer.box == [464, 464, 592, 592]
+    further = zoom(ctx, target="roi", box=start, view_px=[128, 128], downsample=2.0, factor=0.5)
+    assert further.downsample == pytest.approx(4.0)
+    assert further.box == [272, 272, 784, 784]
+
+
+def test_a_relative_zoom_past_the_scan_stops_at_native_resolution(ctx: ToolContext) -> None:
+    out = zoom(
+        ctx, target="roi", box=[400, 400, 656, 656], view_px=[256, 256], factor=4, downsample=1.0
+    )
+    assert out.downsample == pytest.approx(1.0)
+    assert any("native resolution" in n for n in out.notes)
+
+
+def test_a_quadrant_of_the_slide_fits_one_view(
+    ctx: ToolContext, synthetic_slide: SyntheticSlide
+) -> None:
+    out = zoom(ctx, target="slide", part="top_left")
+    w, h = synthetic_slide.width, synthetic_slide.height
+    assert out.box == [0, 0, round(w / 2), round(h / 2)]
+    assert max(out.output_width, out.output_height) <= 256 + 1
+    bottom = zoom(ctx, target="slide", part="bottom_half")
+    assert bottom.box == [0, round(h / 2), w, h]
+
+
+def test_panning_off_the_slide_is_a_region_error(ctx: ToolContext) -> None:
+    with pytest.raises(RegionError, match="would leave the slide"):
+        zoom(
+            ctx,
+            target="roi",
+            box=[0, 0, 256, 256],
+            view_px=[256, 256],
+            downsample=1.0,
+            pan="left",
+            pan_fraction=1.0,
+        )

@@ -53,6 +53,8 @@ class Tool(ABC):
     description: ClassVar[str]
     Input: ClassVar[type[BaseModel]]
     Output: ClassVar[type[BaseModel]]
+    examples: ClassVar[tuple[str, ...]] = ()
+    """Requests this tool serves, in users' words (the meaning-based planner matches them)."""
     needs_slide: ClassVar[bool] = True
     expert: ClassVar[str | None] = None
     backend: ClassVar[str] = "cpu"

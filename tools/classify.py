@@ -70,6 +70,24 @@ class ClassifyTool(Tool):
         "or a box in level-0 pixels) with the ROI-classification experts; returns the class "
         "and its probabilities."
     )
+    examples = (
+        "classify this region",
+        "what kind of tissue is this",
+        "what tissue type is in this view",
+        "which tissue is this",
+        "is this tumour or stroma",
+        "label the tissue in region 2",
+        "what is this area made of",
+        "classify the tissue at this spot",
+        "tissue class of the current field",
+        "is this normal mucosa or adenocarcinoma",
+        "what does this region look like, classify it",
+        "categorise the tissue here",
+        "is this fat, muscle or debris",
+        "classify the box",
+        "what tissue is in it",
+        "is it tumour",
+    )
     Input = ClassifyInput
     Output = ClassifyOutput
 

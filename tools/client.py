@@ -158,6 +158,39 @@ class ModelClient:
         body, attempts = self._request("POST", "/chat/completions", payload)
         return _reply(body, model, time.perf_counter() - started, attempts, [], self.who)
 
+    def chat_tools(
+        self,
+        model: str,
+        messages: Sequence[dict[str, Any]],
+        tools: Sequence[dict[str, Any]],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+    ) -> dict[str, Any]:
+        """One non-streamed chat completion offering ``tools``; returns ``choices[0].message``.
+
+        The message holds ``content`` and, where the server parsed one, ``tool_calls``.
+        """
+        payload = {
+            "model": model,
+            "messages": list(messages),
+            "tools": list(tools),
+            "tool_choice": "auto",
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": False,
+        }
+        body, _ = self._request("POST", "/chat/completions", payload)
+        try:
+            message = body["choices"][0]["message"]
+        except (KeyError, IndexError, TypeError):
+            msg = f"{self.who} sent a completion without choices[0].message: "
+            raise ModelOutputError(msg + excerpt(str(body))) from None
+        if not isinstance(message, dict):
+            msg = f"{self.who} sent a message that is not an object: "
+            raise ModelOutputError(msg + excerpt(str(message)))
+        return message
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()

@@ -69,6 +69,26 @@ class DetectTool(Tool):
         "Detect the nuclei in a region of the open slide (an earlier region, a tissue region, "
         "a box in level-0 pixels, or the whole image) and measure each one: count, area, shape."
     )
+    examples = (
+        "count the nuclei",
+        "how many nuclei are in this region",
+        "detect the cells here",
+        "enumerate the nuclei in this view",
+        "find all nuclei and measure their area",
+        "how many cells are there",
+        "nuclear count in region 1",
+        "what is the mean nuclear area",
+        "cell density of this field",
+        "detect nuclei in the largest tissue region",
+        "identify the nuclei and their sizes",
+        "give me nuclear morphometry",
+        "how cellular is this area, count the nuclei",
+        "locate every nucleus",
+        "number of cells in the box",
+        "count them",
+        "nuclear density per mm²",
+        "tally the tumour nuclei",
+    )
     Input = DetectInput
     Output = DetectOutput
 

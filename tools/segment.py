@@ -87,6 +87,27 @@ class SegmentTool(Tool):
         "stroma in a region of the open slide; returns outlines as polygons in level-0 pixels "
         "with their areas."
     )
+    examples = (
+        "segment the nuclei",
+        "outline the nuclei in this region",
+        "draw masks around the nuclei",
+        "segment the epithelium",
+        "delineate the stroma",
+        "how much of this region is epithelium",
+        "what proportion is stroma",
+        "segment the cellular areas",
+        "mask the hematoxylin dense regions",
+        "outline the tumour epithelium versus stroma",
+        "give me a nuclear segmentation mask",
+        "what area do the nuclei cover",
+        "segment the epithelial compartment",
+        "highlight the cell-rich regions",
+        "segment the stromal tissue in this box",
+        "colour the stroma",
+        "paint the nuclei",
+        "mark the epithelium in a different colour",
+        "nuclear masks",
+    )
     Input = SegmentInput
     Output = SegmentOutput
 

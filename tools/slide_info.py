@@ -41,6 +41,26 @@ class SlideInfoTool(Tool):
         "Report the open slide's size in pixels, pyramid levels, resolution in µm/px, scan "
         "magnification and vendor. Missing metadata is reported as unknown."
     )
+    examples = (
+        "what is the size of this slide",
+        "how big is the image in pixels",
+        "what magnification was this scanned at",
+        "what is the resolution in microns per pixel",
+        "what is the mpp of the scan",
+        "how many pyramid levels does the file have",
+        "which scanner made this slide",
+        "what vendor and file format is this",
+        "show me the slide metadata and properties",
+        "what objective power was used",
+        "slide dimensions please",
+        "width and height of the whole slide image",
+        "what is the pixel size in µm",
+        "tell me about this slide file",
+        "what is the base magnification",
+        "scan resolution?",
+        "what file format is the slide",
+        "is it an svs file",
+    )
     Input = SlideInfoInput
     Output = SlideInfoOutput
 

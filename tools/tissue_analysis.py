@@ -49,6 +49,27 @@ class TissueTool(Tool):
         "Detect tissue on the open slide: the share of the slide covered by tissue and the "
         "tissue regions as level-0 boxes, largest first, with an outline image."
     )
+    examples = (
+        "how much of the slide is tissue",
+        "what fraction of the slide is covered by tissue",
+        "what percentage of the glass is tissue",
+        "measure the tissue area in mm²",
+        "how many pieces of tissue are on the slide",
+        "how many tissue fragments are there",
+        "where is the tissue on the slide",
+        "detect the tissue",
+        "outline the tissue on the slide",
+        "find the tissue regions",
+        "tissue coverage",
+        "how large is the tissue section",
+        "is there much background or is it mostly tissue",
+        "list the tissue regions, largest first",
+        "total tissue surface area",
+        "tissue fraction",
+        "tissue percentage of the slide",
+        "is the biopsy fragmented",
+        "how much tissue is there",
+    )
     Input = TissueInput
     Output = TissueOutput
 

@@ -58,6 +58,20 @@ class WsiClassifyTool(Tool):
         "Classify the whole slide: tissue tiles are encoded and pooled by an attention-MIL "
         "head; returns the class, its probabilities and an attention heatmap."
     )
+    examples = (
+        "classify the whole slide",
+        "what is the diagnosis of this slide",
+        "slide-level classification",
+        "what does the whole slide show overall",
+        "give me a diagnosis for the entire slide",
+        "classify the WSI",
+        "what class is this slide",
+        "run the whole slide classifier",
+        "is this slide benign or malignant overall",
+        "predict the slide label",
+        "what cancer type is this slide",
+        "where did the slide classifier look, attention heatmap",
+    )
     Input = WsiClassifyInput
     Output = WsiClassifyOutput
 

@@ -13,10 +13,35 @@ from tools.regions import box_from_list, clipped, fit_view, on_slide, tissue_box
 from tools.scale import downsample_for
 from tools.types import Box, SlideMetadata
 
-__all__ = ["ZoomInput", "ZoomOutput", "ZoomTool"]
+__all__ = ["PARTS", "ZoomInput", "ZoomOutput", "ZoomTool"]
 
 ZoomTarget = Literal["slide", "tissue_region", "box", "point", "roi"]
+PanDirection = Literal["left", "right", "up", "down"]
+Part = Literal[
+    "top_left",
+    "top_right",
+    "bottom_left",
+    "bottom_right",
+    "left_half",
+    "right_half",
+    "top_half",
+    "bottom_half",
+    "center",
+]
 _DEFAULT_VIEW_PX = 1024
+# (x0, y0, x1, y1) of each part as fractions of the box it is a part of
+PARTS: dict[str, tuple[float, float, float, float]] = {
+    "top_left": (0.0, 0.0, 0.5, 0.5),
+    "top_right": (0.5, 0.0, 1.0, 0.5),
+    "bottom_left": (0.0, 0.5, 0.5, 1.0),
+    "bottom_right": (0.5, 0.5, 1.0, 1.0),
+    "left_half": (0.0, 0.0, 0.5, 1.0),
+    "right_half": (0.5, 0.0, 1.0, 1.0),
+    "top_half": (0.0, 0.0, 1.0, 0.5),
+    "bottom_half": (0.0, 0.5, 1.0, 1.0),
+    "center": (0.25, 0.25, 0.75, 0.75),
+}
+_PAN: dict[str, tuple[int, int]] = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
 
 
 class ZoomInput(BaseModel):
@@ -35,6 +60,23 @@ class ZoomInput(BaseModel):
     mpp: float | None = Field(default=None, gt=0, description="µm per output pixel")
     level: int | None = Field(default=None, ge=0)
     downsample: float | None = Field(default=None, gt=0, description="level-0 px per output px")
+    pan: PanDirection | None = Field(
+        default=None, description="move an earlier region's view (target roi) this way"
+    )
+    pan_fraction: float = Field(
+        default=0.5, gt=0, le=1, description="how far to pan, as a share of the view's side"
+    )
+    factor: float | None = Field(
+        default=None,
+        gt=0,
+        le=64,
+        description="relative zoom of an earlier region's view: 2 = twice as close, 0.5 = out",
+    )
+    part: Part | None = Field(
+        default=None,
+        description="show only this part of the slide (target slide) or of an earlier region "
+        "(target roi)",
+    )
 
 
 class ZoomOutput(BaseModel):
@@ -66,6 +108,37 @@ class ZoomTool(Tool):
         "Show a region of the open slide (a tissue region, an earlier region, a point or a box "
         "in level-0 pixels) at a magnification, µm/px or pyramid level, saved as an image."
     )
+    examples = (
+        "zoom to the largest tissue region at 20x",
+        "zoom in on the biggest piece of tissue",
+        "show me the tissue at 40x",
+        "go to (12000, 8000) at 10x",
+        "navigate to x=500 y=900",
+        "take me to region 2",
+        "go back to the previous region",
+        "zoom out to 5x",
+        "zoom in 2x here",
+        "pan to the right",
+        "move a bit to the left",
+        "scroll up a little",
+        "show the top left corner of the slide",
+        "show me the lower right quadrant",
+        "view the whole slide",
+        "show the box [100, 200, 1100, 1200]",
+        "open the view at 0.5 µm/px",
+        "show level 2 of the pyramid",
+        "look at the second tissue fragment at high power",
+        "centre on the middle of the slide",
+        "give me a low power overview",
+        "magnify this area",
+        "get closer",
+        "back out a bit",
+        "go back to the overview",
+        "navigate there at level 1",
+        "return to the low power view",
+        "jump to this point at high magnification",
+        "show me that at 20x",
+    )
     Input = ZoomInput
     Output = ZoomOutput
 
@@ -76,7 +149,12 @@ class ZoomTool(Tool):
         meta = ctx.slide.metadata
         notes: list[str] = []
         downsample = _resolve_downsample(inp, meta, notes)
-        box = _resolve_box(inp, ctx, meta, downsample, notes)
+        if inp.part is not None:
+            box = _part_box(inp, meta, notes)
+            if not _has_scale(inp):
+                downsample = max(1.0, max(box.width, box.height) / ctx.settings.max_view_px)
+        else:
+            box = _resolve_box(inp, ctx, meta, downsample, notes)
         read = ctx.slide.read_region(
             box, downsample=downsample, max_pixels=ctx.settings.max_region_pixels
         )
@@ -107,6 +185,30 @@ class ZoomTool(Tool):
         return ToolResult(output=out, summary=summary, artifacts=[str(artifact)])
 
 
+def _has_scale(inp: ZoomInput) -> bool:
+    return any(v is not None for v in (inp.magnification, inp.mpp, inp.level))
+
+
+def _part_box(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -> Box:
+    """The level-0 box of a part (a quadrant, a half, the centre) of the slide or a region."""
+    if inp.target == "roi":
+        whole = box_from_list(inp.box, "an earlier-region target")
+    elif inp.target == "slide":
+        whole = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
+    else:
+        msg = "a part (quadrant, half, centre) is of the slide or of an earlier region"
+        raise ToolInputError(msg)
+    assert inp.part is not None
+    fx0, fy0, fx1, fy1 = PARTS[inp.part]
+    part = Box(
+        x0=whole.x0 + round(fx0 * whole.width),
+        y0=whole.y0 + round(fy0 * whole.height),
+        x1=max(whole.x0 + round(fx1 * whole.width), whole.x0 + round(fx0 * whole.width) + 1),
+        y1=max(whole.y0 + round(fy1 * whole.height), whole.y0 + round(fy0 * whole.height) + 1),
+    )
+    return clipped(part, meta, notes)
+
+
 def _magnification(meta: SlideMetadata, downsample: float) -> float | None:
     if not meta.objective_power:
         return None
@@ -135,6 +237,14 @@ def _resolve_downsample(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -
     scale = {"level": inp.level, "mpp": inp.mpp, "magnification": inp.magnification}
     if not any(v is not None for v in scale.values()):
         scale["downsample"] = inp.downsample
+        if inp.factor is not None and inp.downsample is not None:
+            relative = inp.downsample / inp.factor
+            if relative < 1.0:
+                notes.append(
+                    f"zooming {inp.factor:g}x closer would pass the scan's native resolution; "
+                    "shown at native resolution"
+                )
+            scale["downsample"] = max(relative, 1.0)
     try:
         return downsample_for(meta, **scale)
     except RegionError:
@@ -177,7 +287,15 @@ def _resolve_box(
             msg = "an earlier-region target needs its view size"
             raise ToolInputError(msg)
         w, h = (round(v * downsample) for v in inp.view_px)
-        return clipped(Box.around(*old.center, w, h), meta, notes)
+        cx, cy = old.center
+        if inp.pan is not None:
+            dx, dy = _PAN[inp.pan]
+            cx += dx * inp.pan_fraction * old.width
+            cy += dy * inp.pan_fraction * old.height
+            if not (0 <= cx < meta.width and 0 <= cy < meta.height):
+                msg = f"panning {inp.pan} would leave the slide ({meta.width} × {meta.height} px)"
+                raise RegionError(msg)
+        return clipped(Box.around(cx, cy, w, h), meta, notes)
     if inp.target == "tissue_region":
         target = tissue_box(inp.region_index or 1, ctx)
     else:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from agent.config import Settings
 from agent.errors import ConfigError
-from memory.kg.embed import Embedder
+from memory.kg.embed import Embedder, shared_embedder
 from memory.kg.model import Entity, Fact, Graph
 
 __all__ = ["BuildReport", "KGStats", "KGStore", "NameHit", "ScoredFact", "normalise"]
@@ -96,7 +96,7 @@ class KGStore:
         names_collection: str = NAMES,
     ) -> None:
         self._settings = settings
-        self.embedder = embedder or Embedder(settings.embedding_model)
+        self.embedder = embedder or shared_embedder(settings.embedding_model)
         self._names_name = names_collection
         self._client: Any = None
         self._index: dict[str, list[tuple[str, str, str]]] | None = None

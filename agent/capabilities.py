@@ -1,0 +1,111 @@
+"""What the agent can do, as the planners see it: one capability per tool plus the agent's own.
+
+A tool's capability comes from its class (``name``, ``description``, ``examples``); the agent's
+own capabilities (knowledge recall, answering from the case's memory, comparing regions) are
+declared here, beside the code that serves them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tools.registry import ToolRegistry
+
+__all__ = ["AGENT_CAPABILITIES", "Capability", "capabilities_of"]
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One thing a request can ask for; ``tool`` is None for the agent's own capabilities."""
+
+    name: str
+    summary: str
+    examples: tuple[str, ...]
+    tool: str | None = None
+
+
+AGENT_CAPABILITIES: tuple[Capability, ...] = (
+    Capability(
+        name="knowledge",
+        summary="answer a medical knowledge question from the disease ontology (definitions, "
+        "sites, cell of origin, features to look for, grading, codes)",
+        examples=(
+            "what is colorectal adenocarcinoma",
+            "define serous carcinoma",
+            "what should I look for in ductal carcinoma in situ",
+            "where does hepatocellular carcinoma arise",
+            "what is the cell of origin of melanoma",
+            "what are the grading criteria for breast cancer",
+            "ICD-O code of glioblastoma",
+            "tell me about clear cell renal cell carcinoma",
+            "differential diagnosis of a spindle cell tumour",
+            "what are the synonyms of HGSC",
+            "which organ is affected by cholangiocarcinoma",
+            "what are the histologic features of squamous cell carcinoma",
+            "explain what a carcinoid tumour is",
+            "what kind of neoplasm is a leiomyosarcoma",
+            "what is the parent class of adenocarcinoma in the ontology",
+            "what is the difference between low grade and high grade serous carcinoma",
+            "other names for HCC",
+            "where does CRC arise",
+            "what does DCIS stand for",
+            "is melanoma derived from melanocytes",
+            "which immunohistochemistry markers help confirm this tumour",
+            "what is the ICD-O code for that",
+            "how is MSI tested",
+        ),
+    ),
+    Capability(
+        name="recall",
+        summary="recall what this case has already found (earlier regions, counts, conclusions)",
+        examples=(
+            "what did we find earlier",
+            "remind me what we concluded about the first region",
+            "what was the nuclear count you got before",
+            "summarise everything we've found so far",
+            "recap the findings of this case",
+            "what did you see in region 2",
+            "what were the results for the previous view",
+            "what have we measured so far",
+            "go over our earlier conclusions",
+            "what was the tissue class of the last region",
+            "recap",
+            "which regions have we visited",
+            "summary of the case so far for the report",
+            "what did the earlier analysis show",
+        ),
+    ),
+    Capability(
+        name="compare",
+        summary="compare earlier regions of this case (counts, coverage, tissue class)",
+        examples=(
+            "compare region 1 and region 2",
+            "how does this region differ from the previous one",
+            "compare the nuclei counts of the first and second regions",
+            "is the epithelium share different between region 1 and 3",
+            "region 2 versus region 1",
+            "compare it with the first region",
+            "which of the two regions has more nuclei",
+            "contrast this area with the earlier one",
+            "are regions 1 and 2 the same tissue type",
+            "side by side comparison of both views",
+        ),
+    ),
+)
+
+
+def capabilities_of(registry: ToolRegistry) -> list[Capability]:
+    """Every capability the registry's tools and the agent offer, tools first."""
+    found = []
+    for name in registry.names():
+        tool = registry.get(name)
+        if not tool.examples:
+            continue
+        found.append(
+            Capability(
+                name=name, summary=tool.description, examples=tuple(tool.examples), tool=name
+            )
+        )
+    return [*found, *AGENT_CAPABILITIES]

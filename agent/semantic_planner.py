@@ -1,0 +1,538 @@
+"""Meaning-based planner for CPU deployments: embed the request, match it to capabilities.
+
+Each capability (a tool, or the agent's knowledge recall, case memory and comparison) declares
+example requests in users' words. A request is split into clauses; each clause is embedded with
+the packaged all-MiniLM-L6-v2 (the knowledge graph's model) and scored against every
+capability by its best-matching examples. The arguments (regions, points, boxes, scales,
+relative moves, references to earlier regions) come from the argument grammar that every
+planner shares (``agent.intents``), so "zoom in 2x there" means the same whichever planner ran.
+Below the confidence threshold the planner asks one clarifying question naming the nearest
+capabilities instead of guessing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from agent.capabilities import Capability
+from agent.intents import (
+    ParsedRequest,
+    RegionRequest,
+    parse_relative,
+    parse_request,
+    region_request,
+    segment_target,
+    zoom_request,
+)
+from agent.review_intents import (
+    CompareRequest,
+    RecallRequest,
+    parse_compare,
+    parse_recall,
+    region_refs,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "Routing",
+    "SemanticRouter",
+    "clarifying_question",
+    "mask_arguments",
+    "normalise",
+    "semantic_parse",
+    "split_clauses",
+]
+
+DEFAULT_THRESHOLD = 0.5
+"""Lowest clause-to-example similarity at which a capability is taken."""
+
+
+class Encoder(Protocol):
+    """What the router needs of a sentence embedder (``memory.kg.embed.Embedder``)."""
+
+    name: str
+
+    def encode(self, texts: list[str]) -> list[list[float]]: ...
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One capability's score for one clause."""
+
+    capability: str
+    score: float
+    clause: str
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What the router took, in request order, and the nearest capabilities overall."""
+
+    selected: list[Scored]
+    nearest: list[Scored]
+
+    def as_json(self) -> list[dict[str, Any]]:
+        """The routing decision as recorded with the plan."""
+        return [
+            {"capability": s.capability, "score": round(s.score, 3), "clause": s.clause}
+            for s in self.selected
+        ]
+
+
+_SPLIT_RE = re.compile(
+    r"\s*(?:[;!?]+|\.(?:\s+|$)|,?\s+and\s+then\s+|,?\s+then\s+|,\s*(?:and|also|plus)\s+|"
+    r"\s+and\s+(?:also\s+)?(?=(?:zoom|count|detect|segment|classify|show|measure|tell|what|how|"
+    r"give|report|outline|identify|find|list|go|pan|move|compare|summari[sz]e|estimate|"
+    r"quantify|delineate|mask|enumerate|label|navigate|open|look|take|describe|explain|"
+    r"define|is|are|which|where|highlight|draw|colou?r|mark|run|check|calculate|assess|get|"
+    r"segment|do|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
+    r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
+    r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get)\b)|"
+    r"\s+\+\s+|\s+&\s+)\s*"
+)
+_WORD_RE = re.compile(r"[a-zA-Zµ]+")
+_NUM = r"-?\d+(?:\.\d+)?"
+# Argument phrases that name *where*, not *what*: masked before a clause is embedded, so that
+# "classify the largest fragment" is near "classify this region", not near the tissue tool.
+_MASKS = (
+    re.compile(rf"\[\s*{_NUM}\s*(?:,\s*{_NUM}\s*){{3}}\]"),
+    re.compile(rf"\(\s*{_NUM}\s*,\s*{_NUM}\s*\)"),
+    re.compile(rf"\bx\s*[=:]\s*{_NUM}\s*,?\s*(?:and\s+)?y\s*[=:]\s*{_NUM}"),
+    re.compile(r"\b\d+\s*x\s*\d+\s*(?:px|pixels?)?\b"),
+    re.compile(
+        r"\b(?:the\s+)?(?:(?:\w+\s+)?(?:largest|biggest|main|smallest)\s+)(?:piece\s+of\s+)?"
+        r"(?:tissue\s+)?(?:region|area|piece|fragment|section|core|bit|tissue)s?\b"
+    ),
+    re.compile(
+        r"\b(?:at|in|on|of|around)\s+the\s+(?:(?:very\s+)?(?:cent(?:er|re)|middle)|"
+        r"(?:top|upper|bottom|lower)[\s-]*(?:left|right)(?:\s+(?:corner|quadrant))?|"
+        r"(?:left|right|top|bottom|upper|lower)\s+half)\s+of\s+(?:the\s+)?"
+        r"(?:slide|image|section|view|field|region)\b"
+    ),
+    re.compile(
+        r"\b(?:the\s+)?(?:tissue\s+)?(?:piece|fragment|core|island|chip)s?\s*(?:#\s*)?\d+\b"
+        r"|\btissue\s+(?:region|area|piece)\s*#?\s*\d+\b|\btissue\s*#?\s*\d+\b(?!\s*x)"
+    ),
+)
+_COMPARE_CUE_RE = re.compile(
+    r"\bcompar|\bversus\b|\bvs\b|\bdiffer|\bcontrast|\bboth\b|\bbetween\b|"
+    r"\bsame\s+(?:as|type|tissue|class)|\bmore\s+\w+\s+than\b|\bagainst\b|\bside\s+by\s+side\b"
+)
+# Words the typo fixer never changes: short or common words and units.
+_KEEP = frozenset(
+    [
+        "there",
+        "their",
+        "these",
+        "those",
+        "where",
+        "which",
+        "while",
+        "about",
+        "above",
+        "below",
+        "after",
+        "again",
+        "other",
+        "under",
+        "please",
+        "thanks",
+        "could",
+        "would",
+        "should",
+        "right",
+        "left",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "whole",
+        "slide",
+        "image",
+        "level",
+        "tissue",
+        "region",
+        "regions",
+    ]
+)
+
+
+_SHORTHAND = {
+    "nuc": "nuclei",
+    "nucs": "nuclei",
+    "nucl": "nuclei",
+    "dx": "diagnosis",
+    "ddx": "differential diagnosis",
+    "seg": "segment",
+    "mag": "magnification",
+    "hpf": "high power field",
+    "wsi": "whole slide",
+    "cmpare": "compare",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "w/": "with",
+    "tx": "treatment",
+}
+_SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w/])")
+_R_NUMBER_RE = re.compile(r"\b(?:r|roi|v|view)(\d{1,3})\b")
+
+
+def normalise(text: str) -> str:
+    """Lower case, single spaces, plain quotes and ×, pathologists' shorthand spelled out."""
+    low = " ".join(text.lower().split())
+    low = low.replace("’", "'").replace("“", '"').replace("”", '"').replace("×", "x")
+    low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
+    return _R_NUMBER_RE.sub(r"region \1", low)
+
+
+def mask_arguments(low: str) -> str:
+    """``low`` with its where-phrases (boxes, points, tissue pieces) replaced by "there"."""
+    for pattern in _MASKS:
+        low = pattern.sub("there", low)
+    return low
+
+
+def split_clauses(low: str) -> list[str]:
+    """The request's clauses (each with at least one word); the whole when it has one."""
+    parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
+    clauses = [p for p in parts if _WORD_RE.search(p or "")]
+    return clauses or [low]
+
+
+class SemanticRouter:
+    """Scores clauses against the capabilities' examples; example vectors cached per process."""
+
+    _cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+    _cache_lock = threading.Lock()
+
+    def __init__(
+        self,
+        capabilities: Sequence[Capability],
+        encoder: Encoder,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.capabilities = list(capabilities)
+        self.threshold = threshold
+        self._encoder = encoder
+        self._owner: list[int] = []
+        texts: list[str] = []
+        for k, cap in enumerate(self.capabilities):
+            for example in cap.examples:
+                texts.append(mask_arguments(normalise(example)))
+                self._owner.append(k)
+        self._texts = tuple(texts)
+        self._vocab = sorted({w for t in texts for w in _WORD_RE.findall(t) if len(w) >= 5})
+
+    def _examples(self) -> np.ndarray:
+        key = (self._encoder.name, self._texts)
+        with self._cache_lock:
+            found = self._cache.get(key)
+        if found is None:
+            found = np.asarray(self._encoder.encode(list(self._texts)), dtype=np.float32)
+            with self._cache_lock:
+                self._cache[key] = found
+        return found
+
+    def fix_typos(self, low: str) -> str:
+        """Replace words close to a word of the examples ("segmnet" → "segment")."""
+
+        def fix(m: re.Match[str]) -> str:
+            word = m.group()
+            if len(word) < 5 or word in _KEEP or word in self._vocab:
+                return word
+            near = difflib.get_close_matches(word, self._vocab, n=1, cutoff=0.8)
+            if not near or (len(word) > len(near[0]) and word.startswith(near[0][:-1])):
+                return word  # an inflection of a known word ("centred"), not a typo
+            return near[0]
+
+        return _WORD_RE.sub(fix, low)
+
+    def score(self, clauses: list[str]) -> np.ndarray:
+        """``[len(clauses), len(capabilities)]``: each capability's best example similarity."""
+        examples = self._examples()
+        vectors = np.asarray(self._encoder.encode(clauses), dtype=np.float32)
+        sims = vectors @ examples.T
+        owner = np.asarray(self._owner)
+        out = np.full((len(clauses), len(self.capabilities)), -1.0, dtype=np.float32)
+        for k in range(len(self.capabilities)):
+            cols = sims[:, owner == k]
+            if cols.shape[1] == 0:
+                continue
+            top = np.sort(cols, axis=1)[:, ::-1][:, :2]
+            # the best example, nudged by the second best: one stray match weighs less
+            out[:, k] = 0.75 * top[:, 0] + 0.25 * top[:, -1]
+        return out
+
+    def _split_further(
+        self, clauses: list[str], table: np.ndarray, texts: list[str]
+    ) -> tuple[list[str], np.ndarray]:
+        """Split a clause at "and" / "," when each side names another capability clearly.
+
+        "slide metadata and tissue area please" names two; "find the nuclei and measure their
+        area" names one (its second half alone is no clearer than the whole).
+        """
+        out_clauses: list[str] = []
+        rows: list[np.ndarray] = []
+        for i, clause in enumerate(clauses):
+            parts = [p.strip(" ,") for p in re.split(r"\s+and\s+|,\s*", clause) if p.strip(" ,")]
+            if len(parts) != 2 or min(len(p.split()) for p in parts) < 2:
+                out_clauses.append(clause)
+                rows.append(table[i])
+                continue
+            sub = self.score([mask_arguments(p) for p in parts])
+            best = [int(np.argmax(r)) for r in sub]
+            strong = all(
+                float(r[k]) >= self.threshold + _SPLIT_MARGIN
+                for r, k in zip(sub, best, strict=True)
+            )
+            if strong and best[0] != best[1]:
+                out_clauses.extend(parts)
+                rows.extend([sub[0], sub[1]])
+            else:
+                out_clauses.append(clause)
+                rows.append(table[i])
+        rows.append(table[-1])
+        return out_clauses, np.vstack(rows)
+
+    def route(self, low: str, exclude: frozenset[str] = frozenset()) -> Routing:
+        """Capabilities the request asks for, in the order its clauses name them."""
+        clauses = split_clauses(low)
+        texts = [*clauses, low] if len(clauses) > 1 else clauses
+        table = self.score([mask_arguments(t) for t in texts])
+        for k, cap in enumerate(self.capabilities):
+            if cap.name in exclude:
+                table[:, k] = -1.0
+        names = [c.name for c in self.capabilities]
+        clauses, table = self._split_further(clauses, table, texts)
+        selected: list[Scored] = []
+        for i, clause in enumerate(clauses):
+            order = np.argsort(-table[i])
+            best = float(table[i, order[0]])
+            name = names[order[0]] if best >= self.threshold else None
+            cue = grammar_cue(clause)
+            takes_over = cue in ("recall", "compare") or name is None or name in _YIELDS_TO_ZOOM
+            if cue is not None and cue not in exclude and cue in names and takes_over:
+                name, best = cue, max(best, self.threshold)
+            if name is not None:
+                selected.append(Scored(name, best, clause))
+        whole = table[-1]
+        if not selected:
+            k = int(np.argmax(whole))
+            if float(whole[k]) >= self.threshold:
+                selected.append(Scored(names[k], float(whole[k]), low))
+        nearest_order = np.argsort(-table.max(axis=0))
+        nearest = [Scored(names[k], float(table.max(axis=0)[k]), low) for k in nearest_order[:3]]
+        unique: dict[str, Scored] = {}
+        for s in selected:
+            unique.setdefault(s.capability, s)
+        return Routing(selected=list(unique.values()), nearest=nearest)
+
+
+def semantic_parse(
+    request: str, router: SemanticRouter, *, has_view: bool
+) -> tuple[ParsedRequest, Routing, str]:
+    """The intents of ``request`` chosen by meaning, with the shared grammar's arguments.
+
+    Returns the parsed request, the routing, and the text the grammar read (typos fixed).
+    """
+    low = router.fix_typos(normalise(request))
+    routing = router.route(low)
+    chosen = {s.capability for s in routing.selected}
+    if not chosen and _names_disease(request):
+        best = routing.nearest[0].score if routing.nearest else 0.0
+        routing = Routing([Scored("knowledge", best, low)], routing.nearest)
+        chosen = {"knowledge"}
+    wsi_clause = next((x.clause for x in routing.selected if x.capability == "wsi_classify"), "")
+    if "wsi_classify" in chosen and "classify" not in chosen and _names_a_place(wsi_clause):
+        chosen = (chosen - {"wsi_classify"}) | {"classify"}  # "classify the centre of the slide"
+        routing = Routing(
+            [
+                Scored("classify", s.score, s.clause) if s.capability == "wsi_classify" else s
+                for s in routing.selected
+            ],
+            routing.nearest,
+        )
+    if "compare" in chosen and not _can_compare(low):
+        routing = router.route(low, exclude=frozenset({"compare"}))
+        chosen = {s.capability for s in routing.selected}
+    chosen |= _grammar_cues(low, chosen, has_view)
+    if not chosen:
+        return ParsedRequest(), routing, low
+    rules = parse_request(low)
+    recall = None
+    compare = None
+    if "recall" in chosen and not (chosen & {"compare"}):
+        recall = rules.recall or RecallRequest(regions=tuple(dict.fromkeys(region_refs(low))))
+        return ParsedRequest(recall=recall), routing, low
+    if "compare" in chosen:
+        compare = rules.compare or parse_compare(low) or _compare_from_refs(low)
+        if compare is not None:
+            return ParsedRequest(compare=compare), routing, low
+    clause_of = {s.capability: s.clause for s in routing.selected}
+    zoom = None
+    if "zoom" not in chosen and chosen & {"detect", "classify", "segment"}:
+        named = zoom_request(low)
+        if named.target in ("box", "point"):  # the place becomes a numbered region first
+            zoom = replace(named, for_analysis=True)
+    if "zoom" in chosen:
+        zoom = zoom_request(clause_of.get("zoom", low))
+        whole = zoom_request(low)
+        if zoom.target == "default" and whole.target != "default":
+            zoom = whole
+    analyses: dict[str, RegionRequest | None] = {}
+    for name in ("detect", "classify", "segment"):
+        if name in chosen:
+            analyses[name] = _analysis_region(clause_of.get(name, low), low, zoom is not None)
+        else:
+            analyses[name] = None
+    segment = analyses["segment"]
+    if segment is not None:
+        segment = replace(segment, what=segment_target(clause_of.get("segment", low)))
+    parsed = ParsedRequest(
+        info="slide_info" in chosen,
+        tissue="tissue" in chosen,
+        zoom=zoom,
+        detect=analyses["detect"],
+        classify=analyses["classify"],
+        classify_slide="wsi_classify" in chosen,
+        segment=segment,
+        knowledge="knowledge" in chosen,
+    )
+    return parsed, routing, low
+
+
+_PAST_RESULT_RE = re.compile(
+    r"\b(?:what|which|how\s+many|how\s+much)\s+(?:was|were|did)\b.*\b(?:earlier|before|"
+    r"previously|already|so\s+far|last\s+time|you\s+(?:gave|got|found|said|reported))\b|"
+    r"\b(?:did|have)\s+(?:we|you)\s+already\b|\bhave\s+we\s+(?:looked|seen|visited|been)\b"
+)
+"""A question about a result the case already has ("what was the count earlier?")."""
+_SPLIT_MARGIN = 0.15
+"""How far above the threshold both halves of an "and" must score to be taken apart."""
+_DISEASE_RE = re.compile(
+    r"\w+(?:oma|omas)\b|\bcarcinoma|\bcancer|\bneoplasm|\bsyndrome|"
+    r"\bdisease|\b(?:[A-Z]{2,6}|[A-Z]{2,5}-[A-Z0-9]{1,3})s?\b"
+)
+_NOT_DISEASE = frozenset({"ROI", "ROIS", "WSI", "HPF", "ICD", "OK", "MM", "PX", "UM", "ID", "PDF"})
+"""A request that names a disease (or an acronym of one) and matches no tool asks about it."""
+_ANALYSIS_RE = re.compile(
+    r"\b(?:classif\w*|count\w*|detect\w*|segment\w*|outline\w*|enumerat\w*|measure\w*|"
+    r"quantif\w*|how\s+many|what\s+(?:kind|type)\s+of\s+tissue|tissue\s+type)\b"
+)
+_PLACE_RE = re.compile(
+    r"\b(?:cent(?:er|re)|middle|corner|quadrant|half|region|area|field|view|spot|box|here|"
+    r"there|point)\b|\[|\("
+)
+_YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
+"""Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
+"show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
+_NAV_VERB_RE = re.compile(
+    r"\b(?:zoom|magnify|go|navigate|move|pan|cent(?:er|re)\s+on|show|view|look|return|take|"
+    r"open|jump|head|bring\s+up|display|visit|switch|overview)\b|"
+    r"^\s*(?:\d+(?:\.\d+)?\s*x|at\s+\d|level\s+\d)"
+)
+
+
+def grammar_cue(clause: str) -> str | None:
+    """A capability the shared grammar makes certain for one clause, or None.
+
+    Recalling the case's findings and comparing named regions have unambiguous wording; a
+    navigation verb with an explicit target or scale, or a relative move, is a view.
+    """
+    if parse_recall(clause) is not None or _PAST_RESULT_RE.search(clause):
+        return "recall"
+    if parse_compare(clause) is not None:
+        return "compare"
+    rel = parse_relative(clause)
+    analysis = _ANALYSIS_RE.search(clause)
+    if rel is not None and (rel.pan or rel.factor is not None):
+        return "zoom"
+    if rel is not None and (rel.part or rel.slide_centre) and not analysis:
+        return "zoom"
+    if _NAV_VERB_RE.search(clause):
+        zoom = zoom_request(clause)
+        explicit = zoom.target != "default" or any(
+            v is not None for v in (zoom.magnification, zoom.mpp, zoom.level)
+        )
+        if explicit:
+            return "zoom"
+    return None
+
+
+def _grammar_cues(low: str, chosen: set[str], has_view: bool) -> set[str]:
+    """Capabilities the argument grammar alone makes certain: a pan, a part of the view."""
+    rel = parse_relative(low)
+    if rel is None or chosen & {"zoom", "detect", "segment", "classify", "compare"}:
+        return set()
+    if _ANALYSIS_RE.search(low) and not (rel.pan or rel.factor is not None):
+        return set()  # a place named for an analysis ("classify the centre of the slide")
+    if rel.pan or rel.part or rel.slide_centre or (rel.factor is not None and has_view):
+        return {"zoom"}
+    return set()
+
+
+def _analysis_region(clause: str, low: str, after_zoom: bool) -> RegionRequest:
+    """The region an analysis clause names; "there" after a zoom is the new view."""
+    found = region_request(clause)
+    if found.target == "default" and found.box is None and found.centre_size is None:
+        whole = region_request(low)
+        if not (after_zoom and whole.target == "roi"):
+            found = whole
+    if after_zoom and found.target == "roi" and found.roi_ref == "current":
+        return RegionRequest()
+    return found
+
+
+def _names_a_place(low: str) -> bool:
+    """The request names a place on the slide (a region, a point, the centre, a corner)."""
+    without = re.sub(r"\b(?:whole|entire|full)\s+slide\b|\bslide[- ]level\b|\boverall\b", "", low)
+    return bool(_PLACE_RE.search(without))
+
+
+def _names_disease(request: str) -> bool:
+    return any(m.group().upper() not in _NOT_DISEASE for m in _DISEASE_RE.finditer(request))
+
+
+def _can_compare(low: str) -> bool:
+    """A comparison names two regions, or says compare / versus / differ / both."""
+    return bool(_COMPARE_CUE_RE.search(low)) or len(set(region_refs(low))) >= 2
+
+
+def _compare_from_refs(low: str) -> CompareRequest | None:
+    refs = list(dict.fromkeys(region_refs(low)))
+    if not refs:
+        return None
+    if len(refs) == 1:
+        refs = ["current", *refs] if refs[0] != "current" else ["current", "previous"]
+    return CompareRequest(regions=tuple(refs))
+
+
+def clarifying_question(routing: Routing, capabilities: Sequence[Capability]) -> str:
+    """One question naming the two or three nearest capabilities, never a guess."""
+    by_name = {c.name: c for c in capabilities}
+    options = [by_name[s.capability].summary for s in routing.nearest if s.capability in by_name]
+    short = [_short(text) for text in options[:3]]
+    listed = "; ".join(f"({k}) {text}" for k, text in enumerate(short, start=1))
+    return (
+        "I am not sure which analysis you mean, and I answer only what a tool or the "
+        f"knowledge graph can back. The nearest things I can do: {listed}. Which of these "
+        "would you like, and on which region?"
+    )
+
+
+def _short(summary: str) -> str:
+    """The first clause of a capability's summary, without its trailing details."""
+    first = summary.split(": ")[0].split("; ")[0]
+    first = first.rstrip(".")
+    return first[0].lower() + first[1:] if first else first

@@ -1,0 +1,217 @@
+"""Routing accuracy of the planners on the paraphrase suite (eval/routing/paraphrases.yaml).
+
+Each entry is a request, the number of regions the case has visited before it, the capabilities
+a correct plan runs and a subset of their arguments. The suite was written without reading the
+rules; it is split into a dev half (for tuning) and a test half (for reporting) by a stable hash
+of the request text. Planning only: no tool runs, so a plan is scored on what it would do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.planner import FOR_ANALYSIS
+from agent.state import Plan, Roi
+
+__all__ = [
+    "PARAPHRASES",
+    "Paraphrase",
+    "RoutingScore",
+    "capabilities_in",
+    "case_context",
+    "load_paraphrases",
+    "score_planner",
+    "split_of",
+]
+
+PARAPHRASES = Path(__file__).parent / "routing" / "paraphrases.yaml"
+SLIDE_ID = "routing-suite-slide"
+SLIDE = {"slide_id": SLIDE_ID, "name": "suite.svs", "width": 100_000, "height": 80_000}
+"""The slide the suite's requests are planned on (level-0 px); no pixels are read."""
+
+Planner = Callable[[str, list[Roi], int | None, str, dict[str, Any]], Plan]
+"""(request, rois, current region, slide id, slide) -> plan."""
+
+
+class Paraphrase(BaseModel):
+    """One request of the suite."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request: str
+    context: int = Field(default=0, ge=0, description="regions visited before the request")
+    expect: list[str]
+    args: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @property
+    def split(self) -> str:
+        """``dev`` or ``test``, from a stable hash of the request."""
+        return split_of(self.request)
+
+
+def split_of(request: str) -> str:
+    """The half a request belongs to: the first byte of its sha256, even → dev, odd → test."""
+    return "dev" if hashlib.sha256(request.encode("utf-8")).digest()[0] % 2 == 0 else "test"
+
+
+def load_paraphrases(path: Path = PARAPHRASES) -> list[Paraphrase]:
+    """Every entry of the suite, validated."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [Paraphrase.model_validate(item) for item in raw]
+
+
+def case_context(visited: int) -> tuple[list[Roi], int | None]:
+    """``visited`` regions on the suite's slide, the last one current."""
+    rois = [
+        Roi(
+            number=n,
+            slide_id=SLIDE_ID,
+            box=[10_000 * n, 8_000 * n, 10_000 * n + 2048, 8_000 * n + 2048],
+            downsample=2.0,
+            magnification=20.0,
+            mpp=0.5,
+            level=1,
+            output_size=[1024, 1024],
+            artifact=None,
+            evidence=f"E{n}.1",
+            turn=n,
+        )
+        for n in range(1, visited + 1)
+    ]
+    return rois, (visited or None)
+
+
+def capabilities_in(plan: Plan) -> list[str]:
+    """The capabilities a plan runs, in order: tools, then knowledge; a lookup or a question."""
+    if plan.clarify:
+        return ["clarify"]
+    if plan.lookup is not None:
+        return [plan.lookup.kind]
+    # a zoom that only shows the box or point an analysis names is part of that analysis
+    steps = [s for s in plan.steps if not (s.tool == "zoom" and s.why == FOR_ANALYSIS)]
+    found = list(dict.fromkeys(step.tool for step in steps))
+    if plan.knowledge:
+        found.append("knowledge")
+    return found or ["clarify"]
+
+
+def args_hold(plan: Plan, expected: dict[str, dict[str, Any]]) -> list[str]:
+    """The expected arguments the plan lacks, as ``capability.key`` lines (empty: all hold)."""
+    wrong: list[str] = []
+    for capability, wanted in expected.items():
+        if capability == "compare":
+            wrong.extend(_compare_args(plan, wanted))
+            continue
+        step = next((s for s in plan.steps if s.tool == capability), None)
+        shown = next((s for s in plan.steps if s.tool == "zoom" and s.why == FOR_ANALYSIS), None)
+        for key, value in wanted.items():
+            have = None if step is None else step.args.get(key)
+            if key == "box" and have is None and shown is not None and step is not None:
+                have = shown.args.get("box")  # the analysis reads the view of that box
+            if key == "target" and step is not None and have is None:
+                have = "auto"
+            if key == "target" and value == "roi" and step is not None:
+                # an earlier region shown again (its own box) or around its centre
+                have = "roi" if step.args.get("roi_number") is not None else have
+            if not _same(have, value):
+                wrong.append(f"{capability}.{key}: want {value!r}, plan has {have!r}")
+    return wrong
+
+
+def _compare_args(plan: Plan, wanted: dict[str, Any]) -> list[str]:
+    lookup = plan.lookup
+    wrong = []
+    if "regions" in wanted:
+        have = lookup.rois if lookup is not None else None
+        if have is None or sorted(have) != sorted(wanted["regions"]):
+            wrong.append(f"compare.regions: want {wanted['regions']!r}, plan has {have!r}")
+    if "tool" in wanted:
+        have_tool = lookup.tool if lookup is not None else None
+        if have_tool != wanted["tool"]:
+            wrong.append(f"compare.tool: want {wanted['tool']!r}, plan has {have_tool!r}")
+    return wrong
+
+
+def _same(have: Any, want: Any) -> bool:
+    if isinstance(want, list):
+        return (
+            isinstance(have, list)
+            and len(have) == len(want)
+            and all(_same(h, w) for h, w in zip(have, want, strict=True))
+        )
+    if isinstance(want, (int, float)) and not isinstance(want, bool):
+        return isinstance(have, (int, float)) and math.isclose(have, want, rel_tol=1e-3)
+    return bool(have == want)
+
+
+@dataclass
+class RoutingScore:
+    """One planner on one half of the suite."""
+
+    planner: str
+    split: str
+    n: int = 0
+    routed: int = 0
+    args_checked: int = 0
+    args_right: int = 0
+    per_capability: dict[str, list[int]] = field(default_factory=dict)
+    """capability -> [right, total] over entries expecting it."""
+    millis: list[float] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        """Share of requests whose plan runs exactly the expected capabilities."""
+        return self.routed / self.n if self.n else 0.0
+
+    @property
+    def args_accuracy(self) -> float:
+        """Among correctly routed requests with expected arguments, share whose arguments hold."""
+        return self.args_right / self.args_checked if self.args_checked else 0.0
+
+    @property
+    def p50_ms(self) -> float:
+        """Median planning time in milliseconds."""
+        return statistics.median(self.millis) if self.millis else 0.0
+
+
+def score_planner(
+    name: str, planner: Planner, items: Sequence[Paraphrase], split: str
+) -> RoutingScore:
+    """Plan every item of ``split`` (``all`` for both halves) and score the plans."""
+    score = RoutingScore(planner=name, split=split)
+    for item in items:
+        if split != "all" and item.split != split:
+            continue
+        rois, current = case_context(item.context)
+        started = time.perf_counter()
+        plan = planner(item.request, rois, current, SLIDE_ID, SLIDE)
+        score.millis.append((time.perf_counter() - started) * 1000)
+        got = capabilities_in(plan)
+        ok = set(got) == set(item.expect)
+        score.n += 1
+        score.routed += ok
+        for cap in item.expect:
+            tally = score.per_capability.setdefault(cap, [0, 0])
+            tally[0] += cap in got and ok
+            tally[1] += 1
+        if not ok:
+            score.misses.append(f"{item.request!r}: want {item.expect}, got {got}")
+            continue
+        if item.args:
+            score.args_checked += 1
+            wrong = args_hold(plan, item.args)
+            score.args_right += not wrong
+            if wrong:
+                score.misses.append(f"{item.request!r}: args {'; '.join(wrong)}")
+    return score

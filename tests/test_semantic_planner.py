@@ -1,0 +1,179 @@
+"""The meaning-based planner: capabilities by similarity to the tools' own examples, arguments
+from the shared grammar, a clarifying question instead of a guess; and how a planner is chosen.
+
+The requests here are not in the paraphrase suite (eval/routing/paraphrases.yaml); they are the
+phrasings that the regular-expression rules could not serve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.capabilities import capabilities_of
+from agent.config import Settings
+from agent.errors import ConfigError
+from agent.planner import FOR_ANALYSIS, choose_planner, make_planner, semantic_plan
+from agent.semantic_planner import SemanticRouter, normalise, split_clauses
+from agent.state import Plan, Roi
+from memory.kg.embed import shared_embedder
+from tools.registry import build_tools
+
+SLIDE = {"slide_id": "s1", "name": "a.svs", "width": 40_000, "height": 30_000}
+
+
+@pytest.fixture(scope="module")
+def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SemanticRouter]:
+    settings = Settings(home=tmp_path_factory.mktemp("home"))
+    registry = build_tools(settings)
+    yield SemanticRouter(capabilities_of(registry), shared_embedder(None))
+    registry.close()
+
+
+def _view(n: int = 1) -> Roi:
+    return Roi(
+        number=n,
+        slide_id="s1",
+        box=[10_000, 8_000, 12_048, 10_048],
+        downsample=2.0,
+        magnification=20.0,
+        mpp=0.5,
+        level=1,
+        output_size=[1024, 1024],
+        artifact=None,
+        evidence=f"E{n}.1",
+        turn=n,
+    )
+
+
+def _plan(router: SemanticRouter, request: str, views: int = 0) -> Plan:
+    rois = [_view(n) for n in range(1, views + 1)]
+    return semantic_plan(request, router, rois, views or None, "s1", slide=SLIDE)
+
+
+def _tools(plan: Plan) -> list[str]:
+    return [s.tool for s in plan.steps]
+
+
+def test_enumerate_the_nuclei_is_a_detection(router: SemanticRouter) -> None:
+    plan = _plan(router, "enumerate the nuclei", views=1)
+    assert _tools(plan) == ["detect"]
+    assert plan.steps[0].args["roi_number"] == 1
+    assert plan.routing[0]["capability"] == "detect"
+    assert plan.clarify is None
+
+
+def test_a_corner_of_the_slide_is_a_view_of_that_quadrant(router: SemanticRouter) -> None:
+    (step,) = _plan(router, "show me the top left corner").steps
+    assert step.tool == "zoom"
+    assert step.args == {"target": "slide", "part": "top_left"}
+
+
+def test_pan_moves_the_current_view_a_little(router: SemanticRouter) -> None:
+    (step,) = _plan(router, "pan right a bit", views=1).steps
+    assert step.tool == "zoom"
+    assert step.args["target"] == "roi"
+    assert step.args["pan"] == "right"
+    assert step.args["pan_fraction"] == 0.25
+    assert step.args["box"] == _view().box
+    assert step.args["downsample"] == 2.0
+
+
+def test_zoom_in_2x_there_is_relative_not_2x_magnification(router: SemanticRouter) -> None:
+    (step,) = _plan(router, "zoom in 2x there", views=1).steps
+    assert step.args["factor"] == 2.0
+    assert "magnification" not in step.args
+    assert step.args["roi_number"] == 1
+
+
+def test_the_central_area_of_a_size_is_a_point_view_at_the_slide_centre(
+    router: SemanticRouter,
+) -> None:
+    (step,) = _plan(router, "the central 1000 x 1000 pixel area").steps
+    assert step.args == {"target": "point", "center": [20_000, 15_000], "size_px": [1000, 1000]}
+    assert not _plan(router, "the central 1000 x 1000 pixel area").notes
+
+
+def test_classifying_the_centre_of_the_slide_is_a_region_not_the_whole_slide(
+    router: SemanticRouter,
+) -> None:
+    (step,) = _plan(router, "classify the tissue at the center of the slide").steps
+    assert step.tool == "classify"
+    assert step.args == {"target": "box", "box": [19_488, 14_488, 20_512, 15_512]}
+
+
+def test_two_clauses_are_two_steps_in_order(router: SemanticRouter) -> None:
+    plan = _plan(router, "how much tissue is on the glass, and count the nuclei there", views=1)
+    assert _tools(plan) == ["tissue", "detect"]
+
+
+def test_an_analysis_of_a_named_box_shows_it_first(router: SemanticRouter) -> None:
+    plan = _plan(router, "segment the epithelium in [1000, 2000, 3000, 4000]")
+    assert _tools(plan) == ["zoom", "segment"]
+    assert plan.steps[0].why == FOR_ANALYSIS
+    assert plan.steps[1].args["what"] == "epithelium"
+
+
+def test_a_request_no_tool_serves_gets_one_clarifying_question(router: SemanticRouter) -> None:
+    plan = _plan(router, "is there necrosis?", views=1)
+    assert plan.steps == []
+    assert plan.clarify is not None
+    assert "nearest things I can do" in plan.clarify
+    assert plan.clarify.count("(") >= 3  # three numbered options
+
+
+def test_typos_and_shorthand_are_read(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "segmnet the stroma", views=1)) == ["segment"]
+    assert _plan(router, "segmnet the stroma", views=1).steps[0].args["what"] == "stroma"
+    assert _tools(_plan(router, "nuc count pls", views=1)) == ["detect"]
+
+
+def test_a_knowledge_question_runs_no_tool(router: SemanticRouter) -> None:
+    plan = _plan(router, "what are the microscopic features of a seminoma?")
+    assert plan.steps == []
+    assert plan.knowledge
+
+
+def test_clauses_split_on_then_and_commas() -> None:
+    low = normalise("Zoom to 20x, then segment the nuclei and count them")
+    assert split_clauses(low)[:2] == ["zoom to 20x", "segment the nuclei"]
+
+
+def test_default_is_semantic_without_a_planner_endpoint(home: Path) -> None:
+    choice = choose_planner(Settings(home=home))
+    assert (choice.name, choice.reason) == ("semantic", "no planner endpoint is configured")
+
+
+def test_an_endpoint_makes_the_llm_planner_the_default(home: Path) -> None:
+    settings = Settings(home=home, planner_url="http://127.0.0.1:9/v1", planner_model="m")
+    choice = choose_planner(settings)
+    assert choice.name == "llm"
+    assert "a planner endpoint is configured" in choice.reason
+
+
+def test_the_llm_planner_without_an_endpoint_is_one_config_error(home: Path) -> None:
+    with pytest.raises(ConfigError, match="SMARTPATH_PLANNER_URL"):
+        choose_planner(Settings(home=home, planner="llm"))
+
+
+def test_the_plan_records_which_planner_ran_and_why(home: Path) -> None:
+    settings = Settings(home=home, planner="rules")
+    registry = build_tools(settings)
+    node = make_planner(registry, settings)
+    plan = Plan.model_validate(node({"request": "count the nuclei", "slide": SLIDE})["plan"])
+    assert (plan.planner, plan.planner_reason) == ("rules", "SMARTPATH_PLANNER=rules")
+    registry.close()
+
+
+def test_without_an_embedding_model_the_rules_plan_and_say_why(home: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "no-model"
+    empty.mkdir()
+    settings = Settings(home=home, embedding_model=empty)
+    registry = build_tools(settings)
+    node = make_planner(registry, settings)
+    plan = Plan.model_validate(node({"request": "count the nuclei", "slide": SLIDE})["plan"])
+    assert plan.planner == "rules"
+    assert "config.json missing" in plan.planner_reason
+    registry.close()
