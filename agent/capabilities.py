@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tools.registry import ToolRegistry
 
-__all__ = ["AGENT_CAPABILITIES", "Capability", "capabilities_of"]
+__all__ = ["AGENT_CAPABILITIES", "BUILT_IN", "Capability", "capabilities_of"]
+
+BUILT_IN = frozenset(
+    {"slide_info", "tissue", "zoom", "detect", "classify", "segment", "wsi_classify"}
+    | {"knowledge", "recall", "compare"}
+)
+"""Capabilities the shared grammar fills in argument by argument; any other tool gets its region
+(when its input takes one) or no arguments."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,13 @@ class Capability:
     summary: str
     examples: tuple[str, ...]
     tool: str | None = None
+    fields: tuple[str, ...] = ()
+    """The tool's input fields (a tool that takes a region gets one from the grammar)."""
+
+    @property
+    def takes_region(self) -> bool:
+        """The tool analyses a region (``target``, ``box``, ``roi_number`` in its input)."""
+        return {"target", "box", "roi_number"} <= set(self.fields)
 
 
 AGENT_CAPABILITIES: tuple[Capability, ...] = (
@@ -105,7 +119,11 @@ def capabilities_of(registry: ToolRegistry) -> list[Capability]:
             continue
         found.append(
             Capability(
-                name=name, summary=tool.description, examples=tuple(tool.examples), tool=name
+                name=name,
+                summary=tool.description,
+                examples=tuple(tool.examples),
+                tool=name,
+                fields=tuple(tool.Input.model_fields),
             )
         )
     return [*found, *AGENT_CAPABILITIES]

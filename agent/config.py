@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         description="Lowest similarity at which the meaning-based planner takes a capability; "
         "below it, it asks a clarifying question.",
     )
+    extra_tools: list[str] = Field(
+        default_factory=list,
+        description="More tools, each a module:Class (one file holds a whole tool); JSON list "
+        "in the environment, e.g. SMARTPATH_EXTRA_TOOLS='[\"my_tools.stain:StainTool\"]'.",
+    )
     max_tool_calls: int = Field(
         default=6, ge=1, le=32, description="Most tool calls the LLM planner may make per turn."
     )

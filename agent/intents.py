@@ -265,12 +265,14 @@ class ParsedRequest:
     knowledge: bool = False
     compare: CompareRequest | None = None
     recall: RecallRequest | None = None
+    other: tuple[tuple[str, RegionRequest | None], ...] = ()
+    """Tools beyond the built-in ones (a one-file tool): name, and its region when it takes one."""
 
     @property
     def empty(self) -> bool:
         """True when no intent was recognised."""
         return not (self.info or self.tissue or self.zoom or self.detect or self.classify) and not (
-            self.classify_slide or self.compare or self.recall
+            self.classify_slide or self.compare or self.recall or self.segment or self.other
         )
 
 

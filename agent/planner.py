@@ -6,10 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent.capabilities import capabilities_of
+from agent.capabilities import BUILT_IN, Capability, capabilities_of
 from agent.config import Settings
 from agent.errors import ConfigError
-from agent.intents import ParsedRequest, RegionRequest, Relative, ZoomRequest, parse_request
+from agent.intents import (
+    ParsedRequest,
+    RegionRequest,
+    Relative,
+    ZoomRequest,
+    parse_request,
+    region_request,
+)
 from agent.llm_planner import make_llm_planner
 from agent.review_planner import plan_compare, plan_recall
 from agent.semantic_planner import SemanticRouter, clarifying_question, semantic_parse
@@ -28,6 +35,7 @@ __all__ = [
     "PlannerChoice",
     "build_plan",
     "choose_planner",
+    "literal_tool",
     "make_planner",
     "plan_request",
     "semantic_plan",
@@ -92,6 +100,7 @@ def make_planner(
             budget=settings.max_tool_calls,
             reason=choice.reason,
         )
+    extra = [c for c in capabilities_of(registry) if c.tool and c.name not in BUILT_IN]
     router: SemanticRouter | None = None
     if choice.name == "semantic" and settings is not None:
         encoder = shared_embedder(settings.embedding_model)
@@ -112,7 +121,12 @@ def make_planner(
         if router is not None:
             result = semantic_plan(request, router, *args, archive=archive, slide=slide)
         else:
-            result = plan_request(request, *args, archive=archive, slide=slide)
+            parsed = parse_request(request)
+            literal = literal_tool(request, extra) if parsed.empty and extra else None
+            if literal is not None:
+                region = region_request(request.lower()) if literal.takes_region else None
+                parsed = ParsedRequest(other=((literal.name, region),))
+            result = build_plan(request, parsed, *args, archive=archive, slide=slide)
         result = result.model_copy(update={"planner": choice.name, "planner_reason": choice.reason})
         available = set(registry.names())
         missing = sorted({s.tool for s in result.steps} - available)
@@ -164,7 +178,16 @@ def semantic_plan(
 
 
 def _nothing(parsed: ParsedRequest) -> bool:
-    return parsed.empty and parsed.segment is None and not parsed.knowledge
+    return parsed.empty and not parsed.knowledge
+
+
+def literal_tool(request: str, capabilities: list[Capability]) -> Capability | None:
+    """The rules' way to a tool beyond the built-in ones: one of its examples, word for word."""
+    low = " ".join(request.lower().split())
+    for cap in capabilities:
+        if cap.tool and cap.name not in BUILT_IN and any(e.lower() in low for e in cap.examples):
+            return cap
+    return None
 
 
 def plan_request(
@@ -227,6 +250,11 @@ def build_plan(
         steps.append(step)
     if parsed.classify_slide:
         steps.append(PlanStep(tool="wsi_classify", why="the slide's diagnosis class"))
+    for name, region in parsed.other:
+        if region is None:
+            steps.append(PlanStep(tool=name, why="asked for by name or example"))
+        else:
+            steps.append(_region_step(name, region, here, current, notes, view, slide))
     if not steps and not parsed.knowledge:
         notes.append("no tool matched the request")
     return Plan(request=request, steps=steps, notes=notes, knowledge=parsed.knowledge)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from agent.capabilities import Capability
+from agent.capabilities import BUILT_IN, Capability
 from agent.intents import (
     ParsedRequest,
     RegionRequest,
@@ -399,7 +399,19 @@ def semantic_parse(
     segment = analyses["segment"]
     if segment is not None:
         segment = replace(segment, what=segment_target(clause_of.get("segment", low)))
+    by_name = {c.name: c for c in router.capabilities}
+    other = tuple(
+        (
+            name,
+            _analysis_region(clause_of.get(name, low), low, zoom is not None)
+            if by_name[name].takes_region
+            else None,
+        )
+        for name in sorted(chosen - BUILT_IN)
+        if name in by_name
+    )
     parsed = ParsedRequest(
+        other=other,
         info="slide_info" in chosen,
         tissue="tissue" in chosen,
         zoom=zoom,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from agent.config import Settings
+    from tools.expert_pool import ExpertPool
     from tools.slide import Slide
     from tools.slide_cache import SlideCache
 
@@ -72,6 +73,12 @@ class Tool(ABC):
             if not (isinstance(model, type) and issubclass(model, BaseModel)):
                 msg = f"tool {cls.__name__}.{attr} must be a pydantic model class"
                 raise TypeError(msg)
+
+    @classmethod
+    def create(cls, settings: Settings, pool: ExpertPool) -> Tool:
+        """Build the tool for one registry; a tool that calls experts takes them from ``pool``."""
+        del settings, pool
+        return cls()
 
     @abstractmethod
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.errors import ConfigError
 from tools.base import Tool
 from tools.classify import ClassifyTool
 from tools.client import ModelClient
@@ -26,6 +29,7 @@ __all__ = [
     "ClientFactory",
     "ToolRegistry",
     "build_tools",
+    "load_tool_class",
     "expert_pool",
     "models_dir",
 ]
@@ -94,6 +98,39 @@ class ToolRegistry:
 
 
 def build_tools(settings: Settings, client_factory: ClientFactory | None = None) -> ToolRegistry:
-    """Instantiate every registered tool around one expert pool."""
+    """Instantiate every registered tool, and the extra ones settings name, around one pool.
+
+    Raises:
+        ConfigError: an extra tool cannot be imported or is not a tool class.
+    """
     pool = expert_pool(settings, client_factory)
-    return ToolRegistry({name: make(settings, pool) for name, make in TOOL_FACTORIES.items()}, pool)
+    tools = {name: make(settings, pool) for name, make in TOOL_FACTORIES.items()}
+    for spec in settings.extra_tools:
+        cls = load_tool_class(spec)
+        if cls.name in tools:
+            msg = f"SMARTPATH_EXTRA_TOOLS: {spec} is named {cls.name!r}, which a tool already has"
+            raise ConfigError(msg)
+        tools[cls.name] = cls.create(settings, pool)
+    return ToolRegistry(tools, pool)
+
+
+def load_tool_class(spec: str) -> type[Tool]:
+    """The ``Tool`` subclass named by ``module:Class`` (one file: the whole tool).
+
+    Raises:
+        ConfigError: the module cannot be imported or holds no such tool class.
+    """
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        msg = f"SMARTPATH_EXTRA_TOOLS: {spec!r} is not module:Class"
+        raise ConfigError(msg)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        msg = f"SMARTPATH_EXTRA_TOOLS: cannot import {module_name}: {exc}"
+        raise ConfigError(msg) from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Tool)) or inspect.isabstract(cls):
+        msg = f"SMARTPATH_EXTRA_TOOLS: {spec} is not a tool class (a subclass of tools.base.Tool)"
+        raise ConfigError(msg)
+    return cls
