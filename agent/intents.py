@@ -18,6 +18,7 @@ __all__ = [
     "parse_request",
     "region_request",
     "segment_target",
+    "segment_targets",
     "zoom_request",
 ]
 
@@ -265,6 +266,8 @@ class ParsedRequest:
     knowledge: bool = False
     compare: CompareRequest | None = None
     recall: RecallRequest | None = None
+    segment_also: tuple[str, ...] = ()
+    """More compartments to segment in the same region ("the epithelium and the stroma")."""
     other: tuple[tuple[str, RegionRequest | None], ...] = ()
     """Tools beyond the built-in ones (a one-file tool): name, and its region when it takes one."""
 
@@ -309,6 +312,7 @@ def parse_request(text: str) -> ParsedRequest:
     alone = not (zoom or detect or classify or segment or classify_slide)
     tissue = has_tissue and (alone or bool(_TISSUE_METRIC_RE.search(rest)))
     return ParsedRequest(
+        segment_also=segment_targets(low)[1:] if segment is not None else (),
         info=info,
         tissue=tissue,
         zoom=zoom,
@@ -354,6 +358,30 @@ def segment_target(low: str) -> Literal["nuclei", "cellular", "epithelium", "str
         if part and part.group().startswith("epitheli")
         else ("stroma" if part else "nuclei")
     )
+
+
+def segment_targets(low: str) -> tuple[str, ...]:
+    """Every compartment a segmentation request names, in order (at least one)."""
+    named = []
+    for m in re.finditer(
+        r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|stroma(?:l)?|cellular|cell[- ]rich)\b", low
+    ):
+        word = m.group(1)
+        what = (
+            "nuclei"
+            if word.startswith("nucle")
+            else "epithelium"
+            if word.startswith("epitheli")
+            else "stroma"
+            if word.startswith("stroma")
+            else "cellular"
+        )
+        if what not in named:
+            named.append(what)
+    compartments = [w for w in named if w in ("epithelium", "stroma")]
+    if len(compartments) == 2:
+        return tuple(compartments)
+    return (segment_target(low),)
 
 
 def _wants_detect(low: str) -> bool:

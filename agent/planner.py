@@ -169,7 +169,10 @@ def semantic_plan(
     When no capability is close enough the plan holds one clarifying question and no step.
     """
     has_view = any(r.slide_id == slide_id for r in rois)
-    parsed, routing, low = semantic_parse(request, router, has_view=has_view)
+    has_class = any(
+        r.get("ok") and r.get("tool") in ("classify", "wsi_classify") for r in archive or []
+    )
+    parsed, routing, low = semantic_parse(request, router, has_view=has_view, has_class=has_class)
     if _nothing(parsed):
         question = clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())
@@ -248,6 +251,9 @@ def build_plan(
         if not step.error:
             step = step.model_copy(update={"args": {**step.args, "what": parsed.segment.what}})
         steps.append(step)
+        for what in parsed.segment_also:
+            extra = step.model_copy(update={"args": {**step.args, "what": what}})
+            steps.append(extra.model_copy(update={"why": f"{step.why}: the {what}"}))
     if parsed.classify_slide:
         steps.append(PlanStep(tool="wsi_classify", why="the slide's diagnosis class"))
     for name, region in parsed.other:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,12 @@ def compose_chain(
     facts = facts or []
     latest: dict[str, Evidence] = {}
     for ev in evidence:
-        latest[ev.tool] = ev  # a re-planned step supersedes the earlier attempt
+        # a re-planned step (same tool, same inputs) supersedes the earlier attempt; the same
+        # tool on another target or compartment ("the epithelium and the stroma") is kept
+        key = ev.tool
+        if any(e.tool == ev.tool and e.inputs != ev.inputs for e in evidence):
+            key = f"{ev.tool} {json.dumps(ev.inputs, sort_keys=True)}"
+        latest[key] = ev
     steps: list[ChainStep] = []
     answer = Writer()
     for ev in latest.values():

@@ -27,7 +27,7 @@ from agent.intents import (
     parse_relative,
     parse_request,
     region_request,
-    segment_target,
+    segment_targets,
     zoom_request,
 )
 from agent.review_intents import (
@@ -195,6 +195,12 @@ def normalise(text: str) -> str:
     return _R_NUMBER_RE.sub(r"region \1", low)
 
 
+def _inflection(word: str, known: str) -> bool:
+    """``word`` and ``known`` differ only in an ending: "piece"/"pieces", "centred"/"centre"."""
+    stem = min(len(word), len(known)) - 1
+    return word[:stem] == known[:stem] and abs(len(word) - len(known)) <= 2
+
+
 def mask_arguments(low: str) -> str:
     """``low`` with its where-phrases (boxes, points, tissue pieces) replaced by "there"."""
     for pattern in _MASKS:
@@ -252,8 +258,8 @@ class SemanticRouter:
             if len(word) < 5 or word in _KEEP or word in self._vocab:
                 return word
             near = difflib.get_close_matches(word, self._vocab, n=1, cutoff=0.8)
-            if not near or (len(word) > len(near[0]) and word.startswith(near[0][:-1])):
-                return word  # an inflection of a known word ("centred"), not a typo
+            if not near or _inflection(word, near[0]):
+                return word  # an inflection of a known word ("centred", "piece"), not a typo
             return near[0]
 
         return _WORD_RE.sub(fix, low)
@@ -340,9 +346,12 @@ class SemanticRouter:
 
 
 def semantic_parse(
-    request: str, router: SemanticRouter, *, has_view: bool
+    request: str, router: SemanticRouter, *, has_view: bool, has_class: bool = False
 ) -> tuple[ParsedRequest, Routing, str]:
     """The intents of ``request`` chosen by meaning, with the shared grammar's arguments.
+
+    ``has_class``: the case has classified a region or the slide ("what is this tumour?" then
+    asks about that class, not for a new classification).
 
     Returns the parsed request, the routing, and the text the grammar read (typos fixed).
     """
@@ -363,6 +372,10 @@ def semantic_parse(
             ],
             routing.nearest,
         )
+    if has_class and _THIS_DISEASE_RE.search(low) and chosen <= {"classify", "knowledge"}:
+        # "what is this tumour?" after a classification: the class the case has is the topic
+        chosen = {"knowledge"}
+        routing = Routing([Scored("knowledge", routing.nearest[0].score, low)], routing.nearest)
     if "compare" in chosen and not _can_compare(low):
         routing = router.route(low, exclude=frozenset({"compare"}))
         chosen = {s.capability for s in routing.selected}
@@ -397,8 +410,10 @@ def semantic_parse(
         else:
             analyses[name] = None
     segment = analyses["segment"]
+    parts: tuple[str, ...] = ()
     if segment is not None:
-        segment = replace(segment, what=segment_target(clause_of.get("segment", low)))
+        parts = segment_targets(clause_of.get("segment", low))
+        segment = replace(segment, what=parts[0])
     by_name = {c.name: c for c in router.capabilities}
     other = tuple(
         (
@@ -411,6 +426,7 @@ def semantic_parse(
         if name in by_name
     )
     parsed = ParsedRequest(
+        segment_also=parts[1:],
         other=other,
         info="slide_info" in chosen,
         tissue="tissue" in chosen,
@@ -419,7 +435,7 @@ def semantic_parse(
         classify=analyses["classify"],
         classify_slide="wsi_classify" in chosen,
         segment=segment,
-        knowledge="knowledge" in chosen,
+        knowledge="knowledge" in chosen or bool(_THIS_DISEASE_RE.search(low)),
     )
     return parsed, routing, low
 
@@ -446,6 +462,11 @@ _PLACE_RE = re.compile(
     r"\b(?:cent(?:er|re)|middle|corner|quadrant|half|region|area|field|view|spot|box|here|"
     r"there|point)\b|\[|\("
 )
+_THIS_DISEASE_RE = re.compile(
+    r"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:tumou?r|lesion|cancer|neoplasm|"
+    r"disease|diagnosis)s?\b|\bwhat\s+(?:should|do)\s+i\s+look\s+for\b"
+)
+"""A question about the disease the image shows: its facts are recalled beside the analysis."""
 _YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 """Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
 "show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
@@ -545,6 +566,6 @@ def clarifying_question(routing: Routing, capabilities: Sequence[Capability]) ->
 
 def _short(summary: str) -> str:
     """The first clause of a capability's summary, without its trailing details."""
-    first = summary.split(": ")[0].split("; ")[0]
+    first = re.split(r": |; | \(|, with |, returns |, saved ", summary)[0]
     first = first.rstrip(".")
     return first[0].lower() + first[1:] if first else first

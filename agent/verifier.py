@@ -81,12 +81,41 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
     # earlier turns' evidence that this turn compares or recalls, from the case's archive
     evidence += [Evidence.model_validate(e) for e in state.get("earlier", [])]
     facts = [RecalledFact.model_validate(f) for f in state.get("facts", [])]
-    report = verify_chain(chain, evidence, facts, state.get("answer", ""), knowledge)
+    plan = state.get("plan") or {}
+    question = plan.get("clarify")
+    if question and not evidence and not facts and _only_asks(chain, question):
+        report = _question_report(chain)
+    else:
+        report = verify_chain(chain, evidence, facts, state.get("answer", ""), knowledge)
     return {
         "verification": report.model_dump(mode="json"),
         "attempts": state.get("attempts", 0) + 1,
         "feedback": report.reasons,
     }
+
+
+def _only_asks(chain: ReasoningChain, question: str) -> bool:
+    """The chain is the planner's clarifying question and nothing else."""
+    return len(chain.steps) == 1 and chain.steps[0].text.strip() == question.strip()
+
+
+def _question_report(chain: ReasoningChain) -> Verification:
+    """A clarifying question states nothing about the slide: one check, nothing to cite."""
+    step = chain.steps[0]
+    check = Check(
+        step=step.id,
+        name="question",
+        ok=True,
+        detail="a clarifying question: it makes no claim about the slide and cites nothing",
+    )
+    return Verification(
+        status="verified",
+        checks=[check],
+        steps_verified=1.0,
+        step_status={step.id: True},
+        citation_precision=1.0,
+        citation_recall=1.0,
+    )
 
 
 def make_router(

@@ -1,0 +1,61 @@
+"""The paraphrase suite is well formed and the planners are scored on its test half.
+
+The accuracy floor is the eval threshold of ``smartpath eval routing --min-accuracy``: the
+semantic planner must route at least 85% of the held-out half correctly.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+from agent.config import Settings
+from eval.routing import load_paraphrases, split_of
+from eval.routing_report import EXIT_BELOW_THRESHOLD, run_routing
+
+LABELS = {
+    "slide_info",
+    "tissue",
+    "zoom",
+    "detect",
+    "segment",
+    "classify",
+    "wsi_classify",
+    "knowledge",
+    "recall",
+    "compare",
+    "clarify",
+}
+
+
+def test_the_suite_is_large_varied_and_split_stably() -> None:
+    items = load_paraphrases()
+    assert len(items) >= 150
+    assert len({i.request for i in items}) == len(items)
+    counts = Counter(cap for i in items for cap in i.expect)
+    assert set(counts) == LABELS
+    assert min(counts.values()) >= 10
+    halves = Counter(i.split for i in items)
+    assert min(halves.values()) >= 0.4 * len(items)
+    assert split_of("count the nuclei") == split_of("count the nuclei")
+    assert {split_of(i.request) for i in items} == {"dev", "test"}
+
+
+def test_the_semantic_planner_meets_the_threshold_on_the_test_half(
+    home: Path, capsys: object
+) -> None:
+    args = argparse.Namespace(split="test", planner=None, misses=False, min_accuracy=0.85)
+    assert run_routing(args, Settings(home=home)) == 0
+    table = capsys.readouterr().out  # type: ignore[attr-defined]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if "| test |" in line}
+    assert set(rows) == {"rules", "semantic"}
+    semantic = float(rows["semantic"].split("|")[4].strip().rstrip("%"))
+    rules = float(rows["rules"].split("|")[4].strip().rstrip("%"))
+    assert semantic >= 85.0
+    assert semantic > rules
+
+
+def test_a_missed_threshold_is_exit_4(home: Path) -> None:
+    args = argparse.Namespace(split="test", planner=["semantic"], misses=False, min_accuracy=1.01)
+    assert run_routing(args, Settings(home=home)) == EXIT_BELOW_THRESHOLD
