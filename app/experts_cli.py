@@ -14,7 +14,7 @@ from tools.availability import check_experts
 from tools.client import ModelClient
 from tools.experts import load_experts
 from tools.registry import models_dir
-from tools.serve_command import render, vllm_command
+from tools.serve_command import planner_command, render, vllm_command
 
 __all__ = ["add_parser", "run"]
 
@@ -67,6 +67,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     cmd = vllm_command(config, host=args.host, port=args.port)
     if not args.run:
         _out(render(cmd))
+        planner = settings.planner_model or config.base_model
+        if planner:
+            port = args.port + 1
+            url = f"http://{args.host}:{port}/v1"
+            _out(f"# LLM planner (SMARTPATH_PLANNER_URL={url} SMARTPATH_PLANNER_MODEL={planner}):")
+            _out(render(planner_command(planner, host=args.host, port=port)))
         return 0
     if shutil.which("vllm") is None:
         msg = "vllm is not on PATH: run the printed command in vLLM's own environment"

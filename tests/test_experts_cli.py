@@ -69,7 +69,24 @@ def test_serve_prints_the_vllm_command(home: Path) -> None:
     path = experts_file(home, "http://127.0.0.1:9/v1", required=False)
     proc = run(home, "experts", "serve", "--port", "8123", SMARTPATH_EXPERTS_FILE=str(path))
     assert proc.returncode == 0
-    assert shlex.split(proc.stdout) == [
+    experts_line, planner_comment, planner_line = proc.stdout.splitlines()
+    assert planner_comment == (
+        "# LLM planner (SMARTPATH_PLANNER_URL=http://127.0.0.1:8124/v1 "
+        "SMARTPATH_PLANNER_MODEL=Qwen/Qwen2.5-VL-7B-Instruct):"
+    )
+    assert shlex.split(planner_line) == [
+        "vllm",
+        "serve",
+        "Qwen/Qwen2.5-VL-7B-Instruct",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8124",
+        "--enable-auto-tool-choice",
+        "--tool-call-parser",
+        "hermes",
+    ]
+    assert shlex.split(experts_line) == [
         "vllm",
         "serve",
         "Qwen/Qwen2.5-VL-7B-Instruct",

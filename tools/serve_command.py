@@ -8,7 +8,7 @@ import shlex
 from agent.errors import ConfigError
 from tools.experts import ExpertsConfig
 
-__all__ = ["render", "vllm_command"]
+__all__ = ["planner_command", "render", "vllm_command"]
 
 
 def vllm_command(config: ExpertsConfig, *, host: str = "127.0.0.1", port: int = 8000) -> list[str]:
@@ -38,3 +38,23 @@ def vllm_command(config: ExpertsConfig, *, host: str = "127.0.0.1", port: int = 
 def render(cmd: list[str]) -> str:
     """The command as one shell line, quoted."""
     return " ".join(shlex.quote(part) for part in cmd)
+
+
+def planner_command(model: str, *, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
+    """Argument list for ``vllm serve`` hosting the LLM planner with tool calling.
+
+    vLLM parses Qwen-family Hermes ``<tool_call>`` output with ``--tool-call-parser hermes``;
+    the planner asks for one call per message and never streams calls.
+    """
+    return [
+        "vllm",
+        "serve",
+        model,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--enable-auto-tool-choice",
+        "--tool-call-parser",
+        "hermes",
+    ]
