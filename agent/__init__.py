@@ -1,7 +1,7 @@
 """The co-pilot's LangGraph agent: state, planner, executor, reasoner, verifier, wiring.
 
-Exports resolve lazily (PEP 562) so that ``agent.errors``, which the tool layer imports, does
-not pull in the graph and, through it, the tools themselves.
+Exports resolve lazily (PEP 562): importing one module of the agent does not pull in the graph
+and, through it, the tools themselves.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ _EXPORTS = {
     "Plan": "agent.state",
     "PlanStep": "agent.state",
     "ReasoningChain": "agent.state",
-    "Settings": "agent.config",
+    "Settings": "core.settings",
     "build_graph": "agent.graph",
     "verify_chain": "agent.verifier",
 }

@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 from agent.state import ChainStep, Claim, Evidence, ReasoningChain, RecalledFact, StepKind
 from agent.verifier import _UNIT_FACTORS, strings_in
-from tools.parsers import ModelOutputError, parse_answer_tags
+from core.errors import ModelOutputError
+from tools.parsers import parse_answer_tags
 
 __all__ = [
     "MAX_STEPS",

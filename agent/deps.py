@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.config import Settings
 from agent.knowledge import Knowledge
 from agent.reasoner import reason
 from agent.state import CaseState
+from core.settings import Settings
 from memory.audit import AuditLog
 from tools.registry import ToolRegistry
 from tools.slide_cache import SlideCache

@@ -11,11 +11,11 @@ from pydantic import BaseModel, ValidationError
 
 from agent.case_memory import records
 from agent.deps import GraphDeps
-from agent.errors import ToolError, ToolInputError, ToolServerError
 from agent.state import CaseState, Evidence, Node, Plan, PlanStep, Roi
+from core.errors import ModelOutputError, ToolError, ToolInputError, ToolServerError
+from core.progress import Progress, stream_writer
 from memory.audit import output_hash
-from tools.base import ToolContext, ToolResult
-from tools.parsers import ModelOutputError
+from tools.base import Tool, ToolContext, ToolResult
 
 __all__ = ["case_id_of", "error_kind", "make_executor", "route_after_act"]
 
@@ -110,7 +110,7 @@ def _run_step(
             slides=deps.slides,
             slide=slide,
         )
-        result: ToolResult = tool.run(inp, ctx)
+        result: ToolResult = _run_reporting(tool, inp, ctx)
     except ToolError as exc:
         kind = error_kind(exc)
         return _failed(base, str(exc), kind, started)
@@ -130,6 +130,52 @@ def _run_step(
         seconds=round(time.perf_counter() - started, 4),
         output_sha256=output_hash(output),
     )
+
+
+def _run_reporting(tool: Tool, inp: BaseModel, ctx: ToolContext) -> ToolResult:
+    """Run the tool, streaming a start and a done (or failed) event to whoever watches."""
+    write = stream_writer()
+    text = f"running {tool.name}{_where(inp)} ({tool.backend})…"
+    write(Progress(kind="tool_start", node="act", text=text))
+    started = time.perf_counter()
+    call = {
+        "id": ctx.evidence_id,
+        "tool": tool.name,
+        "inputs": inp.model_dump(mode="json", exclude_none=True),
+    }
+    try:
+        result = tool.run(inp, ctx)
+    except Exception as exc:
+        error = " ".join((str(exc) or type(exc).__name__).split())
+        seconds = round(time.perf_counter() - started, 4)
+        done = {**call, "expert": tool.expert, "backend": tool.backend, "ok": False}
+        evidence = {**done, "error": error, "seconds": seconds}
+        write(Progress(kind="tool_done", node="act", text=f"{tool.name} failed", evidence=evidence))
+        raise
+    seconds = round(time.perf_counter() - started, 4)
+    evidence = {
+        **call,
+        "expert": result.expert or tool.expert,
+        "backend": result.backend or tool.backend,
+        "ok": True,
+        "summary": result.summary,
+        "seconds": seconds,
+    }
+    text = f"{tool.name} done in {seconds:.2f} s"
+    write(Progress(kind="tool_done", node="act", text=text, evidence=evidence))
+    return result
+
+
+def _where(inp: BaseModel) -> str:
+    roi = getattr(inp, "roi_number", None)
+    if roi:
+        return f" on region #{roi}"
+    region = getattr(inp, "region_index", None)
+    if region:
+        return f" on tissue region {region}"
+    if getattr(inp, "target", None) in {"slide", "wsi"}:
+        return " on the whole slide"
+    return ""
 
 
 def error_kind(exc: Exception) -> str:

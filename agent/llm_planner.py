@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
-from agent.errors import CopilotError
 from agent.review_intents import CompareRequest, RecallRequest
 from agent.review_planner import plan_compare, plan_recall
 from agent.state import CaseState, Evidence, Node, Plan, PlanStep, Roi
+from core.errors import CopilotError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -88,7 +88,7 @@ _MAX_RESULT_CHARS = 600
 
 
 class ToolCallingClient(Protocol):
-    """What the planner needs of an OpenAI-compatible client (``tools.client.ModelClient``)."""
+    """What the planner needs of an OpenAI-compatible client (``core.http.ModelClient``)."""
 
     def chat_tools(
         self,

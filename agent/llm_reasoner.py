@@ -21,7 +21,6 @@ import re
 from typing import Any, Protocol
 
 from agent.chain_parser import ParsedOutput, failure_chain, parse_steps, to_chain
-from agent.errors import CopilotError
 from agent.executor import error_kind
 from agent.reasoner import compose_chain
 from agent.state import (
@@ -32,7 +31,8 @@ from agent.state import (
     ReasoningChain,
     RecalledFact,
 )
-from tools.client import ChatReply
+from core.errors import CopilotError
+from core.http import ChatReply
 
 __all__ = ["ChatClient", "build_messages", "make_llm_reasoner", "trim_output"]
 
@@ -71,7 +71,7 @@ _HASH_RE = re.compile(r"^[0-9a-f]{32,}$")
 
 
 class ChatClient(Protocol):
-    """What the reasoner needs from a client (``tools.client.ModelClient`` has it)."""
+    """What the reasoner needs from a client (``core.http.ModelClient`` has it)."""
 
     def chat_messages(
         self,

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent.capabilities import BUILT_IN, Capability, capabilities_of
-from agent.config import Settings
-from agent.errors import ConfigError
 from agent.intents import (
     ParsedRequest,
     RegionRequest,
@@ -21,8 +19,10 @@ from agent.llm_planner import make_llm_planner
 from agent.review_planner import plan_compare, plan_recall
 from agent.semantic_planner import SemanticRouter, clarifying_question, semantic_parse
 from agent.state import CaseState, Node, Plan, PlannerName, PlanStep, Roi
+from core.errors import ConfigError
+from core.http import ModelClient
+from core.settings import Settings
 from memory.kg.embed import shared_embedder
-from tools.client import ModelClient
 from tools.zoom import PARTS
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import CaseError
+from core.errors import CaseError
 
 __all__ = [
     "CaseBundle",

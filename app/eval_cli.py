@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.config import Settings
-from agent.errors import ConfigError
+from core.errors import ConfigError
+from core.settings import Settings
 
 __all__ = [
     "EXIT_THRESHOLDS_MISSED",

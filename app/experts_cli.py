@@ -8,10 +8,10 @@ import os
 import shutil
 import sys
 
-from agent.config import Settings
-from agent.errors import ToolServerError
+from core.errors import ToolServerError
+from core.http import ModelClient
+from core.settings import Settings
 from tools.availability import check_experts
-from tools.client import ModelClient
 from tools.experts import load_experts
 from tools.registry import models_dir
 from tools.serve_command import planner_command, render, vllm_command

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agent.config import Settings
-from agent.errors import ConfigError
+from core.errors import ConfigError
+from core.settings import Settings
 from memory.kg.build import assemble
 from memory.kg.sources import read_sources
 from memory.kg.store import BuildReport, KGStore

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from agent.config import Settings
-from agent.errors import ConfigError
 from app.kg_build import BuildStep, build_from_source, report_line, source_folder
+from core.errors import ConfigError
+from core.settings import Settings
 from memory.kg.linker import EntityLinker
 from memory.kg.store import KGStore
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from agent.config import Settings
-from agent.errors import (
+from app import eval_cli, experts_cli, kg_cli, models_cli
+from core.errors import (
     CaseError,
     ConfigError,
     CopilotError,
@@ -20,7 +20,7 @@ from agent.errors import (
     ToolInputError,
     ToolServerError,
 )
-from app import eval_cli, experts_cli, kg_cli, models_cli
+from core.settings import Settings
 
 __all__ = ["main"]
 

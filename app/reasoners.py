@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.config import Settings
-from agent.errors import ConfigError
 from agent.llm_reasoner import make_llm_reasoner
 from agent.reasoner import reason
 from agent.state import CaseState
-from tools.client import ModelClient
+from core.errors import ConfigError
+from core.http import ModelClient
+from core.settings import Settings
 
 __all__ = ["ReasonerChoice", "choose_reasoner"]
 

@@ -4,31 +4,30 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.messages import HumanMessage
-from langgraph.config import get_stream_writer
 from pydantic import BaseModel, Field
 
 from agent.chain_format import tagged
-from agent.config import Settings
 from agent.deps import GraphDeps
-from agent.errors import PlanError
 from agent.graph import build_graph
 from agent.knowledge import Knowledge
 from agent.planner import make_planner
 from agent.state import ReasoningChain, SlideRef
 from app.reasoners import choose_reasoner
+from core.errors import PlanError
+from core.progress import Progress
+from core.settings import Settings
 from memory.audit import AuditLog
 from memory.cases import CaseRecord, CaseStore, new_case_id, validate_case_id
 from memory.kg.store import KGStore
-from tools.base import Tool, ToolContext, ToolResult
 from tools.registry import ClientFactory, build_tools
 from tools.slide_cache import SlideCache
 
-__all__ = ["Copilot", "Progress", "TurnResult"]
+__all__ = ["Copilot", "TurnResult"]
 
 MAX_QUESTION_CHARS = 4000
 
@@ -82,21 +81,6 @@ class TurnResult(BaseModel):
         return self.reasoner_error.get("message") if self.reasoner_error else None
 
 
-class Progress(BaseModel):
-    """One event of a turn streamed by ``Copilot.ask_stream``, before its ``TurnResult``.
-
-    ``node`` starts a graph node, ``tool_start`` a tool call, ``tool_progress`` reports long
-    work inside one (``read 40/200 tissue tiles``), ``tool_done`` ends one; ``text`` is
-    one line for a person (``planning…``, ``running segment on region #2 (cpu)…``) and
-    ``evidence`` carries a finished call's id, tool, expert, backend, seconds, status and summary.
-    """
-
-    kind: Literal["node", "tool_start", "tool_progress", "tool_done"]
-    node: str
-    text: str
-    evidence: dict[str, Any] | None = None
-
-
 def recursion_limit(settings: Settings) -> int:
     """Graph steps one turn may take: the LLM planner's plan → act loop, re-plans and the rest."""
     loop = 2 * (settings.max_tool_calls + 1)
@@ -133,8 +117,6 @@ class Copilot:
         self.graph = build_graph(deps).compile(checkpointer=self.cases.checkpointer)
         self._case_locks: dict[str, threading.Lock] = {}
         self._case_locks_guard = threading.Lock()
-        for name in self.tools.names():
-            _report_progress(self.tools.get(name))
 
     def ask(self, slide: str | Path, question: str, case_id: str | None = None) -> TurnResult:
         """Answer ``question`` about ``slide`` in case ``case_id`` (a new case when None).
@@ -277,88 +259,6 @@ def _node_line(node: str, times: int) -> str:
     if times > 1 and node in _AGAIN_LINES:
         return _AGAIN_LINES[node]
     return _NODE_LINES.get(node, f"{node}…")
-
-
-def _report_progress(tool: Tool) -> None:
-    """Make ``tool.run`` write ``Progress`` events to the graph's custom stream, if any."""
-    run = tool.run
-
-    def run_reporting(inp: Any, ctx: ToolContext) -> ToolResult:
-        write = _stream_writer()
-        where = _where(inp)
-        write(
-            Progress(
-                kind="tool_start",
-                node="act",
-                text=f"running {tool.name}{where} ({tool.backend})…",
-            )
-        )
-        started = time.perf_counter()
-        call = {"id": ctx.evidence_id, "tool": tool.name, "inputs": _args(inp)}
-        try:
-            result = run(inp, ctx)
-        except Exception as exc:
-            error = str(exc) or type(exc).__name__
-            write(
-                Progress(
-                    kind="tool_done",
-                    node="act",
-                    text=f"{tool.name} failed",
-                    evidence={
-                        **call,
-                        "expert": tool.expert,
-                        "backend": tool.backend,
-                        "ok": False,
-                        "error": " ".join(error.split()),
-                        "seconds": round(time.perf_counter() - started, 4),
-                    },
-                )
-            )
-            raise
-        seconds = round(time.perf_counter() - started, 4)
-        write(
-            Progress(
-                kind="tool_done",
-                node="act",
-                text=f"{tool.name} done in {seconds:.2f} s",
-                evidence={
-                    **call,
-                    "expert": result.expert or tool.expert,
-                    "backend": result.backend or tool.backend,
-                    "ok": True,
-                    "summary": result.summary,
-                    "seconds": seconds,
-                },
-            )
-        )
-        return result
-
-    tool.run = run_reporting  # type: ignore[method-assign]
-
-
-def _stream_writer() -> Callable[[Any], None]:
-    try:
-        return get_stream_writer()
-    except RuntimeError:  # called outside a graph run
-        return lambda _chunk: None
-
-
-def _args(inp: Any) -> dict[str, Any]:
-    dump = getattr(inp, "model_dump", None)
-    return dump(mode="json", exclude_none=True) if callable(dump) else {}
-
-
-def _where(inp: Any) -> str:
-    roi = getattr(inp, "roi_number", None)
-    if roi:
-        return f" on region #{roi}"
-    region = getattr(inp, "region_index", None)
-    if region:
-        return f" on tissue region {region}"
-    target = getattr(inp, "target", None)
-    if target in {"slide", "wsi"}:
-        return " on the whole slide"
-    return ""
 
 
 def _result(case_id: str, state: dict[str, Any], total_s: float) -> TurnResult:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
 
 __all__ = ["WheelMember", "fetch_wheel_members", "sha256_file"]
 

@@ -22,13 +22,13 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from benchmarks.timing import median_s  # noqa: E402
+from core.http import ModelClient, encode_image  # noqa: E402
 from tests.fixtures.model_server import (  # noqa: E402
     TINY_VLM_REPO_ID,
     install_in_hf_cache,
     start_model_server,
 )
 from tests.fixtures.tiny_vlm import build_tiny_qwen25vl  # noqa: E402
-from tools.client import ModelClient, encode_image  # noqa: E402
 from tools.nuclei import detect_nuclei  # noqa: E402
 from tools.slide import Slide  # noqa: E402
 from tools.types import Box  # noqa: E402

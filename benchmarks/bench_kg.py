@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from agent.config import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from memory.kg.build import assemble  # noqa: E402
 from memory.kg.sources import read_sources  # noqa: E402
 from memory.kg.store import FACTS, KGStore  # noqa: E402

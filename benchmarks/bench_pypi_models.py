@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from agent.config import Settings  # noqa: E402
 from app.models_cli import fetch_models  # noqa: E402
 from benchmarks.timing import median_s  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from tools.capricorn import (  # noqa: E402
     KATHER_LABELS,
     LABELS,

@@ -178,10 +178,10 @@ def in_process(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from agent.config import Settings
     from app.runner import Copilot
     from app.web.paths import AppDirs
     from app.web.service import SessionState, WebService
+    from core.settings import Settings
 
     settings = Settings(home=home)
     dirs = AppDirs.from_settings(settings)

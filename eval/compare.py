@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
 
 __all__ = [
     "COMPARED",

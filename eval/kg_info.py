@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from core.settings import Settings
 
 __all__ = ["describe_kg", "kg_problem"]
 

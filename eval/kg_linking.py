@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as `python eval/kg_linking.py`
 
 from pydantic import BaseModel
 
-from agent.config import Settings
+from core.settings import Settings
 from memory.kg.build import assemble
 from memory.kg.model import Entity, Graph
 from memory.kg.sources import read_sources

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from core.settings import Settings
     from eval.suite import Suite
 
 __all__ = ["unmet_requirements"]

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent.capabilities import capabilities_of
-from agent.config import Settings
 from agent.planner import plan_request, semantic_plan
 from agent.semantic_planner import SemanticRouter
 from agent.state import Plan, Roi
+from core.settings import Settings
 from eval.routing import Paraphrase, Planner, RoutingScore, load_paraphrases, score_planner
 from memory.kg.embed import shared_embedder
 from tools.registry import build_tools

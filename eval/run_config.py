@@ -24,8 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.config import Settings
-from agent.errors import ConfigError
+from core.errors import ConfigError
+from core.settings import Settings
 
 __all__ = ["RunConfig", "RunConfigError", "apply_settings", "load_run_config"]
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.errors import CopilotError
+from core.errors import CopilotError
 from eval.expectations import score_turn
 from eval.suite import Case, Suite
 from eval.versions import record_versions

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
 
 __all__ = [
     "parse_yaml",

@@ -16,8 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from agent.config import Settings
-from agent.errors import ConfigError
+from core.errors import ConfigError
+from core.settings import Settings
 from tools.experts import ExpertSpec, load_experts
 from tools.pypi_models import model_for, weights_dir
 from tools.registry import models_dir

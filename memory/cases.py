@@ -13,7 +13,7 @@ from typing import Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 
-from agent.errors import CaseError
+from core.errors import CaseError
 
 __all__ = ["CaseRecord", "CaseStore", "new_case_id", "validate_case_id"]
 

@@ -61,8 +61,8 @@ def home(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def copilot(home: Path) -> Iterator[object]:
     """A Copilot (graph, cases database, audit log) over an empty home; closed afterwards."""
-    from agent.config import Settings
     from app.runner import Copilot
+    from core.settings import Settings
 
     c = Copilot(Settings(home=home))
     yield c

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from agent.config import Settings
 from app.case_export import (
     CaseBundle,
     bundle_from,
@@ -22,6 +21,7 @@ from app.case_export import (
 )
 from app.main import main
 from app.runner import Copilot
+from core.settings import Settings
 from tests.conftest import SHARED_DATA
 
 CMU = SHARED_DATA / "wsi" / "CMU-1-Small-Region.svs"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Settings
 from agent.state import Evidence, ReasoningChain
 from agent.verifier import verify_chain
 from app.runner import Copilot, TurnResult
+from core.settings import Settings
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.shared_data

@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.config import Settings
 from app.runner import Copilot
+from core.http import ModelClient
+from core.settings import Settings
 from tests.test_client import free_port
-from tools.client import ModelClient
 
 pytestmark = pytest.mark.shared_data
 

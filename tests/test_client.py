@@ -12,9 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
-from agent.errors import ToolServerError, ToolTimeout
-from tools.client import ModelClient, encode_image
-from tools.parsers import ModelOutputError
+from core.errors import ModelOutputError, ToolServerError, ToolTimeout
+from core.http import ModelClient, encode_image
 
 OK_BODY = {
     "model": "nuclei-lora",

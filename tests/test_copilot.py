@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from agent.config import Settings
 from agent.deps import GraphDeps
 from agent.graph import build_graph
 from agent.reasoner import reason
 from agent.state import CaseState
 from app.runner import Copilot
+from core.settings import Settings
 from memory.audit import AuditLog
 from memory.cases import CaseStore
 from tools.registry import build_tools

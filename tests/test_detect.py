@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Settings
 from app.runner import Copilot
+from core.settings import Settings
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from agent.config import Settings
 from app.main import main
+from core.settings import Settings
 from eval.compare import compare_runs, load_run, render_compare_html, render_compare_markdown
 from eval.plots import confusion_plot_name, task_scores, write_plots
 from eval.report import render_html, render_markdown

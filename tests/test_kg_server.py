@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.config import Settings
-from agent.errors import ConfigError
+from core.errors import ConfigError
+from core.settings import Settings
 from memory.kg.build import assemble
 from memory.kg.sources import read_sources
 from memory.kg.store import KGStore

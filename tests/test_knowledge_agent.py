@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Settings
 from agent.knowledge import Knowledge
 from agent.state import ChainStep, Claim, Evidence, ReasoningChain, RecalledFact
 from agent.verifier import verify_chain
 from app.runner import Copilot
+from core.settings import Settings
 from memory.kg.build import assemble
 from memory.kg.sources import read_sources
 from memory.kg.store import KGStore

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.config import Settings
 from agent.llm_planner import CallFormatError, ToolCall, parse_call, tool_functions
 from app.runner import Copilot
+from core.http import ModelClient
+from core.settings import Settings
 from tests.fixtures.model_server import find_free_port
-from tools.client import ModelClient
 from tools.registry import build_tools
 
 URL = "http://planner.test/v1"

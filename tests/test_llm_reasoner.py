@@ -22,14 +22,14 @@ import httpx
 import pytest
 
 from agent.chain_parser import numbers_in, parse_steps, to_chain
-from agent.config import Settings
-from agent.errors import ConfigError
 from agent.llm_reasoner import build_messages, trim_output
 from agent.state import ChainStep, Claim, Evidence, ReasoningChain
 from agent.verifier import extract_numbers, verify_chain
 from app.runner import Copilot, TurnResult
+from core.errors import ConfigError
+from core.http import ModelClient
+from core.settings import Settings
 from tests.fixtures.model_server import ModelServer, find_free_port
-from tools.client import ModelClient
 
 QUESTION = "What is the size, magnification and resolution?"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.config import Settings
 from app.runner import Copilot
+from core.settings import Settings
 from tests.test_cli import run
 from tools.local_backend import LocalVLM
 

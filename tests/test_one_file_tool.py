@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.config import Settings
-from agent.errors import ConfigError
 from agent.llm_planner import tool_functions
 from agent.state import Plan
 from app.runner import Copilot
-from tools.client import ModelClient
+from core.errors import ConfigError
+from core.http import ModelClient
+from core.settings import Settings
 from tools.registry import build_tools
 
 TOY = textwrap.dedent(

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tools.parsers import (
-    ChoiceParse,
-    ModelOutputError,
-    excerpt,
-    parse_answer_tags,
-    parse_choice,
-)
+from core.errors import ModelOutputError, excerpt
+from tools.parsers import ChoiceParse, parse_answer_tags, parse_choice
 
 LABELS = ["tumor", "stroma", "lymphocytes", "necrosis", "normal"]
 SYNONYMS = {"tumor": ["tumour", "carcinoma"], "necrosis": ["necrotic debris"]}

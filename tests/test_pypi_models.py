@@ -11,14 +11,14 @@ import pytest
 from PIL import Image
 from skimage.draw import polygon as fill_polygon
 
-from agent.config import Settings
-from agent.errors import ConfigError
 from agent.intents import parse_request
 from app.runner import Copilot
 from app.wheels import WheelMember, fetch_wheel_members, sha256_file
+from core.errors import ConfigError
+from core.http import ModelClient
+from core.settings import Settings
 from tools.availability import check_experts
 from tools.capricorn import KATHER_LABELS, LABELS
-from tools.client import ModelClient
 from tools.cpu_experts import load_cpu_model
 from tools.experts import load_experts
 from tools.pypi_models import PYPI_MODELS

@@ -10,7 +10,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from agent.config import Settings
+from core.settings import Settings
 from eval.routing import load_paraphrases, split_of
 from eval.routing_report import EXIT_BELOW_THRESHOLD, run_routing
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agent.config import Settings
 from app.runner import Copilot
+from core.settings import Settings
 from tools.segmentation import segment_image
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from agent.capabilities import capabilities_of
-from agent.config import Settings
-from agent.errors import ConfigError
 from agent.planner import FOR_ANALYSIS, choose_planner, make_planner, semantic_plan
 from agent.semantic_planner import SemanticRouter, normalise, split_clauses
 from agent.state import Plan, Roi
+from core.errors import ConfigError
+from core.settings import Settings
 from memory.kg.embed import shared_embedder
 from tools.registry import build_tools
 

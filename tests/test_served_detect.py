@@ -11,9 +11,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from agent.config import Settings
 from app.runner import Copilot
-from tools.client import ModelClient
+from core.http import ModelClient
+from core.settings import Settings
 from tools.geometry import model_input_size
 
 pytestmark = pytest.mark.shared_data

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.config import Settings
 from app.runner import Copilot
+from core.http import ModelClient
+from core.settings import Settings
 from tests.fixtures.model_server import ModelServer
 from tests.test_cli import run
-from tools.client import ModelClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 

@@ -6,7 +6,7 @@ import numpy as np
 import openslide
 import pytest
 
-from agent.errors import RegionError, SlideOpenError, SlideReadError, ToolInputError
+from core.errors import RegionError, SlideOpenError, SlideReadError, ToolInputError
 from tests.fixtures.slides import SyntheticSlide
 from tools.pixels import composite_on_white
 from tools.slide import Slide, file_sha256

@@ -6,7 +6,7 @@ import numpy as np
 import openslide
 import pytest
 
-from agent.errors import SlideOpenError, SlideReadError
+from core.errors import SlideOpenError, SlideReadError
 from tests.fixtures.slides import SyntheticSlide
 from tools.slide import Slide
 from tools.tile_reader import TileReader

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import RegionError, ToolInputError
+from core.errors import RegionError, ToolInputError
 from tests.fixtures.slides import SyntheticSlide
 from tools.slide import Slide
 from tools.tiling import tile_grid

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Settings
 from agent.knowledge import Knowledge
 from app.kg_build import BuildStep
 from app.web.kg_panel import KGPanel
 from app.web.service import SessionState, WebService
+from core.settings import Settings
 from memory.kg.store import KGStore
 from tests.fixtures.browser import place_sample
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agent.config import Settings
 from app.runner import Copilot
 from app.web.panels import CasePanels
 from app.web.paths import AppDirs
@@ -26,6 +25,7 @@ from app.web.roi_view import (
 )
 from app.web.service import SessionState, WebService
 from app.web.uploads import original_name, remember_name, uploaded_as
+from core.settings import Settings
 from tests.conftest import SHARED_DATA
 
 CMU = SHARED_DATA / "wsi" / "CMU-1-Small-Region.svs"

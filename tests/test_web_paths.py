@@ -80,7 +80,7 @@ def test_too_many_encodings_are_refused(roots: tuple[Path, Path]) -> None:
 
 
 def test_app_dirs_live_under_home_and_serve_only_artifacts_and_cache(tmp_path: Path) -> None:
-    from agent.config import Settings
+    from core.settings import Settings
 
     dirs = AppDirs.from_settings(Settings(home=tmp_path))
     dirs.ensure()

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.config import Settings
 from app.runner import Copilot, TurnResult
 from app.web.overview import ROI_RGB
 from app.web.render import render_turn
 from app.web.service import SessionState, WebService
+from core.settings import Settings
 from tests.fixtures.slides import SyntheticSlide
 
 

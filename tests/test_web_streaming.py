@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Settings
-from app.runner import Copilot, Progress, TurnResult
+from app.runner import Copilot, TurnResult
 from app.web.paths import AppDirs
 from app.web.service import SessionState, WebService
+from core.progress import Progress
+from core.settings import Settings
 from tests.fixtures.slides import SyntheticSlide
 
 SIZE = "What is the size and resolution?"
@@ -54,7 +55,7 @@ def test_ask_is_the_last_item_of_ask_stream(
 def test_bad_input_raises_before_the_stream_starts(
     service: WebService, synthetic_slide: SyntheticSlide, tmp_path: Path
 ) -> None:
-    from agent.errors import CopilotError
+    from core.errors import CopilotError
 
     with pytest.raises(CopilotError, match="the question is empty"):
         service.copilot.ask_stream(synthetic_slide.path, "   ")

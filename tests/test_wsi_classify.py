@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Settings
 from app.runner import Copilot
+from core.settings import Settings
 from tests.fixtures.tiny_mil import LABELS
 from tests.test_cli import run
 

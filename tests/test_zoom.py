@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Settings
-from agent.errors import RegionError
+from core.errors import RegionError
+from core.settings import Settings
 from tests.fixtures.slides import SyntheticSlide
 from tools.base import ToolContext
 from tools.slide_cache import SlideCache

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from core.errors import ModelOutputError
 from tools.base import Tool, ToolContext, ToolResult
 from tools.experts import ExpertsConfig, ExpertSpec, load_experts
 from tools.nuclei import NucleiResult, detect_nuclei
-from tools.parsers import ModelOutputError
 from tools.registry import ToolRegistry, build_tools
 from tools.router import Router
 from tools.slide import Slide

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tools.client import ModelClient
+from core.http import ModelClient
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertsConfig, ExpertSpec
 

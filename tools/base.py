@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
+from core.progress import ProgressFn, report
+
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from core.settings import Settings
     from tools.expert_pool import ExpertPool
     from tools.slide import Slide
     from tools.slide_cache import SlideCache
@@ -27,6 +29,8 @@ class ToolContext:
     evidence_id: str
     slides: SlideCache
     slide: Slide | None = None
+    progress: ProgressFn = report
+    """Call with one line about long work ("read 40/200 tissue tiles"); streamed to the UI."""
 
     @property
     def artifact_dir(self) -> Path:

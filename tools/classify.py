@@ -7,14 +7,14 @@ import time
 
 from pydantic import BaseModel, Field
 
-from agent.errors import ToolError, ToolServerError
+from core.errors import ModelOutputError, ToolError, ToolServerError, excerpt
 from tools.base import Tool, ToolContext, ToolResult
 from tools.capricorn import LABELS, CapricornClassifier, region_tiles
 from tools.cpu_experts import CAPRICORN_IMPLEMENTATION
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.nuclei import DEFAULT_MPP
-from tools.parsers import ModelOutputError, excerpt, parse_choice
+from tools.parsers import parse_choice
 from tools.regions import RegionInput, read_analysis_region
 from tools.router import Contribution, combine_labels
 from tools.types import RegionRead

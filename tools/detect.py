@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from agent.errors import ToolServerError
+from core.errors import ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import CPU_DETECTORS
 from tools.expert_pool import ExpertPool

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.errors import ToolServerError
-from tools.client import ChatReply, ModelClient
+from core.errors import ModelOutputError, ToolServerError
+from core.http import ChatReply, ModelClient
 from tools.cpu_experts import (
     CPU_IMPLEMENTATIONS,
     CPU_MODEL_LOADERS,
@@ -20,7 +20,6 @@ from tools.cpu_experts import (
 )
 from tools.experts import ExpertsConfig, ExpertSpec
 from tools.local_backend import LocalVLM
-from tools.parsers import ModelOutputError
 from tools.pypi_models import weights_dir
 from tools.router import Router
 

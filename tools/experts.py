@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
 
 __all__ = ["Backend", "ExpertSpec", "ExpertsConfig", "Scale", "Task", "load_experts"]
 

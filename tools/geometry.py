@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from agent.errors import ToolInputError
-from tools.parsers import ModelOutputError
+from core.errors import ModelOutputError, ToolInputError
 from tools.types import Box
 
 __all__ = [

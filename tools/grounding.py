@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.parsers import ModelOutputError, excerpt, require_text
+from core.errors import ModelOutputError, excerpt
+from tools.parsers import require_text
 
 __all__ = [
     "BoxParse",

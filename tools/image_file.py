@@ -9,7 +9,7 @@ import numpy as np
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
-from agent.errors import SlideOpenError
+from core.errors import SlideOpenError
 
 __all__ = ["MAX_IMAGE_PIXELS", "load_plain_image"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.client import ChatReply, shrink
+from core.http import ChatReply, shrink
 
 __all__ = ["LocalVLM"]
 

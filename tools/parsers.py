@@ -8,14 +8,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.errors import ToolError
+from core.errors import ModelOutputError, excerpt
 
 __all__ = [
     "MAX_OUTPUT_CHARS",
     "ChoiceParse",
-    "ModelOutputError",
     "TaggedAnswer",
-    "excerpt",
     "parse_answer_tags",
     "parse_choice",
     "require_text",
@@ -23,10 +21,6 @@ __all__ = [
 
 MAX_OUTPUT_CHARS = 200_000
 """Longer outputs are refused: a model stuck in a repetition loop, not an answer."""
-
-
-class ModelOutputError(ToolError):
-    """A model answered, but its text cannot be read as the expected output."""
 
 
 class TaggedAnswer(BaseModel):
@@ -49,12 +43,6 @@ class ChoiceParse(BaseModel):
     label: str
     method: Literal["exact", "word", "option"]
     answer: str = Field(description="the answer text the label was read from")
-
-
-def excerpt(text: str, limit: int = 80) -> str:
-    """Quote ``text`` on one line, cut to ``limit`` characters, for an error message."""
-    flat = " ".join(text.split())
-    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
 
 
 def require_text(text: str) -> str:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent.errors import RegionError, ToolInputError
+from core.errors import RegionError, ToolInputError
 from tools.base import ToolContext
 from tools.scale import downsample_for
 from tools.types import Box, RegionRead, SlideMetadata

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
+from core.http import ModelClient
 from tools.base import Tool
 from tools.classify import ClassifyTool
-from tools.client import ModelClient
 from tools.detect import DetectTool
 from tools.expert_pool import ExpertPool
 from tools.experts import load_experts
@@ -22,7 +22,7 @@ from tools.wsi_classify import WsiClassifyTool
 from tools.zoom import ZoomTool
 
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from core.settings import Settings
 
 __all__ = [
     "TOOL_FACTORIES",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agent.errors import ToolInputError, ToolServerError
+from core.errors import ToolInputError, ToolServerError
 from tools.experts import ExpertsConfig, ExpertSpec, Scale, Task
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.errors import RegionError, ToolInputError
+from core.errors import RegionError, ToolInputError
 from tools.types import SlideMetadata
 
 __all__ = ["UPSAMPLE_TOLERANCE", "downsample_for"]

@@ -11,7 +11,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 from skimage.measure import regionprops
 
-from agent.errors import ToolServerError
+from core.errors import ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import (
     CPU_SEGMENTERS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
 from tools.experts import ExpertsConfig
 
 __all__ = ["planner_command", "render", "vllm_command"]

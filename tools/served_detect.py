@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.errors import ModelOutputError
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.geometry import model_box_to_level0, model_input_size, norm1000_box_to_level0
 from tools.grounding import parse_boxes
-from tools.parsers import ModelOutputError
 from tools.types import Box
 
 __all__ = ["DEFAULT_GROUNDING_PROMPT", "served_boxes"]

@@ -12,7 +12,7 @@ from types import TracebackType
 import numpy as np
 import openslide
 
-from agent.errors import RegionError, SlideOpenError, SlideReadError, ToolInputError
+from core.errors import RegionError, SlideOpenError, SlideReadError, ToolInputError
 from tools.image_file import load_plain_image
 from tools.pixels import composite_on_white, read_openslide_rgb, resize_rgb
 from tools.scale import downsample_for

@@ -14,7 +14,7 @@ from types import TracebackType
 import numpy as np
 import openslide
 
-from agent.errors import SlideOpenError, SlideReadError, ToolInputError
+from core.errors import SlideOpenError, SlideReadError, ToolInputError
 from tools.pixels import read_openslide_rgb, resize_rgb
 from tools.slide import Slide, check_slide_file, detect_openslide_format
 from tools.tiling import Tile

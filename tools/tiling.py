@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.errors import ToolInputError
+from core.errors import ToolInputError
 from tools.scale import downsample_for
 from tools.slide import best_level
 from tools.tissue import TissueMap

@@ -9,13 +9,12 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from agent.errors import ToolInputError, ToolServerError
+from core.errors import ToolInputError, ToolServerError
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import MIL_IMPLEMENTATION, cpu_problem
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.mil import MilModel, load_mil
-from tools.progress import report
 from tools.router import Contribution, combine_labels
 from tools.tile_reader import TileReader
 from tools.tiling import Tile, tile_grid
@@ -94,8 +93,8 @@ class WsiClassifyTool(Tool):
             for n, (_, rgb) in enumerate(reader.read(tiles), 1):
                 pixels.append(_fit(rgb, lead.tile_px))
                 if n % every == 0 or n == len(tiles):
-                    report(f"read {n}/{len(tiles)} tissue tiles")
-        report(f"encoding {len(pixels)} tiles with {', '.join(e.name for e in experts)}")
+                    ctx.progress(f"read {n}/{len(tiles)} tissue tiles")
+        ctx.progress(f"encoding {len(pixels)} tiles with {', '.join(e.name for e in experts)}")
         results = [self._model(e).predict(pixels) for e in experts]
         per_expert = [
             dict(zip(self._model(e).labels, map(float, p), strict=True))

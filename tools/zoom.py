@@ -7,7 +7,7 @@ from typing import Literal
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from agent.errors import RegionError, ToolInputError
+from core.errors import RegionError, ToolInputError
 from tools.base import Tool, ToolContext, ToolResult
 from tools.regions import box_from_list, clipped, fit_view, on_slide, tissue_box
 from tools.scale import downsample_for

@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from agent.config import Settings
-from agent.errors import CopilotError
 from agent.knowledge import Knowledge
 from app.kg_build import BuildStep, build_from_source, default_source, report_line, source_folder
+from core.errors import CopilotError
+from core.settings import Settings
 from memory.kg.store import BuildReport
 
 __all__ = ["KGPanel"]

@@ -18,10 +18,10 @@ from typing import Any
 
 from PIL import Image
 
-from agent.errors import CopilotError
 from app.case_export import CaseBundle, bundle_from, shorten, write_geojson, write_report_zip
 from app.web.paths import PathRefused, resolve_inside
 from app.web.roi_view import DISPLAY_PX, OVERLAYS, draw_roi, overlays_in
+from core.errors import CopilotError
 from tools.types import Box
 
 __all__ = ["CasePanels", "ExportFiles"]

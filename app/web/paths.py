@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
-from agent.config import Settings
-from agent.errors import CopilotError
+from core.errors import CopilotError
+from core.settings import Settings
 
 __all__ = ["AppDirs", "PathRefused", "resolve_inside"]
 

@@ -7,8 +7,8 @@ import signal
 import sys
 from types import FrameType
 
-from agent.config import Settings
 from app.web.paths import AppDirs
+from core.settings import Settings
 
 __all__ = ["serve"]
 

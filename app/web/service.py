@@ -22,9 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from agent.config import Settings
-from agent.errors import CopilotError
-from app.runner import Copilot, Progress, TurnResult
+from app.runner import Copilot, TurnResult
 from app.samples import fetch_sample
 from app.web.kg_panel import KGPanel
 from app.web.overview import draw_overview
@@ -39,6 +37,9 @@ from app.web.render import (
 )
 from app.web.streaming import TurnThread, progress_message
 from app.web.uploads import accept_upload, uploaded_as
+from core.errors import CopilotError
+from core.progress import Progress
+from core.settings import Settings
 from memory.cases import validate_case_id
 
 __all__ = ["SessionState", "SlideView", "WebService"]

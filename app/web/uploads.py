@@ -9,8 +9,8 @@ import shutil
 import unicodedata
 from pathlib import Path
 
-from agent.errors import CopilotError
 from app.web.paths import resolve_inside
+from core.errors import CopilotError
 from tools.slide import Slide
 
 __all__ = ["UploadRejected", "accept_upload", "original_name", "remember_name", "uploaded_as"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
 from memory.kg.model import Fact
 
 __all__ = ["CuratedFact", "read_curated"]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
 
 __all__ = ["Embedder", "default_model_dir", "shared_embedder"]
 

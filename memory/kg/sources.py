@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.errors import ConfigError
+from core.errors import ConfigError
 from memory.kg.obo import OboTerm, descendants, read_obo
 from memory.kg.owl import OwlClass, read_owl_classes
 

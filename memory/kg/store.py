@@ -19,8 +19,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field
 
-from agent.config import Settings
-from agent.errors import ConfigError
+from core.errors import ConfigError
+from core.settings import Settings
 from memory.kg.embed import Embedder, shared_embedder
 from memory.kg.model import Entity, Fact, Graph
 

@@ -13,7 +13,8 @@
         │   ├── RegionError        the region is off the slide or over the pixel budget
         │   └── SlideReadError     pixels could not be decoded (corrupt or truncated file)
         ├── ToolServerError    a required backend is down or broken: exit code 3
-        └── ToolTimeout        a backend did not answer in time: exit code 3
+        ├── ToolTimeout        a backend did not answer in time: exit code 3
+        └── ModelOutputError   a model answered, but unreadably: exit code 3
 
 Every message is a single line meant for the user; no traceback reaches the UI or the LLM.
 """
@@ -33,6 +34,8 @@ __all__ = [
     "ToolServerError",
     "ToolTimeout",
     "VerificationError",
+    "ModelOutputError",
+    "excerpt",
 ]
 
 
@@ -85,3 +88,13 @@ class ToolServerError(ToolError):
 
 class ToolTimeout(ToolServerError):
     """A backend did not answer within its timeout."""
+
+
+class ModelOutputError(ToolError):
+    """A model answered, but its text cannot be read as the expected output."""
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """Quote ``text`` on one line, cut to ``limit`` characters, for an error message."""
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")

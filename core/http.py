@@ -21,8 +21,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel
 
-from agent.errors import ToolServerError, ToolTimeout
-from tools.parsers import ModelOutputError, excerpt
+from core.errors import ModelOutputError, ToolServerError, ToolTimeout, excerpt
 
 __all__ = ["ChatReply", "ModelClient", "encode_image", "shrink"]
 
