@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from agent.capabilities import BUILT_IN, Capability, capabilities_of
@@ -226,12 +226,13 @@ def build_plan(
     steps: list[PlanStep] = []
     notes: list[str] = []
     here = [r for r in rois if r.slide_id == slide_id]
+    lookup = None
     if parsed.recall is not None:
         lookup = plan_recall(parsed.recall, here, current, archive or [])
-        return Plan(request=request, lookup=lookup)
-    if parsed.compare is not None:
-        steps, found = plan_compare(parsed.compare, here, current, archive or [])
-        return Plan(request=request, steps=steps, lookup=found)
+    elif parsed.compare is not None:
+        steps, lookup = plan_compare(parsed.compare, here, current, archive or [])
+    if (parsed.recall or parsed.compare) and _only_review(parsed):
+        return Plan(request=request, steps=steps, lookup=lookup)
     if parsed.info:
         steps.append(PlanStep(tool="slide_info", why="slide size, levels, resolution"))
     if parsed.tissue:
@@ -261,9 +262,17 @@ def build_plan(
             steps.append(PlanStep(tool=name, why="asked for by name or example"))
         else:
             steps.append(_region_step(name, region, here, current, notes, view, slide))
-    if not steps and not parsed.knowledge:
+    if not steps and not parsed.knowledge and lookup is None:
         notes.append("no tool matched the request")
-    return Plan(request=request, steps=steps, notes=notes, knowledge=parsed.knowledge)
+    return Plan(
+        request=request, steps=steps, notes=notes, knowledge=parsed.knowledge, lookup=lookup
+    )
+
+
+def _only_review(parsed: ParsedRequest) -> bool:
+    """The request only compares or recalls (nothing else to run beside it)."""
+    rest = replace(parsed, recall=None, compare=None)
+    return rest.empty and not rest.knowledge
 
 
 def _zoom_step(

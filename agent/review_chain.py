@@ -54,6 +54,11 @@ def compose_review(
         cites = _compare(steps, answer, evidence, earlier, lookup)
     else:
         cites = _recall_regions(steps, answer, earlier, lookup, rois)
+    for ev in evidence:  # what the turn ran beside the comparison or recall
+        if ev.id not in cites:
+            summary = _add(steps, ev, "")
+            answer.text(" ").extend(summary)
+            cites.append(ev.id)
     latest = {ev.tool: ev for ev in [*earlier, *evidence] if ev.id in cites}
     fact_ids = add_facts(steps, answer, facts, latest, brief=True)
     if plan.notes:

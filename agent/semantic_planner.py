@@ -385,14 +385,17 @@ def semantic_parse(
     rules = parse_request(low)
     recall = None
     compare = None
-    if "recall" in chosen and not (chosen & {"compare"}):
-        recall = rules.recall or RecallRequest(regions=tuple(dict.fromkeys(region_refs(low))))
-        return ParsedRequest(recall=recall), routing, low
-    if "compare" in chosen:
-        compare = rules.compare or parse_compare(low) or _compare_from_refs(low)
-        if compare is not None:
-            return ParsedRequest(compare=compare), routing, low
     clause_of = {s.capability: s.clause for s in routing.selected}
+    if "compare" in chosen:
+        said = clause_of.get("compare", low)
+        compare = parse_compare(said) or rules.compare or _compare_from_refs(said)
+        chosen.discard("compare")
+    elif "recall" in chosen:
+        said = clause_of.get("recall", low)
+        recall = parse_recall(said) or RecallRequest(
+            regions=tuple(dict.fromkeys(region_refs(said)))
+        )
+        chosen.discard("recall")
     zoom = None
     if "zoom" not in chosen and chosen & {"detect", "classify", "segment"}:
         named = zoom_request(low)
@@ -426,6 +429,8 @@ def semantic_parse(
         if name in by_name
     )
     parsed = ParsedRequest(
+        recall=recall,
+        compare=compare,
         segment_also=parts[1:],
         other=other,
         info="slide_info" in chosen,

@@ -95,11 +95,15 @@ def capabilities_in(plan: Plan) -> list[str]:
     """The capabilities a plan runs, in order: tools, then knowledge; a lookup or a question."""
     if plan.clarify:
         return ["clarify"]
-    if plan.lookup is not None:
-        return [plan.lookup.kind]
-    # a zoom that only shows the box or point an analysis names is part of that analysis
-    steps = [s for s in plan.steps if not (s.tool == "zoom" and s.why == FOR_ANALYSIS)]
-    found = list(dict.fromkeys(step.tool for step in steps))
+    # a zoom that only shows the box or point an analysis names is part of that analysis, and
+    # the analyses a comparison runs on its regions are part of the comparison
+    steps = [
+        s
+        for s in plan.steps
+        if not (s.tool == "zoom" and s.why == FOR_ANALYSIS) and not s.why.endswith("to compare")
+    ]
+    found = [plan.lookup.kind] if plan.lookup is not None else []
+    found += list(dict.fromkeys(step.tool for step in steps))
     if plan.knowledge:
         found.append("knowledge")
     return found or ["clarify"]
