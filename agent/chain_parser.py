@@ -33,6 +33,7 @@ __all__ = [
     "MAX_STEPS",
     "ParsedOutput",
     "ParsedStep",
+    "claimable_leaves",
     "claims_for",
     "failure_chain",
     "numbers_in",
@@ -212,7 +213,7 @@ def claims_for(
         (ref, path, value)
         for ref in cites
         if ref in evidence
-        for path, value in _leaves(evidence[ref].output)
+        for path, value in claimable_leaves(evidence[ref].output)
     ]
     for shown, value, end in numbers_in(unquoted):
         digits = len(shown.split(".")[1]) if "." in shown else 0
@@ -266,6 +267,8 @@ def _match(
             gap = abs(converted - value)
             if not math.isclose(converted, value, abs_tol=tolerance + 1e-9):
                 continue
+            if unit_hint is not None and unit != unit_hint:
+                continue  # "45 µm²" binds to an area in µm², never to a count of 45
             rank = 0 if unit == unit_hint else 1 if unit is None else 2
             key = (rank, path.count("."), gap, order)  # top-level fields before nested ones
             if best is None or key < best[0]:
@@ -284,25 +287,47 @@ def _conversions(path: str, raw: float) -> Iterator[tuple[str | None, float]]:
                 yield unit, raw * factor
 
 
-def _leaves(node: Any, prefix: str = "", limit: int = 50_000) -> list[tuple[str, float]]:
-    """Numeric leaves of a tool output as (dotted path, value), in document order."""
+def claimable_leaves(output: dict[str, Any]) -> list[tuple[str, float]]:
+    """The numbers of a tool output that a written number may stand for, as (path, value).
+
+    Claimable: the output's own numeric fields (a count, a share, an area, µm/px, a
+    magnification), the class probabilities of a mapping of names to numbers, and a short list
+    of numbers such as the view's box. Not claimable: anything inside a per-object list (one
+    nucleus's box or area, one tile's attention), which a chain would otherwise match by chance
+    among thousands of values.
+    """
     out: list[tuple[str, float]] = []
-    stack: list[tuple[str, Any]] = [(prefix, node)]
-    while stack and len(out) < limit:
-        path, cur = stack.pop()
-        if isinstance(cur, bool):
+    for key, value in output.items():
+        if not isinstance(key, str) or "." in key or isinstance(value, bool):
             continue
-        if isinstance(cur, int | float):
-            if path and math.isfinite(cur):
-                out.append((path, float(cur)))
-        elif isinstance(cur, dict):
-            items = [(k, v) for k, v in cur.items() if isinstance(k, str) and "." not in k]
-            stack.extend((f"{path}.{k}" if path else k, v) for k, v in reversed(items))
-        elif isinstance(cur, list):
-            stack.extend(
-                (f"{path}.{i}" if path else str(i), v) for i, v in reversed(list(enumerate(cur)))
+        if isinstance(value, int | float):
+            if math.isfinite(value):
+                out.append((key, float(value)))
+        elif isinstance(value, dict) and all(_is_number(v) for v in value.values()):
+            out.extend(
+                (f"{key}.{name}", float(v))
+                for name, v in value.items()
+                if isinstance(name, str) and "." not in name and math.isfinite(v)
             )
+        elif _short_numbers(value):
+            out.extend((f"{key}.{i}", float(v)) for i, v in enumerate(value))
     return out
+
+
+_SHORT_LIST = 4
+"""A list of at most this many numbers is one value (a box, a size), not a list of objects."""
+
+
+def _short_numbers(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and 0 < len(value) <= _SHORT_LIST
+        and all(_is_number(v) for v in value)
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def to_chain(

@@ -466,30 +466,31 @@ def _ask_smollm2(
 
 
 def _numbers_hold(step: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> bool:
-    """Re-check a step without the verifier: every number equals a cited output value."""
-    values: list[float] = []
-
-    def walk(node: Any, name: str = "") -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, k)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v, name)
-        elif isinstance(node, int | float) and not isinstance(node, bool):
-            values.append(float(node))
-            if name.endswith("fraction"):
-                values.append(100.0 * node)
-
-    for ref in step["evidence"]:
-        walk(outputs.get(ref, {}))
-    text = step["text"]
+    """Re-check a verified step without the verifier: each number written is claimed, and each
+    number claim names a field outside the per-object lists whose value, read here from the
+    output, shows as the written number."""
+    text = step["text"].replace("level-0", "")
     for claim in step["claims"]:
         if claim["kind"] == "quote":
             text = text.replace(claim["text"], " ")
-    for shown in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]*\d)", text.replace("level-0", "")):
-        tol = 0.5 * 10 ** -(len(shown.split(".")[1]) if "." in shown else 0)
-        if not any(math.isclose(float(shown), v, abs_tol=tol + 1e-9) for v in values):
+    numbers = [c for c in step["claims"] if c["kind"] == "number"]
+    written = re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]*\d)", text)
+    if len(numbers) < len(written):
+        return False
+    for claim in numbers:
+        node: Any = outputs.get(claim["evidence"], {})
+        parts = claim["path"].split(".")
+        top = node.get(parts[0]) if isinstance(node, dict) else None
+        if isinstance(top, list) and top and isinstance(top[0], dict):
+            return False  # inside a per-object list: never claimable
+        for part in parts:
+            node = node[int(part)] if isinstance(node, list) else node.get(part)
+        if not isinstance(node, int | float):
+            return False
+        value = float(node)
+        scale = {"%": 100.0, "mm²": 1e-6 if parts[-1].endswith("um2") else 1.0}
+        value *= scale.get(claim["unit"] or "", 1.0)
+        if not math.isclose(value, claim["value"], abs_tol=claim["tolerance"] + 1e-9):
             return False
     return True
 
