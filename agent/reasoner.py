@@ -248,6 +248,10 @@ def _tissue(ev: Evidence) -> _Section:
         big.text(".")
         parts.append(("observe", big))
     short = Writer().extend(frac)
+    if o["regions"] and o["regions"][0].get("area_mm2") is not None:
+        r0 = o["regions"][0]
+        short.text(" The largest holds ")
+        short.num(r0["area_mm2"], e, "regions.0.area_mm2", decimals=3).text(" mm² of tissue.")
     return parts, short
 
 

@@ -8,7 +8,14 @@ from typing import Literal
 
 from agent.ordinals import ORDINAL_PATTERN, ORDINAL_WORDS
 
-__all__ = ["CompareRequest", "RecallRequest", "RegionRef", "parse_compare", "parse_recall"]
+__all__ = [
+    "CompareRequest",
+    "RecallRequest",
+    "RegionRef",
+    "compare_of",
+    "parse_compare",
+    "parse_recall",
+]
 
 RegionRef = int | Literal["current", "previous"]
 """An earlier region (ROI) by number, the one the conversation is on ("it"), or the one before."""
@@ -90,6 +97,11 @@ def parse_compare(low: str) -> CompareRequest | None:
         return None
     if len(refs) == 1 and refs[0] != "current":
         refs = ["current", *refs]
+    return compare_of(low, tuple(refs))
+
+
+def compare_of(low: str, regions: tuple[RegionRef, ...]) -> CompareRequest:
+    """The comparison of ``regions`` by the analysis ``low`` names (None: the latest one)."""
     tool: Literal["segment", "detect", "classify"] | None = None
     what = None
     part = _PART_RE.search(low)
@@ -103,7 +115,7 @@ def parse_compare(low: str) -> CompareRequest | None:
     elif part:
         tool, what = "segment", _part_name(part.group(1))
     return CompareRequest(
-        regions=tuple(refs), tool=tool, what=what, nuclei=bool(_NUCLEI_RE.search(low))
+        regions=regions, tool=tool, what=what, nuclei=bool(_NUCLEI_RE.search(low))
     )
 
 

@@ -33,6 +33,7 @@ from agent.intents import (
 from agent.review_intents import (
     CompareRequest,
     RecallRequest,
+    compare_of,
     parse_compare,
     parse_recall,
     region_refs,
@@ -547,13 +548,18 @@ def _can_compare(low: str) -> bool:
     return bool(_COMPARE_CUE_RE.search(low)) or len(set(region_refs(low))) >= 2
 
 
+_TWO_RE = re.compile(r"\b(?:the|these|those)\s+two\b|\bboth\b|\beach\s+other\b")
+
+
 def _compare_from_refs(low: str) -> CompareRequest | None:
     refs = list(dict.fromkeys(region_refs(low)))
+    if not refs and _TWO_RE.search(low):
+        refs = ["previous", "current"]  # "the two regions": the last two the case looked at
     if not refs:
         return None
     if len(refs) == 1:
         refs = ["current", *refs] if refs[0] != "current" else ["current", "previous"]
-    return CompareRequest(regions=tuple(refs))
+    return compare_of(low, tuple(refs))
 
 
 def clarifying_question(routing: Routing, capabilities: Sequence[Capability]) -> str:

@@ -177,3 +177,11 @@ def test_without_an_embedding_model_the_rules_plan_and_say_why(home: Path, tmp_p
     assert plan.planner == "rules"
     assert "config.json missing" in plan.planner_reason
     registry.close()
+
+
+def test_the_two_regions_are_the_last_two_the_case_looked_at(router: SemanticRouter) -> None:
+    plan = _plan(router, "Compare the nuclear density between the two regions", views=2)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert plan.lookup.tool == "detect"
+    assert sorted(plan.lookup.rois) == [1, 2]
