@@ -494,10 +494,16 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
     )
     if m and m.group(1) not in ("first", "1st"):
         return "tissue_region", _ordinal(m.group(1)), None, None
-    if re.search(
-        r"\b(largest|biggest|main|largest)\s+(?:piece\s+of\s+)?tissue\b", low
-    ) or re.search(
-        r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section)\b", low
+    if (
+        re.search(r"\b(largest|biggest|main|largest)\s+(?:piece\s+of\s+)?tissue\b", low)
+        or re.search(
+            r"\b(?:into|onto|on|to|at)\s+the\s+tissue\b(?!\s*(?:regions?|pieces?|fragments?|"
+            r"sections?|cores?)?\s*#?\s*\d)",
+            low,
+        )
+        or re.search(
+            r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section)\b", low
+        )
     ):
         return "tissue_region", 1, None, None
     m = (

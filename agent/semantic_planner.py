@@ -328,7 +328,12 @@ class SemanticRouter:
             best = float(table[i, order[0]])
             name = names[order[0]] if best >= self.threshold else None
             cue = grammar_cue(clause)
-            takes_over = cue in ("recall", "compare") or name is None or name in _YIELDS_TO_ZOOM
+            takes_over = (
+                cue in ("recall", "compare")
+                or name is None
+                or (cue == "zoom" and name in _YIELDS_TO_ZOOM)
+                or (cue == "classify" and name in ("tissue", "slide_info", "wsi_classify"))
+            )
             if cue is not None and cue not in exclude and cue in names and takes_over:
                 name, best = cue, max(best, self.threshold)
             if name is not None:
@@ -473,6 +478,10 @@ _THIS_DISEASE_RE = re.compile(
     r"disease|diagnosis)s?\b|\bwhat\s+(?:should|do)\s+i\s+look\s+for\b"
 )
 """A question about the disease the image shows: its facts are recalled beside the analysis."""
+_TISSUE_TYPE_RE = re.compile(
+    r"\b(?:tissue\s+(?:type|class|classification)|(?:type|kind|sort)\s+of\s+tissue)\b"
+)
+_SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)\s+slide\b|\bslide[- ]level\b|\boverall\b")
 _YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 """Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
 "show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
@@ -491,6 +500,8 @@ def grammar_cue(clause: str) -> str | None:
     """
     if parse_recall(clause) is not None or _PAST_RESULT_RE.search(clause):
         return "recall"
+    if _TISSUE_TYPE_RE.search(clause) and not _SLIDE_WIDE_RE.search(clause):
+        return "classify"
     if parse_compare(clause) is not None:
         return "compare"
     rel = parse_relative(clause)

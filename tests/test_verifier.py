@@ -109,3 +109,10 @@ def test_step_without_evidence_is_unverified() -> None:
 def test_number_extraction() -> None:
     text = "CMU is 2220 × 2967 px at level-0, 0.499 µm/px, 20x, region #1, [10, -5], id E1.2"
     assert extract_numbers(text) == [2220, 2967, 0.499, 20, 1, 10, -5]
+
+
+def test_stroma_is_a_tissue_not_a_tumour_name() -> None:
+    from memory.kg.linker import medical_terms
+
+    assert medical_terms("7 stroma region(s) cover 67.4% of it; stromal tissue") == []
+    assert medical_terms("a leiomyoma beside the stroma") == ["leiomyoma"]

@@ -19,7 +19,8 @@ __all__ = ["EntityLinker", "Link", "Mentions", "medical_terms"]
 
 _MAX_WORDS = 8
 _MEDICAL = re.compile(
-    r"\b[\w-]*(?:oma|omas|carcinoma|sarcoma|cancer|neoplasm|neoplasia|tumou?r|tumou?rs|"
+    r"\b(?!(?:stroma|stromas|chroma|aroma|aromas|diploma|soma|somas|stoma|stomas)\b)"
+    r"[\w-]*(?:oma|omas|carcinoma|sarcoma|cancer|neoplasm|neoplasia|tumou?r|tumou?rs|"
     r"lymphoma|leuka?emia|dysplasia|metaplasia|hyperplasia)\b",
     re.IGNORECASE,
 )
