@@ -35,6 +35,9 @@ __all__ = [
     "ParsedStep",
     "claimable_leaves",
     "claims_for",
+    "field_kind",
+    "fits",
+    "number_context",
     "failure_chain",
     "numbers_in",
     "parse_steps",
@@ -218,7 +221,9 @@ def claims_for(
     for shown, value, end in numbers_in(unquoted):
         digits = len(shown.split(".")[1]) if "." in shown else 0
         tolerance = 0.5 * 10 ** (-digits)
-        match = _match(value, tolerance, _unit_after(unquoted[end:]), leaves)
+        context = number_context(unquoted, end - len(shown), end)
+        fitting = [leaf for leaf in leaves if fits(context, leaf[1])]
+        match = _match(value, tolerance, _unit_after(unquoted[end:]), fitting)
         if match is not None:
             ref, path, unit = match
             claims.append(
@@ -247,6 +252,103 @@ def _contains(
     else:
         return False
     return any(quote in h for h in hay)
+
+
+_INDEX_BEFORE_RE = re.compile(r"#\s*$")
+_CONTEXT_UNITS = (
+    ("µm/px", "µm/px"),
+    ("um/px", "µm/px"),
+    ("%", "%"),
+    ("µm²", "µm²"),
+    ("um²", "µm²"),
+    ("um2", "µm²"),
+    ("mm²", "mm²"),
+    ("×", "px"),
+    ("px", "px"),
+    ("pixel", "px"),
+)
+_MAGNIFICATION_RE = re.compile(r"^x(?![a-z])", re.IGNORECASE)
+_NOUN_RE = re.compile(r"^[A-Za-z]")
+
+
+_LEVEL_BEFORE_RE = re.compile(r"\blevels?\s*$", re.IGNORECASE)
+_PER_RE = re.compile(r"^\s*[A-Za-z]+\s+per\s+(\S+)")
+_BRACKET_RE = re.compile(r"\[([^\[\]]*)$")
+
+
+def number_context(text: str, start: int, end: int) -> str:
+    """What the words around a written number say it is.
+
+    ``index`` (after "#" or "level"), ``unit:<u>`` (followed by a unit), ``noun`` (followed by a
+    word: "60 nuclei", "3 levels"), or ``bare`` (inside a box, a parenthesis, a list).
+    """
+    before = text[:start]
+    if _LEVEL_BEFORE_RE.search(before):
+        return "level"
+    if _INDEX_BEFORE_RE.search(before):
+        return "index"
+    bracket = _BRACKET_RE.search(before)
+    if bracket is not None and "]" in text[end:]:
+        return f"item:{bracket.group(1).count(',')}"  # the k-th number of a written list
+    rest = text[end:]
+    per = _PER_RE.match(rest)
+    if per is not None:
+        return "density" if per.group(1).startswith("mm") else "per:other"
+    if _MAGNIFICATION_RE.match(rest):
+        return "unit:x"
+    stripped = rest.lstrip()
+    for mark, unit in _CONTEXT_UNITS:
+        if stripped.startswith(mark):
+            return f"unit:{unit}"
+    if _NOUN_RE.match(stripped) and rest[:1] == " ":
+        return "noun"
+    return "bare"
+
+
+def field_kind(path: str) -> str:
+    """What a claimable field holds, from its name: an index, a count, a quantity in a unit, or
+    another quantity (which only a bare number, as in a box or a parenthesis, may stand for)."""
+    name = path.split(".")[0] if path.split(".")[-1].isdigit() else path.rsplit(".", 1)[-1]
+    if name.endswith(("number", "index")) or name in ("level", "level_count_index"):
+        return "index"
+    if name == "count" or name.endswith("_count") or "density" in name or "per_mm2" in name:
+        return "count"  # "60 nuclei", "1 level(s)", "1439 nuclei per mm²"
+    if name.endswith("fraction"):
+        return "unit:%"
+    if name.endswith("um2"):
+        return "unit:µm²"
+    if name.endswith("mm2"):
+        return "unit:mm²"
+    if "mpp" in name:
+        return "unit:µm/px"
+    if "magnification" in name or "objective" in name:
+        return "unit:x"
+    if any(w in name for w in ("width", "height", "box", "_px", "size", "output")):
+        return "unit:px"
+    return "quantity"
+
+
+def fits(context: str, path: str) -> bool:
+    """A number in ``context`` may stand for the field at ``path``."""
+    kind = field_kind(path)
+    name = path.rsplit(".", 1)[-1]
+    if context == "level":
+        return name in ("level", "level_count")
+    if context.startswith("item:"):
+        return name == context.split(":")[1]  # "[x0, y0, x1, y1]": the k-th of a short list
+    if context == "density":
+        return "density" in path or "per_mm2" in path
+    if context == "per:other":
+        return False
+    if context == "index" or kind == "index":
+        return context == kind
+    if context.startswith("unit:"):
+        if context in ("unit:µm²", "unit:mm²") and kind in ("unit:µm²", "unit:mm²"):
+            return True  # converted between the two
+        return kind == context or (context == "unit:%" and kind == "unit:%")
+    if context == "noun":
+        return kind in ("count", "unit:px")  # "60 nuclei", "2220 × 2967 pixels"
+    return True  # bare: a box's coordinates, a probability in parentheses
 
 
 def _unit_after(rest: str) -> str | None:
@@ -291,10 +393,11 @@ def claimable_leaves(output: dict[str, Any]) -> list[tuple[str, float]]:
     """The numbers of a tool output that a written number may stand for, as (path, value).
 
     Claimable: the output's own numeric fields (a count, a share, an area, µm/px, a
-    magnification), the class probabilities of a mapping of names to numbers, and a short list
-    of numbers such as the view's box. Not claimable: anything inside a per-object list (one
-    nucleus's box or area, one tile's attention), which a chain would otherwise match by chance
-    among thousands of values.
+    magnification), the class probabilities of a mapping of names to numbers, a short list of
+    numbers such as the view's box, and the scalar numbers of the first entry of a ranked list
+    (the largest tissue region). Not claimable: the rest of a per-object list (any nucleus's box
+    or area, any tile's attention), which a chain would otherwise match by chance among
+    thousands of values.
     """
     out: list[tuple[str, float]] = []
     for key, value in output.items():
@@ -311,6 +414,13 @@ def claimable_leaves(output: dict[str, Any]) -> list[tuple[str, float]]:
             )
         elif _short_numbers(value):
             out.extend((f"{key}.{i}", float(v)) for i, v in enumerate(value))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            # the first of a ranked list ("the largest tissue region"): its own numbers only
+            out.extend(
+                (f"{key}.0.{name}", float(v))
+                for name, v in value[0].items()
+                if isinstance(name, str) and "." not in name and _is_number(v) and math.isfinite(v)
+            )
     return out
 
 

@@ -7,9 +7,8 @@ claims point at a null output, ``quote`` claims occur verbatim in the cited evid
 ``compare`` claims (a difference, or equal / unequal values, between two cited outputs) hold
 (``claims``); evidence of earlier turns that the turn compares or recalls (``earlier``, loaded
 from the case's archive) can be cited like the turn's own; every medical entity written outside
-quotes links to the knowledge graph (``entities``); every disease an infer or conclude step
-names outside quotes is backed by a cited fact about it or a cited expert label that links to it
-(``inference``). On the answer: it equals
+quotes links to the knowledge graph (``entities``); every disease a step names outside quotes
+is backed by a cited fact about it or a cited expert label that links to it (``inference``). On the answer: it equals
 the conclusion's text (``answer``) and names no class of a cited classifier other than the one
 the classifier gave (``consistent``). A claim that cannot be checked fails its step: it is shown
 as unverified, never as verified.
@@ -165,6 +164,10 @@ def verify_chain(
     cited = hits = 0
     for step in chain.steps:
         step_checks = _check_step(step, ctx)
+        if step.kind != "conclude":
+            other = _contradiction(step, by_id)
+            if other is not None:
+                step_checks.append(Check(step=step.id, name="consistent", ok=False, detail=other))
         checks.extend(step_checks)
         step_ok[step.id] = bool(step.evidence) and all(c.ok for c in step_checks)
         cited += len(step.evidence)
@@ -264,8 +267,7 @@ def _check_step(step: ChainStep, ctx: _Context) -> list[Check]:
     )
     own = _unquoted(step)
     checks.append(_entities_check(step, own, ctx))
-    if step.kind in ("infer", "conclude"):
-        checks.append(_inference_check(step, own, ctx))
+    checks.append(_inference_check(step, own, ctx))  # a disease named in any step is backed
     return checks
 
 
@@ -321,7 +323,7 @@ def _inference_check(step: ChainStep, own: str, ctx: _Context) -> Check:
 
 
 def _contradiction(conclusion: ChainStep, by_id: dict[str, Evidence]) -> str | None:
-    """A cited classifier's other class named in the answer while its own class is not."""
+    """A cited classifier's other class named in a step while its own class is not."""
     own = _unquoted(conclusion).lower()
     text = conclusion.text.lower()
     for ref in conclusion.evidence:
@@ -468,4 +470,11 @@ def _unclaimed_numbers(step: ChainStep) -> list[float]:
     values = [
         c.value for c in step.claims if c.kind in ("number", "compare") and c.value is not None
     ]
-    return [n for n in extract_numbers(text) if not any(math.isclose(n, v) for v in values)]
+    unclaimed = []
+    for n in extract_numbers(text):  # each claim backs one written number, not every equal one
+        k = next((i for i, v in enumerate(values) if math.isclose(n, v)), None)
+        if k is None:
+            unclaimed.append(n)
+        else:
+            values.pop(k)
+    return unclaimed

@@ -61,7 +61,9 @@ def _verify(text: str) -> tuple[list[Any], str]:
 def test_numbers_inside_per_object_lists_are_not_claimable() -> None:
     paths = {path for path, _ in claimable_leaves(_detection().output)}
     assert {"count", "mean_area_um2", "density_per_mm2", "region_box.0", "mpp"} <= paths
-    assert not any(path.startswith("objects") for path in paths)
+    inside = sorted(path for path in paths if path.startswith("objects"))
+    names = ("area_px", "area_um2", "eccentricity", "hematoxylin")
+    assert inside == [f"objects.0.{name}" for name in names]  # the first entry's own numbers
 
 
 def test_212_nuclei_with_mean_area_45_is_not_verified_for_60_nuclei() -> None:
@@ -85,3 +87,28 @@ def test_a_written_unit_must_be_the_fields_unit() -> None:
     assert claims_for("an area of 60 µm²", ["E1.1"], {"E1.1": ev}, {}) == []
     (claim,) = claims_for("an area of 33.2 µm²", ["E1.1"], {"E1.1": ev}, {})
     assert claim.path == "mean_area_um2"
+
+
+def test_a_number_binds_only_to_a_field_of_its_kind() -> None:
+    ev = _detection()
+    # 1 is the region's number, not a count of nuclei; 60 is the count, not a region number
+    assert claims_for("1 nuclei detected in region #60", ["E1.1"], {"E1.1": ev}, {}) == []
+    claims = claims_for("60 nuclei detected in region #1", ["E1.1"], {"E1.1": ev}, {})
+    assert [(c.path, c.value) for c in claims] == [("count", 60.0), ("roi_number", 1.0)]
+
+
+def test_a_step_naming_another_class_of_the_cited_classifier_is_flagged() -> None:
+    ev = Evidence(
+        id="E2.1",
+        tool="classify",
+        ok=True,
+        summary="smooth muscle",
+        output={"label": "smooth muscle", "probabilities": {"smooth muscle": 0.6, "adipose": 0.3}},
+    )
+    for text, ok in (
+        ("observe: The expert classified it as smooth muscle. [E2.1]", True),
+        ("observe: The expert classified it as adipose. [E2.1]", False),
+    ):
+        chain = to_chain(parse_steps(text + "\nconclude: done."), [ev], [])
+        report = verify_chain(chain, [ev], [], "done.")
+        assert report.step_status["S1"] is ok, text
