@@ -307,7 +307,8 @@ def number_context(text: str, start: int, end: int) -> str:
 
 def field_kind(path: str) -> str:
     """What a claimable field holds, from its name: an index, a count, a quantity in a unit, or
-    another quantity (which only a bare number, as in a box or a parenthesis, may stand for)."""
+    another quantity (which only a bare number, as in a box or a parenthesis, may stand for).
+    """
     name = path.split(".")[0] if path.split(".")[-1].isdigit() else path.rsplit(".", 1)[-1]
     if name.endswith(("number", "index")) or name in ("level", "level_count_index"):
         return "index"
