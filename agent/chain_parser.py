@@ -306,11 +306,13 @@ def number_context(text: str, start: int, end: int) -> str:
 
 
 def field_kind(path: str) -> str:
-    """What a claimable field holds, from its name: an index, a count, a quantity in a unit, or
-    another quantity (which only a bare number, as in a box or a parenthesis, may stand for).
+    """What a claimable field holds, from its name.
+
+    An index, a count, a quantity in a unit, or another quantity (which only a bare number, as
+    in a box or a parenthesis, may stand for).
     """
     name = path.split(".")[0] if path.split(".")[-1].isdigit() else path.rsplit(".", 1)[-1]
-    if name.endswith(("number", "index")) or name in ("level", "level_count_index"):
+    if name.endswith(("number", "index")):
         return "index"
     if name == "count" or name.endswith("_count") or "density" in name or "per_mm2" in name:
         return "count"  # "60 nuclei", "1 level(s)", "1439 nuclei per mm²"

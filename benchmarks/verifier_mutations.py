@@ -102,6 +102,7 @@ def mutations(text: str, ev: Evidence, rng: random.Random) -> Iterator[tuple[str
 
 
 def main() -> int:
+    """Run the turns, mutate their steps, print the share flagged per kind of mutation."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     rng = random.Random(0)
     home = Path(tempfile.mkdtemp(prefix="mutations-"))
