@@ -9,9 +9,9 @@ claims point at a null output, ``quote`` claims occur verbatim in the cited evid
 from the case's archive) can be cited like the turn's own; every medical entity written outside
 quotes links to the knowledge graph (``entities``); every disease a step names outside quotes
 is backed by a cited fact about it or a cited expert label that links to it (``inference``). On
-the answer: it equals the conclusion's text (``answer``) and names no class of a cited classifier other than the one
-the classifier gave (``consistent``). A claim that cannot be checked fails its step: it is shown
-as unverified, never as verified.
+the answer: it equals the conclusion's text (``answer``); no step names a class of a cited
+classifier other than the one the classifier gave (``consistent``). A claim that cannot be
+checked fails its step: it is shown as unverified, never as verified.
 
 Scores: citation precision (cited ids that exist), citation recall (the turn's successful
 evidence and recalled facts that the chain cites), entity Dice (entities named in the chain
