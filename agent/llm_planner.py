@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AGENT_FUNCTIONS",
     "ToolCall",
+    "SYSTEM",
     "build_messages",
+    "case_context",
     "make_llm_planner",
     "parse_call",
     "tool_functions",
@@ -185,15 +187,20 @@ def _call(name: Any, arguments: Any) -> ToolCall:
     return ToolCall(name=name, arguments=arguments)
 
 
-def system_message(state: CaseState, registry: ToolRegistry, budget: int) -> str:
-    """The case context: the slide, the numbered regions, the latest analyses, what tools do."""
+SYSTEM = (
+    "You are SmartPath Co-pilot's planner. Call one function at a time to gather the evidence "
+    "the pathologist's request needs; when you have it, or when no function fits, reply in plain "
+    "text without a call. Coordinates are level-0 pixels. Limits: classify knows the classes of "
+    "its configured experts only; detect counts and measures nuclei but does not type them; no "
+    "function judges necrosis, mitoses or grade."
+)
+"""The same for every turn, so that a server's prefix cache holds it with the functions."""
+
+
+def case_context(state: CaseState, budget: int) -> str:
+    """The case context: the slide, the numbered regions, the latest analyses, the budget."""
     slide = state.get("slide") or {}
-    lines = [
-        "You are SmartPath Co-pilot's planner. Call one function at a time to gather the "
-        "evidence the pathologist's request needs; when you have it, or when no function "
-        "fits, reply in plain text without a call. Coordinates are level-0 pixels.",
-        f"Budget: at most {budget} function calls this turn.",
-    ]
+    lines = [f"Budget: at most {budget} function calls this turn."]
     if slide:
         lines.append(
             f"Open slide: {json.dumps(slide.get('name', ''))}, {slide.get('width')} x "
@@ -217,24 +224,16 @@ def system_message(state: CaseState, registry: ToolRegistry, budget: int) -> str
             latest[record["tool"]] = str(record.get("summary", ""))[:160]
     for tool, summary in latest.items():
         lines.append(f"Latest {tool} result: {summary}")
-    lines.append(
-        "Limits: classify knows the classes of its configured experts only; detect counts and "
-        "measures nuclei but does not type them; no function judges necrosis, mitoses or grade."
-    )
-    del registry  # the functions themselves carry the tools' descriptions and schemas
     return "\n".join(lines)
 
 
-def build_messages(
-    state: CaseState,
-    registry: ToolRegistry,
-    plan: Plan | None,
-    budget: int,
-) -> list[dict[str, Any]]:
+def build_messages(state: CaseState, plan: Plan | None, budget: int) -> list[dict[str, Any]]:
     """The conversation so far: context, request, each call with its result, the feedback."""
+    context = case_context(state, budget)
+    request = state.get("request", "")
     messages: list[dict[str, Any]] = [
-        {"role": "system", "content": system_message(state, registry, budget)},
-        {"role": "user", "content": state.get("request", "")},
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": f"Case context:\n{context}\n\nRequest: {request}"},
     ]
     evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
     rois = {r["evidence"]: r["number"] for r in state.get("rois", [])}
@@ -314,7 +313,7 @@ def make_llm_planner(
         if current.calls >= budget:
             note = f"stopped after {current.calls} tool calls (SMARTPATH_MAX_TOOL_CALLS={budget})"
             return _out(current.model_copy(update={"done": True, "notes": [*current.notes, note]}))
-        messages = build_messages(state, registry, current, budget)
+        messages = build_messages(state, current, budget)
         try:
             return _step(state, current, messages)
         except CopilotError as exc:
@@ -328,6 +327,7 @@ def make_llm_planner(
             problem, call = _read(message, names)
             if problem is None:
                 break
+            current = current.model_copy(update={"refused": [*current.refused, problem]})
             if repaired:
                 note = f"the planner's call was refused: {problem}"
                 done = current.model_copy(update={"done": True, "notes": [*current.notes, note]})

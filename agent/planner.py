@@ -93,13 +93,15 @@ def make_planner(
         assert settings.planner_url
         assert settings.planner_model
         client = (client_factory or _planner_client(settings))(settings.planner_url)
-        return make_llm_planner(
+        node = make_llm_planner(
             registry,
             client,
             settings.planner_model,
             budget=settings.max_tool_calls,
             reason=choice.reason,
         )
+        node.close = client.close  # type: ignore[attr-defined]  # the owner closes the client
+        return node
     extra = [c for c in capabilities_of(registry) if c.tool and c.name not in BUILT_IN]
     router: SemanticRouter | None = None
     if choice.name == "semantic" and settings is not None:

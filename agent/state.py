@@ -111,6 +111,10 @@ class Plan(_Model):
         description="the LLM planner's calls in order: name, arguments, the step it added "
         "(index into steps) or its result",
     )
+    refused: list[str] = Field(
+        default_factory=list,
+        description="the LLM planner's calls refused this turn and why (each got a repair round)",
+    )
     answer_text: str | None = Field(
         default=None, description="the LLM planner's closing text (the chain is the answer)"
     )

@@ -104,6 +104,7 @@ class Copilot:
         self.audit = AuditLog(settings.audit_dir)
         self.tools = build_tools(settings, client_factory)
         self.knowledge = Knowledge(KGStore(settings), settings.link_threshold)
+        self._planner = make_planner(self.tools, settings, client_factory)
         deps = GraphDeps(
             settings=settings,
             tools=self.tools,
@@ -112,7 +113,7 @@ class Copilot:
             knowledge=self.knowledge,
             reasoner=self.reasoner.node,
             rewrite_on_failure=self.reasoner.rewrite_on_failure,
-            planner=make_planner(self.tools, settings, client_factory),
+            planner=self._planner,
         )
         self.graph = build_graph(deps).compile(checkpointer=self.cases.checkpointer)
         self._case_locks: dict[str, threading.Lock] = {}
@@ -235,6 +236,9 @@ class Copilot:
         self.slides.close()
         self.tools.close()
         self.reasoner.close()
+        close_planner = getattr(self._planner, "close", None)
+        if close_planner is not None:
+            close_planner()
         self.knowledge.store.close()
         self.cases.close()
 

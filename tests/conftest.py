@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.pypi_models",
     "tests.fixtures.kg",
     "tests.fixtures.smollm2",
+    "tests.fixtures.tiny_planner_lm",
     "tests.fixtures.browser",
     "tests.fixtures.web",
 ]

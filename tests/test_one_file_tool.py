@@ -126,7 +126,7 @@ def test_the_llm_planner_is_offered_its_schema_and_runs_its_call(
         body = json.loads(request.content)
         seen.append(body)
         call = {"name": "focus_check", "arguments": {"target": "box", "roi_number": 1}}
-        if "zoom" in body["messages"][1]["content"]:
+        if "Request: zoom" in body["messages"][1]["content"]:
             args = {"target": "tissue_region", "region_index": 1, "magnification": 10}
             call = {"name": "zoom", "arguments": args}
         done = any(m["role"] == "tool" for m in body["messages"])
