@@ -185,6 +185,10 @@ _SHORTHAND = {
     "tx": "treatment",
 }
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w/])")
+_CONTRACTIONS = {"'s": " is", "'re": " are", "'m": " am", "'ve": " have", "'ll": " will"}
+_CONTRACTION_RE = re.compile(
+    r"\b(what|where|how|who|which|it|that|there|here|we|you|i|they)('s|'re|'m|'ve|'ll)\b"
+)
 _R_NUMBER_RE = re.compile(r"\b(?:r|roi|v|view)(\d{1,3})\b")
 
 
@@ -193,6 +197,7 @@ def normalise(text: str) -> str:
     low = " ".join(text.lower().split())
     low = low.replace("’", "'").replace("“", '"').replace("”", '"').replace("×", "x")
     low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
+    low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)
     return _R_NUMBER_RE.sub(r"region \1", low)
 
 
@@ -333,6 +338,7 @@ class SemanticRouter:
                 or name is None
                 or (cue == "zoom" and name in _YIELDS_TO_ZOOM)
                 or (cue == "classify" and name in ("tissue", "slide_info", "wsi_classify"))
+                or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
             )
             if cue is not None and cue not in exclude and cue in names and takes_over:
                 name, best = cue, max(best, self.threshold)
@@ -481,6 +487,10 @@ _THIS_DISEASE_RE = re.compile(
 _TISSUE_TYPE_RE = re.compile(
     r"\b(?:tissue\s+(?:type|class|classification)|(?:type|kind|sort)\s+of\s+tissue)\b"
 )
+_WHERE_TISSUE_RE = re.compile(
+    r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))"
+)
+"""Where the tissue lies on the slide: the tissue tool's regions, not a classification."""
 _SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)\s+slide\b|\bslide[- ]level\b|\boverall\b")
 _YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 """Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
@@ -498,10 +508,16 @@ def grammar_cue(clause: str) -> str | None:
     Recalling the case's findings and comparing named regions have unambiguous wording; a
     navigation verb with an explicit target or scale, or a relative move, is a view.
     """
+    if _COMPARE_WORD_RE.search(clause) and (
+        parse_compare(clause) is not None or _compare_from_refs(clause) is not None
+    ):
+        return "compare"
     if parse_recall(clause) is not None or _PAST_RESULT_RE.search(clause):
         return "recall"
     if _TISSUE_TYPE_RE.search(clause) and not _SLIDE_WIDE_RE.search(clause):
         return "classify"
+    if _WHERE_TISSUE_RE.search(clause):
+        return "tissue"
     if parse_compare(clause) is not None:
         return "compare"
     rel = parse_relative(clause)
@@ -510,8 +526,10 @@ def grammar_cue(clause: str) -> str | None:
         return "zoom"
     if rel is not None and (rel.part or rel.slide_centre) and not analysis:
         return "zoom"
+    zoom = zoom_request(clause)
+    if zoom.target in ("point", "box") and not analysis:
+        return "zoom"  # "what's at 1200, 800": show the place
     if _NAV_VERB_RE.search(clause):
-        zoom = zoom_request(clause)
         explicit = zoom.target != "default" or any(
             v is not None for v in (zoom.magnification, zoom.mpp, zoom.level)
         )
@@ -559,7 +577,11 @@ def _can_compare(low: str) -> bool:
     return bool(_COMPARE_CUE_RE.search(low)) or len(set(region_refs(low))) >= 2
 
 
-_TWO_RE = re.compile(r"\b(?:the|these|those)\s+two\b|\bboth\b|\beach\s+other\b")
+_TWO_RE = re.compile(
+    r"\b(?:the|these|those)\s+two\b|\bboth\b|\beach\s+other\b|\bwhere\s+we\s+were\b|"
+    r"\b(?:the\s+)?(?:one|view|place|area)\s+before\b|\bthe\s+other\s+(?:one|region|view)\b"
+)
+_COMPARE_WORD_RE = re.compile(r"\bcompar\w*|\bversus\b|\bvs\b|\bcontrast\w*|\bdiffer\w*")
 
 
 def _compare_from_refs(low: str) -> CompareRequest | None:

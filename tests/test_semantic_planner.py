@@ -185,3 +185,13 @@ def test_the_two_regions_are_the_last_two_the_case_looked_at(router: SemanticRou
     assert plan.lookup.kind == "compare"
     assert plan.lookup.tool == "detect"
     assert sorted(plan.lookup.rois) == [1, 2]
+
+
+def test_contractions_places_and_where_we_were(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "where's the tissue?")) == ["tissue"]
+    (step,) = _plan(router, "what's at 1200, 800").steps
+    assert step.args == {"target": "point", "center": [1200.0, 800.0]}
+    plan = _plan(router, "compare with where we were before", views=2)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert sorted(plan.lookup.rois) == [1, 2]
