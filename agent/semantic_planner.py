@@ -25,7 +25,6 @@ from agent.intents import (
     ParsedRequest,
     RegionRequest,
     parse_relative,
-    parse_request,
     region_request,
     segment_targets,
     zoom_request,
@@ -394,13 +393,13 @@ def semantic_parse(
     chosen |= _grammar_cues(low, chosen, has_view)
     if not chosen:
         return ParsedRequest(), routing, low
-    rules = parse_request(low)
     recall = None
     compare = None
     clause_of = {s.capability: s.clause for s in routing.selected}
     if "compare" in chosen:
         said = clause_of.get("compare", low)
-        compare = parse_compare(said) or rules.compare or _compare_from_refs(said)
+        whole = parse_compare(low) if parse_recall(low) is None else None  # as the rules read it
+        compare = parse_compare(said) or whole or _compare_from_refs(said)
         chosen.discard("compare")
     elif "recall" in chosen:
         said = clause_of.get("recall", low)
