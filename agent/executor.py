@@ -12,12 +12,12 @@ from pydantic import BaseModel, ValidationError
 from agent.case_memory import records
 from agent.deps import GraphDeps
 from agent.state import CaseState, Evidence, Node, Plan, PlanStep, Roi
-from core.errors import ModelOutputError, ToolError, ToolInputError, ToolServerError
+from core.errors import ToolError, ToolInputError, error_kind
 from core.progress import Progress, stream_writer
 from memory.audit import output_hash
 from tools.base import Tool, ToolContext, ToolResult
 
-__all__ = ["case_id_of", "error_kind", "make_executor", "route_after_act"]
+__all__ = ["case_id_of", "make_executor", "route_after_act"]
 
 logger = logging.getLogger(__name__)
 
@@ -176,19 +176,6 @@ def _where(inp: BaseModel) -> str:
     if getattr(inp, "target", None) in {"slide", "wsi"}:
         return " on the whole slide"
     return ""
-
-
-def error_kind(exc: Exception) -> str:
-    """The kind of a failure, which sets the CLI's exit code.
-
-    ``backend`` (down or slow: 3), ``input`` (the user's: 2), ``output`` (malformed model
-    output: 3) or ``internal`` (a bug: 1).
-    """
-    if isinstance(exc, ToolServerError):
-        return "backend"
-    if isinstance(exc, ToolInputError):
-        return "input"
-    return "output" if isinstance(exc, ModelOutputError) else "internal"
 
 
 def _validate(model: type[BaseModel], args: dict[str, Any]) -> BaseModel:

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from agent.review_intents import CompareRequest, RecallRequest
 from agent.review_planner import plan_compare, plan_recall
 from agent.state import CaseState, Evidence, Node, Plan, PlanStep, Roi
-from core.errors import CopilotError
+from core.errors import CopilotError, error_kind
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -461,8 +461,6 @@ def _out(plan: Plan) -> dict[str, Any]:
 
 def _failed(state: CaseState, current: Plan, exc: CopilotError) -> dict[str, Any]:
     """A planner server that is down, slow or unreadable: one failed evidence, no more calls."""
-    from agent.executor import error_kind
-
     evidence = list(state.get("evidence", []))
     turn = state.get("turn", 1)
     ev = Evidence(

@@ -21,7 +21,6 @@ import re
 from typing import Any, Protocol
 
 from agent.chain_parser import ParsedOutput, failure_chain, parse_steps, to_chain
-from agent.executor import error_kind
 from agent.reasoner import compose_chain
 from agent.state import (
     CaseState,
@@ -31,7 +30,7 @@ from agent.state import (
     ReasoningChain,
     RecalledFact,
 )
-from core.errors import CopilotError
+from core.errors import CopilotError, error_kind
 from core.http import ChatReply
 
 __all__ = ["ChatClient", "build_messages", "make_llm_reasoner", "trim_output"]

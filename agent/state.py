@@ -270,7 +270,7 @@ class CaseState(TypedDict, total=False):
     verification: dict[str, Any] | None
     answer: str
     reasoner_error: dict[str, str] | None
-    """Why the LLM reasoner wrote no chain this turn: ``kind`` (as ``executor.error_kind``) and
+    """Why the LLM reasoner wrote no chain this turn: ``kind`` (as ``core.errors.error_kind``) and
     ``message`` (reset by ``intake``)."""
     attempts: int
     acted: int

@@ -35,6 +35,7 @@ __all__ = [
     "ToolTimeout",
     "VerificationError",
     "ModelOutputError",
+    "error_kind",
     "excerpt",
 ]
 
@@ -98,3 +99,16 @@ def excerpt(text: str, limit: int = 80) -> str:
     """Quote ``text`` on one line, cut to ``limit`` characters, for an error message."""
     flat = " ".join(text.split())
     return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
+
+
+def error_kind(exc: Exception) -> str:
+    """The kind of a failure, which sets the CLI's exit code.
+
+    ``backend`` (down or slow: 3), ``input`` (the user's: 2), ``output`` (malformed model
+    output: 3) or ``internal`` (a bug: 1).
+    """
+    if isinstance(exc, ToolServerError):
+        return "backend"
+    if isinstance(exc, ToolInputError):
+        return "input"
+    return "output" if isinstance(exc, ModelOutputError) else "internal"
