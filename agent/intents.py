@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from agent.ordinals import ORDINAL_PATTERN, ORDINAL_WORDS
+from agent.references import CURRENT_RE, PREVIOUS_RE
 from agent.review_intents import CompareRequest, RecallRequest, parse_compare, parse_recall
 
 __all__ = [
@@ -30,20 +31,22 @@ _PIECE = r"(?:piece|fragment|core|section|island|chip)s?"
 
 _SIZE_RE = re.compile(r"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?)\b")
 _BOX_RE = re.compile(
-    rf"from\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*to\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)"
+    rf"from\s*\(?\s*({_NUM})\s*,\s*({_NUM})\s*\)?\s*(?:to|-|–)\s*\(?\s*({_NUM})\s*,\s*({_NUM})\s*\)?"
     rf"|\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]"
+    rf"|\b(?:box|rectangle|bbox|bounding\s+box)\s*(?:at\s+|of\s+|=\s*|:\s*)?\(?\s*({_NUM})\s*,\s*"
+    rf"({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\)?"
     rf"|\bx0\s*[=:]\s*({_NUM})\s*,?\s*y0\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?"
     rf"x1\s*[=:]\s*({_NUM})\s*,?\s*y1\s*[=:]\s*({_NUM})"
 )
 _POINT_RE = re.compile(
-    rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]\s*({_NUM})"
+    rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b(?!\s*,\s*\d)"
 )
 _MAG_RE = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:x|×)(?![\w=])(?:\s*(?:magnification|objective))?"
 )
 _MPP_RE = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(?:µm|μm|um|microns?|micrometers?)\s*(?:/|per)\s*(?:px|pixels?)"
+    r"(\d+(?:\.\d+)?)\s*(?:(?:µm|μm|um|microns?|micrometers?)\s*(?:/|per)\s*(?:px|pixels?)|mpp\b)"
 )
 _LEVEL_RE = re.compile(r"\blevel\s*(\d+)\b")
 _ZOOM_VERB_RE = re.compile(
@@ -115,7 +118,8 @@ _FACTOR_RE = re.compile(
     r"\bzoom(?:ed|ing)?\s+(in|out)\s+(?:by\s+)?(?:a\s+factor\s+of\s+)?(\d+(?:\.\d+)?)\s*"
     r"(?:x|×|times|fold|-fold)?(?!\s*(?:µm|μm|um|microns?|px|pixels?))"
     r"|\b(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(closer|further|farther|more|less|out|in)\b"
-    r"|\b(twice|double|two\s+times)\s+(?:as\s+)?(?:close|closer|the\s+magnification|mag)\b"
+    r"|\b(twice|double|two\s+times)\s+(?:as\s+)?(?:close|closer|the\s+(?:magnification|zoom)|"
+    r"mag(?:nification)?|zoom)\b"
     r"|\b(halve|half)\s+(?:the\s+)?(?:magnification|mag|zoom)\b"
     r"|\bzoom(?:ed|ing)?\s+(out)\s+by\s+(?:a\s+)?(half)\b"
 )
@@ -123,7 +127,7 @@ _CORNER_RE = re.compile(
     r"\b(top|upper|bottom|lower)[\s-]*(left|right)(?:[\s-]*(?:hand))?\b"
     r"|\b(left|right|top|bottom|upper|lower)\s+half\b"
     r"|\b(?:the\s+)?(cent(?:er|re)|middle|central\s+(?:part|area|region|portion))\s+of\s+(?:the\s+)?"
-    r"(slide|view|field|image|region|roi|area|it|this)\b"
+    r"(?:current\s+|present\s+|this\s+|that\s+)?(slide|view|field|image|region|roi|area|it|this)\b"
 )
 _PART_OF_VIEW_RE = re.compile(
     r"\b(?:of|in)\s+(?:the\s+|this\s+|that\s+)?(?:current\s+)?(?:view|field|region|roi|area|"
@@ -504,6 +508,10 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         or re.search(
             r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section)\b", low
         )
+        or (
+            re.search(r"\b(?:largest|biggest)\s+one\b", low)
+            and re.search(rf"\btissue\b|\b{_PIECE}\b", low)
+        )
     ):
         return "tissue_region", 1, None, None
     m = (
@@ -516,7 +524,7 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
     )
     if m:
         return "tissue_region", _ordinal(m.group(1)), None, None
-    if re.search(rf"\b(same|this|current|that)\s+{_AREA}\b|\baround\s+here\b|\bhere\b", low):
+    if CURRENT_RE.search(low):
         return "roi", None, "current", None
     m = re.search(rf"\b{_ORD}\s+(?:{_AREA}|one)\b", low) or re.search(
         r"(?<!tissue )\b(?:region|roi|view|field)\s*#?\s*(\d+)\b(?!\s*(?:x|×|px|µm|um))", low
@@ -525,7 +533,7 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         return "roi", None, "number", _ordinal(m.group(1))
     if re.search(r"\b(whole|entire|full)\s+slide\b|\boverview\b", low):
         return "slide", None, None, None
-    if re.search(rf"\b(previous|last|prior|earlier)\s+{_AREA}\b|\bgo\s+back\b", low):
+    if PREVIOUS_RE.search(low):
         return "roi", None, "previous", None
     return "default", None, None, None
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.ordinals import ORDINAL_PATTERN, ORDINAL_WORDS
+from agent.references import CURRENT_RE, PREVIOUS_RE, expand_ranges
 
 __all__ = [
     "CompareRequest",
@@ -23,17 +24,16 @@ RegionRef = int | Literal["current", "previous"]
 _ORD = f"{ORDINAL_PATTERN}|last"
 _SEP = r"\s*(?:,|and|&|with|to|vs\.?|versus|or)\s*(?:the\s+)?"
 _NUMBERED_RE = re.compile(
-    rf"(?<!tissue )\b(?:regions?|rois?|views?|fields?)\s*#?\s*(\d+)\b"
-    rf"((?:{_SEP}(?:(?:regions?|rois?|views?|fields?)\s*)?#?\s*\d+\b(?!\s*(?:x|×|px)))*)"
+    rf"(?<!tissue )\b(?:regions?|rois?|views?|fields?|hpfs?)\s*#?\s*(\d+)\b"
+    rf"((?:{_SEP}(?:(?:regions?|rois?|views?|fields?|hpfs?)\s*)?#?\s*\d+\b(?!\s*(?:x|×|px)))*)"
 )
 _ORDINAL_RE = re.compile(
-    rf"\b({_ORD})\b((?:{_SEP}(?:{_ORD})\b)*)\s+(?:regions?|rois?|areas?|views?|ones?)\b"
+    rf"\b({_ORD})\b((?:{_SEP}(?:{_ORD})\b)*)\s+(?:regions?|rois?|areas?|views?|fields?|ones?)\b"
 )
-_CURRENT_RE = re.compile(
-    r"\bit\b|\bthis\s+(?:one|region|roi|area|view)\b|\b(?:current|same)\s+(?:region|roi|"
-    r"area|view)\b|\bhere\b"
+_FIRST_N_RE = re.compile(
+    r"\b(?:the\s+)?(first|last)\s+(two|three|2|3)\s+(?:regions?|rois?|areas?|views?|fields?|ones?)\b"
 )
-_PREVIOUS_RE = re.compile(r"\b(?:previous|prior|earlier|preceding)\s+(?:region|roi|area|view)\b")
+_COUNT_WORDS = {"two": 2, "three": 3, "2": 2, "3": 3}
 _COMPARE_RE = re.compile(
     r"\bcompar(?:e|ed|ing|ison)\b|\bversus\b|\bvs\.?(?!\w)|\bdiffer(?:s|ence|ences)?\b"
 )
@@ -74,17 +74,34 @@ class RecallRequest:
 
 def region_refs(low: str) -> list[RegionRef]:
     """Every earlier-region reference in ``low``, in the order written (duplicates kept)."""
+    low = expand_ranges(low)
     found: list[tuple[int, RegionRef]] = []
+    for m in _FIRST_N_RE.finditer(low):
+        n = _COUNT_WORDS[m.group(2)]
+        if m.group(1) == "first":
+            found.extend((m.start() + k, k + 1) for k in range(n))
+        else:  # the last two: the one before and the current one
+            found.extend([(m.start(), "previous"), (m.start() + 1, "current")][-n:])
+        low = low[: m.start()] + " " * (m.end() - m.start()) + low[m.end() :]
     for m in _NUMBERED_RE.finditer(low):
         found.append((m.start(1), int(m.group(1))))
         for k, extra in enumerate(re.findall(r"\d+", m.group(2) or "")):
             found.append((m.start(2) + k, int(extra)))
+    listed: list[tuple[int, int]] = []
     for m in _ORDINAL_RE.finditer(low):
+        extras = re.findall(_ORD, m.group(2) or "")
+        if m.group(1) == "last" and not extras:
+            continue  # "the last view" alone is the one before (PREVIOUS_RE)
         found.append((m.start(1), ORDINAL_WORDS[m.group(1)]))
-        for k, extra in enumerate(re.findall(_ORD, m.group(2) or "")):
+        listed.append((m.start(), m.end()))
+        for k, extra in enumerate(extras):
             found.append((m.start(2) + k, ORDINAL_WORDS[extra]))
-    found.extend((m.start(), "current") for m in _CURRENT_RE.finditer(low))
-    found.extend((m.start(), "previous") for m in _PREVIOUS_RE.finditer(low))
+    found.extend((m.start(), "current") for m in CURRENT_RE.finditer(low))
+    found.extend(
+        (m.start(), "previous")
+        for m in PREVIOUS_RE.finditer(low)
+        if not any(a <= m.start() < b for a, b in listed)
+    )
     return [ref for _, ref in sorted(found, key=lambda x: x[0])]
 
 

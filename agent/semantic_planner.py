@@ -123,7 +123,8 @@ _MASKS = (
     ),
 )
 _COMPARE_CUE_RE = re.compile(
-    r"\bcompar|\bversus\b|\bvs\b|\bdiffer|\bcontrast|\bboth\b|\bbetween\b|"
+    r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bdiffer|\bcontrast|"
+    r"\bboth\b|\bbetween\b|"
     r"\bsame\s+(?:as|type|tissue|class)|\bmore\s+\w+\s+than\b|\bagainst\b|\bside\s+by\s+side\b"
 )
 # Words the typo fixer never changes: short or common words and units.
@@ -263,8 +264,10 @@ class SemanticRouter:
             if len(word) < 5 or word in _KEEP or word in self._vocab:
                 return word
             near = difflib.get_close_matches(word, self._vocab, n=1, cutoff=0.8)
-            if not near or _inflection(word, near[0]):
-                return word  # an inflection of a known word ("centred", "piece"), not a typo
+            if not near or _inflection(word, near[0]) or word.endswith(near[0]):
+                # an inflection of a known word ("centred", "piece") or a prefixed one
+                # ("acellular", "hypocellular"), not a typo
+                return word
             return near[0]
 
         return _WORD_RE.sub(fix, low)
@@ -333,12 +336,22 @@ class SemanticRouter:
             name = names[order[0]] if best >= self.threshold else None
             cue = grammar_cue(clause)
             takes_over = (
-                cue in ("recall", "compare")
+                cue in ("recall", "compare", "knowledge")
                 or name is None
                 or (cue == "zoom" and name in _YIELDS_TO_ZOOM)
-                or (cue == "classify" and name in ("tissue", "slide_info", "wsi_classify"))
+                or (cue == "classify" and name in ("tissue", "slide_info", "wsi_classify", "zoom"))
+                or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
+                or (cue == "wsi_classify" and name in ("classify", "slide_info", "tissue"))
                 or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
             )
+            if (
+                i > 0
+                and cue is None
+                and _ANAPHOR_RE.search(clause)
+                and len(clause.split()) <= _ANAPHOR_WORDS
+                and best < self.threshold + _SPLIT_MARGIN
+            ):
+                continue  # "..., and how big is it?": a weak echo of the clause before
             if cue is not None and cue not in exclude and cue in names and takes_over:
                 name, best = cue, max(best, self.threshold)
             if name is not None:
@@ -374,7 +387,12 @@ def semantic_parse(
         routing = Routing([Scored("knowledge", best, low)], routing.nearest)
         chosen = {"knowledge"}
     wsi_clause = next((x.clause for x in routing.selected if x.capability == "wsi_classify"), "")
-    if "wsi_classify" in chosen and "classify" not in chosen and _names_a_place(wsi_clause):
+    if (
+        "wsi_classify" in chosen
+        and "classify" not in chosen
+        and _names_a_place(wsi_clause)
+        and not _SLIDE_WIDE_RE.search(wsi_clause)
+    ):
         chosen = (chosen - {"wsi_classify"}) | {"classify"}  # "classify the centre of the slide"
         routing = Routing(
             [
@@ -391,6 +409,9 @@ def semantic_parse(
         routing = router.route(low, exclude=frozenset({"compare"}))
         chosen = {s.capability for s in routing.selected}
     chosen |= _grammar_cues(low, chosen, has_view)
+    if not chosen and has_view and _WHAT_IS_THIS_RE.fullmatch(low):
+        chosen = {"classify"}
+        routing = Routing([Scored("classify", router.threshold, low)], routing.nearest)
     if not chosen:
         return ParsedRequest(), routing, low
     recall = None
@@ -428,6 +449,8 @@ def semantic_parse(
     if segment is not None:
         parts = segment_targets(clause_of.get("segment", low))
         segment = replace(segment, what=parts[0])
+    if compare is not None:
+        compare = _compare_with_analysis(compare, analyses, segment)
     by_name = {c.name: c for c in router.capabilities}
     other = tuple(
         (
@@ -457,11 +480,48 @@ def semantic_parse(
 
 
 _PAST_RESULT_RE = re.compile(
-    r"\b(?:what|which|how\s+many|how\s+much)\s+(?:was|were|did)\b.*\b(?:earlier|before|"
-    r"previously|already|so\s+far|last\s+time|you\s+(?:gave|got|found|said|reported))\b|"
-    r"\b(?:did|have)\s+(?:we|you)\s+already\b|\bhave\s+we\s+(?:looked|seen|visited|been)\b"
+    r"\b(?:what|which|how\s+many|how\s+much)\b[^?.;]*?\b(?:was|were|did|had)\b[^?.;]*?"
+    r"\b(?:earlier|before|previously|already|so\s+far|last\s+time|again|"
+    r"you\s+(?:gave|got|found|said|say|reported|report|called|measured))\b|"
+    r"\b(?:did|have)\s+(?:we|you)\s+already\b|\bhave\s+we\s+(?:looked|seen|visited|been)\b|"
+    r"\b(?:did|have)\s+you\s+(?:say|said|report|reported|call|called|tell|told|give|gave)\b|"
+    r"\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+\w+ed\b|"
+    r"\bsummari[sz]e\s+(?:what|everything|all|our|the\s+findings)|"
+    r"\bwhich\s+(?:views?|regions?|fields?|areas?)\s+have\s+we\b"
 )
 """A question about a result the case already has ("what was the count earlier?")."""
+_KNOWLEDGE_ASK_RE = re.compile(
+    r"\bremind\s+me\s+(?:of\s+)?the\s+(?:\w+\s+)?(?:features?|definition|criteria|grading|"
+    r"markers?|differentials?|sites?)\s+(?:of|for)\b|"
+    r"\bremind\s+me\s+(?:of\s+)?(?:what|how|which)\b(?![^?]*\b(?:we|you|i)\b)[^?]*\b(?:defines?|"
+    r"definition|features?|criteria|grad(?:e|ed|ing)|markers?|differentials?)\b"
+)
+"""A request to be reminded of textbook knowledge, not of the case's findings."""
+_DEICTIC_RE = re.compile(
+    r"\b(?:this|that|current|same|present)\s+(?:one|region|roi|area|view|spot|place|location|"
+    r"field|hpf|frame)\b|\bhere\b"
+)
+"""A place named as the one on screen ("this field", "here"), not by a pronoun ("it")."""
+_VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
+_COMPARATIVE_RE = re.compile(
+    r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
+    r"different\s+from|as\s+many)\b"
+)
+_CLASSIFY_VERB_RE = re.compile(r"\bclassif(?:y|ier|ication)\b|\bpatch\s+classifier\b")
+_SEGMENT_VERB_RE = re.compile(r"\b(?:segment|segmentation|outline|delineate)\b")
+_COUNT_VERB_RE = re.compile(
+    r"\b(?:count|enumerate|detect|tally)\b[^?.;]*\b(?:nucle(?:i|us)|cells?)\b|"
+    r"\b(?:nucle(?:ar|i)|cell)\s+count\b"
+)
+_ANAPHOR_RE = re.compile(r"\b(?:it|they|them|those|these|that\s+one)\b")
+_WHAT_IS_THIS_RE = re.compile(
+    r"\s*(?:so\s+|ok\s+|and\s+)?(?:what\s+is\s+(?:this|that|here)|what\s+am\s+i\s+looking\s+at"
+    r"(?:\s+here)?|what\s+are\s+we\s+looking\s+at(?:\s+here)?)\s*[?.!]*\s*"
+)
+"""A bare "what is this?" about the view on screen: its tissue class."""
+_ANAPHOR_WORDS = 5
+"""A later clause this short that only points back ("how big is it") adds no capability of its
+own unless it scores clearly."""
 _SPLIT_MARGIN = 0.15
 """How far above the threshold both halves of an "and" must score to be taken apart."""
 _DISEASE_RE = re.compile(
@@ -490,7 +550,7 @@ _WHERE_TISSUE_RE = re.compile(
     r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))"
 )
 """Where the tissue lies on the slide: the tissue tool's regions, not a classification."""
-_SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)\s+slide\b|\bslide[- ]level\b|\boverall\b")
+_SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)[\s-]+slide\b|\bslide[- ]level\b|\boverall\b")
 _YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 """Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
 "show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
@@ -507,12 +567,20 @@ def grammar_cue(clause: str) -> str | None:
     Recalling the case's findings and comparing named regions have unambiguous wording; a
     navigation verb with an explicit target or scale, or a relative move, is a view.
     """
-    if _COMPARE_WORD_RE.search(clause) and (
-        parse_compare(clause) is not None or _compare_from_refs(clause) is not None
+    if (
+        _COMPARE_WORD_RE.search(clause)
+        and _can_compare(clause)
+        and (parse_compare(clause) is not None or _compare_from_refs(clause) is not None)
     ):
         return "compare"
+    if _KNOWLEDGE_ASK_RE.search(clause):
+        return "knowledge"
     if parse_recall(clause) is not None or _PAST_RESULT_RE.search(clause):
         return "recall"
+    if len(set(region_refs(clause))) >= 2 and _COMPARATIVE_RE.search(clause):
+        compare = _compare_from_refs(clause)
+        if compare is not None:
+            return "compare"
     if _TISSUE_TYPE_RE.search(clause) and not _SLIDE_WIDE_RE.search(clause):
         return "classify"
     if _WHERE_TISSUE_RE.search(clause):
@@ -528,12 +596,26 @@ def grammar_cue(clause: str) -> str | None:
     zoom = zoom_request(clause)
     if zoom.target in ("point", "box") and not analysis:
         return "zoom"  # "what's at 1200, 800": show the place
-    if _NAV_VERB_RE.search(clause):
+    verb = _analysis_verb(clause)
+    if verb is not None:
+        return verb
+    if _NAV_VERB_RE.search(clause) and not analysis:
         explicit = zoom.target != "default" or any(
             v is not None for v in (zoom.magnification, zoom.mpp, zoom.level)
         )
         if explicit:
             return "zoom"
+    return None
+
+
+def _analysis_verb(clause: str) -> str | None:
+    """The analysis a clause orders by its verb ("classify ROI 1", "segment the stroma")."""
+    if _CLASSIFY_VERB_RE.search(clause):
+        return "wsi_classify" if _SLIDE_WIDE_RE.search(clause) else "classify"
+    if _SEGMENT_VERB_RE.search(clause):
+        return "segment"
+    if _COUNT_VERB_RE.search(clause):
+        return "detect"
     return None
 
 
@@ -550,15 +632,43 @@ def _grammar_cues(low: str, chosen: set[str], has_view: bool) -> set[str]:
 
 
 def _analysis_region(clause: str, low: str, after_zoom: bool) -> RegionRequest:
-    """The region an analysis clause names; "there" after a zoom is the new view."""
+    """The region an analysis clause names; "there" after a zoom is the new view.
+
+    A pronoun ("what tissue it is") points at the region the request named elsewhere.
+    """
     found = region_request(clause)
-    if found.target == "default" and found.box is None and found.centre_size is None:
+    pointing = found.roi_ref == "current" and not _DEICTIC_RE.search(clause)
+    if pointing or (found.target == "default" and found.box is None and found.centre_size is None):
         whole = region_request(low)
         if not (after_zoom and whole.target == "roi"):
             found = whole
     if after_zoom and found.target == "roi" and found.roi_ref == "current":
         return RegionRequest()
     return found
+
+
+def _compare_with_analysis(
+    compare: CompareRequest,
+    analyses: dict[str, RegionRequest | None],
+    segment: RegionRequest | None,
+) -> CompareRequest:
+    """A comparison beside an analysis compares by that analysis, from the region it names.
+
+    "segment the epithelium here and compare it with view 1" compares segmentations;
+    "count nuclei in view 2 and compare with view 1" compares view 2, not the current view.
+    """
+    name = next((n for n in ("segment", "detect", "classify") if analyses.get(n)), None)
+    if name is None:
+        return compare
+    region = analyses[name]
+    assert region is not None
+    if compare.tool is None:
+        what = segment.what if name == "segment" and segment is not None else None
+        compare = replace(compare, tool=name, what=what)  # type: ignore[arg-type]
+    if region.roi_number is not None and region.roi_number not in compare.regions:
+        regions = tuple(region.roi_number if r == "current" else r for r in compare.regions)
+        compare = replace(compare, regions=regions)
+    return compare
 
 
 def _names_a_place(low: str) -> bool:
@@ -572,15 +682,24 @@ def _names_disease(request: str) -> bool:
 
 
 def _can_compare(low: str) -> bool:
-    """A comparison names two regions, or says compare / versus / differ / both."""
-    return bool(_COMPARE_CUE_RE.search(low)) or len(set(region_refs(low))) >= 2
+    """A comparison names two regions, or says compare / differ / both.
+
+    A "versus" between two things that are not regions ("the cellular vs acellular areas") is
+    no comparison.
+    """
+    refs = len(set(region_refs(low)))
+    cue = _COMPARE_CUE_RE.search(_VERSUS_RE.sub(" ", low))
+    return bool(cue) or refs >= 2
 
 
 _TWO_RE = re.compile(
     r"\b(?:the|these|those)\s+two\b|\bboth\b|\beach\s+other\b|\bwhere\s+we\s+were\b|"
     r"\b(?:the\s+)?(?:one|view|place|area)\s+before\b|\bthe\s+other\s+(?:one|region|view)\b"
 )
-_COMPARE_WORD_RE = re.compile(r"\bcompar\w*|\bversus\b|\bvs\b|\bcontrast\w*|\bdiffer\w*")
+_COMPARE_WORD_RE = re.compile(
+    r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bcontrast\w*|"
+    r"\bdiffer\w*"
+)
 
 
 def _compare_from_refs(low: str) -> CompareRequest | None:

@@ -34,7 +34,8 @@ __all__ = [
     "split_of",
 ]
 
-PARAPHRASES = Path(__file__).parent / "routing" / "paraphrases.yaml"
+PARAPHRASES = Path(__file__).parent / "routing"
+"""The suite's folder: every ``*.yaml`` in it is one batch of requests, each written blind."""
 SLIDE_ID = "routing-suite-slide"
 SLIDE = {"slide_id": SLIDE_ID, "name": "suite.svs", "width": 100_000, "height": 80_000}
 """The slide the suite's requests are planned on (level-0 px); no pixels are read."""
@@ -64,10 +65,21 @@ def split_of(request: str) -> str:
     return "dev" if hashlib.sha256(request.encode("utf-8")).digest()[0] % 2 == 0 else "test"
 
 
-def load_paraphrases(path: Path = PARAPHRASES) -> list[Paraphrase]:
-    """Every entry of the suite, validated."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [Paraphrase.model_validate(item) for item in raw]
+def load_paraphrases(path: Path = PARAPHRASES, batch: str | None = None) -> list[Paraphrase]:
+    """Every entry of the suite (a folder of batches, or one file), validated.
+
+    ``batch`` keeps the batch of that file stem only (``paraphrases``, ``round2``). A request
+    written twice, in one batch or in two, is kept once: its half is fixed by its text anyway.
+    """
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    items: dict[str, Paraphrase] = {}
+    for file in files:
+        if batch is not None and file.stem != batch:
+            continue
+        for raw in yaml.safe_load(file.read_text(encoding="utf-8")) or []:
+            item = Paraphrase.model_validate(raw)
+            items.setdefault(item.request, item)
+    return list(items.values())
 
 
 def case_context(visited: int) -> tuple[list[Roi], int | None]:

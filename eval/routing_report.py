@@ -41,6 +41,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--misses", action="store_true", help="list the wrongly routed requests")
     p.add_argument(
+        "--batch",
+        default=None,
+        help="score one batch of the suite only (a file stem of eval/routing/*.yaml)",
+    )
+    p.add_argument(
         "--min-accuracy",
         type=float,
         metavar="SHARE",
@@ -111,7 +116,7 @@ def format_table(scores: Sequence[RoutingScore]) -> str:
 
 def run_routing(args: argparse.Namespace, settings: Settings) -> int:
     """Print the table; exit 0."""
-    items = load_paraphrases()
+    items = load_paraphrases(batch=args.batch)
     planners = args.planner or ["rules", "semantic"]
     scores = routing_scores(settings, planners, args.split, items)
     print(format_table(scores))  # noqa: T201 - the command's output
