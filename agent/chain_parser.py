@@ -14,6 +14,12 @@ taken out of the text. Claims are built from the text alone: text in double quot
 ``number`` claim at the first output path of the step's cited tool evidence whose value it
 shows (after the verifier's unit conversions, within half a unit of its last shown digit). A
 number that matches nothing gets no claim, so the verifier's ``numbers_claimed`` check fails it.
+
+Which output paths a number may bind to, and what each holds, is the cited tool's own
+declaration (``Tool.claimable``, found by ``tools.registry.tool_class``). Only for a tool that
+declares nothing (one this process does not know, or an extra tool without ``claimable``) are
+both inferred: the paths by the output's shape (``claimable_leaves``), the kinds by the field
+names (``field_kind``).
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from agent.state import ChainStep, Claim, Evidence, ReasoningChain, RecalledFact, StepKind
-from agent.verifier import _UNIT_FACTORS, strings_in
+from agent.verifier import strings_in
+from core.claimable import UNIT_FACTORS, claimable_numbers, stored_unit
 from core.errors import ModelOutputError
+from tools.base import Tool
 from tools.parsers import parse_answer_tags
+from tools.registry import tool_class
 
 __all__ = [
     "MAX_STEPS",
@@ -212,17 +221,12 @@ def claims_for(
     unquoted = text
     for claim in claims:
         unquoted = unquoted.replace(claim.text or "", " " * len(claim.text or ""))
-    leaves = [
-        (ref, path, value)
-        for ref in cites
-        if ref in evidence
-        for path, value in claimable_leaves(evidence[ref].output)
-    ]
+    leaves = [leaf for ref in cites if ref in evidence for leaf in _leaves(evidence[ref])]
     for shown, value, end in numbers_in(unquoted):
         digits = len(shown.split(".")[1]) if "." in shown else 0
         tolerance = 0.5 * 10 ** (-digits)
         context = number_context(unquoted, end - len(shown), end)
-        fitting = [leaf for leaf in leaves if fits(context, leaf[1])]
+        fitting = [leaf for leaf in leaves if _fits(context, leaf.path, leaf.kind)]
         match = _match(value, tolerance, _unit_after(unquoted[end:]), fitting)
         if match is not None:
             ref, path, unit = match
@@ -305,17 +309,72 @@ def number_context(text: str, start: int, end: int) -> str:
     return "bare"
 
 
-def field_kind(path: str) -> str:
-    """What a claimable field holds, from its name.
+class _Leaf(NamedTuple):
+    """A claimable number of a cited output: where it is, what it holds, how it is stored."""
 
-    An index, a count, a quantity in a unit, or another quantity (which only a bare number, as
-    in a box or a parenthesis, may stand for).
+    ref: str
+    path: str
+    value: float
+    kind: str
+    stored: str | None
+
+
+def _leaves(ev: Evidence) -> list[_Leaf]:
+    cls = _declaring(ev.tool)
+    found = []
+    for path, value in claimable_leaves(ev.output, ev.tool):
+        declared = cls.claimable_kind(path) if cls is not None else None
+        kind = _kind(path, declared)
+        found.append(_Leaf(ev.id, path, value, kind, stored_unit(path, declared)))
+    return found
+
+
+def _declaring(tool: str | None) -> type[Tool] | None:
+    """The tool's class when it declares its claimable fields, else None."""
+    cls = tool_class(tool) if tool else None
+    return cls if cls is not None and cls.claimable is not None else None
+
+
+_DECLARED_KINDS = {
+    "count": "count",
+    "index": "index",
+    "level": "level",
+    "px": "unit:px",
+    "px²": "unit:px",
+    "µm/px": "unit:µm/px",
+    "x": "unit:x",
+    "fraction": "unit:%",
+    "%": "unit:%",
+    "µm²": "unit:µm²",
+    "mm²": "unit:mm²",
+    "per mm²": "density",
+}
+"""A declared field kind (``core.claimable.FieldKind``) → what a written number must look like;
+a ratio, a probability or another quantity: ``quantity`` (a bare number only)."""
+
+
+def field_kind(path: str, tool: str | None = None) -> str:
+    """What a claimable field holds: as ``tool`` declares it, else guessed from its name.
+
+    An index, a pyramid level, a count, a density, a quantity in a unit, or another quantity
+    (which only a bare number, as in a box or a parenthesis, may stand for).
     """
+    cls = _declaring(tool)
+    return _kind(path, cls.claimable_kind(path) if cls is not None else None)
+
+
+def _kind(path: str, declared: str | None) -> str:
+    if declared is not None:
+        return _DECLARED_KINDS.get(declared, "quantity")
     name = path.split(".")[0] if path.split(".")[-1].isdigit() else path.rsplit(".", 1)[-1]
     if name.endswith(("number", "index")):
         return "index"
-    if name == "count" or name.endswith("_count") or "density" in name or "per_mm2" in name:
-        return "count"  # "60 nuclei", "1 level(s)", "1439 nuclei per mm²"
+    if name == "level":
+        return "level"
+    if "density" in name or "per_mm2" in name:
+        return "density"  # "1439 nuclei per mm²"
+    if name == "count" or name.endswith("_count"):
+        return "count"  # "60 nuclei", "1 level(s)"
     if name.endswith("fraction"):
         return "unit:%"
     if name.endswith("um2"):
@@ -331,16 +390,19 @@ def field_kind(path: str) -> str:
     return "quantity"
 
 
-def fits(context: str, path: str) -> bool:
-    """A number in ``context`` may stand for the field at ``path``."""
-    kind = field_kind(path)
+def fits(context: str, path: str, tool: str | None = None) -> bool:
+    """A number in ``context`` may stand for the field at ``path`` of ``tool``'s output."""
+    return _fits(context, path, field_kind(path, tool))
+
+
+def _fits(context: str, path: str, kind: str) -> bool:
     name = path.rsplit(".", 1)[-1]
     if context == "level":
-        return name in ("level", "level_count")
+        return kind == "level" or name == "level_count"
     if context.startswith("item:"):
         return name == context.split(":")[1]  # "[x0, y0, x1, y1]": the k-th of a short list
     if context == "density":
-        return "density" in path or "per_mm2" in path
+        return kind == "density"
     if context == "per:other":
         return False
     if context == "index" or kind == "index":
@@ -348,9 +410,9 @@ def fits(context: str, path: str) -> bool:
     if context.startswith("unit:"):
         if context in ("unit:µm²", "unit:mm²") and kind in ("unit:µm²", "unit:mm²"):
             return True  # converted between the two
-        return kind == context or (context == "unit:%" and kind == "unit:%")
+        return kind == context
     if context == "noun":
-        return kind in ("count", "unit:px")  # "60 nuclei", "2220 × 2967 pixels"
+        return kind in ("count", "density", "unit:px")  # "60 nuclei", "2220 × 2967 pixels"
     return True  # bare: a box's coordinates, a probability in parentheses
 
 
@@ -363,45 +425,46 @@ def _match(
     value: float,
     tolerance: float,
     unit_hint: str | None,
-    leaves: list[tuple[str, str, float]],
+    leaves: list[_Leaf],
 ) -> tuple[str, str, str | None] | None:
     """The best (evidence, path, unit) whose value, converted, shows as ``value``."""
     best: tuple[tuple[int, int, float, int], tuple[str, str, str | None]] | None = None
-    for order, (ref, path, raw) in enumerate(leaves):
-        for unit, converted in _conversions(path, raw):
+    for order, leaf in enumerate(leaves):
+        for unit, converted in _conversions(leaf):
             gap = abs(converted - value)
             if not math.isclose(converted, value, abs_tol=tolerance + 1e-9):
                 continue
             if unit_hint is not None and unit != unit_hint:
                 continue  # "45 µm²" binds to an area in µm², never to a count of 45
             rank = 0 if unit == unit_hint else 1 if unit is None else 2
-            key = (rank, path.count("."), gap, order)  # top-level fields before nested ones
+            key = (rank, leaf.path.count("."), gap, order)  # top-level fields before nested
             if best is None or key < best[0]:
-                best = (key, (ref, path, unit))
+                best = (key, (leaf.ref, leaf.path, unit))
     return best[1] if best else None
 
 
-def _conversions(path: str, raw: float) -> Iterator[tuple[str | None, float]]:
+def _conversions(leaf: _Leaf) -> Iterator[tuple[str | None, float]]:
     """The value as stored, then in every unit the verifier converts its field to."""
-    yield None, raw
-    name = path.rsplit(".", 1)[-1]
-    source = next((u for u in ("fraction", "mm2", "um2") if name.endswith(u)), None)
-    if source is not None:
-        for (src, unit), factor in _UNIT_FACTORS.items():
-            if src == source:
-                yield unit, raw * factor
+    yield None, leaf.value
+    for (src, unit), factor in UNIT_FACTORS.items():
+        if src == leaf.stored:
+            yield unit, leaf.value * factor
 
 
-def claimable_leaves(output: dict[str, Any]) -> list[tuple[str, float]]:
-    """The numbers of a tool output that a written number may stand for, as (path, value).
+def claimable_leaves(output: dict[str, Any], tool: str | None = None) -> list[tuple[str, float]]:
+    """The numbers of ``tool``'s output that a written number may stand for, as (path, value).
 
-    Claimable: the output's own numeric fields (a count, a share, an area, µm/px, a
-    magnification), the class probabilities of a mapping of names to numbers, a short list of
-    numbers such as the view's box, and the scalar numbers of the first entry of a ranked list
-    (the largest tissue region). Not claimable: the rest of a per-object list (any nucleus's box
-    or area, any tile's attention), which a chain would otherwise match by chance among
-    thousands of values.
+    Those at the paths the tool declares (``Tool.claimable``). For a tool that declares
+    nothing, inferred from the output's shape: the output's own numeric fields (a count, a
+    share, an area, µm/px, a magnification), the class probabilities of a mapping of names to
+    numbers, a short list of numbers such as the view's box, and the scalar numbers of the
+    first entry of a ranked list (the largest tissue region). Not claimable: the rest of a
+    per-object list (any nucleus's box or area, any tile's attention), which a chain would
+    otherwise match by chance among thousands of values.
     """
+    cls = _declaring(tool)
+    if cls is not None and cls.claimable is not None:
+        return claimable_numbers(output, cls.claimable)
     out: list[tuple[str, float]] = []
     for key, value in output.items():
         if not isinstance(key, str) or "." in key or isinstance(value, bool):
