@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
 from typing import Any
 
-from agent.claims import Writer
 from agent.planner import HELP_TEXT
 from agent.state import (
     CaseState,
@@ -18,10 +17,13 @@ from agent.state import (
     Roi,
     StepKind,
 )
+from core.narration import Outcome, Section, Writer, quoted_summary
+from tools.phrasing import where
+from tools.registry import tool_class
 
 __all__ = ["add_facts", "compose_chain", "reason", "section_of", "step_of", "where_of"]
 
-_Section = tuple[list[tuple[StepKind, Writer]], Writer]
+log = logging.getLogger(__name__)
 
 
 def reason(state: CaseState) -> dict[str, Any]:
@@ -90,10 +92,25 @@ def compose_chain(
     return ReasoningChain(steps=steps)
 
 
-def section_of(ev: Evidence) -> _Section:
-    """The chain steps (kind, writer) and the answer sentence for one piece of evidence."""
-    builder = _BUILDERS.get(ev.tool) if ev.ok else _failed
-    return (builder or _generic)(ev)
+def section_of(ev: Evidence) -> Section:
+    """The chain steps (kind, writer) and the answer sentence for one piece of evidence.
+
+    A successful output is narrated by its tool's class (``Tool.narrate``); a tool this process
+    does not know, or a narration that fails, quotes the evidence's summary instead.
+    """
+    if not ev.ok:
+        return _failed(ev)
+    out = Outcome(
+        evidence_id=ev.id, tool=ev.tool, output=ev.output, summary=ev.summary, expert=ev.expert
+    )
+    cls = tool_class(ev.tool)
+    if cls is None:
+        return quoted_summary(out)
+    try:
+        return cls.narrate(out)
+    except Exception:  # a tool's own narration code: one bad output must not end the turn
+        log.exception("narrating %s (%s) failed; its summary is quoted instead", ev.id, ev.tool)
+        return quoted_summary(out)
 
 
 def add_facts(
@@ -130,12 +147,6 @@ def _by_entity(facts: list[RecalledFact]) -> list[tuple[str, list[RecalledFact]]
 
 
 _RecallParts = tuple[list[tuple[StepKind, Writer, list[str]]], Writer, list[str]]
-_SEGMENT_NOUNS = {
-    "nuclei": "nuclei",
-    "cellular": "cellular region(s)",
-    "epithelium": "epithelium region(s)",
-    "stroma": "stroma region(s)",
-}
 _IN_ANSWER = ("definition", "located_in", "derives_from", "feature", "grading")
 _LEADS = {
     "definition": "Definition: ",
@@ -188,252 +199,16 @@ def _step(n: int, kind: StepKind, w: Writer, cites: list[str]) -> ChainStep:
     return ChainStep(id=f"S{n}", kind=kind, text=w.render(), claims=w.claims, evidence=cites)
 
 
-def _slide_info(ev: Evidence) -> _Section:
-    o, e = ev.output, ev.id
-    obs = Writer().quote(o["name"], e).text(" is ").num(o["width_px"], e, "width_px").text(" × ")
-    obs.num(o["height_px"], e, "height_px").text(" pixels at level ").num(0, e, "levels.0.level")
-    obs.text(" and has ").num(o["level_count"], e, "level_count").text(" pyramid level(s)")
-    if o.get("vendor"):
-        obs.text(" (format: ").quote(o["vendor"], e).text(")")
-    obs.text(".")
-    for lv in o["levels"][1:4]:
-        i = lv["level"]
-        obs.text(" Level ").num(i, e, f"levels.{i}.level").text(" is ")
-        obs.num(lv["width"], e, f"levels.{i}.width").text(" × ")
-        obs.num(lv["height"], e, f"levels.{i}.height").text(" pixels (downsample ")
-        obs.num(lv["downsample"], e, f"levels.{i}.downsample", decimals=2).text(").")
-    res, short = Writer(), Writer()
-    short.quote(o["name"], e).text(": ").num(o["width_px"], e, "width_px").text(" × ")
-    short.num(o["height_px"], e, "height_px").text(" pixels, ")
-    short.num(o["level_count"], e, "level_count").text(" level(s), ")
-    if o.get("mpp_x") is not None:
-        res.text("Its resolution is ").num(o["mpp_x"], e, "mpp_x", decimals=_dec(o["mpp_x"]))
-        res.text(" µm/px at full resolution. ")
-        short.num(o["mpp_x"], e, "mpp_x", decimals=_dec(o["mpp_x"])).text(" µm/px, ")
-    else:
-        res.absent(
-            "It records no µm/px, so its physical resolution is unknown and sizes can be given "
-            "in pixels only. ",
-            e,
-            "mpp_x",
-        )
-        short.absent("resolution unknown (no µm/px recorded), ", e, "mpp_x")
-    if o.get("objective_power") is not None:
-        res.text("It was scanned at ").num(o["objective_power"], e, "objective_power").text("x.")
-        short.text("scanned at ").num(o["objective_power"], e, "objective_power").text("x.")
-    else:
-        res.absent(
-            "It records no objective power, so its scan magnification is unknown.",
-            e,
-            "objective_power",
-        )
-        short.absent("magnification unknown (no objective power recorded).", e, "objective_power")
-    return [("observe", obs), ("measure", res)], short
-
-
-def _tissue(ev: Evidence) -> _Section:
-    o, e = ev.output, ev.id
-    frac = Writer().text("Tissue covers ")
-    frac.num(100 * o["tissue_fraction"], e, "tissue_fraction", unit="%", decimals=1)
-    frac.text("% of the slide in ").num(o["region_count"], e, "region_count")
-    frac.text(" region(s).")
-    parts: list[tuple[StepKind, Writer]] = [("measure", frac)]
-    if o["regions"]:
-        r0 = o["regions"][0]
-        big = Writer().text("The largest, tissue region #").num(r0["index"], e, "regions.0.index")
-        big.text(", spans ").box(r0["box"], e, "regions.0.box").text(" in level-0 pixels")
-        if r0.get("area_mm2") is not None:
-            big.text(" and holds ").num(r0["area_mm2"], e, "regions.0.area_mm2", decimals=3)
-            big.text(" mm² of tissue")
-        big.text(".")
-        parts.append(("observe", big))
-    short = Writer().extend(frac)
-    if o["regions"] and o["regions"][0].get("area_mm2") is not None:
-        r0 = o["regions"][0]
-        short.text(" The largest holds ")
-        short.num(r0["area_mm2"], e, "regions.0.area_mm2", decimals=3).text(" mm² of tissue.")
-    return parts, short
-
-
-def _zoom(ev: Evidence) -> _Section:
-    o, e = ev.output, ev.id
-    w = Writer().text("Showing ")
-    target = o["target"]
-    if target == "tissue_region":
-        w.text("tissue region #").num(o["region_index"], e, "region_index")
-    elif o.get("roi_number") is not None:
-        w.text("the view around region #" if target == "roi" else "region #")
-        w.num(o["roi_number"], e, "roi_number")
-    else:
-        w.text(
-            {"box": "the requested box", "point": "the requested point"}.get(target, "the slide")
-        )
-    if o.get("magnification") is not None:
-        w.text(" at ").num(
-            o["magnification"], e, "magnification", decimals=_dec(o["magnification"])
-        )
-        w.text("x")
-    else:
-        w.absent(" at an unknown magnification", e, "magnification")
-    if o.get("mpp") is not None:
-        w.text(" (").num(o["mpp"], e, "mpp", decimals=_dec(o["mpp"])).text(" µm/px)")
-    w.text(": box ").box(o["box"], e, "box").text(" in level-0 pixels, read from level ")
-    w.num(o["level"], e, "level").text(" and shown at ").num(o["output_width"], e, "output_width")
-    w.text(" × ").num(o["output_height"], e, "output_height").text(" pixels.")
-    return _with_notes([("observe", w)], Writer().extend(w), o, e)
-
-
-def _detect(ev: Evidence) -> _Section:
-    o, e = ev.output, ev.id
-    where = _where(o, e)
-    found = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert found ")
-    found.num(o["count"], e, "count").text(f" {o['object']} in ").extend(where)
-    found.text(" (box ").box(o["region_box"], e, "region_box").text(" in level-0 pixels")
-    if o.get("mpp") is not None:
-        found.text(", analysed at ").num(o["mpp"], e, "mpp", decimals=_dec(o["mpp"]))
-        found.text(" µm/px).")
-    else:
-        found.absent(", at native resolution with unknown µm/px).", e, "mpp")
-    parts: list[tuple[StepKind, Writer]] = [("measure", found)]
-    short = Writer().num(o["count"], e, "count").text(f" {o['object']} detected in ").extend(where)
-    sizes = _detect_sizes(o, e, "The mean nuclear area is ")
-    if sizes is not None:
-        parts.append(("measure", sizes))
-        short.text("; ").extend(_detect_sizes(o, e, "mean nuclear area ") or Writer())
-    else:
-        short.text(".")
-    return _with_notes(parts, short, o, e)
-
-
-def _detect_sizes(o: dict[str, Any], e: str, lead: str) -> Writer | None:
-    """Mean and median areas (µm² when known, else level-0 px²) and density."""
-    if o.get("mean_area_um2") is not None:
-        w = Writer().text(lead).num(o["mean_area_um2"], e, "mean_area_um2", decimals=1)
-        w.text(" µm² (median ").num(o["median_area_um2"], e, "median_area_um2", decimals=1)
-        w.text(" µm²)")
-        if o.get("density_per_mm2") is not None:
-            w.text(", ").num(o["density_per_mm2"], e, "density_per_mm2", decimals=0)
-            w.text(" nuclei per mm²")
-        return w.text(".")
-    if o.get("mean_area_px") is not None:
-        w = Writer().text(lead).num(o["mean_area_px"], e, "mean_area_px", decimals=0)
-        w.text(" pixels² (median ").num(o["median_area_px"], e, "median_area_px", decimals=0)
-        return w.text(" pixels²; no µm/px is recorded, so no physical size).")
-    return None
-
-
-def _classify(ev: Evidence) -> _Section:
-    o, e = ev.output, ev.id
-    label = o["label"]
-    w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(f" {_experts(ev)} classified ")
-    w.extend(_where(o, e))
-    w.text(" as ").quote(label, e).text(" (probability ")
-    w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(").")
-    parts: list[tuple[StepKind, Writer]] = [("infer", w)]
-    for a in o.get("answers", []):
-        if a.get("error"):
-            note = Writer().text("Expert ").quote(a["expert"], e).text(" gave no label: ")
-            parts.append(("observe", note.quote(a["error"], e)))
-    return parts, Writer().extend(w)
-
-
-def _segment(ev: Evidence) -> _Section:
-    o, e = ev.output, ev.id
-    w = Writer().text("The ").quote(ev.expert or ev.tool, e).text(" expert outlined ")
-    w.num(o["count"], e, "count").text(" " + _SEGMENT_NOUNS.get(o["what"], "region(s)"))
-    w.text(" in ")
-    w.extend(_where(o, e))
-    w.text("; they cover ").num(100 * o["area_fraction"], e, "area_fraction", unit="%", decimals=1)
-    w.text("% of it")
-    if o.get("total_area_um2") is not None:
-        w.text(" (").num(o["total_area_um2"], e, "total_area_um2", decimals=0).text(" µm²)")
-    w.text(".")
-    return _with_notes([("measure", w)], Writer().extend(w), o, e)
-
-
-def _wsi_classify(ev: Evidence) -> _Section:
-    o, e = ev.output, ev.id
-    label = o["label"]
-    w = (
-        Writer()
-        .text("The ")
-        .quote(ev.expert or ev.tool, e)
-        .text(f" {_experts(ev)} classified the ")
-    )
-    w.text("slide as ").quote(label, e).text(" (probability ")
-    w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(") from ")
-    w.num(o["tiles_used"], e, "tiles_used").text(" tissue tiles")
-    if o.get("tile_mpp") is not None:
-        w.text(" at ").num(o["tile_mpp"], e, "tile_mpp", decimals=_dec(o["tile_mpp"]))
-        w.text(" µm/px")
-    w.text(".")
-    parts: list[tuple[StepKind, Writer]] = [("infer", w)]
-    if o.get("top_tiles"):
-        top = Writer().text("The tile it attended to most spans ")
-        top.box(o["top_tiles"][0]["box"], e, "top_tiles.0.box").text(" in level-0 pixels.")
-        parts.append(("observe", top))
-    return _with_notes(parts, Writer().extend(w), o, e, in_answer=False)
-
-
-def _failed(ev: Evidence) -> _Section:
+def _failed(ev: Evidence) -> Section:
     w = Writer().text(f"The {ev.tool} step failed: ").quote(ev.error or "unknown error", ev.id)
-    return [("observe", w)], Writer().text(f"Could not run {ev.tool}: ").extend(
-        Writer().quote(ev.error or "unknown error", ev.id)
+    return Section(
+        [("observe", w)],
+        Writer()
+        .text(f"Could not run {ev.tool}: ")
+        .extend(Writer().quote(ev.error or "unknown error", ev.id)),
     )
-
-
-def _generic(ev: Evidence) -> _Section:
-    w = Writer().text(f"{ev.tool}: ").quote(ev.summary, ev.id)
-    return [("observe", w)], w
 
 
 def where_of(o: dict[str, Any], e: str) -> Writer:
     """'region #n', 'tissue region #n' or 'the analysed region', with claims."""
-    return _where(o, e)
-
-
-def _where(o: dict[str, Any], e: str) -> Writer:
-    """'region #n', 'tissue region #n' or 'the analysed region', with claims."""
-    if o.get("roi_number") is not None:
-        return Writer().text("region #").num(o["roi_number"], e, "roi_number")
-    if o.get("region_index") is not None:
-        return Writer().text("tissue region #").num(o["region_index"], e, "region_index")
-    return Writer().text("the analysed region")
-
-
-def _with_notes(
-    parts: list[tuple[StepKind, Writer]],
-    short: Writer,
-    o: dict[str, Any],
-    e: str,
-    *,
-    in_answer: bool = True,
-) -> _Section:
-    """Append each of the tool's notes as a quoted step (and to the answer when asked)."""
-    for note in o.get("notes", []):
-        nw = Writer().text("Note: ").quote(note, e).text(".")
-        parts.append(("observe", nw))
-        if in_answer:
-            short.text(" ").extend(nw)
-    return parts, short
-
-
-def _experts(ev: Evidence) -> str:
-    return "experts" if ev.expert and "," in ev.expert else "expert"
-
-
-def _dec(value: float) -> int:
-    """Digits to show: enough for the value's own precision, at most 4."""
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return len(text.split(".")[1]) if "." in text else 0
-
-
-_BUILDERS: dict[str, Callable[[Evidence], _Section]] = {
-    "slide_info": _slide_info,
-    "tissue": _tissue,
-    "zoom": _zoom,
-    "detect": _detect,
-    "classify": _classify,
-    "segment": _segment,
-    "wsi_classify": _wsi_classify,
-}
+    return where(o, e)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from agent.claims import Writer
 from agent.reasoner import add_facts, section_of, step_of, where_of
 from agent.state import CaseLookup, ChainStep, Evidence, Plan, ReasoningChain, RecalledFact, Roi
+from tools.phrasing import decimals_for
 
 __all__ = ["compose_review", "ordinal"]
 
@@ -218,7 +219,8 @@ def _recall_regions(
             w.box(view.output["box"], view.id, "box").text(" in level-0 pixels")
             if view.output.get("magnification") is not None:
                 mag = view.output["magnification"]
-                w.text(" at ").num(mag, view.id, "magnification", decimals=_dec(mag)).text("x")
+                w.text(" at ").num(mag, view.id, "magnification", decimals=decimals_for(mag))
+                w.text("x")
             w.text(".")
             steps.append(step_of(len(steps) + 1, "observe", w, [view.id]))
             cites.append(view.id)
@@ -250,8 +252,3 @@ def _noun(ev: Evidence) -> str:
 
 def _cap(w: Writer) -> Writer:
     return w.capitalized()
-
-
-def _dec(value: float) -> int:
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return len(text.split(".")[1]) if "." in text else 0

@@ -14,6 +14,8 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.narration import Claim, StepKind
+
 __all__ = [
     "CaseLookup",
     "CaseState",
@@ -34,7 +36,6 @@ __all__ = [
     "VerificationStatus",
 ]
 
-StepKind = Literal["observe", "measure", "recall", "infer", "conclude"]
 PlannerName = Literal["llm", "semantic", "rules"]
 VerificationStatus = Literal["verified", "partial", "rejected"]
 ErrorKind = Literal["input", "backend", "output", "internal"]
@@ -159,31 +160,6 @@ class Roi(_Model):
     artifact: str | None
     evidence: str
     turn: int
-
-
-class Claim(_Model):
-    """A checkable statement inside a chain step.
-
-    ``number``: ``value`` (shown in ``unit``) equals the cited evidence output at ``path``
-    within ``tolerance``; ``absent``: the value at ``path`` is null (the tool found no such
-    metadata); ``quote``: ``text`` occurs in the cited evidence's error or summary;
-    ``compare``: ``op`` holds between ``evidence.path`` and ``other_evidence.other_path``
-    (``difference``: the first minus the second, in ``unit``, equals ``value``; ``same`` /
-    ``differ``: the two values are equal / not equal).
-    """
-
-    kind: Literal["number", "absent", "quote", "compare"] = "number"
-    evidence: str
-    path: str = ""
-    value: float | None = None
-    unit: str | None = None
-    text: str | None = None
-    other_evidence: str | None = None
-    other_path: str | None = None
-    op: Literal["difference", "same", "differ"] | None = None
-    tolerance: float | None = Field(
-        default=None, description="absolute tolerance in ``unit``; default: half a last digit"
-    )
 
 
 class RecalledFact(_Model):

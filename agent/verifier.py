@@ -37,7 +37,9 @@ from agent.state import (
     RecalledFact,
     Verification,
 )
+from core.claimable import UNIT_FACTORS, stored_unit
 from memory.kg.linker import medical_terms
+from tools.registry import tool_class
 
 __all__ = [
     "extract_numbers",
@@ -55,13 +57,6 @@ _FILE_NAME_RE = re.compile(
     r"[\w.+-]*\.(?:svs|tiff?|ndpi|scn|bif|svslide|dcm|mrxs|vms|vmu|czi|qptiff|png|jpe?g)\b",
     re.IGNORECASE,
 )
-_UNIT_FACTORS: dict[tuple[str, str], float] = {
-    ("fraction", "%"): 100.0,
-    ("mm2", "µm²"): 1e6,
-    ("um2", "mm²"): 1e-6,
-    ("um2", "µm²"): 1.0,
-    ("mm2", "mm²"): 1.0,
-}
 
 
 def make_verify(knowledge: Knowledge | None) -> Node:
@@ -386,7 +381,7 @@ def _check_claim(
         return None if found and source is None else f"{ev.id}.{claim.path} is not empty"
     if not found or not isinstance(source, int | float) or isinstance(source, bool):
         return f"{ev.id}.{claim.path} holds no number"
-    converted = _convert(float(source), claim.path, claim.unit)
+    converted = _convert(float(source), ev.tool, claim.path, claim.unit)
     if converted is None or claim.value is None:
         return f"cannot convert {ev.id}.{claim.path} to {claim.unit}"
     tol = claim.tolerance if claim.tolerance is not None else 1e-9
@@ -413,8 +408,8 @@ def _check_compare(
     numbers = [x for x in (a, b) if isinstance(x, int | float) and not isinstance(x, bool)]
     if len(numbers) != 2 or claim.value is None:
         return f"{where}: not two numbers"
-    ca = _convert(float(a), claim.path, claim.unit)
-    cb = _convert(float(b), claim.other_path or claim.path, claim.unit)
+    ca = _convert(float(a), ev.tool, claim.path, claim.unit)
+    cb = _convert(float(b), other.tool, claim.other_path or claim.path, claim.unit)
     if ca is None or cb is None:
         return f"cannot convert {where} to {claim.unit}"
     tol = claim.tolerance if claim.tolerance is not None else 1e-9
@@ -423,14 +418,16 @@ def _check_compare(
     return None
 
 
-def _convert(value: float, path: str, unit: str | None) -> float | None:
+def _convert(value: float, tool: str, path: str, unit: str | None) -> float | None:
+    """``value`` of ``tool``'s output at ``path`` in ``unit``; None when it cannot be converted.
+
+    The stored unit is the one the tool declares for the field, else read from its name.
+    """
     if unit is None:
         return value
-    field = path.rsplit(".", 1)[-1]
-    source = next((u for u in ("fraction", "mm2", "um2") if field.endswith(u)), None)
-    if source is None:
-        return None
-    factor = _UNIT_FACTORS.get((source, unit))
+    cls = tool_class(tool)
+    source = stored_unit(path, cls.claimable_kind(path) if cls is not None else None)
+    factor = UNIT_FACTORS.get((source, unit)) if source is not None else None
     return None if factor is None else value * factor
 
 

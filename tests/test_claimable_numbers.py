@@ -59,7 +59,13 @@ def _verify(text: str) -> tuple[list[Any], str]:
 
 
 def test_numbers_inside_per_object_lists_are_not_claimable() -> None:
-    paths = {path for path, _ in claimable_leaves(_detection().output)}
+    paths = {path for path, _ in claimable_leaves(_detection().output, "detect")}
+    assert {"count", "mean_area_um2", "density_per_mm2", "region_box.0", "mpp"} <= paths
+    assert not [path for path in paths if path.startswith("objects")]  # detect declares none
+
+
+def test_a_tool_that_declares_nothing_gets_the_shape_heuristics() -> None:
+    paths = {path for path, _ in claimable_leaves(_detection().output, "no_such_tool")}
     assert {"count", "mean_area_um2", "density_per_mm2", "region_box.0", "mpp"} <= paths
     inside = sorted(path for path in paths if path.startswith("objects"))
     names = ("area_px", "area_um2", "eccentricity", "hematoxylin")

@@ -1,5 +1,6 @@
 """A tool is one file: a toy tool registered from a module written here is offered to, and
-planned by, all three planners, and runs through the graph like the built-in tools."""
+planned by, all three planners, runs through the graph like the built-in tools, narrates its own
+output into the chain, and declares which of its numbers a chain may cite."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from agent.chain_parser import claimable_leaves, claims_for, parse_steps, to_chain
 from agent.llm_planner import tool_functions
-from agent.state import Plan
+from agent.state import Evidence, Plan
+from agent.verifier import verify_chain
 from app.runner import Copilot
 from core.errors import ConfigError
 from core.http import ModelClient
@@ -31,7 +34,9 @@ TOY = textwrap.dedent(
     from pydantic import BaseModel, Field
     from scipy import ndimage
 
+    from core.narration import Outcome, Section, Writer
     from tools.base import Tool, ToolContext, ToolResult
+    from tools.phrasing import where
     from tools.regions import RegionInput, read_analysis_region
 
 
@@ -60,6 +65,16 @@ TOY = textwrap.dedent(
         )
         Input = FocusInput
         Output = FocusOutput
+        claimable = {"laplacian_variance": "quantity", "roi_number": "index"}
+        """What a chain may cite; the region's box is not a finding of this tool."""
+
+        @classmethod
+        def narrate(cls, out: Outcome) -> Section:
+            o, e = out.output, out.evidence_id
+            w = Writer().text("The variance of the Laplacian of ").extend(where(o, e))
+            w.text(" is ").num(o["laplacian_variance"], e, "laplacian_variance", decimals=1)
+            w.text(" (the higher, the sharper).")
+            return Section([("measure", w)], Writer().extend(w))
 
         def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
             assert isinstance(inp, FocusInput)
@@ -94,7 +109,7 @@ def _ask(home: Path, slide: Path, request: str, **settings: Any) -> Any:
 
 
 @pytest.mark.shared_data
-def test_the_semantic_planner_plans_it_from_its_examples(
+def test_the_semantic_planner_plans_it_and_its_own_narration_is_verified(
     toy_module: str, home: Path, cmu_slide: Path
 ) -> None:
     result = _ask(home, cmu_slide, "is that area out of focus?")
@@ -102,9 +117,37 @@ def test_the_semantic_planner_plans_it_from_its_examples(
     assert ev["tool"] == "focus_check"
     assert ev["ok"], ev["error"]
     assert ev["output"]["roi_number"] == 1
-    assert ev["output"]["laplacian_variance"] > 0
+    variance = ev["output"]["laplacian_variance"]
+    assert variance > 0
     assert result.plan["planner"] == "semantic"
-    assert result.verification["status"] == "verified"
+    assert result.verification["status"] == "verified", result.verification["reasons"]
+    shown = f"The variance of the Laplacian of region #1 is {variance:.1f} (the higher,"
+    assert result.chain[0]["text"].startswith(shown)
+    claimed = [(c["path"], c["value"]) for c in result.chain[0]["claims"]]
+    assert claimed == [("roi_number", 1.0), ("laplacian_variance", round(variance, 1))]
+    assert result.answer.startswith(shown)
+    _a_model_may_cite_only_its_claimable_numbers(Evidence.model_validate(ev))
+
+
+def _a_model_may_cite_only_its_claimable_numbers(ev: Evidence) -> None:
+    """Written by a model: the variance binds; the box's first coordinate does not."""
+    x0 = ev.output["region_box"][0]
+    variance = f"{ev.output['laplacian_variance']:.1f}"
+    assert {p for p, _ in claimable_leaves(ev.output, ev.tool)} == {
+        "roi_number",
+        "laplacian_variance",
+    }
+    # with no declaration the box would be claimable, so the declaration is what refuses it
+    assert "region_box.0" in {p for p, _ in claimable_leaves(ev.output)}
+    for text, ok in (
+        (f"The variance of the Laplacian of region #1 is {variance}.", True),
+        (f"The analysed box starts at x {x0} in level-0 pixels.", False),
+    ):
+        parsed = parse_steps(f"measure: {text} [{ev.id}]\nconclude: Done. [{ev.id}]")
+        chain = to_chain(parsed, [ev], [])
+        report = verify_chain(chain, [ev], [], "Done.")
+        assert report.step_status["S1"] is ok, (text, report.reasons)
+    assert claims_for(f"x {x0}", [ev.id], {ev.id: ev}, {}) == []
 
 
 @pytest.mark.shared_data

@@ -1,14 +1,22 @@
-"""Tool contract: name, description for the planner, Input/Output models, ``run``."""
+"""Tool contract: what the planners, the reasoner and the verifier read from one tool class.
+
+Its name, description and examples (planners), Input/Output models and ``run`` (executor), the
+narration of its output into chain steps (reasoner) and the output fields a chain may cite as
+numbers (chain parser and verifier).
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
+from core.claimable import FieldKind, check_claimable, declared_kind
+from core.narration import Outcome, Section, quoted_summary
 from core.progress import ProgressFn, report
 
 if TYPE_CHECKING:
@@ -63,6 +71,13 @@ class Tool(ABC):
     needs_slide: ClassVar[bool] = True
     expert: ClassVar[str | None] = None
     backend: ClassVar[str] = "cpu"
+    claimable: ClassVar[Mapping[str, FieldKind] | None] = None
+    """The output fields a chain may cite as numbers: path pattern → kind (``core.claimable``).
+
+    None (the default) declares nothing: a number written in a model's chain is then bound by
+    the chain parser's heuristics (the output's own numbers, a short list, the first entry of a
+    ranked list). An empty mapping: no number of the output may be cited.
+    """
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -77,12 +92,36 @@ class Tool(ABC):
             if not (isinstance(model, type) and issubclass(model, BaseModel)):
                 msg = f"tool {cls.__name__}.{attr} must be a pydantic model class"
                 raise TypeError(msg)
+        if cls.claimable is not None:
+            if not isinstance(cls.claimable, Mapping):
+                msg = f"tool {cls.__name__}.claimable must map field patterns to kinds"
+                raise TypeError(msg)
+            try:
+                check_claimable(cls.claimable)
+            except ValueError as exc:
+                msg = f"tool {cls.__name__}: {exc}"
+                raise TypeError(msg) from None
 
     @classmethod
     def create(cls, settings: Settings, pool: ExpertPool) -> Tool:
         """Build the tool for one registry; a tool that calls experts takes them from ``pool``."""
         del settings, pool
         return cls()
+
+    @classmethod
+    def narrate(cls, out: Outcome) -> Section:
+        """The chain steps and the answer sentence for one successful output of this tool.
+
+        Every number written goes through ``Writer.num`` (or ``box``) at a ``claimable`` path,
+        every string taken from the output through ``Writer.quote``, so the verifier can check
+        them. The default quotes the tool's summary.
+        """
+        return quoted_summary(out)
+
+    @classmethod
+    def claimable_kind(cls, path: str) -> str | None:
+        """The kind ``claimable`` declares for the output field at ``path``, or None."""
+        return None if cls.claimable is None else declared_kind(cls.claimable, path)
 
     @abstractmethod
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:

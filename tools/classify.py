@@ -8,6 +8,7 @@ import time
 from pydantic import BaseModel, Field
 
 from core.errors import ModelOutputError, ToolError, ToolServerError, excerpt
+from core.narration import Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.capricorn import LABELS, CapricornClassifier, region_tiles
 from tools.cpu_experts import CAPRICORN_IMPLEMENTATION
@@ -15,6 +16,7 @@ from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.nuclei import DEFAULT_MPP
 from tools.parsers import parse_choice
+from tools.phrasing import experts_word, where
 from tools.regions import RegionInput, read_analysis_region
 from tools.router import Contribution, combine_labels
 from tools.types import RegionRead
@@ -90,6 +92,30 @@ class ClassifyTool(Tool):
     )
     Input = ClassifyInput
     Output = ClassifyOutput
+    claimable = {
+        "probabilities.*": "probability",
+        "contributions.*.weight": "probability",
+        "region_box.*": "px",
+        "roi_number": "index",
+        "region_index": "index",
+        "mpp": "µm/px",
+    }
+
+    @classmethod
+    def narrate(cls, out: Outcome) -> Section:
+        """The class the expert(s) gave the region, its probability, experts that gave none."""
+        o, e = out.output, out.evidence_id
+        label = o["label"]
+        w = Writer().text("The ").quote(out.expert or out.tool, e)
+        w.text(f" {experts_word(out.expert)} classified ").extend(where(o, e))
+        w.text(" as ").quote(label, e).text(" (probability ")
+        w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(").")
+        parts: list[tuple[StepKind, Writer]] = [("infer", w)]
+        for a in o.get("answers", []):
+            if a.get("error"):
+                note = Writer().text("Expert ").quote(a["expert"], e).text(" gave no label: ")
+                parts.append(("observe", note.quote(a["error"], e)))
+        return Section(parts, Writer().extend(w))
 
     def __init__(self, pool: ExpertPool) -> None:
         self._pool = pool

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
 from core.errors import ToolServerError
+from core.narration import Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import CPU_DETECTORS
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.geometry import model_box_to_level0
 from tools.nuclei import NucleiResult
+from tools.phrasing import decimals_for, where, with_notes
 from tools.regions import RegionInput, read_analysis_region
 from tools.served_detect import served_boxes
 from tools.types import Box
@@ -91,9 +93,48 @@ class DetectTool(Tool):
     )
     Input = DetectInput
     Output = DetectOutput
+    claimable = {
+        "count": "count",
+        "region_box.*": "px",
+        "roi_number": "index",
+        "region_index": "index",
+        "downsample": "ratio",
+        "mpp": "µm/px",
+        "mean_area_um2": "µm²",
+        "median_area_um2": "µm²",
+        "mean_area_px": "px²",
+        "median_area_px": "px²",
+        "density_per_mm2": "per mm²",
+        "mean_eccentricity": "quantity",
+    }
+    """Summary numbers only: no single object's box, centroid or area."""
 
     def __init__(self, pool: ExpertPool) -> None:
         self._pool = pool
+
+    @classmethod
+    def narrate(cls, out: Outcome) -> Section:
+        """The count where it was found, the analysis scale, and the nuclear sizes."""
+        o, e = out.output, out.evidence_id
+        here = where(o, e)
+        found = Writer().text("The ").quote(out.expert or out.tool, e).text(" expert found ")
+        found.num(o["count"], e, "count").text(f" {o['object']} in ").extend(here)
+        found.text(" (box ").box(o["region_box"], e, "region_box").text(" in level-0 pixels")
+        if o.get("mpp") is not None:
+            found.text(", analysed at ").num(o["mpp"], e, "mpp", decimals=decimals_for(o["mpp"]))
+            found.text(" µm/px).")
+        else:
+            found.absent(", at native resolution with unknown µm/px).", e, "mpp")
+        parts: list[tuple[StepKind, Writer]] = [("measure", found)]
+        short = Writer().num(o["count"], e, "count").text(f" {o['object']} detected in ")
+        short.extend(here)
+        sizes = _sizes(o, e, "The mean nuclear area is ")
+        if sizes is not None:
+            parts.append(("measure", sizes))
+            short.text("; ").extend(_sizes(o, e, "mean nuclear area ") or Writer())
+        else:
+            short.text(".")
+        return with_notes(parts, short, o, e)
 
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
         """Read the region at the analysis scale, detect, convert to level-0 pixels."""
@@ -249,3 +290,20 @@ def _box_overlay(image: np.ndarray, region: Box, boxes: list[Box]) -> Image.Imag
             outline=(0, 200, 0),
         )
     return picture
+
+
+def _sizes(o: dict[str, Any], e: str, lead: str) -> Writer | None:
+    """Mean and median areas (µm² when known, else level-0 px²) and density."""
+    if o.get("mean_area_um2") is not None:
+        w = Writer().text(lead).num(o["mean_area_um2"], e, "mean_area_um2", decimals=1)
+        w.text(" µm² (median ").num(o["median_area_um2"], e, "median_area_um2", decimals=1)
+        w.text(" µm²)")
+        if o.get("density_per_mm2") is not None:
+            w.text(", ").num(o["density_per_mm2"], e, "density_per_mm2", decimals=0)
+            w.text(" nuclei per mm²")
+        return w.text(".")
+    if o.get("mean_area_px") is not None:
+        w = Writer().text(lead).num(o["mean_area_px"], e, "mean_area_px", decimals=0)
+        w.text(" pixels² (median ").num(o["median_area_px"], e, "median_area_px", decimals=0)
+        return w.text(" pixels²; no µm/px is recorded, so no physical size).")
+    return None

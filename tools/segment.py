@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from skimage.measure import regionprops
 
 from core.errors import ToolServerError
+from core.narration import Outcome, Section, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import (
     CPU_SEGMENTERS,
@@ -23,6 +24,7 @@ from tools.cpu_experts import (
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.nuclei import DEFAULT_MPP
+from tools.phrasing import where, with_notes
 from tools.regions import RegionInput, read_analysis_region
 from tools.sam import SamSegmenter, load_sam
 from tools.segmentation import (
@@ -36,6 +38,14 @@ from tools.shell_epithelium import ShellSegmenter
 from tools.types import Box, RegionRead
 
 __all__ = ["MaskOut", "SegmentInput", "SegmentOutput", "SegmentTool"]
+
+_NOUNS = {
+    "nuclei": "nuclei",
+    "cellular": "cellular region(s)",
+    "epithelium": "epithelium region(s)",
+    "stroma": "stroma region(s)",
+}
+"""What the chain calls the outlined regions of each kind."""
 
 MASK_LABELS = {
     "nuclei": "nucleus",
@@ -110,6 +120,30 @@ class SegmentTool(Tool):
     )
     Input = SegmentInput
     Output = SegmentOutput
+    claimable = {
+        "count": "count",
+        "total_area_um2": "µm²",
+        "area_fraction": "fraction",
+        "region_box.*": "px",
+        "roi_number": "index",
+        "region_index": "index",
+        "mpp": "µm/px",
+    }
+    """Summary numbers only: no single mask's outline or area."""
+
+    @classmethod
+    def narrate(cls, out: Outcome) -> Section:
+        """How many regions were outlined where, and the share (and area) they cover."""
+        o, e = out.output, out.evidence_id
+        w = Writer().text("The ").quote(out.expert or out.tool, e).text(" expert outlined ")
+        w.num(o["count"], e, "count").text(" " + _NOUNS.get(o["what"], "region(s)"))
+        w.text(" in ").extend(where(o, e)).text("; they cover ")
+        w.num(100 * o["area_fraction"], e, "area_fraction", unit="%", decimals=1)
+        w.text("% of it")
+        if o.get("total_area_um2") is not None:
+            w.text(" (").num(o["total_area_um2"], e, "total_area_um2", decimals=0).text(" µm²)")
+        w.text(".")
+        return with_notes([("measure", w)], Writer().extend(w), o, e)
 
     def __init__(self, pool: ExpertPool) -> None:
         self._pool = pool

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from core.narration import Outcome, Section, Writer
 from tools.base import Tool, ToolContext, ToolResult
+from tools.phrasing import decimals_for
 from tools.types import LevelInfo
 
 __all__ = ["SlideInfoInput", "SlideInfoOutput", "SlideInfoTool"]
@@ -63,6 +65,66 @@ class SlideInfoTool(Tool):
     )
     Input = SlideInfoInput
     Output = SlideInfoOutput
+    claimable = {
+        "width_px": "px",
+        "height_px": "px",
+        "level_count": "count",
+        "levels.*.level": "level",
+        "levels.*.width": "px",
+        "levels.*.height": "px",
+        "levels.*.downsample": "ratio",
+        "mpp_x": "µm/px",
+        "mpp_y": "µm/px",
+        "objective_power": "x",
+    }
+
+    @classmethod
+    def narrate(cls, out: Outcome) -> Section:
+        """Size, pyramid levels, resolution and magnification; missing metadata said unknown."""
+        o, e = out.output, out.evidence_id
+        obs = Writer().quote(o["name"], e).text(" is ").num(o["width_px"], e, "width_px")
+        obs.text(" × ").num(o["height_px"], e, "height_px").text(" pixels at level ")
+        obs.num(0, e, "levels.0.level").text(" and has ")
+        obs.num(o["level_count"], e, "level_count").text(" pyramid level(s)")
+        if o.get("vendor"):
+            obs.text(" (format: ").quote(o["vendor"], e).text(")")
+        obs.text(".")
+        for lv in o["levels"][1:4]:
+            i = lv["level"]
+            obs.text(" Level ").num(i, e, f"levels.{i}.level").text(" is ")
+            obs.num(lv["width"], e, f"levels.{i}.width").text(" × ")
+            obs.num(lv["height"], e, f"levels.{i}.height").text(" pixels (downsample ")
+            obs.num(lv["downsample"], e, f"levels.{i}.downsample", decimals=2).text(").")
+        res, short = Writer(), Writer()
+        short.quote(o["name"], e).text(": ").num(o["width_px"], e, "width_px").text(" × ")
+        short.num(o["height_px"], e, "height_px").text(" pixels, ")
+        short.num(o["level_count"], e, "level_count").text(" level(s), ")
+        if o.get("mpp_x") is not None:
+            mpp = Writer().num(o["mpp_x"], e, "mpp_x", decimals=decimals_for(o["mpp_x"]))
+            res.text("Its resolution is ").extend(mpp).text(" µm/px at full resolution. ")
+            short.extend(mpp).text(" µm/px, ")
+        else:
+            res.absent(
+                "It records no µm/px, so its physical resolution is unknown and sizes can be "
+                "given in pixels only. ",
+                e,
+                "mpp_x",
+            )
+            short.absent("resolution unknown (no µm/px recorded), ", e, "mpp_x")
+        if o.get("objective_power") is not None:
+            power = Writer().num(o["objective_power"], e, "objective_power")
+            res.text("It was scanned at ").extend(power).text("x.")
+            short.text("scanned at ").extend(power).text("x.")
+        else:
+            res.absent(
+                "It records no objective power, so its scan magnification is unknown.",
+                e,
+                "objective_power",
+            )
+            short.absent(
+                "magnification unknown (no objective power recorded).", e, "objective_power"
+            )
+        return Section([("observe", obs), ("measure", res)], short)
 
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
         """Describe ``ctx.slide``."""

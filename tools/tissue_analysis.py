@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from pydantic import BaseModel, Field
 
+from core.narration import Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:
@@ -72,6 +73,42 @@ class TissueTool(Tool):
     )
     Input = TissueInput
     Output = TissueOutput
+    claimable = {
+        "tissue_fraction": "fraction",
+        "region_count": "count",
+        "regions.0.index": "index",
+        "regions.0.box.*": "px",
+        "regions.0.area_px": "px²",
+        "regions.0.area_mm2": "mm²",
+        "regions.0.fraction": "fraction",
+        "mask_downsample": "ratio",
+    }
+
+    @classmethod
+    def narrate(cls, out: Outcome) -> Section:
+        """The tissue share and region count, and the largest region's box and area."""
+        o, e = out.output, out.evidence_id
+        frac = Writer().text("Tissue covers ")
+        frac.num(100 * o["tissue_fraction"], e, "tissue_fraction", unit="%", decimals=1)
+        frac.text("% of the slide in ").num(o["region_count"], e, "region_count")
+        frac.text(" region(s).")
+        parts: list[tuple[StepKind, Writer]] = [("measure", frac)]
+        if o["regions"]:
+            r0 = o["regions"][0]
+            big = Writer().text("The largest, tissue region #")
+            big.num(r0["index"], e, "regions.0.index").text(", spans ")
+            big.box(r0["box"], e, "regions.0.box").text(" in level-0 pixels")
+            if r0.get("area_mm2") is not None:
+                big.text(" and holds ").num(r0["area_mm2"], e, "regions.0.area_mm2", decimals=3)
+                big.text(" mm² of tissue")
+            big.text(".")
+            parts.append(("observe", big))
+        short = Writer().extend(frac)
+        if o["regions"] and o["regions"][0].get("area_mm2") is not None:
+            r0 = o["regions"][0]
+            short.text(" The largest holds ")
+            short.num(r0["area_mm2"], e, "regions.0.area_mm2", decimals=3).text(" mm² of tissue.")
+        return Section(parts, short)
 
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
         """Analyse ``ctx.slide`` (cached per slide)."""

@@ -10,11 +10,13 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from core.errors import ToolInputError, ToolServerError
+from core.narration import Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import MIL_IMPLEMENTATION, cpu_problem
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.mil import MilModel, load_mil
+from tools.phrasing import decimals_for, experts_word, with_notes
 from tools.router import Contribution, combine_labels
 from tools.tile_reader import TileReader
 from tools.tiling import Tile, tile_grid
@@ -73,6 +75,38 @@ class WsiClassifyTool(Tool):
     )
     Input = WsiClassifyInput
     Output = WsiClassifyOutput
+    claimable = {
+        "probabilities.*": "probability",
+        "contributions.*.weight": "probability",
+        "tiles_used": "count",
+        "tiles_total": "count",
+        "tile_px": "px",
+        "tile_mpp": "µm/px",
+        "top_tiles.0.box.*": "px",
+        "top_tiles.0.attention": "probability",
+    }
+    """The most attended tile is claimable; the other tiles' boxes and attention are not."""
+
+    @classmethod
+    def narrate(cls, out: Outcome) -> Section:
+        """The slide's class and its probability, the tiles used, the most attended tile."""
+        o, e = out.output, out.evidence_id
+        label = o["label"]
+        w = Writer().text("The ").quote(out.expert or out.tool, e)
+        w.text(f" {experts_word(out.expert)} classified the slide as ").quote(label, e)
+        w.text(" (probability ")
+        w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(") from ")
+        w.num(o["tiles_used"], e, "tiles_used").text(" tissue tiles")
+        if o.get("tile_mpp") is not None:
+            mpp = o["tile_mpp"]
+            w.text(" at ").num(mpp, e, "tile_mpp", decimals=decimals_for(mpp)).text(" µm/px")
+        w.text(".")
+        parts: list[tuple[StepKind, Writer]] = [("infer", w)]
+        if o.get("top_tiles"):
+            top = Writer().text("The tile it attended to most spans ")
+            top.box(o["top_tiles"][0]["box"], e, "top_tiles.0.box").text(" in level-0 pixels.")
+            parts.append(("observe", top))
+        return with_notes(parts, Writer().extend(w), o, e, in_answer=False)
 
     def __init__(self, pool: ExpertPool) -> None:
         self._pool = pool

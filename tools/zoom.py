@@ -8,7 +8,9 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from core.errors import RegionError, ToolInputError
+from core.narration import Outcome, Section, Writer
 from tools.base import Tool, ToolContext, ToolResult
+from tools.phrasing import decimals_for, with_notes
 from tools.regions import box_from_list, clipped, fit_view, on_slide, tissue_box
 from tools.scale import downsample_for
 from tools.types import Box, SlideMetadata
@@ -141,6 +143,51 @@ class ZoomTool(Tool):
     )
     Input = ZoomInput
     Output = ZoomOutput
+    claimable = {
+        "region_index": "index",
+        "roi_number": "index",
+        "requested_magnification": "x",
+        "box.*": "px",
+        "width_px": "px",
+        "height_px": "px",
+        "level": "level",
+        "downsample": "ratio",
+        "magnification": "x",
+        "mpp": "µm/px",
+        "output_width": "px",
+        "output_height": "px",
+        "transparent_fraction": "fraction",
+    }
+
+    @classmethod
+    def narrate(cls, out: Outcome) -> Section:
+        """What is shown, at what magnification, its level-0 box, level and view size."""
+        o, e = out.output, out.evidence_id
+        w = Writer().text("Showing ")
+        target = o["target"]
+        if target == "tissue_region":
+            w.text("tissue region #").num(o["region_index"], e, "region_index")
+        elif o.get("roi_number") is not None:
+            w.text("the view around region #" if target == "roi" else "region #")
+            w.num(o["roi_number"], e, "roi_number")
+        else:
+            w.text(
+                {"box": "the requested box", "point": "the requested point"}.get(
+                    target, "the slide"
+                )
+            )
+        if o.get("magnification") is not None:
+            mag = o["magnification"]
+            w.text(" at ").num(mag, e, "magnification", decimals=decimals_for(mag)).text("x")
+        else:
+            w.absent(" at an unknown magnification", e, "magnification")
+        if o.get("mpp") is not None:
+            w.text(" (").num(o["mpp"], e, "mpp", decimals=decimals_for(o["mpp"])).text(" µm/px)")
+        w.text(": box ").box(o["box"], e, "box").text(" in level-0 pixels, read from level ")
+        w.num(o["level"], e, "level").text(" and shown at ")
+        w.num(o["output_width"], e, "output_width").text(" × ")
+        w.num(o["output_height"], e, "output_height").text(" pixels.")
+        return with_notes([("observe", w)], Writer().extend(w), o, e)
 
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
         """Resolve the scale and the box, read the pixels, write the PNG."""
