@@ -12,6 +12,7 @@ from agent.claims import Writer
 from agent.reasoner import add_facts, section_of, step_of, where_of
 from agent.state import CaseLookup, ChainStep, Evidence, Plan, ReasoningChain, RecalledFact, Roi
 from tools.phrasing import decimals_for
+from tools.registry import tool_class
 
 __all__ = ["compose_review", "ordinal"]
 
@@ -20,19 +21,6 @@ _ORDINALS = [
     *("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth"),
     *("seventeenth", "eighteenth", "nineteenth", "twentieth"),
 ]
-_NOUNS = {"nuclei": "nuclei", "cellular": "cellular regions", "epithelium": "epithelium regions"}
-_METRICS: dict[str, list[tuple[str, str, str | None, int | None, tuple[str, str], str]]] = {
-    # path, what, unit, decimals, (more, less), unit text
-    "segment": [
-        ("count", "", None, None, ("more", "fewer"), ""),
-        ("area_fraction", "covered area", "%", 1, ("higher", "lower"), " percentage points"),
-    ],
-    "detect": [
-        ("count", "", None, None, ("more", "fewer"), ""),
-        ("density_per_mm2", "density", None, 0, ("higher", "lower"), " per mm²"),
-        ("mean_area_um2", "mean nuclear area", None, 1, ("larger", "smaller"), " µm²"),
-    ],
-}
 
 
 def ordinal(n: int) -> str:
@@ -103,7 +91,7 @@ def _compare(
         a, b = ok[0], ok[1]
         diff = _difference(a, b)
         if diff is not None:
-            kind = "infer" if a.tool == "classify" else "measure"
+            kind = "infer" if _label_field(a) else "measure"
             steps.append(step_of(len(steps) + 1, kind, diff, [a.id, b.id]))
             answer.text(" Comparison: ").extend(diff)
     elif found:
@@ -115,22 +103,28 @@ def _difference(a: Evidence, b: Evidence) -> Writer | None:
     """Sentences that compare ``a``'s output with ``b``'s (same tool), every number claimed."""
     if a.tool != b.tool:
         return None
-    if a.tool == "classify":
+    if _label_field(a):
         return _compare_labels(a, b)
+    cls = tool_class(a.tool)
     w = Writer()
-    for path, what, unit, decimals, (more, less), unit_text in _METRICS.get(a.tool, []):
-        va, vb = a.output.get(path), b.output.get(path)
+    for m in cls.compare_metrics if cls is not None else ():
+        va, vb = a.output.get(m.path), b.output.get(m.path)
         if not isinstance(va, int | float) or not isinstance(vb, int | float):
             continue
         if w.render():
             w.text(" ")
-        _metric(w, a, b, path, what, unit, decimals, (more, less), unit_text)
-    if w.render() and _sizes_differ(a, b):
-        fair = "the covered share is" if a.tool == "segment" else "the density is"
+        _metric(w, a, b, m.path, m.what, m.unit, m.decimals, (m.more, m.less), m.unit_text)
+    if w.render() and _sizes_differ(a, b) and cls is not None and cls.compare_fairly_by:
         w.text(
-            f" The two regions differ in size, so their counts are not directly comparable; {fair}."
+            " The two regions differ in size, so their counts are not directly comparable; "
+            f"{cls.compare_fairly_by} is."
         )
     return w if w.render() else None
+
+
+def _label_field(ev: Evidence) -> str | None:
+    cls = tool_class(ev.tool)
+    return cls.label_field if cls is not None else None
 
 
 def _sizes_differ(a: Evidence, b: Evidence) -> bool:
@@ -189,12 +183,13 @@ def _metric(
 
 
 def _compare_labels(a: Evidence, b: Evidence) -> Writer:
-    la, lb = str(a.output.get("label")), str(b.output.get("label"))
+    field = _label_field(a) or "label"
+    la, lb = str(a.output.get(field)), str(b.output.get(field))
     w = Writer().extend(_cap(where_of(a.output, a.id))).text(" was classified as ").quote(la, a.id)
     w.text(" and ").extend(where_of(b.output, b.id)).text(" as ").quote(lb, b.id)
     if la == lb:
-        return w.relation(": the same class.", a.id, b.id, "label", same=True)
-    return w.relation(": the classes differ.", a.id, b.id, "label", same=False)
+        return w.relation(": the same class.", a.id, b.id, field, same=True)
+    return w.relation(": the classes differ.", a.id, b.id, field, same=False)
 
 
 def _recall_regions(
@@ -245,9 +240,10 @@ def _recall_regions(
 
 
 def _noun(ev: Evidence) -> str:
-    if ev.tool == "segment":
-        return _NOUNS.get(str(ev.output.get("what")), f"{ev.output.get('what')} regions")
-    return str(ev.output.get("object") or "objects")
+    cls = tool_class(ev.tool)
+    if cls is None:
+        return str(ev.output.get("object") or "objects")
+    return cls.object_noun(ev.output)
 
 
 def _cap(w: Writer) -> Writer:

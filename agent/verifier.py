@@ -323,9 +323,10 @@ def _contradiction(conclusion: ChainStep, by_id: dict[str, Evidence]) -> str | N
     text = conclusion.text.lower()
     for ref in conclusion.evidence:
         ev = by_id.get(ref)
-        if ev is None or not ev.ok or ev.tool not in ("classify", "wsi_classify"):
+        cls = tool_class(ev.tool) if ev is not None else None
+        if ev is None or not ev.ok or cls is None or cls.label_field is None:
             continue
-        label = str(ev.output.get("label", ""))
+        label = str(ev.output.get(cls.label_field, ""))
         others = [k for k in ev.output.get("probabilities", {}) if k != label]
         named = [k for k in others if re.search(rf"\b{re.escape(k.lower())}\b", own)]
         if named and not re.search(rf"\b{re.escape(label.lower())}\b", text):

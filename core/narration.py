@@ -12,6 +12,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CompareMetric",
     "Claim",
     "Outcome",
     "Section",
@@ -198,6 +199,23 @@ class Outcome:
     summary: str = ""
     expert: str | None = None
     """The expert(s) that produced it, comma-separated when several were combined."""
+
+
+@dataclass(frozen=True)
+class CompareMetric:
+    """A number two outputs of one tool are compared by ("region 2 has 40 more nuclei")."""
+
+    path: str
+    """The output field, a claimable one."""
+    what: str = ""
+    """Its name in the sentence ("density"); empty for the tool's own objects ("nuclei")."""
+    unit: str | None = None
+    """The unit the difference is claimed in (``%`` for a fraction), None: as stored."""
+    decimals: int | None = None
+    more: str = "more"
+    less: str = "fewer"
+    unit_text: str = ""
+    """Written after the difference (" per mm²", " percentage points")."""
 
 
 class Section(NamedTuple):

@@ -11,12 +11,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
 from core.claimable import FieldKind, check_claimable, declared_kind
-from core.narration import Outcome, Section, quoted_summary
+from core.narration import CompareMetric, Outcome, Section, quoted_summary
 from core.progress import ProgressFn, report
 
 if TYPE_CHECKING:
@@ -79,6 +79,17 @@ class Tool(ABC):
     ranked list). An empty mapping: no number of the output may be cited.
     """
 
+    compare_metrics: ClassVar[tuple[CompareMetric, ...]] = ()
+    """The numbers two of this tool's outputs (two regions) are compared by, in order."""
+    compare_fairly_by: ClassVar[str] = ""
+    """The measure that stays fair when the two regions differ in size ("the density")."""
+    label_field: ClassVar[str | None] = None
+    """A classifier's output field holding its class; ``probabilities`` holds every class's.
+
+    Two outputs are then compared by label, and an answer that names another class of the
+    classifier but not this one is a contradiction.
+    """
+
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if getattr(cls, "__abstractmethods__", None):
@@ -117,6 +128,11 @@ class Tool(ABC):
         them. The default quotes the tool's summary.
         """
         return quoted_summary(out)
+
+    @classmethod
+    def object_noun(cls, output: dict[str, Any]) -> str:
+        """What the output's count counts, in words ("nuclei")."""
+        return str(output.get("object") or "objects")
 
     @classmethod
     def claimable_kind(cls, path: str) -> str | None:

@@ -92,6 +92,7 @@ class ClassifyTool(Tool):
     )
     Input = ClassifyInput
     Output = ClassifyOutput
+    label_field = "label"
     claimable = {
         "probabilities.*": "probability",
         "contributions.*.weight": "probability",

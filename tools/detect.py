@@ -9,7 +9,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from core.errors import ToolServerError
-from core.narration import Outcome, Section, StepKind, Writer
+from core.narration import CompareMetric, Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import CPU_DETECTORS
 from tools.expert_pool import ExpertPool
@@ -93,6 +93,12 @@ class DetectTool(Tool):
     )
     Input = DetectInput
     Output = DetectOutput
+    compare_metrics = (
+        CompareMetric("count"),
+        CompareMetric("density_per_mm2", "density", None, 0, "higher", "lower", " per mm²"),
+        CompareMetric("mean_area_um2", "mean nuclear area", None, 1, "larger", "smaller", " µm²"),
+    )
+    compare_fairly_by = "the density"
     claimable = {
         "count": "count",
         "region_box.*": "px",

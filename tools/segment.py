@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from skimage.measure import regionprops
 
 from core.errors import ToolServerError
-from core.narration import Outcome, Section, Writer
+from core.narration import CompareMetric, Outcome, Section, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import (
     CPU_SEGMENTERS,
@@ -120,6 +120,13 @@ class SegmentTool(Tool):
     )
     Input = SegmentInput
     Output = SegmentOutput
+    compare_metrics = (
+        CompareMetric("count"),
+        CompareMetric(
+            "area_fraction", "covered area", "%", 1, "higher", "lower", " percentage points"
+        ),
+    )
+    compare_fairly_by = "the covered share"
     claimable = {
         "count": "count",
         "total_area_um2": "µm²",
@@ -144,6 +151,12 @@ class SegmentTool(Tool):
             w.text(" (").num(o["total_area_um2"], e, "total_area_um2", decimals=0).text(" µm²)")
         w.text(".")
         return with_notes([("measure", w)], Writer().extend(w), o, e)
+
+    @classmethod
+    def object_noun(cls, output: dict[str, Any]) -> str:
+        """What was outlined, in words ("epithelium regions")."""
+        what = str(output.get("what"))
+        return "nuclei" if what == "nuclei" else f"{what} regions"
 
     def __init__(self, pool: ExpertPool) -> None:
         self._pool = pool

@@ -75,6 +75,7 @@ class WsiClassifyTool(Tool):
     )
     Input = WsiClassifyInput
     Output = WsiClassifyOutput
+    label_field = "label"
     claimable = {
         "probabilities.*": "probability",
         "contributions.*.weight": "probability",
