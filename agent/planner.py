@@ -23,6 +23,7 @@ from core.errors import ConfigError
 from core.http import ModelClient
 from core.settings import Settings
 from memory.kg.embed import shared_embedder
+from tools.registry import tool_class
 from tools.zoom import PARTS
 
 if TYPE_CHECKING:
@@ -171,9 +172,7 @@ def semantic_plan(
     When no capability is close enough the plan holds one clarifying question and no step.
     """
     has_view = any(r.slide_id == slide_id for r in rois)
-    has_class = any(
-        r.get("ok") and r.get("tool") in ("classify", "wsi_classify") for r in archive or []
-    )
+    has_class = any(r.get("ok") and _labels(str(r.get("tool"))) for r in archive or [])
     parsed, routing, low = semantic_parse(request, router, has_view=has_view, has_class=has_class)
     if _nothing(parsed):
         question = clarifying_question(routing, router.capabilities)
@@ -471,3 +470,9 @@ def _region_step(
         return PlanStep(tool=tool, args={"target": "auto"}, why="the image")
     args = {"target": "box", "box": roi.box, "roi_number": roi.number}
     return PlanStep(tool=tool, args=args, why=f"region {roi.number}")
+
+
+def _labels(tool: str) -> bool:
+    """The tool is a classifier (its output names a class)."""
+    cls = tool_class(tool)
+    return cls is not None and cls.label_field is not None
