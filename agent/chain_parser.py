@@ -10,10 +10,12 @@ Two formats are read:
 Lines that are neither are dropped (they are not shown, so nothing unchecked reaches the user).
 Citations are bracket groups of ids (``[E1.1, HIST:crc-glands]``) anywhere in a step; they are
 taken out of the text. Claims are built from the text alone: text in double quotes becomes a
-``quote`` claim against the cited id that contains it; each number outside quotes becomes a
-``number`` claim at the first output path of the step's cited tool evidence whose value it
-shows (after the verifier's unit conversions, within half a unit of its last shown digit). A
-number that matches nothing gets no claim, so the verifier's ``numbers_claimed`` check fails it.
+``quote`` claim against the cited id that contains it (a ``name`` claim when it is the label of
+the file name a cited tool output reports, so nothing inside it is read); each number outside
+quotes becomes a ``number`` claim at the first output path of the step's cited tool evidence
+whose value it shows (after the verifier's unit conversions, within half a unit of its last
+shown digit). A number that matches nothing gets no claim, so the verifier's
+``numbers_claimed`` check fails it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, Literal
 from agent.state import ChainStep, Claim, Evidence, ReasoningChain, RecalledFact, StepKind
 from agent.verifier import _UNIT_FACTORS, strings_in
 from core.errors import ModelOutputError
+from core.labels import file_label
 from tools.parsers import parse_answer_tags
 
 __all__ = [
@@ -207,6 +210,10 @@ def claims_for(
         quote = m.group(1) or m.group(2)
         if not quote.strip() or not cites:
             continue
+        named = next((c for c in cites if _names_file(c, quote, evidence)), None)
+        if named is not None:
+            claims.append(Claim(kind="name", evidence=named, text=quote))
+            continue
         home = next((c for c in cites if _contains(c, quote, evidence, facts)), cites[0])
         claims.append(Claim(kind="quote", evidence=home, text=quote))
     unquoted = text
@@ -237,6 +244,12 @@ def claims_for(
                 )
             )
     return claims
+
+
+def _names_file(ref: str, quote: str, evidence: dict[str, Evidence]) -> bool:
+    """``quote`` is the label of the file name (``name``) that the cited tool output reports."""
+    name = evidence[ref].output.get("name") if ref in evidence else None
+    return isinstance(name, str) and file_label(name) == quote
 
 
 def _contains(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent.state import Claim
+from core.labels import file_label
 
 __all__ = ["Writer", "format_number"]
 
@@ -122,6 +123,17 @@ class Writer:
         """Append a verbatim quote of a string in the evidence (error, summary or note)."""
         self._parts.append(s)
         self.claims.append(Claim(kind="quote", evidence=evidence, text=s))
+        return self
+
+    def label(self, name: str, evidence: str) -> Writer:
+        """Append a file name from the evidence as a quoted label: “my slide.svs”.
+
+        The label is data: control characters removed, length capped (``core.labels``), and
+        claimed as a ``name``, so no number, entity or disease is read from inside it.
+        """
+        shown = file_label(name)
+        self._parts.append(f"“{shown}”")
+        self.claims.append(Claim(kind="name", evidence=evidence, text=shown))
         return self
 
     def extend(self, other: Writer) -> Writer:

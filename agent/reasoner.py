@@ -190,7 +190,8 @@ def _step(n: int, kind: StepKind, w: Writer, cites: list[str]) -> ChainStep:
 
 def _slide_info(ev: Evidence) -> _Section:
     o, e = ev.output, ev.id
-    obs = Writer().quote(o["name"], e).text(" is ").num(o["width_px"], e, "width_px").text(" × ")
+    obs = Writer().text("The slide ").label(o["name"], e).text(" is ")
+    obs.num(o["width_px"], e, "width_px").text(" × ")
     obs.num(o["height_px"], e, "height_px").text(" pixels at level ").num(0, e, "levels.0.level")
     obs.text(" and has ").num(o["level_count"], e, "level_count").text(" pyramid level(s)")
     if o.get("vendor"):
@@ -203,7 +204,8 @@ def _slide_info(ev: Evidence) -> _Section:
         obs.num(lv["height"], e, f"levels.{i}.height").text(" pixels (downsample ")
         obs.num(lv["downsample"], e, f"levels.{i}.downsample", decimals=2).text(").")
     res, short = Writer(), Writer()
-    short.quote(o["name"], e).text(": ").num(o["width_px"], e, "width_px").text(" × ")
+    short.text("The slide ").label(o["name"], e).text(": ")
+    short.num(o["width_px"], e, "width_px").text(" × ")
     short.num(o["height_px"], e, "height_px").text(" pixels, ")
     short.num(o["level_count"], e, "level_count").text(" level(s), ")
     if o.get("mpp_x") is not None:

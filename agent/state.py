@@ -167,12 +167,14 @@ class Claim(_Model):
     ``number``: ``value`` (shown in ``unit``) equals the cited evidence output at ``path``
     within ``tolerance``; ``absent``: the value at ``path`` is null (the tool found no such
     metadata); ``quote``: ``text`` occurs in the cited evidence's error or summary;
+    ``name``: ``text`` is the display label (``core.labels.file_label``) of a file name in the
+    cited evidence, shown in quotes as data: nothing inside it is read as a statement;
     ``compare``: ``op`` holds between ``evidence.path`` and ``other_evidence.other_path``
     (``difference``: the first minus the second, in ``unit``, equals ``value``; ``same`` /
     ``differ``: the two values are equal / not equal).
     """
 
-    kind: Literal["number", "absent", "quote", "compare"] = "number"
+    kind: Literal["number", "absent", "quote", "name", "compare"] = "number"
     evidence: str
     path: str = ""
     value: float | None = None
