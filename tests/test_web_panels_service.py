@@ -142,7 +142,8 @@ def test_cite_links_only_for_safe_ids() -> None:
         cite_link("DOID:3910#definition")
         == "[DOID:3910#definition](#cite-DOID%3A3910%23definition)"
     )
-    assert cite_link("x](javascript:alert(1))") == "`x](javascript:alert(1))`"
+    assert cite_link("x](javascript:alert(1))") == "x\\](javascript:alert(1))"  # plain text
+    assert cite_link("a`[b](http://e)`") == "a\\`\\[b\\](http\\://e)\\`"
 
 
 def test_upload_names_are_display_text_only(tmp_path: Path) -> None:
