@@ -9,9 +9,10 @@ Two formats are read:
 
 Lines that are neither are dropped (they are not shown, so nothing unchecked reaches the user).
 Citations are bracket groups of ids (``[E1.1, HIST:crc-glands]``) anywhere in a step; they are
-taken out of the text. Claims are built from the text alone: quotes become ``quote`` claims,
-numbers ``number`` claims at claimable fields of the cited tool outputs; a number that matches
-nothing gets no claim, so the verifier's ``numbers_claimed`` check fails it.
+taken out of the text. Claims are built from the text alone: quotes become ``quote`` claims
+(``name`` claims when a quote is the label of the file name a cited output reports, so nothing
+inside it is read), numbers ``number`` claims at claimable fields of the cited tool outputs; a
+number that matches nothing gets no claim, so the verifier's ``numbers_claimed`` check fails it.
 
 The claims are built by ``agent.claim_binding`` (re-exported here).
 """

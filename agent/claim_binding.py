@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from agent.state import Claim, Evidence, RecalledFact
 from agent.verifier import strings_in
 from core.claimable import UNIT_FACTORS, claimable_numbers, stored_unit
+from core.labels import file_label
 from tools.base import Tool
 from tools.registry import tool_class
 
@@ -60,6 +61,10 @@ def claims_for(
         quote = m.group(1) or m.group(2)
         if not quote.strip() or not cites:
             continue
+        named = next((c for c in cites if _names_file(c, quote, evidence)), None)
+        if named is not None:
+            claims.append(Claim(kind="name", evidence=named, text=quote))
+            continue
         home = next((c for c in cites if _contains(c, quote, evidence, facts)), cites[0])
         claims.append(Claim(kind="quote", evidence=home, text=quote))
     unquoted = text
@@ -85,6 +90,12 @@ def claims_for(
                 )
             )
     return claims
+
+
+def _names_file(ref: str, quote: str, evidence: dict[str, Evidence]) -> bool:
+    """``quote`` is the label of the file name (``name``) that the cited tool output reports."""
+    name = evidence[ref].output.get("name") if ref in evidence else None
+    return isinstance(name, str) and file_label(name) == quote
 
 
 def _contains(

@@ -59,17 +59,21 @@ class Knowledge:
     ) -> list[RecalledFact]:
         """Facts about the entities the labels and the request name (at most two entities).
 
-        Labels (expert outputs) come first; then diseases written in the request. When nothing
-        links and the request asks about knowledge, the facts nearest in meaning are returned.
+        Labels (expert outputs) come first; then, for a request that asks about ``knowledge``
+        only, diseases written in the request: a disease merely named in a question that runs
+        a tool ("is this melanoma? classify it") is not what the tool found, so it brings no
+        facts. When nothing links and the request asks about knowledge, the facts nearest in
+        meaning are returned.
         """
         subjects: list[tuple[Link, str | None]] = []
         for text, ev in labels:
             found = self.link_label(text)
             if found:
                 subjects.append((found, ev))
-        for link in self.linker.mentions(request).links:
-            if link.kind == "disease":
-                subjects.append((link, None))
+        if knowledge:
+            for link in self.linker.mentions(request).links:
+                if link.kind == "disease":
+                    subjects.append((link, None))
         out: list[RecalledFact] = []
         seen: set[str] = set()
         for link, ev in _unique_subjects(subjects)[:_MAX_SUBJECTS]:

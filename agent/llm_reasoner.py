@@ -61,7 +61,7 @@ EXAMPLE_USER = (
     "Question: How big is the slide?"
 )
 EXAMPLE_ASSISTANT = (
-    "observe: The slide a.svs is 512 × 256 pixels. [E7.1]\n"
+    "observe: The slide “a.svs” is 512 × 256 pixels. [E7.1]\n"
     "measure: Its resolution is 0.25 µm/px. [E7.1]\n"
     "conclude: The slide is 512 × 256 pixels. [E7.1]"
 )

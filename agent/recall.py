@@ -1,8 +1,10 @@
 """Recall node: knowledge-graph facts for the turn's findings.
 
-The entities come from this turn's classification labels, else the labels of the case's latest
-finding that had any, plus the diseases the request names. Without a built knowledge graph the
-node records why in the plan's notes and returns no facts.
+The entities come from this turn's classification labels (and those of the earlier evidence it
+cites); for a request that asks about knowledge, also the labels of the case's latest finding
+that had any and the diseases the request names. A turn that runs tools and asks nothing about
+knowledge gets facts for its own tools' labels only. Without a built knowledge graph the node
+records why in the plan's notes and returns no facts.
 """
 
 from __future__ import annotations
@@ -27,12 +29,12 @@ def make_recall(deps: GraphDeps) -> Node:
         evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
         earlier = [Evidence.model_validate(e) for e in state.get("earlier", [])]
         labels: list[LabelRef] = labels_of(evidence + earlier)
-        if not labels:
+        knowledge = plan.knowledge if plan else False
+        if not labels and knowledge:
             for finding in reversed(state.get("findings", [])):
                 if finding.get("labels"):
                     labels = [(str(x), None) for x in finding["labels"]]
                     break
-        knowledge = plan.knowledge if plan else False
         if not (labels or knowledge):
             return {"facts": []}
         kb = deps.knowledge

@@ -3,7 +3,9 @@
 Checks per step: each cited id exists (``citations``); each number claim equals the cited tool
 output at its path, after unit conversion, within the claim's stated tolerance (``numbers``);
 each number written in the text is backed by such a claim (``numbers_claimed``); ``absent``
-claims point at a null output, ``quote`` claims occur verbatim in the cited evidence or fact and
+claims point at a null output, ``quote`` claims occur verbatim in the cited evidence or fact,
+``name`` claims are the label of a file name in the cited evidence (shown in quotes as data: no
+check reads a number, an entity or a disease from inside it) and
 ``compare`` claims (a difference, or equal / unequal values, between two cited outputs) hold
 (``claims``); evidence of earlier turns that the turn compares or recalls (``earlier``, loaded
 from the case's archive) can be cited like the turn's own; every medical entity written outside
@@ -38,6 +40,7 @@ from agent.state import (
     Verification,
 )
 from core.claimable import UNIT_FACTORS, stored_unit
+from core.labels import file_label
 from memory.kg.linker import medical_terms
 from tools.registry import tool_class
 
@@ -268,11 +271,22 @@ def _check_step(step: ChainStep, ctx: _Context) -> list[Check]:
 
 def _unquoted(step: ChainStep) -> str:
     """The step's own words: no quotes its claims check verbatim, no file names."""
+    return _FILE_NAME_RE.sub(" ", _without(step, ("quote", "name")))
+
+
+def _without(step: ChainStep, kinds: tuple[str, ...]) -> str:
+    """The step's text with the texts of its claims of ``kinds`` taken out (longest first).
+
+    A ``name`` claim goes with the quotation marks around it, so a label's words are never
+    read as the step's own.
+    """
     text = step.text
     for claim in sorted(step.claims, key=lambda c: -len(c.text or "")):
-        if claim.kind == "quote" and claim.text:
+        if claim.kind in kinds and claim.text:
+            if claim.kind == "name":
+                text = text.replace(f"“{claim.text}”", " ")
             text = text.replace(claim.text, " ")
-    return _FILE_NAME_RE.sub(" ", text)
+    return text
 
 
 def _entities_check(step: ChainStep, own: str, ctx: _Context) -> Check:
@@ -320,7 +334,7 @@ def _inference_check(step: ChainStep, own: str, ctx: _Context) -> Check:
 def _contradiction(conclusion: ChainStep, by_id: dict[str, Evidence]) -> str | None:
     """A cited classifier's other class named in a step while its own class is not."""
     own = _unquoted(conclusion).lower()
-    text = conclusion.text.lower()
+    text = _without(conclusion, ("name",)).lower()
     for ref in conclusion.evidence:
         ev = by_id.get(ref)
         cls = tool_class(ev.tool) if ev is not None else None
@@ -339,7 +353,7 @@ def _entity_dice(chain: ReasoningChain, ctx: _Context, cited: set[str]) -> float
         return None
     named: set[str] = set()
     for step in chain.steps:
-        named |= ctx.kb.mentions(_FILE_NAME_RE.sub(" ", step.text)).entities
+        named |= ctx.kb.mentions(_FILE_NAME_RE.sub(" ", _without(step, ("name",)))).entities
     of_facts: set[str] = set()
     for ref in cited:
         fact = ctx.facts.get(ref)
@@ -368,6 +382,9 @@ def _check_claim(
     ev = by_id.get(claim.evidence)
     if ev is None:
         return f"{claim.evidence} is not tool evidence"
+    if claim.kind == "name":
+        ok = bool(claim.text) and any(file_label(s) == claim.text for s in strings_in(ev.output))
+        return None if ok else f"no file name in {ev.id} shows as {claim.text!r}"
     if claim.kind == "quote":
         haystack = [ev.error or "", ev.summary, ev.tool, ev.expert or "", *strings_in(ev.output)]
         return (
@@ -461,10 +478,7 @@ def extract_numbers(text: str) -> list[float]:
 
 
 def _unclaimed_numbers(step: ChainStep) -> list[float]:
-    text = step.text
-    for claim in step.claims:
-        if claim.kind == "quote" and claim.text:
-            text = text.replace(claim.text, " ")
+    text = _without(step, ("quote", "name"))
     values = [
         c.value for c in step.claims if c.kind in ("number", "compare") and c.value is not None
     ]

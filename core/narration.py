@@ -11,6 +11,8 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.labels import file_label
+
 __all__ = [
     "CompareMetric",
     "Claim",
@@ -31,6 +33,8 @@ class Claim(BaseModel):
     ``number``: ``value`` (shown in ``unit``) equals the cited evidence output at ``path``
     within ``tolerance``; ``absent``: the value at ``path`` is null (the tool found no such
     metadata); ``quote``: ``text`` occurs in the cited evidence's error or summary;
+    ``name``: ``text`` is the display label (``core.labels.file_label``) of a file name in the
+    cited evidence, shown in quotes as data: nothing inside it is read as a statement;
     ``compare``: ``op`` holds between ``evidence.path`` and ``other_evidence.other_path``
     (``difference``: the first minus the second, in ``unit``, equals ``value``; ``same`` /
     ``differ``: the two values are equal / not equal).
@@ -38,7 +42,7 @@ class Claim(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["number", "absent", "quote", "compare"] = "number"
+    kind: Literal["number", "absent", "quote", "name", "compare"] = "number"
     evidence: str
     path: str = ""
     value: float | None = None
@@ -167,6 +171,17 @@ class Writer:
         """Append a verbatim quote of a string in the evidence (error, summary or note)."""
         self._parts.append(s)
         self.claims.append(Claim(kind="quote", evidence=evidence, text=s))
+        return self
+
+    def label(self, name: str, evidence: str) -> Writer:
+        """Append a file name from the evidence as a quoted label: “my slide.svs”.
+
+        The label is data: control characters removed, length capped (``core.labels``), and
+        claimed as a ``name``, so no number, entity or disease is read from inside it.
+        """
+        shown = file_label(name)
+        self._parts.append(f"“{shown}”")
+        self.claims.append(Claim(kind="name", evidence=evidence, text=shown))
         return self
 
     def extend(self, other: Writer) -> Writer:

@@ -145,7 +145,7 @@ def test_a_request_becomes_a_valid_call_a_tool_run_and_an_answer(
     assert result.plan["answer_text"] == "It is measured."
     assert result.plan["trace"][0]["name"] == "slide_info"
     assert result.verification["status"] == "verified"
-    assert result.answer.startswith("CMU-1-Small-Region.svs: 2220 × 2967 pixels")
+    assert result.answer.startswith("The slide “CMU-1-Small-Region.svs”: 2220 × 2967 pixels")
 
 
 def test_an_invalid_call_is_repaired_once_and_then_runs(

@@ -155,8 +155,9 @@ def test_quotes_become_quote_claims_against_the_cited_id_that_holds_them() -> No
         "conclude: It is an aperio slide. [E1.1]"
     )
     chain = _chain(text, [SLIDE_INFO, TISSUE])
-    quotes = [(c.evidence, c.text) for c in chain.steps[0].claims if c.kind == "quote"]
-    assert quotes == [("E1.1", "CMU-1-Small-Region.svs"), ("E1.1", "aperio")]
+    quotes = [(c.kind, c.evidence, c.text) for c in chain.steps[0].claims if c.kind != "number"]
+    # the slide's file name, quoted, is a name label; other quoted text a verbatim quote
+    assert quotes == [("name", "E1.1", "CMU-1-Small-Region.svs"), ("quote", "E1.1", "aperio")]
     # the digit inside the quoted name needs no number claim
     assert not [c for c in chain.steps[0].claims if c.kind == "number"]
     report = _report(chain, [SLIDE_INFO, TISSUE])

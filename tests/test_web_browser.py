@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import numpy as np
@@ -49,7 +52,7 @@ def test_sample_answer_tool_call_chain_and_image(
     ask(page, SIZE_QUESTION, "Reasoning chain: verified")
     chat = page.locator("#chat")
     text = chat.inner_text()
-    assert "CMU-1-Small-Region.svs: 2220 × 2967 pixels, 1 level(s), 0.499 µm/px" in text
+    assert "The slide “CMU-1-Small-Region.svs”: 2220 × 2967 pixels, 1 level(s), 0.499 µm/px" in text
     assert "scanned at 20x" in text
     assert "100% of steps verified" in text
     assert text.count("verified; cites E1.1") == 3
@@ -132,3 +135,78 @@ def test_file_route_serves_nothing_outside_the_app_folders(
     path = requested.format(home=app_server.home, repo=Path(__file__).resolve().parents[1])
     reply = httpx.get(f"{app_server.url}gradio_api/file={path}", timeout=10)
     assert reply.status_code in {403, 404}, reply.text[:200]
+
+
+class _Beacon(http.server.BaseHTTPRequestHandler):
+    """Records every request: the page must never fetch anything from this server."""
+
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def beacon() -> Iterator[tuple[int, list[str]]]:
+    """A local HTTP server on a free port and the paths it was asked for."""
+    _Beacon.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Beacon)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], _Beacon.hits
+    server.shutdown()
+    server.server_close()
+
+
+_FROM_USER = """(port) => [...document.querySelectorAll('#chat img, #chat a, #chat iframe')]
+    .filter((el) => (el.getAttribute('src') || el.getAttribute('href') || '').includes(port))
+    .map((el) => el.outerHTML)"""
+_CHAT_LINKS = """() => [...document.querySelectorAll('#chat .message a[href]')]
+    .map((el) => el.getAttribute('href'))"""
+
+
+def test_user_text_shows_as_text_live_and_when_the_case_is_reopened(
+    app_server: AppProcess, page: Any, shots: Path, beacon: tuple[int, list[str]]
+) -> None:
+    port, hits = beacon
+    image = f"![x](http://127.0.0.1:{port}/beacon.png) what is the size?"
+    html = (
+        f'<img src="http://127.0.0.1:{port}/raw.png"> <a href="http://127.0.0.1:{port}/link">'
+        "here</a> how much \u202eof it is\x07 tissue?"
+    )
+    shown_html = html.replace("\u202e", " ").replace("\x07", " ")
+    open_sample(page, app_server)
+    ask(page, image, "Reasoning chain:")
+    ask(page, html, "Reasoning chain:")
+    case_id = case_id_shown(page)
+
+    def check(when: str) -> None:
+        chat = page.locator("#chat")
+        text = chat.inner_text()
+        assert image in text, when  # shown as typed
+        assert " ".join(shown_html.split()) in " ".join(text.split()), when
+        assert "\u202e" not in text
+        assert "\x07" not in text
+        assert page.evaluate(_FROM_USER, str(port)) == [], when
+        links = page.evaluate(_CHAT_LINKS)
+        assert links, when  # the chain's citations are links
+        assert all(h.startswith("#cite-") for h in links), (when, links)
+
+    check("live")
+    page.screenshot(path=shots / "07-user-text-as-text.png", full_page=True)
+    page.get_by_role("button", name="New case").click()
+    page.locator("#slide-caption").get_by_text("new case").wait_for()
+    page.locator("#cases input").click()
+    page.get_by_role("option", name=re.compile(re.escape(case_id))).click()
+    page.get_by_role("button", name="Open case").click()
+    page.locator("#chat").get_by_text("what is the size?").wait_for()
+    assert case_id_shown(page) == case_id
+    check("reopened")
+    page.screenshot(path=shots / "08-user-text-reopened.png", full_page=True)
+    page.wait_for_timeout(500)  # any image or prefetch the page started has arrived by now
+    assert hits == []

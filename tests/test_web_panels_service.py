@@ -24,6 +24,7 @@ from app.web.roi_view import (
     overlays_in,
 )
 from app.web.service import SessionState, WebService
+from app.web.text import as_text
 from app.web.uploads import original_name, remember_name, uploaded_as
 from core.settings import Settings
 from tests.conftest import SHARED_DATA
@@ -142,7 +143,8 @@ def test_cite_links_only_for_safe_ids() -> None:
         cite_link("DOID:3910#definition")
         == "[DOID:3910#definition](#cite-DOID%3A3910%23definition)"
     )
-    assert cite_link("x](javascript:alert(1))") == "`x](javascript:alert(1))`"
+    assert cite_link("x](javascript:alert(1))") == "x\\](javascript:alert(1))"  # plain text
+    assert cite_link("a`[b](http://e)`") == "a\\`\\[b\\](http\\://e)\\`"
 
 
 def test_upload_names_are_display_text_only(tmp_path: Path) -> None:
@@ -190,3 +192,22 @@ def test_a_cited_fact_shows_its_text_and_source(panels: CasePanels) -> None:
     assert "<b>Fact DOID:3910#definition</b>" in shown
     assert "A carcinoma &lt;b&gt;that&lt;/b&gt; arises from glands." in shown
     assert "Source: Disease Ontology" in shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("![x](http://127.0.0.1:9/b.png) size?", "!\\[x\\](http\\://127.0.0.1:9/b.png) size?"),
+        ('<img src="x"> & <a href=y>z</a>', '\\<img src="x"\\> \\& \\<a href=y\\>z\\</a\\>'),
+        ("see www.example.org or me@example.org", "see www\\.example.org or me\\@example.org"),
+        ("1. a list? # no", "1\\. a list? # no"),
+        ("- item", "\\- item"),
+        ("a\x07b\u202ec\nd\te", "a b c d e"),
+        (
+            "`code` *bold* _it_ ~~x~~ $$y$$ | t",
+            "\\`code\\` \\*bold\\* \\_it\\_ \\~\\~x\\~\\~ \\$\\$y\\$\\$ \\| t",
+        ),
+    ],
+)
+def test_text_from_users_is_escaped_for_the_chat(typed: str, shown: str) -> None:
+    assert as_text(typed) == shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.errors import RegionError, ToolInputError
+from core.labels import quoted_label
 from tools.types import SlideMetadata
 
 __all__ = ["UPSAMPLE_TOLERANCE", "downsample_for"]
@@ -51,14 +52,20 @@ def downsample_for(
             raise ToolInputError(msg)
     if mpp is not None:
         if meta.mpp_x is None:
-            msg = f"{meta.name} records no µm/px; ask for a level or magnification instead"
+            msg = (
+                f"the slide {quoted_label(meta.name)} records no µm/px; "
+                "ask for a level or magnification instead"
+            )
             raise ToolInputError(msg)
         return _no_upsampling(
             mpp / meta.mpp_x, f"{mpp:g} µm/px is finer than the scan's {meta.mpp_x:g} µm/px"
         )
     if magnification is not None:
         if meta.objective_power is None:
-            msg = f"{meta.name} records no objective power; ask for a level or mpp instead"
+            msg = (
+                f"the slide {quoted_label(meta.name)} records no objective power; "
+                "ask for a level or mpp instead"
+            )
             raise ToolInputError(msg)
         return _no_upsampling(
             meta.objective_power / magnification,

@@ -82,7 +82,8 @@ class SlideInfoTool(Tool):
     def narrate(cls, out: Outcome) -> Section:
         """Size, pyramid levels, resolution and magnification; missing metadata said unknown."""
         o, e = out.output, out.evidence_id
-        obs = Writer().quote(o["name"], e).text(" is ").num(o["width_px"], e, "width_px")
+        obs = Writer().text("The slide ").label(o["name"], e).text(" is ")
+        obs.num(o["width_px"], e, "width_px")
         obs.text(" × ").num(o["height_px"], e, "height_px").text(" pixels at level ")
         obs.num(0, e, "levels.0.level").text(" and has ")
         obs.num(o["level_count"], e, "level_count").text(" pyramid level(s)")
@@ -96,7 +97,8 @@ class SlideInfoTool(Tool):
             obs.num(lv["height"], e, f"levels.{i}.height").text(" pixels (downsample ")
             obs.num(lv["downsample"], e, f"levels.{i}.downsample", decimals=2).text(").")
         res, short = Writer(), Writer()
-        short.quote(o["name"], e).text(": ").num(o["width_px"], e, "width_px").text(" × ")
+        short.text("The slide ").label(o["name"], e).text(": ")
+        short.num(o["width_px"], e, "width_px").text(" × ")
         short.num(o["height_px"], e, "height_px").text(" pixels, ")
         short.num(o["level_count"], e, "level_count").text(" level(s), ")
         if o.get("mpp_x") is not None:

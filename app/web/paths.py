@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from core.errors import CopilotError
 from core.settings import Settings
 
-__all__ = ["AppDirs", "PathRefused", "resolve_inside"]
+__all__ = ["AppDirs", "PathRefused", "file_inside", "resolve_inside"]
 
 _MAX_UNQUOTE_ROUNDS = 4
 
@@ -90,6 +90,21 @@ def resolve_inside(requested: str | Path, roots: list[Path], *, relative_only: b
             return resolved
     msg = f"refused: {text!r} is not a file inside the app's folders"
     raise PathRefused(msg)
+
+
+def file_inside(path: str | Path, roots: list[Path]) -> Path | None:
+    """The resolved file at ``path`` if it lies inside one of ``roots``, else None.
+
+    For a path the app was handed by its own server (where Gradio wrote an upload), taken
+    literally: a real file may be named ``CMU%20copy.svs``, so nothing is URL-decoded. Links
+    are resolved before the containment check.
+    """
+    text = str(path)
+    if not text or "\x00" in text:
+        return None
+    resolved = Path(text).resolve()
+    inside = any(resolved.is_relative_to(root.resolve()) for root in roots)
+    return resolved if inside and resolved.is_file() else None
 
 
 def _decoded(text: str) -> str:

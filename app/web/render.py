@@ -1,4 +1,9 @@
-"""Pure functions from turns and cases to Gradio chat messages (plain dicts, no gradio import)."""
+"""Pure functions from turns and cases to Gradio chat messages (plain dicts, no gradio import).
+
+Every text that comes from a user, a file or a model is shown through ``as_text``: the chat
+renders Markdown, and the only markup in a message is the app's own (bold marks, the chain's
+list, citation links).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,16 @@ from typing import Any
 from urllib.parse import quote
 
 from app.runner import TurnResult
+from app.web.text import as_text
 
-__all__ = ["render_chain", "render_error", "render_finding", "render_tool_call", "render_turn"]
+__all__ = [
+    "render_chain",
+    "render_error",
+    "render_finding",
+    "render_tool_call",
+    "render_turn",
+    "user_message",
+]
 
 Message = dict[str, Any]
 _CITE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:#/+-]{0,127}$")
@@ -24,9 +37,9 @@ def render_turn(result: TurnResult, image_file: ImageFilter) -> list[Message]:
     Each tool call is a collapsible message (``metadata.title``) naming its evidence id, tool,
     expert, backend, duration and status.
     """
-    messages: list[Message] = [{"role": "user", "content": result.request}]
+    messages: list[Message] = [user_message(result.request)]
     messages.extend(_tool_call(ev) for ev in result.evidence)
-    messages.append({"role": "assistant", "content": result.answer or "(no answer)"})
+    messages.append({"role": "assistant", "content": as_text(result.answer) or "(no answer)"})
     for artifact in result.artifacts:
         shown = image_file(artifact)
         if shown is not None and shown.suffix.lower() in {".png", ".jpg", ".jpeg"}:
@@ -44,44 +57,46 @@ def render_chain(result: TurnResult) -> str:
     for n, step in enumerate(result.chain, 1):
         mark = "**verified**" if step["verified"] else "**UNVERIFIED**"
         cites = ", ".join(cite_link(c) for c in step["evidence"]) or "no citation"
-        lines.append(f"{n}. [{step['kind']}] {step['text']} — {mark}; cites {cites}")
+        text = as_text(step["text"])
+        lines.append(f"{n}. [{step['kind']}] {text} — {mark}; cites {cites}")
     failed = [c for c in v.get("checks", []) if not c.get("ok")]
     if failed:
         lines.append("")
         for check in failed:
             where = check.get("step") or "answer"
-            lines.append(f"- failed check: {where} {check['name']}: {check.get('detail', '')}")
+            detail = as_text(check.get("detail", ""))
+            lines.append(f"- failed check: {where} {check['name']}: {detail}")
     return "\n".join(lines)
 
 
 def cite_link(ref: str) -> str:
     """A citation as a link the page turns into "show this tool output or fact" (see panels).
 
-    Ids outside the safe alphabet stay plain code, never a link.
+    Ids outside the safe alphabet stay plain text, never a link.
     """
     if _CITE_ID_RE.match(ref):
-        return f"[{ref}](#cite-{quote(ref, safe='')})"
-    return f"`{ref}`"
+        return f"[{as_text(ref)}](#cite-{quote(ref, safe='')})"
+    return as_text(ref)
 
 
 def render_finding(finding: dict[str, Any]) -> list[Message]:
     """An earlier turn of a reopened case: its request and answer with the verification status."""
     status = finding.get("status") or "none"
+    answer = as_text(finding.get("answer", ""))
     return [
-        {"role": "user", "content": finding.get("request", "")},
-        {
-            "role": "assistant",
-            "content": f"{finding.get('answer', '')}\n\n_(turn {finding.get('turn')}, {status})_",
-        },
+        user_message(finding.get("request", "")),
+        {"role": "assistant", "content": f"{answer}\n\n_(turn {finding.get('turn')}, {status})_"},
     ]
 
 
 def render_error(request: str, message: str) -> list[Message]:
     """A request that could not be answered, with the one-line reason."""
-    return [
-        {"role": "user", "content": request},
-        {"role": "assistant", "content": f"Error: {' '.join(message.split())}"},
-    ]
+    return [user_message(request), {"role": "assistant", "content": f"Error: {as_text(message)}"}]
+
+
+def user_message(text: str) -> Message:
+    """A user's question as the chat shows it: as typed, one line, no markup."""
+    return {"role": "user", "content": as_text(text)}
 
 
 def render_tool_call(ev: dict[str, Any]) -> Message:
@@ -99,7 +114,7 @@ def _tool_call(ev: dict[str, Any]) -> Message:
         f"Tool call {ev['id']} {ev['tool']} · expert {expert} · {backend} · "
         f"{seconds:.2f} s · {state}"
     )
-    body = ev.get("summary", "") if ok else f"{ev.get('error') or ev.get('summary', '')}"
+    body = as_text(ev.get("summary", "") if ok else ev.get("error") or ev.get("summary", ""))
     return {
         "role": "assistant",
         "content": body,

@@ -34,9 +34,11 @@ from app.web.render import (
     render_finding,
     render_tool_call,
     render_turn,
+    user_message,
 )
 from app.web.streaming import TurnThread, progress_message
-from app.web.uploads import accept_upload, uploaded_as
+from app.web.text import as_text
+from app.web.uploads import accept_upload, discard_received, uploaded_as
 from core.errors import CopilotError
 from core.progress import Progress
 from core.settings import Settings
@@ -105,7 +107,7 @@ class WebService:
         except CopilotError as exc:
             return SlideView(error=_line(exc))
         finally:
-            _discard(received, self.dirs.web_cache)
+            discard_received(received, self.dirs.web_cache)
         return self._open(session, path)
 
     def ask(self, session: SessionState, question: str) -> list[Message]:
@@ -137,7 +139,7 @@ class WebService:
             session.messages = earlier + render_error(question, _line(exc))
             yield session.messages
             return
-        asked: Message = {"role": "user", "content": question.strip()}
+        asked = user_message(question)
         lines: list[str] = []
         calls: list[Message] = []
         session.messages = [*earlier, asked, progress_message(lines)]
@@ -273,7 +275,8 @@ class WebService:
         case = session.case_id or "new case (created with the first question)"
         mpp = f"{meta.mpp_x:.3f} µm/px" if meta.mpp_x else "µm/px unknown"
         shown = uploaded_as(session.slide_path, self.dirs.uploads, markdown=True)
-        return f"**{meta.name}**{shown} · {meta.width} × {meta.height} px · {mpp}  \nCase: `{case}`"
+        name = as_text(meta.name)
+        return f"**{name}**{shown} · {meta.width} × {meta.height} px · {mpp}  \nCase: `{case}`"
 
     def _case_files(self, case_id: str) -> ImageFilter:
         """Show artifacts of ``case_id`` only, each as a copy under an unguessable web-cache name.
@@ -313,11 +316,3 @@ class WebService:
 
 def _line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _discard(received: str, web_cache: Path) -> None:
-    """Remove Gradio's temporary copy of an upload (only inside the web cache)."""
-    try:
-        resolve_inside(received, [web_cache], relative_only=False).unlink(missing_ok=True)
-    except (PathRefused, OSError):
-        return

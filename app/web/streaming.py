@@ -8,6 +8,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
+from app.web.text import as_text
+
 __all__ = ["TurnThread", "progress_message"]
 
 logger = logging.getLogger(__name__)
@@ -24,11 +26,11 @@ def progress_message(lines: list[str]) -> dict[str, Any]:
     Its title names the latest step (``Working: verifying…``); the pending status shows a
     spinner in Gradio's chatbot. The message is replaced by the answer when the turn ends.
     """
-    latest = lines[-1] if lines else "starting…"
+    latest = as_text(lines[-1]) if lines else "starting…"
     shown = lines[-MAX_LINES_SHOWN:]
     return {
         "role": "assistant",
-        "content": "\n".join(f"- {line}" for line in shown) or "starting…",
+        "content": "\n".join(f"- {as_text(line)}" for line in shown) or "starting…",
         "metadata": {"title": f"Working: {latest}", "status": "pending", "id": "progress"},
     }
 

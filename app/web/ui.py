@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.web import kg_panel_ui, panels_ui
 from app.web.service import SessionState, SlideView, WebService
+from app.web.text import as_text
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -54,7 +55,15 @@ def build_ui(service: WebService) -> gr.Blocks:
                 caption = gr.Markdown("No slide open.", elem_id="slide-caption")
                 region = panels_ui.region_panel()
             with gr.Column(scale=2, min_width=420):
-                chat = gr.Chatbot(label="Case", height=620, elem_id="chat")
+                # text from users and files is escaped (app.web.text); no LaTeX, no custom tags
+                chat = gr.Chatbot(
+                    label="Case",
+                    height=620,
+                    elem_id="chat",
+                    sanitize_html=True,
+                    latex_delimiters=[],
+                    allow_tags=False,
+                )
                 question = gr.Textbox(
                     label="Question", placeholder="Ask about the slide…", elem_id="question"
                 )
@@ -73,7 +82,7 @@ def build_ui(service: WebService) -> gr.Blocks:
 
         def show(view: SlideView, state: SessionState) -> tuple[Any, ...]:
             if view.error:
-                return state, gr.skip(), gr.skip(), f"**Error:** {view.error}", gr.skip()
+                return state, gr.skip(), gr.skip(), f"**Error:** {as_text(view.error)}", gr.skip()
             return state, view.image, view.caption, "", state.messages
 
         def on_sample(state: SessionState) -> tuple[Any, ...]:

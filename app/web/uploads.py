@@ -1,19 +1,32 @@
-"""Accept an uploaded slide: size cap, a copy under a generated name, format sniffed by content."""
+"""Accept an uploaded slide: size cap, a copy under a generated name, format sniffed by content.
+
+The browser's file name is kept as a display label only (``upload_label``); the stored copy has
+a generated name, and no message names a server path.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import shutil
-import unicodedata
 from pathlib import Path
 
-from app.web.paths import resolve_inside
+from app.web.paths import PathRefused, file_inside
 from core.errors import CopilotError
+from core.labels import file_label
 from tools.slide import Slide
 
-__all__ = ["UploadRejected", "accept_upload", "original_name", "remember_name", "uploaded_as"]
+__all__ = [
+    "UploadRejected",
+    "accept_upload",
+    "discard_received",
+    "original_name",
+    "remember_name",
+    "upload_label",
+    "uploaded_as",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -35,36 +48,83 @@ def accept_upload(
     """Copy an upload Gradio received into ``uploads`` and return the copy once it opens as a slide.
 
     Args:
-        received: where Gradio wrote the upload; must lie inside ``incoming``.
+        received: where Gradio wrote the upload (taken literally, never URL-decoded); must
+            lie inside ``incoming``.
         incoming: Gradio's upload folder (the app's web cache).
         uploads: the app's folder of accepted slides.
-        original_name: the browser's file name; only its suffix is kept, and only a known one.
+        original_name: the browser's file name; shown as a label, and only its suffix is kept
+            on the copy, and only a known one.
         max_bytes: the size cap.
 
     Raises:
         UploadRejected: too large, empty, not a slide or image, corrupt or truncated.
         PathRefused: ``received`` lies outside ``incoming``.
+
+    Every message is one line naming the upload by its label, never a server path.
     """
-    source = resolve_inside(received, [incoming], relative_only=False)
+    label = upload_label(original_name)
+    source = file_inside(received, [incoming])
+    if source is None:
+        msg = f"upload refused: {label} is not a file this app received"
+        raise PathRefused(msg)
     size = source.stat().st_size
     if size > max_bytes:
-        msg = f"{_shown(original_name)} is {_mb(size)}; the upload limit is {_mb(max_bytes)}"
+        msg = f"upload rejected: {label} is {_mb(size)}; the upload limit is {_mb(max_bytes)}"
         raise UploadRejected(msg)
-    suffix = Path(original_name).suffix.lower()
+    suffix = Path(label).suffix.lower()
     dest = uploads / f"upload-{secrets.token_hex(8)}{suffix if suffix in KNOWN_SUFFIXES else ''}"
     uploads.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, dest)
     try:
+        shutil.copyfile(source, dest)
         _check_readable(dest)
-    except CopilotError as exc:
+    except (CopilotError, OSError) as exc:
         dest.unlink(missing_ok=True)
-        shown = _shown(original_name)
-        reason = " ".join(str(exc).replace(dest.name, shown).split())
-        msg = f"upload rejected: {reason if shown in reason else f'{shown}: {reason}'}"
+        reason = _without_paths(str(exc), label, dest, source)
+        msg = f"upload rejected: {reason if label in reason else f'{label}: {reason}'}"
         raise UploadRejected(msg) from None
     remember_name(dest, original_name)
-    logger.info("accepted upload %s as %s", _shown(original_name), dest.name)
+    logger.info("accepted upload %s as %s", label, dest.name)
     return dest
+
+
+def discard_received(received: str | Path, incoming: Path) -> None:
+    """Remove the web cache's copy of an upload and its folder when that is left empty.
+
+    Only inside ``incoming``; ``received`` is taken literally, as ``accept_upload`` takes it.
+    """
+    path = file_inside(received, [incoming])
+    if path is None:
+        return
+    try:
+        path.unlink(missing_ok=True)
+        if path.parent != incoming.resolve() and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+    except OSError:
+        logger.warning("could not remove the received copy of an upload", exc_info=True)
+
+
+def upload_label(name: str) -> str:
+    """The browser's file name as a display label.
+
+    Browsers send ``"`` and line breaks in a file name as ``%22``, ``%0A`` and ``%0D`` (and
+    nothing else encoded), so only those are decoded: a file really named ``CMU%20copy.svs``
+    keeps its name. Then ``core.labels.file_label``: base name, no control characters, capped.
+    """
+    for code, char in (("%22", '"'), ("%0A", " "), ("%0D", " ")):
+        name = name.replace(code, char).replace(code.lower(), char)
+    return file_label(name)
+
+
+def _without_paths(text: str, label: str, *files: Path) -> str:
+    """``text`` on one line with each of ``files`` named by ``label`` and no server path left."""
+    for path in sorted({p for f in files for p in (f, f.resolve())}, key=lambda p: -len(str(p))):
+        text = text.replace(str(path), label)
+    for f in files:
+        text = text.replace(f.name, label)
+    return " ".join(_ABSOLUTE_PATH_RE.sub("…", text).split())
+
+
+_ABSOLUTE_PATH_RE = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\]+[/\\])+[^\s'\"]*")
 
 
 def _sidecar(stored: Path) -> Path:
@@ -73,7 +133,7 @@ def _sidecar(stored: Path) -> Path:
 
 def remember_name(stored: Path, original: str) -> None:
     """Keep the browser's file name of an upload beside it (display text only, never a path)."""
-    _sidecar(stored).write_text(json.dumps({"original_name": _display(original)}), "utf-8")
+    _sidecar(stored).write_text(json.dumps({"original_name": upload_label(original)}), "utf-8")
 
 
 def original_name(stored: str | Path, uploads: Path) -> str | None:
@@ -86,7 +146,7 @@ def original_name(stored: str | Path, uploads: Path) -> str | None:
     except (OSError, ValueError):
         return None
     name = data.get("original_name") if isinstance(data, dict) else None
-    return _display(name) if isinstance(name, str) and name else None
+    return file_label(name) if isinstance(name, str) and name else None
 
 
 def uploaded_as(stored: str | Path | None, uploads: Path, *, markdown: bool = False) -> str:
@@ -103,22 +163,10 @@ def uploaded_as(stored: str | Path | None, uploads: Path, *, markdown: bool = Fa
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~")
 
 
-def _display(name: str) -> str:
-    """A file name as display text: its base name, control characters removed, 80 at most."""
-    printable = "".join(c for c in name if unicodedata.category(c)[0] != "C")
-    return _shown(printable).strip() or "the file"
-
-
 def _check_readable(path: Path) -> None:
     """Open the file by content and decode a thumbnail, so a truncated file fails here."""
     with Slide.open(path) as slide:
         slide.thumbnail(_THUMBNAIL_CHECK_PX)
-
-
-def _shown(name: str) -> str:
-    """The browser's file name, reduced to a short base name for messages."""
-    base = Path(name.replace("\\", "/")).name or "the file"
-    return base[:80]
 
 
 def _mb(n: int) -> str:
