@@ -551,6 +551,7 @@ _WHERE_TISSUE_RE = re.compile(
 )
 """Where the tissue lies on the slide: the tissue tool's regions, not a classification."""
 _SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)[\s-]+slide\b|\bslide[- ]level\b|\boverall\b")
+_A_SLIDE_RE = re.compile(r"\b(?:this|the|that)\s+(?:slide|case|wsi)\b|\bwhole\s+slide\b")
 _YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 """Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
 "show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
@@ -611,7 +612,10 @@ def grammar_cue(clause: str) -> str | None:
 def _analysis_verb(clause: str) -> str | None:
     """The analysis a clause orders by its verb ("classify ROI 1", "segment the stroma")."""
     if _CLASSIFY_VERB_RE.search(clause):
-        return "wsi_classify" if _SLIDE_WIDE_RE.search(clause) else "classify"
+        whole = _SLIDE_WIDE_RE.search(clause) or (
+            _A_SLIDE_RE.search(clause) and not _names_a_place(clause)
+        )
+        return "wsi_classify" if whole else "classify"
     if _SEGMENT_VERB_RE.search(clause):
         return "segment"
     if _COUNT_VERB_RE.search(clause):
