@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.web.paths import resolve_inside
 from core.errors import CopilotError
+from tools.pixel_budget import PixelBudget
 from tools.slide import Slide
 
 __all__ = ["UploadRejected", "accept_upload", "original_name", "remember_name", "uploaded_as"]
@@ -30,7 +31,13 @@ class UploadRejected(CopilotError):
 
 
 def accept_upload(
-    received: str | Path, *, incoming: Path, uploads: Path, original_name: str, max_bytes: int
+    received: str | Path,
+    *,
+    incoming: Path,
+    uploads: Path,
+    original_name: str,
+    max_bytes: int,
+    budget: PixelBudget | None = None,
 ) -> Path:
     """Copy an upload Gradio received into ``uploads`` and return the copy once it opens as a slide.
 
@@ -40,6 +47,7 @@ def accept_upload(
         uploads: the app's folder of accepted slides.
         original_name: the browser's file name; only its suffix is kept, and only a known one.
         max_bytes: the size cap.
+        budget: the pixel budget the slide layer reads under (the same check as every read).
 
     Raises:
         UploadRejected: too large, empty, not a slide or image, corrupt or truncated.
@@ -55,7 +63,7 @@ def accept_upload(
     uploads.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, dest)
     try:
-        _check_readable(dest)
+        _check_readable(dest, budget)
     except CopilotError as exc:
         dest.unlink(missing_ok=True)
         shown = _shown(original_name)
@@ -109,9 +117,12 @@ def _display(name: str) -> str:
     return _shown(printable).strip() or "the file"
 
 
-def _check_readable(path: Path) -> None:
-    """Open the file by content and decode a thumbnail, so a truncated file fails here."""
-    with Slide.open(path) as slide:
+def _check_readable(path: Path, budget: PixelBudget | None) -> None:
+    """Open the file by content and decode a thumbnail, so a truncated file fails here.
+
+    The declared sizes are checked against the pixel budget before any pixel is decoded.
+    """
+    with Slide.open(path, budget) as slide:
         slide.thumbnail(_THUMBNAIL_CHECK_PX)
 
 
