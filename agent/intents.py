@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -11,6 +12,8 @@ from agent.references import CURRENT_RE, PREVIOUS_RE
 from agent.review_intents import CompareRequest, RecallRequest, parse_compare, parse_recall
 
 __all__ = [
+    "LIMITS",
+    "NumberError",
     "ParsedRequest",
     "RegionRequest",
     "Relative",
@@ -24,7 +27,43 @@ __all__ = [
 ]
 
 RoiRef = Literal["current", "previous", "number"]
-_NUM = r"-?\d+(?:\.\d+)?"
+_NUM = r"-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|nan|inf(?:inity)?)"
+"""A number where coordinates go; NaN, infinity and exponents are read so they can be refused."""
+
+LIMITS: dict[str, tuple[float, float, str]] = {
+    "coordinate": (-1e7, 1e7, "level-0 px"),
+    "size": (1, 1e6, "level-0 px"),
+    "level": (0, 64, ""),
+    "region number": (0, 10_000, ""),
+    "magnification": (0, 1000, "x"),
+    "resolution": (0, 1000, "µm/px"),
+}
+"""Range of each kind of number a request may give: (lowest, highest, unit)."""
+
+
+class NumberError(ValueError):
+    """A number in a request is not finite or lies outside its range."""
+
+
+def _bounded(text: str, what: str) -> float:
+    """``text`` as a float within the range of ``what``; else NumberError naming both."""
+    low, high, unit = LIMITS[what]
+    value = float(text)  # 400 digits read as inf, "nan" as nan: both refused below
+    if math.isfinite(value) and low <= value <= high:
+        return value
+    shown = text if len(text) <= 24 else f"{text[:12]}…({len(text)} characters)"
+    if math.isnan(value):
+        msg = f"{what} {shown} is not a number"
+    else:
+        msg = f"{what} {shown} is outside the range {low:g} to {high:g}{' ' + unit if unit else ''}"
+    raise NumberError(msg)
+
+
+def _size(match: re.Match[str]) -> tuple[int, int]:
+    w, h = (round(_bounded(match.group(i), "size")) for i in (1, 2))
+    return w, h
+
+
 _ORD = f"({ORDINAL_PATTERN})"
 _AREA = r"(?:region|roi|area|view|spot|place|location|field)"
 _PIECE = r"(?:piece|fragment|core|section|island|chip)s?"
@@ -237,6 +276,8 @@ class ZoomRequest:
     relative: Relative | None = None
     for_analysis: bool = False
     """Shown only because an analysis names this box or point: the view it will analyse."""
+    error: str | None = None
+    """A number of the request is out of range or not finite: the view is refused."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +295,8 @@ class RegionRequest:
     """The slide's centre was named: a box of this level-0 size around it."""
     part: str | None = None
     """A quadrant or half of the slide ("the top left corner of the slide")."""
+    error: str | None = None
+    """A number of the request is out of range or not finite: the analysis is refused."""
 
 
 @dataclass(frozen=True)
@@ -397,11 +440,18 @@ _DEFAULT_CENTRE_PX = 1024
 
 
 def _parse_region_request(low: str) -> RegionRequest:
+    try:
+        return _region_request(low)
+    except NumberError as error:
+        return RegionRequest(error=str(error))
+
+
+def _region_request(low: str) -> RegionRequest:
     box = _parse_box(_SIZE_RE.sub(" ", low))
     centre = None
     if box is None and _CENTRAL_RE.search(low) and _SLIDE_WORD_RE.search(low):
         size = _SIZE_RE.search(low)
-        side = (int(size.group(1)), int(size.group(2))) if size else None
+        side = _size(size) if size else None
         centre = side or (_DEFAULT_CENTRE_PX, _DEFAULT_CENTRE_PX)
     if box is not None or centre is not None:
         return RegionRequest(target="default", box=box, centre_size=centre)
@@ -420,7 +470,17 @@ def _parse_region_request(low: str) -> RegionRequest:
 
 
 def _parse_zoom(low: str, *, force: bool = False) -> ZoomRequest | None:
-    """The zoom ``low`` asks for; ``force``: the request is known to be a zoom (semantic)."""
+    """The zoom ``low`` asks for; ``force``: the request is known to be a zoom (semantic).
+
+    A number out of its range (``LIMITS``) or not finite gives a request with an ``error``.
+    """
+    try:
+        return _zoom(low, force=force)
+    except NumberError as error:
+        return ZoomRequest(error=str(error))
+
+
+def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
     relative = parse_relative(low)
     size = _SIZE_RE.search(low)
     scan = _SIZE_RE.sub(" ", low)
@@ -458,15 +518,15 @@ def _parse_zoom(low: str, *, force: bool = False) -> ZoomRequest | None:
         direction = "in" if relative.factor >= 1 else "out"
     return ZoomRequest(
         direction=direction,
-        magnification=float(mag.group(1)) if mag else None,
-        mpp=float(mpp.group(1)) if mpp else None,
-        level=int(level.group(1)) if level else None,
+        magnification=_bounded(mag.group(1), "magnification") if mag else None,
+        mpp=_bounded(mpp.group(1), "resolution") if mpp else None,
+        level=round(_bounded(level.group(1), "level")) if level else None,
         target=target,
         region_index=region_index,
         roi_ref=roi_ref,
         roi_number=roi_number,
         center=point,
-        size_px=(int(size.group(1)), int(size.group(2))) if size else None,
+        size_px=_size(size) if size else None,
         box=box,
         relative=relative,
     )
@@ -477,7 +537,7 @@ def _parse_box(low: str) -> tuple[int, int, int, int] | None:
     if m is None:
         return None
     vals = [g for g in m.groups() if g is not None]
-    x0, y0, x1, y1 = (round(float(v)) for v in vals)
+    x0, y0, x1, y1 = (round(_bounded(v, "coordinate")) for v in vals)
     return (x0, y0, x1, y1)
 
 
@@ -485,7 +545,7 @@ def _parse_point(low: str) -> tuple[float, float] | None:
     m = _POINT_RE.search(low)
     if m is None:
         return None
-    vals = [float(g) for g in m.groups() if g is not None]
+    vals = [_bounded(g, "coordinate") for g in m.groups() if g is not None]
     return (vals[0], vals[1])
 
 
@@ -539,4 +599,4 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
 
 
 def _ordinal(word: str) -> int:
-    return ORDINAL_WORDS[word] if word in ORDINAL_WORDS else int(word)
+    return ORDINAL_WORDS[word] if word in ORDINAL_WORDS else round(_bounded(word, "region number"))

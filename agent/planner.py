@@ -284,6 +284,8 @@ def _zoom_step(
     slide: dict[str, Any] | None = None,
 ) -> PlanStep:
     """Resolve references to earlier regions into concrete zoom arguments."""
+    if z.error:
+        return PlanStep(tool="zoom", why="the requested view", error=z.error)
     args: dict[str, Any] = _scale_args(z)
     cur = next((r for r in rois if r.number == current), rois[-1] if rois else None)
     if z.relative is not None:
@@ -441,6 +443,8 @@ def _region_step(
     ``view``: the number the region shown by this plan's zoom will get; a request that names
     no other region analyses that view (the executor fills in its box once it is shown).
     """
+    if d.error:
+        return PlanStep(tool=tool, why="the requested region", error=d.error)
     if view is not None and d.target == "default":
         args = {"target": "box", "roi_number": view}
         return PlanStep(tool=tool, args=args, why=f"the view shown first (region {view})")

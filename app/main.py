@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -21,6 +22,7 @@ from core.errors import (
     ToolServerError,
 )
 from core.settings import Settings
+from core.text import terminal_safe
 
 __all__ = ["main"]
 
@@ -154,7 +156,7 @@ def _ask(copilot: object, args: argparse.Namespace, settings: Settings) -> int:
         _out(render_turn(result))
     code = result.exit_code
     if code:
-        sys.stderr.write(f"error: {result.error}\n")
+        _fail(str(result.error), code)
     return code
 
 
@@ -197,11 +199,28 @@ def _export(copilot: object, args: argparse.Namespace) -> int:
         raise ConfigError(msg)
     bundle = load_case(copilot, args.case_id)
     if args.markdown is not None:
-        written = write_markdown(bundle, args.markdown, copilot.settings.artifacts_dir)
+        with _writing("report", args.markdown):
+            written = write_markdown(bundle, args.markdown, copilot.settings.artifacts_dir)
         _out(f"report: {written}")
     if args.geojson is not None:
-        _out(f"geojson: {write_geojson(bundle, args.geojson)}")
+        with _writing("GeoJSON", args.geojson):
+            written = write_geojson(bundle, args.geojson)
+        _out(f"geojson: {written}")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _writing(what: str, dest: Path) -> Iterator[None]:
+    """Turn a target that cannot be written (a folder, no permission, no place) into one line."""
+    if dest.is_dir():
+        msg = f"cannot write the {what} to {dest}: it is a folder; give a file name inside it"
+        raise ConfigError(msg)
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        msg = f"cannot write the {what} to {dest}: {reason}"
+        raise ConfigError(msg) from None
 
 
 def _resolve_slide(arg: str, settings: Settings) -> Path:
@@ -214,11 +233,11 @@ def _resolve_slide(arg: str, settings: Settings) -> Path:
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(terminal_safe(text) + "\n")
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    sys.stderr.write(f"error: {terminal_safe(' '.join(message.split()))}\n")
     return code
 
 

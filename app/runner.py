@@ -18,12 +18,14 @@ from agent.knowledge import Knowledge
 from agent.planner import make_planner
 from agent.state import ReasoningChain, SlideRef
 from app.reasoners import choose_reasoner
-from core.errors import PlanError
+from core.errors import PlanError, SlideOpenError
 from core.progress import Progress
 from core.settings import Settings
+from core.text import clean_text, has_undecodable
 from memory.audit import AuditLog
 from memory.cases import CaseRecord, CaseStore, new_case_id, validate_case_id
 from memory.kg.store import KGStore
+from tools.pixel_budget import PixelBudget
 from tools.registry import ClientFactory, build_tools
 from tools.slide_cache import SlideCache
 
@@ -99,7 +101,7 @@ class Copilot:
         self.reasoner = choose_reasoner(settings, client_factory)  # ConfigError before any I/O
         settings.ensure_dirs()
         self.settings = settings
-        self.slides = SlideCache()
+        self.slides = SlideCache(PixelBudget.from_settings(settings))
         self.cases = CaseStore(settings.cases_db)
         self.audit = AuditLog(settings.audit_dir)
         self.tools = build_tools(settings, client_factory)
@@ -139,11 +141,20 @@ class Copilot:
         """``ask``, streamed: ``Progress`` events while the turn runs, then its ``TurnResult``.
 
         The arguments are checked and the slide opened before this returns, raising what ``ask``
-        raises. Iterate to the end: the case stays locked against other turns until the turn is
-        complete, and an iterator dropped early ends the turn after the node that is running.
+        raises. The question is kept with undecodable bytes shown as escapes (a backslash, x and
+        two hex digits) and control characters other than tab and newline removed; a slide whose
+        file name is not valid UTF-8 is refused (its path could not be stored). Iterate to the
+        end: the case stays locked against other turns until the turn is complete, and an
+        iterator dropped early ends the turn after the node that is running.
         """
         case_id = validate_case_id(case_id) if case_id else self._new_case_id()
-        question = question.strip()
+        if has_undecodable(str(slide)):
+            msg = (
+                f"the slide's file name '{clean_text(Path(slide).name)}' is not valid UTF-8; "
+                "rename the file"
+            )
+            raise SlideOpenError(msg)
+        question = clean_text(question).strip()
         if not question:
             msg = "the question is empty"
             raise PlanError(msg)

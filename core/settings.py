@@ -25,6 +25,19 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest region a single read may return, in output pixels (width × height).",
     )
+    max_decode_pixels: int = Field(
+        default=8192 * 8192,
+        gt=0,
+        description="Most pixels one read may decode from the level it reads (a thumbnail of a "
+        "slide without a pyramid decodes all of level 0); larger reads are refused before "
+        "decoding.",
+    )
+    max_image_pixels: int = Field(
+        default=8192 * 8192,
+        gt=0,
+        description="Largest plain image (PNG, JPEG, strip TIFF: no pyramid) decoded into memory, "
+        "in pixels (width × height declared by its header).",
+    )
     max_view_px: int = Field(
         default=2048,
         gt=0,

@@ -17,7 +17,7 @@ from core.errors import CaseError
 
 __all__ = ["CaseRecord", "CaseStore", "new_case_id", "validate_case_id"]
 
-_CASE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_CASE_ID_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
     case_id TEXT PRIMARY KEY,

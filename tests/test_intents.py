@@ -70,3 +70,52 @@ def test_knowledge_question_forms(text: str, knowledge: bool) -> None:
     """Questions about origin, site and organ go to the knowledge graph when no tool is asked."""
     parsed = parse_request(text)
     assert parsed.knowledge is knowledge, parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("zoom to (1000, 1000) at level 99999999999999999999", "level 99999999999999999999 is"),
+        (f"zoom to ({'9' * 400}, 100) at 20x", "coordinate 999999999999…(400 characters)"),
+        ("zoom to (NaN, NaN)", "coordinate nan is not a number"),
+        ("zoom to (inf, 5)", "coordinate inf is outside the range -1e+07 to 1e+07 level-0 px"),
+        ("zoom to (1e308, 1e308) at 20x", "coordinate 1e308 is outside"),
+        ("show 0x0 px around (1000, 1000)", "size 0 is outside the range 1 to 1e+06"),
+        ("go to region 1000000000000000000000", "region number 1000000000000000000000 is"),
+        ("zoom to the tissue at 99999999999999999999999x", "magnification"),
+    ],
+)
+def test_numbers_out_of_range_give_a_zoom_that_is_refused(text: str, error: str) -> None:
+    zoom = parse_request(text).zoom
+    assert zoom is not None
+    assert zoom.error is not None
+    assert error in zoom.error
+
+
+def test_numbers_out_of_range_in_an_analysis_region_are_refused() -> None:
+    parsed = parse_request("detect nuclei in [0, 0, 1e400, 100]")
+    assert parsed.detect is not None
+    assert parsed.detect.error == "coordinate 1e400 is outside the range -1e+07 to 1e+07 level-0 px"
+
+
+@pytest.mark.parametrize(
+    ("text", "center", "box", "level", "size"),
+    [
+        ("zoom to (1200, 800) at 20x", (1200.0, 800.0), None, None, None),
+        ("show 512x512 px around (1000, 1000)", (1000.0, 1000.0), None, None, (512, 512)),
+        ("show the box [100, 200, 1100, 1200]", None, (100, 200, 1100, 1200), None, None),
+        ("navigate to x=500 y=900 at level 2", (500.0, 900.0), None, 2, None),
+        ("zoom to (1e3, 2.5e3)", (1000.0, 2500.0), None, None, None),
+    ],
+)
+def test_sane_numbers_parse_as_before(
+    text: str,
+    center: tuple[float, float] | None,
+    box: tuple[int, int, int, int] | None,
+    level: int | None,
+    size: tuple[int, int] | None,
+) -> None:
+    zoom = parse_request(text).zoom
+    assert zoom is not None
+    assert zoom.error is None
+    assert (zoom.center, zoom.box, zoom.level, zoom.size_px) == (center, box, level, size)

@@ -10,51 +10,61 @@ import tifffile
 from PIL import Image, UnidentifiedImageError
 
 from core.errors import SlideOpenError
+from tools.pixel_budget import PixelBudget
 
-__all__ = ["MAX_IMAGE_PIXELS", "load_plain_image"]
-
-MAX_IMAGE_PIXELS = 16384 * 16384
-"""Decompression-bomb guard: largest plain (non-pyramidal) image opened, in pixels."""
+__all__ = ["load_plain_image"]
 
 
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def load_plain_image(path: Path) -> np.ndarray:
-    """Decode a plain image (PNG, JPEG, strip TIFF...) into an RGB or RGBA uint8 array."""
+def load_plain_image(path: Path, budget: PixelBudget | None = None) -> np.ndarray:
+    """Decode a plain image (PNG, JPEG, strip TIFF...) into an RGB or RGBA uint8 array.
+
+    The size its header declares is checked against ``budget.image_pixels`` before decoding
+    (a decompression-bomb guard); decoding then takes about 7 bytes per pixel at its peak.
+    """
+    budget = budget or PixelBudget()
     try:
-        return _load_with_pil(path)
+        return _load_with_pil(path, budget)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as pil_error:
         if path.suffix.lower() not in (".tif", ".tiff"):
             msg = f"{path.name} is not a slide or image format we can read"
             raise SlideOpenError(msg) from pil_error
-    return _load_with_tifffile(path)
+    return _load_with_tifffile(path, budget)
 
 
-def _load_with_pil(path: Path) -> np.ndarray:
+def _load_with_pil(path: Path, budget: PixelBudget) -> np.ndarray:
     with warnings.catch_warnings():
         # Our MAX_IMAGE_PIXELS guard replaces PIL's bomb warning (its hard error still applies);
         # PIL also warns on corrupt EXIF of truncated files, which then fail to decode anyway.
         warnings.simplefilter("ignore")
         try:
             with Image.open(path) as image:
-                _guard_size(path, image.width, image.height)
+                budget.check_image(path.name, image.width, image.height)
                 image.load()
                 mode = (
                     "RGBA" if ("A" in image.getbands() or "transparency" in image.info) else "RGB"
                 )
-                return np.asarray(image.convert(mode))
+                if image.mode == mode:  # no converted copy: PIL's buffer plus the array
+                    return np.asarray(image)
+                with image.convert(mode) as converted:
+                    return np.asarray(converted)
         except Image.DecompressionBombError as error:
-            msg = f"{path.name} is too large to open as a plain image ({_one_line(error)})"
+            msg = (
+                f"{path.name} is too large to open as a plain image, over the "
+                f"{budget.image_pixels} pixel limit for images without a pyramid (setting "
+                f"SMARTPATH_MAX_IMAGE_PIXELS; the image decoder's own limit: {_one_line(error)})"
+            )
             raise SlideOpenError(msg) from error
 
 
-def _load_with_tifffile(path: Path) -> np.ndarray:
+def _load_with_tifffile(path: Path, budget: PixelBudget) -> np.ndarray:
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
-            _guard_size(path, page.imagewidth, page.imagelength)
+            budget.check_image(path.name, page.imagewidth, page.imagelength)
             array = page.asarray()
     except SlideOpenError:
         raise
@@ -74,12 +84,3 @@ def _to_uint8_rgb(path: Path, array: np.ndarray) -> np.ndarray:
         msg = f"{path.name}: unsupported image layout {array.shape} {array.dtype}"
         raise SlideOpenError(msg)
     return np.ascontiguousarray(array)
-
-
-def _guard_size(path: Path, width: int, height: int) -> None:
-    if width * height > MAX_IMAGE_PIXELS:
-        msg = (
-            f"{path.name} is a {width}×{height} plain image, over the {MAX_IMAGE_PIXELS} pixel"
-            " limit for non-pyramidal images; convert it to a pyramidal TIFF"
-        )
-        raise SlideOpenError(msg)

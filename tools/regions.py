@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from core.errors import RegionError, ToolInputError
 from tools.base import ToolContext
 from tools.scale import downsample_for
-from tools.types import Box, RegionRead, SlideMetadata
+from tools.types import Box, Coordinate, RegionRead, SlideMetadata
 
 __all__ = [
     "AnalysisTarget",
@@ -137,10 +137,16 @@ class RegionInput(BaseModel):
     """Where an analysis tool looks; every coordinate in level-0 pixels."""
 
     target: AnalysisTarget = "auto"
-    box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
-    roi_number: int | None = Field(default=None, ge=1, description="earlier ROI of the case")
-    region_index: int | None = Field(default=None, ge=1, description="tissue region number")
-    analysis_mpp: float = Field(default=0.5, gt=0, description="µm/px of the analysed image")
+    box: list[Coordinate] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
+    roi_number: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="earlier ROI of the case"
+    )
+    region_index: int | None = Field(
+        default=None, ge=1, le=10_000, description="tissue region number"
+    )
+    analysis_mpp: float = Field(
+        default=0.5, gt=0, le=1000, allow_inf_nan=False, description="µm/px of the analysed image"
+    )
 
 
 def read_analysis_region(

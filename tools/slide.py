@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import math
@@ -13,9 +14,12 @@ import numpy as np
 import openslide
 
 from core.errors import RegionError, SlideOpenError, SlideReadError, ToolInputError
+from tools.chunked_read import read_chunked
 from tools.image_file import load_plain_image
+from tools.pixel_budget import PixelBudget
 from tools.pixels import composite_on_white, read_openslide_rgb, resize_rgb
 from tools.scale import downsample_for
+from tools.tiff_check import check_tiff_complete
 from tools.types import Box, LevelInfo, RegionRead, SlideMetadata
 
 __all__ = [
@@ -61,14 +65,21 @@ def _one_line(error: BaseException) -> str:
 
 
 def check_slide_file(path: Path) -> None:
-    """Raise SlideOpenError when ``path`` is missing, a directory or empty."""
-    if not path.exists():
-        msg = f"slide file not found: {path}"
-        raise SlideOpenError(msg)
+    """Raise SlideOpenError when ``path`` is missing, a directory, empty or a link loop."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            msg = f"{path} is a loop of symbolic links, not a slide file"
+        elif error.errno in (errno.ENOENT, errno.ENOTDIR):
+            msg = f"slide file not found: {path}"
+        else:
+            msg = f"cannot open {path}: {error.strerror or _one_line(error)}"
+        raise SlideOpenError(msg) from None
     if path.is_dir():
         msg = f"{path} is a directory, not a slide file"
         raise SlideOpenError(msg)
-    if path.stat().st_size == 0:
+    if stat.st_size == 0:
         msg = f"{path.name} is empty (0 bytes)"
         raise SlideOpenError(msg)
 
@@ -94,37 +105,50 @@ class Slide:
 
     Every box is in level-0 pixels. Reads are serialised by a lock, so a Slide may be shared
     between threads; parallel tile reading uses ``tools.tile_reader.TileReader`` instead.
+    Every read is checked against the pixel budget before any pixel is decoded.
     """
 
     def __init__(
-        self, path: Path, handle: openslide.OpenSlide | None, pixels: np.ndarray | None
+        self,
+        path: Path,
+        handle: openslide.OpenSlide | None,
+        pixels: np.ndarray | None,
+        budget: PixelBudget | None = None,
     ) -> None:
         self.path = path
         self._handle = handle
         self._pixels = pixels
+        self.budget = budget or PixelBudget()
         self._lock = threading.Lock()
         self._metadata: SlideMetadata | None = None
         self._closed = False
 
     @classmethod
-    def open(cls, path: str | Path) -> Slide:
+    def open(cls, path: str | Path, budget: PixelBudget | None = None) -> Slide:
         """Open any format OpenSlide reads, or a plain image as a single-level slide.
 
+        A TIFF-based file is first checked to be whole (no directory or pixel block past its
+        end); a plain image's declared size is checked against ``budget`` before decoding.
+
         Raises:
-            SlideOpenError: missing, empty, directory, unknown, truncated or unsupported file.
+            SlideOpenError: missing, empty, directory, unknown, truncated, unsupported or too
+                large file.
         """
         path = Path(path)
+        budget = budget or PixelBudget()
         check_slide_file(path)
         vendor = detect_openslide_format(path)
+        if vendor != "hamamatsu":  # NDPI keeps 64-bit offsets in 32-bit TIFF fields
+            check_tiff_complete(path)
         if vendor is None:
             logger.debug("%s: not an OpenSlide format, opening as a plain image", path)
-            return cls(path, None, load_plain_image(path))
+            return cls(path, None, load_plain_image(path, budget), budget)
         try:
             handle = openslide.OpenSlide(str(path))
         except (openslide.OpenSlideError, OSError) as error:
             msg = f"cannot open {path.name} as a {vendor} slide: {_one_line(error)}"
             raise SlideOpenError(msg) from error
-        return cls(path, handle, None)
+        return cls(path, handle, None, budget)
 
     def __enter__(self) -> Slide:
         return self
@@ -262,7 +286,8 @@ class Slide:
             RGB uint8 pixels composited on white, with the share of transparent pixels.
 
         Raises:
-            RegionError: off-slide box, unknown level, upsampling, output over ``max_pixels``.
+            RegionError: off-slide box, unknown level, upsampling, output over ``max_pixels``,
+                or more pixels to decode than the budget allows.
             ToolInputError: mpp or magnification requested from a slide that lacks it.
             SlideReadError: the pixels could not be decoded; the handle is reopened.
         """
@@ -314,7 +339,14 @@ class Slide:
         level_ds = handle.level_downsamples[level]
         read_w = max(1, math.ceil(box.width / level_ds))
         read_h = max(1, math.ceil(box.height / level_ds))
+        self.budget.check_decode(self.path.name, level, read_w, read_h)
+        chunk = self.budget.chunk_pixels
         try:
+            if read_w * read_h > chunk:
+                image, transparent = read_chunked(
+                    handle, box, level, out_w, out_h, chunk_pixels=chunk
+                )
+                return image, level, transparent
             rgb, transparent = read_openslide_rgb(handle, box.x0, box.y0, level, read_w, read_h)
         except openslide.OpenSlideError as error:
             self._reopen()
@@ -339,6 +371,10 @@ class Slide:
 
         Returns:
             The RGB uint8 image and its downsample (level-0 px per thumbnail px, along x).
+
+        Raises:
+            RegionError: the slide has no pyramid level coarse enough to decode within the
+                pixel budget.
         """
         meta = self.metadata
         if max_px < 1:

@@ -6,6 +6,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import SlideOpenError
+from tools.pixel_budget import PixelBudget
 from tools.slide import Slide
 
 if TYPE_CHECKING:
@@ -17,18 +19,23 @@ __all__ = ["SlideCache"]
 class SlideCache:
     """Open each slide once per process; compute each slide's tissue map once."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: PixelBudget | None = None) -> None:
+        self.budget = budget or PixelBudget()
         self._lock = threading.Lock()
         self._slides: dict[Path, Slide] = {}
         self._tissue: dict[tuple[str, int], TissueMap] = {}
 
     def open(self, path: str | Path) -> Slide:
         """Return the open slide at ``path``; raises ``SlideOpenError`` for bad files."""
-        key = Path(path).resolve()
+        try:
+            key = Path(path).resolve()
+        except (OSError, RuntimeError) as error:  # RuntimeError: a loop of symbolic links
+            msg = f"cannot open {path}: {' '.join(str(error).split())}"
+            raise SlideOpenError(msg) from None
         with self._lock:
             slide = self._slides.get(key)
             if slide is None:
-                slide = Slide.open(key)
+                slide = Slide.open(key, self.budget)
                 self._slides[key] = slide
             return slide
 

@@ -15,6 +15,7 @@ import numpy as np
 import openslide
 
 from core.errors import SlideOpenError, SlideReadError, ToolInputError
+from tools.pixel_budget import PixelBudget
 from tools.pixels import read_openslide_rgb, resize_rgb
 from tools.slide import Slide, check_slide_file, detect_openslide_format
 from tools.tiling import Tile
@@ -34,12 +35,15 @@ class TileReader:
     each with its own handle, decode in parallel. Plain images go through ``Slide``.
     """
 
-    def __init__(self, path: str | Path, *, workers: int = 1) -> None:
+    def __init__(
+        self, path: str | Path, *, workers: int = 1, budget: PixelBudget | None = None
+    ) -> None:
         if workers < 1:
             msg = f"workers must be at least 1, got {workers}"
             raise ToolInputError(msg)
         self.path = Path(path)
         self.workers = workers
+        self.budget = budget or PixelBudget()
         self._local = threading.local()
         self._handles: list[openslide.OpenSlide] = []
         self._handles_lock = threading.Lock()
@@ -48,7 +52,7 @@ class TileReader:
         self._downsamples: list[float] = [1.0]
         check_slide_file(self.path)
         if detect_openslide_format(self.path) is None:
-            self._slide = Slide.open(self.path)  # plain image, or raises SlideOpenError
+            self._slide = Slide.open(self.path, self.budget)  # plain image, or SlideOpenError
         else:
             self._downsamples = list(self._first_handle().level_downsamples)
 
@@ -113,6 +117,7 @@ class TileReader:
         level_ds = self._downsamples[tile.read_level]
         read_w = max(1, math.ceil(tile.box.width / level_ds - 1e-9))
         read_h = max(1, math.ceil(tile.box.height / level_ds - 1e-9))
+        self.budget.check_decode(self.path.name, tile.read_level, read_w, read_h)
         try:
             rgb, _ = read_openslide_rgb(
                 self._handle(), tile.box.x0, tile.box.y0, tile.read_level, read_w, read_h

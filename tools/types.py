@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Box", "LevelInfo", "RegionRead", "SlideBackend", "SlideMetadata"]
+__all__ = [
+    "MAX_COORDINATE",
+    "Box",
+    "Coordinate",
+    "LevelInfo",
+    "PointCoordinate",
+    "RegionRead",
+    "SidePx",
+    "SlideBackend",
+    "SlideMetadata",
+]
 
 SlideBackend = Literal["openslide", "image"]
+
+MAX_COORDINATE = 10**9
+"""Largest level-0 coordinate a tool input accepts (far beyond any slide; bounds arithmetic)."""
+Coordinate = Annotated[int, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
+"""A level-0 pixel coordinate in a tool input."""
+PointCoordinate = Annotated[
+    float, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, allow_inf_nan=False)
+]
+"""A level-0 pixel coordinate that may fall between pixels (a centre)."""
+SidePx = Annotated[int, Field(ge=1, le=10**6)]
+"""A side length in pixels: at least one, at most a million."""
 
 
 class Box(BaseModel):

@@ -124,7 +124,9 @@ class WsiClassifyTool(Tool):
         tiles, total = self._tiles(lead, ctx, notes)
         pixels: list[np.ndarray] = []
         every = max(1, len(tiles) // 10)
-        with TileReader(ctx.slide.path, workers=ctx.settings.tile_workers) as reader:
+        with TileReader(
+            ctx.slide.path, workers=ctx.settings.tile_workers, budget=ctx.slide.budget
+        ) as reader:
             for n, (_, rgb) in enumerate(reader.read(tiles), 1):
                 pixels.append(_fit(rgb, lead.tile_px))
                 if n % every == 0 or n == len(tiles):

@@ -13,7 +13,7 @@ from tools.base import Tool, ToolContext, ToolResult
 from tools.phrasing import decimals_for, with_notes
 from tools.regions import box_from_list, clipped, fit_view, on_slide, tissue_box
 from tools.scale import downsample_for
-from tools.types import Box, SlideMetadata
+from tools.types import Box, Coordinate, PointCoordinate, SidePx, SlideMetadata
 
 __all__ = ["PARTS", "ZoomInput", "ZoomOutput", "ZoomTool"]
 
@@ -50,18 +50,30 @@ class ZoomInput(BaseModel):
     """Where to look and at what scale; every coordinate in level-0 pixels."""
 
     target: ZoomTarget = "slide"
-    region_index: int | None = Field(default=None, ge=1, description="tissue region number")
-    roi_number: int | None = Field(default=None, ge=1, description="earlier ROI of the case")
-    box: list[int] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
-    center: list[float] | None = Field(default=None, description="[x, y], level-0 px")
-    size_px: list[int] | None = Field(
+    region_index: int | None = Field(
+        default=None, ge=1, le=10_000, description="tissue region number"
+    )
+    roi_number: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="earlier ROI of the case"
+    )
+    box: list[Coordinate] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
+    center: list[PointCoordinate] | None = Field(default=None, description="[x, y], level-0 px")
+    size_px: list[SidePx] | None = Field(
         default=None, description="[w, h] of a point view, level-0 px"
     )
-    view_px: list[int] | None = Field(default=None, description="[w, h] of the view, output px")
-    magnification: float | None = Field(default=None, gt=0)
-    mpp: float | None = Field(default=None, gt=0, description="µm per output pixel")
-    level: int | None = Field(default=None, ge=0)
-    downsample: float | None = Field(default=None, gt=0, description="level-0 px per output px")
+    view_px: list[SidePx] | None = Field(default=None, description="[w, h] of the view, output px")
+    magnification: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    mpp: float | None = Field(
+        default=None, gt=0, le=1000, allow_inf_nan=False, description="µm per output pixel"
+    )
+    level: int | None = Field(default=None, ge=0, le=64)
+    downsample: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e6,
+        allow_inf_nan=False,
+        description="level-0 px per output px",
+    )
     pan: PanDirection | None = Field(
         default=None, description="move an earlier region's view (target roi) this way"
     )

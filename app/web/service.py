@@ -103,6 +103,7 @@ class WebService:
                 uploads=self.dirs.uploads,
                 original_name=Path(received).name,
                 max_bytes=self.settings.max_upload_mb * 1_000_000,
+                budget=self.copilot.slides.budget,
             )
         except CopilotError as exc:
             return SlideView(error=_line(exc))

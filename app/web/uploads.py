@@ -16,6 +16,7 @@ from pathlib import Path
 from app.web.paths import PathRefused, file_inside
 from core.errors import CopilotError
 from core.labels import file_label
+from tools.pixel_budget import PixelBudget
 from tools.slide import Slide
 
 __all__ = [
@@ -43,7 +44,13 @@ class UploadRejected(CopilotError):
 
 
 def accept_upload(
-    received: str | Path, *, incoming: Path, uploads: Path, original_name: str, max_bytes: int
+    received: str | Path,
+    *,
+    incoming: Path,
+    uploads: Path,
+    original_name: str,
+    max_bytes: int,
+    budget: PixelBudget | None = None,
 ) -> Path:
     """Copy an upload Gradio received into ``uploads`` and return the copy once it opens as a slide.
 
@@ -55,6 +62,7 @@ def accept_upload(
         original_name: the browser's file name; shown as a label, and only its suffix is kept
             on the copy, and only a known one.
         max_bytes: the size cap.
+        budget: the pixel budget the slide layer reads under (the same check as every read).
 
     Raises:
         UploadRejected: too large, empty, not a slide or image, corrupt or truncated.
@@ -76,7 +84,7 @@ def accept_upload(
     uploads.mkdir(parents=True, exist_ok=True)
     try:
         shutil.copyfile(source, dest)
-        _check_readable(dest)
+        _check_readable(dest, budget)
     except (CopilotError, OSError) as exc:
         dest.unlink(missing_ok=True)
         reason = _without_paths(str(exc), label, dest, source)
@@ -163,9 +171,12 @@ def uploaded_as(stored: str | Path | None, uploads: Path, *, markdown: bool = Fa
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~")
 
 
-def _check_readable(path: Path) -> None:
-    """Open the file by content and decode a thumbnail, so a truncated file fails here."""
-    with Slide.open(path) as slide:
+def _check_readable(path: Path, budget: PixelBudget | None) -> None:
+    """Open the file by content and decode a thumbnail, so a truncated file fails here.
+
+    The declared sizes are checked against the pixel budget before any pixel is decoded.
+    """
+    with Slide.open(path, budget) as slide:
         slide.thumbnail(_THUMBNAIL_CHECK_PX)
 
 
