@@ -28,7 +28,15 @@ from core.errors import CaseBusyError
 from core.progress import Progress
 from core.settings import Settings
 from memory.case_lock import CaseLocks
-from tests.fixtures.case_writers import audit_turns, context, loop_turns, question, write_turns
+from tests.fixtures.case_writers import (
+    audit_turns,
+    consistent,
+    context,
+    kill_during_turns,
+    loop_turns,
+    question,
+    write_turns,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOLDER = """
@@ -79,19 +87,6 @@ def rules_copilot(home: Path) -> Iterator[Copilot]:
     c = Copilot(Settings(home=home, planner="rules", case_lock_timeout_s=60))
     yield c
     c.close()
-
-
-def _consistent(copilot: Copilot, case_id: str) -> int:
-    """Open the case (which repairs it) and check index, checkpoint and audit log agree."""
-    record, state = copilot.case(case_id)
-    findings = state.get("findings", [])
-    turns = state.get("turn", 0)
-    assert (record.turns if record else 0) == turns == len(findings)
-    assert [f["turn"] for f in findings] == list(range(1, turns + 1))
-    answered, _ = audit_turns(copilot.audit.read(case_id))
-    assert [a.request for a in answered] == [f["request"] for f in findings]
-    assert inspect_case(copilot.graph, case_id).interrupted is None
-    return turns
 
 
 def test_the_lock_holds_across_processes_and_dies_with_its_holder(tmp_path: Path) -> None:
@@ -161,7 +156,7 @@ def test_cli_on_a_busy_case_is_one_line_exit_3_and_writes_nothing(
 @pytest.mark.shared_data
 @pytest.mark.slow
 def test_concurrent_writers_lose_and_repeat_no_turn(home: Path, cmu_slide: Path) -> None:
-    writers, shared_turns, own_turns, clis = 8, 5, 3, 4
+    writers, shared_turns, own_turns, clis = 8, 5, 2, 2
     ctx = context()
     barrier = ctx.Barrier(writers)
     out = home / "answers.jsonl"
@@ -194,38 +189,16 @@ def test_concurrent_writers_lose_and_repeat_no_turn(home: Path, cmu_slide: Path)
     assert sorted(r["turn"] for r in shared) == list(range(1, total + 1))  # none twice
     copilot = Copilot(Settings(home=home, planner="rules"))
     try:
-        assert _consistent(copilot, "shared") == total
+        assert consistent(copilot, "shared") == total
         _, state = copilot.case("shared")
         by_turn = {f["turn"]: f["request"] for f in state["findings"]}
         assert all(by_turn[r["turn"]] == r["request"] for r in shared)  # none lost
         for w in range(writers):
-            assert _consistent(copilot, f"own-{w}") == own_turns
+            assert consistent(copilot, f"own-{w}") == own_turns
         assert [r.case_id for r in copilot.cases.list()].count("shared") == 1
         assert not any(rec["kind"] == "interrupted" for rec in copilot.audit.read("shared"))
     finally:
         copilot.close()
-
-
-def _kill_during_turns(
-    home: Path, slide: Path, case_id: str, writer: int, rng: random.Random, audit: Path
-) -> None:
-    """Start a writer looping turns on ``case_id``; SIGKILL it at a random moment."""
-    requests = audit.read_text().count('"kind": "request"') if audit.exists() else 0
-    p = context().Process(target=loop_turns, args=(str(home), str(slide), case_id, writer, None))
-    p.start()
-    if writer % 2:  # a random moment once a turn of it is inside the graph
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (
-            not audit.exists() or audit.read_text().count('"kind": "request"') <= requests
-        ):
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0.0, 0.3))
-    else:  # any moment, from opening the case to several turns in
-        time.sleep(rng.uniform(0.0, 1.5))
-    assert p.pid is not None
-    os.kill(p.pid, signal.SIGKILL)
-    p.join(timeout=30)
-    assert p.exitcode == -signal.SIGKILL
 
 
 @pytest.mark.shared_data
@@ -238,10 +211,10 @@ def test_kill_9_at_random_moments_leaves_the_case_consistent(
     audit = rules_copilot.audit.path("k")
     interrupted_trials = 0
     for trial in range(trials):
-        before = _consistent(rules_copilot, "k")
+        before = consistent(rules_copilot, "k")
         seen = len(audit_turns(rules_copilot.audit.read("k"))[1])
-        _kill_during_turns(home, cmu_slide, "k", trial, rng, audit)
-        turns = _consistent(rules_copilot, "k")  # repairs, then checks
+        kill_during_turns(home, cmu_slide, "k", trial, rng, audit)
+        turns = consistent(rules_copilot, "k")  # repairs, then checks
         assert turns >= before
         interrupted = audit_turns(rules_copilot.audit.read("k"))[1]
         interrupted_trials += len(interrupted) > seen
@@ -250,7 +223,7 @@ def test_kill_9_at_random_moments_leaves_the_case_consistent(
         assert r.turn == turns + 1
         assert r.exit_code == 0
     assert interrupted_trials >= 5, f"seed {seed}: only {interrupted_trials} kills hit a turn"
-    assert _consistent(rules_copilot, "k") >= trials
+    assert consistent(rules_copilot, "k") >= trials
 
 
 def _kill_at(home: Path, slide: Path, case_id: str, point: str) -> None:
@@ -280,28 +253,28 @@ def test_kill_9_at_each_point_of_a_turn(
     assert last is not None
     assert (last["kind"], last["turn"], last["pending"]) == ("interrupted", 2, ["act"])
     assert last["request"] == question(0, 1)
-    assert _consistent(c, "p") == 1  # the repair is finished, not recorded twice
+    assert consistent(c, "p") == 1  # the repair is finished, not recorded twice
     assert [a.turn for a in audit_turns(c.audit.read("p"))[1]] == [2]
     assert c.ask(cmu_slide, "What is the size of this slide? [second]", "p").turn == 2
 
     _kill_at(home, cmu_slide, "p", "turn")  # after the turn's audit record, before its checkpoint
-    assert _consistent(c, "p") == 2
+    assert consistent(c, "p") == 2
     assert c.audit.last("p")["pending"] == ["respond"]  # type: ignore[index]
     assert c.ask(cmu_slide, "What is the size of this slide? [third]", "p").turn == 3
 
     _kill_at(home, cmu_slide, "p", "index")  # after the last checkpoint, before the index row
     assert _index_turns(c, "p") == 3
     assert inspect_case(c.graph, "p").turns == 4  # answered: it stays in the case
-    assert _consistent(c, "p") == 4
+    assert consistent(c, "p") == 4
     assert _index_turns(c, "p") == 4
     assert c.ask(cmu_slide, "What is the size of this slide? [fifth]", "p").turn == 5
     assert [a.turn for a in audit_turns(c.audit.read("p"))[1]] == [2, 3]
 
     _kill_at(home, cmu_slide, "first", "tool_call")  # a new case's first turn
-    assert _consistent(c, "first") == 0
+    assert consistent(c, "first") == 0
     assert c.cases.get("first") is None
     assert c.ask(cmu_slide, "What is the size of this slide?", "first").turn == 1
-    assert _consistent(c, "first") == 1
+    assert consistent(c, "first") == 1
 
 
 @pytest.mark.shared_data
@@ -320,10 +293,10 @@ def test_a_turn_abandoned_in_process_is_recorded_and_its_number_reused(
     assert last["kind"] == "interrupted"
     assert last["reason"] == "the caller stopped reading the turn before it completed"
     assert (last["turn"], last["continues_from_turn"]) == (2, 1)
-    assert _consistent(c, "a") == 1
+    assert consistent(c, "a") == 1
     again = c.ask(cmu_slide, "What is the size of this slide? [again]", "a")
     assert again.turn == 2
-    assert _consistent(c, "a") == 2
+    assert consistent(c, "a") == 2
 
 
 @pytest.mark.shared_data
@@ -344,4 +317,4 @@ def test_threads_of_one_process_take_turns(rules_copilot: Copilot, cmu_slide: Pa
         t.join(timeout=120)
     assert errors == []
     assert sorted(turns) == [1, 2, 3, 4]
-    assert _consistent(rules_copilot, "t") == 4
+    assert consistent(rules_copilot, "t") == 4
