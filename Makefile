@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kg.py
 	$(BIN)/python eval/kg_linking.py
 	$(BIN)/python benchmarks/bench_web_load.py
+	$(BIN)/python benchmarks/bench_case_kill.py
 
 # Every shipped evaluation suite, after 'make demo' (it needs the fetched weights and the built
 # knowledge graph under ~/.smartpath); report in eval-runs/<time>/report.html.
