@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python eval/kg_linking.py
 	$(BIN)/python benchmarks/bench_web_load.py
 	$(BIN)/python benchmarks/bench_hostile_slides.py
+	$(BIN)/python benchmarks/bench_case_kill.py
 
 # Every shipped evaluation suite, after 'make demo' (it needs the fetched weights and the built
 # knowledge graph under ~/.smartpath); report in eval-runs/<time>/report.html.

@@ -97,8 +97,10 @@ def load_case(copilot: Any, case_id: str) -> CaseBundle:
 def bundle_from(case_id: str, state: dict[str, Any], audit: list[dict[str, Any]]) -> CaseBundle:
     """Assemble a case from its checkpointed state and audit records (pure).
 
-    A turn counts once its ``turn`` record is written; its evidence is the tool calls that
-    record lists (calls of an attempt the verifier sent back are left out).
+    A turn counts once its ``turn`` record is written, unless an ``interrupted`` record of
+    the same number follows (its process died before the turn's last checkpoint, and the case
+    took that number again); its evidence is the tool calls that record lists (calls of an
+    attempt the verifier sent back are left out).
     """
     calls: dict[str, dict[str, Any]] = {}
     slides: dict[int, dict[str, Any]] = {}
@@ -111,6 +113,8 @@ def bundle_from(case_id: str, state: dict[str, Any], audit: list[dict[str, Any]]
             calls[str(rec["id"])] = {k: v for k, v in rec.items() if k not in ("ts", "kind")}
         elif kind == "turn":
             turns.append(_turn(rec, calls, slides))
+        elif kind == "interrupted":
+            turns = [t for t in turns if t.turn != int(rec.get("turn", 0))]
     slide = state.get("slide") or (turns[-1].slide if turns else {})
     return CaseBundle(
         case_id=case_id,

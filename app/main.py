@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from app import eval_cli, experts_cli, kg_cli, models_cli
 from core.errors import (
+    CaseBusyError,
     CaseError,
     ConfigError,
     CopilotError,
@@ -84,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(levelname)s %(name)s: %(message)s",
         )
         return _dispatch(args, settings)
+    except CaseBusyError as exc:  # another turn holds the case: unavailable for now
+        return _fail(str(exc), EXIT_BACKEND)
     except (ToolInputError, PlanError, CaseError, ConfigError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     except ToolServerError as exc:

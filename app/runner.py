@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from agent.graph import build_graph
 from agent.knowledge import Knowledge
 from agent.planner import make_planner
 from agent.state import ReasoningChain, SlideRef
+from app.case_recovery import inspect_case, needs_repair, repair
 from app.reasoners import choose_reasoner
 from core.errors import PlanError, SlideOpenError
 from core.progress import Progress
@@ -32,6 +34,9 @@ from tools.slide_cache import SlideCache
 __all__ = ["Copilot", "TurnResult"]
 
 MAX_QUESTION_CHARS = 4000
+WAIT_LINE = "waiting for another turn of this case to finish…"
+
+logger = logging.getLogger(__name__)
 
 
 class TurnResult(BaseModel):
@@ -92,9 +97,13 @@ def recursion_limit(settings: Settings) -> int:
 class Copilot:
     """Owns the slide cache, the cases database, the audit log and the compiled graph.
 
-    Safe to call from several threads at once: the slide cache, cases database, audit log and
-    KG store lock their own state, and two turns of the same case never interleave (a lock per
-    case id; turns of different cases run in parallel).
+    Safe to call from several threads and processes at once: the slide cache, cases database,
+    audit log and KG store lock their own state, and two turns of the same case never
+    interleave, in one process or several (a turn holds the case's lock, ``memory/case_lock.py``,
+    from reading the case's state to writing its index row; turns of different cases run in
+    parallel). A turn that finds its case locked waits up to ``case_lock_timeout_s`` seconds,
+    then raises ``CaseBusyError``. An interrupted turn is set aside when the case is next
+    opened (``app/case_recovery.py``).
     """
 
     def __init__(self, settings: Settings, client_factory: ClientFactory | None = None) -> None:
@@ -118,8 +127,8 @@ class Copilot:
             planner=self._planner,
         )
         self.graph = build_graph(deps).compile(checkpointer=self.cases.checkpointer)
-        self._case_locks: dict[str, threading.Lock] = {}
-        self._case_locks_guard = threading.Lock()
+        self._new_ids: set[str] = set()
+        self._new_ids_guard = threading.Lock()
 
     def ask(self, slide: str | Path, question: str, case_id: str | None = None) -> TurnResult:
         """Answer ``question`` about ``slide`` in case ``case_id`` (a new case when None).
@@ -127,6 +136,7 @@ class Copilot:
         Raises:
             SlideOpenError: the slide cannot be opened (nothing is written to the case).
             CaseError: the case id is invalid.
+            CaseBusyError: another turn of the case held it longer than ``case_lock_timeout_s``.
             PlanError: the question is empty or too long.
         """
         for item in self.ask_stream(slide, question, case_id):
@@ -144,8 +154,11 @@ class Copilot:
         raises. The question is kept with undecodable bytes shown as escapes (a backslash, x and
         two hex digits) and control characters other than tab and newline removed; a slide whose
         file name is not valid UTF-8 is refused (its path could not be stored). Iterate to the
-        end: the case stays locked against other turns until the turn is complete, and an
-        iterator dropped early ends the turn after the node that is running.
+        end: the case stays locked against other turns (of any process) until the turn is
+        complete, and an iterator dropped early ends the turn after the node that is running,
+        recorded in the audit log as interrupted. When another turn holds the case, the first
+        event is a ``wait`` progress line; after ``case_lock_timeout_s`` seconds iterating raises
+        ``CaseBusyError``.
         """
         case_id = validate_case_id(case_id) if case_id else self._new_case_id()
         if has_undecodable(str(slide)):
@@ -181,11 +194,16 @@ class Copilot:
     def _run_turn(
         self, case_id: str, question: str, inputs: dict[str, Any]
     ) -> Iterator[Progress | TurnResult]:
-        with self._case_lock(case_id):
+        lease = self.cases.locks.try_acquire(case_id)
+        if lease is None:
+            yield Progress(kind="node", node="wait", text=WAIT_LINE)
+            lease = self.cases.locks.acquire(case_id, self.settings.case_lock_timeout_s)
+        with lease:
+            repair(self.graph, self.cases, self.audit, case_id)  # an interrupted turn set aside
             started = time.perf_counter()
             final: dict[str, Any] = {}
             seen: dict[str, int] = {}
-            for mode, chunk in self.graph.stream(
+            stream = self.graph.stream(
                 inputs,
                 config={
                     "configurable": {"thread_id": case_id},
@@ -193,18 +211,24 @@ class Copilot:
                 },
                 durability="sync",
                 stream_mode=["tasks", "custom", "values"],
-            ):
-                if mode == "values":
-                    final = chunk
-                elif mode == "custom" and isinstance(chunk, Progress):
-                    yield chunk
-                elif mode == "custom" and isinstance(chunk, dict) and "tool_progress" in chunk:
-                    text = str(chunk["tool_progress"])
-                    yield Progress(kind="tool_progress", node="act", text=text)
-                elif mode == "tasks" and "input" in chunk:  # a node starts
-                    name = str(chunk["name"])
-                    seen[name] = seen.get(name, 0) + 1
-                    yield Progress(kind="node", node=name, text=_node_line(name, seen[name]))
+            )
+            try:
+                for mode, chunk in stream:
+                    if mode == "values":
+                        final = chunk
+                    elif mode == "custom" and isinstance(chunk, Progress):
+                        yield chunk
+                    elif mode == "custom" and isinstance(chunk, dict) and "tool_progress" in chunk:
+                        text = str(chunk["tool_progress"])
+                        yield Progress(kind="tool_progress", node="act", text=text)
+                    elif mode == "tasks" and "input" in chunk:  # a node starts
+                        name = str(chunk["name"])
+                        seen[name] = seen.get(name, 0) + 1
+                        yield Progress(kind="node", node=name, text=_node_line(name, seen[name]))
+            except BaseException as exc:
+                stream.close()
+                self._abandoned(case_id, exc)
+                raise
             total = time.perf_counter() - started
             result = _result(case_id, final, total)
             self.cases.touch(
@@ -216,24 +240,45 @@ class Copilot:
             )
         yield result
 
-    def _case_lock(self, case_id: str) -> threading.Lock:
-        with self._case_locks_guard:
-            return self._case_locks.setdefault(case_id, threading.Lock())
+    def _abandoned(self, case_id: str, exc: BaseException) -> None:
+        """Record a turn that stopped inside the graph as interrupted, while the lock is held."""
+        if isinstance(exc, GeneratorExit):
+            reason = "the caller stopped reading the turn before it completed"
+        elif isinstance(exc, KeyboardInterrupt):
+            reason = "interrupted by the user"
+        else:
+            reason = f"the turn failed: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        try:
+            repair(self.graph, self.cases, self.audit, case_id, reason=reason)
+        except Exception:  # the next opening of the case records it; keep the first error
+            logger.warning("case %s: could not record the interrupted turn", case_id, exc_info=True)
 
     def _new_case_id(self) -> str:
-        """A case id no other case and no turn running in this process holds."""
-        with self._case_locks_guard:
+        """A case id no other case and no new case of this process holds."""
+        with self._new_ids_guard:
             while True:
                 case_id = new_case_id()
-                if case_id not in self._case_locks and self.cases.get(case_id) is None:
-                    self._case_locks[case_id] = threading.Lock()
+                if case_id not in self._new_ids and self.cases.get(case_id) is None:
+                    self._new_ids.add(case_id)
                     return case_id
 
     def case(self, case_id: str) -> tuple[CaseRecord | None, dict[str, Any]]:
-        """Return a case's index row and its latest checkpointed state."""
+        """Return a case's index row and its state after its last answered turn.
+
+        A turn running in another process does not show until it is answered. When the case
+        has an interrupted turn or its index disagrees with its checkpoints and no turn holds
+        it, the case is repaired first (``app/case_recovery.py``).
+        """
         validate_case_id(case_id)
-        snapshot = self.graph.get_state({"configurable": {"thread_id": case_id}})
-        return self.cases.get(case_id), dict(snapshot.values or {})
+        tip = inspect_case(self.graph, case_id)
+        record = self.cases.get(case_id)
+        if needs_repair(tip, record):
+            lease = self.cases.locks.try_acquire(case_id)
+            if lease is not None:
+                with lease:
+                    tip = repair(self.graph, self.cases, self.audit, case_id)
+                record = self.cases.get(case_id)
+        return record, tip.state
 
     def last_turn(self, case_id: str) -> TurnResult | None:
         """Return a case's latest answered turn as ``ask`` returned it (timings zero), or None."""

@@ -7,6 +7,7 @@
     ├── PlanError              a request cannot be turned into tool steps
     ├── VerificationError      the verifier itself cannot run
     ├── CaseError              a case cannot be created, found or continued
+    │   └── CaseBusyError      another turn of the case held it too long: exit code 3
     └── ToolError              a tool could not produce its output
         ├── ToolInputError     the input is bad (user's fault): exit code 2
         │   ├── SlideOpenError     the file is not a slide we can open
@@ -22,6 +23,7 @@ Every message is a single line meant for the user; no traceback reaches the UI o
 from __future__ import annotations
 
 __all__ = [
+    "CaseBusyError",
     "CaseError",
     "ConfigError",
     "CopilotError",
@@ -61,6 +63,10 @@ class VerificationError(CopilotError):
 
 class CaseError(CopilotError):
     """A case cannot be created, found or continued."""
+
+
+class CaseBusyError(CaseError):
+    """Another turn of the case (in this or any process) held it longer than the wait allowed."""
 
 
 class ToolError(CopilotError):

@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(
         default=4000, gt=0, description="Largest slide the web app accepts as an upload, in MB."
     )
+    case_lock_timeout_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="Seconds a turn waits for another turn of the same case (in any process) "
+        "to finish before giving up with 'case is busy'; 0 does not wait.",
+    )
     web_concurrency: int = Field(
         default=4,
         ge=1,

@@ -1,4 +1,7 @@
-"""Cases: the SQLite checkpointer on a file and an index of cases in the same database."""
+"""Cases: the SQLite checkpointer on a file, the case index in it, the case locks beside it.
+
+One writer per case across processes: ``memory/case_lock.py``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 
 from core.errors import CaseError
+from memory.case_lock import CaseLocks
 
 __all__ = ["CaseRecord", "CaseStore", "new_case_id", "validate_case_id"]
 
@@ -64,7 +68,11 @@ def new_case_id() -> str:
 
 
 class CaseStore:
-    """The cases database: LangGraph checkpoints plus the case index, one SQLite file."""
+    """The cases database: LangGraph checkpoints plus the case index, one SQLite file.
+
+    ``locks`` are the case locks in ``<file>-locks/`` beside it: a turn writes a case's
+    checkpoints and index row only while it holds that case's lock.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +87,7 @@ class CaseStore:
             raise CaseError(msg) from None
         self._lock = threading.Lock()
         self.checkpointer = SqliteSaver(self._saver_conn)
+        self.locks = CaseLocks(path.parent / f"{path.name}-locks")
 
     def touch(
         self, case_id: str, *, slide: dict[str, Any], request: str, status: str | None, turns: int

@@ -186,6 +186,20 @@ def test_shorten_cuts_long_lists_and_strings() -> None:
     assert short == {"objects": [0, 1, 2, "… 9 more"], "text": "x" * 10 + "…", "n": 3}
 
 
+def test_bundle_leaves_out_a_turn_set_aside_as_interrupted() -> None:
+    def turn(n: int, request: str) -> list[dict[str, Any]]:
+        return [
+            {"kind": "request", "turn": n, "request": request, "slide": {}},
+            {"kind": "tool_call", "turn": n, "id": f"E{n}.1", "tool": "slide_info", "ok": True},
+            {"kind": "turn", "turn": n, "request": request, "evidence": [f"E{n}.1"]},
+        ]
+
+    killed = {"kind": "interrupted", "turn": 2, "pending": ["respond"], "continues_from_turn": 1}
+    audit = [*turn(1, "first"), *turn(2, "killed"), killed, *turn(2, "again"), *turn(3, "last")]
+    bundle = bundle_from("c1", {}, audit)
+    assert [(t.turn, t.request) for t in bundle.turns] == [(1, "first"), (2, "again"), (3, "last")]
+
+
 def test_bundle_keeps_only_the_evidence_a_turn_recorded_and_its_facts() -> None:
     slide = {"slide_id": "s1", "name": "a.svs", "width": 10, "height": 10}
     fact = {"id": "DOID:3910#definition", "text": "A carcinoma.", "source": "DO"}

@@ -26,6 +26,7 @@ from app.web.roi_view import (
 from app.web.service import SessionState, WebService
 from app.web.text import as_text
 from app.web.uploads import original_name, remember_name, uploaded_as
+from core.progress import Progress
 from core.settings import Settings
 from tests.conftest import SHARED_DATA
 
@@ -211,3 +212,17 @@ def test_a_cited_fact_shows_its_text_and_source(panels: CasePanels) -> None:
 )
 def test_text_from_users_is_escaped_for_the_chat(typed: str, shown: str) -> None:
     assert as_text(typed) == shown
+
+
+def test_an_interrupted_turn_shows_in_the_audit_trail(panels: CasePanels) -> None:
+    events = panels.copilot.ask_stream(CMU, "What is the size of this slide?", "cut-case")
+    for item in events:
+        if isinstance(item, Progress) and item.node == "act":
+            break
+    events.close()  # type: ignore[attr-defined]
+    audit = panels.audit(SessionState(case_id="cut-case"))
+    assert audit.count("<tr") == 3  # header, request, interrupted (before any tool ran)
+    assert (
+        "turn 1 did not complete (the caller stopped reading the turn before it completed); "
+        "nodes left: act; the case continues from turn 0"
+    ) in audit

@@ -260,6 +260,12 @@ def _audit_row(rec: dict[str, Any]) -> str:
             f"{rec.get('backend') or '-'} · {float(rec.get('seconds') or 0):.2f} s · {state} · "
             f"output sha256 {sha}… · {rec.get('summary') or rec.get('error') or ''}"
         )
+    elif kind == "interrupted":
+        what = (
+            f"turn {turn} did not complete ({rec.get('reason', '')}); nodes left: "
+            f"{', '.join(rec.get('pending') or []) or '-'}; the case continues from turn "
+            f"{rec.get('continues_from_turn')}"
+        )
     elif kind == "turn":
         status = (rec.get("verification") or {}).get("status", "none")
         what = f"answer ({status}; evidence {', '.join(rec.get('evidence', []))}): " + str(
