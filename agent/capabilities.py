@@ -33,6 +33,8 @@ class Capability:
     tool: str | None = None
     fields: tuple[str, ...] = ()
     """The tool's input fields (a tool that takes a region gets one from the grammar)."""
+    vocabulary: tuple[str, ...] = ()
+    """Word stems one of which a request for it names (empty: no such requirement)."""
 
     @property
     def takes_region(self) -> bool:
@@ -124,6 +126,7 @@ def capabilities_of(registry: ToolRegistry) -> list[Capability]:
                 examples=tuple(tool.examples),
                 tool=name,
                 fields=tuple(tool.Input.model_fields),
+                vocabulary=tuple(tool.vocabulary),
             )
         )
     return [*found, *AGENT_CAPABILITIES]

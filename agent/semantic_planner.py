@@ -286,6 +286,10 @@ class SemanticRouter:
             top = np.sort(cols, axis=1)[:, ::-1][:, :2]
             # the best example, nudged by the second best: one stray match weighs less
             out[:, k] = 0.75 * top[:, 0] + 0.25 * top[:, -1]
+            stems = self.capabilities[k].vocabulary
+            for i, clause in enumerate(clauses):
+                if stems and not _names_any(clause, stems):
+                    out[i, k] = -1.0  # "is there necrosis?" names what it asks about
         return out
 
     def _split_further(
@@ -327,6 +331,7 @@ class SemanticRouter:
         for k, cap in enumerate(self.capabilities):
             if cap.name in exclude:
                 table[:, k] = -1.0
+
         names = [c.name for c in self.capabilities]
         clauses, table = self._split_further(clauses, table, texts)
         selected: list[Scored] = []
@@ -682,6 +687,12 @@ def _compare_with_analysis(
         regions = tuple(region.roi_number if r == "current" else r for r in compare.regions)
         compare = replace(compare, regions=regions)
     return compare
+
+
+def _names_any(text: str, stems: Sequence[str]) -> bool:
+    """A word of ``text`` starts with one of ``stems``."""
+    prefixes = tuple(stems)
+    return any(word.startswith(prefixes) for word in _WORD_RE.findall(text))
 
 
 def _names_a_place(low: str) -> bool:

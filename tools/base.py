@@ -68,6 +68,9 @@ class Tool(ABC):
     Output: ClassVar[type[BaseModel]]
     examples: ClassVar[tuple[str, ...]] = ()
     """Requests this tool serves, in users' words (the meaning-based planner matches them)."""
+    vocabulary: ClassVar[tuple[str, ...]] = ()
+    """Word stems one of which every request for this tool names ("necro", "tumo"): the
+    meaning-based planner does not choose it for a request that names none (empty: any)."""
     needs_slide: ClassVar[bool] = True
     expert: ClassVar[str | None] = None
     backend: ClassVar[str] = "cpu"

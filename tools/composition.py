@@ -85,6 +85,11 @@ class CompositionTool(Tool):
         "is there any muscle in the view",
         "break down the tissue types in this area",
     )
+    vocabulary = (
+        *("necro", "debris", "tumo", "cancer", "carcinom", "malignan", "neoplas", "lymph"),
+        *("inflamm", "immune", "muc", "fat", "adipo", "muscl", "stroma", "fibro", "desmopla"),
+        *("normal", "background", "composition", "proportion", "percentage", "classes"),
+    )
     Input = CompositionInput
     Output = CompositionOutput
     claimable = {
