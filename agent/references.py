@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["AREA", "CURRENT_RE", "PREVIOUS_RE", "RANGE_RE", "expand_ranges"]
+__all__ = ["AREA", "CURRENT_RE", "DEICTIC_RE", "PREVIOUS_RE", "RANGE_RE", "expand_ranges"]
 
 AREA = r"(?:region|roi|area|view|spot|place|location|field|hpf|frame)"
 """A word for a place the case looked at (singular; callers add ``s?`` where plurals fit)."""
 
-CURRENT_RE = re.compile(
-    rf"\bit\b|\b(?:this|that|current|same|present)\s+(?:one|{AREA})\b|\baround\s+here\b|\bhere\b"
-)
-"""The region the conversation is on."""
+_ON_SCREEN = rf"\b(?:this|that|current|same|present)\s+(?:one|{AREA})\b|\baround\s+here\b|\bhere\b"
+DEICTIC_RE = re.compile(_ON_SCREEN)
+"""The region on screen named as such ("this field", "here"), not by a pronoun."""
+CURRENT_RE = re.compile(rf"\bit\b|{_ON_SCREEN}")
+"""The region the conversation is on ("it" too)."""
 
 PREVIOUS_RE = re.compile(
     rf"\b(?:previous|prior|earlier|preceding|last)\s+{AREA}\b|\bgo\s+back\b|"

@@ -29,6 +29,7 @@ from agent.intents import (
     segment_targets,
     zoom_request,
 )
+from agent.references import DEICTIC_RE
 from agent.review_intents import (
     CompareRequest,
     RecallRequest,
@@ -502,11 +503,6 @@ _KNOWLEDGE_ASK_RE = re.compile(
     r"definition|features?|criteria|grad(?:e|ed|ing)|markers?|differentials?)\b"
 )
 """A request to be reminded of textbook knowledge, not of the case's findings."""
-_DEICTIC_RE = re.compile(
-    r"\b(?:this|that|current|same|present)\s+(?:one|region|roi|area|view|spot|place|location|"
-    r"field|hpf|frame)\b|\bhere\b"
-)
-"""A place named as the one on screen ("this field", "here"), not by a pronoun ("it")."""
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
@@ -655,7 +651,7 @@ def _analysis_region(clause: str, low: str, after_zoom: bool) -> RegionRequest:
     A pronoun ("what tissue it is") points at the region the request named elsewhere.
     """
     found = region_request(clause)
-    pointing = found.roi_ref == "current" and not _DEICTIC_RE.search(clause)
+    pointing = found.roi_ref == "current" and not DEICTIC_RE.search(clause)
     if pointing or (found.target == "default" and found.box is None and found.centre_size is None):
         whole = region_request(low)
         if not (after_zoom and whole.target == "roi"):
