@@ -1,4 +1,10 @@
-"""A served detection expert: grounding boxes in model-input pixels become level-0 boxes."""
+"""A served detection expert: grounding boxes in model-input pixels become level-0 boxes.
+
+The server here replays an answer; the model-input size it writes into the answer comes from
+transformers' own `smart_resize`, the resize Qwen2.5-VL's processor applies (the project's
+`model_input_size` reproduces it and is what is under test). tests/test_served_experts.py runs
+the same path against a real `transformers serve`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,6 @@ from PIL import Image
 from app.runner import Copilot
 from core.http import ModelClient
 from core.settings import Settings
-from tools.geometry import model_input_size
 
 pytestmark = pytest.mark.shared_data
 
@@ -36,13 +41,15 @@ labels = ["nucleus"]
 def grounding_server(answer: str) -> httpx.MockTransport:
     """Replays a Qwen2.5-VL answer; ``{W}``/``{H}`` become the model-input size it would see."""
 
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
+
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/models"):
             return httpx.Response(200, json={"data": [{"id": "nuclei-lora"}]})
         body = json.loads(request.content)
         url = body["messages"][0]["content"][0]["image_url"]["url"]
         w, h = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size
-        mw, mh = model_input_size(w, h, min_pixels=56 * 56, max_pixels=16384 * 28 * 28)
+        mh, mw = smart_resize(h, w, factor=28, min_pixels=56 * 56, max_pixels=16384 * 28 * 28)
         text = answer.replace("{W}", str(mw // 2)).replace("{H}", str(mh // 2))
         return httpx.Response(200, json={"choices": [{"message": {"content": text}}]})
 
