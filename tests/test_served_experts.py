@@ -2,7 +2,8 @@
 
 The server hosts the tiny Qwen2.5-VL with each trained adapter merged in
 (tests/fixtures/tiny_lora.py): ``roi-a`` answers the classification prompt with "tumor",
-``roi-b`` with "stroma", ``nuclei`` the grounding prompt with one box.
+``roi-b`` with "stroma", ``nuclei`` and ``nuclei-b`` the grounding prompt with one box each
+(two boxes that do not overlap).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ required = true
 """
 
 
-def detector(name: str, model: str) -> str:
+def detector(name: str, model: str, weight: float = 1.0) -> str:
     return f"""
 [[experts]]
 name = "{name}"
@@ -58,6 +59,7 @@ labels = ["nucleus"]
 image_max_pixels = 100000000
 min_pixels = {MIN_PIXELS}
 max_pixels = {MAX_PIXELS}
+weight = {weight}
 required = true
 """
 
@@ -149,6 +151,48 @@ def test_agent_detects_with_a_served_expert(
     assert out["count"] == 1
     assert r.answer.startswith("1 nuclei detected in region #1.")
     assert r.verification["status"] == "verified"
+    assert r.exit_code == 0
+
+
+def test_agent_combines_served_detectors_by_union_and_nms(
+    home: Path, cmu_slide: Path, tiny_expert_server: ModelServer
+) -> None:
+    path = experts_file(
+        home,
+        tiny_expert_server,
+        detector("nuclei-a", EXPERT_REPO_IDS["nuclei"], weight=2.0),
+        detector("nuclei-a2", EXPERT_REPO_IDS["nuclei"]),  # the same box: suppressed
+        detector("nuclei-b", EXPERT_REPO_IDS["nuclei-b"]),  # another box: kept
+    )
+    copilot = Copilot(Settings(home=home, experts_file=path, expert_timeout_s=120))
+    try:
+        copilot.ask(cmu_slide, "Zoom to the largest tissue region at 20x", "m1")
+        r = copilot.ask(cmu_slide, "detect the nuclei in this region", "m1")
+    finally:
+        copilot.close()
+    (ev,) = r.evidence
+    assert ev["ok"], ev.get("error")
+    assert ev["expert"] == "nuclei-a, nuclei-a2, nuclei-b"
+    out = ev["output"]
+    (overlay,) = [a for a in r.artifacts if a.endswith("-nuclei.png")]
+    with Image.open(overlay) as picture:
+        sent = picture.size
+    assert [(o["expert"], o["label"]) for o in out["objects"]] == [
+        ("nuclei-a", "nucleus"),
+        ("nuclei-b", "nucleus"),
+    ]
+    for obj, adapter in zip(out["objects"], ["nuclei", "nuclei-b"], strict=True):
+        expected = nuclei_level0_box(out["region_box"], sent, adapter)
+        assert obj["box"] == pytest.approx(list(expected), abs=1.0)
+    assert out["count"] == 2
+    assert [(c["expert"], c["weight"]) for c in out["contributions"]] == [
+        ("nuclei-a", 0.5),
+        ("nuclei-a2", 0.25),
+        ("nuclei-b", 0.25),
+    ]
+    assert any("3 objects from the experts" in n and ": 2 kept" in n for n in out["notes"])
+    assert r.answer.startswith("2 nuclei detected in region #1.")
+    assert r.verification["status"] == "verified", r.verification["reasons"]
     assert r.exit_code == 0
 
 
