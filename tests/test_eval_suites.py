@@ -83,13 +83,13 @@ def test_nuclei_hgsc_scores(shipped_run: dict[str, Any]) -> None:
     masks = metrics["measures"]["nuclei_masks"]
     assert centroid["count_truth"] == box["count_truth"] == masks["count_truth"] == 1294
     assert centroid["n_scored"] == centroid["n"] == 1
-    assert 0.6 <= centroid["f1"] <= 0.8, centroid
-    assert centroid["precision"] < centroid["recall"]  # the watershed over-splits
-    assert 0.4 <= box["f1"] < centroid["f1"], box
-    assert 0.65 <= masks["dice"] <= 0.85, masks
+    # floors only (the suite's own thresholds): a better detector must not fail this test
+    assert centroid["f1"] >= 0.6, centroid
+    assert box["f1"] >= 0.4, box
+    assert masks["dice"] >= 0.65, masks
     assert masks["iou"] == pytest.approx(masks["dice"] / (2 - masks["dice"]), abs=1e-9)
-    assert 0.4 <= masks["instance_f1"] <= 0.7, masks
-    assert centroid["abs_relative_count_error"] <= 0.3
+    assert masks["instance_f1"] >= 0.4, masks
+    assert centroid["abs_relative_count_error"] <= 0.3  # an error: its ceiling is a floor
     count = next(r for r in shipped_run["records"] if r["case"] == "hgsc-count")
     assert count["ok"], count["scores"]
 
@@ -123,8 +123,9 @@ def test_kather_tcga_scores(shipped_run: dict[str, Any]) -> None:
     tissue = metrics["classification"]["tissue_type"]
     organ = metrics["classification"]["organ"]
     assert tissue["n"] == organ["n"] == 10
-    assert 0.25 <= tissue["accuracy"] <= 0.5, tissue["confusion"]
-    assert 0.15 <= organ["accuracy"] <= 0.4, organ["confusion"]
+    # floors only (the suite's own thresholds): a better classifier must not fail this test
+    assert tissue["accuracy"] >= 0.25, tissue["confusion"]
+    assert organ["accuracy"] >= 0.15, organ["confusion"]
     # the truth side is the documented mapping of the slide-level labels
     assert sum(organ["confusion"]["bile duct"].values()) == 6
     assert sum(organ["confusion"]["colon"].values()) == 4
@@ -133,7 +134,6 @@ def test_kather_tcga_scores(shipped_run: dict[str, Any]) -> None:
     assert tissue["auc"] is not None
     assert 0.0 <= tissue["auc"] <= 1.0
     assert organ["per_class_auc"]["bile duct"] == 0.5  # no probability for a class it lacks
-    assert tissue["macro_f1"] < tissue["accuracy"]
 
 
 @pytest.mark.shared_data

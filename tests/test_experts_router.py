@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from core.errors import ConfigError, ToolInputError, ToolServerError
 from tools.experts import ExpertsConfig, load_experts
-from tools.router import Router, ScoredBox, combine_boxes, combine_labels, combine_masks
+from tools.router import Router, ScoredBox, combine_boxes, combine_labels
 
 CONFIG = """
 [servers]
@@ -129,11 +128,3 @@ def test_combine_boxes_is_union_then_nms() -> None:
         ("b", (50, 50, 60, 60)),
         ("b", (0, 0, 10, 10)),
     ]
-
-
-def test_combine_masks_weighted_majority() -> None:
-    a = np.array([[1, 1, 0]], bool)
-    b = np.array([[1, 0, 1]], bool)
-    c = np.array([[0, 0, 1]], bool)
-    assert combine_masks([a, b, c], [1, 1, 1]).tolist() == [[True, False, True]]
-    assert combine_masks([a, b, c], [3, 1, 1]).tolist() == [[True, True, False]]

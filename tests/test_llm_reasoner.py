@@ -504,7 +504,12 @@ def test_smollm2_chain_is_parsed_and_what_it_verifies_really_holds(
     r = smollm2_turn
     v = r.verification
     assert set(v) >= {"status", "steps_verified", "citation_precision", "checks"}
-    assert v["status"] in ("verified", "partial", "rejected")
+    # SmolLM2-135M (weights pinned by sha256, greedy decoding) quotes, in its first step, words
+    # that the cited output does not hold: the verifier rejects that step and verifies the rest.
+    assert v["status"] == "partial", v["reasons"]
+    assert v["reasons"] == ["S1: claims: quote not found in E1.1"]
+    assert r.chain[0]["verified"] is False
+    assert r.chain[-1]["verified"] is True
     assert r.chain, "the reply was parsed into steps"
     assert r.chain[-1]["kind"] == "conclude"
     assert r.answer == r.chain[-1]["text"]
@@ -518,9 +523,9 @@ def test_smollm2_chain_is_parsed_and_what_it_verifies_really_holds(
         assert _numbers_hold(step, outputs), step
     assert v["steps_verified"] == pytest.approx(len(verified) / len(r.chain), abs=1e-4)
     cited = [ref for s in r.chain for ref in s["evidence"]]
-    if cited:
-        hits = sum(ref in evidence_ids for ref in cited) / len(cited)
-        assert v["citation_precision"] == pytest.approx(hits, abs=1e-4)
+    assert cited
+    hits = sum(ref in evidence_ids for ref in cited) / len(cited)
+    assert v["citation_precision"] == pytest.approx(hits, abs=1e-4)
 
 
 @pytest.mark.shared_data

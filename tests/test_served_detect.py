@@ -1,4 +1,10 @@
-"""A served detection expert: grounding boxes in model-input pixels become level-0 boxes."""
+"""A served detection expert: grounding boxes in model-input pixels become level-0 boxes.
+
+The server here replays an answer; the model-input size it writes into the answer comes from
+transformers' own `smart_resize`, the resize Qwen2.5-VL's processor applies (the project's
+`model_input_size` reproduces it and is what is under test). tests/test_served_experts.py runs
+the same path against a real `transformers serve`.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from app.runner import Copilot
+from app.runner import Copilot, TurnResult
 from core.http import ModelClient
 from core.settings import Settings
-from tools.geometry import model_input_size
 
 pytestmark = pytest.mark.shared_data
 
@@ -36,20 +41,23 @@ labels = ["nucleus"]
 def grounding_server(answer: str) -> httpx.MockTransport:
     """Replays a Qwen2.5-VL answer; ``{W}``/``{H}`` become the model-input size it would see."""
 
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
+
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/models"):
             return httpx.Response(200, json={"data": [{"id": "nuclei-lora"}]})
         body = json.loads(request.content)
         url = body["messages"][0]["content"][0]["image_url"]["url"]
         w, h = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size
-        mw, mh = model_input_size(w, h, min_pixels=56 * 56, max_pixels=16384 * 28 * 28)
+        mh, mw = smart_resize(h, w, factor=28, min_pixels=56 * 56, max_pixels=16384 * 28 * 28)
         text = answer.replace("{W}", str(mw // 2)).replace("{H}", str(mh // 2))
         return httpx.Response(200, json={"choices": [{"message": {"content": text}}]})
 
     return httpx.MockTransport(handler)
 
 
-def ask(home: Path, slide: Path, answer: str) -> tuple[dict, str, int]:
+def ask(home: Path, slide: Path, answer: str) -> tuple[TurnResult, TurnResult]:
+    """The zoom turn and the detect turn, with the server replaying ``answer``."""
     path = home / "experts.toml"
     path.write_text(EXPERTS)
     transport = grounding_server(answer)
@@ -61,8 +69,7 @@ def ask(home: Path, slide: Path, answer: str) -> tuple[dict, str, int]:
         r = copilot.ask(slide, "detect the nuclei in this region", "s1")
     finally:
         copilot.close()
-    out = r.evidence[0]["output"] if r.evidence[0]["ok"] else r.evidence[0]
-    return {"zoom": zoom.evidence[0]["output"], "detect": out, "r": r}, r.answer, r.exit_code
+    return zoom, r
 
 
 def test_grounding_boxes_map_to_level0(home: Path, cmu_slide: Path) -> None:
@@ -70,23 +77,28 @@ def test_grounding_boxes_map_to_level0(home: Path, cmu_slide: Path) -> None:
         '```json\n[{"bbox_2d": [0, 0, {W}, {H}], "label": "nucleus"},\n'
         ' {"bbox_2d": [10, 10, 20, 20], "label": "nucleus"}]\n```'
     )
-    got, text, code = ask(home, cmu_slide, answer)
-    x0, y0, x1, y1 = got["zoom"]["box"]
-    quarter = got["detect"]["objects"][0]["box"]
+    zoom, r = ask(home, cmu_slide, answer)
+    (ev,) = r.evidence
+    assert ev["ok"], ev.get("error")
+    assert ev["expert"] == "nuclei-vlm"
+    out = ev["output"]
+    x0, y0, x1, y1 = zoom.evidence[0]["output"]["box"]
+    quarter = out["objects"][0]["box"]
     assert quarter[0] == x0
     assert quarter[1] == y0
     assert quarter[2] == pytest.approx(x0 + (x1 - x0) / 2, abs=3)
     assert quarter[3] == pytest.approx(y0 + (y1 - y0) / 2, abs=3)
-    assert got["r"].evidence[0]["expert"] == "nuclei-vlm"
-    assert got["detect"]["count"] == 2
-    assert got["detect"]["mean_area_um2"] is None
-    assert code == 0
-    assert text.startswith("2 nuclei detected in region #1.")
-    assert got["r"].verification["status"] == "verified"
+    assert out["count"] == 2
+    assert out["mean_area_um2"] is None
+    assert r.exit_code == 0
+    assert r.answer.startswith("2 nuclei detected in region #1.")
+    assert r.verification["status"] == "verified"
 
 
 def test_unreadable_grounding_answer_is_an_output_failure(home: Path, cmu_slide: Path) -> None:
-    got, text, code = ask(home, cmu_slide, "I see several cells near the top left.")
-    assert got["detect"]["error_kind"] == "output"
-    assert code == 3
-    assert "Could not run detect: expert nuclei-vlm answered unusably" in text
+    _, r = ask(home, cmu_slide, "I see several cells near the top left.")
+    (ev,) = r.evidence
+    assert not ev["ok"]
+    assert ev["error_kind"] == "output"
+    assert r.exit_code == 3
+    assert "Could not run detect: expert nuclei-vlm answered unusably" in r.answer

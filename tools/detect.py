@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from core.errors import ToolServerError
+from core.errors import ModelOutputError, ToolError, ToolServerError
 from core.narration import CompareMetric, Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import CPU_DETECTORS
@@ -16,12 +16,16 @@ from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec
 from tools.geometry import model_box_to_level0
 from tools.nuclei import NucleiResult
-from tools.phrasing import decimals_for, where, with_notes
+from tools.phrasing import decimals_for, experts_word, where, with_notes
 from tools.regions import RegionInput, read_analysis_region
+from tools.router import Contribution, Router, ScoredBox, combine_boxes
 from tools.served_detect import served_boxes
-from tools.types import Box
+from tools.types import Box, RegionRead
 
-__all__ = ["DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
+__all__ = ["NMS_IOU", "DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
+
+NMS_IOU = 0.5
+"""Boxes of one label from several experts overlapping at this IoU or more are one object."""
 
 
 class DetectInput(RegionInput):
@@ -41,6 +45,9 @@ class DetectedObject(BaseModel):
     score: float | None = Field(description="the expert's confidence; None when it gives none")
     eccentricity: float | None
     hematoxylin: float | None = Field(description="mean haematoxylin optical density")
+    expert: str | None = Field(
+        default=None, description="the expert that found it, when several were combined"
+    )
 
 
 class DetectOutput(BaseModel):
@@ -60,11 +67,18 @@ class DetectOutput(BaseModel):
     median_area_px: float | None = Field(description="median area in level-0 pixels²")
     density_per_mm2: float | None
     mean_eccentricity: float | None
+    contributions: list[Contribution] = Field(
+        default_factory=list, description="the experts whose boxes were combined, and weights"
+    )
     notes: list[str]
 
 
 class DetectTool(Tool):
-    """Detect nuclei with the CPU expert (colour deconvolution + watershed)."""
+    """Detect nuclei with every available detection expert; several are combined.
+
+    Several experts' boxes are combined by union, then greedy non-maximum suppression within
+    each label (ranked by expert weight × score; a box without a score counts 1).
+    """
 
     name = "detect"
     description = (
@@ -123,7 +137,8 @@ class DetectTool(Tool):
         """The count where it was found, the analysis scale, and the nuclear sizes."""
         o, e = out.output, out.evidence_id
         here = where(o, e)
-        found = Writer().text("The ").quote(out.expert or out.tool, e).text(" expert found ")
+        found = Writer().text("The ").quote(out.expert or out.tool, e)
+        found.text(f" {experts_word(out.expert)} found ")
         found.num(o["count"], e, "count").text(f" {o['object']} in ").extend(here)
         found.text(" (box ").box(o["region_box"], e, "region_box").text(" in level-0 pixels")
         if o.get("mpp") is not None:
@@ -150,25 +165,52 @@ class DetectTool(Tool):
         region, read = read_analysis_region(inp, ctx, notes)
         if read.all_transparent:
             notes.append("the region holds no scanned pixels (OpenSlide returned it transparent)")
-        expert = self._pool.router().select("detect", "roi", limit=1)[0]
-        if expert.backend == "cpu":
-            objects, overlay = _cpu(expert, read.image, region, read.downsample, read.mpp)
+        experts = self._pool.router().select("detect", "roi")
+        found: list[tuple[ExpertSpec, list[DetectedObject], Image.Image]] = []
+        failed: list[tuple[ExpertSpec, ToolError]] = []
+        for expert in experts:
+            try:
+                found.append((expert, *self._detect(expert, region, read, notes)))
+            except (ToolServerError, ModelOutputError) as exc:
+                if len(experts) == 1:
+                    raise
+                failed.append((expert, exc))
+        if not found:
+            server = [exc for _, exc in failed if isinstance(exc, ToolServerError)]
+            raise (server or [exc for _, exc in failed])[0]
+        notes.extend(f"expert {e.name} gave no boxes: {exc}" for e, exc in failed)
+        used = [expert for expert, _, _ in found]
+        if len(found) == 1:
+            objects, overlay = found[0][1], found[0][2]
         else:
-            objects, overlay = _served(expert, self._pool, read.image, region, notes)
+            objects = _combine(found, notes)
+            boxes = [Box(x0=o.box[0], y0=o.box[1], x1=o.box[2], y1=o.box[3]) for o in objects]
+            overlay = _box_overlay(read.image, region, boxes)
         if not objects:
             notes.append("no nuclei were found in this region (it may be background)")
         out = _output(inp, objects, region, read.downsample, read.mpp, notes)
+        if len(used) > 1:
+            out.contributions = Router.contributions(used)
         artifact = ctx.artifact_dir / f"{ctx.evidence_id}-nuclei.png"
         overlay.save(artifact, compress_level=3)
         area = f", mean area {out.mean_area_um2:.1f} µm²" if out.mean_area_um2 else ""
-        summary = f"{out.count} nuclei in box {out.region_box}{area}"
+        names = ", ".join(e.name for e in used)
+        summary = f"{out.count} nuclei in box {out.region_box}{area} from {names}"
         return ToolResult(
             output=out,
             summary=summary,
             artifacts=[str(artifact)],
-            expert=expert.name,
-            backend=expert.backend,
+            expert=names,
+            backend=used[0].backend,
         )
+
+    def _detect(
+        self, expert: ExpertSpec, region: Box, read: RegionRead, notes: list[str]
+    ) -> tuple[list[DetectedObject], Image.Image]:
+        """One expert's objects in level-0 pixels, and its overlay on the image read."""
+        if expert.backend == "cpu":
+            return _cpu(expert, read.image, region, read.downsample, read.mpp)
+        return _served(expert, self._pool, read.image, region, notes)
 
 
 def _cpu(
@@ -201,6 +243,30 @@ def _served(
         for b, label in boxes
     ]
     return objects, _box_overlay(image, region, [b for b, _ in boxes])
+
+
+def _combine(
+    found: list[tuple[ExpertSpec, list[DetectedObject], Image.Image]], notes: list[str]
+) -> list[DetectedObject]:
+    """Union of the experts' objects, then NMS within each label; each kept one names its expert."""
+    candidates: list[tuple[ScoredBox, DetectedObject]] = []
+    for expert, objects, _ in found:
+        for obj in objects:
+            x0, y0, x1, y1 = (float(v) for v in obj.box)
+            score = 1.0 if obj.score is None else obj.score
+            candidates.append((ScoredBox((x0, y0, x1, y1), score, obj.label, expert.name), obj))
+    weights = {expert.name: expert.weight for expert, _, _ in found}
+    kept = {id(b) for b in combine_boxes([b for b, _ in candidates], weights, iou=NMS_IOU)}
+    objects = [
+        obj.model_copy(update={"expert": b.expert}) for b, obj in candidates if id(b) in kept
+    ]
+    names = ", ".join(expert.name for expert, _, _ in found)
+    notes.append(
+        f"{len(candidates)} objects from the experts {names} were combined by union and "
+        f"non-maximum suppression (same label, IoU at least {NMS_IOU}; ranked by expert weight "
+        f"times score): {len(objects)} kept"
+    )
+    return objects
 
 
 def _objects(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from core.errors import ToolInputError, ToolServerError
@@ -17,7 +16,6 @@ __all__ = [
     "ScoredBox",
     "combine_boxes",
     "combine_labels",
-    "combine_masks",
 ]
 
 
@@ -155,15 +153,6 @@ def combine_boxes(
         if all(b.label != cand.label or _iou(b.box, cand.box) < iou for b in kept):
             kept.append(cand)
     return kept
-
-
-def combine_masks(masks: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
-    """Weighted majority vote of boolean masks: a pixel is kept with over half the weight."""
-    if not masks or len(masks) != len(weights):
-        msg = "combine_masks needs one weight per mask and at least one mask"
-        raise ValueError(msg)
-    votes = sum(w * m.astype(float) for m, w in zip(masks, weights, strict=True))
-    return np.asarray(votes > 0.5 * sum(weights))
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
