@@ -56,7 +56,8 @@ def test_earlier_classification_label_drives_recall(kg_copilot: Copilot, cmu_sli
     state = {
         "findings": [{"turn": 1, "labels": ["colorectal adenocarcinoma"], "answer": "…"}],
     }
-    kg_copilot.graph.update_state({"configurable": {"thread_id": "k2"}}, state)
+    # written as the last node of a finished turn, so the case resumes after it
+    kg_copilot.graph.update_state({"configurable": {"thread_id": "k2"}}, state, as_node="respond")
     r = kg_copilot.ask(cmu_slide, "What is this tumour and what should I look for?", "k2")
     subjects = {f["subject"] for f in r.facts}
     assert subjects == {"DOID:0050861"}
