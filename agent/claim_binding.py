@@ -463,8 +463,8 @@ def _difference(
     "Region #2 has 80 more nuclei than region #1", "The covered area is 8.7 percentage points
     higher in region #2 than in region #1": the sentence names two regions (by ``#``) that
     cited outputs of one tool analysed, and the number is the first's field minus the second's
-    (the second's minus the first's for fewer, lower…), of the field's kind, within one unit of
-    its last digit (a difference of two rounded values).
+    (the second's minus the first's for fewer, lower…), of the field's kind: exactly for two
+    counts, else within one unit of its last digit (a difference of two rounded values).
     """
     rest = text[end:]
     word = _MORE_RE.match(rest)
@@ -494,7 +494,9 @@ def _difference(
         if percent and leaf.stored not in ("fraction", "%"):
             continue
         gap = factor * (leaf.value - other.value)
-        if math.isclose(gap, value, abs_tol=tolerance + 1e-9):
+        exact = leaf.value.is_integer() and other.value.is_integer()  # two counts
+        slack = _half_unit(shown) if exact else tolerance
+        if math.isclose(gap, value, abs_tol=slack + 1e-9):
             return Claim(
                 kind="compare",
                 op="difference",
@@ -504,7 +506,7 @@ def _difference(
                 other_path=leaf.path,
                 value=value,
                 unit=unit,
-                tolerance=tolerance,
+                tolerance=slack,
             )
     return None
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from agent.chain_parser import parse_steps, to_chain
 from agent.knowledge import Knowledge
-from agent.state import ChainStep, Evidence, RecalledFact, ReasoningChain, Verification
+from agent.state import ChainStep, Evidence, ReasoningChain, RecalledFact, Verification
 from agent.verifier import verify_chain
 from app.eval_cli import default_data_root
 from app.runner import Copilot
@@ -77,7 +77,10 @@ class TrueTurn:
     def steps(self) -> list[ChainStep]:
         """The co-pilot's own chain steps, with the claims its writer made."""
         fields = set(ChainStep.model_fields)
-        return [ChainStep.model_validate({k: v for k, v in s.items() if k in fields}) for s in self.chain]
+        return [
+            ChainStep.model_validate({k: v for k, v in s.items() if k in fields})
+            for s in self.chain
+        ]
 
 
 def render(steps: list[tuple[str, str, list[str]]]) -> str:

@@ -185,7 +185,7 @@ class _Step:
                 yield self._unit(w, f"{_sig(value / 100)}", 1, None)  # 36.2% → 0.362 (true)
                 yield self._unit(w, f"{_sig(value / 100)}%", 1, "%")  # 36.2% → 0.362%
                 yield self._unit(w, f"{w.shown} µm²", 1, "µm²")
-            for mark, unit, other, factor in (
+            for mark, _unit, other, factor in (
                 (" µm²", "µm²", "mm²", 1e-6),
                 (" mm²", "mm²", "µm²", 1e6),
             ):
@@ -243,7 +243,9 @@ class _Step:
             others = [c for c in ev.output.get("probabilities", {}) if c != label]
             for other in self.rng.sample(others, min(4, len(others))):
                 text = pattern.sub(other, self.text)
-                yield Mutation("label", text, self.cites, "the same class" if other == label else None)
+                yield Mutation(
+                    "label", text, self.cites, "the same class" if other == label else None
+                )
 
     # entities -------------------------------------------------------------------------------
 
@@ -257,7 +259,9 @@ class _Step:
         for organ in ORGANS:
             if re.search(rf"\b{organ}\b", lower) and not any(organ in d for d in named):
                 other = self.rng.choice([o for o in ORGANS if o != organ])
-                yield Mutation("entity: organ replaced", _replace(self.text, organ, other), self.cites)
+                yield Mutation(
+                    "entity: organ replaced", _replace(self.text, organ, other), self.cites
+                )
         backed = self._backed_text()
         if not named:
             choices = [d for d in DISEASES if d not in backed]
@@ -317,7 +321,9 @@ def _written_numbers(step: ChainStep) -> list[_Written]:
     claims = [c for c in step.claims if c.kind in ("number", "compare") and c.value is not None]
     found = []
     for m in _NUMBER_RE.finditer(text):
-        k = next((i for i, c in enumerate(claims) if math.isclose(float(m.group(0)), c.value)), None)
+        k = next(
+            (i for i, c in enumerate(claims) if math.isclose(float(m.group(0)), c.value)), None
+        )
         if k is not None:
             found.append(_Written(m.start(), m.end(), m.group(0), claims.pop(k)))
     return found
@@ -369,7 +375,9 @@ def _shows(shown: str, truth: float, w: _Written) -> bool:
     """``shown`` states ``truth`` within half a unit of its last digit (or the claim's slack)."""
     tolerance = 0.5 * 10 ** (-_decimals(shown))
     if w.claim.kind == "compare":
-        tolerance *= 2  # a difference of two rounded values: one unit of its last digit
+        # a difference of two counts is exact; of two rounded values, one unit of its last digit
+        exact = float(truth).is_integer()
+        return math.isclose(float(shown), truth, abs_tol=(1 if exact else 2) * tolerance + 1e-9)
     if _decimals(shown) == _decimals(w.shown) and w.claim.tolerance is not None:
         tolerance = max(tolerance, w.claim.tolerance)
     return math.isclose(float(shown), truth, abs_tol=tolerance + 1e-9)

@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.knowledge import Knowledge  # noqa: E402
 from benchmarks.mutation_chains import (  # noqa: E402
-    TrueTurn,
     collect_turns,
     load_turns,
     render,
