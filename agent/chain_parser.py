@@ -76,7 +76,8 @@ _LINE_RE = re.compile(
     re.IGNORECASE,
 )
 _TAG_RE = re.compile(r"</?(?:observe|think|answer)>", re.IGNORECASE)
-_GROUP_RE = re.compile(r"\s*[\[(](?P<body>[^\[\]()\n]{1,200})[\])]")
+# a bracket of ids may be long: a conclusion cites every fact it rests on
+_GROUP_RE = re.compile(r"\s*[\[(](?P<body>[^\[\]()\n]{1,2000})[\])]")
 _ID_RE = re.compile(r"^[A-Za-z][\w.:#/\-]*$")
 
 

@@ -10,7 +10,9 @@ check reads a number, an entity or a disease from inside it) and
 (``claims``); evidence of earlier turns that the turn compares or recalls (``earlier``, loaded
 from the case's archive) can be cited like the turn's own; every medical entity written outside
 quotes links to the knowledge graph (``entities``); every disease a step names outside quotes
-is backed by a cited fact about it or a cited expert label that links to it (``inference``). On
+is backed by a cited fact about it (or naming it) or a cited expert label that links to it, and
+in a step that cites facts or a classifier every site or cell it names is a cited fact's subject
+or object or named by a cited class label (``inference``). On
 the answer: it equals the conclusion's text (``answer``); no step names a class of a cited
 classifier other than the one the classifier gave (``consistent``). A claim that cannot be
 checked fails its step: it is shown as unverified, never as verified.
@@ -223,6 +225,19 @@ class _Context:
         self.known = known
         self.kb = kb
         self._label_links: dict[str, set[str]] = {}
+        self._text_links: dict[str, set[str]] = {}
+
+    def fact_entities(self, fact: RecalledFact) -> set[str]:
+        """Entities the fact's sentence names (empty without a knowledge graph)."""
+        return self.text_entities(fact.text)
+
+    def text_entities(self, text: str) -> set[str]:
+        """Entities a text (a fact's sentence, a class label) names; empty without a graph."""
+        if self.kb is None or not text:
+            return set()
+        if text not in self._text_links:
+            self._text_links[text] = self.kb.mentions(text).entities
+        return self._text_links[text]
 
     def label_entities(self, ev: Evidence) -> set[str]:
         """Entities the evidence's class label links to (empty without a knowledge graph)."""
@@ -309,16 +324,29 @@ def _inference_check(step: ChainStep, own: str, ctx: _Context) -> Check:
     """Diseases named in the step's own words need a cited fact or expert label behind them."""
     if ctx.kb is None:
         return Check(step=step.id, name="inference", ok=True, detail="no entities to back")
-    named = {x.entity for x in ctx.kb.mentions(own).links if x.kind == "disease"}
+    links = ctx.kb.mentions(own).links
+    named = {x.entity for x in links if x.kind == "disease"}
+    # a step that cites facts or a classifier states what they say: a site or a cell it names
+    # is what a cited fact relates (its subject or object) or what a cited class label names,
+    # so "located in the breast" needs a fact about the breast, and "normal brain mucosa" a
+    # classifier that said so
+    labels = [ev for ref in step.evidence if (ev := ctx.by_id.get(ref)) and _label_of(ev)]
+    cites_facts = any(ref in ctx.facts for ref in step.evidence)
+    related = {x.entity for x in links if x.kind != "disease"} if cites_facts or labels else set()
     backing: set[str] = set()
+    ends: set[str] = set()
     for ref in step.evidence:
         fact = ctx.facts.get(ref)
         if fact is not None:
-            backing.update({fact.subject, fact.object or ""})
+            ends.update({fact.subject, fact.object or ""})
+            backing |= ctx.fact_entities(fact)  # a disease the fact's sentence names
         ev = ctx.by_id.get(ref)
         if ev is not None:
             backing |= ctx.label_entities(ev)
-    unbacked = sorted(named - backing)
+    for ev in labels:
+        ends |= ctx.text_entities(_label_of(ev) or "")
+    backing |= ends
+    unbacked = sorted((named - backing) | (related - ends))
     return Check(
         step=step.id,
         name="inference",
@@ -326,9 +354,18 @@ def _inference_check(step: ChainStep, own: str, ctx: _Context) -> Check:
         detail=(
             f"no cited fact or expert output backs {unbacked}"
             if unbacked
-            else "every named disease is backed"
+            else "every named disease (and entity of a cited fact) is backed"
         ),
     )
+
+
+def _label_of(ev: Evidence) -> str | None:
+    """The class a cited classifier gave, or None (not a classifier, or it failed)."""
+    cls = tool_class(ev.tool)
+    if not ev.ok or cls is None or cls.label_field is None:
+        return None
+    label = ev.output.get(cls.label_field)
+    return label if isinstance(label, str) else None
 
 
 def _contradiction(conclusion: ChainStep, by_id: dict[str, Evidence]) -> str | None:
