@@ -22,7 +22,7 @@ from tools.types import Box
 
 _READ_ALL_PATHS = textwrap.dedent(
     """
-    import json, resource, sys
+    import json, sys
     from pathlib import Path
     from core.errors import CopilotError
     from tools.slide import Slide
@@ -45,7 +45,11 @@ _READ_ALL_PATHS = textwrap.dedent(
                 outcome[name] = "read"
             except CopilotError as exc:
                 outcome[name] = str(exc)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: this process image's own peak (ru_maxrss keeps the forking parent's size across
+    # exec, so it reads the test runner's memory, not this reader's)
+    status = Path("/proc/self/status").read_text()
+    hwm_kb = next(int(l.split()[1]) for l in status.splitlines() if l.startswith("VmHWM:"))
+    peak_mb = hwm_kb / 1024
     print(json.dumps({"outcome": outcome, "peak_mb": peak_mb}))
     """
 )
