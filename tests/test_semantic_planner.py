@@ -117,11 +117,22 @@ def test_an_analysis_of_a_named_box_shows_it_first(router: SemanticRouter) -> No
 
 
 def test_a_request_no_tool_serves_gets_one_clarifying_question(router: SemanticRouter) -> None:
-    plan = _plan(router, "is there necrosis?", views=1)
+    plan = _plan(router, "are there any mitoses?", views=1)  # no tool counts mitoses
     assert plan.steps == []
     assert plan.clarify is not None
     assert "nearest things I can do" in plan.clarify
     assert plan.clarify.count("(") >= 3  # three numbered options
+
+
+def test_a_presence_question_about_a_tissue_class_measures_the_composition(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "is there necrosis?", views=1)
+    assert _tools(plan) == ["composition"]
+    assert plan.steps[0].args["roi_number"] == 1
+    assert _tools(_plan(router, "is this mucus or debris?", views=1)) == ["classify"]
+    # a request that names no tissue class is never a composition
+    assert "composition" not in _tools(_plan(router, "is there anything here?", views=1))
 
 
 def test_typos_and_shorthand_are_read(router: SemanticRouter) -> None:
