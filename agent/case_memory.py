@@ -16,6 +16,7 @@ from agent.state import Evidence
 
 __all__ = [
     "ANALYSIS_TOOLS",
+    "NOT_FINDINGS",
     "MAX_LIST",
     "Analysis",
     "analyses_of",
@@ -26,7 +27,9 @@ __all__ = [
 
 MAX_LIST = 32
 ANALYSIS_TOOLS = ("segment", "detect", "classify")
-"""Tools that analyse one region (their outputs carry the region's ROI number)."""
+"""Tools two regions are compared by (their outputs carry the region's ROI number)."""
+NOT_FINDINGS = ("zoom",)
+"""Tools whose results are views, not findings (a recall names the view with its region)."""
 _WHERE = ("target", "box", "roi_number", "region_index")
 """Arguments that say where an analysis looked (the rest say how: kept to repeat it)."""
 
@@ -64,11 +67,15 @@ def turn_of(evidence_id: str) -> int:
 
 
 def analyses_of(archive: list[dict[str, Any]]) -> list[Analysis]:
-    """Successful region analyses in the archive, oldest first."""
+    """Successful analyses in the archive, oldest first.
+
+    Each is of one region (``roi`` set) or of the whole slide (``roi`` None: tissue
+    detection, slide classification, the slide's facts).
+    """
     out = []
     for raw in archive:
         ev = Evidence.model_validate(raw)
-        if not ev.ok or ev.tool not in ANALYSIS_TOOLS:
+        if not ev.ok or ev.tool in NOT_FINDINGS:
             continue
         roi = ev.output.get("roi_number", ev.inputs.get("roi_number"))
         keep = {k: v for k, v in ev.inputs.items() if k not in _WHERE}

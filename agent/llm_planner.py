@@ -426,7 +426,10 @@ def _from_case(
                 "done": True,
             }
         )
-    lookup = plan_recall(RecallRequest(regions=regions), rois, state.get("current_roi"), archive)
+    analysis = call.arguments.get("analysis")
+    kinds = (analysis,) if isinstance(analysis, str) and analysis else ()
+    request = RecallRequest(regions=regions, kinds=kinds)
+    lookup = plan_recall(request, rois, state.get("current_roi"), archive)
     entry["result"] = "the case's earlier findings are recalled"
     return current.model_copy(
         update={"lookup": lookup, "calls": calls, "trace": [*current.trace, entry], "done": True}

@@ -202,6 +202,18 @@ def _recall_regions(
     """What the case holds about each region: its view and its latest analyses."""
     by_number = {r.number: r for r in rois}
     cites: list[str] = []
+    views = {r.evidence for r in rois}
+    whole = [
+        e
+        for e in earlier
+        if e.id not in views and e.tool != "zoom" and e.output.get("roi_number") is None
+    ]
+    if whole:
+        answer.text("For the whole slide, earlier in this case:")
+        for ev in whole:
+            summary = _add(steps, ev, f"Earlier in this case ({ev.id}): ")
+            answer.text(" ").extend(summary)
+            cites.append(ev.id)
     for number in lookup.rois:
         roi = by_number.get(number)
         view = next((e for e in earlier if roi is not None and e.id == roi.evidence), None)

@@ -14,6 +14,7 @@ __all__ = [
     "RecallRequest",
     "RegionRef",
     "compare_of",
+    "findings_asked",
     "parse_compare",
     "parse_recall",
 ]
@@ -70,6 +71,8 @@ class RecallRequest:
     """Recall what the case found about regions (empty: every region it analysed)."""
 
     regions: tuple[RegionRef, ...] = ()
+    kinds: tuple[str, ...] = ()
+    """Tools whose results the question asks for ("the count": detect); empty: all of them."""
 
 
 def region_refs(low: str) -> list[RegionRef]:
@@ -141,7 +144,18 @@ def parse_recall(low: str) -> RecallRequest | None:
     if not _RECALL_RE.search(low):
         return None
     refs = [r for r in dict.fromkeys(region_refs(low))]
-    return RecallRequest(regions=tuple(refs))
+    return RecallRequest(regions=tuple(refs), kinds=findings_asked(low))
+
+
+def findings_asked(low: str) -> tuple[str, ...]:
+    """The tools whose earlier results ``low`` asks for, by each tool's ``findings_terms``."""
+    from tools.registry import tool_classes  # the registry imports every tool: on first use
+
+    return tuple(
+        cls.name
+        for cls in tool_classes()
+        if cls.findings_terms and re.search(cls.findings_terms, low)
+    )
 
 
 def _part_name(word: str) -> str:

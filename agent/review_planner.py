@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.case_memory import Analysis, analyses_of
+from agent.case_memory import ANALYSIS_TOOLS, Analysis, analyses_of
 from agent.review_intents import CompareRequest, RecallRequest, RegionRef
 from agent.state import CaseLookup, PlanStep, Roi
 
@@ -25,7 +25,11 @@ def plan_compare(
     archive: list[dict[str, Any]],
 ) -> tuple[list[PlanStep], CaseLookup | None]:
     """Steps and the lookup for a comparison; a resolution error is one failed step."""
-    analyses = [a for a in analyses_of(archive) if a.roi in {r.number for r in rois}]
+    analyses = [
+        a
+        for a in analyses_of(archive)
+        if a.roi in {r.number for r in rois} and a.tool in ANALYSIS_TOOLS
+    ]
     tool, what, args = _choose_analysis(req, analyses)
     chosen: list[Roi] = []
     for ref in req.regions:
@@ -65,32 +69,79 @@ def plan_compare(
 def plan_recall(
     req: RecallRequest, rois: list[Roi], current: int | None, archive: list[dict[str, Any]]
 ) -> CaseLookup:
-    """The earlier evidence that answers a question about what the case found."""
-    analyses = [a for a in analyses_of(archive) if a.roi in {r.number for r in rois}]
+    """The earlier evidence that answers a question about what the case found.
+
+    A question that names kinds of result ("the count", "the class") is answered with those
+    only, for every region that has one (or the regions it names) and for the whole slide; a
+    question that names none recalls the latest result of each kind: of the whole slide first,
+    then of each region.
+    """
+    every = analyses_of(archive)
+    numbers = {r.number for r in rois}
+    analyses = [a for a in every if a.roi in numbers]
+    kinds = set(req.kinds)
+    if kinds:
+        analyses = [a for a in analyses if a.tool in kinds]
+    slide_level = [] if req.regions else _latest_of_slide(every, kinds)
     missing: list[str] = []
     wanted: list[Roi] = []
+    none_held = False
     if not req.regions:
-        numbers = sorted({a.roi for a in analyses if a.roi is not None})
-        wanted = [r for r in rois if r.number in numbers]
-        if not wanted:
-            missing.append("Nothing has been analysed in this case yet, so nothing was concluded.")
+        analysed = sorted({a.roi for a in analyses if a.roi is not None})
+        wanted = [r for r in rois if r.number in analysed]
+        if not wanted and not slide_level:
+            missing.append(_nothing_yet(kinds))
+            none_held = True
     for ref in req.regions:
-        roi, error = _resolve(ref, rois, current, analyses)
+        roi, error = _resolve(ref, rois, current, analyses or every)
         if roi is None:
             missing.append(error or "The case has no region to recall yet.")
         elif roi not in wanted:
             wanted.append(roi)
-    earlier: list[str] = []
+    earlier: list[str] = [a.evidence for a in slide_level]
     for roi in wanted:
         earlier.append(roi.evidence)
         found = _latest_per_kind(analyses, roi.number)
         earlier.extend(a.evidence for a in found)
+        if kinds and req.regions and not found:
+            missing.append(f"{_nothing_yet(kinds)[:-1]} for region {roi.number}.")
     return CaseLookup(
         kind="recall",
         rois=[r.number for r in wanted],
         earlier=list(dict.fromkeys(earlier)),
         missing=missing,
+        kinds=sorted(kinds),
+        none_held=none_held,
     )
+
+
+def _latest_of_slide(analyses: list[Analysis], kinds: set[str]) -> list[Analysis]:
+    """The latest whole-slide analysis of each kind (of the asked kinds, when some are)."""
+    latest: dict[str, Analysis] = {}
+    for a in analyses:
+        if a.roi is None and (not kinds or a.tool in kinds):
+            latest.pop(a.tool, None)
+            latest[a.tool] = a
+    return list(latest.values())
+
+
+def _nothing_yet(kinds: set[str]) -> str:
+    if not kinds:
+        return "Nothing has been analysed in this case yet, so nothing was concluded."
+    names = " or ".join(_KIND_NAMES.get(k, f"{k} result") for k in sorted(kinds))
+    return f"This case holds no {names} yet: ask for it and it will be measured."
+
+
+_KIND_NAMES = {
+    "detect": "nuclei count",
+    "classify": "tissue classification",
+    "segment": "segmentation",
+    "composition": "tissue composition",
+    "tissue": "tissue detection",
+    "wsi_classify": "slide classification",
+    "slide_info": "slide metadata",
+}
+"""How a plain line names a kind of result the case does not hold (other tools: by name)."""
 
 
 def _choose_analysis(

@@ -34,6 +34,7 @@ from agent.review_intents import (
     CompareRequest,
     RecallRequest,
     compare_of,
+    findings_asked,
     parse_compare,
     parse_recall,
     region_refs,
@@ -431,8 +432,10 @@ def semantic_parse(
     elif "recall" in chosen:
         said = clause_of.get("recall", low)
         recall = parse_recall(said) or RecallRequest(
-            regions=tuple(dict.fromkeys(region_refs(said)))
+            regions=tuple(dict.fromkeys(region_refs(said))), kinds=findings_asked(said)
         )
+        if not recall.kinds and len(routing.selected) == 1:  # "remind me, what was the count"
+            recall = RecallRequest(regions=recall.regions, kinds=findings_asked(low))
         chosen.discard("recall")
     zoom = None
     if "zoom" not in chosen and chosen & {"detect", "classify", "segment"}:

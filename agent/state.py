@@ -82,6 +82,12 @@ class CaseLookup(_Model):
     missing: list[str] = Field(
         default_factory=list, description="plain lines: regions with nothing to recall"
     )
+    kinds: list[str] = Field(
+        default_factory=list, description="the tools whose results a recall was asked for"
+    )
+    none_held: bool = Field(
+        default=False, description="a recall found no result of the kinds asked in the case"
+    )
 
 
 class Plan(_Model):

@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
+from agent.case_memory import analyses_of
 from agent.knowledge import Knowledge
 from agent.state import (
     CaseState,
@@ -82,8 +83,11 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
     facts = [RecalledFact.model_validate(f) for f in state.get("facts", [])]
     plan = state.get("plan") or {}
     question = plan.get("clarify")
+    lookup = plan.get("lookup") or {}
     if question and not evidence and not facts and _only_asks(chain, question):
         report = _question_report(chain)
+    elif lookup.get("none_held") and not (evidence or facts or lookup.get("earlier")):
+        report = _nothing_to_recall_report(chain, lookup, state.get("archive", []))
     else:
         report = verify_chain(chain, evidence, facts, state.get("answer", ""), knowledge)
     return {
@@ -114,6 +118,39 @@ def _question_report(chain: ReasoningChain) -> Verification:
         step_status={step.id: True},
         citation_precision=1.0,
         citation_recall=1.0,
+    )
+
+
+def _nothing_to_recall_report(
+    chain: ReasoningChain, lookup: dict[str, Any], archive: list[dict[str, Any]]
+) -> Verification:
+    """A recall that found nothing says so; the case's archive must indeed hold nothing asked.
+
+    The one step must be the planner's plain lines and nothing else, and no successful
+    analysis of the asked kinds (any kind, when none was asked) may be in the archive.
+    """
+    step = chain.steps[-1]
+    said = " ".join(chain.steps[0].text.split()) if len(chain.steps) == 1 else ""
+    lines = [" ".join(line.split()) for line in lookup.get("missing") or []]
+    only_lines = bool(lines) and all(line.rstrip(".") in said for line in lines)
+    kinds = set(lookup.get("kinds") or [])
+    held = [a for a in analyses_of(archive) if not kinds or a.tool in kinds]
+    ok = only_lines and not held
+    if not only_lines:
+        detail = "the answer says more than that the case holds nothing asked"
+    elif held:
+        detail = f"the case does hold {held[-1].tool} result {held[-1].evidence}"
+    else:
+        detail = "checked against the case's archive: it holds no result of the kind asked"
+    check = Check(step=step.id, name="case_memory", ok=ok, detail=detail)
+    return Verification(
+        status="verified" if ok else "rejected",
+        checks=[check],
+        steps_verified=1.0 if ok else 0.0,
+        step_status={step.id: ok},
+        citation_precision=1.0,
+        citation_recall=1.0,
+        reasons=[] if ok else [f"{step.id}: case_memory: {detail}"],
     )
 
 

@@ -197,3 +197,72 @@ def test_analysis_of_a_box_analyses_that_box(copilot: Copilot, cmu_slide: Path) 
     view, det = here.evidence
     assert det["output"]["region_box"] == view["output"]["box"]
     assert det["output"]["roi_number"] == 2
+
+
+def test_findings_are_recalled_by_kind_and_summarised_for_the_whole_case(
+    review: Review, home: Path
+) -> None:
+    copilot = _fresh_copilot(home)
+    try:
+        ask = [
+            f"zoom to the box {BOX1} at 20x",
+            "count the nuclei there",
+            f"zoom to the box {BOX2} at 20x",
+            "count the nuclei there",
+            "segment the nuclei there",
+            "how much tissue is on the slide?",
+        ]
+        done = [copilot.ask(review.slide, q, "memory") for q in ask]
+        count = copilot.ask(
+            review.slide, "remind me, what was the total nuclear count you got earlier?", "memory"
+        )
+        label = copilot.ask(review.slide, "what was the segmentation of region 2?", "memory")
+        summary = copilot.ask(review.slide, "summarise everything we've found so far", "memory")
+        none = copilot.ask(review.slide, "what was the tissue class earlier?", "memory")
+    finally:
+        copilot.close()
+    detect_ids = [done[1].evidence[0]["id"], done[3].evidence[0]["id"]]
+    segment_id = done[4].evidence[0]["id"]
+    tissue_id = done[5].evidence[0]["id"]
+    n1, n2 = (done[k].evidence[0]["output"]["count"] for k in (1, 3))
+    # the count only: both regions' detections, nothing else of the case
+    assert count.evidence == []
+    assert [e["id"] for e in count.earlier if e["tool"] != "zoom"] == detect_ids
+    assert f"{n1} nuclei" in count.answer and f"{n2} nuclei" in count.answer
+    assert "outlined" not in count.answer
+    assert count.verification["status"] == "verified", count.verification["reasons"]
+    # the segmentation of region 2 only
+    assert [e["id"] for e in label.earlier if e["tool"] != "zoom"] == [segment_id]
+    assert "nuclei detected" not in label.answer
+    assert label.verification["status"] == "verified", label.verification["reasons"]
+    # the summary: the whole slide's tissue first, then every region's latest results
+    cited = [e["id"] for e in summary.earlier]
+    assert cited[0] == tissue_id
+    assert {*detect_ids, segment_id} <= set(cited)
+    assert summary.answer.startswith("For the whole slide, earlier in this case: Tissue covers")
+    assert summary.verification["status"] == "verified", summary.verification["reasons"]
+    # a kind the case never measured is said plainly, and checked against the case's archive
+    assert none.answer == (
+        "This case holds no tissue classification yet: ask for it and it will be measured."
+    )
+    assert none.verification["status"] == "verified"
+    assert none.verification["checks"][0]["name"] == "case_memory"
+
+
+def test_a_recall_that_denies_a_held_result_is_rejected(review: Review) -> None:
+    """The verifier reads the archive itself: 'no segmentation' is false in the review case."""
+    from agent.verifier import verify
+
+    copilot = _fresh_copilot(review.home)
+    try:
+        _, state = copilot.case(CASE)
+    finally:
+        copilot.close()
+    line = "This case holds no segmentation yet: ask for it and it will be measured."
+    chain = {"steps": [{"id": "S1", "kind": "conclude", "text": line, "evidence": []}]}
+    lookup = {"kind": "recall", "missing": [line], "kinds": ["segment"], "none_held": True}
+    report = verify(
+        {"chain": chain, "plan": {"lookup": lookup}, "archive": state["archive"], "answer": line}
+    )["verification"]
+    assert report["status"] == "rejected"
+    assert "the case does hold segment result E4.1" in report["reasons"][0]

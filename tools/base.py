@@ -71,6 +71,10 @@ class Tool(ABC):
     vocabulary: ClassVar[tuple[str, ...]] = ()
     """Word stems one of which every request for this tool names ("necro", "tumo"): the
     meaning-based planner does not choose it for a request that names none (empty: any)."""
+    findings_terms: ClassVar[str] = ""
+    """A regular expression matching the words a user asks for this tool's earlier results by
+    ("the count", "the class"): recalling the case's findings then answers with this tool's
+    results only. Empty: its results are recalled only with everything else."""
     needs_slide: ClassVar[bool] = True
     expert: ClassVar[str | None] = None
     backend: ClassVar[str] = "cpu"

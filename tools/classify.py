@@ -67,6 +67,10 @@ class ClassifyTool(Tool):
     """Ask the ROI-classification experts for the tissue class of a region."""
 
     name = "classify"
+    findings_terms = (
+        r"\bclass(?:es|ified|ification)?\b|\blabel(?:led|ed|s)?\b|\btissue\s+types?\b|"
+        r"\bkind\s+of\s+tissue\b|\bwhat\s+tissue\b"
+    )
     description = (
         "Classify the tissue in a region of the open slide (an earlier region, a tissue region "
         "or a box in level-0 pixels) with the ROI-classification experts; returns the class "

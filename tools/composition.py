@@ -61,6 +61,10 @@ class CompositionTool(Tool):
     """Classify every tissue tile of a region and report each class's share and area."""
 
     name = "composition"
+    findings_terms = (
+        r"\bcomposition\b|\bproportions?\b|\bshares?\b|\bnecro\w*|\btumou?r\b|"
+        r"\blymphocyt\w*|\bmuc(?:us|in)\b|\bfat\b|\bdebris\b"
+    )
     description = (
         "Measure the tissue composition of a region (the current view, an earlier region by "
         "number, a tissue region by index, or a box in level-0 pixels): the CPU tile classifier "

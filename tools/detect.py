@@ -81,6 +81,7 @@ class DetectTool(Tool):
     """
 
     name = "detect"
+    findings_terms = r"\bnucle(?:us|i|ar)\b|\bcounts?\b|\bcells?\b|\bdensity\b"
     description = (
         "Detect the nuclei in a region of the open slide (an earlier region, a tissue region, "
         "a box in level-0 pixels, or the whole image) and measure each one: count, area, shape."

@@ -40,6 +40,7 @@ __all__ = [
     "expert_pool",
     "models_dir",
     "tool_class",
+    "tool_classes",
 ]
 
 
@@ -86,6 +87,11 @@ TOOL_CLASSES: dict[str, type[Tool]] = {
 
 _LOADED: dict[str, type[Tool]] = {}
 """Extra tool classes loaded by ``load_tool_class`` in this process, by name."""
+
+
+def tool_classes() -> list[type[Tool]]:
+    """Every tool class known in this process: the built-in ones, then the extra ones loaded."""
+    return [*TOOL_CLASSES.values(), *(c for n, c in _LOADED.items() if n not in TOOL_CLASSES)]
 
 
 def tool_class(name: str) -> type[Tool] | None:

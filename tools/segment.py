@@ -92,6 +92,10 @@ class SegmentTool(Tool):
     """Segment nuclei, cellular regions, epithelium or stroma with the segmentation experts."""
 
     name = "segment"
+    findings_terms = (
+        r"\bsegment(?:ation|ed)?\b|\bepitheli\w*|\bstrom\w*|\bcompartments?\b|\bmasks?\b|"
+        r"\bcellular\s+area\b"
+    )
     description = (
         "Segment the nuclei, the cellular (haematoxylin-dense) regions, the epithelium or the "
         "stroma in a region of the open slide; returns outlines as polygons in level-0 pixels "

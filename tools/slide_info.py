@@ -39,6 +39,10 @@ class SlideInfoTool(Tool):
     """Report the open slide's metadata."""
 
     name = "slide_info"
+    findings_terms = (
+        r"\bmagnification\b|\bmpp\b|\bµm/px\b|\bmicrons?\s+per\s+pixel\b|\bresolution\b|"
+        r"\bdimensions?\b|\bscanner\b"
+    )
     description = (
         "Report the open slide's size in pixels, pyramid levels, resolution in µm/px, scan "
         "magnification and vendor. Missing metadata is reported as unknown."

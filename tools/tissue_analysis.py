@@ -46,6 +46,10 @@ class TissueTool(Tool):
     """Detect tissue on the thumbnail and report fraction and regions."""
 
     name = "tissue"
+    findings_terms = (
+        r"\btissue\s+(?:fraction|percent\w*|area|pieces?|regions?|fragments?)\b|"
+        r"\bhow\s+much\s+tissue\b|\bpieces?\b|\bfragments?\b"
+    )
     description = (
         "Detect tissue on the open slide: the share of the slide covered by tissue and the "
         "tissue regions as level-0 boxes, largest first, with an outline image."

@@ -55,6 +55,10 @@ class WsiClassifyTool(Tool):
     """Classify the whole slide with the configured attention-MIL experts."""
 
     name = "wsi_classify"
+    findings_terms = (
+        r"\b(?:whole|entire)\s+slide\b|\bslide(?:-level)?\s+(?:class|label|diagnosis|"
+        r"call)\b|\bdiagnos[ie]s\b"
+    )
     description = (
         "Classify the whole slide: tissue tiles are encoded and pooled by an attention-MIL "
         "head; returns the class, its probabilities and an attention heatmap."
