@@ -228,7 +228,8 @@ def test_findings_are_recalled_by_kind_and_summarised_for_the_whole_case(
     # the count only: both regions' detections, nothing else of the case
     assert count.evidence == []
     assert [e["id"] for e in count.earlier if e["tool"] != "zoom"] == detect_ids
-    assert f"{n1} nuclei" in count.answer and f"{n2} nuclei" in count.answer
+    assert f"{n1} nuclei" in count.answer
+    assert f"{n2} nuclei" in count.answer
     assert "outlined" not in count.answer
     assert count.verification["status"] == "verified", count.verification["reasons"]
     # the segmentation of region 2 only
