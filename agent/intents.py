@@ -131,7 +131,7 @@ _TISSUE_METRIC_RE = re.compile(
 
 _PAN_RE = re.compile(
     r"\b(?:pan(?:ning)?|move|shift|scroll|slide|go|step|nudge|look|head|drift|over)\s+"
-    r"(?:the\s+(?:view|field|image)\s+)?(?:over\s+)?"
+    r"(?:(?:it|this|the\s+(?:view|field|image))\s+)?(?:over\s+)?"
     r"(a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)\s+|slightly\s+|just\s+|a\s+(?:whole\s+|full\s+)?"
     r"(?:field|screen|view|frame)\s+|further\s+|more\s+|one\s+(?:field|screen|view)\s+)?"
     r"(?:(?:to\s+(?:the\s+)?|towards?\s+(?:the\s+)?)?)"
@@ -591,7 +591,11 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
     )
     if m:
         return "roi", None, "number", _ordinal(m.group(1))
-    if re.search(r"\b(whole|entire|full)\s+slide\b|\boverview\b", low):
+    if re.search(
+        r"\b(whole|entire|full)\s+slide\b|\boverview\b|\bacross\s+(?:the|this)\s+slide\b|"
+        r"\b(?:much|all|most|percent(?:age)?|fraction|proportion|share)\s+of\s+(?:the|this)\s+slide\b",
+        low,
+    ):
         return "slide", None, None, None
     if PREVIOUS_RE.search(low):
         return "roi", None, "previous", None

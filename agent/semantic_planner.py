@@ -176,6 +176,9 @@ _SHORTHAND = {
     "dx": "diagnosis",
     "ddx": "differential diagnosis",
     "seg": "segment",
+    "frag": "fragment",
+    "frags": "fragments",
+    "@": "at",
     "mag": "magnification",
     "hpf": "high power field",
     "wsi": "whole slide",
@@ -361,6 +364,15 @@ class SemanticRouter:
                 continue  # "..., and how big is it?": a weak echo of the clause before
             if cue is not None and cue not in exclude and cue in names and takes_over:
                 name, best = cue, max(best, self.threshold)
+            elif (
+                name in (None, "segment", "classify", "tissue")
+                and "composition" in names
+                and "composition" not in exclude
+                and _PROPORTION_RE.search(clause)
+                and not _SEGMENT_VERB_RE.search(clause)
+                and _names_any(clause, _class_stems(self.capabilities[names.index("composition")]))
+            ):  # "what fraction of this field is stroma?", "is it mostly tumour or stroma?"
+                name, best = "composition", max(best, self.threshold)
             if name is not None:
                 selected.append(Scored(name, best, clause))
         whole = table[-1]
@@ -413,7 +425,10 @@ def semantic_parse(
         chosen = {"knowledge"}
         routing = Routing([Scored("knowledge", routing.nearest[0].score, low)], routing.nearest)
     if "compare" in chosen and not _can_compare(low):
-        routing = router.route(low, exclude=frozenset({"compare"}))
+        recalls = parse_recall(low) is not None or _PAST_RESULT_RE.search(low)
+        routing = router.route(
+            low, exclude=frozenset({"compare"} if recalls else {"compare", "recall"})
+        )
         chosen = {s.capability for s in routing.selected}
     chosen |= _grammar_cues(low, chosen, has_view)
     if not chosen and has_view and _WHAT_IS_THIS_RE.fullmatch(low):
@@ -506,11 +521,46 @@ _KNOWLEDGE_ASK_RE = re.compile(
     r"definition|features?|criteria|grad(?:e|ed|ing)|markers?|differentials?)\b"
 )
 """A request to be reminded of textbook knowledge, not of the case's findings."""
+_TEXTBOOK_RE = re.compile(
+    r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:what\s+(?:is|are)|what'?s|whats|define|"
+    r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)|"
+    r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|originate|originates|occur|occurs|"
+    r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
+    r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?)\s+"
+    r"(?:of|for)\s+(?!(?:this|that|these|those|it|here)\b)"
+)
+"""A textbook question ("what is necrosis?", "where does X arise?"): knowledge, unless it
+names the slide, a place on it or something the tools measure."""
+_CASE_NOUN_RE = re.compile(
+    r"\b(?:mpp|microns?|µm|um/px|magnification|mag|objective|resolution|size|dimensions?|"
+    r"pixels?|px|levels?|scanner|vendor|format|file|fraction|percent\w*|proportion|share|"
+    r"counts?|number|density|class|label|diagnosis|dx|prediction|results?|findings?|slide|"
+    r"wsi|image|scan|specimen|case|section|view|region|field|roi|fragments?|pieces?|cores?|"
+    r"tissue\s+(?:area|type)|hpf)\b|%|\d"
+)
+"""Words of the case and its measurements: a question naming one is not a textbook question."""
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
     r"different\s+from|as\s+many)\b"
 )
+_SLIDE_FACT_RE = re.compile(
+    r"\s*(?:and\s+|so\s+)?(?:what\s+is\s+|what\s+are\s+)?(?:the\s+)?(?:scan\s+|base\s+)?"
+    r"(?:mpp|µm/px|um/px|microns?\s+per\s+pixel|magnification|objective(?:\s+power)?|"
+    r"resolution|scanner|vendor|file\s+format|format|dimensions|pixel\s+size)"
+    r"(?:\s+(?:please|again))?\s*[?.!]*\s*"
+)
+"""A bare question for one of the slide's facts ("mpp?", "magnification please")."""
+_WHAT_CASE_RE = re.compile(
+    r"\s*(?:overall\s*,?\s*|so\s+|ok\s+)?what\s+is\s+(?:this|the)\s+(?:case|slide|specimen)"
+    r"(?:\s+overall)?\s*[?.!]*\s*"
+)
+""""Overall, what is this case?": the slide's class."""
+_PROPORTION_RE = re.compile(
+    r"\b(?:fraction|percent(?:age)?|proportions?|share|mostly|majority|predominantly|"
+    r"how\s+much\s+of)\b|%"
+)
+"""How much of a region a class takes: the composition's question, when it names a class."""
 _CLASSIFY_VERB_RE = re.compile(r"\bclassif(?:y|ier|ication)\b|\bpatch\s+classifier\b")
 _SEGMENT_VERB_RE = re.compile(r"\b(?:segment|segmentation|outline|delineate)\b")
 _COUNT_VERB_RE = re.compile(
@@ -552,13 +602,18 @@ _TISSUE_TYPE_RE = re.compile(
 )
 _EITHER_CLASS_RE = re.compile(
     r"^\s*(?:so\s+|and\s+|ok\s+)?(?:is|does)\s+(?:this|that|it|the\s+(?:view|field|region|area))\s+"
-    r"(?:look\s+like\s+|more\s+|mostly\s+)?(?:[\w-]+\s+){1,3}or\s+[\w-]+"
+    r"(?:look\s+like\s+|more\s+)?(?:[\w-]+\s+){1,3}or\s+[\w-]+"
 )
 """"Is this mucus or debris?": which of two classes the region is, a classification."""
 _WHERE_TISSUE_RE = re.compile(
     r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))"
 )
 """Where the tissue lies on the slide: the tissue tool's regions, not a classification."""
+_HOW_MANY_PIECES_RE = re.compile(
+    r"\b(?:how\s+many|number\s+of)\s+(?:separate\s+|distinct\s+)?(?:tissue\s+)?"
+    r"(?:regions|pieces|fragments|cores|bits)\b"
+)
+"""How many pieces of tissue the slide holds: the tissue tool's regions."""
 _SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)[\s-]+slide\b|\bslide[- ]level\b|\boverall\b")
 _A_SLIDE_RE = re.compile(r"\b(?:this|the|that)\s+(?:slide|case|wsi)\b|\bwhole\s+slide\b")
 _YIELDS_TO_CLASSIFY = frozenset({"tissue", "slide_info", "wsi_classify", "zoom", "composition"})
@@ -587,8 +642,19 @@ def grammar_cue(clause: str) -> str | None:
         return "compare"
     if _KNOWLEDGE_ASK_RE.search(clause):
         return "knowledge"
+    if _SLIDE_FACT_RE.fullmatch(clause):
+        return "slide_info"
+    if _WHAT_CASE_RE.fullmatch(clause):
+        return "wsi_classify"
     if parse_recall(clause) is not None or _PAST_RESULT_RE.search(clause):
         return "recall"
+    if (
+        _TEXTBOOK_RE.search(clause)
+        and not DEICTIC_RE.search(clause)
+        and not _CASE_NOUN_RE.search(clause)
+        and not _analysis_verb(clause)
+    ):
+        return "knowledge"
     if len(set(region_refs(clause))) >= 2 and _COMPARATIVE_RE.search(clause):
         compare = _compare_from_refs(clause)
         if compare is not None:
@@ -597,7 +663,7 @@ def grammar_cue(clause: str) -> str | None:
         _TISSUE_TYPE_RE.search(clause) or _EITHER_CLASS_RE.search(clause)
     ) and not _SLIDE_WIDE_RE.search(clause):
         return "classify"
-    if _WHERE_TISSUE_RE.search(clause):
+    if _WHERE_TISSUE_RE.search(clause) or _HOW_MANY_PIECES_RE.search(clause):
         return "tissue"
     if parse_compare(clause) is not None:
         return "compare"
@@ -698,6 +764,14 @@ def _names_a_place(low: str) -> bool:
     """The request names a place on the slide (a region, a point, the centre, a corner)."""
     without = re.sub(r"\b(?:whole|entire|full)\s+slide\b|\bslide[- ]level\b|\boverall\b", "", low)
     return bool(_PLACE_RE.search(without))
+
+
+def _class_stems(cap: Capability) -> tuple[str, ...]:
+    """The stems of a capability's vocabulary that name a tissue class (not "proportion")."""
+    return tuple(v for v in cap.vocabulary if v not in _GENERIC_STEMS)
+
+
+_GENERIC_STEMS = frozenset({"composition", "proportion", "percentage", "classes", "background"})
 
 
 def _names_disease(request: str) -> bool:

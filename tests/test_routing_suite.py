@@ -23,6 +23,8 @@ LABELS = {
     "segment",
     "classify",
     "wsi_classify",
+    "composition",
+    "vqa",
     "knowledge",
     "recall",
     "compare",

@@ -91,7 +91,19 @@ class CompositionTool(Tool):
     )
     vocabulary = (
         *("necro", "debris", "tumo", "cancer", "carcinom", "malignan", "neoplas", "lymph"),
-        *("inflamm", "immune", "muc", "fat", "adipo", "muscl", "stroma", "fibro", "desmopla"),
+        *(
+            "inflamm",
+            "immune",
+            "mucu",
+            "muci",
+            "muco",
+            "fat",
+            "adipo",
+            "muscl",
+            "stroma",
+            "fibro",
+            "desmopla",
+        ),
         *("normal", "background", "composition", "proportion", "percentage", "classes"),
     )
     Input = CompositionInput
