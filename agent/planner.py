@@ -260,14 +260,23 @@ def build_plan(
         steps.append(PlanStep(tool="wsi_classify", why="the slide's diagnosis class"))
     for name, region in parsed.other:
         if region is None:
-            steps.append(PlanStep(tool=name, why="asked for by name or example"))
+            step = PlanStep(tool=name, why="asked for by name or example")
         else:
-            steps.append(_region_step(name, region, here, current, notes, view, slide))
+            step = _region_step(name, region, here, current, notes, view, slide)
+        steps.append(_with_question(step, request))
     if not steps and not parsed.knowledge and lookup is None:
         notes.append("no tool matched the request")
     return Plan(
         request=request, steps=steps, notes=notes, knowledge=parsed.knowledge, lookup=lookup
     )
+
+
+def _with_question(step: PlanStep, request: str) -> PlanStep:
+    """A tool whose input takes a ``question`` (VQA) is asked the user's request as said."""
+    cls = tool_class(step.tool)
+    if step.error or cls is None or "question" not in cls.Input.model_fields:
+        return step
+    return step.model_copy(update={"args": {**step.args, "question": request.strip()}})
 
 
 def _only_review(parsed: ParsedRequest) -> bool:
