@@ -177,7 +177,7 @@ def _recall(
     link = Writer()
     cls = tool_class(by_id[ev].tool) if ev is not None else None
     if ev is not None and cls is not None and cls.opinions:
-        link.text("The expert's answer names ").quote(first.via, ev)
+        link.text("The expert's answer names “").quote(first.via, ev).text("”, which")
     elif ev is not None:
         link.text("The expert label ").quote(first.via, ev)
     else:

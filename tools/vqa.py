@@ -59,7 +59,8 @@ MAX_QUESTION_CHARS = 4000
 MAX_ANSWER_CHARS = 1000
 MAX_SENTENCES = 8
 MAX_TOKENS = 256
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=\S)")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
+"""A sentence ends at . ! or ? before a capital, a digit or an opening quote ("e.g. at" goes on)."""
 
 
 class VqaInput(RegionInput):
@@ -156,22 +157,22 @@ class VqaTool(Tool):
     def narrate(cls, out: Outcome) -> Section:
         """The question and region, then each sentence of each answer as the expert's opinion."""
         o, e = out.output, out.evidence_id
-        asked = Writer().text("The question ").quote(o["question"], e).text(" was put about ")
+        asked = Writer().text("The question “").quote(o["question"], e).text("” was put about ")
         asked.extend(where(o, e)).text(" ").box(o["region_box"], e, "region_box").text(".")
         parts: list[tuple[StepKind, Writer]] = [("observe", asked)]
         answer = Writer()
         for a in o["answers"]:
             if a.get("error"):
-                w = Writer().text("Expert ").quote(a["expert"], e).text(" gave no answer: ")
-                parts.append(("observe", w.quote(a["error"], e).text(".")))
+                w = Writer().text("Expert “").quote(a["expert"], e).text("” gave no answer: “")
+                parts.append(("observe", w.quote(a["error"], e).text("”.")))
                 continue
             for sentence in a["sentences"]:
-                w = Writer().text("Expert ").quote(a["expert"], e).text(" says: ")
+                w = Writer().text("Expert “").quote(a["expert"], e).text("” says: ")
                 w.opinion(sentence, e).text(f" — {OPINION_MARK}.")
                 parts.append(("observe", w))
             if answer.render():
                 answer.text(" ")
-            answer.text("Expert ").quote(a["expert"], e).text(" says about ")
+            answer.text("Expert “").quote(a["expert"], e).text("” says about ")
             answer.extend(where(o, e)).text(": ").opinion(a["answer"], e)
             answer.text(f" — {OPINION_MARK}.")
         return with_notes(parts, answer, o, e)
@@ -236,7 +237,7 @@ class VqaTool(Tool):
 
 
 def sentences_of(text: str) -> list[str]:
-    """The sentences of an answer (split after . ! or ?), at most ``MAX_SENTENCES``."""
+    """The sentences of an answer, at most ``MAX_SENTENCES``."""
     return [s.strip() for s in _SENTENCE_END_RE.split(text) if s.strip()][:MAX_SENTENCES]
 
 
