@@ -178,7 +178,10 @@ def semantic_plan(
         question = clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())
     plan = build_plan(low, parsed, rois, current, slide_id, archive=archive, slide=slide)
-    return plan.model_copy(update={"request": request, "routing": routing.as_json()})
+    steps = [_with_question(s, request) for s in plan.steps]  # the user's words, not ``low``
+    return plan.model_copy(
+        update={"request": request, "steps": steps, "routing": routing.as_json()}
+    )
 
 
 def _nothing(parsed: ParsedRequest) -> bool:

@@ -27,6 +27,7 @@ LABELS = {
     "recall",
     "compare",
     "clarify",
+    "vqa",
 }
 
 

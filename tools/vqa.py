@@ -127,6 +127,8 @@ class VqaTool(Tool):
         "any calcifications here",
         "do you see granulomas",
         "does this look invasive",
+        "does the tumour invade nerves or vessels here",
+        "is there anything unusual in this region",
     )
     vocabulary = (
         *("mitos", "mitot", "keratin", "pearl", "perineur", "invasi", "invade", "lymphovasc"),
