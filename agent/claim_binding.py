@@ -73,12 +73,14 @@ def claims_for(
             claims.append(Claim(kind="name", evidence=named, text=quote))
             continue
         home = next((c for c in cites if _contains(c, quote, evidence, facts)), cites[0])
-        claims.append(Claim(kind="quote", evidence=home, text=quote))
+        kind = "opinion" if _in_opinion(home, quote, evidence) else "quote"
+        claims.append(Claim(kind=kind, evidence=home, text=quote))
     unquoted = text
     for claim in claims:
         unquoted = unquoted.replace(claim.text or "", " " * len(claim.text or ""))
     for ref, span in _verbatim(unquoted, cites, evidence, facts):
-        claims.append(Claim(kind="quote", evidence=ref, text=span))
+        kind = "opinion" if _in_opinion(ref, span, evidence) else "quote"
+        claims.append(Claim(kind=kind, evidence=ref, text=span))
         unquoted = unquoted.replace(span, " " * len(span))
     leaves = [leaf for ref in cites if ref in evidence for leaf in _leaves(evidence[ref])]
     written = numbers_in(unquoted)
@@ -138,7 +140,8 @@ def _verbatim(
 ) -> list[tuple[str, str]]:
     """Strings of the turn's facts and tool outputs that the step copies verbatim.
 
-    A fact's text, source or id; a tool's error message, expert name or class label. Each is a
+    A fact's text, source or id; a tool's error message, expert name or class label, or a
+    model's statement (``Tool.opinions``: a quote of it is an ``opinion`` claim). Each is a
     quote of the cited id that holds it, else of the first cited id (where the verifier does
     not find it: a fact's sentence cited to another fact, an expert's name to another output).
     Returned as (id, string), longest first.
@@ -151,6 +154,8 @@ def _verbatim(
         cls = tool_class(ev.tool) if ev.tool else None
         label = ev.output.get(cls.label_field) if cls is not None and cls.label_field else None
         strings = [ev.error or "", ev.expert or "", label if isinstance(label, str) else ""]
+        if cls is not None and ev.ok:
+            strings += cls.opinion_texts(ev.output)
         found += [(ref, s) for s in strings if len(s) >= _MIN_VERBATIM and s in text]
     found.sort(key=lambda item: (-len(item[1]), item[0] not in cites))
     kept: list[tuple[str, str]] = []
@@ -160,6 +165,13 @@ def _verbatim(
         home = next((c for c in cites if _contains(c, span, evidence, facts)), None)
         kept.append((home or (cites[0] if cites else ref), span))
     return kept
+
+
+def _in_opinion(ref: str, quote: str, evidence: dict[str, Evidence]) -> bool:
+    """``quote`` is taken from a model's free-text statement in the cited tool output."""
+    ev = evidence.get(ref)
+    cls = tool_class(ev.tool) if ev is not None and ev.ok else None
+    return cls is not None and any(quote in t for t in cls.opinion_texts(ev.output))
 
 
 def _names_file(ref: str, quote: str, evidence: dict[str, Evidence]) -> bool:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 from agent.state import Evidence, RecalledFact
 from memory.kg.linker import EntityLinker, Link, Mentions, medical_terms
 from memory.kg.store import KGStore
+from tools.registry import tool_class
 
-__all__ = ["Knowledge", "LabelRef", "labels_of"]
+__all__ = ["Knowledge", "LabelRef", "labels_of", "statements_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +57,18 @@ class Knowledge:
             return f"knowledge graph unavailable: {exc}"
 
     def recall(
-        self, request: str, labels: list[LabelRef], *, knowledge: bool
+        self,
+        request: str,
+        labels: list[LabelRef],
+        *,
+        knowledge: bool,
+        statements: list[LabelRef] | None = None,
     ) -> list[RecalledFact]:
         """Facts about the entities the labels and the request name (at most two entities).
 
-        Labels (expert outputs) come first; then, for a request that asks about ``knowledge``
+        Labels (expert outputs) come first; then the entities a model's statements name (a VQA
+        expert's sentences: ``via`` is the name as the sentence writes it, so the chain can
+        quote it from the evidence); then, for a request that asks about ``knowledge``
         only, diseases written in the request: a disease merely named in a question that runs
         a tool ("is this melanoma? classify it") is not what the tool found, so it brings no
         facts. When nothing links and the request asks about knowledge, the facts nearest in
@@ -70,6 +79,9 @@ class Knowledge:
             found = self.link_label(text)
             if found:
                 subjects.append((found, ev))
+        for text, ev in statements or []:
+            for link in self.linker.mentions(text).links:
+                subjects.append((link.model_copy(update={"text": _as_written(text, link)}), ev))
         if knowledge:
             for link in self.linker.mentions(request).links:
                 if link.kind == "disease":
@@ -141,6 +153,24 @@ def labels_of(evidence: list[Evidence]) -> list[LabelRef]:
         for e in evidence
         if e.ok and e.tool in ("classify", "wsi_classify") and e.output.get("label")
     ]
+
+
+def statements_of(evidence: list[Evidence]) -> list[LabelRef]:
+    """Sentences that models stated this turn (``Tool.opinions``: a VQA expert's answer)."""
+    out: list[LabelRef] = []
+    for e in evidence:
+        cls = tool_class(e.tool) if e.ok else None
+        if cls is not None and cls.opinions:
+            sentences = [t for t in cls.opinion_texts(e.output) if t]
+            out.extend((t, e.id) for t in dict.fromkeys(sentences))
+    return out
+
+
+def _as_written(text: str, link: Link) -> str:
+    """The words of ``text`` that name the linked entity, as written; else all of ``text``."""
+    words = [re.escape(w) for w in link.text.split()]
+    found = re.search(r"\b" + r"[\W_]+".join(words) + r"\b", text, re.IGNORECASE) if words else None
+    return found.group(0) if found else text
 
 
 def _unique_subjects(items: list[tuple[Link, str | None]]) -> list[tuple[Link, str | None]]:

@@ -178,7 +178,10 @@ def semantic_plan(
         question = clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())
     plan = build_plan(low, parsed, rois, current, slide_id, archive=archive, slide=slide)
-    return plan.model_copy(update={"request": request, "routing": routing.as_json()})
+    steps = [_with_question(s, request) for s in plan.steps]  # the user's words, not ``low``
+    return plan.model_copy(
+        update={"request": request, "steps": steps, "routing": routing.as_json()}
+    )
 
 
 def _nothing(parsed: ParsedRequest) -> bool:
@@ -260,14 +263,23 @@ def build_plan(
         steps.append(PlanStep(tool="wsi_classify", why="the slide's diagnosis class"))
     for name, region in parsed.other:
         if region is None:
-            steps.append(PlanStep(tool=name, why="asked for by name or example"))
+            step = PlanStep(tool=name, why="asked for by name or example")
         else:
-            steps.append(_region_step(name, region, here, current, notes, view, slide))
+            step = _region_step(name, region, here, current, notes, view, slide)
+        steps.append(_with_question(step, request))
     if not steps and not parsed.knowledge and lookup is None:
         notes.append("no tool matched the request")
     return Plan(
         request=request, steps=steps, notes=notes, knowledge=parsed.knowledge, lookup=lookup
     )
+
+
+def _with_question(step: PlanStep, request: str) -> PlanStep:
+    """A tool whose input takes a ``question`` (VQA) is asked the user's request as said."""
+    cls = tool_class(step.tool)
+    if step.error or cls is None or "question" not in cls.Input.model_fields:
+        return step
+    return step.model_copy(update={"args": {**step.args, "question": request.strip()}})
 
 
 def _only_review(parsed: ParsedRequest) -> bool:

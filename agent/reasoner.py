@@ -172,9 +172,13 @@ def _recall(
     parts: list[tuple[StepKind, Writer, list[str]]] = []
     anchor = next((f for f in group if f.subject == entity), group[0])
     first = group[0]
-    ev = first.via_evidence if first.via_evidence in {e.id for e in latest.values()} else None
+    by_id = {e.id: e for e in latest.values()}
+    ev = first.via_evidence if first.via_evidence in by_id else None
     link = Writer()
-    if ev is not None:
+    cls = tool_class(by_id[ev].tool) if ev is not None else None
+    if ev is not None and cls is not None and cls.opinions:
+        link.text("The expert's answer names “").quote(first.via, ev).text("”, which")
+    elif ev is not None:
         link.text("The expert label ").quote(first.via, ev)
     else:
         link.text("The request")

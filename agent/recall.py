@@ -1,9 +1,10 @@
 """Recall node: knowledge-graph facts for the turn's findings.
 
 The entities come from this turn's classification labels (and those of the earlier evidence it
-cites); for a request that asks about knowledge, also the labels of the case's latest finding
-that had any and the diseases the request names. A turn that runs tools and asks nothing about
-knowledge gets facts for its own tools' labels only. Without a built knowledge graph the node
+cites) and the entities a model's statements name (a VQA expert's sentences); for a request
+that asks about knowledge, also the labels of the case's latest finding that had any and the
+diseases the request names. A turn that runs tools and asks nothing about knowledge gets facts
+for its own tools' labels and statements only. Without a built knowledge graph the node
 records why in the plan's notes and returns no facts.
 """
 
@@ -13,7 +14,7 @@ import logging
 from typing import Any
 
 from agent.deps import GraphDeps
-from agent.knowledge import LabelRef, labels_of
+from agent.knowledge import LabelRef, labels_of, statements_of
 from agent.state import CaseState, Evidence, Node, Plan
 
 __all__ = ["make_recall"]
@@ -30,12 +31,13 @@ def make_recall(deps: GraphDeps) -> Node:
         earlier = [Evidence.model_validate(e) for e in state.get("earlier", [])]
         labels: list[LabelRef] = labels_of(evidence + earlier)
         knowledge = plan.knowledge if plan else False
+        statements = statements_of(evidence)
         if not labels and knowledge:
             for finding in reversed(state.get("findings", [])):
                 if finding.get("labels"):
                     labels = [(str(x), None) for x in finding["labels"]]
                     break
-        if not (labels or knowledge):
+        if not (labels or knowledge or statements):
             return {"facts": []}
         kb = deps.knowledge
         problem = kb.problem() if kb else "no knowledge graph is configured"
@@ -45,7 +47,9 @@ def make_recall(deps: GraphDeps) -> Node:
                 notes = [*plan.notes, problem or "no knowledge graph"]
                 update["plan"] = plan.model_copy(update={"notes": notes}).model_dump(mode="json")
             return update
-        facts = kb.recall(state.get("request", ""), labels, knowledge=knowledge)
+        facts = kb.recall(
+            state.get("request", ""), labels, knowledge=knowledge, statements=statements
+        )
         return {"facts": [f.model_dump(mode="json") for f in facts]}
 
     return recall

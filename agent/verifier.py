@@ -17,6 +17,12 @@ the answer: it equals the conclusion's text (``answer``); no step names a class 
 classifier other than the one the classifier gave (``consistent``). A claim that cannot be
 checked fails its step: it is shown as unverified, never as verified.
 
+A model's free-text statement (an ``opinion`` claim: a VQA expert's sentence) is checked to be
+what the model said, verbatim, but what it states about the slide cannot be checked: its step
+fails the ``opinion`` check and is marked ``OPINION_MARK``. A turn whose steps all pass but for
+such opinion steps is ``partial``, never ``verified``, and is not re-planned or rewritten for
+it (asking again would not turn an opinion into a finding).
+
 Scores: citation precision (cited ids that exist), citation recall (the turn's successful
 evidence and recalled facts that the chain cites), entity Dice (entities named in the chain
 against the subjects and objects of its cited facts) and the share of steps verified.
@@ -44,6 +50,7 @@ from agent.state import (
 )
 from core.claimable import UNIT_FACTORS, stored_unit
 from core.labels import file_label
+from core.narration import OPINION_MARK
 from memory.kg.linker import medical_terms
 from tools.registry import tool_class
 
@@ -168,6 +175,8 @@ def make_router(
         report = Verification.model_validate(state["verification"])
         if report.status == "verified" or state.get("attempts", 0) > budget:
             return "respond"
+        if report.status == "partial" and all(c.ok or c.name == "opinion" for c in report.checks):
+            return "respond"  # only model opinion is unverified: no plan or rewrite changes that
         plan = state.get("plan") or {}
         if plan.get("lookup") and not plan.get("steps"):
             return "respond"  # answered from the case's memory: a new plan finds nothing more
@@ -210,6 +219,11 @@ def verify_chain(
         cited += len(step.evidence)
         hits += sum(1 for ref in step.evidence if ref in known)
     conclusion = chain.conclusion
+    opinion_only = {
+        step
+        for step, ok in step_ok.items()
+        if not ok and all(c.ok or c.name == "opinion" for c in checks if c.step == step)
+    }
     same = conclusion is not None and conclusion.text.strip() == answer.strip()
     checks.append(Check(step=None, name="answer", ok=same, detail="answer equals the conclusion"))
     contradiction = _contradiction(conclusion, by_id) if conclusion else None
@@ -225,13 +239,17 @@ def verify_chain(
     n_ok = sum(step_ok.values())
     share = n_ok / len(step_ok) if step_ok else 0.0
     concl_ok = conclusion is not None and step_ok.get(conclusion.id, False)
+    concl_opinion = conclusion is not None and conclusion.id in opinion_only
     all_cited = {ref for step in chain.steps for ref in step.evidence}
     available = {e.id for e in evidence if e.ok} | set(fact_by_id)
     recall = len(available & all_cited) / len(available) if available else 1.0
+    passed = {k for k, ok in step_ok.items() if ok}
     if share == 1.0 and same:
         status = "verified"
     elif n_ok and concl_ok and same:
         status = "partial"
+    elif same and concl_opinion and set(step_ok) <= passed | opinion_only:
+        status = "partial"  # verified but for model opinion, which no check can verify
     else:
         status = "rejected"
     reasons = [f"{c.step or 'answer'}: {c.name}: {c.detail}" for c in checks if not c.ok]
@@ -315,6 +333,17 @@ def _check_step(step: ChainStep, ctx: _Context) -> list[Check]:
             detail=f"numbers without a claim: {unclaimed}" if unclaimed else "every number claimed",
         )
     )
+    said = sorted({c.evidence for c in step.claims if c.kind == "opinion"})
+    if said:
+        checks.append(
+            Check(
+                step=step.id,
+                name="opinion",
+                ok=False,
+                detail=f"{OPINION_MARK}: what the model said ({', '.join(said)}) is quoted "
+                "verbatim; no measurement or knowledge-graph fact backs it",
+            )
+        )
     own = _unquoted(step)
     checks.append(_entities_check(step, own, ctx))
     checks.append(_inference_check(step, own, ctx))  # a disease named in any step is backed
@@ -323,7 +352,7 @@ def _check_step(step: ChainStep, ctx: _Context) -> list[Check]:
 
 def _unquoted(step: ChainStep) -> str:
     """The step's own words: no quotes its claims check verbatim, no file names."""
-    return _FILE_NAME_RE.sub(" ", _without(step, ("quote", "name")))
+    return _FILE_NAME_RE.sub(" ", _without(step, ("quote", "name", "opinion")))
 
 
 def _without(step: ChainStep, kinds: tuple[str, ...]) -> str:
@@ -459,7 +488,7 @@ def _check_claim(
     if claim.kind == "name":
         ok = bool(claim.text) and any(file_label(s) == claim.text for s in strings_in(ev.output))
         return None if ok else f"no file name in {ev.id} shows as {claim.text!r}"
-    if claim.kind == "quote":
+    if claim.kind in ("quote", "opinion"):
         haystack = [ev.error or "", ev.summary, ev.tool, ev.expert or "", *strings_in(ev.output)]
         return (
             None
@@ -552,7 +581,7 @@ def extract_numbers(text: str) -> list[float]:
 
 
 def _unclaimed_numbers(step: ChainStep) -> list[float]:
-    text = _without(step, ("quote", "name"))
+    text = _without(step, ("quote", "name", "opinion"))
     values = [
         c.value for c in step.claims if c.kind in ("number", "compare") and c.value is not None
     ]

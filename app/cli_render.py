@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from app.runner import TurnResult
+from core.narration import OPINION_MARK
 from memory.cases import CaseRecord
 
 __all__ = ["render_case", "render_cases", "render_turn"]
@@ -21,7 +22,10 @@ def render_turn(result: TurnResult) -> str:
         f"{100 * v.get('steps_verified', 0):.0f}% of steps verified):",
     ]
     for n, step in enumerate(result.chain, 1):
+        opinion = any(c.get("kind") == "opinion" for c in step.get("claims", []))
         mark = "verified" if step["verified"] else "UNVERIFIED"
+        if opinion and not step["verified"]:
+            mark = f"UNVERIFIED: {OPINION_MARK}"
         cites = ", ".join(step["evidence"]) or "no evidence"
         lines.append(f"  {n}. [{step['kind']}] {step['text']}  ({cites}; {mark})")
     failed = [c for c in v.get("checks", []) if not c["ok"]]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.labels import file_label
 
 __all__ = [
+    "OPINION_MARK",
     "CompareMetric",
     "Claim",
     "Outcome",
@@ -26,6 +27,9 @@ __all__ = [
 
 StepKind = Literal["observe", "measure", "recall", "infer", "conclude"]
 
+OPINION_MARK = "model opinion (unverified)"
+"""How a chain step and an answer mark a model's free-text statement (``Writer.opinion``)."""
+
 
 class Claim(BaseModel):
     """A checkable statement inside a chain step.
@@ -35,6 +39,9 @@ class Claim(BaseModel):
     metadata); ``quote``: ``text`` occurs in the cited evidence's error or summary;
     ``name``: ``text`` is the display label (``core.labels.file_label``) of a file name in the
     cited evidence, shown in quotes as data: nothing inside it is read as a statement;
+    ``opinion``: ``text`` occurs verbatim in the cited evidence and is a model's free-text
+    statement (a VQA expert's answer): what the model said is checked, what it states about the
+    slide cannot be, so the step is never verified on its strength (``OPINION_MARK``);
     ``compare``: ``op`` holds between ``evidence.path`` and ``other_evidence.other_path``
     (``difference``: the first minus the second, in ``unit``, equals ``value``; ``same`` /
     ``differ``: the two values are equal / not equal).
@@ -42,7 +49,7 @@ class Claim(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["number", "absent", "quote", "name", "compare"] = "number"
+    kind: Literal["number", "absent", "quote", "name", "compare", "opinion"] = "number"
     evidence: str
     path: str = ""
     value: float | None = None
@@ -171,6 +178,16 @@ class Writer:
         """Append a verbatim quote of a string in the evidence (error, summary or note)."""
         self._parts.append(s)
         self.claims.append(Claim(kind="quote", evidence=evidence, text=s))
+        return self
+
+    def opinion(self, s: str, evidence: str) -> Writer:
+        """Append a model's statement from the evidence, in quotation marks, as its opinion.
+
+        The verifier checks that the model said it (verbatim in the cited output) and marks
+        the step ``OPINION_MARK``: never verified on the strength of this text.
+        """
+        self._parts.append(f"“{s}”")
+        self.claims.append(Claim(kind="opinion", evidence=evidence, text=s))
         return self
 
     def label(self, name: str, evidence: str) -> Writer:

@@ -29,6 +29,7 @@ LABELS = {
     "recall",
     "compare",
     "clarify",
+    "vqa",
 }
 
 

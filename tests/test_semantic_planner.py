@@ -117,7 +117,7 @@ def test_an_analysis_of_a_named_box_shows_it_first(router: SemanticRouter) -> No
 
 
 def test_a_request_no_tool_serves_gets_one_clarifying_question(router: SemanticRouter) -> None:
-    plan = _plan(router, "are there any mitoses?", views=1)  # no tool counts mitoses
+    plan = _plan(router, "count the mitoses per 10 hpf", views=1)  # no tool counts mitoses
     assert plan.steps == []
     assert plan.clarify is not None
     assert "nearest things I can do" in plan.clarify
@@ -133,6 +133,28 @@ def test_a_presence_question_about_a_tissue_class_measures_the_composition(
     assert _tools(_plan(router, "is this mucus or debris?", views=1)) == ["classify"]
     # a request that names no tissue class is never a composition
     assert "composition" not in _tools(_plan(router, "is there anything here?", views=1))
+
+
+def test_a_free_visual_question_is_put_to_the_vqa_experts_as_asked(
+    router: SemanticRouter,
+) -> None:
+    for request in (
+        "are there any mitoses?",
+        "keratin pearls?",
+        "describe this",
+        "is there perineural invasion?",
+        "Are there any signet ring cells in this field?",
+        "what stands out here",
+    ):
+        plan = _plan(router, request, views=1)
+        assert _tools(plan) == ["vqa"], request
+        assert plan.steps[0].args["question"] == request
+        assert plan.steps[0].args["roi_number"] == 1
+    # requests other tools serve, or that name nothing to look for, are not taken
+    assert _tools(_plan(router, "is there necrosis?", views=1)) == ["composition"]
+    assert _tools(_plan(router, "what tissue type is this", views=1)) == ["classify"]
+    assert _tools(_plan(router, "count the nuclei", views=1)) == ["detect"]
+    assert _plan(router, "thoughts?", views=1).clarify is not None
 
 
 def test_typos_and_shorthand_are_read(router: SemanticRouter) -> None:

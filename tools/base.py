@@ -90,6 +90,10 @@ class Tool(ABC):
     """The numbers two of this tool's outputs (two regions) are compared by, in order."""
     compare_fairly_by: ClassVar[str] = ""
     """The measure that stays fair when the two regions differ in size ("the density")."""
+    opinions: ClassVar[tuple[str, ...]] = ()
+    """Output paths (``*`` for any key or index) holding a model's free-text statements (a VQA
+    expert's sentences): a chain quotes them as model opinion, never as verified findings, and
+    recall links the entities they name to the knowledge graph."""
     label_field: ClassVar[str | None] = None
     """A classifier's output field holding its class; ``probabilities`` holds every class's.
 
@@ -142,6 +146,14 @@ class Tool(ABC):
         return str(output.get("object") or "objects")
 
     @classmethod
+    def opinion_texts(cls, output: Mapping[str, Any]) -> list[str]:
+        """The strings of ``output`` at the ``opinions`` paths, in the output's order."""
+        found: list[str] = []
+        for pattern in cls.opinions:
+            found.extend(_strings_at(output, pattern.split(".")))
+        return found
+
+    @classmethod
     def claimable_kind(cls, path: str) -> str | None:
         """The kind ``claimable`` declares for the output field at ``path``, or None."""
         return None if cls.claimable is None else declared_kind(cls.claimable, path)
@@ -149,3 +161,19 @@ class Tool(ABC):
     @abstractmethod
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
         """Run the tool on validated input; raise a ``ToolError`` on failure."""
+
+
+def _strings_at(node: Any, parts: list[str]) -> list[str]:
+    """Strings at the dotted path ``parts`` of a JSON-like value (``*``: every key or item)."""
+    if not parts:
+        return [node] if isinstance(node, str) and node else []
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, Mapping):
+        keys = list(node) if head == "*" else [head] if head in node else []
+        return [s for k in keys for s in _strings_at(node[k], rest)]
+    if isinstance(node, list):
+        if head == "*":
+            return [s for item in node for s in _strings_at(item, rest)]
+        if head.isdigit() and int(head) < len(node):
+            return _strings_at(node[int(head)], rest)
+    return []

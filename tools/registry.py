@@ -24,6 +24,7 @@ from tools.experts import load_experts
 from tools.segment import SegmentTool
 from tools.slide_info import SlideInfoTool
 from tools.tissue_analysis import TissueTool
+from tools.vqa import VqaTool
 from tools.wsi_classify import WsiClassifyTool
 from tools.zoom import ZoomTool
 
@@ -81,6 +82,7 @@ TOOL_CLASSES: dict[str, type[Tool]] = {
         SegmentTool,
         WsiClassifyTool,
         CompositionTool,
+        VqaTool,
     )
 }
 """The built-in tool classes by name."""
@@ -108,6 +110,7 @@ TOOL_FACTORIES: dict[str, Callable[[Settings, ExpertPool], Tool]] = {
     "segment": lambda settings, pool: SegmentTool(pool),
     "wsi_classify": lambda settings, pool: WsiClassifyTool(pool),
     "composition": CompositionTool.create,
+    "vqa": VqaTool.create,
 }
 
 
