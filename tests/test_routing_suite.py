@@ -29,7 +29,6 @@ LABELS = {
     "recall",
     "compare",
     "clarify",
-    "vqa",
 }
 
 
