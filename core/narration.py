@@ -24,7 +24,8 @@ __all__ = [
     "quoted_summary",
 ]
 
-StepKind = Literal["observe", "measure", "recall", "infer", "conclude"]
+StepKind = Literal["observe", "measure", "recall", "infer", "conclude", "caveat"]
+"""``caveat``: a limit of an expert that applies to this turn (a note, not a finding)."""
 
 
 class Claim(BaseModel):
