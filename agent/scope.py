@@ -202,9 +202,9 @@ def _scale(ev: Evidence, i: int, domain: Mapping[str, Any]) -> list[Caveat]:
     if not isinstance(mpp, int | float) or low is None or high is None:
         return []
     if mpp > SCALE_FACTOR * high:
-        how = "coarser"
+        how = "coarse"
     elif mpp < low / SCALE_FACTOR:
-        how = "finer"
+        how = "fine"
     else:
         return []
     w = _who(ev, domain).text(" was trained at ")
