@@ -21,8 +21,7 @@ ORGANS: dict[str, tuple[str, ...]] = {
     "uterus": ("uterus", "uterine", "endometrium", "endometrial", "cervix", "myometrium"),
     "breast": ("breast", "mammary"),
     "prostate": ("prostate", "prostatic"),
-    "skin": ("skin", "cutaneous", "dermis", "dermal", "epidermis", "epidermal", "melanoma",
-             "nevus", "naevus"),
+    "skin": ("skin", "cutaneous", "dermis", "dermal", "epidermis", "epidermal"),
     "kidney": ("kidney", "kidneys", "renal", "nephrectomy"),
     "liver": ("liver", "hepatic", "hepatocellular", "hepatocyte", "hepatocytes"),
     "bile duct": ("bile duct", "bile ducts", "biliary", "cholangiocarcinoma", "cholangiocellular",
@@ -41,9 +40,11 @@ ORGANS: dict[str, tuple[str, ...]] = {
     "head and neck": ("head and neck", "oral cavity", "tongue", "larynx", "laryngeal",
                       "pharynx", "tonsil"),
     "bone": ("bone", "osseous", "marrow"),
-    "soft tissue": ("soft tissue", "sarcoma"),
+    "soft tissue": ("soft tissue",),
 }  # fmt: skip
-"""Organ name → the words that name it (lower case; each matched as a whole word)."""
+"""Organ name → the words that name it (lower case; each matched as a whole word).
+
+A tumour that arises in many organs (melanoma, sarcoma, lymphoma) names none."""
 
 TCGA_PROJECTS: dict[str, str] = {
     "COAD": "colorectum", "READ": "colorectum", "OV": "ovary", "UCEC": "uterus",

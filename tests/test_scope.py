@@ -138,6 +138,7 @@ def test_capricorn_outside_colorectum_carries_a_caveat_and_no_definition(
     c = Copilot(Settings(home=home, kg_path=kg_store_dir))
     try:
         ovary = c.ask(tumour, "classify this region of the ovarian tumour", "o1")
+        later = c.ask(tumour, "What is this tumour and what should I look for?", "o1")
         plain = c.ask(tumour, "classify this region", "o2")
         skin = c.ask(shared_data / KATHER_NORM, "classify this skin sample", "o3")
         chol = c.ask(shared_data / CHOL, "classify this region", "o4")
@@ -156,6 +157,10 @@ def test_capricorn_outside_colorectum_carries_a_caveat_and_no_definition(
     assert step["text"] in ovary.answer
     assert ovary.facts == []  # the colorectal definition would read as if it described the slide
     assert "Definition" not in ovary.answer
+    # nor does a later question of the case define the out-of-domain label
+    assert later.evidence == []
+    assert not any(f["id"].startswith("DOID:0050861") for f in later.facts), later.facts
+    assert "colorectal" not in later.answer.lower()
     # the same tile with no organ named: no caveat, and the label's definition is recalled
     assert _caveats(plain) == []
     assert "trained on" not in plain.answer
