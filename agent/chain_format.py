@@ -7,14 +7,14 @@ from agent.state import ReasoningChain
 __all__ = ["tagged"]
 
 _OBSERVE = ("observe", "measure")
-_THINK = ("recall", "infer")
+_THINK = ("recall", "infer", "caveat")
 
 
 def tagged(chain: ReasoningChain) -> str:
     """Render ``chain`` in tags; each step keeps its id, kind and the ids it cites.
 
-    Observe and measure steps go in ``<observe>``, recall and infer steps in ``<think>``, the
-    conclusion in ``<answer>``.
+    Observe and measure steps go in ``<observe>``, recall, infer and caveat steps in
+    ``<think>``, the conclusion in ``<answer>``.
     """
 
     def lines(kinds: tuple[str, ...]) -> str:

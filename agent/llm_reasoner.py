@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from agent.chain_parser import ParsedOutput, failure_chain, parse_steps, to_chain
 from agent.reasoner import compose_chain
+from agent.scope import caveats_of_state, with_caveats
 from agent.state import (
     CaseState,
     Evidence,
@@ -142,7 +143,7 @@ def make_llm_reasoner(
             return _out(failure_chain(why), "output", f"LLM reasoner {model}: {why}")
         if parsed.dropped:
             logger.info("LLM reasoner dropped %d line(s) that were not steps", len(parsed.dropped))
-        return _out(to_chain(parsed, evidence, facts))
+        return _out(with_caveats(to_chain(parsed, evidence, facts), caveats_of_state(state)))
 
     return reason_llm
 

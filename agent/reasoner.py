@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from agent.planner import HELP_TEXT
+from agent.scope import Caveat, caveats_of_state
 from agent.state import (
     CaseState,
     ChainStep,
@@ -39,7 +40,7 @@ def reason(state: CaseState) -> dict[str, Any]:
         rois = [Roi.model_validate(r) for r in state.get("rois", [])]
         chain = compose_review(evidence, earlier, plan, plan.lookup, rois, facts)
     else:
-        chain = compose_chain(evidence, plan, facts)
+        chain = compose_chain(evidence, plan, facts, caveats_of_state(state))
     conclusion = chain.conclusion
     return {
         "chain": chain.model_dump(mode="json"),
@@ -48,14 +49,20 @@ def reason(state: CaseState) -> dict[str, Any]:
 
 
 def compose_chain(
-    evidence: list[Evidence], plan: Plan | None, facts: list[RecalledFact] | None = None
+    evidence: list[Evidence],
+    plan: Plan | None,
+    facts: list[RecalledFact] | None = None,
+    caveats: list[Caveat] | None = None,
 ) -> ReasoningChain:
     """Build the chain: evidence steps, recall steps, and a conclude step that is the answer.
 
-    Observe/measure steps come per evidence, infer/recall steps per recalled entity; fact and
-    tool texts enter the chain only as quotes.
+    Observe/measure steps come per evidence, then a caveat step per limit of its expert that
+    applies (``agent.scope``); infer/recall steps per recalled entity; fact and tool texts
+    enter the chain only as quotes. In the answer, what an expert cannot tell comes before its
+    result, its other caveats after.
     """
     facts = facts or []
+    caveats = caveats or []
     latest: dict[str, Evidence] = {}
     for ev in evidence:
         # a re-planned step (same tool, same inputs) supersedes the earlier attempt; the same
@@ -68,11 +75,17 @@ def compose_chain(
     answer = Writer()
     for ev in latest.values():
         parts, summary = section_of(ev)
+        mine = [c for c in caveats if c.evidence == ev.id]
         for kind, w in parts:
             steps.append(_step(len(steps) + 1, kind, w, [ev.id]))
-        if answer.render():
-            answer.text(" ")
-        answer.extend(summary)
+        for c in mine:
+            steps.append(_step(len(steps) + 1, "caveat", c.writer, [ev.id]))
+        lead = [c.writer for c in mine if c.kind == "cannot"]
+        after = [c.writer for c in mine if c.kind != "cannot"]
+        for w in [*lead, summary, *after]:
+            if answer.render():
+                answer.text(" ")
+            answer.extend(w)
     brief = bool(latest) and not (plan and plan.knowledge)
     cited_facts = add_facts(steps, answer, facts, latest, brief=brief)
     if not latest and not facts:

@@ -5,7 +5,9 @@ cites) and the entities a model's statements name (a VQA expert's sentences); fo
 that asks about knowledge, also the labels of the case's latest finding that had any and the
 diseases the request names. A turn that runs tools and asks nothing about knowledge gets facts
 for its own tools' labels and statements only. Without a built knowledge graph the node
-records why in the plan's notes and returns no facts.
+records why in the plan's notes and returns no facts. The label of an expert trained on another
+organ than the one the turn names (``agent.scope``) brings no facts: its disease's definition
+would read as if it described the slide.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from agent.deps import GraphDeps
 from agent.knowledge import LabelRef, labels_of, statements_of
+from agent.scope import caveats_of_state, out_of_domain
 from agent.state import CaseState, Evidence, Node, Plan
 
 __all__ = ["make_recall"]
@@ -29,7 +32,8 @@ def make_recall(deps: GraphDeps) -> Node:
         plan = Plan.model_validate(state["plan"]) if state.get("plan") else None
         evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
         earlier = [Evidence.model_validate(e) for e in state.get("earlier", [])]
-        labels: list[LabelRef] = labels_of(evidence + earlier)
+        outside = out_of_domain(caveats_of_state(state))
+        labels: list[LabelRef] = [x for x in labels_of(evidence + earlier) if x[1] not in outside]
         knowledge = plan.knowledge if plan else False
         statements = statements_of(evidence)
         if not labels and knowledge:

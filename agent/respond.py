@@ -11,6 +11,7 @@ from agent.case_memory import compact
 from agent.deps import GraphDeps
 from agent.executor import case_id_of
 from agent.knowledge import labels_of
+from agent.scope import caveats_of_state, out_of_domain
 from agent.state import CaseState, Evidence, Node
 
 __all__ = ["make_respond"]
@@ -23,6 +24,7 @@ def make_respond(deps: GraphDeps) -> Node:
         turn = state.get("turn", 1)
         verification = state.get("verification") or {}
         evidence = state.get("evidence", [])
+        outside = out_of_domain(caveats_of_state(state))  # labels a later turn must not define
         finding = {
             "turn": turn,
             "request": state.get("request", ""),
@@ -31,7 +33,9 @@ def make_respond(deps: GraphDeps) -> Node:
             "evidence": [e["id"] for e in evidence],
             "rois": [r["number"] for r in state.get("rois", []) if r.get("turn") == turn],
             "labels": [
-                label for label, _ in labels_of([Evidence.model_validate(e) for e in evidence])
+                label
+                for label, ev_id in labels_of([Evidence.model_validate(e) for e in evidence])
+                if ev_id not in outside
             ],
             "facts": [f["id"] for f in state.get("facts", [])],
             "earlier": [e["id"] for e in state.get("earlier", [])],

@@ -12,10 +12,15 @@ from the case's archive) can be cited like the turn's own; every medical entity 
 quotes links to the knowledge graph (``entities``); every disease a step names outside quotes
 is backed by a cited fact about it (or naming it) or a cited expert label that links to it, and
 in a step that cites facts or a classifier every site or cell it names is a cited fact's subject
-or object or named by a cited class label (``inference``). On
+or object or named by a cited class label (``inference``). A ``caveat`` step (a limit of an
+expert, ``agent.scope``) is a note, not a finding: its citations, claims and numbers are
+checked, and its text must be one the scope check writes for this turn (``caveat``); its
+words, and their repetition in the answer, are not read for entities. On
 the answer: it equals the conclusion's text (``answer``); no step names a class of a cited
-classifier other than the one the classifier gave (``consistent``). A claim that cannot be
-checked fails its step: it is shown as unverified, never as verified.
+classifier other than the one the classifier gave (``consistent``); when the request asks for
+something a cited expert declares it cannot tell, the turn is at best partial
+(``answers_request``). A claim that cannot be checked fails its step: it is shown as unverified,
+never as verified.
 
 A model's free-text statement (an ``opinion`` claim: a VQA expert's sentence) is checked to be
 what the model said, verbatim, but what it states about the slide cannot be checked: its step
@@ -32,11 +37,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
 from agent.case_memory import analyses_of
 from agent.knowledge import Knowledge
+from agent.scope import caveats_of_state
 from agent.state import (
     CaseState,
     ChainStep,
@@ -96,7 +102,16 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
     elif lookup.get("none_held") and not (evidence or facts or lookup.get("earlier")):
         report = _nothing_to_recall_report(chain, lookup, state.get("archive", []))
     else:
-        report = verify_chain(chain, evidence, facts, state.get("answer", ""), knowledge)
+        caveats = caveats_of_state(state)
+        report = verify_chain(
+            chain,
+            evidence,
+            facts,
+            state.get("answer", ""),
+            knowledge,
+            notes={c.text for c in caveats},
+            unanswered=[c.unanswered for c in caveats if c.unanswered],
+        )
     return {
         "verification": report.model_dump(mode="json"),
         "attempts": state.get("attempts", 0) + 1,
@@ -182,6 +197,8 @@ def make_router(
             return "respond"  # answered from the case's memory: a new plan finds nothing more
         evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
         missing = any(c.name == "citations" and not c.ok for c in report.checks)
+        if all(c.ok or c.name == "answers_request" for c in report.checks):
+            return "respond"  # only what no expert can tell is missing: nothing to re-plan
         transient = any(not e.ok and e.error_kind == "backend" for e in evidence)
         if missing or transient:
             return "plan"
@@ -196,15 +213,22 @@ def verify_chain(
     facts: list[RecalledFact] | set[str],
     answer: str,
     knowledge: Knowledge | None = None,
+    *,
+    notes: Collection[str] = (),
+    unanswered: Sequence[str] = (),
 ) -> Verification:
-    """Run every check and score the chain."""
+    """Run every check and score the chain.
+
+    ``notes``: the caveat sentences the scope check wrote for this turn; ``unanswered``: why the
+    turn does not answer what the request asks (a cited expert cannot tell it).
+    """
     by_id = {e.id: e for e in evidence}
     fact_list = [f for f in facts if isinstance(f, RecalledFact)]
     fact_by_id = {f.id: f for f in fact_list}
     fact_ids = set(fact_by_id) | {f for f in facts if isinstance(f, str)}
     known = set(by_id) | fact_ids
     kb = knowledge if knowledge is not None and knowledge.problem() is None else None
-    ctx = _Context(by_id, fact_by_id, known, kb)
+    ctx = _Context(by_id, fact_by_id, known, kb, set(notes))
     checks: list[Check] = []
     step_ok: dict[str, bool] = {}
     cited = hits = 0
@@ -236,6 +260,9 @@ def verify_chain(
         )
     )
     same = same and contradiction is None
+    checks.extend(
+        Check(step=None, name="answers_request", ok=False, detail=why) for why in unanswered
+    )
     n_ok = sum(step_ok.values())
     share = n_ok / len(step_ok) if step_ok else 0.0
     concl_ok = conclusion is not None and step_ok.get(conclusion.id, False)
@@ -244,7 +271,7 @@ def verify_chain(
     available = {e.id for e in evidence if e.ok} | set(fact_by_id)
     recall = len(available & all_cited) / len(available) if available else 1.0
     passed = {k for k, ok in step_ok.items() if ok}
-    if share == 1.0 and same:
+    if share == 1.0 and same and not unanswered:
         status = "verified"
     elif n_ok and concl_ok and same:
         status = "partial"
@@ -274,7 +301,9 @@ class _Context:
         facts: dict[str, RecalledFact],
         known: set[str],
         kb: Knowledge | None,
+        notes: set[str] | None = None,
     ) -> None:
+        self.notes = notes or set()
         self.by_id = by_id
         self.facts = facts
         self.known = known
@@ -333,6 +362,10 @@ def _check_step(step: ChainStep, ctx: _Context) -> list[Check]:
             detail=f"numbers without a claim: {unclaimed}" if unclaimed else "every number claimed",
         )
     )
+    if step.kind == "caveat":
+        known = step.text in ctx.notes
+        detail = "a caveat the scope check writes" if known else "not a caveat of this turn"
+        return [*checks, Check(step=step.id, name="caveat", ok=known, detail=detail)]
     said = sorted({c.evidence for c in step.claims if c.kind == "opinion"})
     if said:
         checks.append(
@@ -344,24 +377,26 @@ def _check_step(step: ChainStep, ctx: _Context) -> list[Check]:
                 "verbatim; no measurement or knowledge-graph fact backs it",
             )
         )
-    own = _unquoted(step)
+    own = _unquoted(step, ctx.notes)
     checks.append(_entities_check(step, own, ctx))
     checks.append(_inference_check(step, own, ctx))  # a disease named in any step is backed
     return checks
 
 
-def _unquoted(step: ChainStep) -> str:
-    """The step's own words: no quotes its claims check verbatim, no file names."""
-    return _FILE_NAME_RE.sub(" ", _without(step, ("quote", "name", "opinion")))
+def _unquoted(step: ChainStep, notes: Collection[str] = ()) -> str:
+    """The step's own words: no quotes its claims check verbatim, no file names, no caveats."""
+    return _FILE_NAME_RE.sub(" ", _without(step, ("quote", "name", "opinion"), notes))
 
 
-def _without(step: ChainStep, kinds: tuple[str, ...]) -> str:
+def _without(step: ChainStep, kinds: tuple[str, ...], notes: Collection[str] = ()) -> str:
     """The step's text with the texts of its claims of ``kinds`` taken out (longest first).
 
     A ``name`` claim goes with the quotation marks around it, so a label's words are never
-    read as the step's own.
+    read as the step's own. A caveat sentence (``notes``) repeated in the step goes first.
     """
     text = step.text
+    for note in notes:
+        text = text.replace(note, " ")
     for claim in sorted(step.claims, key=lambda c: -len(c.text or "")):
         if claim.kind in kinds and claim.text:
             if claim.kind == "name":
@@ -456,7 +491,10 @@ def _entity_dice(chain: ReasoningChain, ctx: _Context, cited: set[str]) -> float
         return None
     named: set[str] = set()
     for step in chain.steps:
-        named |= ctx.kb.mentions(_FILE_NAME_RE.sub(" ", _without(step, ("name",)))).entities
+        if step.kind == "caveat":
+            continue  # a limit of an expert names the request's organ, not a finding
+        text = _without(step, ("name",), ctx.notes)
+        named |= ctx.kb.mentions(_FILE_NAME_RE.sub(" ", text)).entities
     of_facts: set[str] = set()
     for ref in cited:
         fact = ctx.facts.get(ref)

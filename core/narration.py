@@ -25,7 +25,8 @@ __all__ = [
     "quoted_summary",
 ]
 
-StepKind = Literal["observe", "measure", "recall", "infer", "conclude"]
+StepKind = Literal["observe", "measure", "recall", "infer", "conclude", "caveat"]
+"""``caveat``: a limit of an expert that applies to this turn (a note, not a finding)."""
 
 OPINION_MARK = "model opinion (unverified)"
 """How a chain step and an answer mark a model's free-text statement (``Writer.opinion``)."""

@@ -13,7 +13,7 @@ from tools.base import Tool, ToolContext, ToolResult
 from tools.capricorn import LABELS, CapricornClassifier, region_tiles
 from tools.cpu_experts import CAPRICORN_IMPLEMENTATION
 from tools.expert_pool import ExpertPool
-from tools.experts import ExpertSpec
+from tools.experts import DeclaredDomain, ExpertSpec, declared_domains
 from tools.nuclei import DEFAULT_MPP
 from tools.parsers import parse_choice
 from tools.phrasing import experts_word, where
@@ -21,10 +21,20 @@ from tools.regions import RegionInput, read_analysis_region
 from tools.router import Contribution, combine_labels
 from tools.types import RegionRead
 
-__all__ = ["ClassifyInput", "ClassifyOutput", "ClassifyTool", "ExpertAnswer"]
+__all__ = [
+    "TOP_FLOOR",
+    "ClassProbability",
+    "ClassifyInput",
+    "ClassifyOutput",
+    "ClassifyTool",
+    "ExpertAnswer",
+    "top_classes",
+]
 
 logger = logging.getLogger(__name__)
 
+TOP_FLOOR = 0.10
+"""Every class with at least this combined probability is reported, not only the top one."""
 DEFAULT_PROMPT = "Classify the tissue in this image. Answer with exactly one of: {labels}."
 
 
@@ -49,11 +59,23 @@ class ExpertAnswer(BaseModel):
     seconds: float
 
 
+class ClassProbability(BaseModel):
+    """One class and its combined probability."""
+
+    label: str
+    p: float = Field(description="combined probability, 0..1")
+
+
 class ClassifyOutput(BaseModel):
     """The combined class, its probabilities and who contributed."""
 
-    label: str
+    label: str = Field(description="the top class")
     probabilities: dict[str, float]
+    top: list[ClassProbability] = Field(
+        default_factory=list,
+        description="every class with probability >= top_floor, most probable first",
+    )
+    top_floor: float = Field(default=TOP_FLOOR, description="the probability floor of ``top``")
     contributions: list[Contribution]
     answers: list[ExpertAnswer]
     region_box: list[int] = Field(description="[x0, y0, x1, y1], level-0 pixels")
@@ -61,6 +83,9 @@ class ClassifyOutput(BaseModel):
     region_index: int | None
     mpp: float | None = Field(description="µm per pixel of the image sent; None when unknown")
     notes: list[str]
+    domains: list[DeclaredDomain] = Field(
+        default_factory=list, description="what each contributing expert was trained on"
+    )
 
 
 class ClassifyTool(Tool):
@@ -99,6 +124,10 @@ class ClassifyTool(Tool):
     label_field = "label"
     claimable = {
         "probabilities.*": "probability",
+        "top.*.p": "probability",
+        "top_floor": "probability",
+        "domains.*.mpp_min": "µm/px",
+        "domains.*.mpp_max": "µm/px",
         "contributions.*.weight": "probability",
         "region_box.*": "px",
         "roi_number": "index",
@@ -114,7 +143,15 @@ class ClassifyTool(Tool):
         w = Writer().text("The ").quote(out.expert or out.tool, e)
         w.text(f" {experts_word(out.expert)} classified ").extend(where(o, e))
         w.text(" as ").quote(label, e).text(" (probability ")
-        w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(").")
+        w.num(o["probabilities"][label], e, f"probabilities.{label}", decimals=2).text(")")
+        others = [(i, t) for i, t in enumerate(o.get("top", [])) if t["label"] != label]
+        if others:
+            w.text("; other classes at or above ")
+            w.num(o["top_floor"], e, "top_floor", decimals=2).text(": ")
+            for n, (i, t) in enumerate(others):
+                w.text(", " if n else "").quote(t["label"], e).text(" (")
+                w.num(t["p"], e, f"top.{i}.p", decimals=2).text(")")
+        w.text(".")
         parts: list[tuple[StepKind, Writer]] = [("infer", w)]
         for a in o.get("answers", []):
             if a.get("error"):
@@ -149,6 +186,8 @@ class ClassifyTool(Tool):
             region_index=inp.region_index,
             mpp=None if read.mpp is None else round(read.mpp, 4),
             notes=notes,
+            top=top_classes(probs, label),
+            domains=declared_domains([e for _, e in good]),
         )
         names = ", ".join(e.name for _, e in good)
         summary = f"{label} (p={probs[label]:.2f}) from {names}"
@@ -219,6 +258,14 @@ class ClassifyTool(Tool):
             error=None,
             seconds=round(time.perf_counter() - started, 3),
         )
+
+
+def top_classes(
+    probs: dict[str, float], label: str, floor: float = TOP_FLOOR
+) -> list[ClassProbability]:
+    """``label`` first, then every other class at or above ``floor``, most probable first."""
+    ranked = sorted(probs.items(), key=lambda kv: (kv[0] != label, -kv[1]))
+    return [ClassProbability(label=k, p=v) for k, v in ranked if k == label or v >= floor]
 
 
 def _first_error(answers: list[ExpertAnswer]) -> ToolError:

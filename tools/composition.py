@@ -22,6 +22,7 @@ from tools.base import Tool, ToolContext, ToolResult
 from tools.capricorn import LABELS, CapricornClassifier, region_tiles
 from tools.cpu_experts import CAPRICORN_IMPLEMENTATION
 from tools.expert_pool import ExpertPool
+from tools.experts import DeclaredDomain, declared_domains
 from tools.nuclei import DEFAULT_MPP
 from tools.phrasing import where, with_notes
 from tools.regions import RegionInput, read_analysis_region
@@ -55,6 +56,9 @@ class CompositionOutput(BaseModel):
     roi_number: int | None
     region_index: int | None
     notes: list[str]
+    domains: list[DeclaredDomain] = Field(
+        default_factory=list, description="what each contributing expert was trained on"
+    )
 
 
 class CompositionTool(Tool):
@@ -212,6 +216,7 @@ class CompositionTool(Tool):
             roi_number=inp.roi_number,
             region_index=inp.region_index,
             notes=[*notes, _vocabulary_note(classes)],
+            domains=declared_domains([expert]),
         )
         main = order[0]
         summary = (

@@ -13,7 +13,7 @@ from core.narration import CompareMetric, Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import CPU_DETECTORS
 from tools.expert_pool import ExpertPool
-from tools.experts import ExpertSpec
+from tools.experts import DeclaredDomain, ExpertSpec, declared_domains
 from tools.geometry import model_box_to_level0
 from tools.nuclei import NucleiResult
 from tools.phrasing import decimals_for, experts_word, where, with_notes
@@ -71,6 +71,9 @@ class DetectOutput(BaseModel):
         default_factory=list, description="the experts whose boxes were combined, and weights"
     )
     notes: list[str]
+    domains: list[DeclaredDomain] = Field(
+        default_factory=list, description="what each contributing expert was trained on"
+    )
 
 
 class DetectTool(Tool):
@@ -127,6 +130,8 @@ class DetectTool(Tool):
         "median_area_px": "px²",
         "density_per_mm2": "per mm²",
         "mean_eccentricity": "quantity",
+        "domains.*.mpp_min": "µm/px",
+        "domains.*.mpp_max": "µm/px",
     }
     """Summary numbers only: no single object's box, centroid or area."""
 
@@ -192,6 +197,7 @@ class DetectTool(Tool):
         out = _output(inp, objects, region, read.downsample, read.mpp, notes)
         if len(used) > 1:
             out.contributions = Router.contributions(used)
+        out.domains = declared_domains(used)
         artifact = ctx.artifact_dir / f"{ctx.evidence_id}-nuclei.png"
         overlay.save(artifact, compress_level=3)
         area = f", mean area {out.mean_area_um2:.1f} µm²" if out.mean_area_um2 else ""

@@ -10,13 +10,80 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import ConfigError
+from core.organs import organ_names
 
-__all__ = ["Backend", "ExpertSpec", "ExpertsConfig", "Scale", "Task", "load_experts"]
+__all__ = [
+    "Backend",
+    "DeclaredDomain",
+    "ExpertDomain",
+    "ExpertSpec",
+    "ExpertsConfig",
+    "Limitation",
+    "Scale",
+    "Task",
+    "declared_domains",
+    "load_experts",
+]
 
 Task = Literal["roi_classify", "detect", "segment", "wsi_classify", "vqa", "zoom"]
 Scale = Literal["roi", "wsi"]
 Backend = Literal["cpu", "openai", "local"]
 Parser = Literal["none", "grounding_json", "bbox_tags", "label", "answer_tags"]
+
+
+class Limitation(BaseModel):
+    """Something an expert cannot tell, in plain words, and the request words that ask for it.
+
+    A trigger matches a request word that starts with it ("mitos" matches "mitoses"); a
+    phrase matches with any spacing ("tumour cells").
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str = Field(min_length=1, description="the limit in plain words")
+    triggers: list[str] = Field(
+        default_factory=list, description="request words that ask for what it cannot tell"
+    )
+
+
+class ExpertDomain(BaseModel):
+    """What an expert was trained on; empty fields mean "not declared" (no caveat is drawn)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    organs: list[str] = Field(
+        default_factory=list,
+        description="organs of its training data (core.organs names); empty: any organ",
+    )
+    tissue: str = Field(default="", description="its training tissue in words, for caveats")
+    stains: list[str] = Field(default_factory=list, description="stains it was trained on")
+    mpp_min: float | None = Field(default=None, gt=0, description="finest µm/px it was trained at")
+    mpp_max: float | None = Field(
+        default=None, gt=0, description="coarsest µm/px it was trained at"
+    )
+    cannot: list[Limitation] = Field(default_factory=list, description="what it cannot tell")
+
+    @model_validator(mode="after")
+    def _known(self) -> ExpertDomain:
+        unknown = sorted(set(self.organs) - organ_names())
+        if unknown:
+            msg = f"unknown organ(s) {unknown}; one of: {', '.join(sorted(organ_names()))}"
+            raise ValueError(msg)
+        if self.mpp_min and self.mpp_max and self.mpp_min > self.mpp_max:
+            msg = "mpp_min is larger than mpp_max"
+            raise ValueError(msg)
+        return self
+
+
+class DeclaredDomain(ExpertDomain):
+    """An expert's domain as a tool output records it, with the expert's name."""
+
+    expert: str
+
+
+def declared_domains(experts: list[ExpertSpec]) -> list[DeclaredDomain]:
+    """The domains of the experts that contributed to an output, in their order."""
+    return [DeclaredDomain(expert=e.name, **e.domain.model_dump()) for e in experts]
 
 
 class ExpertSpec(BaseModel):
@@ -64,6 +131,9 @@ class ExpertSpec(BaseModel):
     weight: float = Field(default=1.0, gt=0)
     required: bool = Field(default=False, description="its absence is an error at start-up")
     license: str | None = None
+    domain: ExpertDomain = Field(
+        default_factory=ExpertDomain, description="what it was trained on; what it cannot tell"
+    )
 
     @model_validator(mode="after")
     def _backend_fields(self) -> ExpertSpec:

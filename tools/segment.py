@@ -22,7 +22,7 @@ from tools.cpu_experts import (
     segment_targets,
 )
 from tools.expert_pool import ExpertPool
-from tools.experts import ExpertSpec
+from tools.experts import DeclaredDomain, ExpertSpec, declared_domains
 from tools.nuclei import DEFAULT_MPP
 from tools.phrasing import where, with_notes
 from tools.regions import RegionInput, read_analysis_region
@@ -86,6 +86,9 @@ class SegmentOutput(BaseModel):
     region_index: int | None
     mpp: float | None
     notes: list[str]
+    domains: list[DeclaredDomain] = Field(
+        default_factory=list, description="what each contributing expert was trained on"
+    )
 
 
 class SegmentTool(Tool):
@@ -139,6 +142,8 @@ class SegmentTool(Tool):
         "roi_number": "index",
         "region_index": "index",
         "mpp": "µm/px",
+        "domains.*.mpp_min": "µm/px",
+        "domains.*.mpp_max": "µm/px",
     }
     """Summary numbers only: no single mask's outline or area."""
 
@@ -239,6 +244,7 @@ class SegmentTool(Tool):
         if expert.implementation == SAM_IMPLEMENTATION:
             labels, segments = self._refine(expert, read.image, labels, notes)
         out = _output(inp, segments, read.image.shape, region, read.mpp, notes)
+        out.domains = declared_domains([expert])
         artifact = ctx.artifact_dir / f"{ctx.evidence_id}-segments.png"
         _overlay(read.image, labels).save(artifact, compress_level=3)
         summary = f"{out.count} {inp.what} mask(s), {100 * out.area_fraction:.1f}% of the region"
