@@ -194,6 +194,12 @@ _CONTRACTIONS = {"'s": " is", "'re": " are", "'m": " am", "'ve": " have", "'ll":
 _CONTRACTION_RE = re.compile(
     r"\b(what|where|how|who|which|it|that|there|here|we|you|i|they)('s|'re|'m|'ve|'ll)\b"
 )
+_STARTED_RE = re.compile(
+    r"\b(?:where\s+|the\s+(?:place|view|spot)\s+(?:where\s+)?)we\s+"
+    r"(?:started|began|first\s+looked)\b|"
+    r"\bthe\s+(?:very\s+)?(?:start|beginning|starting\s+(?:point|view))\b"
+)
+""""Where we started": the case's first view."""
 _R_NUMBER_RE = re.compile(r"\b(?:r|roi|v|view)(\d{1,3})\b")
 
 
@@ -203,6 +209,7 @@ def normalise(text: str) -> str:
     low = low.replace("’", "'").replace("“", '"').replace("”", '"').replace("×", "x")
     low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
     low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)
+    low = _STARTED_RE.sub("the first view", low)
     return _R_NUMBER_RE.sub(r"region \1", low)
 
 
@@ -353,6 +360,7 @@ class SemanticRouter:
                 or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
                 or (cue == "wsi_classify" and name in ("classify", "slide_info", "tissue"))
                 or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
+                or (cue == "slide_info" and name in ("wsi_classify", "classify", "zoom", "tissue"))
             )
             if (
                 i > 0
@@ -551,6 +559,11 @@ _SLIDE_FACT_RE = re.compile(
     r"(?:\s+(?:please|again))?\s*[?.!]*\s*"
 )
 """A bare question for one of the slide's facts ("mpp?", "magnification please")."""
+_WHICH_SLIDE_RE = re.compile(
+    r"\bwhat\s+(?:slide|file|image|scan)\s+is\s+(?:this|that|it|open)\b|"
+    r"\bwhich\s+(?:slide|file|image)\s+(?:is\s+(?:this|open)|are\s+we\s+(?:on|looking\s+at))\b"
+)
+""""What slide is this?": the open slide's name and facts."""
 _WHAT_CASE_RE = re.compile(
     r"\s*(?:overall\s*,?\s*|so\s+|ok\s+)?what\s+is\s+(?:this|the)\s+(?:case|slide|specimen)"
     r"(?:\s+overall)?\s*[?.!]*\s*"
@@ -642,7 +655,7 @@ def grammar_cue(clause: str) -> str | None:
         return "compare"
     if _KNOWLEDGE_ASK_RE.search(clause):
         return "knowledge"
-    if _SLIDE_FACT_RE.fullmatch(clause):
+    if _SLIDE_FACT_RE.fullmatch(clause) or _WHICH_SLIDE_RE.search(clause):
         return "slide_info"
     if _WHAT_CASE_RE.fullmatch(clause):
         return "wsi_classify"

@@ -95,6 +95,7 @@ class ClassifyTool(Tool):
     findings_terms = (
         r"\bclass(?:es|ified|ification)?\b|\blabel(?:led|ed|s)?\b|\btissue\s+types?\b|"
         r"\bkind\s+of\s+tissue\b|\bwhat\s+tissue\b"
+        r"|\bconfiden\w*|\bprobabilit\w*|\bcertain\w*"
     )
     description = (
         "Classify the tissue in a region of the open slide (an earlier region, a tissue region "

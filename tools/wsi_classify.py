@@ -58,6 +58,7 @@ class WsiClassifyTool(Tool):
     findings_terms = (
         r"\b(?:whole|entire)\s+slide\b|\bslide(?:-level)?\s+(?:class|label|diagnosis|"
         r"call)\b|\bdiagnos[ie]s\b"
+        r"|\bconfiden\w*|\bprobabilit\w*"
     )
     description = (
         "Classify the whole slide: tissue tiles are encoded and pooled by an attention-MIL "
