@@ -14,7 +14,9 @@ is backed by a cited fact about it (or naming it) or a cited expert label that l
 in a step that cites facts or a classifier every site or cell it names is a cited fact's subject
 or object or named by a cited class label (``inference``). On
 the answer: it equals the conclusion's text (``answer``); no step names a class of a cited
-classifier other than the one the classifier gave (``consistent``). A claim that cannot be
+classifier other than the one the classifier gave (``consistent``); it answers what the request
+asked: relation, entity, slide diagnosis, unit, compartments, regions (``asked``, in
+``agent.asked_slot``: a chain that does not is ``partial`` at best). A claim that cannot be
 checked fails its step: it is shown as unverified, never as verified.
 
 Scores: citation precision (cited ids that exist), citation recall (the turn's successful
@@ -29,6 +31,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
+from agent.asked_slot import add_asked_check
 from agent.knowledge import Knowledge
 from agent.state import (
     CaseState,
@@ -86,6 +89,15 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
         report = _question_report(chain)
     else:
         report = verify_chain(chain, evidence, facts, state.get("answer", ""), knowledge)
+        report = add_asked_check(
+            report,
+            state.get("request", ""),
+            chain,
+            evidence,
+            facts,
+            knowledge_turn=bool(plan.get("knowledge")),
+            knowledge=knowledge,
+        )
     return {
         "verification": report.model_dump(mode="json"),
         "attempts": state.get("attempts", 0) + 1,
