@@ -27,6 +27,7 @@ __all__ = [
     "AskedSlot",
     "Relation",
     "add_asked_check",
+    "answers",
     "asked_slot",
     "check_answer",
     "relation_words",
@@ -59,6 +60,18 @@ PREDICATES: dict[str, tuple[str, ...]] = {
     "staging": (),
 }
 """Knowledge-graph predicates that answer each relation; none hold markers, tests or stages."""
+
+_IN_DEFINITION = {"site": "located_in", "cell_of_origin": "derives_from"}
+"""Relations a Disease Ontology definition states in its text ('… that is located_in the liver')."""
+
+
+def answers(relation: str, predicate: str, text: str) -> bool:
+    """Whether a fact (its predicate and sentence) answers ``relation``."""
+    if predicate in PREDICATES.get(relation, ()):
+        return True
+    keyword = _IN_DEFINITION.get(relation)
+    return predicate == "definition" and keyword is not None and keyword in text
+
 
 _WORDS = {
     "definition": "definition",
@@ -413,8 +426,7 @@ def _knowledge_gaps(
             gaps.append(f"“{phrase}”: the cited facts are about another entity")
             continue
         for rel in slot.relations:
-            wanted = PREDICATES.get(rel, ())
-            if not any(f.predicate in wanted for f in about):
+            if not any(answers(rel, f.predicate, f.text) for f in about):
                 gaps.append(f"the {relation_words(rel)} of “{phrase}”")
     return gaps
 

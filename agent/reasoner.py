@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from agent.asked_slot import PREDICATES, AskedSlot, asked_slot, relation_words
+from agent.asked_slot import PREDICATES, AskedSlot, answers, asked_slot, relation_words
 from agent.planner import HELP_TEXT
 from agent.state import (
     CaseState,
@@ -213,8 +213,10 @@ def _recall(
         if "definition" in slot.relations and any(f.predicate == "definition" for f in group):
             wanted = tuple(p for p in wanted if p != "is_a")
         missing = [
-            r for r in slot.relations if not any(f.predicate in PREDICATES[r] for f in group)
+            r for r in slot.relations if not any(answers(r, f.predicate, f.text) for f in group)
         ]
+        if any(answers(r, "definition", f.text) for r in slot.relations for f in group):
+            wanted = (*wanted, "definition")
     parts: list[tuple[StepKind, Writer, list[str]]] = []
     anchor = next((f for f in group if f.subject == entity), group[0])
     first = group[0]
