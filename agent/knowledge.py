@@ -107,6 +107,7 @@ class Knowledge:
                         via=link.text,
                         via_evidence=ev,
                         entity=link.entity,
+                        entity_name=self._name(link.entity),
                         link_score=link.score,
                         link_method=link.method,
                     )
@@ -126,6 +127,10 @@ class Knowledge:
                     )
         logger.info("recalled %d fact(s)", len(out))
         return out
+
+    def _name(self, entity: str) -> str:
+        found = self.store.entity(entity)
+        return found.name if found else ""
 
     def link_label(self, label: str) -> Link | None:
         """The disease a class label names, or None.

@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from agent.asked_slot import PREDICATES, AskedSlot, answers, asked_slot, relation_words
 from agent.planner import HELP_TEXT
 from agent.scope import Caveat, caveats_of_state
 from agent.state import (
@@ -87,7 +88,17 @@ def compose_chain(
                 answer.text(" ")
             answer.extend(w)
     brief = bool(latest) and not (plan and plan.knowledge)
-    cited_facts = add_facts(steps, answer, facts, latest, brief=brief)
+    slot = asked_slot(plan.request) if plan and plan.knowledge else None
+    unclassified = not any(_is_label(e) for e in latest.values())
+    if slot is not None and slot.slide_diagnosis and facts and unclassified:
+        if answer.render():
+            answer.text(" ")
+        answer.text(
+            "A diagnosis of this slide needs the slide classified (ask to classify the "
+            "slide or a region); the knowledge-graph facts below are background, not a "
+            "diagnosis."
+        )
+    cited_facts = add_facts(steps, answer, facts, latest, brief=brief, slot=slot)
     if not latest and not facts:
         if plan and plan.clarify:
             answer.text(plan.clarify)
@@ -133,11 +144,24 @@ def add_facts(
     latest: dict[str, Evidence],
     *,
     brief: bool,
+    slot: AskedSlot | None = None,
 ) -> list[str]:
-    """Append infer/recall steps per recalled entity and their summary; return the fact ids."""
+    """Append infer/recall steps per recalled entity and their summary; return the fact ids.
+
+    With ``slot`` (a knowledge question), the summary answers the asked relations; a relation
+    the graph does not hold for the entity is said in one line, and what it has is labelled
+    as context.
+    """
     cited: list[str] = []
-    for entity, group in _by_entity(facts):
-        parts, summary, cites = _recall(entity, group, latest, brief=brief)
+    groups = _by_entity(facts)
+    if slot is not None and slot.comparison and len(groups) == 1 and len(slot.subjects) == 2:
+        a, b = slot.subjects
+        name = groups[0][1][0].entity_name or groups[0][0]
+        answer.text(
+            f"{a} and {b} are not separate entities in the knowledge graph: both link to {name}."
+        )
+    for entity, group in groups:
+        parts, summary, cites = _recall(entity, group, latest, brief=brief, slot=slot)
         for kind, w, refs in parts:
             steps.append(_step(len(steps) + 1, kind, w, refs))
         if answer.render():
@@ -174,14 +198,38 @@ _LEADS = {
 
 
 def _recall(
-    entity: str, group: list[RecalledFact], latest: dict[str, Evidence], *, brief: bool
+    entity: str,
+    group: list[RecalledFact],
+    latest: dict[str, Evidence],
+    *,
+    brief: bool,
+    slot: AskedSlot | None = None,
 ) -> _RecallParts:
     """An infer step linking the label (or mention) to the entity, a recall step per fact.
 
     The answer gets the definition, site, cell of origin, features and grading; with ``brief``
-    (a tool turn that did not ask about knowledge) the definition only.
+    (a tool turn that did not ask about knowledge) the definition only; with ``slot`` the
+    asked relations, a line for each the graph lacks, and otherwise the definition as context.
     """
-    wanted = ("definition",) if brief else _IN_ANSWER
+    wanted: tuple[str, ...] = ("definition",) if brief else _IN_ANSWER
+    if slot is not None and slot.comparison:
+        wanted = (*wanted, "differential")
+    missing: list[str] = []
+    semantic = all(f.link_method == "embedding" for f in group)
+    if slot is not None and slot.relations and not semantic:
+        asked = [p for r in slot.relations for p in PREDICATES.get(r, ())]
+        if slot.comparison:
+            asked.append("differential")
+        wanted = tuple(
+            dict.fromkeys([*(_IN_ANSWER if "definition" in slot.relations else ()), *asked])
+        )
+        if "definition" in slot.relations and any(f.predicate == "definition" for f in group):
+            wanted = tuple(p for p in wanted if p != "is_a")
+        missing = [
+            r for r in slot.relations if not any(answers(r, f.predicate, f.text) for f in group)
+        ]
+        if any(answers(r, "definition", f.text) for r in slot.relations for f in group):
+            wanted = (*wanted, "definition")
     parts: list[tuple[StepKind, Writer, list[str]]] = []
     anchor = next((f for f in group if f.subject == entity), group[0])
     first = group[0]
@@ -199,17 +247,40 @@ def _recall(
     link.text(f" ({first.link_method} match).")
     parts.append(("infer", link, [anchor.id, *([ev] if ev else [])]))
     summary = Writer()
+    name = first.entity_name or entity
+    if slot is not None and slot.comparison and len(slot.subjects) == 2:
+        summary.text(f"{name}: ")
+    if semantic and slot is not None and (slot.relations or slot.subjects):
+        summary.text(
+            "The question names no knowledge-graph entity; nearest in meaning, as context only: "
+        )
+    answered = False
     for f in group:
         w = Writer().text(_LEADS.get(f.predicate, "")).quote(f.text, f.id)
         w.text(" [source: ").quote(f.source, f.id).text("]")
         parts.append(("recall", w, [f.id]))
         if f.predicate in wanted:
-            if summary.render():
+            if answered:
                 summary.text(" ")
             summary.text(_LEADS[f.predicate]).quote(f.text, f.id)
-    if not summary.render():
+            answered = True
+    for rel in missing:
+        summary.text(" " if answered else "")
+        summary.text(f"The knowledge graph has no {relation_words(rel)} for {name}.")
+        answered = True
+    if missing and not any(f.predicate in wanted for f in group):
+        context = next((f for f in group if f.predicate == "definition"), group[0])
+        summary.text(" Context only, not what was asked: ")
+        summary.text(_LEADS.get(context.predicate, "")).quote(context.text, context.id)
+    elif not answered:
         summary.text("Knowledge: ").quote(group[0].text, group[0].id)
     return parts, summary, [f.id for f in group]
+
+
+def _is_label(ev: Evidence) -> bool:
+    """A classifier's successful output (a class label the slide was given)."""
+    cls = tool_class(ev.tool)
+    return ev.ok and cls is not None and cls.label_field is not None
 
 
 def _step(n: int, kind: StepKind, w: Writer, cites: list[str]) -> ChainStep:

@@ -181,6 +181,7 @@ class RecalledFact(_Model):
     via: str = Field(description="the label, mention or request text that was linked")
     via_evidence: str | None = Field(default=None, description="evidence id of that label")
     entity: str = Field(description="the entity id the text was linked to")
+    entity_name: str = Field(default="", description="that entity's primary name")
     link_score: float
     link_method: str
 

@@ -19,8 +19,10 @@ words, and their repetition in the answer, are not read for entities. On
 the answer: it equals the conclusion's text (``answer``); no step names a class of a cited
 classifier other than the one the classifier gave (``consistent``); when the request asks for
 something a cited expert declares it cannot tell, the turn is at best partial
-(``answers_request``). A claim that cannot be checked fails its step: it is shown as unverified,
-never as verified.
+(``answers_request``); it answers what the request asked: relation, entity, slide diagnosis,
+unit, compartments, regions (``asked``, in ``agent.asked_slot``: a chain that does not is
+``partial`` at best). A claim that cannot be checked fails its step: it is shown as
+unverified, never as verified.
 
 A model's free-text statement (an ``opinion`` claim: a VQA expert's sentence) is checked to be
 what the model said, verbatim, but what it states about the slide cannot be checked: its step
@@ -40,6 +42,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
+from agent.asked_slot import add_asked_check
 from agent.case_memory import analyses_of
 from agent.knowledge import Knowledge
 from agent.scope import caveats_of_state
@@ -111,6 +114,15 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
             knowledge,
             notes={c.text for c in caveats},
             unanswered=[c.unanswered for c in caveats if c.unanswered],
+        )
+        report = add_asked_check(
+            report,
+            state.get("request", ""),
+            chain,
+            evidence,
+            facts,
+            knowledge_turn=bool(plan.get("knowledge")),
+            knowledge=knowledge,
         )
     return {
         "verification": report.model_dump(mode="json"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from memory.kg.abbreviations import read_aliases
 from memory.kg.curated import read_curated
 from memory.kg.model import Entity, Fact, Graph
 from memory.kg.sources import SourceData
@@ -16,7 +17,7 @@ _SYNONYM_SCOPES = {"EXACT", "RELATED", ""}
 
 
 def assemble(data: SourceData) -> Graph:
-    """Return the graph for ``data`` plus the curated histology facts."""
+    """Return the graph for ``data`` plus the curated histology facts and abbreviations."""
     entities: dict[str, Entity] = {}
     facts: dict[str, Fact] = {}
     src = data.release
@@ -38,10 +39,19 @@ def assemble(data: SourceData) -> Graph:
             add(_fact(cls.id, "concept", None, f"{cls.label}: {cls.definition}", file))
     by_label = {e.name.lower(): e.id for e in entities.values() if e.kind != "concept"}
 
+    aliases: dict[str, set[str]] = {}
+    alias_list, alias_text = read_aliases()
+    for alias in alias_list:
+        aliases.setdefault(alias.subject, set()).update(alias.all_names)
     for doid in sorted(data.branch):
         term = data.terms[doid]
         synonyms = sorted(
-            {s for s, scope in term.synonyms if scope in _SYNONYM_SCOPES} - {term.name}
+            (
+                {s for s, scope in term.synonyms if scope in _SYNONYM_SCOPES}
+                | set(data.abbreviations.get(doid, []))
+                | aliases.get(doid, set())
+            )
+            - {term.name}
         )
         entities[doid] = Entity(
             id=doid, name=term.name, kind="disease", synonyms=synonyms, source=src
@@ -84,6 +94,7 @@ def assemble(data: SourceData) -> Graph:
     }
     hashes = dict(data.hashes)
     hashes["histology_facts.toml"] = hashlib.sha256(text.encode()).hexdigest()
+    hashes["abbreviations.toml"] = hashlib.sha256(alias_text.encode()).hexdigest()
     return Graph(
         entities=sorted(entities.values(), key=lambda e: e.id),
         facts=sorted(facts.values(), key=lambda f: f.id),

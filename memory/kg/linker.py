@@ -3,7 +3,8 @@
 ``link`` maps one phrase to entities: an exact (normalised) name or synonym scores 1.0; else the
 nearest names by embedding, kept only at or above the threshold. ``mentions`` finds the entity
 names written in a sentence (longest match first) and the medical-looking terms that link to
-nothing, which the verifier reports as unlinked.
+nothing, which the verifier reports as unlinked. A name that is an abbreviation (HGSC, NSCLC,
+MSI-H) matches only as written, case and all: 'ALL' is a leukaemia, 'all' is a word.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from memory.kg.abbreviations import is_abbreviation
 from memory.kg.store import KGStore, normalise
 
 __all__ = ["EntityLinker", "Link", "Mentions", "medical_terms"]
@@ -83,7 +85,7 @@ class EntityLinker:
         exact = [
             Link(entity=e, name=n, kind=kd, score=1.0, method="exact", text=text)
             for e, kd, n in self.store.name_index().get(key, [])
-            if kinds is None or kd in kinds
+            if (kinds is None or kd in kinds) and _fits(n, _tokens(text))
         ]
         if exact:
             return _unique(exact)
@@ -106,17 +108,22 @@ class EntityLinker:
         """Entity names in ``text`` (longest first) and medical terms that link to nothing."""
         index = self.store.name_index()
         words = normalise(text).split()
+        written = _tokens(text)
         links: list[Link] = []
         covered: set[int] = set()
         i = 0
         while i < len(words):
             for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):
                 phrase = " ".join(words[i : i + n])
-                rows = (
-                    [r for r in index.get(phrase, []) if r[1] in _MENTION_KINDS]
-                    if phrase not in _GENERIC and len(phrase) > 3
-                    else []
-                )
+                rows = [
+                    r
+                    for r in index.get(phrase, [])
+                    if r[1] in _MENTION_KINDS and _fits(r[2], written[i : i + n])
+                ]
+                if phrase in _GENERIC or (
+                    len(phrase) <= 3 and not any(is_abbreviation(r[2]) for r in rows)
+                ):
+                    rows = []
                 if rows:
                     for e, kd, name in rows[:1]:
                         links.append(
@@ -147,6 +154,16 @@ class EntityLinker:
 def medical_terms(text: str) -> list[str]:
     """Words that look like disease names (…oma, carcinoma, cancer, neoplasm, tumour…)."""
     return sorted({normalise(m.group(0)) for m in _MEDICAL.finditer(text)} - _GENERIC)
+
+
+def _tokens(text: str) -> list[str]:
+    """The words of ``text`` as written (``normalise`` splits it into the same words)."""
+    return "".join(ch if ch.isalnum() else " " for ch in text).split()
+
+
+def _fits(name: str, written: list[str]) -> bool:
+    """An abbreviation matches only as written (case and all); other names match any case."""
+    return not is_abbreviation(name) or _tokens(name) == written
 
 
 def _phrase_before(words: list[str], end: int, span: int = 3) -> str:

@@ -6,6 +6,8 @@ Expected layout of a source folder (that of ``../shared/data/kg``)::
     doid/DO-ICDO-anatomy.tsv           neoplasm -> anatomical site (UBERON id and label)
     doid/DO-subClassOf-anonymous.tsv   derives from / disease has location / material basis
     doid/uberon_import.owl, cl_import.owl   anatomy and cell-type labels
+    doid/DO_cancer_slim.obo, DO_NCIthesaurus_subset.obo   later subsets: their abbreviation
+                                       synonyms (SCC, TNBC…) of the release's terms (optional)
     pathoml/*.owl                      pathology ontologies (optional)
 """
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ConfigError
+from memory.kg.abbreviations import is_abbreviation
 from memory.kg.obo import OboTerm, descendants, read_obo
 from memory.kg.owl import OwlClass, read_owl_classes
 
@@ -31,6 +34,7 @@ _RELATIONS = {
     "disease has location": "located_in",
     "has material basis in": "material_basis",
 }
+_SUBSETS = ("DO_cancer_slim.obo", "DO_NCIthesaurus_subset.obo")
 _ANON = re.compile(r"^'([^']+)' some (.+)$")
 _FIRST = re.compile(r"^\(*\s*(?:'([^']+)'|([A-Za-z0-9_-]+))")
 
@@ -55,6 +59,7 @@ class SourceData:
     anatomy_classes: list[OwlClass] = field(default_factory=list)
     cell_classes: list[OwlClass] = field(default_factory=list)
     concepts: list[tuple[str, OwlClass]] = field(default_factory=list)  # (file, class)
+    abbreviations: dict[str, list[str]] = field(default_factory=dict)  # DOID -> from subsets
     release: str = ""
     hashes: dict[str, str] = field(default_factory=dict)
 
@@ -98,6 +103,16 @@ def _read_sources(root: Path) -> SourceData:
     if anon_tsv.is_file():
         data.relations = _read_relations(anon_tsv, data.branch)
         files.append(anon_tsv)
+    for name in _SUBSETS:
+        path = doid_dir / name
+        if path.is_file():
+            for tid, term in read_obo(path).items():
+                if tid not in data.branch:
+                    continue
+                for text, scope in term.synonyms:
+                    if scope in ("EXACT", "") and is_abbreviation(text):
+                        data.abbreviations.setdefault(tid, []).append(text)
+            files.append(path)
     for name, target in (("uberon_import.owl", "anatomy"), ("cl_import.owl", "cell")):
         path = doid_dir / name
         if path.is_file():

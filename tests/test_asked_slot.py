@@ -1,0 +1,106 @@
+"""Answers that answer the asked slot, on a real knowledge graph (the Disease Ontology subset):
+a relation the graph lacks is said in one line and the turn is partial, abbreviations link,
+comparisons recall both entities, a slide diagnosis is never a knowledge-graph fact, and an
+asked unit must be stated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.asked_slot import asked_slot, check_answer
+from agent.state import ChainStep, Claim, Evidence
+from app.runner import Copilot
+from core.settings import Settings
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def kg_copilot(tmp_path_factory: pytest.TempPathFactory, kg_store_dir: Path):
+    c = Copilot(Settings(home=tmp_path_factory.mktemp("home"), kg_path=kg_store_dir))
+    yield c
+    c.close()
+
+
+def test_markers_the_graph_lacks_are_said_in_one_line_and_partial(
+    kg_copilot: Copilot, cmu_slide: Path
+) -> None:
+    r = kg_copilot.ask(cmu_slide, "Which IHC markers would help confirm HGSC?")
+    assert r.answer.startswith(
+        "The knowledge graph has no markers (immunohistochemistry) for ovarian serous carcinoma."
+    )
+    assert "Context only, not what was asked: Definition: " in r.answer
+    v = r.verification
+    assert v["status"] == "partial"
+    assert v["reasons"] == [
+        "does not answer: asked for the markers (immunohistochemistry) of “HGSC”"
+    ]
+
+
+def test_abbreviation_links_case_sensitively(kg_copilot: Copilot, cmu_slide: Path) -> None:
+    r = kg_copilot.ask(cmu_slide, "what is HGSC?")
+    assert {f["subject"] for f in r.facts} == {"DOID:0050933"}
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+    kb = kg_copilot.knowledge
+    assert kb is not None
+    assert {x.entity for x in kb.mentions("Is NSCLC common?").links} == {"DOID:3908"}
+    assert kb.mentions("is nsclc common?").links == []  # an abbreviation only as written
+
+
+def test_comparison_recalls_both_entities(kg_copilot: Copilot, cmu_slide: Path) -> None:
+    r = kg_copilot.ask(cmu_slide, "What is the difference between lung adenocarcinoma and LUSC?")
+    assert {f["subject"] for f in r.facts} == {"DOID:3910", "DOID:3907"}
+    assert "lung adenocarcinoma: Definition: " in r.answer
+    assert "lung squamous cell carcinoma: Definition: " in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
+def test_a_slide_diagnosis_is_never_a_knowledge_graph_fact(
+    kg_copilot: Copilot, cmu_slide: Path
+) -> None:
+    r = kg_copilot.ask(cmu_slide, "What is the diagnosis on this lung cancer biopsy?")
+    assert r.facts, "the request names a disease: facts are recalled as background"
+    assert r.answer.startswith("A diagnosis of this slide needs the slide classified")
+    assert r.verification["status"] == "partial"
+    assert any("asked for the slide's diagnosis" in x for x in r.verification["reasons"])
+
+
+def test_an_answer_in_percent_does_not_answer_mm2() -> None:
+    slot = asked_slot("What is the tissue area in mm²?")
+    assert slot.units == ["mm²"]
+    ev = Evidence(
+        id="E1", tool="tissue", ok=True, summary="tissue", output={"tissue_fraction": 0.362}
+    )
+    percent = ChainStep(
+        id="S2",
+        kind="conclude",
+        text="Tissue covers 36.2% of the slide.",
+        claims=[Claim(kind="number", evidence="E1", path="tissue_fraction", value=36.2, unit="%")],
+        evidence=["E1"],
+    )
+    check = check_answer(slot, percent, [ev], [], knowledge=False, subjects=None)
+    assert check is not None
+    assert not check.ok
+    assert check.detail == "does not answer: asked for a quantity in mm²"
+    mm2 = percent.model_copy(
+        update={
+            "text": "Tissue covers 0.594 mm².",
+            "claims": [
+                Claim(kind="number", evidence="E1", path="tissue_mm2", value=0.594, unit="mm²")
+            ],
+        }
+    )
+    ok = check_answer(slot, mm2, [ev], [], knowledge=False, subjects=None)
+    assert ok is not None
+    assert ok.ok
+
+
+def test_both_compartments_must_be_stated() -> None:
+    slot = asked_slot("what are the epithelium vs stroma proportions?")
+    assert slot.compartments == ["epithelium", "stroma"]
+    step = ChainStep(id="S1", kind="conclude", text="Epithelium covers 5.7%.", evidence=["E1"])
+    check = check_answer(slot, step, [], [], knowledge=False, subjects=None)
+    assert check is not None
+    assert "stroma not stated" in check.detail
