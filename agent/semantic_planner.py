@@ -532,17 +532,21 @@ _KNOWLEDGE_ASK_RE = re.compile(
 _TEXTBOOK_RE = re.compile(
     r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:what\s+(?:is|are)|what'?s|whats|define|"
     r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)|"
-    r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|originate|originates|occur|occurs|"
+    r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
     r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
     r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?)\s+"
-    r"(?:of|for)\s+(?!(?:this|that|these|those|it|here)\b)"
+    r"(?:of|for)\s+(?!(?:this|that|these|those|it|here)\b)|"
+    r"\bwhat\s+(?:type|kind|sort)\s+of\s+(?:tumou?r|cancer|disease|lesion|neoplasm|entity)\s+"
+    r"(?:is|are)\s+(?!(?:this|that|these|those|it|here)\b)|"
+    r"\b(?:which|what)\s+cells?\b[^?]*\b(?:origin|aris|deriv|come\s+from)"
 )
 """A textbook question ("what is necrosis?", "where does X arise?"): knowledge, unless it
 names the slide, a place on it or something the tools measure."""
 _CASE_NOUN_RE = re.compile(
     r"\b(?:mpp|microns?|µm|um/px|magnification|mag|objective|resolution|size|dimensions?|"
     r"pixels?|px|levels?|scanner|vendor|format|file|fraction|percent\w*|proportion|share|"
-    r"counts?|number|density|class|label|diagnosis|dx|prediction|results?|findings?|slide|"
+    r"counts?|number|density|class|label|(?<!differential\s)diagnosis|dx|prediction|results?|"
+    r"findings?|slide|"
     r"wsi|image|scan|specimen|case|section|view|region|field|roi|fragments?|pieces?|cores?|"
     r"tissue\s+(?:area|type)|hpf)\b|%|\d"
 )
