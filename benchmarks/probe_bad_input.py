@@ -676,15 +676,18 @@ def run_probe(probe: Probe, home: Path, timeout: float) -> Outcome:
         argv.append("--json")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            argv,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        except OSError as error:
+            return Outcome(probe, None, 0, False, "", 0.0, 0.0, f"could not start: {error}")
         peak, code, timed_out = 0.0, None, False
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
