@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from agent.intents import parse_request
 from core.errors import SlideOpenError
 from core.text import clean_text, terminal_safe
 from tests.conftest import REPO_ROOT, SHARED_DATA
@@ -329,3 +330,13 @@ def test_wide_samples_are_held_to_the_bytes_of_an_8_bit_image(tmp_path: Path) ->
     tifffile.imwrite(path, np.ones((64, 64, 3)), photometric="rgb")
     with pytest.raises(SlideOpenError, match="98304 bytes decoded, over the 16384 byte limit"):
         Slide.open(path, PixelBudget(image_pixels=64 * 64))
+
+
+def test_a_scale_with_an_exponent_is_read_whole() -> None:
+    """1e999x is refused (not read as 999x); 1e-320 µm/px is 1e-320 (not 320)."""
+    assert parse_request("zoom to (1000, 1000) at 1e999x").zoom.error == (
+        "magnification 1e999 is outside the range 0 to 1000 x"
+    )
+    zoom = parse_request("zoom to (1000, 1000) at 1e-320 mpp").zoom
+    assert (zoom.mpp, zoom.magnification, zoom.error) == (1e-320, None, None)
+    assert parse_request("zoom to (1, 2) at 5e1x").zoom.magnification == 50.0
