@@ -129,6 +129,10 @@ BAD_INPUTS: dict[str, tuple[Callable[[Files], list], str]] = {
         "http:// addresses are not read",
     ),
     "empty slide argument": (ask("", "what is the size?"), "no slide file given"),
+    "tissue region 0": (
+        ask(CMU, "count the nuclei in tissue region 0"),
+        "invalid argument region_index: Input should be greater than or equal to 1",
+    ),
     "export to a folder": (
         lambda f: ["cases", "export", "odd", "--markdown", f["folder"]],
         "is a folder",
