@@ -81,11 +81,14 @@ _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b(?!\s*,\s*\d)"
 )
+_SCALE_NUM = r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
+"""A magnification or resolution; an exponent is read whole so that 1e999 is refused, not 999."""
 _MAG_RE = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:x|×)(?![\w=])(?:\s*(?:magnification|objective))?"
+    rf"(?<![\w.]){_SCALE_NUM}\s*(?:x|×)(?![\w=])(?:\s*(?:magnification|objective))?"
 )
 _MPP_RE = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(?:(?:µm|μm|um|microns?|micrometers?)\s*(?:/|per)\s*(?:px|pixels?)|mpp\b)"
+    rf"(?<![\w.-]){_SCALE_NUM}\s*"
+    r"(?:(?:µm|μm|um|microns?|micrometers?)\s*(?:/|per)\s*(?:px|pixels?)|mpp\b)"
 )
 _LEVEL_RE = re.compile(r"\blevel\s*(\d+)\b")
 _ZOOM_VERB_RE = re.compile(

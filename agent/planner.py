@@ -305,8 +305,14 @@ def _zoom_step(
         if step is not None:
             return step
     if z.target == "tissue_region":
-        args.update(target="tissue_region", region_index=z.region_index or 1)
-        return PlanStep(tool="zoom", args=args, why=f"tissue region {z.region_index or 1}")
+        args.update(
+            target="tissue_region", region_index=1 if z.region_index is None else z.region_index
+        )
+        return PlanStep(
+            tool="zoom",
+            args=args,
+            why=f"tissue region {1 if z.region_index is None else z.region_index}",
+        )
     shown = FOR_ANALYSIS if z.for_analysis else None
     if z.target == "box" and z.box is not None:
         args.update(target="box", box=list(z.box))
@@ -472,8 +478,15 @@ def _region_step(
         box = [x0, y0, min(slide["width"], x0 + w), min(slide["height"], y0 + h)]
         return PlanStep(tool=tool, args={"target": "box", "box": box}, why="the slide's centre")
     if d.target == "tissue_region":
-        args = {"target": "tissue_region", "region_index": d.region_index or 1}
-        return PlanStep(tool=tool, args=args, why=f"tissue region {d.region_index or 1}")
+        args = {
+            "target": "tissue_region",
+            "region_index": 1 if d.region_index is None else d.region_index,
+        }
+        return PlanStep(
+            tool=tool,
+            args=args,
+            why=f"tissue region {1 if d.region_index is None else d.region_index}",
+        )
     if d.target == "slide":
         return PlanStep(tool=tool, args={"target": "slide"}, why="the whole slide")
     cur = next((r for r in rois if r.number == current), rois[-1] if rois else None)

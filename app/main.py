@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from core.errors import (
     ConfigError,
     CopilotError,
     PlanError,
+    SlideOpenError,
     ToolInputError,
     ToolServerError,
 )
@@ -226,7 +228,24 @@ def _writing(what: str, dest: Path) -> Iterator[None]:
         raise ConfigError(msg) from None
 
 
+_URL_RE = re.compile(r"\A[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def _resolve_slide(arg: str, settings: Settings) -> Path:
+    """The slide file named on the command line (``sample``: the bundled sample slide).
+
+    Raises:
+        SlideOpenError: the argument is empty or a URL (slides are read from local files).
+    """
+    if not arg.strip():
+        msg = "no slide file given: name a slide or image file, or 'sample'"
+        raise SlideOpenError(msg)
+    if _URL_RE.match(arg):
+        msg = (
+            f"{arg.split('://', 1)[0]}:// addresses are not read: download the slide and give "
+            "the path of the local file"
+        )
+        raise SlideOpenError(msg)
     path = Path(arg).expanduser()
     if arg == "sample" and not path.exists():
         from app.samples import fetch_sample

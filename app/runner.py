@@ -160,7 +160,7 @@ class Copilot:
         event is a ``wait`` progress line; after ``case_lock_timeout_s`` seconds iterating raises
         ``CaseBusyError``.
         """
-        case_id = validate_case_id(case_id) if case_id else self._new_case_id()
+        case_id = validate_case_id(case_id) if case_id is not None else self._new_case_id()
         if has_undecodable(str(slide)):
             msg = (
                 f"the slide's file name '{clean_text(Path(slide).name)}' is not valid UTF-8; "

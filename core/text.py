@@ -13,6 +13,8 @@ __all__ = ["clean_text", "has_undecodable", "terminal_safe"]
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """C0 controls except tab and newline, DEL, and C1 controls."""
+_BIDI_RE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional formatting characters: on a terminal they reorder the text that follows."""
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -41,5 +43,9 @@ def clean_text(text: str) -> str:
 
 
 def terminal_safe(text: str) -> str:
-    r"""``text`` to print: undecodable bytes and control characters shown as escapes (``\x1b``)."""
-    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", _escape(text))
+    r"""``text`` to print: undecodable bytes, control and bidirectional characters as escapes.
+
+    Controls show as ``\x1b``, bidirectional overrides and isolates as ``\u202e``.
+    """
+    shown = _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", _escape(text))
+    return _BIDI_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", shown)

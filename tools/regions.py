@@ -44,6 +44,11 @@ def tissue_box(index: int, ctx: ToolContext) -> Box:
     if not tissue.regions:
         msg = "no tissue was found on this slide, so there is no tissue region to use"
         raise ToolInputError(msg)
+    if index < 1:
+        msg = (
+            f"tissue region {index} does not exist: tissue regions are numbered from 1, the largest"
+        )
+        raise ToolInputError(msg)
     if index > len(tissue.regions):
         msg = f"tissue region {index} does not exist: the slide has {len(tissue.regions)}"
         raise ToolInputError(msg)
@@ -122,7 +127,13 @@ def analysis_region(
     if target == "box":
         return on_slide(box_from_list(box, "an analysis box"), meta)
     if target == "tissue_region":
-        return fit_view(tissue_box(region_index or 1, ctx), downsample, max_view, meta, notes)
+        return fit_view(
+            tissue_box(1 if region_index is None else region_index, ctx),
+            downsample,
+            max_view,
+            meta,
+            notes,
+        )
     side = max_view * downsample
     if target == "slide" or (whole.width <= side and whole.height <= side):
         return fit_view(whole, downsample, max_view, meta, notes)

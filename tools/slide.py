@@ -6,6 +6,7 @@ import errno
 import hashlib
 import logging
 import math
+import stat
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -64,24 +65,57 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
+_SHOWN_PATH_CHARS = 160
+"""Longer paths are shown in messages as their start, an ellipsis and the file name."""
+
+_FILE_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def shown_path(path: Path) -> str:
+    """``path`` for a one-line message: whole when short, else its start and its file name."""
+    text = str(path)
+    if len(text) <= _SHOWN_PATH_CHARS:
+        return text
+    return f"{text[:60]}…/{path.name[-80:]} ({len(text)} characters)"
+
+
 def check_slide_file(path: Path) -> None:
-    """Raise SlideOpenError when ``path`` is missing, a directory, empty or a link loop."""
+    """Raise SlideOpenError unless ``path`` is a non-empty regular file that can be read.
+
+    Missing files, directories, link loops, FIFOs and devices (which would block or never
+    end), empty and unreadable files are each named in the message.
+    """
     try:
-        stat = path.stat()
+        info = path.stat()
     except OSError as error:
         if error.errno == errno.ELOOP:
-            msg = f"{path} is a loop of symbolic links, not a slide file"
+            msg = f"{shown_path(path)} is a loop of symbolic links, not a slide file"
         elif error.errno in (errno.ENOENT, errno.ENOTDIR):
-            msg = f"slide file not found: {path}"
+            msg = f"slide file not found: {shown_path(path)}"
         else:
-            msg = f"cannot open {path}: {error.strerror or _one_line(error)}"
+            msg = f"cannot open {shown_path(path)}: {error.strerror or _one_line(error)}"
         raise SlideOpenError(msg) from None
-    if path.is_dir():
-        msg = f"{path} is a directory, not a slide file"
+    if stat.S_ISDIR(info.st_mode):
+        msg = f"{shown_path(path)} is a directory, not a slide file"
         raise SlideOpenError(msg)
-    if stat.st_size == 0:
+    if not stat.S_ISREG(info.st_mode):
+        kind = _FILE_KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+        msg = f"{shown_path(path)} is {kind}, not a slide file"
+        raise SlideOpenError(msg)
+    if info.st_size == 0:
         msg = f"{path.name} is empty (0 bytes)"
         raise SlideOpenError(msg)
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        msg = f"cannot read {shown_path(path)}: {error.strerror or _one_line(error)}"
+        raise SlideOpenError(msg) from None
 
 
 def detect_openslide_format(path: Path) -> str | None:

@@ -46,22 +46,32 @@ def check_tiff_complete(path: Path) -> None:
         head = handle.read(16)
         if head[:4] in _MAGIC:
             order, big = _MAGIC[head[:4]]
-            first = struct.unpack(order + "I", head[4:8])[0]
-        elif head[:4] in _BIG_MAGIC and len(head) == 16:
+        elif head[:4] in _BIG_MAGIC:
             order, big = _BIG_MAGIC[head[:4]]
-            first = struct.unpack(order + "Q", head[8:16])[0]
         else:
             return
-        _walk(handle, path.name, size, order, big, first)
+        header = 16 if big else 8
+        _within(path.name, size, 0, header, "the TIFF header")
+        first = struct.unpack(order + ("Q" if big else "I"), head[header // 2 : header])[0]
+        try:
+            _walk(handle, path.name, size, order, big, first)
+        except (struct.error, OverflowError, ValueError) as error:  # a field read short or garbled
+            msg = f"{path.name} is a corrupt TIFF: {error}"
+            raise SlideOpenError(msg) from error
 
 
 def _walk(handle: BinaryIO, name: str, size: int, order: str, big: bool, offset: int) -> None:
     count_fmt, entry_size, next_fmt = ("Q", 20, "Q") if big else ("H", 12, "I")
-    seen: set[int] = set()
+    seen: dict[int, int] = {}
+    """Offset → number (from 1) of each directory walked."""
     while offset and len(seen) < _MAX_DIRECTORIES:
         if offset in seen:
-            return  # a directory chain that loops: readers stop here too
-        seen.add(offset)
+            msg = (
+                f"{name} is corrupt: its directory chain loops (directory {len(seen) + 1} is "
+                f"directory {seen[offset]} again)"
+            )
+            raise SlideOpenError(msg)
+        seen[offset] = len(seen) + 1
         count_size = struct.calcsize(count_fmt)
         _within(name, size, offset, count_size, f"directory {len(seen)}")
         handle.seek(offset)
@@ -71,6 +81,7 @@ def _walk(handle: BinaryIO, name: str, size: int, order: str, big: bool, offset:
         raw = handle.read(table)
         entries = _entries(raw[: count * entry_size], order, big, count)
         _check_blocks(handle, name, size, order, big, entries, len(seen))
+        _check_block_count(handle, name, size, order, big, entries, len(seen))
         offset = struct.unpack(order + next_fmt, raw[count * entry_size :])[0]
 
 
@@ -134,6 +145,66 @@ def _check_blocks(
                 f"byte {int(ends.max())}, past the end of the file ({size} bytes)"
             )
             raise SlideOpenError(msg)
+
+
+def _first(
+    handle: BinaryIO,
+    name: str,
+    size: int,
+    order: str,
+    big: bool,
+    entries: dict[int, tuple[int, int, bytes]],
+    tag: int,
+    default: int | None,
+) -> int | None:
+    """The first value of an integer tag, ``default`` when the directory lacks it."""
+    if tag not in entries:
+        return default
+    values = _values(handle, name, size, order, big, entries[tag], f"tag {tag}")
+    return int(values[0]) if values.size else default
+
+
+def _check_block_count(
+    handle: BinaryIO,
+    name: str,
+    size: int,
+    order: str,
+    big: bool,
+    entries: dict[int, tuple[int, int, bytes]],
+    index: int,
+) -> None:
+    """Refuse a directory that lists fewer tiles or strips than its declared size needs.
+
+    A width or height garbled upwards (bit rot, a hostile file) otherwise opens as an image
+    whose blocks beyond the listed ones do not exist.
+    """
+
+    def tag(code: int, default: int | None = None) -> int | None:
+        return _first(handle, name, size, order, big, entries, code, default)
+
+    width, height = tag(256), tag(257)
+    if width is None or height is None or width < 1 or height < 1:
+        return  # no image in this directory, or an empty one: the readers refuse it
+    planes = tag(277, 1) if tag(284, 1) == 2 else 1
+    if 324 in entries:
+        tile_w, tile_h = tag(322, 0), tag(323, 0)
+        if not tile_w or not tile_h:
+            msg = f"{name} is corrupt: directory {index} has tiles of size {tile_w}×{tile_h}"
+            raise SlideOpenError(msg)
+        needed = -(-width // tile_w) * -(-height // tile_h) * (planes or 1)
+        listed, what = entries[324][1], f"{tile_w}×{tile_h} tiles"
+    elif 273 in entries:
+        rows = tag(278, height) or height
+        needed = -(-height // min(rows, height)) * (planes or 1)
+        listed, what = entries[273][1], f"strips of {min(rows, height)} rows"
+    else:
+        return
+    if listed < needed:
+        msg = (
+            f"{name} is corrupt: directory {index} declares {width}×{height} pixels in {what}, "
+            f"which takes {needed} blocks, but lists {listed}"
+        )
+        raise SlideOpenError(msg)
 
 
 def _within(name: str, size: int, start: int, length: int, what: str) -> None:

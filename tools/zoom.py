@@ -356,7 +356,7 @@ def _resolve_box(
                 raise RegionError(msg)
         return clipped(Box.around(cx, cy, w, h), meta, notes)
     if inp.target == "tissue_region":
-        target = tissue_box(inp.region_index or 1, ctx)
+        target = tissue_box(1 if inp.region_index is None else inp.region_index, ctx)
     else:
         target = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
     return fit_view(target, downsample, ctx.settings.max_view_px, meta, notes)
