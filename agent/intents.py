@@ -606,4 +606,7 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
 
 
 def _ordinal(word: str) -> int:
-    return ORDINAL_WORDS[word] if word in ORDINAL_WORDS else round(_bounded(word, "region number"))
+    if word in ORDINAL_WORDS:
+        return ORDINAL_WORDS[word]
+    digits = re.sub(r"(?:st|nd|rd|th)$", "", word)
+    return round(_bounded(digits, "region number"))

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.ordinals import ORDINAL_PATTERN, ORDINAL_WORDS
+from agent.ordinals import ORDINAL_PATTERN, ordinal_number
 from agent.references import CURRENT_RE, PREVIOUS_RE, expand_ranges
 
 __all__ = [
@@ -101,10 +101,10 @@ def region_refs(low: str) -> list[RegionRef]:
         extras = re.findall(_ORD, m.group(2) or "")
         if m.group(1) == "last" and not extras:
             continue  # "the last view" alone is the one before (PREVIOUS_RE)
-        found.append((m.start(1), ORDINAL_WORDS[m.group(1)]))
+        found.append((m.start(1), ordinal_number(m.group(1))))
         listed.append((m.start(), m.end()))
         for k, extra in enumerate(extras):
-            found.append((m.start(2) + k, ORDINAL_WORDS[extra]))
+            found.append((m.start(2) + k, ordinal_number(extra)))
     found.extend((m.start(), "current") for m in CURRENT_RE.finditer(low))
     found.extend(
         (m.start(), "previous")

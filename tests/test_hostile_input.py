@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from agent.intents import parse_request
+from agent.intents import parse_request, region_request
+from agent.review_intents import region_refs
 from core.errors import SlideOpenError
 from core.text import clean_text, terminal_safe
 from tests.conftest import REPO_ROOT, SHARED_DATA
@@ -344,3 +345,13 @@ def test_a_scale_with_an_exponent_is_read_whole() -> None:
     zoom = parse_request("zoom to (1000, 1000) at 1e-320 mpp").zoom
     assert (zoom.mpp, zoom.magnification, zoom.error) == (1e-320, None, None)
     assert parse_request("zoom to (1, 2) at 5e1x").zoom.magnification == 50.0
+
+
+def test_a_numbered_ordinal_is_read_as_its_number() -> None:
+    """ "the 1000000th largest tissue region" is that region (refused), never the largest."""
+    assert region_request("count nuclei in the 1000000th largest tissue region").error == (
+        "region number 1000000 is outside the range 0 to 10000"
+    )
+    assert region_request("zoom to the 3rd tissue piece").region_index == 3
+    assert region_request("count the nuclei in the 12th region").roi_number == 12
+    assert region_refs("compare the sixth view with the 7th view") == [6, 7]
