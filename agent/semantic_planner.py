@@ -177,6 +177,8 @@ _SHORTHAND = {
     "ddx": "differential diagnosis",
     "seg": "segment",
     "frag": "fragment",
+    "pni": "perineural invasion",
+    "lvi": "lymphovascular invasion",
     "frags": "fragments",
     "@": "at",
     "mag": "magnification",
@@ -529,6 +531,10 @@ _KNOWLEDGE_ASK_RE = re.compile(
     r"definition|features?|criteria|grad(?:e|ed|ing)|markers?|differentials?)\b"
 )
 """A request to be reminded of textbook knowledge, not of the case's findings."""
+_WHAT_WAS_RE = re.compile(
+    r"^\s*(?:and\s+|so\s+)?(?:what|which|how\s+many)\s+(?:\w+\s+)?(?:was|were)\b"
+)
+"""A question in the past tense: about a result the case already holds."""
 _TEXTBOOK_RE = re.compile(
     r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:what\s+(?:is|are)|what'?s|whats|define|"
     r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)|"
@@ -554,7 +560,7 @@ _CASE_NOUN_RE = re.compile(
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
-    r"different\s+from|as\s+many)\b"
+    r"different\s+from|as\s+many|the\s+same)\b"
 )
 _SLIDE_FACT_RE = re.compile(
     r"\s*(?:and\s+|so\s+)?(?:what\s+is\s+|what\s+are\s+)?(?:the\s+)?(?:scan\s+|base\s+)?"
@@ -665,6 +671,8 @@ def grammar_cue(clause: str) -> str | None:
         return "wsi_classify"
     if parse_recall(clause) is not None or _PAST_RESULT_RE.search(clause):
         return "recall"
+    if _WHAT_WAS_RE.search(clause) and set(findings_asked(clause)) - {"slide_info"}:
+        return "recall"  # "what was the segmentation of region 2?"
     if (
         _TEXTBOOK_RE.search(clause)
         and not DEICTIC_RE.search(clause)
@@ -672,7 +680,8 @@ def grammar_cue(clause: str) -> str | None:
         and not _analysis_verb(clause)
     ):
         return "knowledge"
-    if len(set(region_refs(clause))) >= 2 and _COMPARATIVE_RE.search(clause):
+    two = len(set(region_refs(clause))) >= 2 or _TWO_RE.search(clause)
+    if two and _COMPARATIVE_RE.search(clause):
         compare = _compare_from_refs(clause)
         if compare is not None:
             return "compare"
@@ -803,7 +812,8 @@ def _can_compare(low: str) -> bool:
     """
     refs = len(set(region_refs(low)))
     cue = _COMPARE_CUE_RE.search(_VERSUS_RE.sub(" ", low))
-    return bool(cue) or refs >= 2
+    two = bool(_TWO_RE.search(low) and _COMPARATIVE_RE.search(low))
+    return bool(cue) or refs >= 2 or two
 
 
 _TWO_RE = re.compile(

@@ -129,11 +129,20 @@ class VqaTool(Tool):
         "does this look invasive",
         "does the tumour invade nerves or vessels here",
         "is there anything unusual in this region",
+        "describe the morphology",
+        "what is your impression of this field",
+        "any atypia?",
+        "describe the architecture of the glands",
+        "can you see any organisms",
+        "is the tumour infiltrating the fat",
+        "what is the mitotic count",
+        "are the nuclei pleomorphic",
     )
     vocabulary = (
         *("mitos", "mitot", "keratin", "pearl", "perineur", "invasi", "invade", "lymphovasc"),
         *("signet", "descri", "stand", "suspicio", "unusual", "pleomorph", "nucleol", "atypi"),
         *("calcif", "granulom", "haemorrh", "hemorrh", "apopto", "vascular", "emboli"),
+        *("morpholog", "impression", "architect", "organism", "bacteri", "infiltrat"),
     )
     Input = VqaInput
     Output = VqaOutput
