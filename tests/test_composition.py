@@ -10,6 +10,7 @@ from PIL import Image
 
 from app.runner import Copilot
 from tools.capricorn import KATHER_LABELS
+from tools.composition import CLASS_COLOURS
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
@@ -55,6 +56,23 @@ def test_a_presence_question_measures_every_tissue_tile(
     chain = " ".join(s["text"] for s in r.chain)
     assert "No tile was labelled" in chain
     assert "debris" in chain
+    # the class map: the four tissue tiles in level-0 pixels, tinted with their class's colour
+    assert out["tile_boxes"] == [
+        [0, 0, 224, 224],
+        [224, 0, 448, 224],
+        [0, 224, 224, 448],
+        [224, 224, 448, 448],
+    ]
+    assert out["tile_classes"] == ["normal colon mucosa"] * 4
+    (artifact,) = ev["artifacts"]
+    picture = np.asarray(Image.open(artifact).convert("RGB"), dtype=int)
+    assert picture.shape == (448, 672, 3)
+    source = np.asarray(Image.open(mucosa_mosaic).convert("RGB"), dtype=int)
+    green = np.array(CLASS_COLOURS["normal colon mucosa"])
+    inside = picture[100:120, 100:120] - source[100:120, 100:120]
+    assert np.abs(inside).mean() > 5  # tinted
+    assert np.abs(picture[223, 100] - green).max() <= 1  # the tile's outline
+    assert np.array_equal(picture[300:320, 560:580], source[300:320, 560:580])  # glass untouched
 
 
 def test_an_extent_question_on_an_earlier_region_uses_its_box(

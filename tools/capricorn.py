@@ -28,7 +28,7 @@ import numpy as np
 from tools.pixels import resize_rgb
 from tools.tissue import tissue_mask
 
-__all__ = ["KATHER_LABELS", "LABELS", "CapricornClassifier", "region_tiles"]
+__all__ = ["KATHER_LABELS", "LABELS", "CapricornClassifier", "region_tile_grid", "region_tiles"]
 
 KATHER_LABELS = (
     "adipose",
@@ -130,7 +130,24 @@ def region_tiles(
     with less than ``min_tissue`` tissue are left out unless none has enough; at most
     ``max_tiles`` are kept, evenly spread. An image smaller than one tile is one tile.
     """
+    tiles, _, notes = region_tile_grid(
+        rgb, mpp=mpp, tile_px=tile_px, tile_mpp=tile_mpp, max_tiles=max_tiles, min_tissue=min_tissue
+    )
+    return tiles, notes
+
+
+def region_tile_grid(
+    rgb: np.ndarray,
+    *,
+    mpp: float,
+    tile_px: int,
+    tile_mpp: float,
+    max_tiles: int,
+    min_tissue: float = 0.5,
+) -> tuple[list[np.ndarray], list[tuple[int, int, int, int]], list[str]]:
+    """``region_tiles`` with each tile's box in the input image's pixels (x0, y0, x1, y1)."""
     notes: list[str] = []
+    in_h, in_w = rgb.shape[:2]
     height, width = rgb.shape[:2]
     scale = mpp / tile_mpp
     if abs(scale - 1) > 0.01:
@@ -139,7 +156,7 @@ def region_tiles(
     rows, cols = height // tile_px, width // tile_px
     if rows == 0 or cols == 0:
         notes.append(f"the region is smaller than one {tile_px}-px tile: classified as one tile")
-        return [rgb], notes
+        return [rgb], [(0, 0, in_w, in_h)], notes
     y_off, x_off = (height - rows * tile_px) // 2, (width - cols * tile_px) // 2
     tissue = tissue_mask(rgb)
     boxes = [(y_off + r * tile_px, x_off + c * tile_px) for r in range(rows) for c in range(cols)]
@@ -152,8 +169,18 @@ def region_tiles(
         picks = np.linspace(0, len(kept) - 1, max_tiles).round().astype(int)
         kept = [kept[i] for i in picks]
     tiles = [rgb[y : y + tile_px, x : x + tile_px] for y, x in kept]
+    back = in_w / width, in_h / height  # resampled pixels → input pixels
+    boxes_in = [
+        (
+            round(x * back[0]),
+            round(y * back[1]),
+            round((x + tile_px) * back[0]),
+            round((y + tile_px) * back[1]),
+        )
+        for y, x in kept
+    ]
     notes.append(
         f"mean of {len(tiles)} tissue tile(s) of {tile_px} px at {tile_mpp:g} µm/px "
         f"out of {len(boxes)}"
     )
-    return tiles, notes
+    return tiles, boxes_in, notes

@@ -14,12 +14,13 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 from pydantic import BaseModel, Field
 
 from core.errors import ToolServerError
 from core.narration import Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
-from tools.capricorn import LABELS, CapricornClassifier, region_tiles
+from tools.capricorn import LABELS, CapricornClassifier, region_tile_grid
 from tools.cpu_experts import CAPRICORN_IMPLEMENTATION
 from tools.expert_pool import ExpertPool
 from tools.experts import DeclaredDomain, declared_domains
@@ -30,7 +31,7 @@ from tools.regions import RegionInput, read_analysis_region
 if TYPE_CHECKING:
     from core.settings import Settings
 
-__all__ = ["CompositionInput", "CompositionOutput", "CompositionTool"]
+__all__ = ["CLASS_COLOURS", "CompositionInput", "CompositionOutput", "CompositionTool", "class_map"]
 
 MAX_TILES = 64
 """Tiles classified per region at most, spread evenly over its tissue."""
@@ -56,6 +57,12 @@ class CompositionOutput(BaseModel):
     roi_number: int | None
     region_index: int | None
     notes: list[str]
+    tile_boxes: list[list[int]] = Field(
+        default_factory=list, description="each classified tile, [x0, y0, x1, y1] level-0 pixels"
+    )
+    tile_classes: list[str] = Field(
+        default_factory=list, description="each classified tile's top class, as tile_boxes"
+    )
     domains: list[DeclaredDomain] = Field(
         default_factory=list, description="what each contributing expert was trained on"
     )
@@ -185,7 +192,7 @@ class CompositionTool(Tool):
         if mpp is None:
             mpp = DEFAULT_MPP
             notes.append(f"{expert.name} assumes {DEFAULT_MPP} µm/px; no area is given")
-        tiles, tile_notes = region_tiles(
+        tiles, tile_boxes, tile_notes = region_tile_grid(
             read.image,
             mpp=mpp,
             tile_px=expert.tile_px,
@@ -199,6 +206,19 @@ class CompositionTool(Tool):
         top = np.argmax(model.predict(tiles)[:, columns], axis=1)
         ctx.progress(f"classified {len(tiles)} tile(s) in {time.perf_counter() - started:.1f} s")
         counts = {k: int((top == i).sum()) for i, k in enumerate(classes)}
+        tile_classes = [classes[int(i)] for i in top]
+        sx, sy = region.width / read.image.shape[1], region.height / read.image.shape[0]
+        level0 = [
+            [
+                round(region.x0 + x0 * sx),
+                round(region.y0 + y0 * sy),
+                round(region.x0 + x1 * sx),
+                round(region.y0 + y1 * sy),
+            ]
+            for x0, y0, x1, y1 in tile_boxes
+        ]
+        artifact = ctx.artifact_dir / f"{ctx.evidence_id}-composition.png"
+        class_map(read.image, tile_boxes, tile_classes, classes).save(artifact, compress_level=3)
         order = sorted(classes, key=lambda k: (-counts[k], classes.index(k)))
         tile_um = expert.tile_px * expert.tile_mpp
         area = None
@@ -216,6 +236,8 @@ class CompositionTool(Tool):
             roi_number=inp.roi_number,
             region_index=inp.region_index,
             notes=[*notes, _vocabulary_note(classes)],
+            tile_boxes=level0,
+            tile_classes=tile_classes,
             domains=declared_domains([expert]),
         )
         main = order[0]
@@ -223,7 +245,13 @@ class CompositionTool(Tool):
             f"{len(tiles)} tissue tile(s): {main} {100 * counts[main] / len(tiles):.0f}%"
             f" and {sum(1 for k in order if counts[k])} class(es) in all"
         )
-        return ToolResult(output=out, summary=summary, expert=expert.name, backend="cpu")
+        return ToolResult(
+            output=out,
+            summary=summary,
+            expert=expert.name,
+            backend="cpu",
+            artifacts=[str(artifact)],
+        )
 
 
 def _vocabulary_note(classes: list[str]) -> str:
@@ -236,3 +264,44 @@ def _vocabulary_note(classes: list[str]) -> str:
         said.append("tumour as colorectal adenocarcinoma epithelium")
     lead = f"the tile classifier knows {len(classes)} tissue classes only"
     return lead + (f" ({'; '.join(said)})" if said else "")
+
+
+CLASS_COLOURS: dict[str, tuple[int, int, int]] = {
+    "adipose": (255, 221, 87),
+    "background": (200, 200, 200),
+    "debris": (140, 81, 10),
+    "lymphocytes": (84, 39, 143),
+    "mucus": (116, 196, 255),
+    "smooth muscle": (230, 85, 13),
+    "normal colon mucosa": (49, 163, 84),
+    "cancer-associated stroma": (253, 141, 160),
+    "colorectal adenocarcinoma epithelium": (215, 25, 28),
+}
+"""A colour per class of the class map (other classes get one from a fixed cycle)."""
+_CYCLE = ((31, 120, 180), (178, 223, 138), (106, 61, 154), (255, 127, 0), (177, 89, 40))
+
+
+def class_map(
+    image: np.ndarray,
+    boxes: list[tuple[int, int, int, int]],
+    labels: list[str],
+    classes: list[str],
+) -> Image.Image:
+    """The region with each classified tile tinted by its class, outlined, and a legend."""
+    from PIL import ImageDraw
+
+    colour = {k: CLASS_COLOURS.get(k, _CYCLE[i % len(_CYCLE)]) for i, k in enumerate(classes)}
+    base = Image.fromarray(image).convert("RGBA")
+    tint = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(tint)
+    for (x0, y0, x1, y1), label in zip(boxes, labels, strict=True):
+        r, g, b = colour[label]
+        draw.rectangle([x0, y0, x1 - 1, y1 - 1], fill=(r, g, b, 90), outline=(r, g, b, 255))
+    picture = Image.alpha_composite(base, tint)
+    shown = [k for k in classes if k in set(labels)]
+    legend = ImageDraw.Draw(picture)
+    for i, name in enumerate(shown):
+        y = 4 + 14 * i
+        legend.rectangle([4, y, 14, y + 10], fill=(*colour[name], 255), outline=(0, 0, 0, 255))
+        legend.text((18, y - 1), name, fill=(0, 0, 0, 255))
+    return picture.convert("RGB")
