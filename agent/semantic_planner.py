@@ -29,7 +29,7 @@ from agent.intents import (
     segment_targets,
     zoom_request,
 )
-from agent.references import DEICTIC_RE
+from agent.references import CURRENT_RE, DEICTIC_RE
 from agent.review_intents import (
     CompareRequest,
     RecallRequest,
@@ -675,7 +675,7 @@ def grammar_cue(clause: str) -> str | None:
         return "recall"  # "what was the segmentation of region 2?"
     if (
         _TEXTBOOK_RE.search(clause)
-        and not DEICTIC_RE.search(clause)
+        and not CURRENT_RE.search(clause)
         and not _CASE_NOUN_RE.search(clause)
         and not _analysis_verb(clause)
     ):
