@@ -49,7 +49,7 @@ def test_a_corner_of_the_slide_and_its_answer_is_verified(
 def test_a_question_no_tool_serves_is_asked_back_not_answered_with_help(
     copilot: Copilot, cmu_slide: Path
 ) -> None:
-    result = copilot.ask(cmu_slide, "are there any mitotic figures?", "clarify")
+    result = copilot.ask(cmu_slide, "what would you expect the Ki-67 to be here?", "clarify")
     assert result.evidence == []
     assert result.plan is not None
     assert result.plan["clarify"]
