@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from tools.slide import Slide
     from tools.slide_cache import SlideCache
 
-__all__ = ["Tool", "ToolContext", "ToolResult"]
+__all__ = ["ExpertTool", "Tool", "ToolContext", "ToolResult"]
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,8 @@ class Tool(ABC):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if getattr(cls, "__abstractmethods__", None):
-            return
+        if getattr(cls, "__abstractmethods__", None) or cls.__dict__.get("base_class"):
+            return  # a base for tools, not a tool
         for attr in ("name", "description"):
             if not isinstance(getattr(cls, attr, None), str) or not getattr(cls, attr):
                 msg = f"tool {cls.__name__} must set a non-empty {attr}"
@@ -177,3 +177,18 @@ def _strings_at(node: Any, parts: list[str]) -> list[str]:
         if head.isdigit() and int(head) < len(node):
             return _strings_at(node[int(head)], rest)
     return []
+
+
+class ExpertTool(Tool):
+    """A tool that runs the registry's experts: built around the registry's shared pool."""
+
+    base_class: ClassVar[bool] = True
+
+    def __init__(self, pool: ExpertPool) -> None:
+        self._pool = pool
+
+    @classmethod
+    def create(cls, settings: Settings, pool: ExpertPool) -> Tool:
+        """The tool with the registry's expert pool."""
+        del settings
+        return cls(pool)

@@ -11,7 +11,6 @@ for one of them is mapped in the answer's notes ("necrosis" appears as its "debr
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -19,17 +18,13 @@ from pydantic import BaseModel, Field
 
 from core.errors import ToolServerError
 from core.narration import Outcome, Section, StepKind, Writer
-from tools.base import Tool, ToolContext, ToolResult
+from tools.base import ExpertTool, ToolContext, ToolResult
 from tools.capricorn import LABELS, CapricornClassifier, region_tile_grid
 from tools.cpu_experts import CAPRICORN_IMPLEMENTATION
-from tools.expert_pool import ExpertPool
 from tools.experts import DeclaredDomain, declared_domains
 from tools.nuclei import DEFAULT_MPP
 from tools.phrasing import where, with_notes
 from tools.regions import RegionInput, read_analysis_region
-
-if TYPE_CHECKING:
-    from core.settings import Settings
 
 __all__ = ["CLASS_COLOURS", "CompositionInput", "CompositionOutput", "CompositionTool", "class_map"]
 
@@ -68,7 +63,7 @@ class CompositionOutput(BaseModel):
     )
 
 
-class CompositionTool(Tool):
+class CompositionTool(ExpertTool):
     """Classify every tissue tile of a region and report each class's share and area."""
 
     name = "composition"
@@ -129,15 +124,6 @@ class CompositionTool(Tool):
         "roi_number": "index",
         "region_index": "index",
     }
-
-    @classmethod
-    def create(cls, settings: Settings, pool: ExpertPool) -> Tool:
-        """The tool with the registry's expert pool (its tile classifier)."""
-        del settings
-        return cls(pool)
-
-    def __init__(self, pool: ExpertPool) -> None:
-        self._pool = pool
 
     @classmethod
     def narrate(cls, out: Outcome) -> Section:

@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from core.errors import ModelOutputError, ToolError, ToolServerError, excerpt
 from core.narration import OPINION_MARK, Outcome, Section, StepKind, Writer
-from tools.base import Tool, ToolContext, ToolResult
-from tools.expert_pool import ExpertPool
+from tools.base import ExpertTool, ToolContext, ToolResult
 from tools.experts import ExpertSpec
 from tools.parsers import parse_answer_tags
 from tools.phrasing import where, with_notes
 from tools.regions import RegionInput, read_analysis_region
 from tools.types import RegionRead
-
-if TYPE_CHECKING:
-    from core.settings import Settings
 
 __all__ = [
     "DEFAULT_VQA_PROMPT",
@@ -98,7 +93,7 @@ class VqaOutput(BaseModel):
     notes: list[str]
 
 
-class VqaTool(Tool):
+class VqaTool(ExpertTool):
     """Ask the VQA experts a free question about a region; report each expert's answer."""
 
     name = "vqa"
@@ -154,15 +149,6 @@ class VqaTool(Tool):
         "region_index": "index",
         "mpp": "µm/px",
     }
-
-    @classmethod
-    def create(cls, settings: Settings, pool: ExpertPool) -> Tool:
-        """The tool with the registry's expert pool (its VQA experts)."""
-        del settings
-        return cls(pool)
-
-    def __init__(self, pool: ExpertPool) -> None:
-        self._pool = pool
 
     @classmethod
     def narrate(cls, out: Outcome) -> Section:
