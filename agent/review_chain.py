@@ -202,6 +202,8 @@ def _recall_regions(
     """What the case holds about each region: its view and its latest analyses."""
     by_number = {r.number: r for r in rois}
     cites: list[str] = []
+    if lookup.views:
+        return _list_views(steps, answer, earlier, lookup, by_number)
     views = {r.evidence for r in rois}
     whole = [
         e
@@ -248,6 +250,36 @@ def _recall_regions(
         if answer.render():
             answer.text(" ")
         answer.text(line[0].upper() + line[1:] + ("" if line.endswith(".") else "."))
+    return cites
+
+
+def _list_views(
+    steps: list[ChainStep],
+    answer: Writer,
+    earlier: list[Evidence],
+    lookup: CaseLookup,
+    by_number: dict[int, Roi],
+) -> list[str]:
+    """Every region the case visited, in order: its number, box and scale."""
+    cites: list[str] = []
+    by_id = {e.id: e for e in earlier}
+    for number in lookup.rois:
+        roi = by_number.get(number)
+        view = by_id.get(roi.evidence) if roi is not None else None
+        if view is None:
+            continue
+        w = Writer().text(f"The {ordinal(number)} region: box ")
+        w.box(view.output["box"], view.id, "box").text(" in level-0 pixels")
+        if view.output.get("magnification") is not None:
+            mag = view.output["magnification"]
+            w.text(" at ").num(mag, view.id, "magnification", decimals=decimals_for(mag))
+            w.text("x")
+        w.text(".")
+        steps.append(step_of(len(steps) + 1, "observe", w, [view.id]))
+        answer.text(" " if answer.render() else "").extend(w)
+        cites.append(view.id)
+    for line in lookup.missing:
+        answer.text((" " if answer.render() else "") + line)
     return cites
 
 

@@ -48,10 +48,18 @@ _RECALL_RE = re.compile(
     r"\b(?:list|show\s+me|name|what\s+(?:are|were))\s+(?:all\s+)?(?:the\s+)?"
     r"(?:regions?|views?|fields?|areas?|places?)\s+(?:that\s+)?(?:we|you|i)\s+(?:have\s+|'ve\s+)?"
     r"(?:looked\s+at|visited|seen|saw|viewed|analy[sz]ed)\b|"
+    r"\bwhich\s+(?:regions?|views?|fields?|areas?|places?)\s+(?:have|did)\s+(?:we|you|i)\s+"
+    r"(?:looked\s+at|look\s+at|visited|visit|seen|see|viewed|been\s+to)\b|"
     r"\bhow\s+(?:confident|sure|certain)\s+(?:is|was|were|are)\s+(?:it|that|the\s+\w+|you)\b|"
     r"\bremind\s+me\b|\brecap\b|\b(?:our|the|earlier|previous)\s+(?:earlier\s+|previous\s+)?"
     r"(?:conclusions?|findings?|results?)\s+(?:about|for|on|in|of)\b"
 )
+_LIST_VIEWS_RE = re.compile(
+    r"\b(?:list|show\s+me|name|what\s+(?:are|were)|which)\s+(?:all\s+)?(?:the\s+)?"
+    r"(?:regions?|views?|fields?|areas?|places?)\s+(?:that\s+)?(?:have\s+|did\s+)?(?:we|you|i)\s+"
+    r"(?:have\s+|'ve\s+)?(?:looked\s+at|look\s+at|visited|visit|seen|see|saw|viewed|been\s+to)\b"
+)
+"""A request to list the places the case looked at (not what was found there)."""
 _SEGMENT_RE = re.compile(r"\b(?:segment(?:ation|ed)?|outlin(?:e|es|ed)|masks?|cover(?:age|ed)?)\b")
 _DETECT_RE = re.compile(r"\b(?:detect(?:ion|ed)?|counts?|density|how\s+many|number\s+of)\b")
 _CLASSIFY_RE = re.compile(
@@ -79,6 +87,8 @@ class RecallRequest:
     regions: tuple[RegionRef, ...] = ()
     kinds: tuple[str, ...] = ()
     """Tools whose results the question asks for ("the count": detect); empty: all of them."""
+    views: bool = False
+    """The question asks which places the case looked at: every region, by its view."""
 
 
 def region_refs(low: str) -> list[RegionRef]:
@@ -150,6 +160,8 @@ def parse_recall(low: str) -> RecallRequest | None:
     if not _RECALL_RE.search(low):
         return None
     refs = [r for r in dict.fromkeys(region_refs(low))]
+    if _LIST_VIEWS_RE.search(low):
+        return RecallRequest(regions=tuple(refs), views=True)
     return RecallRequest(regions=tuple(refs), kinds=findings_asked(low))
 
 

@@ -76,6 +76,15 @@ def plan_recall(
     question that names none recalls the latest result of each kind: of the whole slide first,
     then of each region.
     """
+    if req.views:
+        listed = rois if not req.regions else [r for r in rois if r.number in req.regions]
+        return CaseLookup(
+            kind="recall",
+            rois=[r.number for r in listed],
+            earlier=[r.evidence for r in listed],
+            missing=[] if listed else ["No region of this slide has been visited yet."],
+            views=True,
+        )
     every = analyses_of(archive)
     numbers = {r.number for r in rois}
     analyses = [a for a in every if a.roi in numbers]

@@ -459,7 +459,8 @@ def semantic_parse(
         recall = parse_recall(said) or RecallRequest(
             regions=tuple(dict.fromkeys(region_refs(said))), kinds=findings_asked(said)
         )
-        if not recall.kinds and len(routing.selected) == 1:  # "remind me, what was the count"
+        if not recall.kinds and not recall.views and len(routing.selected) == 1:
+            # "remind me, what was the count"
             recall = RecallRequest(regions=recall.regions, kinds=findings_asked(low))
         chosen.discard("recall")
     zoom = None

@@ -88,6 +88,7 @@ class CaseLookup(_Model):
     none_held: bool = Field(
         default=False, description="a recall found no result of the kinds asked in the case"
     )
+    views: bool = Field(default=False, description="a recall lists the regions the case visited")
 
 
 class Plan(_Model):

@@ -219,6 +219,7 @@ def test_findings_are_recalled_by_kind_and_summarised_for_the_whole_case(
         label = copilot.ask(review.slide, "what was the segmentation of region 2?", "memory")
         summary = copilot.ask(review.slide, "summarise everything we've found so far", "memory")
         none = copilot.ask(review.slide, "what was the tissue class earlier?", "memory")
+        listed = copilot.ask(review.slide, "list the regions we looked at", "memory")
     finally:
         copilot.close()
     detect_ids = [done[1].evidence[0]["id"], done[3].evidence[0]["id"]]
@@ -248,6 +249,13 @@ def test_findings_are_recalled_by_kind_and_summarised_for_the_whole_case(
     )
     assert none.verification["status"] == "verified"
     assert none.verification["checks"][0]["name"] == "case_memory"
+    # the places the case looked at, by their views
+    assert listed.answer == (
+        f"The first region: box {BOX1} in level-0 pixels at 20x. The second region: box {BOX2} "
+        "in level-0 pixels at 20x."
+    )
+    assert [e["tool"] for e in listed.earlier] == ["zoom", "zoom"]
+    assert listed.verification["status"] == "verified", listed.verification["reasons"]
 
 
 def test_a_recall_that_denies_a_held_result_is_rejected(review: Review) -> None:
