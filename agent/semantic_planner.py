@@ -639,7 +639,9 @@ _HOW_MANY_PIECES_RE = re.compile(
 )
 """How many pieces of tissue the slide holds: the tissue tool's regions."""
 _SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)[\s-]+slide\b|\bslide[- ]level\b|\boverall\b")
-_A_SLIDE_RE = re.compile(r"\b(?:this|the|that)\s+(?:slide|case|wsi)\b|\bwhole\s+slide\b")
+_A_SLIDE_RE = re.compile(
+    r"\b(?:this|the|that)\s+(?:[a-z-]+\s+){0,2}(?:slide|case|wsi)\b|\bwhole\s+slide\b"
+)
 _YIELDS_TO_CLASSIFY = frozenset({"tissue", "slide_info", "wsi_classify", "zoom", "composition"})
 """Capabilities a clause that asks for a region's class ("is this mucus or debris?") overrides."""
 _YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})

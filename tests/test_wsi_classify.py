@@ -15,7 +15,7 @@ from tests.test_cli import run
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 
-def experts_file(home: Path, encoder: Path | str, head: Path | str) -> Path:
+def experts_file(home: Path, encoder: Path | str, head: Path | str, domain: str = "") -> Path:
     path = home / "experts.toml"
     path.write_text(f"""
 [[experts]]
@@ -30,7 +30,7 @@ head_checkpoint = "{head}"
 tile_px = 224
 tile_mpp = 1.0
 max_tiles = 40
-""")
+{domain}""")
     return path
 
 
@@ -78,3 +78,27 @@ def test_missing_checkpoint_is_one_line_naming_the_setting(
         f"(expert mil-tiny: 'encoder_checkpoint' {home / 'nowhere.pt'} does not exist; "
         "set it in the experts file)\n"
     )
+
+
+def test_a_slide_classifier_from_another_organ_says_so(
+    home: Path, cmu_slide: Path, tiny_mil: tuple[Path, Path]
+) -> None:
+    domain = '[experts.domain]\norgans = ["colorectum"]\ntissue = "colorectal resections"\n'
+    settings = Settings(home=home, experts_file=experts_file(home, *tiny_mil, domain=domain))
+    copilot = Copilot(settings)
+    try:
+        lung = copilot.ask(cmu_slide, "classify this lung biopsy slide", "w-lung")
+        colon = copilot.ask(cmu_slide, "classify this colon slide", "w-colon")
+    finally:
+        copilot.close()
+    (ev,) = lung.evidence
+    assert ev["tool"] == "wsi_classify", ev
+    assert ev["output"]["domains"][0]["organs"] == ["colorectum"]
+    caveats = [s for s in lung.chain if s["kind"] == "caveat"]
+    assert len(caveats) == 1
+    assert "mil-tiny" in caveats[0]["text"]
+    assert "colorectal resections" in caveats[0]["text"]
+    assert "may not apply" in caveats[0]["text"]
+    assert caveats[0]["text"] in lung.answer
+    assert caveats[0]["verified"]
+    assert not [s for s in colon.chain if s["kind"] == "caveat"]

@@ -14,7 +14,7 @@ from core.narration import Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import MIL_IMPLEMENTATION, cpu_problem
 from tools.expert_pool import ExpertPool
-from tools.experts import ExpertSpec
+from tools.experts import DeclaredDomain, ExpertSpec, declared_domains
 from tools.mil import MilModel, load_mil
 from tools.phrasing import decimals_for, experts_word, with_notes
 from tools.router import Contribution, combine_labels
@@ -49,6 +49,9 @@ class WsiClassifyOutput(BaseModel):
     tile_mpp: float | None = Field(description="µm/px of the tiles; None without slide mpp")
     top_tiles: list[AttendedTile]
     notes: list[str]
+    domains: list[DeclaredDomain] = Field(
+        default_factory=list, description="what each contributing expert was trained on"
+    )
 
 
 class WsiClassifyTool(Tool):
@@ -90,6 +93,8 @@ class WsiClassifyTool(Tool):
         "tile_mpp": "µm/px",
         "top_tiles.0.box.*": "px",
         "top_tiles.0.attention": "probability",
+        "domains.*.mpp_min": "µm/px",
+        "domains.*.mpp_max": "µm/px",
     }
     """The most attended tile is claimable; the other tiles' boxes and attention are not."""
 
@@ -158,6 +163,7 @@ class WsiClassifyTool(Tool):
                 for i in order
             ],
             notes=notes,
+            domains=declared_domains(experts),
         )
         artifact = ctx.artifact_dir / f"{ctx.evidence_id}-attention.png"
         _heatmap(ctx, tiles, attention).save(artifact, compress_level=3)
