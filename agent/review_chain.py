@@ -224,13 +224,7 @@ def _recall_regions(
         if answer.render():
             answer.text(" ")
         if view is not None:
-            w = Writer().text(f"{name.capitalize()} of this case is the view of box ")
-            w.box(view.output["box"], view.id, "box").text(" in level-0 pixels")
-            if view.output.get("magnification") is not None:
-                mag = view.output["magnification"]
-                w.text(" at ").num(mag, view.id, "magnification", decimals=decimals_for(mag))
-                w.text("x")
-            w.text(".")
+            w = _view_of(f"{name.capitalize()} of this case is the view of box ", view)
             steps.append(step_of(len(steps) + 1, "observe", w, [view.id]))
             cites.append(view.id)
         if not mine:
@@ -268,19 +262,22 @@ def _list_views(
         view = by_id.get(roi.evidence) if roi is not None else None
         if view is None:
             continue
-        w = Writer().text(f"The {ordinal(number)} region: box ")
-        w.box(view.output["box"], view.id, "box").text(" in level-0 pixels")
-        if view.output.get("magnification") is not None:
-            mag = view.output["magnification"]
-            w.text(" at ").num(mag, view.id, "magnification", decimals=decimals_for(mag))
-            w.text("x")
-        w.text(".")
+        w = _view_of(f"The {ordinal(number)} region: box ", view)
         steps.append(step_of(len(steps) + 1, "observe", w, [view.id]))
         answer.text(" " if answer.render() else "").extend(w)
         cites.append(view.id)
     for line in lookup.missing:
         answer.text((" " if answer.render() else "") + line)
     return cites
+
+
+def _view_of(lead: str, view: Evidence) -> Writer:
+    """``lead``, then the view's level-0 box and its magnification when known."""
+    w = Writer().text(lead).box(view.output["box"], view.id, "box").text(" in level-0 pixels")
+    if view.output.get("magnification") is not None:
+        mag = view.output["magnification"]
+        w.text(" at ").num(mag, view.id, "magnification", decimals=decimals_for(mag)).text("x")
+    return w.text(".")
 
 
 def _noun(ev: Evidence) -> str:
