@@ -34,6 +34,7 @@ __all__ = [
     "fits",
     "number_context",
     "numbers_in",
+    "quote_found",
 ]
 
 _QUOTE_RE = re.compile(r"\"([^\"\n]{1,300})\"|“([^”\n]{1,300})”")
@@ -72,7 +73,7 @@ def claims_for(
         if named is not None:
             claims.append(Claim(kind="name", evidence=named, text=quote))
             continue
-        home = next((c for c in cites if _contains(c, quote, evidence, facts)), cites[0])
+        home = next((c for c in cites if quote_found(c, quote, evidence, facts)), cites[0])
         kind = "opinion" if _in_opinion(home, quote, evidence) else "quote"
         claims.append(Claim(kind=kind, evidence=home, text=quote))
     unquoted = text
@@ -162,7 +163,7 @@ def _verbatim(
     for ref, span in found:
         if any(span in other for _, other in kept):
             continue
-        home = next((c for c in cites if _contains(c, span, evidence, facts)), None)
+        home = next((c for c in cites if quote_found(c, span, evidence, facts)), None)
         kept.append((home or (cites[0] if cites else ref), span))
     return kept
 
@@ -180,7 +181,7 @@ def _names_file(ref: str, quote: str, evidence: dict[str, Evidence]) -> bool:
     return isinstance(name, str) and file_label(name) == quote
 
 
-def _contains(
+def quote_found(
     ref: str, quote: str, evidence: dict[str, Evidence], facts: dict[str, RecalledFact]
 ) -> bool:
     """The verifier's haystack for a quote: a fact's texts, or a tool's error/summary/strings."""

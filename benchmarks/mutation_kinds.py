@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from agent.claim_binding import quote_found
 from agent.state import ChainStep, Claim, Evidence, RecalledFact
 from core.claimable import UNIT_FACTORS, claimable_numbers, stored_unit
 from tools.registry import tool_class
@@ -388,15 +389,7 @@ def _holds_at(
 ) -> bool:
     """``claim``, made of ``old``, holds just as well of ``new``."""
     if claim.kind in ("quote", "name"):
-        fact = facts.get(new)
-        if fact is not None:
-            hay = [fact.text, fact.source, fact.subject, fact.object or "", fact.id]
-        elif new in evidence:
-            ev = evidence[new]
-            hay = [ev.error or "", ev.summary, ev.tool, ev.expert or "", *_strings(ev.output)]
-        else:
-            return False
-        return bool(claim.text) and any(claim.text in h for h in hay)
+        return bool(claim.text) and quote_found(new, claim.text, evidence, facts)
     a, b = evidence.get(old), evidence.get(new)
     if a is None or b is None:
         return False
@@ -414,16 +407,6 @@ def _resolve(output: dict[str, Any], path: str) -> Any:
         else:
             return None
     return node
-
-
-def _strings(node: Any) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for v in node.values() for s in _strings(v)]
-    if isinstance(node, list):
-        return [s for v in node for s in _strings(v)]
-    return []
 
 
 def _number(value: Any) -> bool:
