@@ -9,14 +9,12 @@ they lack, each mapped to an entity with its scope (``exact`` or ``broader``) an
 from __future__ import annotations
 
 import re
-import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import ConfigError
+from memory.kg.curated import read_sourced
 
 __all__ = ["Alias", "is_abbreviation", "read_aliases"]
 
@@ -55,28 +53,7 @@ def read_aliases(path: Path | None = None) -> tuple[list[Alias], str]:
     Raises:
         ConfigError: invalid TOML, an unknown source key or a repeated abbreviation.
     """
-    where = str(path) if path else "built-in abbreviations.toml"
-    text = (
-        path.read_text(encoding="utf-8")
-        if path
-        else resources.files("memory").joinpath("data/abbreviations.toml").read_text("utf-8")
+    entries, text = read_sourced(
+        path, "abbreviations.toml", "aliases", Alias, lambda a: a.abbreviation, "abbreviation"
     )
-    try:
-        raw = tomllib.loads(text)
-        items = [Alias.model_validate(a) for a in raw.get("aliases", [])]
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        msg = f"{where}: {str(exc).splitlines()[0]}"
-        raise ConfigError(msg) from None
-    sources: dict[str, str] = raw.get("sources", {})
-    seen: set[str] = set()
-    out: list[Alias] = []
-    for item in items:
-        if item.abbreviation in seen:
-            msg = f"{where}: abbreviation {item.abbreviation} is repeated"
-            raise ConfigError(msg)
-        if item.source not in sources:
-            msg = f"{where}: {item.abbreviation} names unknown source {item.source!r}"
-            raise ConfigError(msg)
-        seen.add(item.abbreviation)
-        out.append(item.model_copy(update={"source": sources[item.source]}))
-    return out, text
+    return [item.model_copy(update={"source": source}) for item, source in entries], text
