@@ -133,7 +133,8 @@ _TISSUE_METRIC_RE = re.compile(
 
 
 _PAN_RE = re.compile(
-    r"\b(?:pan(?:ning)?|move|shift|scroll|slide|go|step|nudge|look|head|drift|over)\s+"
+    r"\b(?:pan(?:ning)?|move|shift|scroll|slide|go|step|nudge|look|head|drift|over|scoot|"
+    r"shuffle|budge|inch|bump|push|drag)\s+"
     r"(?:(?:it|this|the\s+(?:view|field|image))\s+)?(?:over\s+)?"
     r"(a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)\s+|slightly\s+|just\s+|a\s+(?:whole\s+|full\s+)?"
     r"(?:field|screen|view|frame)\s+|further\s+|more\s+|one\s+(?:field|screen|view)\s+)?"

@@ -43,7 +43,7 @@ _RECALL_RE = re.compile(
     r"seen|say|said|learn|get|got|decid|observ|measur|determin|not(?:e|ed))\w*\b|"
     r"\bwhat\s+(?:was|were|has\s+been|have\s+been)\s+(?:\w+\s+)?(?:concluded|found|seen|"
     r"observed|measured|determined|the\s+(?:conclusion|finding|result)s?)\b|"
-    r"\bwhat\s+did\s+the\s+(?:[\w-]+\s+){0,2}(?:show|say|find|give|report|"
+    r"\bwhat\s+did\s+the\s+(?:[\w-]+\s+){0,2}(?:show|say|find|give|report|call|label|make\s+of|"
     r"come\s+back\s+with)\b|"
     r"\b(?:list|show\s+me|name|what\s+(?:are|were))\s+(?:all\s+)?(?:the\s+)?"
     r"(?:regions?|views?|fields?|areas?|places?)\s+(?:that\s+)?(?:we|you|i)\s+(?:have\s+|'ve\s+)?"

@@ -39,6 +39,7 @@ from agent.review_intents import (
     parse_recall,
     region_refs,
 )
+from agent.visual_question import visual_question
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -97,8 +98,10 @@ _SPLIT_RE = re.compile(
     r"define|is|are|which|where|highlight|draw|colou?r|mark|run|check|calculate|assess|get|"
     r"segment|do|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
     r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
-    r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get)\b)|"
-    r"\s+\+\s+|\s+&\s+)\s*"
+    r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
+    r"head|navigate|open|take|bring|switch|return|pull|locate|map)\b)|"
+    r"\s+\+\s+|\s+&\s+|\s+[-–—]+\s+(?=(?:is|are|any|do|does|can|could|what|how|which|"
+    r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give)\b))\s*"
 )
 _WORD_RE = re.compile(r"[a-zA-Zµ]+")
 _NUM = r"-?\d+(?:\.\d+)?"
@@ -216,9 +219,25 @@ def normalise(text: str) -> str:
 
 
 def _inflection(word: str, known: str) -> bool:
-    """``word`` and ``known`` differ only in an ending: "piece"/"pieces", "centred"/"centre"."""
+    """``word`` and ``known`` differ in an ending only ("piece"/"pieces", "predict"/"predicted")."""
+    if word.startswith(known):
+        return True
     stem = min(len(word), len(known)) - 1
     return word[:stem] == known[:stem] and abs(len(word) - len(known)) <= 2
+
+
+def _edits(a: str, b: str) -> int:
+    """Edits between two words, a swap of neighbouring letters counting as one ("nuceli")."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
 
 
 def mask_arguments(low: str) -> str:
@@ -277,7 +296,8 @@ class SemanticRouter:
             word = m.group()
             if len(word) < 5 or word in _KEEP or word in self._vocab:
                 return word
-            near = difflib.get_close_matches(word, self._vocab, n=1, cutoff=0.8)
+            near = difflib.get_close_matches(word, self._vocab, n=3, cutoff=0.8)
+            near.sort(key=lambda known: _edits(word, known))  # "nuceli": nuclei, not nucleoli
             if not near or _inflection(word, near[0]) or word.endswith(near[0]):
                 # an inflection of a known word ("centred", "piece") or a prefixed one
                 # ("acellular", "hypocellular"), not a typo
@@ -337,6 +357,27 @@ class SemanticRouter:
         rows.append(table[-1])
         return out_clauses, np.vstack(rows)
 
+    def _visual_cue(self, clause: str) -> str | None:
+        """``vqa`` for a question about what the image shows that no measuring tool answers.
+
+        Presence of a class the tile classifier knows ("is there necrosis?") is composition's;
+        how a region looks in terms of those classes ("does it look like tumour or stroma?")
+        is classification's; anything else ("any goblet cells?", "are the nuclei high
+        grade?", "describe the growth pattern") is a free visual question.
+        """
+        by_name = {c.name: c for c in self.capabilities}
+        if "vqa" not in by_name:
+            return None
+        asked = visual_question(clause)
+        if asked is None:
+            return None
+        if asked.form == "describe" or _names_any(asked.thing, by_name["vqa"].vocabulary):
+            return "vqa"
+        composition = by_name.get("composition")
+        if composition is not None and _names_any(asked.thing, _class_stems(composition)):
+            return "composition" if asked.form == "presence" else "classify"
+        return "vqa"
+
     def route(self, low: str, exclude: frozenset[str] = frozenset()) -> Routing:
         """Capabilities the request asks for, in the order its clauses name them."""
         clauses = split_clauses(low)
@@ -350,11 +391,15 @@ class SemanticRouter:
         clauses, table = self._split_further(clauses, table, texts)
         selected: list[Scored] = []
         for i, clause in enumerate(clauses):
+            if i > 0 and _ASIDE_RE.match(clause):
+                continue  # "..., my attending asked and I have no idea where to look"
             order = np.argsort(-table[i])
             best = float(table[i, order[0]])
             name = names[order[0]] if best >= self.threshold else None
             cue = grammar_cue(clause)
-            takes_over = (
+            if cue is None or cue == "classify":  # "does this look tubular or villous?"
+                cue = self._visual_cue(clause) or cue
+            takes_over = (cue in ("vqa", "composition") and name not in ("compare", "recall")) or (
                 cue in ("recall", "compare", "knowledge")
                 or name is None
                 or (cue == "zoom" and name in _YIELDS_TO_ZOOM)
@@ -539,6 +584,8 @@ _WHAT_WAS_RE = re.compile(
 _TEXTBOOK_RE = re.compile(
     r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:what\s+(?:is|are)|what'?s|whats|define|"
     r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)|"
+    r"^\s*what\s+does\s+(?!(?:this|that|it|the\s+(?:view|field|region|slide|image))\b)[\w\s-]+"
+    r"\bmean\b|"
     r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
     r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
     r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?)\s+"
@@ -561,6 +608,7 @@ _CASE_NOUN_RE = re.compile(
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
+    r"\w+est\b|most\s+\w+|"
     r"different\s+from|as\s+many|the\s+same)\b"
 )
 _SLIDE_FACT_RE = re.compile(
@@ -579,6 +627,12 @@ _WHAT_CASE_RE = re.compile(
     r"\s*(?:overall\s*,?\s*|so\s+|ok\s+)?what\s+is\s+(?:this|the)\s+(?:case|slide|specimen)"
     r"(?:\s+overall)?\s*[?.!]*\s*"
 )
+_WHAT_CASE_IS_RE = re.compile(
+    r"\bwhat\s+(?:this|the)\s+(?:whole\s+)?(?:case|slide|specimen)\s+(?:is|shows)\b|"
+    r"\b(?:whole[\s-]+slide|slide[\s-]+level|overall)\s+(?:prediction|call|label|class|verdict|"
+    r"diagnosis|classification|answer)\b"
+)
+"""The slide's class asked in passing ("tell me what this case is", "a slide-level call")."""
 """"Overall, what is this case?": the slide's class."""
 _PROPORTION_RE = re.compile(
     r"\b(?:fraction|percent(?:age)?|proportions?|share|mostly|majority|predominantly|"
@@ -597,6 +651,18 @@ _WHAT_IS_THIS_RE = re.compile(
     r"(?:\s+here)?|what\s+are\s+we\s+looking\s+at(?:\s+here)?)\s*[?.!]*\s*"
 )
 """A bare "what is this?" about the view on screen: its tissue class."""
+_ASIDE_RE = re.compile(
+    r"\s*(?:asking|because|bc|cos|cuz|since|like|sorry|thanks|thank\s+you|cheers|no\s+rush|"
+    r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
+    r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
+    r"oncologist)s?\b|i\s+(?:have|had|was|am|don't|do\s+not|didn't|can't|cannot|think|guess|"
+    r"suspect|just|need\s+(?:it|this|that|these)\b)|i\s+am\b|i\s+have\b|we\s+are\b|"
+    r"for\s+(?:my|the|a|our)\s+(?:report|molecular|mdt|tumou?r\s+board|records?|notes?|paper|"
+    r"study|dataset)|need(?:ed)?\s+(?:it|this|that|these|an?\s+[\w-]+(?:\s+[\w-]+)?)\s+for\b)"
+)
+"""A later sentence that gives the reason or the setting of the request, not an order:
+"asking bc the nuclei look soft", "my attending wants a number", "need a cellularity for
+molecular"."""
 _ANAPHOR_WORDS = 5
 """A later clause this short that only points back ("how big is it") adds no capability of its
 own unless it scores clearly."""
@@ -609,7 +675,7 @@ _DISEASE_RE = re.compile(
 _NOT_DISEASE = frozenset({"ROI", "ROIS", "WSI", "HPF", "ICD", "OK", "MM", "PX", "UM", "ID", "PDF"})
 """A request that names a disease (or an acronym of one) and matches no tool asks about it."""
 _ANALYSIS_RE = re.compile(
-    r"\b(?:classif\w*|count\w*|detect\w*|segment\w*|outline\w*|enumerat\w*|measure\w*|"
+    r"\b(?:classif\w*|count\w*|composition|breakdown|detect\w*|segment\w*|outline\w*|enumerat\w*|measure\w*|"
     r"quantif\w*|how\s+many|what\s+(?:kind|type)\s+of\s+tissue|tissue\s+type)\b"
 )
 _PLACE_RE = re.compile(
@@ -618,7 +684,8 @@ _PLACE_RE = re.compile(
 )
 _THIS_DISEASE_RE = re.compile(
     r"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:tumou?r|lesion|cancer|neoplasm|"
-    r"disease|diagnosis)s?\b|\bwhat\s+(?:should|do)\s+i\s+look\s+for\b"
+    r"disease|diagnosis)s?\b|\bwhat\s+(?:this|that)\s+(?:tumou?r|lesion|cancer|neoplasm|"
+    r"disease|diagnosis|label|class|entity)\s+(?:means|is)\b|\bwhat\s+(?:should|do)\s+i\s+look\s+for\b"
 )
 """A question about the disease the image shows: its facts are recalled beside the analysis."""
 _TISSUE_TYPE_RE = re.compile(
@@ -630,9 +697,16 @@ _EITHER_CLASS_RE = re.compile(
 )
 """"Is this mucus or debris?": which of two classes the region is, a classification."""
 _WHERE_TISSUE_RE = re.compile(
-    r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))"
+    r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))|"
+    r"^\s*(?:(?:please|now|first)\s+)?(?:find|detect|locate|map|identify)\s+(?:me\s+)?(?:all\s+)?"
+    r"(?:the\s+)?tissue(?:\s+(?:pieces|regions|fragments|areas|bits|cores))?\s*(?:first|please)?\s*$"
 )
 """Where the tissue lies on the slide: the tissue tool's regions, not a classification."""
+_COMPOSITION_RE = re.compile(
+    r"\b(?:tissue\s+|class\s+)?composition\b|\bbreak\s*down\s+(?:of\s+)?(?:the\s+)?"
+    r"(?:tissue|class)|\b(?:tissue|class)(?:[\s-]+type)?\s+breakdown\b"
+)
+"""The share of each tissue class in a region: the composition tool's question."""
 _HOW_MANY_PIECES_RE = re.compile(
     r"\b(?:how\s+many|number\s+of)\s+(?:separate\s+|distinct\s+)?(?:tissue\s+)?"
     r"(?:regions|pieces|fragments|cores|bits)\b"
@@ -648,7 +722,8 @@ _YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 """Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
 "show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
 _NAV_VERB_RE = re.compile(
-    r"\b(?:zoom|magnify|go|navigate|move|pan|cent(?:er|re)\s+on|show|view|look|return|take|"
+    r"\b(?:zoom|magnify|go|navigate|move|pan|cent(?:er|re)\s+on|show|view|look\s+(?:at|around|over)|"
+    r"(?:have|take)\s+a\s+look|return|take|"
     r"open|jump|head|bring\s+up|display|visit|switch|overview)\b|"
     r"^\s*(?:\d+(?:\.\d+)?\s*x|at\s+\d|level\s+\d)"
 )
@@ -670,7 +745,7 @@ def grammar_cue(clause: str) -> str | None:
         return "knowledge"
     if _SLIDE_FACT_RE.fullmatch(clause) or _WHICH_SLIDE_RE.search(clause):
         return "slide_info"
-    if _WHAT_CASE_RE.fullmatch(clause):
+    if _WHAT_CASE_RE.fullmatch(clause) or _WHAT_CASE_IS_RE.search(clause):
         return "wsi_classify"
     if parse_recall(clause) is not None or _PAST_RESULT_RE.search(clause):
         return "recall"
@@ -684,7 +759,7 @@ def grammar_cue(clause: str) -> str | None:
     ):
         return "knowledge"
     two = len(set(region_refs(clause))) >= 2 or _TWO_RE.search(clause)
-    if two and _COMPARATIVE_RE.search(clause):
+    if two and (_COMPARATIVE_RE.search(clause) or _COMPARE_CUE_RE.search(clause)):
         compare = _compare_from_refs(clause)
         if compare is not None:
             return "compare"
@@ -694,6 +769,8 @@ def grammar_cue(clause: str) -> str | None:
         return "classify"
     if _WHERE_TISSUE_RE.search(clause) or _HOW_MANY_PIECES_RE.search(clause):
         return "tissue"
+    if _COMPOSITION_RE.search(clause) and not _SLIDE_WIDE_RE.search(clause):
+        return "composition"
     if parse_compare(clause) is not None:
         return "compare"
     rel = parse_relative(clause)
@@ -820,18 +897,24 @@ def _can_compare(low: str) -> bool:
 
 
 _TWO_RE = re.compile(
-    r"\b(?:the|these|those)\s+two\b|\bboth\b|\beach\s+other\b|\bwhere\s+we\s+were\b|"
+    r"\b(?:the|these|those)\s+(?:two|three|four)\b|\b(?:all|each)\s+(?:of\s+)?(?:the\s+|our\s+)?"
+    r"(?:regions|views|fields|areas|rois)\b|\bboth\b|\beach\s+other\b|\bwhere\s+we\s+were\b|"
     r"\b(?:the\s+)?(?:one|view|place|area)\s+before\b|\bthe\s+other\s+(?:one|region|view)\b"
 )
 _COMPARE_WORD_RE = re.compile(
     r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bcontrast\w*|"
-    r"\bdiffer\w*"
+    r"\bdiffer\w*|\bside\s+by\s+side\b|\bhead\s+to\s+head\b|\bstack(?:s|ed)?\s+(?:up\b|"
+    r"(?:\w+\s+){1,4}(?:up\s+)?against\b)|\bagainst\s+(?:each\s+other|one\s+another)\b"
 )
+
+
+_COMPARE_ORDER_RE = re.compile(r"\s*(?:now\s+|ok\s+|please\s+)?(?:compare|contrast)\b")
+""""Compare the counts": with no region named, the last two regions the case looked at."""
 
 
 def _compare_from_refs(low: str) -> CompareRequest | None:
     refs = list(dict.fromkeys(region_refs(low)))
-    if not refs and _TWO_RE.search(low):
+    if not refs and (_TWO_RE.search(low) or _COMPARE_ORDER_RE.match(low)):
         refs = ["previous", "current"]  # "the two regions": the last two the case looked at
     if not refs:
         return None

@@ -228,3 +228,61 @@ def test_contractions_places_and_where_we_were(router: SemanticRouter) -> None:
     assert plan.lookup is not None
     assert plan.lookup.kind == "compare"
     assert sorted(plan.lookup.rois) == [1, 2]
+
+
+def test_a_visual_question_is_read_by_its_form_not_a_word_list(router: SemanticRouter) -> None:
+    # features no example or vocabulary word names: the question's form makes it visual
+    for request in (
+        "any Reed-Sternberg cells in this field?",
+        "does the chromatin look vesicular?",
+        "are the glands back to back?",
+        "characterise the growth pattern",
+        "count the nuclei and tell me whether they look reactive",
+    ):
+        plan = _plan(router, request, views=1)
+        assert "vqa" in _tools(plan), request
+    assert _tools(_plan(router, "is there any fat in this view?", views=1)) == ["composition"]
+    assert _tools(_plan(router, "does it look more like muscle or stroma?", views=1)) == [
+        "classify"
+    ]
+    assert _tools(_plan(router, "any nuclei here?", views=1)) == ["detect"]
+
+
+def test_visual_question_forms() -> None:
+    from agent.visual_question import visual_question
+
+    asked = visual_question("is there pagetoid spread of melanocytes?")
+    assert asked is not None
+    assert asked.form == "presence"
+    assert asked.thing == "pagetoid spread of melanocytes"
+    asked = visual_question("and if so, are the nuclei high grade?")
+    assert asked is not None
+    assert (asked.form, asked.thing) == ("look", "high grade")
+    # measurements, slide facts and textbook questions are not visual questions
+    for clause in (
+        "is there a difference between view 1 and view 2",
+        "how many nuclei are there",
+        "is there a marker for this",
+        "what is necrosis",
+    ):
+        assert visual_question(clause) is None, clause
+
+
+def test_an_aside_after_the_request_adds_no_step(router: SemanticRouter) -> None:
+    plan = _plan(router, "count the nuclei in view 1. my consultant wants a number", views=1)
+    assert _tools(plan) == ["detect"]
+    plan = _plan(router, "what mpp is this scan? asking because the nuclei look small")
+    assert _tools(plan) == ["slide_info"]
+
+
+def test_typos_are_fixed_to_the_nearest_word_by_edits(router: SemanticRouter) -> None:
+    assert router.fix_typos("count the nuceli") == "count the nuclei"
+    assert router.fix_typos("a slide-level prediction") == "a slide-level prediction"
+
+
+def test_comparison_wordings_and_a_composition_breakdown(router: SemanticRouter) -> None:
+    plan = _plan(router, "stack view 1 up against view 2", views=2)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert sorted(plan.lookup.rois) == [1, 2]
+    assert _tools(_plan(router, "class breakdown of view 1", views=1)) == ["composition"]

@@ -1,0 +1,92 @@
+"""Read a clause as a question about what the image shows, by its form (pure).
+
+Pathologists ask about features no measuring tool reports in a few grammatical forms: whether
+something is present ("is there pagetoid spread?", "any goblet cells in this biopsy?", "do you
+see tumour budding?"), how something looks ("does this look tubular or villous?", "are the
+nuclei high grade?", "tell me if they look atypical") and free description ("describe the
+growth pattern", "what do you see?"). ``visual_question`` returns the form and the thing asked
+about; the planner decides from the thing whether a tile classifier can answer it (a tissue
+class: composition) or only a vision-language expert can (vqa).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["VisualQuestion", "visual_question"]
+
+_LEAD = r"^\s*(?:(?:so|and|ok|okay|also|but|then|now|hmm|right|well|quick\s+q)\s*[,:-]?\s+)*"
+_IF_SO = r"(?:(?:and\s+)?if\s+so\s*,?\s*)?"
+_PRESENCE_RE = re.compile(
+    _LEAD
+    + _IF_SO
+    + r"(?:(?:can|could)\s+you\s+(?:please\s+)?(?:tell\s+me\s+)?(?:if|whether)\s+there\s+"
+    r"(?:is|are)|"
+    r"(?:is|are)\s+there|(?:do|can|could)\s+(?:you|we|i)\s+(?:see|spot|find|identify|appreciate)|"
+    r"(?:any|anything\s+like|some)|(?:is|are)\s+(?:any|some)|see\s+any|"
+    r"(?:i|we)\s+(?:wonder|am\s+wondering)\s+(?:if|whether)\s+there\s+(?:is|are))\s+"
+    r"(?:any\s+|some\s+|an?\s+|evidence\s+of\s+|signs?\s+of\s+)*(?P<thing>[^?.;]+)"
+)
+_LOOK_RE = re.compile(
+    _LEAD + _IF_SO + r"(?:(?:tell\s+me\s+)?(?:if|whether)\s+|(?:do|does|did)\s+)?"
+    r"(?P<subject>this|that|it|they|these|those|the\s+[\w-]+(?:\s+[\w-]+)?)\s+"
+    r"(?:look|looks|appear|appears|seem|seems)\s+(?:to\s+(?:be|you)\s+)?(?:like\s+)?"
+    r"(?P<thing>[^?.;]+)"
+)
+_ARE_THE_RE = re.compile(
+    _LEAD
+    + _IF_SO
+    + r"(?:is|are)\s+(?:the\s+)?(?P<subject>nucle(?:i|us)|cells?|glands?|tumou?r\s+cells?|"
+    r"tumou?r|lesion|nucleoli|chromatin|cytoplasm|mitoses|epithelium)\s+"
+    r"(?P<thing>(?!there\b|in\b|on\b|at\b|from\b)[^?.;]+)"
+)
+_DESCRIBE_RE = re.compile(
+    _LEAD
+    + r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?(?:describe|characteri[sz]e|comment\s+on|"
+    r"tell\s+me\s+what\s+you\s+(?:see|think)|what\s+(?:do|can)\s+you\s+see|"
+    r"what\s+(?:is|are)\s+(?:the\s+)?(?:growth\s+pattern|architecture|morphology|cytology|"
+    r"grade|pattern)|how\s+would\s+you\s+describe)\b(?P<thing>[^?.;]*)"
+)
+_NOT_VISUAL_RE = re.compile(
+    r"\b(?:how\s+many|many|number|count|counts|density|area|mm|µm|microns?|percent\w*|%|"
+    r"fraction|proportion|share|tissue\s+(?:on|in)\s+the\s+slide|slide|metadata|mpp|"
+    r"magnification|pixels?|level|label|diagnosis|link|association|difference|relationship|"
+    r"treatment|therapy|prognosis|guideline|stains?|markers?|tests?|way|earlier|before|"
+    r"previous|results?|findings?)\b"
+)
+"""Words of measurement, of slide facts, of the case's memory or of textbook knowledge: a
+question naming one is not a free visual question."""
+
+_MEASURED_THING_RE = re.compile(r"(?:tissue|cells?|nucle(?:i|us))\b(?!\s+(?:look|seem|appear))")
+"""Presence of tissue, cells or nuclei is the tissue tool's or the detector's to answer."""
+
+
+@dataclass(frozen=True)
+class VisualQuestion:
+    """A clause read as a question about the image."""
+
+    form: Literal["presence", "look", "describe"]
+    thing: str
+    """What is asked about, as written ("pagetoid spread of melanocytes")."""
+
+
+def visual_question(clause: str) -> VisualQuestion | None:
+    """The visual question ``clause`` asks, or None when its form is not one."""
+    low = clause.lower()
+    describe = _DESCRIBE_RE.search(low)
+    if describe is not None:
+        thing = describe.group("thing").strip()
+        if _NOT_VISUAL_RE.search(thing) and not re.search(r"\b(?:this|here)\b", thing):
+            return None
+        return VisualQuestion("describe", thing)
+    for form, pattern in (("presence", _PRESENCE_RE), ("look", _LOOK_RE), ("look", _ARE_THE_RE)):
+        m = pattern.search(low)
+        if m is None:
+            continue
+        thing = m.group("thing").strip()
+        if not thing or _NOT_VISUAL_RE.search(thing) or _MEASURED_THING_RE.match(thing):
+            return None
+        return VisualQuestion(form, thing)  # type: ignore[arg-type]
+    return None
