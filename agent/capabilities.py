@@ -7,13 +7,26 @@ declared here, beside the code that serves them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tools.registry import ToolRegistry
 
-__all__ = ["AGENT_CAPABILITIES", "BUILT_IN", "Capability", "capabilities_of"]
+__all__ = [
+    "AGENT_CAPABILITIES",
+    "BUILT_IN",
+    "REQUEST_EXAMPLES",
+    "Capability",
+    "capabilities_of",
+    "request_examples",
+]
+
+REQUEST_EXAMPLES = Path(__file__).parent / "data" / "request_examples.toml"
+"""Users' requests (the routing suite's dev half) as extra examples of each capability."""
 
 BUILT_IN = frozenset(
     {"slide_info", "tissue", "zoom", "detect", "classify", "segment", "wsi_classify"}
@@ -112,8 +125,21 @@ AGENT_CAPABILITIES: tuple[Capability, ...] = (
 )
 
 
-def capabilities_of(registry: ToolRegistry) -> list[Capability]:
-    """Every capability the registry's tools and the agent offer, tools first."""
+@functools.cache
+def request_examples(path: Path = REQUEST_EXAMPLES) -> dict[str, tuple[str, ...]]:
+    """Users' example requests by capability; empty when the file is absent."""
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        table = tomllib.load(handle).get("examples", {})
+    return {name: tuple(str(r) for r in requests) for name, requests in table.items()}
+
+
+def capabilities_of(registry: ToolRegistry, *, users: bool = True) -> list[Capability]:
+    """Every capability the registry's tools and the agent offer, tools first.
+
+    ``users``: add the users' example requests (``request_examples``) to each capability's own.
+    """
     found = []
     for name in registry.names():
         tool = registry.get(name)
@@ -129,4 +155,8 @@ def capabilities_of(registry: ToolRegistry) -> list[Capability]:
                 vocabulary=tuple(tool.vocabulary),
             )
         )
-    return [*found, *AGENT_CAPABILITIES]
+    every = [*found, *AGENT_CAPABILITIES]
+    if not users:
+        return every
+    extra = request_examples()
+    return [replace(c, examples=c.examples + extra.get(c.name, ())) for c in every]

@@ -103,7 +103,8 @@ def make_planner(
         )
         node.close = client.close  # type: ignore[attr-defined]  # the owner closes the client
         return node
-    extra = [c for c in capabilities_of(registry) if c.tool and c.name not in BUILT_IN]
+    # the rules match a tool's own examples word for word, never the users' requests
+    extra = [c for c in capabilities_of(registry, users=False) if c.tool and c.name not in BUILT_IN]
     router: SemanticRouter | None = None
     if choice.name == "semantic" and settings is not None:
         encoder = shared_embedder(settings.embedding_model)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -96,6 +97,7 @@ _SPLIT_RE = re.compile(
     r"give|report|outline|identify|find|list|go|pan|move|compare|summari[sz]e|estimate|"
     r"quantify|delineate|mask|enumerate|label|navigate|open|look|take|describe|explain|"
     r"define|is|are|which|where|highlight|draw|colou?r|mark|run|check|calculate|assess|get|"
+    r"remind|recall|did|have|was|were|"
     r"segment|do|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
     r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
@@ -277,7 +279,11 @@ class SemanticRouter:
                 texts.append(mask_arguments(normalise(example)))
                 self._owner.append(k)
         self._texts = tuple(texts)
-        self._vocab = sorted({w for t in texts for w in _WORD_RE.findall(t) if len(w) >= 5})
+        known = getattr(encoder, "known_words", None)
+        self._words: frozenset[str] = known() if callable(known) else frozenset()
+        seen = Counter(w for t in texts for w in _WORD_RE.findall(t) if len(w) >= 5)
+        # words the examples share, or real words: a typo in one user's example is no target
+        self._vocab = sorted(w for w, n in seen.items() if n >= 2 or w in self._words)
 
     def _examples(self) -> np.ndarray:
         key = (self._encoder.name, self._texts)
@@ -294,11 +300,13 @@ class SemanticRouter:
 
         def fix(m: re.Match[str]) -> str:
             word = m.group()
-            if len(word) < 5 or word in _KEEP or word in self._vocab:
+            if len(word) < 5 or word in _KEEP or word in self._vocab or word in self._words:
                 return word
             near = difflib.get_close_matches(word, self._vocab, n=3, cutoff=0.8)
             near.sort(key=lambda known: _edits(word, known))  # "nuceli": nuclei, not nucleoli
-            if not near or _inflection(word, near[0]) or word.endswith(near[0]):
+            if not near or _edits(word, near[0]) > (1 if len(word) <= 6 else 2):
+                return word  # "solid" is not a typo of "slide"
+            if _inflection(word, near[0]) or word.endswith(near[0]):
                 # an inflection of a known word ("centred", "piece") or a prefixed one
                 # ("acellular", "hypocellular"), not a typo
                 return word
@@ -371,7 +379,9 @@ class SemanticRouter:
         asked = visual_question(clause)
         if asked is None:
             return None
-        if asked.form == "describe" or _names_any(asked.thing, by_name["vqa"].vocabulary):
+        if asked.form in ("describe", "state") or _names_any(
+            asked.thing, by_name["vqa"].vocabulary
+        ):
             return "vqa"
         composition = by_name.get("composition")
         if composition is not None and _names_any(asked.thing, _class_stems(composition)):
@@ -391,7 +401,7 @@ class SemanticRouter:
         clauses, table = self._split_further(clauses, table, texts)
         selected: list[Scored] = []
         for i, clause in enumerate(clauses):
-            if i > 0 and _ASIDE_RE.match(clause):
+            if len(clauses) > 1 and _ASIDE_RE.match(clause):
                 continue  # "..., my attending asked and I have no idea where to look"
             order = np.argsort(-table[i])
             best = float(table[i, order[0]])
@@ -567,6 +577,12 @@ _PAST_RESULT_RE = re.compile(
     r"\b(?:did|have)\s+you\s+(?:say|said|report|reported|call|called|tell|told|give|gave)\b|"
     r"\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+\w+ed\b|"
     r"\bsummari[sz]e\s+(?:what|everything|all|our|the\s+findings)|"
+    r"\bwhich\s+(?:view|region|field|area|roi|one|piece|fragment)\s+(?:had|showed|gave|was)\b|"
+    r"\bdid\s+(?:we|you)\s+(?:\w+\s+)?(?:check|look|test|run|count|classify|segment|measure|"
+    r"assess|analy[sz]e|evaluate|come\s+across|see|find|encounter|note|notice|get)\b|"
+    r"\b(?:did|has|have)\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+){0,2}\s+(?:run|been\s+run|finished|"
+    r"completed)\b|\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+(?:told|said|gave|found|"
+    r"got|saw|had|ran)\b|\bdid\s+(?:anything|any\s+(?:of\s+)?(?:the\s+)?\w+)\s+(?:we|you)\s+\w+|"
     r"\bwhich\s+(?:views?|regions?|fields?|areas?)\s+have\s+we\b"
 )
 """A question about a result the case already has ("what was the count earlier?")."""
@@ -582,10 +598,9 @@ _WHAT_WAS_RE = re.compile(
 )
 """A question in the past tense: about a result the case already holds."""
 _TEXTBOOK_RE = re.compile(
-    r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:what\s+(?:is|are)|what'?s|whats|define|"
+    r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:(?:can|could|would)\s+you\s+"
+    r"(?:please\s+)?(?:explain|tell\s+me)\s+)?(?:what\s+(?:is|are)|what'?s|whats|define|"
     r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)|"
-    r"^\s*what\s+does\s+(?!(?:this|that|it|the\s+(?:view|field|region|slide|image))\b)[\w\s-]+"
-    r"\bmean\b|"
     r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
     r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
     r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?)\s+"
@@ -596,6 +611,16 @@ _TEXTBOOK_RE = re.compile(
 )
 """A textbook question ("what is necrosis?", "where does X arise?"): knowledge, unless it
 names the slide, a place on it or something the tools measure."""
+_NOT_A_TERM = (
+    r"(?!(?:this|that|these|those|it|here|there|we|you|i|"
+    r"the\s+(?:view|field|region|slide|image))\b)"
+)
+_MEANS_RE = re.compile(
+    rf"^\s*(?:so\s+|ok\s+|and\s+)?what\s+(?:does|do)\s+{_NOT_A_TERM}[\w\s/+-]+\b(?:mean|stand\s+for)\b|"
+    rf"^\s*(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?explain\s+what\s+"
+    rf"{_NOT_A_TERM}[\w\s/+-]+\s+(?:is|are|means?)\s*$"
+)
+"""A term's meaning asked outright ("what does pN1a mean", "explain what desmoplasia is")."""
 _CASE_NOUN_RE = re.compile(
     r"\b(?:mpp|microns?|µm|um/px|magnification|mag|objective|resolution|size|dimensions?|"
     r"pixels?|px|levels?|scanner|vendor|format|file|fraction|percent\w*|proportion|share|"
@@ -655,7 +680,10 @@ _ASIDE_RE = re.compile(
     r"\s*(?:asking|because|bc|cos|cuz|since|like|sorry|thanks|thank\s+you|cheers|no\s+rush|"
     r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
     r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
-    r"oncologist)s?\b|i\s+(?:have|had|was|am|don't|do\s+not|didn't|can't|cannot|think|guess|"
+    r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|honestly\b|"
+    r"our\s+(?:old\s+|new\s+)?(?:viewer|scanner|lab|system|software|pipeline|team)\b|"
+    r"an?\s+(?:medical\s+)?(?:student|resident|colleague|clinician|trainee)\s+(?:asked|wants)\b|"
+    r"i\s+(?:have|had|was|am|don't|do\s+not|didn't|can't|cannot|think|guess|"
     r"suspect|just|need\s+(?:it|this|that|these)\b)|i\s+am\b|i\s+have\b|we\s+are\b|"
     r"for\s+(?:my|the|a|our)\s+(?:report|molecular|mdt|tumou?r\s+board|records?|notes?|paper|"
     r"study|dataset)|need(?:ed)?\s+(?:it|this|that|these|an?\s+[\w-]+(?:\s+[\w-]+)?)\s+for\b)"
@@ -684,7 +712,9 @@ _PLACE_RE = re.compile(
 )
 _THIS_DISEASE_RE = re.compile(
     r"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:tumou?r|lesion|cancer|neoplasm|"
-    r"disease|diagnosis)s?\b|\bwhat\s+(?:this|that)\s+(?:tumou?r|lesion|cancer|neoplasm|"
+    r"disease|diagnosis)s?\b|\b(?:differentials?|features|markers|grading|staging|prognosis)\s+"
+    r"(?:of|for)\s+(?:this|that|the)\s+(?:entity|diagnosis|tumou?r|lesion|class|label)\b|"
+    r"\bwhat\s+(?:this|that)\s+(?:tumou?r|lesion|cancer|neoplasm|"
     r"disease|diagnosis|label|class|entity)\s+(?:means|is)\b|\bwhat\s+(?:should|do)\s+i\s+look\s+for\b"
 )
 """A question about the disease the image shows: its facts are recalled beside the analysis."""
@@ -722,7 +752,8 @@ _YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 """Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
 "show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
 _NAV_VERB_RE = re.compile(
-    r"\b(?:zoom|magnify|go|navigate|move|pan|cent(?:er|re)\s+on|show|view|look\s+(?:at|around|over)|"
+    r"\b(?:zoom|magnify|go|navigate|move|pan|cent(?:er|re)\s+on|view|look\s+(?:at|around|over)|"
+    r"(?:^|please\s+|you\s+)show\b|\bshow\s+(?:me|us)\b|"
     r"(?:have|take)\s+a\s+look|return|take|"
     r"open|jump|head|bring\s+up|display|visit|switch|overview)\b|"
     r"^\s*(?:\d+(?:\.\d+)?\s*x|at\s+\d|level\s+\d)"
@@ -751,6 +782,8 @@ def grammar_cue(clause: str) -> str | None:
         return "recall"
     if _WHAT_WAS_RE.search(clause) and set(findings_asked(clause)) - {"slide_info"}:
         return "recall"  # "what was the segmentation of region 2?"
+    if _MEANS_RE.search(clause):
+        return "knowledge"
     if (
         _TEXTBOOK_RE.search(clause)
         and not CURRENT_RE.search(clause)

@@ -30,11 +30,18 @@ _PRESENCE_RE = re.compile(
     r"(?:any\s+|some\s+|an?\s+|evidence\s+of\s+|signs?\s+of\s+)*(?P<thing>[^?.;]+)"
 )
 _LOOK_RE = re.compile(
-    _LEAD + _IF_SO + r"(?:(?:tell\s+me\s+)?(?:if|whether)\s+|(?:do|does|did)\s+)?"
+    _LEAD
+    + _IF_SO
+    + r"(?:(?:tell\s+me\s+)?(?:if|whether)\s+|(?:(?:what|how)\s+)?(?:do|does|did)\s+)?"
     r"(?P<subject>this|that|it|they|these|those|the\s+[\w-]+(?:\s+[\w-]+)?)\s+"
     r"(?:look|looks|appear|appears|seem|seems)\s+(?:to\s+(?:be|you)\s+)?(?:like\s+)?"
     r"(?P<thing>[^?.;]+)"
 )
+_LOOKS_TO_ME_RE = re.compile(
+    _LEAD
+    + r"(?:(?:it|this|that)\s+)?(?:looks?|seems?)\s+(?:like\s+)?(?P<thing>[^?.;]+?)\s+to\s+me\b"
+)
+""""Looks cribriform to me - agree?": the user's impression, put to the expert."""
 _ARE_THE_RE = re.compile(
     _LEAD
     + _IF_SO
@@ -42,12 +49,26 @@ _ARE_THE_RE = re.compile(
     r"tumou?r|lesion|nucleoli|chromatin|cytoplasm|mitoses|epithelium)\s+"
     r"(?P<thing>(?!there\b|in\b|on\b|at\b|from\b)[^?.;]+)"
 )
+_WHETHER_RE = re.compile(
+    r"\b(?:know|tell\s+me|see|check|say)\s+(?:if|whether)\s+(?:the\s+)?"
+    r"(?P<subject>glands?|cells?|nucle(?:i|us)|tumou?r(?:\s+cells?)?|lesion|epithelium|stroma|"
+    r"vessels?|margins?|nerves?|mucosa|crypts?|villi)\s+(?:here\s+|there\s+)?"
+    r"(?:show|shows|have|has|display|displays|contain|contains|are|is|look|looks)\s+"
+    r"(?P<thing>[^?.;]+)"
+)
+""""(The reg wants to) know if the glands here show a desmoplastic reaction": a state asked
+indirectly."""
 _DESCRIBE_RE = re.compile(
     _LEAD
     + r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?(?:describe|characteri[sz]e|comment\s+on|"
     r"tell\s+me\s+what\s+you\s+(?:see|think)|what\s+(?:do|can)\s+you\s+see|"
     r"what\s+(?:is|are)\s+(?:the\s+)?(?:growth\s+pattern|architecture|morphology|cytology|"
-    r"grade|pattern)|how\s+would\s+you\s+describe)\b(?P<thing>[^?.;]*)"
+    r"grade|pattern)|how\s+would\s+you\s+describe|what\s+(?:jumps|stands|leaps)\s+out|"
+    r"what\s+(?:catches|strikes)\s+(?:your|you)|what\s+do\s+you\s+(?:make\s+of|think\s+of|"
+    r"think\s+about)|(?:your|any)\s+(?:impression|thoughts?\s+on|opinion\s+on))\b"
+    r"(?P<thing>[^?.;]*)|"
+    + _LEAD
+    + r"what\s+do\s+you\s+think\b(?P<about>[^?.;]*\b(?:this|here|these|those|it)\b[^?.;]*)"
 )
 _NOT_VISUAL_RE = re.compile(
     r"\b(?:how\s+many|many|number|count|counts|density|area|mm|µm|microns?|percent\w*|%|"
@@ -59,6 +80,9 @@ _NOT_VISUAL_RE = re.compile(
 """Words of measurement, of slide facts, of the case's memory or of textbook knowledge: a
 question naming one is not a free visual question."""
 
+_NOT_A_SUBJECT_RE = re.compile(
+    r"\b(?:file|slide|scan|image|wsi|viewer|scanner|format|resolution|metadata|level|pyramid)\b"
+)
 _MEASURED_THING_RE = re.compile(r"(?:tissue|cells?|nucle(?:i|us))\b(?!\s+(?:look|seem|appear))")
 """Presence of tissue, cells or nuclei is the tissue tool's or the detector's to answer."""
 
@@ -67,7 +91,9 @@ _MEASURED_THING_RE = re.compile(r"(?:tissue|cells?|nucle(?:i|us))\b(?!\s+(?:look
 class VisualQuestion:
     """A clause read as a question about the image."""
 
-    form: Literal["presence", "look", "describe"]
+    form: Literal["presence", "look", "state", "describe"]
+    """``presence`` (is there X), ``look`` (does it look like X), ``state`` (are the nuclei
+    X), ``describe`` (describe it, what do you see)."""
     thing: str
     """What is asked about, as written ("pagetoid spread of melanocytes")."""
 
@@ -77,15 +103,25 @@ def visual_question(clause: str) -> VisualQuestion | None:
     low = clause.lower()
     describe = _DESCRIBE_RE.search(low)
     if describe is not None:
-        thing = describe.group("thing").strip()
+        thing = (describe.group("thing") or describe.group("about") or "").strip()
         if _NOT_VISUAL_RE.search(thing) and not re.search(r"\b(?:this|here)\b", thing):
             return None
         return VisualQuestion("describe", thing)
-    for form, pattern in (("presence", _PRESENCE_RE), ("look", _LOOK_RE), ("look", _ARE_THE_RE)):
+    forms = (
+        ("presence", _PRESENCE_RE),
+        ("look", _LOOKS_TO_ME_RE),
+        ("look", _LOOK_RE),
+        ("state", _ARE_THE_RE),
+        ("state", _WHETHER_RE),
+    )
+    for form, pattern in forms:
         m = pattern.search(low)
         if m is None:
             continue
-        thing = m.group("thing").strip()
+        subject = m.groupdict().get("subject") or ""
+        if _NOT_A_SUBJECT_RE.search(subject):
+            return None  # "the file seems huge": a remark about the slide, not the tissue
+        thing = m.group("thing").strip(" ,")
         if not thing or _NOT_VISUAL_RE.search(thing) or _MEASURED_THING_RE.match(thing):
             return None
         return VisualQuestion(form, thing)  # type: ignore[arg-type]

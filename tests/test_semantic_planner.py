@@ -117,7 +117,7 @@ def test_an_analysis_of_a_named_box_shows_it_first(router: SemanticRouter) -> No
 
 
 def test_a_request_no_tool_serves_gets_one_clarifying_question(router: SemanticRouter) -> None:
-    plan = _plan(router, "count the mitoses per 10 hpf", views=1)  # no tool counts mitoses
+    plan = _plan(router, "do the usual thing with it", views=1)  # names nothing a tool does
     assert plan.steps == []
     assert plan.clarify is not None
     assert "nearest things I can do" in plan.clarify
@@ -257,7 +257,7 @@ def test_visual_question_forms() -> None:
     assert asked.thing == "pagetoid spread of melanocytes"
     asked = visual_question("and if so, are the nuclei high grade?")
     assert asked is not None
-    assert (asked.form, asked.thing) == ("look", "high grade")
+    assert (asked.form, asked.thing) == ("state", "high grade")
     # measurements, slide facts and textbook questions are not visual questions
     for clause in (
         "is there a difference between view 1 and view 2",

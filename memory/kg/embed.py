@@ -79,6 +79,16 @@ class Embedder:
             return f"SMARTPATH_EMBEDDING_MODEL={self._dir} holds no model (config.json missing)"
         return None
 
+    def known_words(self) -> frozenset[str]:
+        """Whole words of the model's tokenizer vocabulary ("reaction", "solid"), never typos.
+
+        Empty when the model folder has no ``vocab.txt``.
+        """
+        if self._dir is None or not (self._dir / "vocab.txt").is_file():
+            return frozenset()
+        with (self._dir / "vocab.txt").open(encoding="utf-8") as handle:
+            return frozenset(w for w in (line.strip() for line in handle) if w.isalpha())
+
     def encode(self, texts: list[str], *, progress: bool = False) -> list[list[float]]:
         """Return one unit-length vector per text."""
         if not texts:
