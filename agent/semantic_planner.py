@@ -399,6 +399,11 @@ class SemanticRouter:
 
         names = [c.name for c in self.capabilities]
         clauses, table = self._split_further(clauses, table, texts)
+        for i, text in enumerate([*clauses, low]):
+            if _DIAGNOSIS_RE.search(text):  # no measuring tool answers "what is the diagnosis"
+                for k, name in enumerate(names):
+                    if name in _NO_DIAGNOSIS:
+                        table[i, k] = -1.0
         selected: list[Scored] = []
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and _ASIDE_RE.match(clause):
@@ -691,6 +696,9 @@ _ASIDE_RE = re.compile(
 """A later sentence that gives the reason or the setting of the request, not an order:
 "asking bc the nuclei look soft", "my attending wants a number", "need a cellularity for
 molecular"."""
+_DIAGNOSIS_RE = re.compile(r"\bdiagnos[ie]s\b|\bdx\b")
+_NO_DIAGNOSIS = frozenset({"tissue", "slide_info", "zoom", "detect", "segment"})
+"""Capabilities that never answer a question for a diagnosis, however close its wording."""
 _ANAPHOR_WORDS = 5
 """A later clause this short that only points back ("how big is it") adds no capability of its
 own unless it scores clearly."""
