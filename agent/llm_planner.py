@@ -29,6 +29,7 @@ from core.errors import CopilotError, error_kind
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tools.experts import ExpertSpec
     from tools.registry import ToolRegistry
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "build_messages",
     "case_context",
     "make_llm_planner",
+    "system_message",
     "parse_call",
     "tool_functions",
 ]
@@ -190,11 +192,39 @@ def _call(name: Any, arguments: Any) -> ToolCall:
 SYSTEM = (
     "You are SmartPath Co-pilot's planner. Call one function at a time to gather the evidence "
     "the pathologist's request needs; when you have it, or when no function fits, reply in plain "
-    "text without a call. Coordinates are level-0 pixels. Limits: classify knows the classes of "
-    "its configured experts only; detect counts and measures nuclei but does not type them; no "
-    "function judges necrosis, mitoses or grade."
+    "text without a call. Coordinates are level-0 pixels."
 )
-"""The same for every turn, so that a server's prefix cache holds it with the functions."""
+"""The planner's instructions; ``system_message`` adds what the configured experts can do."""
+
+
+def system_message(experts: Sequence[ExpertSpec]) -> str:
+    """The instructions and each configured expert's declared domain and limits.
+
+    The same for every turn of a process, so that a server's prefix cache holds it with the
+    functions. Without a ``vqa`` expert the model is told that free visual questions cannot be
+    answered, so it does not promise one.
+    """
+    lines = [SYSTEM, "Configured experts (what each was trained on and cannot tell):"]
+    for spec in experts:
+        d = spec.domain
+        trained = [d.tissue or "any tissue"]
+        if d.organs:
+            trained.append("organs: " + ", ".join(d.organs))
+        if d.stains:
+            trained.append("stains: " + ", ".join(d.stains))
+        if d.mpp_min or d.mpp_max:
+            trained.append(f"µm/px {d.mpp_min or '?'}–{d.mpp_max or '?'}")
+        if spec.labels:
+            trained.append("classes: " + ", ".join(spec.labels[:12]))
+        limits = "; ".join(x.text for x in d.cannot)
+        line = f"- {spec.name} ({spec.task}): " + "; ".join(trained)
+        lines.append(line + (f". Cannot: {limits}" if limits else ""))
+    if not any(spec.task == "vqa" for spec in experts):
+        lines.append(
+            "- no vqa expert: no function answers free visual questions (mitoses, invasion, "
+            "grade); say so in text"
+        )
+    return "\n".join(lines)
 
 
 def case_context(state: CaseState, budget: int) -> str:
@@ -227,12 +257,14 @@ def case_context(state: CaseState, budget: int) -> str:
     return "\n".join(lines)
 
 
-def build_messages(state: CaseState, plan: Plan | None, budget: int) -> list[dict[str, Any]]:
+def build_messages(
+    state: CaseState, plan: Plan | None, budget: int, system: str = SYSTEM
+) -> list[dict[str, Any]]:
     """The conversation so far: context, request, each call with its result, the feedback."""
     context = case_context(state, budget)
     request = state.get("request", "")
     messages: list[dict[str, Any]] = [
-        {"role": "system", "content": SYSTEM},
+        {"role": "system", "content": system},
         {"role": "user", "content": f"Case context:\n{context}\n\nRequest: {request}"},
     ]
     evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
@@ -304,6 +336,7 @@ def make_llm_planner(
     """Return the ``plan`` node of the LLM planner (one call per pass through the graph)."""
     functions = tool_functions(registry)
     names = set(registry.names())
+    system = system_message(registry.experts())
 
     def plan(state: CaseState) -> dict[str, Any]:
         prior = Plan.model_validate(state["plan"]) if state.get("plan") else None
@@ -313,7 +346,7 @@ def make_llm_planner(
         if current.calls >= budget:
             note = f"stopped after {current.calls} tool calls (SMARTPATH_MAX_TOOL_CALLS={budget})"
             return _out(current.model_copy(update={"done": True, "notes": [*current.notes, note]}))
-        messages = build_messages(state, current, budget)
+        messages = build_messages(state, current, budget, system)
         try:
             return _step(state, current, messages)
         except CopilotError as exc:

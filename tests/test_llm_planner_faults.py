@@ -163,3 +163,31 @@ def test_a_planner_server_that_is_down_is_exit_3_with_one_line(home: Path, cmu_s
     assert result.error is not None
     assert result.error.startswith(f"LLM planner server {url} unreachable")
     assert "\n" not in result.error
+
+
+def test_the_system_message_states_each_configured_experts_domain(tmp_path: Path) -> None:
+    from agent.llm_planner import system_message
+
+    registry = build_tools(Settings(home=tmp_path))
+    try:
+        text = system_message(registry.experts())
+    finally:
+        registry.close()
+    # read from experts.toml's [experts.domain], not fixed words
+    assert "capricorn-tissue (roi_classify): colorectal tissue; organs: colorectum" in text
+    assert "Cannot: does not type nuclei" in text
+    assert "no vqa expert" in text
+    experts = tmp_path / "experts.toml"
+    experts.write_text(
+        '[servers]\nlocal = "http://127.0.0.1:9/v1"\n'
+        '[[experts]]\nname = "vqa-skin"\ntask = "vqa"\nbackend = "openai"\nserver = "local"\n'
+        'model = "skin-adapter"\n[experts.domain]\norgans = ["skin"]\ntissue = "skin biopsies"\n'
+        '[[experts.domain.cannot]]\ntext = "does not grade melanoma"\n'
+    )
+    registry = build_tools(Settings(home=tmp_path, experts_file=experts))
+    try:
+        text = system_message(registry.experts())
+    finally:
+        registry.close()
+    assert "- vqa-skin (vqa): skin biopsies; organs: skin. Cannot: does not grade melanoma" in text
+    assert "no vqa expert" not in text

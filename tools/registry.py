@@ -20,7 +20,7 @@ from tools.classify import ClassifyTool
 from tools.composition import CompositionTool
 from tools.detect import DetectTool
 from tools.expert_pool import ExpertPool
-from tools.experts import load_experts
+from tools.experts import ExpertSpec, load_experts
 from tools.segment import SegmentTool
 from tools.slide_info import SlideInfoTool
 from tools.tissue_analysis import TissueTool
@@ -132,6 +132,10 @@ class ToolRegistry:
     def names(self) -> list[str]:
         """Return the registered tool names, sorted."""
         return sorted(self._tools)
+
+    def experts(self) -> list[ExpertSpec]:
+        """The configured experts the tools call (empty without an expert pool)."""
+        return list(self._pool.config.experts) if self._pool is not None else []
 
     def close(self) -> None:
         """Release the expert clients."""
