@@ -105,6 +105,14 @@ AGENT_CAPABILITIES: tuple[Capability, ...] = (
             "summary of the case so far for the report",
             "what did the earlier analysis show",
         ),
+        # a question about the case's memory says so (tense, "earlier", "remind"): without
+        # one, "tissue percentage" is a measurement however close a recall example reads
+        vocabulary=(
+            *("earlier", "before", "again", "previous", "already", "far", "did", "was", "were"),
+            *("had", "said", "say", "remind", "summar", "recap", "found", "told", "got", "gave"),
+            *("reported", "recall", "history", "list", "last", "visited", "looked", "seen", "saw"),
+            *("concluded", "conclusion", "findings", "overview", "repeat", "wrap"),
+        ),
     ),
     Capability(
         name="compare",

@@ -69,17 +69,21 @@ _AREA = r"(?:region|roi|area|view|spot|place|location|field)"
 _PIECE = r"(?:piece|fragment|core|section|island|chip)s?"
 
 _SIZE_RE = re.compile(r"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?)\b")
+_CS = r"\s*(?:,\s*|\s)\s*"
+"""Between two coordinates: a comma, or only spaces as dictated ("box 5000 5000 7000 7000")."""
 _BOX_RE = re.compile(
-    rf"from\s*\(?\s*({_NUM})\s*,\s*({_NUM})\s*\)?\s*(?:to|-|–)\s*\(?\s*({_NUM})\s*,\s*({_NUM})\s*\)?"
+    rf"\b(?:from|box)\s*\(?\s*({_NUM}){_CS}({_NUM})\s*\)?\s*(?:to|-|–)\s*\(?\s*({_NUM}){_CS}({_NUM})\s*\)?"
     rf"|\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]"
-    rf"|\b(?:box|rectangle|bbox|bounding\s+box)\s*(?:at\s+|of\s+|=\s*|:\s*)?\(?\s*({_NUM})\s*,\s*"
-    rf"({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\)?"
+    rf"|\b(?:box|rectangle|bbox|bounding\s+box)\s*(?:at\s+|of\s+|=\s*|:\s*)?\(?\s*({_NUM}){_CS}"
+    rf"({_NUM}){_CS}({_NUM}){_CS}({_NUM})\s*\)?"
     rf"|\bx0\s*[=:]\s*({_NUM})\s*,?\s*y0\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?"
     rf"x1\s*[=:]\s*({_NUM})\s*,?\s*y1\s*[=:]\s*({_NUM})"
 )
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b(?!\s*,\s*\d)"
+    rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{3,7}})\s+(\d{{3,7}})\b"
+    r"(?!\s*(?:,\s*)?\d|\s*(?:x|×|px|pixels?|µm|um|microns?|mpp)\b)"
 )
 _SCALE_NUM = r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
 """A magnification or resolution; an exponent is read whole so that 1e999 is refused, not 999."""

@@ -105,6 +105,12 @@ _SPLIT_RE = re.compile(
     r"\s+\+\s+|\s+&\s+|\s+[-–—]+\s+(?=(?:is|are|any|do|does|can|could|what|how|which|"
     r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give)\b))\s*"
 )
+_RUN_ON_RE = re.compile(
+    r"\b(view|field|region|area|here|there|slide|piece|fragment|\d+x)\s+"
+    r"(?=(?:count|segment|classify|outline|detect|measure|zoom)\s)"
+)
+"""A dictated run-on ("zoom to the centre of this view count the cells"): a new order starts
+at an analysis verb right after a place."""
 _WORD_RE = re.compile(r"[a-zA-Zµ]+")
 _NUM = r"-?\d+(?:\.\d+)?"
 # Argument phrases that name *where*, not *what*: masked before a clause is embedded, so that
@@ -112,6 +118,7 @@ _NUM = r"-?\d+(?:\.\d+)?"
 _MASKS = (
     re.compile(rf"\[\s*{_NUM}\s*(?:,\s*{_NUM}\s*){{3}}\]"),
     re.compile(rf"\(\s*{_NUM}\s*,\s*{_NUM}\s*\)"),
+    re.compile(r"\b\d{3,7}(?:\s*,?\s+\d{3,7}){1,3}\b(?!\s*(?:x|px|pixels?)\b)"),
     re.compile(rf"\bx\s*[=:]\s*{_NUM}\s*,?\s*(?:and\s+)?y\s*[=:]\s*{_NUM}"),
     re.compile(r"\b\d+\s*x\s*\d+\s*(?:px|pixels?)?\b"),
     re.compile(
@@ -251,6 +258,7 @@ def mask_arguments(low: str) -> str:
 
 def split_clauses(low: str) -> list[str]:
     """The request's clauses (each with at least one word); the whole when it has one."""
+    low = _RUN_ON_RE.sub(r"\1; ", low)
     parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
     clauses = [p for p in parts if _WORD_RE.search(p or "")]
     return clauses or [low]
@@ -346,7 +354,11 @@ class SemanticRouter:
         rows: list[np.ndarray] = []
         for i, clause in enumerate(clauses):
             parts = [p.strip(" ,") for p in re.split(r"\s+and\s+|,\s*", clause) if p.strip(" ,")]
-            if len(parts) != 2 or min(len(p.split()) for p in parts) < 2:
+            if (
+                len(parts) != 2
+                or min(len(p.split()) for p in parts) < 2
+                or _JOINED_REFS_RE.search(clause)  # "are views 1 and 4 the same type?"
+            ):
                 out_clauses.append(clause)
                 rows.append(table[i])
                 continue
@@ -388,6 +400,27 @@ class SemanticRouter:
             return "composition" if asked.form == "presence" else "classify"
         return "vqa"
 
+    def _bare_feature(self, clause: str) -> str | None:
+        """``vqa`` (or composition, for a tissue class) for a bare feature asked about.
+
+        "crescents in these glomeruli?", "psammoma bodies?", "pagetoid spread in the epidermis
+        or not": a noun phrase with no verb, naming a feature in a place, several of something
+        or asking "or not". Only when nothing else was chosen.
+        """
+        if not _BARE_FEATURE_RE.fullmatch(clause) or _NOT_A_FEATURE_RE.match(clause):
+            return None
+        words = clause.split()
+        if not (
+            re.search(r"\b(?:in|within|around|of)\s+(?:the|these|this|those)\b", clause)
+            or clause.endswith(" or not")
+            or (len(words) >= 2 and re.search(r"[a-z]{3}(?:s|ies|ae|i)$", words[-1]))
+        ):
+            return None
+        composition = next((c for c in self.capabilities if c.name == "composition"), None)
+        if composition is not None and _names_any(clause, _class_stems(composition)):
+            return "composition"
+        return "vqa"
+
     def route(self, low: str, exclude: frozenset[str] = frozenset()) -> Routing:
         """Capabilities the request asks for, in the order its clauses name them."""
         clauses = split_clauses(low)
@@ -420,6 +453,7 @@ class SemanticRouter:
                 or (cue == "zoom" and name in _YIELDS_TO_ZOOM)
                 or (cue == "classify" and name in _YIELDS_TO_CLASSIFY)
                 or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
+                or (cue == "segment" and name == "detect" and not _COUNT_VERB_RE.search(clause))
                 or (cue == "wsi_classify" and name in ("classify", "slide_info", "tissue"))
                 or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
                 or (cue == "slide_info" and name in ("wsi_classify", "classify", "zoom", "tissue"))
@@ -445,7 +479,13 @@ class SemanticRouter:
                 name, best = "composition", max(best, self.threshold)
             if name is not None:
                 selected.append(Scored(name, best, clause))
+        if len(selected) > 1:  # "looks mostly muscle to me, how much muscle is there?"
+            selected = [s for s in selected if not _IMPRESSION_RE.match(s.clause)] or selected
         whole = table[-1]
+        if not selected and len(clauses) == 1 and "vqa" in names and "vqa" not in exclude:
+            bare = self._bare_feature(clauses[0])
+            if bare is not None:
+                selected.append(Scored(bare, self.threshold, clauses[0]))
         if not selected:
             k = int(np.argmax(whole))
             if float(whole[k]) >= self.threshold:
@@ -583,6 +623,8 @@ _PAST_RESULT_RE = re.compile(
     r"\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+\w+ed\b|"
     r"\bsummari[sz]e\s+(?:what|everything|all|our|the\s+findings)|"
     r"\bwhich\s+(?:view|region|field|area|roi|one|piece|fragment)\s+(?:had|showed|gave|was)\b|"
+    r"\b(?:we|you)\s+(?:have\s+)?already\s+(?:checked|looked\s+at|analy[sz]ed|visited|counted|"
+    r"classified|segmented|seen)\b|"
     r"\bdid\s+(?:we|you)\s+(?:\w+\s+)?(?:check|look|test|run|count|classify|segment|measure|"
     r"assess|analy[sz]e|evaluate|come\s+across|see|find|encounter|note|notice|get)\b|"
     r"\b(?:did|has|have)\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+){0,2}\s+(?:run|been\s+run|finished|"
@@ -670,7 +712,9 @@ _PROPORTION_RE = re.compile(
 )
 """How much of a region a class takes: the composition's question, when it names a class."""
 _CLASSIFY_VERB_RE = re.compile(r"\bclassif(?:y|ier|ication)\b|\bpatch\s+classifier\b")
-_SEGMENT_VERB_RE = re.compile(r"\b(?:segment|segmentation|outline|delineate)\b")
+_SEGMENT_VERB_RE = re.compile(
+    r"\b(?:segment(?:ed|ing)?|segmentation|outlin(?:e|ed|ing)|delineat(?:e|ed|ing)|contour(?:ed)?)\b"
+)
 _COUNT_VERB_RE = re.compile(
     r"\b(?:count|enumerate|detect|tally)\b[^?.;]*\b(?:nucle(?:i|us)|cells?)\b|"
     r"\b(?:nucle(?:ar|i)|cell)\s+count\b"
@@ -699,6 +743,23 @@ molecular"."""
 _DIAGNOSIS_RE = re.compile(r"\bdiagnos[ie]s\b|\bdx\b")
 _NO_DIAGNOSIS = frozenset({"tissue", "slide_info", "zoom", "detect", "segment"})
 """Capabilities that never answer a question for a diagnosis, however close its wording."""
+_JOINED_REFS_RE = re.compile(r"\d+\s*(?:,|and|&)\s*(?:(?:view|region|roi|field)s?\s*)?#?\d+\b")
+"""Two numbered regions joined by "and": one reference, not two clauses."""
+_IMPRESSION_RE = re.compile(
+    r"\s*(?:(?:it|this|that|the)(?:\s+[\w-]+){0,2}\s+)?(?:looks|seems|appears)\s+(?!like\s+"
+    r"(?:what|which))"
+)
+"""The user's own impression ("this node looks packed with lymphocytes"), said beside a
+question: the question is what to answer."""
+_BARE_FEATURE_RE = re.compile(r"[a-z][a-z-]*(?:\s+[a-z-]+){1,7}")
+_NOT_A_FEATURE_RE = re.compile(
+    r"(?:what|how|why|who|where|which|when|is|are|was|were|do|does|did|can|could|would|should|"
+    r"will|please|pls|the|this|that|these|those|it|its|i|we|you|my|our|and|so|ok|okay|hmm|same|"
+    r"next|again|more|less|back|go|run|fix|redo|undo|analy[sz]e|continue|show|give|tell|let|"
+    r"make|check|help|thanks|thank|yes|no|not|just|also|then|now|compare|zoom|count|segment|"
+    r"classify|outline|measure|detect|find|get|open|view|look|any|some)\b"
+)
+"""A clause starting with one of these is not a bare noun phrase."""
 _ANAPHOR_WORDS = 5
 """A later clause this short that only points back ("how big is it") adds no capability of its
 own unless it scores clearly."""
@@ -805,8 +866,10 @@ def grammar_cue(clause: str) -> str | None:
         if compare is not None:
             return "compare"
     if (
-        _TISSUE_TYPE_RE.search(clause) or _EITHER_CLASS_RE.search(clause)
-    ) and not _SLIDE_WIDE_RE.search(clause):
+        (_TISSUE_TYPE_RE.search(clause) or _EITHER_CLASS_RE.search(clause))
+        and not _SLIDE_WIDE_RE.search(clause)
+        and not _PROPORTION_RE.search(clause)  # "is it mostly tumour or stroma?": how much
+    ):
         return "classify"
     if _WHERE_TISSUE_RE.search(clause) or _HOW_MANY_PIECES_RE.search(clause):
         return "tissue"

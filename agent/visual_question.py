@@ -29,6 +29,11 @@ _PRESENCE_RE = re.compile(
     r"(?:i|we)\s+(?:wonder|am\s+wondering)\s+(?:if|whether)\s+there\s+(?:is|are))\s+"
     r"(?:any\s+|some\s+|an?\s+|evidence\s+of\s+|signs?\s+of\s+)*(?P<thing>[^?.;]+)"
 )
+_SEE_SOME_RE = re.compile(
+    r"^\s*(?P<thing>[a-z][\w\s-]{2,60}?)\s*,?\s+(?:do\s+|can\s+)?you\s+(?:can\s+)?(?:see|spot|find)\s+"
+    r"(?:any|some|them|it|one|these)\b"
+)
+""""Reed-Sternberg cells, you can see some here?": the thing first, then the question."""
 _LOOK_RE = re.compile(
     _LEAD
     + _IF_SO
@@ -109,6 +114,7 @@ def visual_question(clause: str) -> VisualQuestion | None:
         return VisualQuestion("describe", thing)
     forms = (
         ("presence", _PRESENCE_RE),
+        ("presence", _SEE_SOME_RE),
         ("look", _LOOKS_TO_ME_RE),
         ("look", _LOOK_RE),
         ("state", _ARE_THE_RE),

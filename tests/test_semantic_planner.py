@@ -286,3 +286,36 @@ def test_comparison_wordings_and_a_composition_breakdown(router: SemanticRouter)
     assert plan.lookup.kind == "compare"
     assert sorted(plan.lookup.rois) == [1, 2]
     assert _tools(_plan(router, "class breakdown of view 1", views=1)) == ["composition"]
+
+
+def test_dictated_requests_without_punctuation(router: SemanticRouter) -> None:
+    plan = _plan(router, "count nuclei in box 4000 4000 6000 6000", views=1)
+    assert _tools(plan) == ["zoom", "detect"]
+    assert plan.steps[0].args["box"] == [4000, 4000, 6000, 6000]
+    plan = _plan(router, "take me to 52000 31000 at 20x", views=1)
+    assert plan.steps[0].args["center"] == [52000, 31000]
+    plan = _plan(router, "zoom to the centre of this field count the nuclei", views=1)
+    assert _tools(plan) == ["zoom", "detect"]
+
+
+def test_a_bare_feature_is_a_visual_question(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "asteroid bodies in these giant cells?", views=1)) == ["vqa"]
+    assert _tools(_plan(router, "hyaline globules or not", views=1)) == ["vqa"]
+    assert _plan(router, "do the usual", views=1).clarify is not None
+
+
+def test_memory_needs_a_word_of_memory(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "tissue percentage", views=1)) == ["tissue"]
+    plan = _plan(router, "what tissue percentage did you give earlier?", views=1)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
+
+
+def test_an_impression_beside_a_question_adds_no_step(router: SemanticRouter) -> None:
+    plan = _plan(router, "this field looks full of fat, how many nuclei are there", views=1)
+    assert _tools(plan) == ["detect"]
+    plan = _plan(router, "are views 1 and 2 the same tissue type?", views=2)
+    # one comparison (classifying each region it needs), not a comparison and a classification
+    assert [s.why for s in plan.steps] == ["region 1, to compare", "region 2, to compare"]
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
