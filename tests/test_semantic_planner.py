@@ -319,3 +319,15 @@ def test_an_impression_beside_a_question_adds_no_step(router: SemanticRouter) ->
     assert [s.why for s in plan.steps] == ["region 1, to compare", "region 2, to compare"]
     assert plan.lookup is not None
     assert plan.lookup.kind == "compare"
+
+
+def test_a_requests_few_clauses_embed_as_the_graphs_batches_do() -> None:
+    import numpy as np
+
+    embedder = shared_embedder(None)
+    text = "count the nuclei in the second tissue piece at 20x"
+    alone = np.asarray(embedder.encode([text])[0])  # a request: bfloat16 where the CPU has it
+    filler = [f"filler sentence number {k}" for k in range(24)]
+    batched = np.asarray(embedder.encode([text, *filler])[0])  # a graph build: float32
+    assert abs(float(np.linalg.norm(alone)) - 1.0) < 1e-5
+    assert float(alone @ batched) > 0.999
