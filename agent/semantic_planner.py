@@ -482,10 +482,16 @@ class SemanticRouter:
         if len(selected) > 1:  # "looks mostly muscle to me, how much muscle is there?"
             selected = [s for s in selected if not _IMPRESSION_RE.match(s.clause)] or selected
         whole = table[-1]
-        if not selected and len(clauses) == 1 and "vqa" in names and "vqa" not in exclude:
+        pointed = bool(re.search(r"\b(?:this|these|here)\b", clauses[0]))
+        if (
+            len(clauses) == 1
+            and "vqa" in names
+            and "vqa" not in exclude
+            and (not selected or (pointed and [s.capability for s in selected] == ["knowledge"]))
+        ):  # "crescents in these glomeruli?" points at the image, not at a textbook
             bare = self._bare_feature(clauses[0])
             if bare is not None:
-                selected.append(Scored(bare, self.threshold, clauses[0]))
+                selected = [Scored(bare, self.threshold, clauses[0])]
         if not selected:
             k = int(np.argmax(whole))
             if float(whole[k]) >= self.threshold:
@@ -674,9 +680,10 @@ _CASE_NOUN_RE = re.compile(
     r"counts?|number|density|class|label|(?<!differential\s)diagnosis|dx|prediction|results?|"
     r"findings?|slide|"
     r"wsi|image|scan|specimen|case|section|view|region|field|roi|fragments?|pieces?|cores?|"
-    r"tissue\s+(?:area|type)|hpf)\b|%|\d"
+    r"tissue\s+(?:area|type)|hpf)\b|%|\d+(?:\.\d+)?\s*(?:x|×|px|mm|µm|um)\b|\d+\s*,\s*\d+"
 )
-"""Words of the case and its measurements: a question naming one is not a textbook question."""
+"""Words of the case and its measurements (a scale, a size, a point): a question naming one is
+not a textbook question; a number alone ("Gleason pattern 5", "pN1a") is no such word."""
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"

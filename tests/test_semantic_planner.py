@@ -331,3 +331,12 @@ def test_a_requests_few_clauses_embed_as_the_graphs_batches_do() -> None:
     batched = np.asarray(embedder.encode([text, *filler])[0])  # a graph build: float32
     assert abs(float(np.linalg.norm(alone)) - 1.0) < 1e-5
     assert float(alone @ batched) > 0.999
+
+
+def test_a_number_alone_does_not_make_a_textbook_question_a_case_question(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "what is Gleason pattern 4 and do you see it here", views=1)
+    assert plan.knowledge
+    assert _tools(plan) == ["vqa"]
+    assert _tools(_plan(router, "what is at 1200, 800", views=1)) == ["zoom"]
