@@ -48,6 +48,9 @@ class Capability:
     """The tool's input fields (a tool that takes a region gets one from the grammar)."""
     vocabulary: tuple[str, ...] = ()
     """Word stems one of which a request for it names (empty: no such requirement)."""
+    user_examples: tuple[str, ...] = ()
+    """Requests users wrote for it (``request_examples``): matched like ``examples``, but their
+    words are not typo targets (users make typos)."""
 
     @property
     def takes_region(self) -> bool:
@@ -167,4 +170,4 @@ def capabilities_of(registry: ToolRegistry, *, users: bool = True) -> list[Capab
     if not users:
         return every
     extra = request_examples()
-    return [replace(c, examples=c.examples + extra.get(c.name, ())) for c in every]
+    return [replace(c, user_examples=extra.get(c.name, ())) for c in every]

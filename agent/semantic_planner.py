@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -282,16 +281,20 @@ class SemanticRouter:
         self._encoder = encoder
         self._owner: list[int] = []
         texts: list[str] = []
+        authored: set[str] = set()
         for k, cap in enumerate(self.capabilities):
-            for example in cap.examples:
+            for example in (*cap.examples, *cap.user_examples):
                 texts.append(mask_arguments(normalise(example)))
                 self._owner.append(k)
+            for example in cap.examples:
+                authored.update(_WORD_RE.findall(normalise(example)))
         self._texts = tuple(texts)
         known = getattr(encoder, "known_words", None)
         self._words: frozenset[str] = known() if callable(known) else frozenset()
-        seen = Counter(w for t in texts for w in _WORD_RE.findall(t) if len(w) >= 5)
-        # words the examples share, or real words: a typo in one user's example is no target
-        self._vocab = sorted(w for w, n in seen.items() if n >= 2 or w in self._words)
+        # a typo is fixed towards the tools' own words or a real word users wrote, never
+        # towards another user's typo ("nuceli")
+        users = {w for t in texts for w in _WORD_RE.findall(t)} & self._words
+        self._vocab = sorted(w for w in authored | users if len(w) >= 5)
 
     def _examples(self) -> np.ndarray:
         key = (self._encoder.name, self._texts)
