@@ -751,7 +751,7 @@ _ASIDE_RE = re.compile(
 "asking bc the nuclei look soft", "my attending wants a number", "need a cellularity for
 molecular"."""
 _DIAGNOSIS_RE = re.compile(r"\bdiagnos[ie]s\b|\bdx\b")
-_NO_DIAGNOSIS = frozenset({"tissue", "slide_info", "zoom", "detect", "segment"})
+_NO_DIAGNOSIS = frozenset({"tissue", "slide_info", "zoom", "detect", "segment", "composition"})
 """Capabilities that never answer a question for a diagnosis, however close its wording."""
 _JOINED_REFS_RE = re.compile(r"\d+\s*(?:,|and|&)\s*(?:(?:view|region|roi|field)s?\s*)?#?\d+\b")
 """Two numbered regions joined by "and": one reference, not two clauses."""
