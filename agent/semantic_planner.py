@@ -457,6 +457,9 @@ class SemanticRouter:
                 or (cue == "classify" and name in _YIELDS_TO_CLASSIFY)
                 or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
                 or (cue == "segment" and name == "detect" and not _COUNT_VERB_RE.search(clause))
+                # an order by its verb ("classify this region of the ovarian tumour") is no
+                # textbook question, however close the disease's examples read
+                or (name == "knowledge" and cue is not None and _analysis_verb(clause) == cue)
                 or (cue == "wsi_classify" and name in ("classify", "slide_info", "tissue"))
                 or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
                 or (cue == "slide_info" and name in ("wsi_classify", "classify", "zoom", "tissue"))
