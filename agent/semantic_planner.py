@@ -277,6 +277,7 @@ class SemanticRouter:
         threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         self.capabilities = list(capabilities)
+        self._by_name = {c.name: c for c in self.capabilities}
         self.threshold = threshold
         self._encoder = encoder
         self._owner: list[int] = []
@@ -388,7 +389,7 @@ class SemanticRouter:
         is classification's; anything else ("any goblet cells?", "are the nuclei high
         grade?", "describe the growth pattern") is a free visual question.
         """
-        by_name = {c.name: c for c in self.capabilities}
+        by_name = self._by_name
         if "vqa" not in by_name:
             return None
         asked = visual_question(clause)
@@ -419,7 +420,7 @@ class SemanticRouter:
             or (len(words) >= 2 and re.search(r"[a-z]{3}(?:s|ies|ae|i)$", words[-1]))
         ):
             return None
-        composition = next((c for c in self.capabilities if c.name == "composition"), None)
+        composition = self._by_name.get("composition")
         if composition is not None and _names_any(clause, _class_stems(composition)):
             return "composition"
         return "vqa"
