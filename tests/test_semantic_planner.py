@@ -14,7 +14,8 @@ import pytest
 
 from agent.capabilities import capabilities_of
 from agent.planner import FOR_ANALYSIS, choose_planner, make_planner, semantic_plan
-from agent.semantic_planner import SemanticRouter, normalise, split_clauses
+from agent.request_text import normalise, split_clauses
+from agent.semantic_planner import SemanticRouter
 from agent.state import Plan, Roi
 from core.errors import ConfigError
 from core.settings import Settings

@@ -1,0 +1,424 @@
+"""The lexical cues of requests: wordings whose capability is certain without embedding.
+
+The semantic planner scores each clause by meaning; these cues settle what meaning alone
+confuses: recall of past results ("what was the count earlier?"), textbook questions
+("what is necrosis?"), comparisons of named regions, a bare slide fact ("mpp?"), an analysis
+ordered by its verb, asides and impressions said beside a question, and the capabilities a
+cue overrides.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from agent.intents import parse_relative, zoom_request
+from agent.references import CURRENT_RE
+from agent.review_intents import (
+    CompareRequest,
+    compare_of,
+    findings_asked,
+    parse_compare,
+    parse_recall,
+    region_refs,
+)
+
+if TYPE_CHECKING:
+    from agent.capabilities import Capability
+
+__all__ = [
+    "ANAPHOR_RE",
+    "ASIDE_RE",
+    "BARE_FEATURE_RE",
+    "COUNT_VERB_RE",
+    "DIAGNOSIS_RE",
+    "IMPRESSION_RE",
+    "JOINED_REFS_RE",
+    "NOT_A_FEATURE_RE",
+    "NO_DIAGNOSIS",
+    "PAST_RESULT_RE",
+    "PROPORTION_RE",
+    "SEGMENT_VERB_RE",
+    "SLIDE_WIDE_RE",
+    "THIS_DISEASE_RE",
+    "WHAT_IS_THIS_RE",
+    "YIELDS_TO_CLASSIFY",
+    "YIELDS_TO_ZOOM",
+    "analysis_verb",
+    "can_compare",
+    "class_stems",
+    "compare_from_refs",
+    "grammar_cue",
+    "grammar_cues",
+    "names_a_place",
+    "names_disease",
+]
+
+_COMPARE_CUE_RE = re.compile(
+    r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bdiffer|\bcontrast|"
+    r"\bboth\b|\bbetween\b|"
+    r"\bsame\s+(?:as|type|tissue|class)|\bmore\s+\w+\s+than\b|\bagainst\b|\bside\s+by\s+side\b"
+)
+PAST_RESULT_RE = re.compile(
+    r"\b(?:what|which|how\s+many|how\s+much)\b[^?.;]*?\b(?:was|were|did|had)\b[^?.;]*?"
+    r"\b(?:earlier|before|previously|already|so\s+far|last\s+time|again|"
+    r"you\s+(?:gave|got|found|said|say|reported|report|called|measured))\b|"
+    r"\b(?:did|have)\s+(?:we|you)\s+already\b|\bhave\s+we\s+(?:looked|seen|visited|been)\b|"
+    r"\b(?:did|have)\s+you\s+(?:say|said|report|reported|call|called|tell|told|give|gave)\b|"
+    r"\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+\w+ed\b|"
+    r"\bsummari[sz]e\s+(?:what|everything|all|our|the\s+findings)|"
+    r"\bwhich\s+(?:view|region|field|area|roi|one|piece|fragment)\s+(?:had|showed|gave|was)\b|"
+    r"\b(?:we|you)\s+(?:have\s+)?already\s+(?:checked|looked\s+at|analy[sz]ed|visited|counted|"
+    r"classified|segmented|seen)\b|"
+    r"\bdid\s+(?:we|you)\s+(?:\w+\s+)?(?:check|look|test|run|count|classify|segment|measure|"
+    r"assess|analy[sz]e|evaluate|come\s+across|see|find|encounter|note|notice|get)\b|"
+    r"\b(?:did|has|have)\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+){0,2}\s+(?:run|been\s+run|finished|"
+    r"completed)\b|\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+(?:told|said|gave|found|"
+    r"got|saw|had|ran)\b|\bdid\s+(?:anything|any\s+(?:of\s+)?(?:the\s+)?\w+)\s+(?:we|you)\s+\w+|"
+    r"\bwhich\s+(?:views?|regions?|fields?|areas?)\s+have\s+we\b"
+)
+"""A question about a result the case already has ("what was the count earlier?")."""
+_KNOWLEDGE_ASK_RE = re.compile(
+    r"\bremind\s+me\s+(?:of\s+)?the\s+(?:\w+\s+)?(?:features?|definition|criteria|grading|"
+    r"markers?|differentials?|sites?)\s+(?:of|for)\b|"
+    r"\bremind\s+me\s+(?:of\s+)?(?:what|how|which)\b(?![^?]*\b(?:we|you|i)\b)[^?]*\b(?:defines?|"
+    r"definition|features?|criteria|grad(?:e|ed|ing)|markers?|differentials?)\b"
+)
+"""A request to be reminded of textbook knowledge, not of the case's findings."""
+_WHAT_WAS_RE = re.compile(
+    r"^\s*(?:and\s+|so\s+)?(?:what|which|how\s+many)\s+(?:\w+\s+)?(?:was|were)\b"
+)
+"""A question in the past tense: about a result the case already holds."""
+_TEXTBOOK_RE = re.compile(
+    r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:(?:can|could|would)\s+you\s+"
+    r"(?:please\s+)?(?:explain|tell\s+me)\s+)?(?:what\s+(?:is|are)|what'?s|whats|define|"
+    r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)|"
+    r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
+    r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
+    r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?)\s+"
+    r"(?:of|for)\s+(?!(?:this|that|these|those|it|here)\b)|"
+    r"\bwhat\s+(?:type|kind|sort)\s+of\s+(?:tumou?r|cancer|disease|lesion|neoplasm|entity)\s+"
+    r"(?:is|are)\s+(?!(?:this|that|these|those|it|here)\b)|"
+    r"\b(?:which|what)\s+cells?\b[^?]*\b(?:origin|aris|deriv|come\s+from)"
+)
+"""A textbook question ("what is necrosis?", "where does X arise?"): knowledge, unless it
+names the slide, a place on it or something the tools measure."""
+_NOT_A_TERM = (
+    r"(?!(?:this|that|these|those|it|here|there|we|you|i|"
+    r"the\s+(?:view|field|region|slide|image))\b)"
+)
+_MEANS_RE = re.compile(
+    rf"^\s*(?:so\s+|ok\s+|and\s+)?what\s+(?:does|do)\s+{_NOT_A_TERM}[\w\s/+-]+\b(?:mean|stand\s+for)\b|"
+    rf"^\s*(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?explain\s+what\s+"
+    rf"{_NOT_A_TERM}[\w\s/+-]+\s+(?:is|are|means?)\s*$"
+)
+"""A term's meaning asked outright ("what does pN1a mean", "explain what desmoplasia is")."""
+_CASE_NOUN_RE = re.compile(
+    r"\b(?:mpp|microns?|µm|um/px|magnification|mag|objective|resolution|size|dimensions?|"
+    r"pixels?|px|levels?|scanner|vendor|format|file|fraction|percent\w*|proportion|share|"
+    r"counts?|number|density|class|label|(?<!differential\s)diagnosis|dx|prediction|results?|"
+    r"findings?|slide|"
+    r"wsi|image|scan|specimen|case|section|view|region|field|roi|fragments?|pieces?|cores?|"
+    r"tissue\s+(?:area|type)|hpf)\b|%|\d+(?:\.\d+)?\s*(?:x|×|px|mm|µm|um)\b|\d+\s*,\s*\d+"
+)
+"""Words of the case and its measurements (a scale, a size, a point): a question naming one is
+not a textbook question; a number alone ("Gleason pattern 5", "pN1a") is no such word."""
+_VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
+_COMPARATIVE_RE = re.compile(
+    r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
+    r"\w+est\b|most\s+\w+|"
+    r"different\s+from|as\s+many|the\s+same)\b"
+)
+_SLIDE_FACT_RE = re.compile(
+    r"\s*(?:and\s+|so\s+)?(?:what\s+is\s+|what\s+are\s+)?(?:the\s+)?(?:scan\s+|base\s+)?"
+    r"(?:mpp|µm/px|um/px|microns?\s+per\s+pixel|magnification|objective(?:\s+power)?|"
+    r"resolution|scanner|vendor|file\s+format|format|dimensions|pixel\s+size)"
+    r"(?:\s+(?:please|again))?\s*[?.!]*\s*"
+)
+"""A bare question for one of the slide's facts ("mpp?", "magnification please")."""
+_WHICH_SLIDE_RE = re.compile(
+    r"\bwhat\s+(?:slide|file|image|scan)\s+is\s+(?:this|that|it|open)\b|"
+    r"\bwhich\s+(?:slide|file|image)\s+(?:is\s+(?:this|open)|are\s+we\s+(?:on|looking\s+at))\b"
+)
+""""What slide is this?": the open slide's name and facts."""
+_WHAT_CASE_RE = re.compile(
+    r"\s*(?:overall\s*,?\s*|so\s+|ok\s+)?what\s+is\s+(?:this|the)\s+(?:case|slide|specimen)"
+    r"(?:\s+overall)?\s*[?.!]*\s*"
+)
+_WHAT_CASE_IS_RE = re.compile(
+    r"\bwhat\s+(?:this|the)\s+(?:whole\s+)?(?:case|slide|specimen)\s+(?:is|shows)\b|"
+    r"\b(?:whole[\s-]+slide|slide[\s-]+level|overall)\s+(?:prediction|call|label|class|verdict|"
+    r"diagnosis|classification|answer)\b"
+)
+"""The slide's class asked in passing ("tell me what this case is", "a slide-level call")."""
+""""Overall, what is this case?": the slide's class."""
+PROPORTION_RE = re.compile(
+    r"\b(?:fraction|percent(?:age)?|proportions?|share|mostly|majority|predominantly|"
+    r"how\s+much\s+of)\b|%"
+)
+"""How much of a region a class takes: the composition's question, when it names a class."""
+_CLASSIFY_VERB_RE = re.compile(r"\bclassif(?:y|ier|ication)\b|\bpatch\s+classifier\b")
+SEGMENT_VERB_RE = re.compile(
+    r"\b(?:segment(?:ed|ing)?|segmentation|outlin(?:e|ed|ing)|delineat(?:e|ed|ing)|contour(?:ed)?)\b"
+)
+COUNT_VERB_RE = re.compile(
+    r"\b(?:count|enumerate|detect|tally)\b[^?.;]*\b(?:nucle(?:i|us)|cells?)\b|"
+    r"\b(?:nucle(?:ar|i)|cell)\s+count\b"
+)
+ANAPHOR_RE = re.compile(r"\b(?:it|they|them|those|these|that\s+one)\b")
+WHAT_IS_THIS_RE = re.compile(
+    r"\s*(?:so\s+|ok\s+|and\s+)?(?:what\s+is\s+(?:this|that|here)|what\s+am\s+i\s+looking\s+at"
+    r"(?:\s+here)?|what\s+are\s+we\s+looking\s+at(?:\s+here)?)\s*[?.!]*\s*"
+)
+"""A bare "what is this?" about the view on screen: its tissue class."""
+ASIDE_RE = re.compile(
+    r"\s*(?:asking|because|bc|cos|cuz|since|like|sorry|thanks|thank\s+you|cheers|no\s+rush|"
+    r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
+    r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
+    r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|honestly\b|"
+    r"our\s+(?:old\s+|new\s+)?(?:viewer|scanner|lab|system|software|pipeline|team)\b|"
+    r"an?\s+(?:medical\s+)?(?:student|resident|colleague|clinician|trainee)\s+(?:asked|wants)\b|"
+    r"i\s+(?:have|had|was|am|don't|do\s+not|didn't|can't|cannot|think|guess|"
+    r"suspect|just|need\s+(?:it|this|that|these)\b)|i\s+am\b|i\s+have\b|we\s+are\b|"
+    r"for\s+(?:my|the|a|our)\s+(?:report|molecular|mdt|tumou?r\s+board|records?|notes?|paper|"
+    r"study|dataset)|need(?:ed)?\s+(?:it|this|that|these|an?\s+[\w-]+(?:\s+[\w-]+)?)\s+for\b)"
+)
+"""A later sentence that gives the reason or the setting of the request, not an order:
+"asking bc the nuclei look soft", "my attending wants a number", "need a cellularity for
+molecular"."""
+DIAGNOSIS_RE = re.compile(r"\bdiagnos[ie]s\b|\bdx\b")
+NO_DIAGNOSIS = frozenset({"tissue", "slide_info", "zoom", "detect", "segment", "composition"})
+"""Capabilities that never answer a question for a diagnosis, however close its wording."""
+JOINED_REFS_RE = re.compile(r"\d+\s*(?:,|and|&)\s*(?:(?:view|region|roi|field)s?\s*)?#?\d+\b")
+"""Two numbered regions joined by "and": one reference, not two clauses."""
+IMPRESSION_RE = re.compile(
+    r"\s*(?:(?:it|this|that|the)(?:\s+[\w-]+){0,2}\s+)?(?:looks|seems|appears)\s+(?!like\s+"
+    r"(?:what|which))"
+)
+"""The user's own impression ("this node looks packed with lymphocytes"), said beside a
+question: the question is what to answer."""
+BARE_FEATURE_RE = re.compile(r"[a-z][a-z-]*(?:\s+[a-z-]+){1,7}")
+NOT_A_FEATURE_RE = re.compile(
+    r"(?:what|how|why|who|where|which|when|is|are|was|were|do|does|did|can|could|would|should|"
+    r"will|please|pls|the|this|that|these|those|it|its|i|we|you|my|our|and|so|ok|okay|hmm|same|"
+    r"next|again|more|less|back|go|run|fix|redo|undo|analy[sz]e|continue|show|give|tell|let|"
+    r"make|check|help|thanks|thank|yes|no|not|just|also|then|now|compare|zoom|count|segment|"
+    r"classify|outline|measure|detect|find|get|open|view|look|any|some)\b"
+)
+"""A clause starting with one of these is not a bare noun phrase."""
+_DISEASE_RE = re.compile(
+    r"\w+(?:oma|omas)\b|\bcarcinoma|\bcancer|\bneoplasm|\bsyndrome|"
+    r"\bdisease|\b(?:[A-Z]{2,6}|[A-Z]{2,5}-[A-Z0-9]{1,3})s?\b"
+)
+_NOT_DISEASE = frozenset({"ROI", "ROIS", "WSI", "HPF", "ICD", "OK", "MM", "PX", "UM", "ID", "PDF"})
+"""A request that names a disease (or an acronym of one) and matches no tool asks about it."""
+_ANALYSIS_RE = re.compile(
+    r"\b(?:classif\w*|count\w*|composition|breakdown|detect\w*|segment\w*|outline\w*|enumerat\w*|measure\w*|"
+    r"quantif\w*|how\s+many|what\s+(?:kind|type)\s+of\s+tissue|tissue\s+type)\b"
+)
+_PLACE_RE = re.compile(
+    r"\b(?:cent(?:er|re)|middle|corner|quadrant|half|region|area|field|view|spot|box|here|"
+    r"there|point)\b|\[|\("
+)
+THIS_DISEASE_RE = re.compile(
+    r"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:tumou?r|lesion|cancer|neoplasm|"
+    r"disease|diagnosis)s?\b|\b(?:differentials?|features|markers|grading|staging|prognosis)\s+"
+    r"(?:of|for)\s+(?:this|that|the)\s+(?:entity|diagnosis|tumou?r|lesion|class|label)\b|"
+    r"\bwhat\s+(?:this|that)\s+(?:tumou?r|lesion|cancer|neoplasm|"
+    r"disease|diagnosis|label|class|entity)\s+(?:means|is)\b|\bwhat\s+(?:should|do)\s+i\s+look\s+for\b"
+)
+"""A question about the disease the image shows: its facts are recalled beside the analysis."""
+_TISSUE_TYPE_RE = re.compile(
+    r"\b(?:tissue\s+(?:type|class|classification)|(?:type|kind|sort)\s+of\s+tissue)\b"
+)
+_EITHER_CLASS_RE = re.compile(
+    r"^\s*(?:so\s+|and\s+|ok\s+)?(?:is|does)\s+(?:this|that|it|the\s+(?:view|field|region|area))\s+"
+    r"(?:look\s+like\s+|more\s+)?(?:[\w-]+\s+){1,3}or\s+[\w-]+"
+)
+""""Is this mucus or debris?": which of two classes the region is, a classification."""
+_WHERE_TISSUE_RE = re.compile(
+    r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))|"
+    r"^\s*(?:(?:please|now|first)\s+)?(?:find|detect|locate|map|identify)\s+(?:me\s+)?(?:all\s+)?"
+    r"(?:the\s+)?tissue(?:\s+(?:pieces|regions|fragments|areas|bits|cores))?\s*(?:first|please)?\s*$"
+)
+"""Where the tissue lies on the slide: the tissue tool's regions, not a classification."""
+_COMPOSITION_RE = re.compile(
+    r"\b(?:tissue\s+|class\s+)?composition\b|\bbreak\s*down\s+(?:of\s+)?(?:the\s+)?"
+    r"(?:tissue|class)|\b(?:tissue|class)(?:[\s-]+type)?\s+breakdown\b"
+)
+"""The share of each tissue class in a region: the composition tool's question."""
+_HOW_MANY_PIECES_RE = re.compile(
+    r"\b(?:how\s+many|number\s+of)\s+(?:separate\s+|distinct\s+)?(?:tissue\s+)?"
+    r"(?:regions|pieces|fragments|cores|bits)\b"
+)
+"""How many pieces of tissue the slide holds: the tissue tool's regions."""
+SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)[\s-]+slide\b|\bslide[- ]level\b|\boverall\b")
+_A_SLIDE_RE = re.compile(
+    r"\b(?:this|the|that)\s+(?:[a-z-]+\s+){0,2}(?:slide|case|wsi)\b|\bwhole\s+slide\b"
+)
+YIELDS_TO_CLASSIFY = frozenset({"tissue", "slide_info", "wsi_classify", "zoom", "composition"})
+"""Capabilities a clause that asks for a region's class ("is this mucus or debris?") overrides."""
+YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
+"""Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
+"show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
+_NAV_VERB_RE = re.compile(
+    r"\b(?:zoom|magnify|go|navigate|move|pan|cent(?:er|re)\s+on|view|look\s+(?:at|around|over)|"
+    r"(?:^|please\s+|you\s+)show\b|\bshow\s+(?:me|us)\b|"
+    r"(?:have|take)\s+a\s+look|return|take|"
+    r"open|jump|head|bring\s+up|display|visit|switch|overview)\b|"
+    r"^\s*(?:\d+(?:\.\d+)?\s*x|at\s+\d|level\s+\d)"
+)
+
+
+def grammar_cue(clause: str) -> str | None:
+    """A capability the shared grammar makes certain for one clause, or None.
+
+    Recalling the case's findings and comparing named regions have unambiguous wording; a
+    navigation verb with an explicit target or scale, or a relative move, is a view.
+    """
+    if (
+        _COMPARE_WORD_RE.search(clause)
+        and can_compare(clause)
+        and (parse_compare(clause) is not None or compare_from_refs(clause) is not None)
+    ):
+        return "compare"
+    if _KNOWLEDGE_ASK_RE.search(clause):
+        return "knowledge"
+    if _SLIDE_FACT_RE.fullmatch(clause) or _WHICH_SLIDE_RE.search(clause):
+        return "slide_info"
+    if _WHAT_CASE_RE.fullmatch(clause) or _WHAT_CASE_IS_RE.search(clause):
+        return "wsi_classify"
+    if parse_recall(clause) is not None or PAST_RESULT_RE.search(clause):
+        return "recall"
+    if _WHAT_WAS_RE.search(clause) and set(findings_asked(clause)) - {"slide_info"}:
+        return "recall"  # "what was the segmentation of region 2?"
+    if _MEANS_RE.search(clause):
+        return "knowledge"
+    if (
+        _TEXTBOOK_RE.search(clause)
+        and not CURRENT_RE.search(clause)
+        and not _CASE_NOUN_RE.search(clause)
+        and not analysis_verb(clause)
+    ):
+        return "knowledge"
+    two = len(set(region_refs(clause))) >= 2 or _TWO_RE.search(clause)
+    if two and (_COMPARATIVE_RE.search(clause) or _COMPARE_CUE_RE.search(clause)):
+        compare = compare_from_refs(clause)
+        if compare is not None:
+            return "compare"
+    if (
+        (_TISSUE_TYPE_RE.search(clause) or _EITHER_CLASS_RE.search(clause))
+        and not SLIDE_WIDE_RE.search(clause)
+        and not PROPORTION_RE.search(clause)  # "is it mostly tumour or stroma?": how much
+    ):
+        return "classify"
+    if _WHERE_TISSUE_RE.search(clause) or _HOW_MANY_PIECES_RE.search(clause):
+        return "tissue"
+    if _COMPOSITION_RE.search(clause) and not SLIDE_WIDE_RE.search(clause):
+        return "composition"
+    if parse_compare(clause) is not None:
+        return "compare"
+    rel = parse_relative(clause)
+    analysis = _ANALYSIS_RE.search(clause)
+    if rel is not None and (rel.pan or rel.factor is not None):
+        return "zoom"
+    if rel is not None and (rel.part or rel.slide_centre) and not analysis:
+        return "zoom"
+    zoom = zoom_request(clause)
+    if zoom.target in ("point", "box") and not analysis:
+        return "zoom"  # "what's at 1200, 800": show the place
+    verb = analysis_verb(clause)
+    if verb is not None:
+        return verb
+    if _NAV_VERB_RE.search(clause) and not analysis:
+        explicit = zoom.target != "default" or any(
+            v is not None for v in (zoom.magnification, zoom.mpp, zoom.level)
+        )
+        if explicit:
+            return "zoom"
+    return None
+
+
+def analysis_verb(clause: str) -> str | None:
+    """The analysis a clause orders by its verb ("classify ROI 1", "segment the stroma")."""
+    if _CLASSIFY_VERB_RE.search(clause):
+        whole = SLIDE_WIDE_RE.search(clause) or (
+            _A_SLIDE_RE.search(clause) and not names_a_place(clause)
+        )
+        return "wsi_classify" if whole else "classify"
+    if SEGMENT_VERB_RE.search(clause):
+        return "segment"
+    if COUNT_VERB_RE.search(clause):
+        return "detect"
+    return None
+
+
+def grammar_cues(low: str, chosen: set[str], has_view: bool) -> set[str]:
+    """Capabilities the argument grammar alone makes certain: a pan, a part of the view."""
+    rel = parse_relative(low)
+    if rel is None or chosen & {"zoom", "detect", "segment", "classify", "compare"}:
+        return set()
+    if _ANALYSIS_RE.search(low) and not (rel.pan or rel.factor is not None):
+        return set()  # a place named for an analysis ("classify the centre of the slide")
+    if rel.pan or rel.part or rel.slide_centre or (rel.factor is not None and has_view):
+        return {"zoom"}
+    return set()
+
+
+def names_a_place(low: str) -> bool:
+    """The request names a place on the slide (a region, a point, the centre, a corner)."""
+    without = re.sub(r"\b(?:whole|entire|full)\s+slide\b|\bslide[- ]level\b|\boverall\b", "", low)
+    return bool(_PLACE_RE.search(without))
+
+
+def class_stems(cap: Capability) -> tuple[str, ...]:
+    """The stems of a capability's vocabulary that name a tissue class (not "proportion")."""
+    return tuple(v for v in cap.vocabulary if v not in _GENERIC_STEMS)
+
+
+_GENERIC_STEMS = frozenset({"composition", "proportion", "percentage", "classes", "background"})
+
+
+def names_disease(request: str) -> bool:
+    """The request names a disease or a disease's acronym ("HGSC", "MSI-H")."""
+    return any(m.group().upper() not in _NOT_DISEASE for m in _DISEASE_RE.finditer(request))
+
+
+def can_compare(low: str) -> bool:
+    """A comparison names two regions, or says compare / differ / both.
+
+    A "versus" between two things that are not regions ("the cellular vs acellular areas") is
+    no comparison.
+    """
+    refs = len(set(region_refs(low)))
+    cue = _COMPARE_CUE_RE.search(_VERSUS_RE.sub(" ", low))
+    two = bool(_TWO_RE.search(low) and _COMPARATIVE_RE.search(low))
+    return bool(cue) or refs >= 2 or two
+
+
+_TWO_RE = re.compile(
+    r"\b(?:the|these|those)\s+(?:two|three|four)\b|\b(?:all|each)\s+(?:of\s+)?(?:the\s+|our\s+)?"
+    r"(?:regions|views|fields|areas|rois)\b|\bboth\b|\beach\s+other\b|\bwhere\s+we\s+were\b|"
+    r"\b(?:the\s+)?(?:one|view|place|area)\s+before\b|\bthe\s+other\s+(?:one|region|view)\b"
+)
+_COMPARE_WORD_RE = re.compile(
+    r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bcontrast\w*|"
+    r"\bdiffer\w*|\bside\s+by\s+side\b|\bhead\s+to\s+head\b|\bstack(?:s|ed)?\s+(?:up\b|"
+    r"(?:\w+\s+){1,4}(?:up\s+)?against\b)|\bagainst\s+(?:each\s+other|one\s+another)\b"
+)
+
+
+_COMPARE_ORDER_RE = re.compile(r"\s*(?:now\s+|ok\s+|please\s+)?(?:compare|contrast)\b")
+""""Compare the counts": with no region named, the last two regions the case looked at."""
+
+
+def compare_from_refs(low: str) -> CompareRequest | None:
+    """The comparison the request's region references make; "the two" are the last two views."""
+    refs = list(dict.fromkeys(region_refs(low)))
+    if not refs and (_TWO_RE.search(low) or _COMPARE_ORDER_RE.match(low)):
+        refs = ["previous", "current"]  # "the two regions": the last two the case looked at
+    if not refs:
+        return None
+    if len(refs) == 1:
+        refs = ["current", *refs] if refs[0] != "current" else ["current", "previous"]
+    return compare_of(low, tuple(refs))

@@ -1,0 +1,213 @@
+"""A request's text as the planners read it: normalised, split into clauses, arguments masked.
+
+Pathologists' shorthand is spelled out ("nuc" → nuclei, "ddx" → differential diagnosis),
+contractions opened, dictated run-ons split at an analysis verb, and where-phrases (boxes,
+points, tissue pieces) masked so that a clause is embedded for *what* it asks, not *where*.
+Typos are fixed by edit distance towards the words of the capabilities' examples.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["WORD_RE", "fix_typos", "mask_arguments", "names_any", "normalise", "split_clauses"]
+
+_SPLIT_RE = re.compile(
+    r"\s*(?:[;!?]+|\.(?:\s+|$)|,?\s+and\s+then\s+|,?\s+then\s+|,\s*(?:and|also|plus)\s+|"
+    r"\s+and\s+(?:also\s+)?(?=(?:zoom|count|detect|segment|classify|show|measure|tell|what|how|"
+    r"give|report|outline|identify|find|list|go|pan|move|compare|summari[sz]e|estimate|"
+    r"quantify|delineate|mask|enumerate|label|navigate|open|look|take|describe|explain|"
+    r"define|is|are|which|where|highlight|draw|colou?r|mark|run|check|calculate|assess|get|"
+    r"remind|recall|did|have|was|were|"
+    r"segment|do|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
+    r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
+    r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
+    r"head|navigate|open|take|bring|switch|return|pull|locate|map)\b)|"
+    r"\s+\+\s+|\s+&\s+|\s+[-–—]+\s+(?=(?:is|are|any|do|does|can|could|what|how|which|"
+    r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give)\b))\s*"
+)
+_RUN_ON_RE = re.compile(
+    r"\b(view|field|region|area|here|there|slide|piece|fragment|\d+x)\s+"
+    r"(?=(?:count|segment|classify|outline|detect|measure|zoom)\s)"
+)
+"""A dictated run-on ("zoom to the centre of this view count the cells"): a new order starts
+at an analysis verb right after a place."""
+WORD_RE = re.compile(r"[a-zA-Zµ]+")
+_NUM = r"-?\d+(?:\.\d+)?"
+# Argument phrases that name *where*, not *what*: masked before a clause is embedded, so that
+# "classify the largest fragment" is near "classify this region", not near the tissue tool.
+_MASKS = (
+    re.compile(rf"\[\s*{_NUM}\s*(?:,\s*{_NUM}\s*){{3}}\]"),
+    re.compile(rf"\(\s*{_NUM}\s*,\s*{_NUM}\s*\)"),
+    re.compile(r"\b\d{3,7}(?:\s*,?\s+\d{3,7}){1,3}\b(?!\s*(?:x|px|pixels?)\b)"),
+    re.compile(rf"\bx\s*[=:]\s*{_NUM}\s*,?\s*(?:and\s+)?y\s*[=:]\s*{_NUM}"),
+    re.compile(r"\b\d+\s*x\s*\d+\s*(?:px|pixels?)?\b"),
+    re.compile(
+        r"\b(?:the\s+)?(?:(?:\w+\s+)?(?:largest|biggest|main|smallest)\s+)(?:piece\s+of\s+)?"
+        r"(?:tissue\s+)?(?:region|area|piece|fragment|section|core|bit|tissue)s?\b"
+    ),
+    re.compile(
+        r"\b(?:at|in|on|of|around)\s+the\s+(?:(?:very\s+)?(?:cent(?:er|re)|middle)|"
+        r"(?:top|upper|bottom|lower)[\s-]*(?:left|right)(?:\s+(?:corner|quadrant))?|"
+        r"(?:left|right|top|bottom|upper|lower)\s+half)\s+of\s+(?:the\s+)?"
+        r"(?:slide|image|section|view|field|region)\b"
+    ),
+    re.compile(
+        r"\b(?:the\s+)?(?:tissue\s+)?(?:piece|fragment|core|island|chip)s?\s*(?:#\s*)?\d+\b"
+        r"|\btissue\s+(?:region|area|piece)\s*#?\s*\d+\b|\btissue\s*#?\s*\d+\b(?!\s*x)"
+    ),
+)
+# Words the typo fixer never changes: short or common words and units.
+_KEEP = frozenset(
+    [
+        "there",
+        "their",
+        "these",
+        "those",
+        "where",
+        "which",
+        "while",
+        "about",
+        "above",
+        "below",
+        "after",
+        "again",
+        "other",
+        "under",
+        "please",
+        "thanks",
+        "could",
+        "would",
+        "should",
+        "right",
+        "left",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "whole",
+        "slide",
+        "image",
+        "level",
+        "tissue",
+        "region",
+        "regions",
+    ]
+)
+
+
+_SHORTHAND = {
+    "nuc": "nuclei",
+    "nucs": "nuclei",
+    "nucl": "nuclei",
+    "dx": "diagnosis",
+    "ddx": "differential diagnosis",
+    "seg": "segment",
+    "frag": "fragment",
+    "pni": "perineural invasion",
+    "lvi": "lymphovascular invasion",
+    "frags": "fragments",
+    "@": "at",
+    "mag": "magnification",
+    "hpf": "high power field",
+    "wsi": "whole slide",
+    "cmpare": "compare",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "w/": "with",
+    "tx": "treatment",
+}
+_SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w/])")
+_CONTRACTIONS = {"'s": " is", "'re": " are", "'m": " am", "'ve": " have", "'ll": " will"}
+_CONTRACTION_RE = re.compile(
+    r"\b(what|where|how|who|which|it|that|there|here|we|you|i|they)('s|'re|'m|'ve|'ll)\b"
+)
+_STARTED_RE = re.compile(
+    r"\b(?:where\s+|the\s+(?:place|view|spot)\s+(?:where\s+)?)we\s+"
+    r"(?:started|began|first\s+looked)\b|"
+    r"\bthe\s+(?:very\s+)?(?:start|beginning|starting\s+(?:point|view))\b"
+)
+""""Where we started": the case's first view."""
+_R_NUMBER_RE = re.compile(r"\b(?:r|roi|v|view)(\d{1,3})\b")
+
+
+def normalise(text: str) -> str:
+    """Lower case, single spaces, plain quotes and ×, pathologists' shorthand spelled out."""
+    low = " ".join(text.lower().split())
+    low = low.replace("’", "'").replace("“", '"').replace("”", '"').replace("×", "x")
+    low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
+    low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)
+    low = _STARTED_RE.sub("the first view", low)
+    return _R_NUMBER_RE.sub(r"region \1", low)
+
+
+def _inflection(word: str, known: str) -> bool:
+    """``word`` and ``known`` differ in an ending only ("piece"/"pieces", "predict"/"predicted")."""
+    if word.startswith(known):
+        return True
+    stem = min(len(word), len(known)) - 1
+    return word[:stem] == known[:stem] and abs(len(word) - len(known)) <= 2
+
+
+def _edits(a: str, b: str) -> int:
+    """Edits between two words, a swap of neighbouring letters counting as one ("nuceli")."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def mask_arguments(low: str) -> str:
+    """``low`` with its where-phrases (boxes, points, tissue pieces) replaced by "there"."""
+    for pattern in _MASKS:
+        low = pattern.sub("there", low)
+    return low
+
+
+def split_clauses(low: str) -> list[str]:
+    """The request's clauses (each with at least one word); the whole when it has one."""
+    low = _RUN_ON_RE.sub(r"\1; ", low)
+    parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
+    clauses = [p for p in parts if WORD_RE.search(p or "")]
+    return clauses or [low]
+
+
+def names_any(text: str, stems: Sequence[str]) -> bool:
+    """A word of ``text`` starts with one of ``stems``."""
+    prefixes = tuple(stems)
+    return any(word.startswith(prefixes) for word in WORD_RE.findall(text))
+
+
+def fix_typos(low: str, vocab: Sequence[str], real_words: frozenset[str]) -> str:
+    """``low`` with each word close to one of ``vocab`` replaced by it ("segmnet" → "segment").
+
+    A word of ``vocab`` or of ``real_words`` (the embedder's tokenizer vocabulary) is never
+    changed, nor is an inflection ("centred") or a prefixed form ("acellular") of a known word.
+    """
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group()
+        if len(word) < 5 or word in _KEEP or word in vocab or word in real_words:
+            return word
+        near = difflib.get_close_matches(word, vocab, n=3, cutoff=0.8)
+        near.sort(key=lambda known: _edits(word, known))  # "nuceli": nuclei, not nucleoli
+        if not near or _edits(word, near[0]) > (1 if len(word) <= 6 else 2):
+            return word  # "solid" is not a typo of "slide"
+        if _inflection(word, near[0]) or word.endswith(near[0]):
+            return word
+        return near[0]
+
+    return WORD_RE.sub(fix, low)
