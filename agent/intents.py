@@ -68,7 +68,11 @@ _ORD = f"({ORDINAL_PATTERN})"
 _AREA = r"(?:region|roi|area|view|spot|place|location|field)"
 _PIECE = r"(?:piece|fragment|core|section|island|chip)s?"
 
-_SIZE_RE = re.compile(r"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?)\b")
+_SIZE_RE = re.compile(
+    r"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?\b|(?=\s*(?:region|area|field|view|box|tile|patch|"
+    r"window|crop|square)s?\b))"
+)
+"""A field's size in pixels: "1024 x 1024 px", or "2048 x 2048 region" (never a magnification)."""
 _CS = r"\s*(?:,\s*|\s)\s*"
 """Between two coordinates: a comma, or only spaces as dictated ("box 5000 5000 7000 7000")."""
 _BOX_RE = re.compile(
@@ -114,7 +118,10 @@ _SEGMENT_RE = re.compile(r"\b(?:segment(?:ation)?|outline|delineate)\b")
 _CELLULAR_RE = re.compile(
     r"\bcellular\b|\bh(?:a)?ematoxylin[- ]?(?:rich|dense)\b|\bcell[- ]?(?:rich|dense)\b"
 )
-_COMPARTMENT_RE = re.compile(r"\bepitheli(?:um|al)\b|\bstroma(?:l)?\b")
+_COMPARTMENT_RE = re.compile(
+    r"\bepitheli(?:um|al)\b|\bstroma(?:l)?\b|\bepiderm(?:is|al)\b|\bglands?\b|\bglandular\b"
+)
+"""A compartment a segmentation names; the epidermis and glands are epithelium."""
 _KNOWLEDGE_RE = re.compile(
     r"\blook\s+for\b|\bdefin(?:e|ition)\b|\bcell\s+of\s+origin\b|\bdifferential\b|"
     r"\bgrad(?:e|ed|ing)\b|\bparent\s+class\b|\bdiagnos[ie]s\b|\btell\s+me\s+about\b|"
@@ -169,6 +176,7 @@ _FACTOR_RE = re.compile(
     r"mag(?:nification)?|zoom)\b"
     r"|\b(halve|half)\s+(?:the\s+)?(?:magnification|mag|zoom)\b"
     r"|\bzoom(?:ed|ing)?\s+(out)\s+by\s+(?:a\s+)?(half)\b"
+    r"|\b(closer|further|farther)\s*[.,:;-]?\s*(?:by\s+)?(\d+(?:\.\d+)?)\s*(?:x|×|times)(?!\w)"
 )
 _CORNER_RE = re.compile(
     r"\b(top|upper|bottom|lower)[\s-]*(left|right)(?:[\s-]*(?:hand))?\b"
@@ -228,6 +236,9 @@ def parse_relative(low: str) -> Relative | None:
             factor = value if closer else 1.0 / value
         elif f.group(5):
             factor = 2.0
+        elif f.group(9):  # "closer. 2x"
+            value = float(f.group(10))
+            factor = value if f.group(9) == "closer" else 1.0 / value
         else:  # "halve the magnification", "zoom out by half"
             factor = 0.5
         if factor is not None and not (0 < factor <= 64):
@@ -282,6 +293,8 @@ class ZoomRequest:
     size_px: tuple[int, int] | None = None
     box: tuple[int, int, int, int] | None = None
     relative: Relative | None = None
+    region_word: bool = False
+    """The number was written "region N": tissue region N when the case has no view N."""
     for_analysis: bool = False
     """Shown only because an analysis names this box or point: the view it will analyse."""
     error: str | None = None
@@ -296,6 +309,8 @@ class RegionRequest:
     region_index: int | None = None
     roi_ref: RoiRef | None = None
     roi_number: int | None = None
+    region_word: bool = False
+    """The number was written "region N": tissue region N when the case has no view N."""
     what: Literal["nuclei", "cellular", "epithelium", "stroma"] | None = None
     box: tuple[int, int, int, int] | None = None
     """An explicit level-0 box ([x0, y0, x1, y1] or from (x, y) to (x, y))."""
@@ -405,28 +420,28 @@ def segment_target(low: str) -> Literal["nuclei", "cellular", "epithelium", "str
         return "cellular"
     part = _COMPARTMENT_RE.search(low)
     if part and not _NUCLEI_RE.search(low):
-        return "epithelium" if part.group().startswith("epitheli") else "stroma"
+        return "stroma" if part.group().startswith("stroma") else "epithelium"
     if _NUCLEI_RE.search(low):
         return "nuclei"
-    return (
-        "epithelium"
-        if part and part.group().startswith("epitheli")
-        else ("stroma" if part else "nuclei")
-    )
+    if part is None:
+        return "nuclei"
+    return "stroma" if part.group().startswith("stroma") else "epithelium"
 
 
 def segment_targets(low: str) -> tuple[str, ...]:
     """Every compartment a segmentation request names, in order (at least one)."""
     named = []
     for m in re.finditer(
-        r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|stroma(?:l)?|cellular|cell[- ]rich)\b", low
+        r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|epiderm(?:is|al)|glands?|glandular|stroma(?:l)?|"
+        r"cellular|cell[- ]rich)\b",
+        low,
     ):
         word = m.group(1)
         what = (
             "nuclei"
             if word.startswith("nucle")
             else "epithelium"
-            if word.startswith("epitheli")
+            if word.startswith(("epitheli", "epiderm", "gland"))
             else "stroma"
             if word.startswith("stroma")
             else "cellular"
@@ -474,6 +489,7 @@ def _region_request(low: str) -> RegionRequest:
         region_index=region_index,
         roi_ref=roi_ref,
         roi_number=roi_number,
+        region_word=_region_word(low, roi_ref),
     )
 
 
@@ -533,6 +549,7 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
         region_index=region_index,
         roi_ref=roi_ref,
         roi_number=roi_number,
+        region_word=_region_word(scan, roi_ref),
         center=point,
         size_px=_size(size) if size else None,
         box=box,
@@ -560,8 +577,8 @@ def _parse_point(low: str) -> tuple[float, float] | None:
 def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]:
     """Return (target, tissue region index, ROI reference, ROI number)."""
     m = re.search(
-        rf"\b{_ORD}\s+(?:largest|biggest)\s+(?:piece\s+of\s+)?(?:tissue\s+)?"
-        r"(?:region|area|piece|fragment|section)?\b",
+        rf"\b{_ORD}\s+(?:largest|biggest)\b(?:\s+(?:piece\s+of\s+)?(?:tissue\s+)?"
+        r"(?:region|area|piece|fragment|section)\b)?",
         low,
     )
     if m and m.group(1) not in ("first", "1st"):
@@ -578,7 +595,7 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         )
         or (
             re.search(r"\b(?:largest|biggest)\s+one\b", low)
-            and re.search(rf"\btissue\b|\b{_PIECE}\b", low)
+            and not re.search(r"\b(?:views?|regions?|fields?|rois?)\b", low)
         )
     ):
         return "tissue_region", 1, None, None
@@ -587,7 +604,7 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         or re.search(rf"\b{_ORD}\s+(?:largest\s+)?tissue\s+{_AREA}\b", low)
         or re.search(rf"\b(?:tissue\s+)?{_PIECE}\s*(?:no\.?\s*|number\s+|#\s*)?(\d+)\b", low)
         or re.search(r"\btissue\s*#?\s*(\d+)\b(?!\s*(?:x|×|px|µm|um|%))", low)
-        or re.search(rf"\b{_ORD}\s+(?:largest\s+)?(?:tissue\s+)?{_PIECE}\b", low)
+        or re.search(rf"\b{_ORD}\s+(?:largest\s+)?(?:[a-z]+\s+){{0,2}}{_PIECE}\b", low)
         or re.search(rf"\b{_ORD}\s+(?:piece|bit)\s+of\s+tissue\b", low)
     )
     if m:
@@ -608,6 +625,14 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
     if PREVIOUS_RE.search(low):
         return "roi", None, "previous", None
     return "default", None, None, None
+
+
+def _region_word(low: str, roi_ref: RoiRef | None) -> bool:
+    """The earlier region was named "region N" (which can also mean tissue region N)."""
+    return roi_ref == "number" and bool(_REGION_WORD_RE.search(low))
+
+
+_REGION_WORD_RE = re.compile(r"(?<!tissue )\bregion\s*#?\s*\d+\b")
 
 
 def _ordinal(word: str) -> int:

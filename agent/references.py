@@ -20,13 +20,13 @@ CURRENT_RE = re.compile(rf"\bit\b|{_ON_SCREEN}")
 """The region the conversation is on ("it" too)."""
 
 PREVIOUS_RE = re.compile(
-    rf"\b(?:previous|prior|earlier|preceding|last)\s+{AREA}\b|\bgo\s+back\b|"
+    rf"\b(?:previous|prior|earlier|preceding|last)\s+(?:{AREA}|one)\b|\bgo\s+back\b(?!\s+to\b)|"
     rf"\b(?:the\s+)?{AREA}\s+before\s+(?:this|that|it)\b|\bwhere\s+we\s+were\b"
 )
 """The region visited before the current one ("the last view" alone is the one before)."""
 
 RANGE_RE = re.compile(
-    rf"\b({AREA}s?\s*#?\s*)(\d{{1,3}})\s*(?:-|–|through|thru)\s*(?:{AREA}\s*#?\s*)?(\d{{1,3}})\b"
+    rf"\b({AREA}s?\s*#?\s*)(\d{{1,3}})\s*(?:-|–|through|thru|to)\s*(?:{AREA}\s*#?\s*)?(\d{{1,3}})\b"
     r"(?!\s*(?:x|×|px|µm|um|%))"
 )
 """A range of numbered regions: "views 1-3", "regions 2 through 4"."""

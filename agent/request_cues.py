@@ -10,23 +10,29 @@ cue overrides.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from agent.intents import parse_relative, zoom_request
 from agent.references import CURRENT_RE
 from agent.review_intents import (
     CompareRequest,
+    RegionRef,
     compare_of,
     findings_asked,
     parse_compare,
     parse_recall,
     region_refs,
+    views_named,
 )
 
 if TYPE_CHECKING:
     from agent.capabilities import Capability
 
 __all__ = [
+    "WHICH_MORE_RE",
+    "COMPARE_CUE_RE",
+    "NAV_VERB_RE",
     "ANAPHOR_RE",
     "ASIDE_RE",
     "BARE_FEATURE_RE",
@@ -54,7 +60,7 @@ __all__ = [
     "names_disease",
 ]
 
-_COMPARE_CUE_RE = re.compile(
+COMPARE_CUE_RE = re.compile(
     r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bdiffer|\bcontrast|"
     r"\bboth\b|\bbetween\b|"
     r"\bsame\s+(?:as|type|tissue|class)|\bmore\s+\w+\s+than\b|\bagainst\b|\bside\s+by\s+side\b"
@@ -95,7 +101,8 @@ _TEXTBOOK_RE = re.compile(
     r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)|"
     r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
     r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
-    r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?)\s+"
+    r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?|"
+    r"differential\s+diagnos[ie]s)\s+"
     r"(?:of|for)\s+(?!(?:this|that|these|those|it|here)\b)|"
     r"\bwhat\s+(?:type|kind|sort)\s+of\s+(?:tumou?r|cancer|disease|lesion|neoplasm|entity)\s+"
     r"(?:is|are)\s+(?!(?:this|that|these|those|it|here)\b)|"
@@ -123,6 +130,13 @@ _CASE_NOUN_RE = re.compile(
 )
 """Words of the case and its measurements (a scale, a size, a point): a question naming one is
 not a textbook question; a number alone ("Gleason pattern 5", "pN1a") is no such word."""
+_POINTED_RE = re.compile(r"\b(?:these|those)\s+[a-z]")
+"""A plural pointing at the image ("these atypical cells"): not a textbook question."""
+WHICH_MORE_RE = re.compile(
+    r"\s*(?:and\s+|so\s+)?which\s+(?:one\s+)?(?:is|was|has|had|shows?|showed)\s+(?:the\s+)?"
+    r"(?:more|fewer|less|most|least|higher|lower|bigger|larger|smaller|denser)\b"
+)
+"""A comparative question beside a comparison ("which had more epithelium?"): its measure."""
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
@@ -154,7 +168,7 @@ _WHAT_CASE_IS_RE = re.compile(
 """"Overall, what is this case?": the slide's class."""
 PROPORTION_RE = re.compile(
     r"\b(?:fraction|percent(?:age)?|proportions?|share|mostly|majority|predominantly|"
-    r"how\s+much\s+of)\b|%"
+    r"how\s+much)\b|%"
 )
 """How much of a region a class takes: the composition's question, when it names a class."""
 _CLASSIFY_VERB_RE = re.compile(r"\bclassif(?:y|ier|ication)\b|\bpatch\s+classifier\b")
@@ -163,7 +177,8 @@ SEGMENT_VERB_RE = re.compile(
 )
 COUNT_VERB_RE = re.compile(
     r"\b(?:count|enumerate|detect|tally)\b[^?.;]*\b(?:nucle(?:i|us)|cells?)\b|"
-    r"\b(?:nucle(?:ar|i)|cell)\s+count\b"
+    r"\b(?:nucle(?:ar|i)|cell)\s+count\b|(?<!tumour\s)(?<!tumor\s)\bcellularity\b|"
+    r"\b(?:run|re-?run|redo|repeat|do)\s+(?:the\s+|a\s+)?(?:nucle(?:i|us|ar)\s+|cell\s+)?detection\b"
 )
 ANAPHOR_RE = re.compile(r"\b(?:it|they|them|those|these|that\s+one)\b")
 WHAT_IS_THIS_RE = re.compile(
@@ -174,6 +189,9 @@ WHAT_IS_THIS_RE = re.compile(
 ASIDE_RE = re.compile(
     r"\s*(?:asking|because|bc|cos|cuz|since|like|sorry|thanks|thank\s+you|cheers|no\s+rush|"
     r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
+    r"(?:it\s+is\s+|it's\s+)?(?:hard|difficult|tricky|impossible)\s+to\s+(?:tell|say|judge)|"
+    r"(?:(?:ok|okay|right|so)\s*,?\s+)?(?:forget|never\s*mind|scrap|ignore)\b|"
+    r"can'?t\s+(?:tell|decide)|"
     r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
     r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|honestly\b|"
     r"our\s+(?:old\s+|new\s+)?(?:viewer|scanner|lab|system|software|pipeline|team)\b|"
@@ -189,8 +207,11 @@ molecular"."""
 DIAGNOSIS_RE = re.compile(r"\bdiagnos[ie]s\b|\bdx\b")
 NO_DIAGNOSIS = frozenset({"tissue", "slide_info", "zoom", "detect", "segment", "composition"})
 """Capabilities that never answer a question for a diagnosis, however close its wording."""
-JOINED_REFS_RE = re.compile(r"\d+\s*(?:,|and|&)\s*(?:(?:view|region|roi|field)s?\s*)?#?\d+\b")
-"""Two numbered regions joined by "and": one reference, not two clauses."""
+JOINED_REFS_RE = re.compile(
+    r"\d+\s*(?:,|and|&|or)\s*(?:(?:view|region|roi|field)s?\s*)?#?\d+\b|"
+    r"\b(?:view|region|roi|field)\s*#?\s*\d+\s+or\b"
+)
+"""Two numbered regions joined by "and" or "or": one reference, not two clauses."""
 IMPRESSION_RE = re.compile(
     r"\s*(?:(?:it|this|that|the)(?:\s+[\w-]+){0,2}\s+)?(?:looks|seems|appears)\s+(?!like\s+"
     r"(?:what|which))"
@@ -225,7 +246,8 @@ THIS_DISEASE_RE = re.compile(
     r"disease|diagnosis)s?\b|\b(?:differentials?|features|markers|grading|staging|prognosis)\s+"
     r"(?:of|for)\s+(?:this|that|the)\s+(?:entity|diagnosis|tumou?r|lesion|class|label)\b|"
     r"\bwhat\s+(?:this|that)\s+(?:tumou?r|lesion|cancer|neoplasm|"
-    r"disease|diagnosis|label|class|entity)\s+(?:means|is)\b|\bwhat\s+(?:should|do)\s+i\s+look\s+for\b"
+    r"disease|diagnosis|label|class|entity)\s+(?:means|is)\b|\bwhat\s+(?:should|do)\s+i\s+look\s+for\b|"
+    r"\bwhat\s+(?:features?|criteria)\s+(?:define|characteri[sz]e|distinguish)\s+(?:it|this|that)\b"
 )
 """A question about the disease the image shows: its facts are recalled beside the analysis."""
 _TISSUE_TYPE_RE = re.compile(
@@ -244,7 +266,11 @@ _WHERE_TISSUE_RE = re.compile(
 """Where the tissue lies on the slide: the tissue tool's regions, not a classification."""
 _COMPOSITION_RE = re.compile(
     r"\b(?:tissue\s+|class\s+)?composition\b|\bbreak\s*down\s+(?:of\s+)?(?:the\s+)?"
-    r"(?:tissue|class)|\b(?:tissue|class)(?:[\s-]+type)?\s+breakdown\b"
+    r"(?:tissue|class)|\b(?:tissue|class)(?:[\s-]+type)?\s+breakdown\b|"
+    r"\bmix(?:ture)?\s+of\s+(?:tissues?|classes|tissue\s+(?:types|classes))\b|"
+    r"\b(?:tissue|class)(?:[\s-]+types?)?\s+(?:mix|mixture|proportions|shares|percentages)\b|"
+    r"\b(?:what|which)\s+(?:tissue\s+types|tissue\s+classes|tissues)\s+(?:are|is)\s+"
+    r"(?:in|present|there|seen)\b"
 )
 """The share of each tissue class in a region: the composition tool's question."""
 _HOW_MANY_PIECES_RE = re.compile(
@@ -261,8 +287,10 @@ YIELDS_TO_CLASSIFY = frozenset({"tissue", "slide_info", "wsi_classify", "zoom", 
 YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 """Capabilities that a clause's explicit navigation (a verb with a target or a scale) overrides:
 "show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
-_NAV_VERB_RE = re.compile(
-    r"\b(?:zoom|magnify|go|navigate|move|pan|cent(?:er|re)\s+on|view|look\s+(?:at|around|over)|"
+NAV_VERB_RE = re.compile(
+    r"\b(?:zoom|magnify|go|navigate|move|pan|cent(?:er|re)\s+on|"
+    r"(?<!this\s)(?<!that\s)(?<!the\s)(?<!current\s)(?<!same\s)(?<!each\s)view|"
+    r"look\s+(?:at|around|over)|"
     r"(?:^|please\s+|you\s+)show\b|\bshow\s+(?:me|us)\b|"
     r"(?:have|take)\s+a\s+look|return|take|"
     r"open|jump|head|bring\s+up|display|visit|switch|overview)\b|"
@@ -286,10 +314,10 @@ def grammar_cue(clause: str) -> str | None:
         return "knowledge"
     if _SLIDE_FACT_RE.fullmatch(clause) or _WHICH_SLIDE_RE.search(clause):
         return "slide_info"
-    if _WHAT_CASE_RE.fullmatch(clause) or _WHAT_CASE_IS_RE.search(clause):
-        return "wsi_classify"
     if parse_recall(clause) is not None or PAST_RESULT_RE.search(clause):
         return "recall"
+    if _WHAT_CASE_RE.fullmatch(clause) or _WHAT_CASE_IS_RE.search(clause):
+        return "wsi_classify"
     if _WHAT_WAS_RE.search(clause) and set(findings_asked(clause)) - {"slide_info"}:
         return "recall"  # "what was the segmentation of region 2?"
     if _MEANS_RE.search(clause):
@@ -297,15 +325,18 @@ def grammar_cue(clause: str) -> str | None:
     if (
         _TEXTBOOK_RE.search(clause)
         and not CURRENT_RE.search(clause)
+        and not _POINTED_RE.search(clause)  # "what's the N:C ratio like in these cells"
         and not _CASE_NOUN_RE.search(clause)
         and not analysis_verb(clause)
     ):
         return "knowledge"
     two = len(set(region_refs(clause))) >= 2 or _TWO_RE.search(clause)
-    if two and (_COMPARATIVE_RE.search(clause) or _COMPARE_CUE_RE.search(clause)):
+    if two and (_COMPARATIVE_RE.search(clause) or COMPARE_CUE_RE.search(clause)):
         compare = compare_from_refs(clause)
         if compare is not None:
             return "compare"
+    if _COMPOSITION_RE.search(clause) and not SLIDE_WIDE_RE.search(clause):
+        return "composition"
     if (
         (_TISSUE_TYPE_RE.search(clause) or _EITHER_CLASS_RE.search(clause))
         and not SLIDE_WIDE_RE.search(clause)
@@ -314,8 +345,6 @@ def grammar_cue(clause: str) -> str | None:
         return "classify"
     if _WHERE_TISSUE_RE.search(clause) or _HOW_MANY_PIECES_RE.search(clause):
         return "tissue"
-    if _COMPOSITION_RE.search(clause) and not SLIDE_WIDE_RE.search(clause):
-        return "composition"
     if parse_compare(clause) is not None:
         return "compare"
     rel = parse_relative(clause)
@@ -330,7 +359,7 @@ def grammar_cue(clause: str) -> str | None:
     verb = analysis_verb(clause)
     if verb is not None:
         return verb
-    if _NAV_VERB_RE.search(clause) and not analysis:
+    if NAV_VERB_RE.search(clause) and not analysis:
         explicit = zoom.target != "default" or any(
             v is not None for v in (zoom.magnification, zoom.mpp, zoom.level)
         )
@@ -390,8 +419,8 @@ def can_compare(low: str) -> bool:
     A "versus" between two things that are not regions ("the cellular vs acellular areas") is
     no comparison.
     """
-    refs = len(set(region_refs(low)))
-    cue = _COMPARE_CUE_RE.search(_VERSUS_RE.sub(" ", low))
+    refs = len(set(region_refs(low))) or (2 if _WHICH_OF_TWO_RE.search(low) else 0)
+    cue = COMPARE_CUE_RE.search(_VERSUS_RE.sub(" ", low))
     two = bool(_TWO_RE.search(low) and _COMPARATIVE_RE.search(low))
     return bool(cue) or refs >= 2 or two
 
@@ -408,13 +437,24 @@ _COMPARE_WORD_RE = re.compile(
 )
 
 
+_WHICH_OF_TWO_RE = re.compile(
+    r"^\s*which\b[^?;]*?,?\s+(?:(?:views?|regions?|rois?|fields?)\s+)?(\d{1,2})\s+or\s+"
+    r"(?:(?:view|region|roi|field)\s+)?(\d{1,2})\s*\??\s*$"
+)
+""""Which had more epithelium, 1 or 3?": two regions by their bare numbers."""
 _COMPARE_ORDER_RE = re.compile(r"\s*(?:now\s+|ok\s+|please\s+)?(?:compare|contrast)\b")
 """"Compare the counts": with no region named, the last two regions the case looked at."""
 
 
 def compare_from_refs(low: str) -> CompareRequest | None:
     """The comparison the request's region references make; "the two" are the last two views."""
-    refs = list(dict.fromkeys(region_refs(low)))
+    refs: list[RegionRef] = list(dict.fromkeys(region_refs(low)))
+    group = views_named(low)
+    if not refs and group is not None and group != 2:
+        return replace(compare_of(low, ()), last=group)  # "the three views", "all the views"
+    which = _WHICH_OF_TWO_RE.search(low)
+    if not refs and which is not None:
+        refs = [int(which.group(1)), int(which.group(2))]
     if not refs and (_TWO_RE.search(low) or _COMPARE_ORDER_RE.match(low)):
         refs = ["previous", "current"]  # "the two regions": the last two the case looked at
     if not refs:

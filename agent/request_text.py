@@ -23,7 +23,7 @@ _SPLIT_RE = re.compile(
     r"give|report|outline|identify|find|list|go|pan|move|compare|summari[sz]e|estimate|"
     r"quantify|delineate|mask|enumerate|label|navigate|open|look|take|describe|explain|"
     r"define|is|are|which|where|highlight|draw|colou?r|mark|run|check|calculate|assess|get|"
-    r"remind|recall|did|have|was|were|"
+    r"remind|recall|did|have|was|were|re-?run|redo|repeat|why|"
     r"segment|do|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
     r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
@@ -37,6 +37,11 @@ _RUN_ON_RE = re.compile(
 )
 """A dictated run-on ("zoom to the centre of this view count the cells"): a new order starts
 at an analysis verb right after a place."""
+_FACT_AND_RE = re.compile(
+    r"^((?:the\s+)?(?:mpp|magnification|resolution|objective|dimensions|scanner|vendor))\s+"
+    r"(?:and|&|\+|,)\s+"
+)
+""""mpp and tissue % please": a bare slide fact, then another request."""
 WORD_RE = re.compile(r"[a-zA-Zµ]+")
 _NUM = r"-?\d+(?:\.\d+)?"
 # Argument phrases that name *where*, not *what*: masked before a clause is embedded, so that
@@ -60,6 +65,11 @@ _MASKS = (
     re.compile(
         r"\b(?:the\s+)?(?:tissue\s+)?(?:piece|fragment|core|island|chip)s?\s*(?:#\s*)?\d+\b"
         r"|\btissue\s+(?:region|area|piece)\s*#?\s*\d+\b|\btissue\s*#?\s*\d+\b(?!\s*x)"
+    ),
+    re.compile(
+        r"\b(?:the\s+)?(?:second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th))\s+(?:(?:largest|"
+        r"biggest)\s+)?(?:(?:tissue\s+)?(?:piece|fragment|core|chip)s?(?:\s+of\s+tissue)?|"
+        r"(?:piece|bit)\s+of\s+tissue)\b"
     ),
 )
 # Words the typo fixer never changes: short or common words and units.
@@ -180,6 +190,7 @@ def mask_arguments(low: str) -> str:
 def split_clauses(low: str) -> list[str]:
     """The request's clauses (each with at least one word); the whole when it has one."""
     low = _RUN_ON_RE.sub(r"\1; ", low)
+    low = _FACT_AND_RE.sub(r"\1; ", low)
     parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
     clauses = [p for p in parts if WORD_RE.search(p or "")]
     return clauses or [low]

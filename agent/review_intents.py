@@ -17,6 +17,8 @@ __all__ = [
     "findings_asked",
     "parse_compare",
     "parse_recall",
+    "region_refs",
+    "views_named",
 ]
 
 RegionRef = int | Literal["current", "previous"]
@@ -31,6 +33,10 @@ _NUMBERED_RE = re.compile(
 _ORDINAL_RE = re.compile(
     rf"\b({_ORD})\b((?:{_SEP}(?:{_ORD})\b)*)\s+(?:regions?|rois?|areas?|views?|fields?|ones?)\b"
 )
+_BARE_ORDINAL_RE = re.compile(
+    rf"\bthe\s+({ORDINAL_PATTERN})(?=\s*(?:$|[,?.;!]|(?:in|on|for|by|and|or|with|at)\b))"
+)
+""""Differ from the first in terms of tissue type": an ordinal with its noun left out."""
 _FIRST_N_RE = re.compile(
     r"\b(?:the\s+)?(first|last)\s+(two|three|2|3)\s+(?:regions?|rois?|areas?|views?|fields?|ones?)\b"
 )
@@ -63,11 +69,11 @@ _LIST_VIEWS_RE = re.compile(
 _SEGMENT_RE = re.compile(r"\b(?:segment(?:ation|ed)?|outlin(?:e|es|ed)|masks?|cover(?:age|ed)?)\b")
 _DETECT_RE = re.compile(r"\b(?:detect(?:ion|ed)?|counts?|density|how\s+many|number\s+of)\b")
 _CLASSIFY_RE = re.compile(
-    r"\bclassif(?:y|ied|ication)\b|\b(?:labels?|tissue\s+types?|class)\b|"
+    r"\bclassif(?:y|ied|ication|ier)\b|\b(?:labels?|tissue\s+types?|class)\b|"
     r"\bsame\s+(?:\w+\s+)?type\b|\b(?:tissue\s+)?composition\b|\bkind\s+of\s+tissue\b"
 )
 _NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")
-_PART_RE = re.compile(r"\b(epitheli(?:um|al)|stroma(?:l)?|cellular)\b")
+_PART_RE = re.compile(r"\b(epitheli(?:um|al)|stroma(?:l)?|cellular(?:ity)?)\b")
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,9 @@ class CompareRequest:
     tool: Literal["segment", "detect", "classify"] | None = None
     what: str | None = None
     nuclei: bool = False
+    last: int | None = None
+    """Compare the last ``last`` views the case looked at instead of ``regions`` ("the three
+    views"); 0: every view ("all the views so far")."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,9 @@ def region_refs(low: str) -> list[RegionRef]:
         listed.append((m.start(), m.end()))
         for k, extra in enumerate(extras):
             found.append((m.start(2) + k, ordinal_number(extra)))
+    for m in _BARE_ORDINAL_RE.finditer(low):
+        if not any(a <= m.start(1) < b for a, b in listed):
+            found.append((m.start(1), ordinal_number(m.group(1))))
     found.extend((m.start(), "current") for m in CURRENT_RE.finditer(low))
     found.extend(
         (m.start(), "previous")
@@ -122,6 +134,28 @@ def region_refs(low: str) -> list[RegionRef]:
         if not any(a <= m.start() < b for a, b in listed)
     )
     return [ref for _, ref in sorted(found, key=lambda x: x[0])]
+
+
+def views_named(low: str) -> int | None:
+    """How many of the latest views ``low`` names as a group, or None when it names none.
+
+    "the three views": 3; "all the views so far": 0, every one.
+    """
+    m = _VIEW_GROUP_RE.search(low)
+    if m is None:
+        return None
+    count = m.group("count")
+    if count is None:
+        return 0
+    return _GROUP_COUNTS.get(count) or int(count)
+
+
+_GROUP_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_VIEW_GROUP_RE = re.compile(
+    r"\b(?:(?:all|each|every)\s+(?:one\s+)?(?:of\s+)?(?:the\s+|our\s+|these\s+|those\s+)?|"
+    r"(?:the|these|those)\s+(?=(?:two|three|four|five|six|[2-6])\b))"
+    r"(?:(?P<count>two|three|four|five|six|[2-6])\s+)?(?:regions|views|fields|areas|rois|ones)\b"
+)
 
 
 def parse_compare(low: str) -> CompareRequest | None:
@@ -148,6 +182,8 @@ def compare_of(low: str, regions: tuple[RegionRef, ...]) -> CompareRequest:
         tool = "detect"
     elif _CLASSIFY_RE.search(low):
         tool = "classify"
+    elif part and part.group(1).startswith("cellular"):
+        tool = "detect"  # "which is more cellular?": pathologists compare nuclear counts
     elif part:
         tool, what = "segment", _part_name(part.group(1))
     return CompareRequest(

@@ -32,7 +32,9 @@ def plan_compare(
     ]
     tool, what, args = _choose_analysis(req, analyses)
     chosen: list[Roi] = []
-    for ref in req.regions:
+    if req.last is not None:  # "the three views", "all the views so far"
+        chosen = list(rois[-req.last :] if req.last else rois)
+    for ref in req.regions if req.last is None else ():
         roi, error = _resolve(ref, rois, current, analyses)
         if error or roi is None:
             why = "the regions to compare"

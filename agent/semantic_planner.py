@@ -36,10 +36,12 @@ from agent.request_cues import (
     ANAPHOR_RE,
     ASIDE_RE,
     BARE_FEATURE_RE,
+    COMPARE_CUE_RE,
     COUNT_VERB_RE,
     DIAGNOSIS_RE,
     IMPRESSION_RE,
     JOINED_REFS_RE,
+    NAV_VERB_RE,
     NO_DIAGNOSIS,
     NOT_A_FEATURE_RE,
     PAST_RESULT_RE,
@@ -48,6 +50,7 @@ from agent.request_cues import (
     SLIDE_WIDE_RE,
     THIS_DISEASE_RE,
     WHAT_IS_THIS_RE,
+    WHICH_MORE_RE,
     YIELDS_TO_CLASSIFY,
     YIELDS_TO_ZOOM,
     analysis_verb,
@@ -70,6 +73,7 @@ from agent.request_text import (
 from agent.review_intents import (
     CompareRequest,
     RecallRequest,
+    compare_of,
     findings_asked,
     parse_compare,
     parse_recall,
@@ -118,6 +122,8 @@ class Routing:
         ]
 
 
+_ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
+"""Capabilities that analyse a region of the slide."""
 _ANAPHOR_WORDS = 5
 """A later clause this short that only points back ("how big is it") adds no capability of its
 own unless it scores clearly."""
@@ -294,15 +300,32 @@ class SemanticRouter:
             best = float(table[i, order[0]])
             name = names[order[0]] if best >= self.threshold else None
             cue = grammar_cue(clause)
-            if cue is None or cue == "classify":  # "does this look tubular or villous?"
+            if cue in (None, "classify", "zoom"):  # "does this look tubular or villous?"
                 cue = self._visual_cue(clause) or cue
             takes_over = (cue in ("vqa", "composition") and name not in ("compare", "recall")) or (
                 cue in ("recall", "compare", "knowledge")
                 or name is None
                 or (cue == "zoom" and name in YIELDS_TO_ZOOM)
+                # "go back to the second one", "show me a 2048 x 2048 region centred at …": a
+                # view, however close the examples of comparing or classifying regions read
+                or (
+                    cue == "zoom"
+                    and name == "compare"
+                    and not COMPARE_CUE_RE.search(clause)
+                    and len(set(region_refs(clause))) < 2
+                )
+                or (cue == "zoom" and name == "classify" and NAV_VERB_RE.search(clause))
+                # "count cells in this view, then compare it with view 1": the count first
+                or (
+                    cue in ("detect", "segment", "classify")
+                    and name == "compare"
+                    and analysis_verb(clause) == cue
+                    and not can_compare(clause)
+                )
                 or (cue == "classify" and name in YIELDS_TO_CLASSIFY)
                 or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
                 or (cue == "segment" and name == "detect" and not COUNT_VERB_RE.search(clause))
+                or (cue == "detect" and name == "segment" and not SEGMENT_VERB_RE.search(clause))
                 # an order by its verb ("classify this region of the ovarian tumour") is no
                 # textbook question, however close the disease's examples read
                 or (name == "knowledge" and cue is not None and analysis_verb(clause) == cue)
@@ -333,6 +356,14 @@ class SemanticRouter:
                 selected.append(Scored(name, best, clause))
         if len(selected) > 1:  # "looks mostly muscle to me, how much muscle is there?"
             selected = [s for s in selected if not IMPRESSION_RE.match(s.clause)] or selected
+        if any(s.capability == "compare" for s in selected):
+            # "both of them - which had more epithelium?": the measure of the comparison
+            selected = [
+                s
+                for s in selected
+                if s.capability == "compare"
+                or not (WHICH_MORE_RE.match(s.clause) and analysis_verb(s.clause) is None)
+            ]
         whole = table[-1]
         pointed = bool(re.search(r"\b(?:this|these|here)\b", clauses[0]))
         if (
@@ -411,6 +442,10 @@ def semantic_parse(
         said = clause_of.get("compare", low)
         whole = parse_compare(low) if parse_recall(low) is None else None  # as the rules read it
         compare = parse_compare(said) or whole or compare_from_refs(said)
+        if compare is not None and compare.tool is None:
+            # "versus view 1, how is this field in tissue type": the measure named elsewhere
+            named = compare_of(low, compare.regions)
+            compare = replace(compare, tool=named.tool, what=named.what)
         chosen.discard("compare")
     elif "recall" in chosen:
         said = clause_of.get("recall", low)
@@ -426,11 +461,22 @@ def semantic_parse(
         named = zoom_request(low)
         if named.target in ("box", "point"):  # the place becomes a numbered region first
             zoom = replace(named, for_analysis=True)
+    if zoom is None and "zoom" not in chosen and has_view and chosen & _ANALYSES:
+        named = zoom_request(low)
+        rel = named.relative
+        if rel is not None and rel.part is not None and rel.part_of == "view":
+            zoom = named  # "count cells in the bottom half of this view": show it, analyse it
     if "zoom" in chosen:
         zoom = zoom_request(clause_of.get("zoom", low))
         whole = zoom_request(low)
-        if zoom.target == "default" and whole.target != "default":
-            zoom = whole
+        if (zoom.target == "default" and whole.target != "default") or (
+            zoom.relative is None and whole.relative is not None
+        ):
+            zoom = whole  # "closer. 2x": the factor said in a clause of its own
+        elif zoom.magnification is None and zoom.mpp is None and zoom.level is None:
+            # "go to x 51200 y 38400, 10x mag": the scale said in a clause of its own
+            scale = {"magnification": whole.magnification, "mpp": whole.mpp, "level": whole.level}
+            zoom = replace(zoom, **scale)
     analyses: dict[str, RegionRequest | None] = {}
     for name in ("detect", "classify", "segment"):
         if name in chosen:

@@ -22,8 +22,8 @@ _IF_SO = r"(?:(?:and\s+)?if\s+so\s*,?\s*)?"
 _PRESENCE_RE = re.compile(
     _LEAD
     + _IF_SO
-    + r"(?:(?:can|could)\s+you\s+(?:please\s+)?(?:tell\s+me\s+)?(?:if|whether)\s+there\s+"
-    r"(?:is|are)|"
+    + r"(?:(?:(?:can|could)\s+you\s+(?:please\s+)?)?(?:tell\s+me\s+|let\s+me\s+know\s+|check\s+|"
+    r"see\s+|say\s+)?(?:if|whether)\s+there\s+(?:is|are)|"
     r"(?:is|are)\s+there|(?:do|can|could)\s+(?:you|we|i)\s+(?:see|spot|find|identify|appreciate)|"
     r"(?:any|anything\s+like|some)|(?:is|are)\s+(?:any|some)|see\s+any|"
     r"(?:i|we)\s+(?:wonder|am\s+wondering)\s+(?:if|whether)\s+there\s+(?:is|are))\s+"
@@ -38,8 +38,8 @@ _LOOK_RE = re.compile(
     _LEAD
     + _IF_SO
     + r"(?:(?:tell\s+me\s+)?(?:if|whether)\s+|(?:(?:what|how)\s+)?(?:do|does|did)\s+)?"
-    r"(?P<subject>this|that|it|they|these|those|the\s+[\w-]+(?:\s+[\w-]+)?)\s+"
-    r"(?:look|looks|appear|appears|seem|seems)\s+(?:to\s+(?:be|you)\s+)?(?:like\s+)?"
+    r"(?P<subject>(?:this|that|these|those|the)\s+[\w-]+(?:\s+[\w-]+)?|this|that|it|they|these|"
+    r"those)\s+(?:look|looks|appear|appears|seem|seems)\s+(?:to\s+(?:be|you)\s+)?(?:like\s+)?"
     r"(?P<thing>[^?.;]+)"
 )
 _LOOKS_TO_ME_RE = re.compile(
@@ -50,8 +50,8 @@ _LOOKS_TO_ME_RE = re.compile(
 _ARE_THE_RE = re.compile(
     _LEAD
     + _IF_SO
-    + r"(?:is|are)\s+(?:the\s+)?(?P<subject>nucle(?:i|us)|cells?|glands?|tumou?r\s+cells?|"
-    r"tumou?r|lesion|nucleoli|chromatin|cytoplasm|mitoses|epithelium)\s+"
+    + r"(?:is|are)\s+(?:(?:the|these|those|this|that)\s+)?(?P<subject>nucle(?:i|us)|cells?|"
+    r"glands?|tumou?r\s+cells?|tumou?r|lesion|nucleoli|chromatin|cytoplasm|mitoses|epithelium)\s+"
     r"(?P<thing>(?!there\b|in\b|on\b|at\b|from\b)[^?.;]+)"
 )
 _WHETHER_RE = re.compile(
@@ -63,6 +63,11 @@ _WHETHER_RE = re.compile(
 )
 """"(The reg wants to) know if the glands here show a desmoplastic reaction": a state asked
 indirectly."""
+_LIKE_RE = re.compile(
+    _LEAD + r"what\s+(?:is|are)\s+(?:the\s+)?(?P<thing>[\w:/-]+(?:\s+[\w:/-]+){0,2})\s+like\s+"
+    r"(?:\w+\s+){0,2}(?:this|these|those|that|here|it|them)\b"
+)
+""""What's the N:C ratio like in these atypical cells?": a feature's state in the image."""
 _DESCRIBE_RE = re.compile(
     _LEAD
     + r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?(?:describe|characteri[sz]e|comment\s+on|"
@@ -118,6 +123,7 @@ def visual_question(clause: str) -> VisualQuestion | None:
         ("look", _LOOKS_TO_ME_RE),
         ("look", _LOOK_RE),
         ("state", _ARE_THE_RE),
+        ("state", _LIKE_RE),
         ("state", _WHETHER_RE),
     )
     for form, pattern in forms:

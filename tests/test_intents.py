@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agent.intents import parse_request
+from agent.intents import (
+    parse_relative,
+    parse_request,
+    region_request,
+    segment_target,
+    zoom_request,
+)
 
 
 @pytest.mark.parametrize(
@@ -119,3 +125,31 @@ def test_sane_numbers_parse_as_before(
     assert zoom is not None
     assert zoom.error is None
     assert (zoom.center, zoom.box, zoom.level, zoom.size_px) == (center, box, level, size)
+
+
+def test_sizes_relative_factors_and_ordinal_pieces() -> None:
+    z = zoom_request("show me a 1024 x 1024 field centred at 9000, 7000")
+    assert (z.target, z.center, z.size_px, z.magnification) == (
+        "point",
+        (9000.0, 7000.0),
+        (1024, 1024),
+        None,
+    )
+    assert parse_relative("closer. 3x").factor == 3.0
+    assert parse_relative("further, 2x").factor == 0.5
+    assert region_request("count nuclei in the third biggest").region_index == 3
+    assert region_request("classify the biggest one").target == "tissue_region"
+    assert region_request("go to the second lymph node section").region_index == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("outline the epidermis", "epithelium"),
+        ("segment the glands here", "epithelium"),
+        ("outline the stroma around the glands", "stroma"),
+        ("segment the nuclei", "nuclei"),
+    ],
+)
+def test_epidermis_and_glands_are_epithelium(text: str, what: str) -> None:
+    assert segment_target(text) == what

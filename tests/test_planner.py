@@ -69,3 +69,13 @@ def test_unroutable_request_has_no_steps() -> None:
     plan = plan_request("tell me a joke", [], current=None, slide_id="s1")
     assert plan.steps == []
     assert plan.notes == ["no tool matched the request"]
+
+
+def test_region_n_before_any_view_is_tissue_region_n() -> None:
+    plan = plan_request("go to region 3", [], current=None, slide_id="s1")
+    (step,) = plan.steps
+    assert step.error is None
+    assert step.args == {"target": "tissue_region", "region_index": 3}
+    assert plan.notes == [
+        "the case has no views on this slide yet; region 3 is read as tissue region 3"
+    ]

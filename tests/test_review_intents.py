@@ -10,6 +10,8 @@ from agent.case_memory import MAX_LIST, analyses_of, compact
 from agent.intents import parse_request
 from agent.planner import plan_request
 from agent.review_chain import compose_review
+from agent.review_intents import CompareRequest, region_refs, views_named
+from agent.review_planner import plan_compare
 from agent.state import CaseLookup, Evidence, Plan, Roi
 from agent.verifier import verify_chain
 
@@ -29,6 +31,11 @@ SLIDE = "s1"
         ("compare the classification of region 1 and region 2", (1, 2), "classify", None),
         ("compare the nuclei counts of region 2 vs region 1", (2, 1), "detect", None),
         ("compare the epithelium in regions 1 and 3", (1, 3), "segment", "epithelium"),
+        ("compare how cellular region 2 and region 1 are", (2, 1), "detect", None),
+        ("compare the cellularity of views 1 to 3", (1, 2, 3), "detect", None),
+        ("how does it differ from the first in tissue type?", ("current", 1), "classify", None),
+        ("compare it with the previous one", ("current", "previous"), None, None),
+        ("compare region 1 with region 2 on the classifier", (1, 2), "classify", None),
     ],
 )
 def test_compare_requests(text: str, regions: tuple[Any, ...], tool: str, what: str) -> None:
@@ -218,3 +225,30 @@ def test_compared_classes_are_checked(second: str, phrase: str) -> None:
     assert report.status == "verified", report.reasons
     flipped = [_classified("E4.1", 1, "stroma" if second == "tumour" else "tumour")]
     assert verify_chain(chain, [*flipped, *earlier], [], answer).status == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("compare all the views so far", 0),
+        ("which of the three views has the most nuclei", 3),
+        ("compare each of the four regions", 4),
+        ("compare these two fields", 2),
+        ("compare region 1 with region 2", None),
+    ],
+)
+def test_a_group_of_views_is_named_by_its_size(text: str, count: int | None) -> None:
+    assert views_named(text) == count
+
+
+def test_going_back_to_a_named_view_is_that_view_not_the_previous_one() -> None:
+    assert region_refs("go back to the second one") == [2]
+    assert region_refs("go back please") == ["previous"]
+
+
+def test_a_comparison_of_the_last_views_uses_them_all() -> None:
+    every = CompareRequest(regions=(), tool="detect", last=0)
+    steps, lookup = plan_compare(every, ROIS, 2, archive=[])
+    assert lookup is not None
+    assert lookup.rois == [1, 2]
+    assert [s.args["roi_number"] for s in steps] == [1, 2]

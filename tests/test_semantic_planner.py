@@ -341,3 +341,44 @@ def test_a_number_alone_does_not_make_a_textbook_question_a_case_question(
     assert plan.knowledge
     assert _tools(plan) == ["vqa"]
     assert _tools(_plan(router, "what is at 1200, 800", views=1)) == ["zoom"]
+
+
+def test_an_analysis_of_part_of_the_view_shows_that_part_first(router: SemanticRouter) -> None:
+    plan = _plan(router, "count the nuclei in the top half of this field", views=2)
+    zoom, detect = plan.steps
+    assert (zoom.tool, zoom.args["part"], zoom.args["roi_number"]) == ("zoom", "top_half", 2)
+    assert detect.tool == "detect"
+    assert detect.args == {"target": "box", "roi_number": 3}
+
+
+def test_before_any_view_region_n_is_the_tissue_region(router: SemanticRouter) -> None:
+    plan = _plan(router, "how many nuclei are in region 2")
+    (step,) = plan.steps
+    assert step.args == {"target": "tissue_region", "region_index": 2}
+    assert any("tissue region 2" in note for note in plan.notes)
+    # once the case has views, "region 2" is the second view
+    (step,) = _plan(router, "how many nuclei are in region 2", views=2).steps
+    assert step.args["roi_number"] == 2
+
+
+def test_a_group_of_views_is_compared_as_a_whole(router: SemanticRouter) -> None:
+    plan = _plan(router, "compare every one of the views by their nuclear counts", views=4)
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [1, 2, 3, 4]
+    last_three = _plan(router, "of the three views, which is the most cellular?", views=4)
+    assert last_three.lookup is not None
+    assert last_three.lookup.rois == [2, 3, 4]
+    assert last_three.lookup.tool == "detect"
+
+
+def test_a_visual_question_pointing_at_cells_is_not_a_textbook_question(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "what's the chromatin like in these tumour cells?", views=1)
+    assert _tools(plan) == ["vqa"]
+    assert not plan.knowledge
+
+
+def test_a_dismissed_view_adds_no_step(router: SemanticRouter) -> None:
+    plan = _plan(router, "never mind this field - what is the whole slide classified as?", views=1)
+    assert _tools(plan) == ["wsi_classify"]
