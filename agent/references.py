@@ -10,7 +10,7 @@ import re
 
 __all__ = ["AREA", "CURRENT_RE", "DEICTIC_RE", "PREVIOUS_RE", "RANGE_RE", "expand_ranges"]
 
-AREA = r"(?:region|roi|area|view|spot|place|location|field|hpf|frame)"
+AREA = r"(?:region|roi|area|view|spot|place|location|field|hpf|frame|crop|patch|tile)"
 """A word for a place the case looked at (singular; callers add ``s?`` where plurals fit)."""
 
 _ON_SCREEN = rf"\b(?:this|that|current|same|present)\s+(?:one|{AREA})\b|\baround\s+here\b|\bhere\b"

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agent.capabilities import Capability
 
 __all__ = [
+    "BARE_REF_RE",
     "WHICH_MORE_RE",
     "COMPARE_CUE_RE",
     "NAV_VERB_RE",
@@ -76,7 +77,8 @@ PAST_RESULT_RE = re.compile(
     r"\bwhich\s+(?:view|region|field|area|roi|one|piece|fragment)\s+(?:had|showed|gave|was)\b|"
     r"\b(?:we|you)\s+(?:have\s+)?already\s+(?:checked|looked\s+at|analy[sz]ed|visited|counted|"
     r"classified|segmented|seen)\b|"
-    r"\bdid\s+(?:we|you)\s+(?:\w+\s+)?(?:check|look|test|run|count|classify|segment|measure|"
+    r"\bwhat\s+(?:tissue|class|label|count|diagnosis|result)\s+(?:[\w-]+\s+){0,3}(?:was|were)\b|"
+    r"\bdid\s+(?:we|you)\s+(?:\w+\s+)?(?:call|name|label|check|look|test|run|count|classify|segment|measure|"
     r"assess|analy[sz]e|evaluate|come\s+across|see|find|encounter|note|notice|get)\b|"
     r"\b(?:did|has|have)\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+){0,2}\s+(?:run|been\s+run|finished|"
     r"completed)\b|\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+(?:told|said|gave|found|"
@@ -106,7 +108,16 @@ _TEXTBOOK_RE = re.compile(
     r"(?:of|for)\s+(?!(?:this|that|these|those|it|here)\b)|"
     r"\bwhat\s+(?:type|kind|sort)\s+of\s+(?:tumou?r|cancer|disease|lesion|neoplasm|entity)\s+"
     r"(?:is|are)\s+(?!(?:this|that|these|those|it|here)\b)|"
-    r"\b(?:which|what)\s+cells?\b[^?]*\b(?:origin|aris|deriv|come\s+from)"
+    r"\b(?:which|what)\s+cells?\b[^?]*\b(?:origin|aris|deriv|come\s+from)|"
+    r"\bhow\s+(?:is|are|do\s+(?:you|we|i)|does\s+one|would\s+(?:you|one))\s+(?:[\w-]+\s+){0,4}?"
+    r"(?:graded|staged|diagnosed|classified|distinguish\w*|differentiat\w*|tell\s+apart|treated|"
+    r"managed|defined|grade|stage|diagnose|classify)\b|"
+    r"\b(?:difference|differences|distinguish\w*|differentiat\w*)\s+between\b|"
+    r"\bwhat\s+(?:causes|genes?|mutations?|ihc|immunostains?|antibod\w+)\b|"
+    r"\bwhich\s+(?:genes?|mutations?|ihc|immunostains?|antibod\w+|subtypes?)\b|"
+    r"\b(?:prognosis|staging|grading\s+system|who\s+classification|epidemiology|aetiology|"
+    r"etiology|pathogenesis|risk\s+factors?)\s+(?:of|for|in)\b|"
+    r"\bhow\s+common\s+is\b|\bwhere\s+does\s+[\w\s-]+\s+(?:spread|metastasi[sz]e)\b"
 )
 """A textbook question ("what is necrosis?", "where does X arise?"): knowledge, unless it
 names the slide, a place on it or something the tools measure."""
@@ -124,7 +135,7 @@ _CASE_NOUN_RE = re.compile(
     r"\b(?:mpp|microns?|µm|um/px|magnification|mag|objective|resolution|size|dimensions?|"
     r"pixels?|px|levels?|scanner|vendor|format|file|fraction|percent\w*|proportion|share|"
     r"counts?|number|density|class|label|(?<!differential\s)diagnosis|dx|prediction|results?|"
-    r"findings?|slide|"
+    r"findings?|slide|downsampl\w*|pyramid|"
     r"wsi|image|scan|specimen|case|section|view|region|field|roi|fragments?|pieces?|cores?|"
     r"tissue\s+(?:area|type)|hpf)\b|%|\d+(?:\.\d+)?\s*(?:x|×|px|mm|µm|um)\b|\d+\s*,\s*\d+"
 )
@@ -137,6 +148,11 @@ WHICH_MORE_RE = re.compile(
     r"(?:more|fewer|less|most|least|higher|lower|bigger|larger|smaller|denser)\b"
 )
 """A comparative question beside a comparison ("which had more epithelium?"): its measure."""
+BARE_REF_RE = re.compile(
+    r"\s*(?:(?:ok|okay|now|and|so|then|same\s+(?:for|with|again\s+for)|what\s+about|how\s+about)"
+    r"\s+)*the\s+other\s+(?:one|view|region|field)s?\s*(?:too|then|please|now)?\s*[?.!]*\s*"
+)
+""""the other one", "same for the other one": a reference with nothing asked of it."""
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
@@ -191,7 +207,9 @@ ASIDE_RE = re.compile(
     r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
     r"(?:it\s+is\s+|it's\s+)?(?:hard|difficult|tricky|impossible)\s+to\s+(?:tell|say|judge)|"
     r"(?:(?:ok|okay|right|so)\s*,?\s+)?(?:forget|never\s*mind|scrap|ignore)\b|"
-    r"can'?t\s+(?:tell|decide)|"
+    r"can'?t\s+(?:tell|decide)|need\s+to\s+know\b|new\s+case|next\s+case|moving\s+on|"
+    r"(?:(?:good\s+)?morning|hi|hello|hey|suspect|suspected|query|possible|possibly|probable|probably|likely|clinically|hx|"
+    r"history\s+of|known|r/o)\b|"
     r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
     r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|honestly\b|"
     r"our\s+(?:old\s+|new\s+)?(?:viewer|scanner|lab|system|software|pipeline|team)\b|"
@@ -251,13 +269,18 @@ THIS_DISEASE_RE = re.compile(
 )
 """A question about the disease the image shows: its facts are recalled beside the analysis."""
 _TISSUE_TYPE_RE = re.compile(
-    r"\b(?:tissue\s+(?:type|class|classification)|(?:type|kind|sort)\s+of\s+tissue)\b"
+    r"\b(?:tissue\s+(?:type|class|classification)|(?:type|kind|sort)\s+of\s+tissue)\b|"
+    r"\bwhat\s+tissue\s+(?:is|was)\b"
 )
 _EITHER_CLASS_RE = re.compile(
     r"^\s*(?:so\s+|and\s+|ok\s+)?(?:is|does)\s+(?:this|that|it|the\s+(?:view|field|region|area))\s+"
-    r"(?:look\s+like\s+|more\s+)?(?:[\w-]+\s+){1,3}or\s+[\w-]+"
+    r"(?:look\s+like\s+|more\s+)?(?:an?\s+)?(?:[\w-]+,?\s+){1,3}or\s+[\w-]+"
 )
 """"Is this mucus or debris?": which of two classes the region is, a classification."""
+_FORMAT_RE = re.compile(
+    r"\b(?:svs|ndpi|mrxs|scn|czi|vsi|bif|isyntax|dicom|ome-?tiff?|tiff?)\b|\bfile\s+(?:type|format)\b"
+)
+"""A slide file format named: a question about the file, not the tissue."""
 _WHERE_TISSUE_RE = re.compile(
     r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))|"
     r"^\s*(?:(?:please|now|first)\s+)?(?:find|detect|locate|map|identify)\s+(?:me\s+)?(?:all\s+)?"
@@ -270,7 +293,9 @@ _COMPOSITION_RE = re.compile(
     r"\bmix(?:ture)?\s+of\s+(?:tissues?|classes|tissue\s+(?:types|classes))\b|"
     r"\b(?:tissue|class)(?:[\s-]+types?)?\s+(?:mix|mixture|proportions|shares|percentages)\b|"
     r"\b(?:what|which)\s+(?:tissue\s+types|tissue\s+classes|tissues)\s+(?:are|is)\s+"
-    r"(?:in|present|there|seen)\b"
+    r"(?:in|present|there|seen)\b|\bclass\s+distribution\b|\bdistribution\s+of\s+(?:the\s+)?"
+    r"(?:tissue\s+)?(?:classes|labels|tiles|tissue\s+types)\b|\bhistogram\s+of\s+(?:the\s+)?"
+    r"(?:predicted\s+)?(?:labels|classes)\b|\bper[\s-]class\b"
 )
 """The share of each tissue class in a region: the composition tool's question."""
 _HOW_MANY_PIECES_RE = re.compile(
@@ -289,7 +314,7 @@ YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
 "show me tissue 1 at 0.25 microns per pixel" is a view, not the slide's resolution."""
 NAV_VERB_RE = re.compile(
     r"\b(?:zoom|magnify|go|navigate|move|pan|cent(?:er|re)\s+on|"
-    r"(?<!this\s)(?<!that\s)(?<!the\s)(?<!current\s)(?<!same\s)(?<!each\s)view|"
+    r"(?<!this\s)(?<!that\s)(?<!the\s)(?<!current\s)(?<!same\s)(?<!each\s)view(?!\s*#?\s*\d)|"
     r"look\s+(?:at|around|over)|"
     r"(?:^|please\s+|you\s+)show\b|\bshow\s+(?:me|us)\b|"
     r"(?:have|take)\s+a\s+look|return|take|"
@@ -312,7 +337,11 @@ def grammar_cue(clause: str) -> str | None:
         return "compare"
     if _KNOWLEDGE_ASK_RE.search(clause):
         return "knowledge"
-    if _SLIDE_FACT_RE.fullmatch(clause) or _WHICH_SLIDE_RE.search(clause):
+    if (
+        _SLIDE_FACT_RE.fullmatch(clause)
+        or _WHICH_SLIDE_RE.search(clause)
+        or (_FORMAT_RE.search(clause) and not analysis_verb(clause))
+    ):
         return "slide_info"
     if parse_recall(clause) is not None or PAST_RESULT_RE.search(clause):
         return "recall"
@@ -342,7 +371,12 @@ def grammar_cue(clause: str) -> str | None:
         and not SLIDE_WIDE_RE.search(clause)
         and not PROPORTION_RE.search(clause)  # "is it mostly tumour or stroma?": how much
     ):
-        return "classify"
+        # "is this slide cancer or not?": the slide's class, not a region's
+        return (
+            "wsi_classify"
+            if _A_SLIDE_RE.search(clause) and not names_a_place(clause)
+            else "classify"
+        )
     if _WHERE_TISSUE_RE.search(clause) or _HOW_MANY_PIECES_RE.search(clause):
         return "tissue"
     if parse_compare(clause) is not None:

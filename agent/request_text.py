@@ -28,6 +28,10 @@ _SPLIT_RE = re.compile(
     r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
     r"head|navigate|open|take|bring|switch|return|pull|locate|map)\b)|"
+    r",\s*(?=(?:suspect|suspected|query|possible|possibly|probable|likely|clinically|hx|"
+    r"history\s+of|known|r/o)\b)|"
+    r"\s+and\s+(?:the\s+|a\s+)?(?=(?:composition|classification|segmentation|breakdown|"
+    r"diagnosis|nuclei\s+count|cell\s+count|tissue\s+type|mpp|magnification)\b)|"
     r"\s+\+\s+|\s+&\s+|\s+[-–—]+\s+(?=(?:is|are|any|do|does|can|could|what|how|which|"
     r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give)\b))\s*"
 )
@@ -133,6 +137,11 @@ _SHORTHAND = {
     "thx": "thanks",
     "w/": "with",
     "tx": "treatment",
+    "dims": "dimensions",
+    "fov": "field",
+    "fovs": "fields",
+    "n:c": "nuclear to cytoplasmic",
+    "n/c": "nuclear to cytoplasmic",
 }
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w/])")
 _CONTRACTIONS = {"'s": " is", "'re": " are", "'m": " am", "'ve": " have", "'ll": " will"}
@@ -148,6 +157,33 @@ _STARTED_RE = re.compile(
 _R_NUMBER_RE = re.compile(r"\b(?:r|roi|v|view)(\d{1,3})\b")
 
 
+_GLUED = {"whats": "what is", "thats": "that is", "theres": "there is", "hows": "how is"}
+_GLUED_RE = re.compile(r"\b(whats|thats|theres|hows)\b")
+""""whats the mpp": a contraction typed without its apostrophe."""
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twenty": 20,
+    "forty": 40,
+    "sixty": 60,
+}
+_WORDS = "|".join(_NUMBER_WORDS)
+_COUNTED_RE = re.compile(
+    rf"\b((?:views?|regions?|rois?|fields?|pieces?|fragments?|levels?|tissue)\s+#?)({_WORDS})\b"
+)
+""""view one versus view two": a numbered region dictated as a word."""
+_TIMES_RE = re.compile(rf"\b({_WORDS})\s*(?:x|times)\b(?!\s*\d)")
+""""at forty x": a magnification dictated as a word."""
+
+
 def normalise(text: str) -> str:
     """Lower case, single spaces, plain quotes and ×, pathologists' shorthand spelled out."""
     low = " ".join(text.lower().split())
@@ -155,6 +191,9 @@ def normalise(text: str) -> str:
     low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
     low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)
     low = _STARTED_RE.sub("the first view", low)
+    low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)
+    low = _COUNTED_RE.sub(lambda m: m.group(1) + str(_NUMBER_WORDS[m.group(2)]), low)
+    low = _TIMES_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]}x", low)
     return _R_NUMBER_RE.sub(r"region \1", low)
 
 

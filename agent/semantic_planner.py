@@ -36,6 +36,7 @@ from agent.request_cues import (
     ANAPHOR_RE,
     ASIDE_RE,
     BARE_FEATURE_RE,
+    BARE_REF_RE,
     COMPARE_CUE_RE,
     COUNT_VERB_RE,
     DIAGNOSIS_RE,
@@ -122,6 +123,13 @@ class Routing:
         ]
 
 
+_HOW_MANY_RE = re.compile(r"\s*(?:and\s+|so\s+)?how\s+many\b(?![^?.;]*\b(?:nucle|cells?\b))")
+_RELATION_RE = re.compile(r"\b(?!(?:some|any|no|every)thing\b)[a-z]{3,}ing\b")
+"""A verb in the thing asked about ("cells wrapping around a nerve"): more than a class."""
+_LISTED_RE = re.compile(r"\b[\w-]+\s*,\s*[\w-]+(?:\s*,\s*[\w-]+)*\s*,?\s+or\s+[\w-]+")
+_ONLY_A_REF_RE = re.compile(
+    r"(?:(?:in|for|on|of|from)\s+)?(?:the\s+)?(?:view|region|roi|field|piece|fragment)\s*#?\s*\d+"
+)
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
 """Capabilities that analyse a region of the slide."""
 _ANAPHOR_WORDS = 5
@@ -215,6 +223,8 @@ class SemanticRouter:
                 len(parts) != 2
                 or min(len(p.split()) for p in parts) < 2
                 or JOINED_REFS_RE.search(clause)  # "are views 1 and 4 the same type?"
+                or _LISTED_RE.search(clause)  # "is this fat, muscle or mucosa?"
+                or any(_ONLY_A_REF_RE.fullmatch(p) for p in parts)  # "nuclei count, view 2"
             ):
                 out_clauses.append(clause)
                 rows.append(table[i])
@@ -247,13 +257,27 @@ class SemanticRouter:
             return None
         asked = visual_question(clause)
         if asked is None:
+            vqa = by_name["vqa"]
+            if _HOW_MANY_RE.match(clause) and names_any(clause, vqa.vocabulary):
+                return "vqa"  # "how many mitoses per 10 hpf": no tool counts mitoses
             return None
         if asked.form in ("describe", "state") or names_any(asked.thing, by_name["vqa"].vocabulary):
+            return "vqa"
+        if _RELATION_RE.search(asked.thing):  # "tumour cells wrapping around a nerve"
             return "vqa"
         composition = by_name.get("composition")
         if composition is not None and names_any(asked.thing, class_stems(composition)):
             return "composition" if asked.form == "presence" else "classify"
         return "vqa"
+
+    def _asks_class_share(self, clause: str) -> bool:
+        """The clause asks how much of a tissue class there is ("how much debris?")."""
+        composition = self._by_name.get("composition")
+        return (
+            composition is not None
+            and bool(PROPORTION_RE.search(clause))
+            and names_any(clause, class_stems(composition))
+        )
 
     def _bare_feature(self, clause: str) -> str | None:
         """``vqa`` (or composition, for a tissue class) for a bare feature asked about.
@@ -278,6 +302,8 @@ class SemanticRouter:
 
     def route(self, low: str, exclude: frozenset[str] = frozenset()) -> Routing:
         """Capabilities the request asks for, in the order its clauses name them."""
+        if BARE_REF_RE.fullmatch(low):  # "the other one": nothing asked of it, ask what
+            return Routing(selected=[], nearest=[])
         clauses = split_clauses(low)
         texts = [*clauses, low] if len(clauses) > 1 else clauses
         table = self.score([mask_arguments(t) for t in texts])
@@ -343,6 +369,14 @@ class SemanticRouter:
                 continue  # "..., and how big is it?": a weak echo of the clause before
             if cue is not None and cue not in exclude and cue in names and takes_over:
                 name, best = cue, max(best, self.threshold)
+            if (
+                name == "classify"
+                and re.search(r"\bclassifier\b", clause)
+                and not re.search(r"\bclassif(?:y|ied|ication)\b", clause)
+            ):  # "how much necrosis does the tile classifier find?": the classes' shares
+                name = None if self._asks_class_share(clause) else name
+            if name is None and cue == "classify" and self._asks_class_share(clause):
+                name, best = "composition", max(best, self.threshold)
             elif (
                 name in (None, "segment", "classify", "tissue")
                 and "composition" in names
@@ -366,11 +400,21 @@ class SemanticRouter:
             ]
         whole = table[-1]
         pointed = bool(re.search(r"\b(?:this|these|here)\b", clauses[0]))
+        only = [s.capability for s in selected]
         if (
             len(clauses) == 1
             and "vqa" in names
             and "vqa" not in exclude
-            and (not selected or (pointed and [s.capability for s in selected] == ["knowledge"]))
+            and (
+                not selected
+                or (pointed and only == ["knowledge"])
+                # "pagetoid spread in the epidermis or not": a noun matched, no order given
+                or (
+                    only in (["segment"], ["detect"], ["classify"])
+                    and analysis_verb(clauses[0]) is None
+                    and not COUNT_VERB_RE.search(clauses[0])
+                )
+            )
         ):  # "crescents in these glomeruli?" points at the image, not at a textbook
             bare = self._bare_feature(clauses[0])
             if bare is not None:

@@ -29,6 +29,18 @@ _PRESENCE_RE = re.compile(
     r"(?:i|we)\s+(?:wonder|am\s+wondering)\s+(?:if|whether)\s+there\s+(?:is|are))\s+"
     r"(?:any\s+|some\s+|an?\s+|evidence\s+of\s+|signs?\s+of\s+)*(?P<thing>[^?.;]+)"
 )
+_NOTED_RE = re.compile(
+    _LEAD
+    + r"(?:any\s+)?(?P<thing>[a-z][\w\s-]{2,60}?)\s+"
+    r"(?:present|seen|identified|visible|noted|evident)\s*(?:here|in\s+(?:this|the)\s+\w+)?\s*$"
+)
+""""Lymphovascular invasion present?": a feature and whether it is seen."""
+_LOOK_FOR_RE = re.compile(
+    _LEAD + r"(?:(?:can|could)\s+you\s+(?:please\s+)?)?(?:look|check|search|screen|scan)\s+"
+    r"(?:(?:this|the)\s+(?:field|view|region|area)\s+)?(?:for|whether\s+there\s+(?:is|are))\s+"
+    r"(?:any\s+)?(?P<thing>[^?.;]+)"
+)
+""""Check for perineural invasion", "look for mitoses": a presence question as an order."""
 _SEE_SOME_RE = re.compile(
     r"^\s*(?P<thing>[a-z][\w\s-]{2,60}?)\s*,?\s+(?:do\s+|can\s+)?you\s+(?:can\s+)?(?:see|spot|find)\s+"
     r"(?:any|some|them|it|one|these)\b"
@@ -68,13 +80,41 @@ _LIKE_RE = re.compile(
     r"(?:\w+\s+){0,2}(?:this|these|those|that|here|it|them)\b"
 )
 """"What's the N:C ratio like in these atypical cells?": a feature's state in the image."""
+_SHOW_RE = re.compile(
+    _LEAD + r"(?:does|do)\s+(?:(?:the|this|these|that|those)\s+)?(?P<subject>[\w-]+(?:\s+[\w-]+)?)"
+    r"\s+(?:here\s+|there\s+)?(?:show|have|display|contain|exhibit)\s+(?P<thing>[^?.;]+)"
+)
+""""Does the tumour here show a cribriform pattern?": a feature of something in the image."""
+_IDENTITY_RE = re.compile(
+    _LEAD + r"(?:is|are)\s+(?:this|that|these|those)\s+(?P<thing>[\w-]+(?:\s+[\w-]+){0,8})\s*$"
+)
+""""Are those small bright red blobs red blood cells?": what something in the image is."""
+_NOT_AN_IDENTITY_RE = re.compile(
+    r"\b(?:same|different|one|view|region|field|area|roi|enough|ok|okay|fine|right|correct|done|"
+    r"it|or|there|here|in|on|at|a\s+good)\b"
+)
+_PLACE_SUBJECT_RE = re.compile(r"^(?:region|area|field|view|slide|section|biopsy|piece|it|one)s?$")
+_CALL_IT_RE = re.compile(
+    _LEAD
+    + r"(?:would|do|could)\s+you\s+call\s+(?:this|that|it|these|those)\s+"
+    r"(?:(?P<subject>nuclei|nucleus|cells?|glands?|tumou?r|lesion|area|region|field)\s+)?"
+    r"(?P<thing>[^?.;]+)|"
+    + _LEAD
+    + r"(?:is|are)\s+(?:this|that|it|these|those)\s+(?:\w+\s+)?"
+    r"(?:consistent|compatible|in\s+keeping)\s+with\s+(?P<also>[^?.;]+)"
+)
+""""Would you call this X?", "is this consistent with X?": how it looks, put to the expert."""
 _DESCRIBE_RE = re.compile(
     _LEAD
     + r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?(?:describe|characteri[sz]e|comment\s+on|"
     r"tell\s+me\s+what\s+you\s+(?:see|think)|what\s+(?:do|can)\s+you\s+see|"
     r"what\s+(?:is|are)\s+(?:the\s+)?(?:growth\s+pattern|architecture|morphology|cytology|"
     r"grade|pattern)|how\s+would\s+you\s+describe|what\s+(?:jumps|stands|leaps)\s+out|"
-    r"what\s+(?:catches|strikes)\s+(?:your|you)|what\s+do\s+you\s+(?:make\s+of|think\s+of|"
+    r"what\s+(?:catches|strikes)\s+(?:your|you)|what\s+is\s+(?:going\s+on|happening)|"
+    r"what\s+do\s+you\s+notice|anything\s+(?:notable|remarkable|concerning|worrying|abnormal|"
+    r"odd|weird|interesting)|tell\s+me\s+about\s+(?:this|that|these|those|what\s+you\s+see)|"
+    r"what\s+grade\b|how\s+would\s+you\s+(?:grade|classify|call)\s+(?:this|that|it|these)|what\s+is\s+the\s+most\s+(?:salient|striking|"
+    r"prominent|notable|obvious|interesting)\s+(?:structure|feature|thing|finding)|what\s+do\s+you\s+(?:make\s+of|think\s+of|"
     r"think\s+about)|(?:your|any)\s+(?:impression|thoughts?\s+on|opinion\s+on))\b"
     r"(?P<thing>[^?.;]*)|"
     + _LEAD
@@ -85,7 +125,7 @@ _NOT_VISUAL_RE = re.compile(
     r"fraction|proportion|share|tissue\s+(?:on|in)\s+the\s+slide|slide|metadata|mpp|"
     r"magnification|pixels?|level|label|diagnosis|link|association|difference|relationship|"
     r"treatment|therapy|prognosis|guideline|stains?|markers?|tests?|way|earlier|before|"
-    r"previous|results?|findings?)\b"
+    r"previous|results?|findings?|cellularity)\b"
 )
 """Words of measurement, of slide facts, of the case's memory or of textbook knowledge: a
 question naming one is not a free visual question."""
@@ -119,11 +159,16 @@ def visual_question(clause: str) -> VisualQuestion | None:
         return VisualQuestion("describe", thing)
     forms = (
         ("presence", _PRESENCE_RE),
+        ("presence", _LOOK_FOR_RE),
+        ("presence", _NOTED_RE),
+        ("look", _CALL_IT_RE),
         ("presence", _SEE_SOME_RE),
         ("look", _LOOKS_TO_ME_RE),
         ("look", _LOOK_RE),
         ("state", _ARE_THE_RE),
         ("state", _LIKE_RE),
+        ("state", _SHOW_RE),
+        ("look", _IDENTITY_RE),
         ("state", _WHETHER_RE),
     )
     for form, pattern in forms:
@@ -133,7 +178,13 @@ def visual_question(clause: str) -> VisualQuestion | None:
         subject = m.groupdict().get("subject") or ""
         if _NOT_A_SUBJECT_RE.search(subject):
             return None  # "the file seems huge": a remark about the slide, not the tissue
-        thing = m.group("thing").strip(" ,")
+        thing = (m.group("thing") or m.groupdict().get("also") or "").strip(" ,")
+        if pattern is _IDENTITY_RE and (
+            _NOT_AN_IDENTITY_RE.search(thing) or _NOT_A_SUBJECT_RE.search(thing)
+        ):
+            continue  # "is this one the same tissue?": a comparison, not what it is
+        if pattern is _SHOW_RE and _PLACE_SUBJECT_RE.match(subject):
+            form = "presence"  # "does this region have necrosis?": whether it is there
         if not thing or _NOT_VISUAL_RE.search(thing) or _MEASURED_THING_RE.match(thing):
             return None
         return VisualQuestion(form, thing)  # type: ignore[arg-type]

@@ -382,3 +382,36 @@ def test_a_visual_question_pointing_at_cells_is_not_a_textbook_question(
 def test_a_dismissed_view_adds_no_step(router: SemanticRouter) -> None:
     plan = _plan(router, "never mind this field - what is the whole slide classified as?", views=1)
     assert _tools(plan) == ["wsi_classify"]
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "perineural invasion present in this field?",
+        "check this field for lymphovascular invasion",
+        "would you call these nuclei vesicular?",
+        "is this consistent with a tubulovillous adenoma?",
+        "does the epithelium here show surface maturation?",
+    ],
+)
+def test_visual_questions_in_their_common_forms_go_to_vqa(
+    router: SemanticRouter, request_text: str
+) -> None:
+    plan = _plan(router, request_text, views=1)
+    assert _tools(plan) == ["vqa"]
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "how is pancreatic neuroendocrine tumour graded?",
+        "what is the difference between an adenoma and an adenocarcinoma",
+        "which IHC would separate mesothelioma from adenocarcinoma",
+    ],
+)
+def test_textbook_questions_in_their_common_forms_run_no_tool(
+    router: SemanticRouter, request_text: str
+) -> None:
+    plan = _plan(router, request_text, views=1)
+    assert plan.steps == []
+    assert plan.knowledge

@@ -138,6 +138,7 @@ class VqaTool(ExpertTool):
         *("signet", "descri", "stand", "suspicio", "unusual", "pleomorph", "nucleol", "atypi"),
         *("calcif", "granulom", "haemorrh", "hemorrh", "apopto", "vascular", "emboli"),
         *("morpholog", "impression", "architect", "organism", "bacteri", "infiltrat"),
+        *("cytoplasm", "chromatin", "cribrif", "budding"),
     )
     Input = VqaInput
     Output = VqaOutput
