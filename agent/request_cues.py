@@ -83,7 +83,10 @@ PAST_RESULT_RE = re.compile(
     r"\b(?:did|has|have)\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+){0,2}\s+(?:run|been\s+run|finished|"
     r"completed)\b|\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+(?:told|said|gave|found|"
     r"got|saw|had|ran)\b|\bdid\s+(?:anything|any\s+(?:of\s+)?(?:the\s+)?\w+)\s+(?:we|you)\s+\w+|"
-    r"\bwhich\s+(?:views?|regions?|fields?|areas?)\s+have\s+we\b"
+    r"\bwhich\s+(?:views?|regions?|fields?|areas?)\s+have\s+we\b|\brecap\b|"
+    r"\bsummar(?:y|ise|ize)\s+(?:of\s+)?(?:the\s+)?(?:case|findings|results|session)\b|"
+    r"\bgo\s+(?:back\s+)?over\s+(?:what|the\s+(?:findings|results))\b|"
+    r"\bwhat\s+(?:have|did)\s+(?:we|you)\s+(?:found|find|got|get|seen|see)\b"
 )
 """A question about a result the case already has ("what was the count earlier?")."""
 _KNOWLEDGE_ASK_RE = re.compile(
@@ -178,7 +181,10 @@ _WHAT_CASE_RE = re.compile(
 _WHAT_CASE_IS_RE = re.compile(
     r"\bwhat\s+(?:this|the)\s+(?:whole\s+)?(?:case|slide|specimen)\s+(?:is|shows)\b|"
     r"\b(?:whole[\s-]+slide|slide[\s-]+level|overall)\s+(?:prediction|call|label|class|verdict|"
-    r"diagnosis|classification|answer)\b"
+    r"diagnosis|classification|answer)\b|"
+    r"\bsign\s+(?:this|it|the\s+(?:case|slide))\s+out\s+as\b|\bfinal\s+(?:diagnosis|call|label)\b|"
+    r"\b(?:is|are)\s+(?:this|the)\s+(?:case|slide|specimen)\s+(?:malignant|benign|positive|"
+    r"negative|cancer\w*|tumou?r\w*)\b"
 )
 """The slide's class asked in passing ("tell me what this case is", "a slide-level call")."""
 """"Overall, what is this case?": the slide's class."""
@@ -284,7 +290,8 @@ _FORMAT_RE = re.compile(
 _WHERE_TISSUE_RE = re.compile(
     r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))|"
     r"^\s*(?:(?:please|now|first)\s+)?(?:find|detect|locate|map|identify)\s+(?:me\s+)?(?:all\s+)?"
-    r"(?:the\s+)?tissue(?:\s+(?:pieces|regions|fragments|areas|bits|cores))?\s*(?:first|please)?\s*$"
+    r"(?:the\s+)?tissue(?:\s+(?:pieces|regions|fragments|areas|bits|cores))?\s*(?:first|please)?\s*$|"
+    r"\btissue\s+(?:mask|detection|segmentation\s+mask|outline)s?\b(?!\s+(?:type|class))"
 )
 """Where the tissue lies on the slide: the tissue tool's regions, not a classification."""
 _COMPOSITION_RE = re.compile(

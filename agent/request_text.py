@@ -160,6 +160,8 @@ _R_NUMBER_RE = re.compile(r"\b(?:r|roi|v|view)(\d{1,3})\b")
 _GLUED = {"whats": "what is", "thats": "that is", "theres": "there is", "hows": "how is"}
 _GLUED_RE = re.compile(r"\b(whats|thats|theres|hows)\b")
 """"whats the mpp": a contraction typed without its apostrophe."""
+_THOUSANDS_RE = re.compile(r"\b([xy]\s*[=:]?\s*)(\d{1,3}),(\d{3})\b(?!,\d)")
+""""x 42,000, y 18,500": a labelled coordinate written with a thousands separator."""
 _NUMBER_WORDS = {
     "one": 1,
     "two": 2,
@@ -192,6 +194,7 @@ def normalise(text: str) -> str:
     low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)
     low = _STARTED_RE.sub("the first view", low)
     low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)
+    low = _THOUSANDS_RE.sub(r"\1\2\3", low)
     low = _COUNTED_RE.sub(lambda m: m.group(1) + str(_NUMBER_WORDS[m.group(2)]), low)
     low = _TIMES_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]}x", low)
     return _R_NUMBER_RE.sub(r"region \1", low)

@@ -30,8 +30,7 @@ _PRESENCE_RE = re.compile(
     r"(?:any\s+|some\s+|an?\s+|evidence\s+of\s+|signs?\s+of\s+)*(?P<thing>[^?.;]+)"
 )
 _NOTED_RE = re.compile(
-    _LEAD
-    + r"(?:any\s+)?(?P<thing>[a-z][\w\s-]{2,60}?)\s+"
+    _LEAD + r"(?:any\s+)?(?P<thing>[a-z][\w\s-]{2,60}?)\s+"
     r"(?:present|seen|identified|visible|noted|evident)\s*(?:here|in\s+(?:this|the)\s+\w+)?\s*$"
 )
 """"Lymphovascular invasion present?": a feature and whether it is seen."""
@@ -63,7 +62,10 @@ _ARE_THE_RE = re.compile(
     _LEAD
     + _IF_SO
     + r"(?:is|are)\s+(?:(?:the|these|those|this|that)\s+)?(?P<subject>nucle(?:i|us)|cells?|"
-    r"glands?|tumou?r\s+cells?|tumou?r|lesion|nucleoli|chromatin|cytoplasm|mitoses|epithelium)\s+"
+    r"glands?|tumou?r\s+cells?|tumou?r|lesion|nucleoli|chromatin|cytoplasm|mitoses|epithelium|"
+    r"vessels?|nerves?|mucosa|crypts?|villi|stroma|infiltrate|lymphocytes|neutrophils|"
+    r"eosinophils|plasma\s+cells|histiocytes|macrophages|architecture|pattern|surface|epidermis|"
+    r"dermis|capsule|background|basement\s+membrane)\s+"
     r"(?P<thing>(?!there\b|in\b|on\b|at\b|from\b)[^?.;]+)"
 )
 _WHETHER_RE = re.compile(
@@ -91,16 +93,15 @@ _IDENTITY_RE = re.compile(
 """"Are those small bright red blobs red blood cells?": what something in the image is."""
 _NOT_AN_IDENTITY_RE = re.compile(
     r"\b(?:same|different|one|view|region|field|area|roi|enough|ok|okay|fine|right|correct|done|"
-    r"it|or|there|here|in|on|at|a\s+good)\b"
+    r"it|or|there|here|on|at|a\s+good)\b"
 )
-_PLACE_SUBJECT_RE = re.compile(r"^(?:region|area|field|view|slide|section|biopsy|piece|it|one)s?$")
+_PLACE_SUBJECT_RE = re.compile(
+    r"^(?:region|area|field|view|slide|section|biopsy|piece|it|one|we|you)s?$"
+)
 _CALL_IT_RE = re.compile(
-    _LEAD
-    + r"(?:would|do|could)\s+you\s+call\s+(?:this|that|it|these|those)\s+"
+    _LEAD + r"(?:would|do|could)\s+you\s+call\s+(?:this|that|it|these|those)\s+"
     r"(?:(?P<subject>nuclei|nucleus|cells?|glands?|tumou?r|lesion|area|region|field)\s+)?"
-    r"(?P<thing>[^?.;]+)|"
-    + _LEAD
-    + r"(?:is|are)\s+(?:this|that|it|these|those)\s+(?:\w+\s+)?"
+    r"(?P<thing>[^?.;]+)|" + _LEAD + r"(?:is|are)\s+(?:this|that|it|these|those)\s+(?:\w+\s+)?"
     r"(?:consistent|compatible|in\s+keeping)\s+with\s+(?P<also>[^?.;]+)"
 )
 """"Would you call this X?", "is this consistent with X?": how it looks, put to the expert."""
@@ -113,7 +114,12 @@ _DESCRIBE_RE = re.compile(
     r"what\s+(?:catches|strikes)\s+(?:your|you)|what\s+is\s+(?:going\s+on|happening)|"
     r"what\s+do\s+you\s+notice|anything\s+(?:notable|remarkable|concerning|worrying|abnormal|"
     r"odd|weird|interesting)|tell\s+me\s+about\s+(?:this|that|these|those|what\s+you\s+see)|"
-    r"what\s+grade\b|how\s+would\s+you\s+(?:grade|classify|call)\s+(?:this|that|it|these)|what\s+is\s+the\s+most\s+(?:salient|striking|"
+    r"what\s+grade\b|what\s+is\s+the\s+[\w\s-]{0,30}?(?:score|pattern|ratio|index)\s+"
+    r"(?=here\b|in\s+(?:this|these|the)\b|of\s+(?:this|these|those)\b)|"
+    r"what\s+(?:type|kind|sort)\s+of\s+(?:cells?|structures?|inflammat\w*|infiltrate|pattern|"
+    r"glands?)\s+(?:is|are)\s+(?=this|these|those|that|here|present|seen)|"
+    r"what\s+(?:are|is)\s+(?:these|those|this|that)\s+(?:[\w-]+\s+){0,3}(?:cells?|structures?|"
+    r"things?|bodies|blobs|spots|inclusions?|granules?|deposits?|crystals?|material|stuff)\b|how\s+would\s+you\s+(?:grade|classify|call)\s+(?:this|that|it|these)|what\s+is\s+the\s+most\s+(?:salient|striking|"
     r"prominent|notable|obvious|interesting)\s+(?:structure|feature|thing|finding)|what\s+do\s+you\s+(?:make\s+of|think\s+of|"
     r"think\s+about)|(?:your|any)\s+(?:impression|thoughts?\s+on|opinion\s+on))\b"
     r"(?P<thing>[^?.;]*)|"
