@@ -195,8 +195,12 @@ PROPORTION_RE = re.compile(
 """How much of a region a class takes: the composition's question, when it names a class."""
 _CLASSIFY_VERB_RE = re.compile(r"\bclassif(?:y|ier|ication)\b|\bpatch\s+classifier\b")
 SEGMENT_VERB_RE = re.compile(
-    r"\b(?:segment(?:ed|ing)?|segmentation|outlin(?:e|ed|ing)|delineat(?:e|ed|ing)|contour(?:ed)?)\b"
+    r"\b(?:segment(?:ed|ing)?|segmentation|outlin(?:e|ed|ing)|delineat(?:e|ed|ing)|contour(?:ed)?)\b|"
+    r"\b(?:colou?r\s+in|highlight|paint|mask|shade|draw\s+(?:a\s+line\s+)?(?:round|around)|"
+    r"mark(?:\s+out)?)\s+(?:all\s+)?(?:the\s+)?(?:stroma|epitheli\w*|epiderm\w*|nucle\w*|glands?|"
+    r"glandular|cellular)\b"
 )
+""""Segment the stroma", or an order to draw a compartment ("colour in the stroma")."""
 COUNT_VERB_RE = re.compile(
     r"\b(?:count|enumerate|detect|tally)\b[^?.;]*\b(?:nucle(?:i|us)|cells?)\b|"
     r"\b(?:nucle(?:ar|i)|cell)\s+count\b|(?<!tumour\s)(?<!tumor\s)\bcellularity\b|"

@@ -24,7 +24,7 @@ _SPLIT_RE = re.compile(
     r"quantify|delineate|mask|enumerate|label|navigate|open|look|take|describe|explain|"
     r"define|is|are|which|where|highlight|draw|colou?r|mark|run|check|calculate|assess|get|"
     r"remind|recall|did|have|was|were|re-?run|redo|repeat|why|"
-    r"segment|do|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
+    r"segment|do|does|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
     r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
     r"head|navigate|open|take|bring|switch|return|pull|locate|map)\b)|"
