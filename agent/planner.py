@@ -327,10 +327,10 @@ def _zoom_step(
             args["size_px"] = list(z.size_px)
         return PlanStep(tool="zoom", args=args, why=shown or "the requested point")
     roi, error = _find_roi(z.roi_ref, z.roi_number, rois, cur)
-    if error and not rois and z.region_word and z.roi_number is not None and z.roi_number > 0:
-        notes.append(_AS_TISSUE.format(n=z.roi_number))
-        args.update(target="tissue_region", region_index=z.roi_number)
-        return PlanStep(tool="zoom", args=args, why=f"tissue region {z.roi_number}")
+    index = _tissue_region_meant(error, rois, z.region_word, z.roi_number, notes)
+    if index is not None:
+        args.update(target="tissue_region", region_index=index)
+        return PlanStep(tool="zoom", args=args, why=f"tissue region {index}")
     if error:
         return PlanStep(tool="zoom", args=args, why="an earlier region", error=error)
     if roi is None:
@@ -418,8 +418,24 @@ def _scale_args(z: ZoomRequest) -> dict[str, Any]:
     return args
 
 
-_AS_TISSUE = "the case has no views on this slide yet; region {n} is read as tissue region {n}"
-"""Before any view, "region 3" can only mean the tissue tool's region 3."""
+def _tissue_region_meant(
+    error: str | None,
+    rois: list[Roi],
+    region_word: bool,
+    number: int | None,
+    notes: list[str],
+) -> int | None:
+    """The tissue region "region N" names when the case has no view N and no views at all.
+
+    Before any view, "region 3" can only mean the tissue tool's region 3; the plan says so.
+    """
+    if not error or rois or not region_word or number is None or number <= 0:
+        return None
+    notes.append(
+        f"the case has no views on this slide yet; region {number} is read as tissue region "
+        f"{number}"
+    )
+    return number
 
 
 def _find_roi(
@@ -500,10 +516,10 @@ def _region_step(
         return PlanStep(tool=tool, args={"target": "slide"}, why="the whole slide")
     cur = next((r for r in rois if r.number == current), rois[-1] if rois else None)
     roi, error = _find_roi(d.roi_ref, d.roi_number, rois, cur)
-    if error and not rois and d.region_word and d.roi_number is not None and d.roi_number > 0:
-        notes.append(_AS_TISSUE.format(n=d.roi_number))
-        args = {"target": "tissue_region", "region_index": d.roi_number}
-        return PlanStep(tool=tool, args=args, why=f"tissue region {d.roi_number}")
+    index = _tissue_region_meant(error, rois, d.region_word, d.roi_number, notes)
+    if index is not None:
+        args = {"target": "tissue_region", "region_index": index}
+        return PlanStep(tool=tool, args=args, why=f"tissue region {index}")
     if error:
         return PlanStep(tool=tool, args={"target": "box"}, why="an earlier region", error=error)
     if roi is None:
