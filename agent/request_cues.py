@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agent.capabilities import Capability
 
 __all__ = [
+    "CLASSIFIER_NAMED_RE",
     "BARE_REF_RE",
     "WHICH_MORE_RE",
     "COMPARE_CUE_RE",
@@ -193,6 +194,8 @@ PROPORTION_RE = re.compile(
     r"how\s+much)\b|%"
 )
 """How much of a region a class takes: the composition's question, when it names a class."""
+CLASSIFIER_NAMED_RE = re.compile(r"^(?!.*\bclassif(?:y|ied|ication)\b).*\bclassifier\b")
+"""The classifier named as a tool, with no order to classify ("what does the classifier find")."""
 _CLASSIFY_VERB_RE = re.compile(r"\bclassif(?:y|ier|ication)\b|\bpatch\s+classifier\b")
 SEGMENT_VERB_RE = re.compile(
     r"\b(?:segment(?:ed|ing)?|segmentation|outlin(?:e|ed|ing)|delineat(?:e|ed|ing)|contour(?:ed)?)\b|"

@@ -37,6 +37,7 @@ from agent.request_cues import (
     ASIDE_RE,
     BARE_FEATURE_RE,
     BARE_REF_RE,
+    CLASSIFIER_NAMED_RE,
     COMPARE_CUE_RE,
     COUNT_VERB_RE,
     DIAGNOSIS_RE,
@@ -370,12 +371,11 @@ class SemanticRouter:
             if cue is not None and cue not in exclude and cue in names and takes_over:
                 name, best = cue, max(best, self.threshold)
             if (
-                name == "classify"
-                and re.search(r"\bclassifier\b", clause)
-                and not re.search(r"\bclassif(?:y|ied|ication)\b", clause)
+                name in ("classify", None)
+                and (name is None or CLASSIFIER_NAMED_RE.match(clause))
+                and (name is not None or cue == "classify")
+                and self._asks_class_share(clause)
             ):  # "how much necrosis does the tile classifier find?": the classes' shares
-                name = None if self._asks_class_share(clause) else name
-            if name is None and cue == "classify" and self._asks_class_share(clause):
                 name, best = "composition", max(best, self.threshold)
             elif (
                 name in (None, "segment", "classify", "tissue")
