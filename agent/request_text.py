@@ -162,28 +162,117 @@ _GLUED_RE = re.compile(r"\b(whats|thats|theres|hows)\b")
 """"whats the mpp": a contraction typed without its apostrophe."""
 _THOUSANDS_RE = re.compile(r"\b([xy]\s*[=:]?\s*)(\d{1,3}),(\d{3})\b(?!,\d)")
 """"x 42,000, y 18,500": a labelled coordinate written with a thousands separator."""
+_UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TEENS = (
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twenty": 20,
-    "forty": 40,
-    "sixty": 60,
+    **{w: v for v, w in enumerate(_UNITS)},
+    **{w: 10 + v for v, w in enumerate(_TEENS)},
+    **{w: 20 + 10 * v for v, w in enumerate(_TENS)},
 }
 _WORDS = "|".join(_NUMBER_WORDS)
+_SPOKEN_RE = re.compile(
+    rf"\b(?:{_WORDS}|hundred|thousand)(?:(?:\s+|-|\s+and\s+(?={_WORDS}))"
+    rf"(?:{_WORDS}|hundred|thousand|point))*\b"
+)
+"""A run of number words as dictated ("twenty thousand", "zero point five", "forty-two")."""
 _COUNTED_RE = re.compile(
     rf"\b((?:views?|regions?|rois?|fields?|pieces?|fragments?|levels?|tissue)\s+#?)({_WORDS})\b"
 )
 """"view one versus view two": a numbered region dictated as a word."""
+_HOMOPHONE = {"to": "2", "too": "2", "for": "4", "won": "1", "ate": "8"}
+_HOMOPHONE_RE = re.compile(
+    r"\b((?:views?|regions?)\s+)(to|too|for|won|ate)"
+    r"(?=\s*(?:$|[,.;:?!]|(?:and|or|vs|versus|with|please|again)\b))"
+)
+""""compare view to and view for": a dictated number heard as another word, at a clause end."""
 _TIMES_RE = re.compile(rf"\b({_WORDS})\s*(?:x|times)\b(?!\s*\d)")
 """"at forty x": a magnification dictated as a word."""
+_TIMES_AFTER_RE = re.compile(rf"\b(?:x|times)\s+({_WORDS})\b")
+""""zoom in times two", "x four": the factor said after its sign."""
+
+
+def _number(words: list[str]) -> list[str]:
+    """Dictated number words as digits ("twenty one thousand" → 21000).
+
+    A run holding two numbers gives two ("five thousand five thousand" → 5000 5000); "point"
+    starts decimal digits ("zero point five" → 0.5).
+    """
+    out: list[str] = []
+    total = current = 0
+    last = ""
+    decimals: str | None = None
+    started = False
+
+    def close() -> None:
+        nonlocal total, current, last, decimals, started
+        if started:
+            value = str(total + current)
+            out.append(value + ("." + decimals if decimals else ""))
+        total = current = 0
+        last = ""
+        decimals = None
+        started = False
+
+    for k, word in enumerate(words):
+        if word == "point":
+            if not started or decimals is not None:
+                close()
+                out.append("point")
+                continue
+            decimals = ""
+            last = "point"
+            continue
+        if decimals is not None:
+            if word in _UNITS:
+                decimals += str(_NUMBER_WORDS[word])
+                continue
+            close()
+        if word == "thousand":
+            if not started or total:
+                close()
+                out.append(word)
+                continue
+            total, current, last = (current or 1) * 1000, 0, "thousand"
+            continue
+        if word == "hundred":
+            if not started or last not in ("unit", "teen", "tens") or current >= 100:
+                close()
+                out.append(word)
+                continue
+            current, last = current * 100, "hundred"
+            continue
+        kind = "unit" if word in _UNITS else "teen" if word in _TEENS else "tens"
+        clash = (
+            (kind == "unit" and last in ("unit", "teen"))
+            or (kind in ("teen", "tens") and last in ("unit", "teen", "tens"))
+            or (last == "thousand" and total and "thousand" in words[k + 1 :])
+        )
+        if clash:
+            close()
+        current += _NUMBER_WORDS[word]
+        last = kind
+        started = True
+    close()
+    return out
+
+
+def _spoken(m: re.Match[str]) -> str:
+    words = [w for w in re.split(r"[\s-]+", m.group()) if w and w != "and"]
+    if len(words) < 2 or all(w in _UNITS for w in words):
+        return m.group()  # "one" alone is a pronoun; "two three" is not read as a number
+    return " ".join(_number(words))
 
 
 def normalise(text: str) -> str:
@@ -195,8 +284,11 @@ def normalise(text: str) -> str:
     low = _STARTED_RE.sub("the first view", low)
     low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
+    low = _SPOKEN_RE.sub(_spoken, low)
     low = _COUNTED_RE.sub(lambda m: m.group(1) + str(_NUMBER_WORDS[m.group(2)]), low)
+    low = _HOMOPHONE_RE.sub(lambda m: m.group(1) + _HOMOPHONE[m.group(2)], low)
     low = _TIMES_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]}x", low)
+    low = _TIMES_AFTER_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]}x", low)
     return _R_NUMBER_RE.sub(r"region \1", low)
 
 

@@ -415,3 +415,26 @@ def test_textbook_questions_in_their_common_forms_run_no_tool(
     plan = _plan(router, request_text, views=1)
     assert plan.steps == []
     assert plan.knowledge
+
+
+def test_spoken_numbers_are_read_as_digits() -> None:
+    assert normalise("go to twenty thousand fifteen thousand") == "go to 20000 15000"
+    assert normalise("two hundred and fifty cells") == "250 cells"
+    assert normalise("zero point five mpp") == "0.5 mpp"
+    assert normalise("zoom in times two") == "zoom in 2x"
+    assert normalise("compare view to and view for") == "compare view 2 and view 4"
+    # a word that is also a number stays a word where it is not one
+    assert normalise("the other one, and pan the view to the left") == (
+        "the other one, and pan the view to the left"
+    )
+
+
+def test_dictated_numbers_become_arguments(router: SemanticRouter) -> None:
+    plan = _plan(
+        router,
+        "show me a box from ten thousand ten thousand to twelve thousand twelve thousand",
+        views=1,
+    )
+    assert plan.steps[0].args["box"] == [10_000, 10_000, 12_000, 12_000]
+    plan = _plan(router, "count the nuclei in region won", views=3)
+    assert [(s.tool, s.args.get("roi_number")) for s in plan.steps] == [("detect", 1)]
