@@ -114,7 +114,8 @@ AGENT_CAPABILITIES: tuple[Capability, ...] = (
             *("earlier", "before", "again", "previous", "already", "far", "did", "was", "were"),
             *("had", "said", "say", "remind", "summar", "recap", "found", "told", "got", "gave"),
             *("reported", "recall", "history", "list", "last", "visited", "looked", "seen", "saw"),
-            *("concluded", "conclusion", "findings", "overview", "repeat", "wrap"),
+            *("concluded", "conclusion", "findings", "overview", "repeat", "wrap", "export"),
+            *("results", "tabulate"),
         ),
     ),
     Capability(

@@ -86,8 +86,9 @@ _BOX_RE = re.compile(
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b(?!\s*,\s*\d)"
-    rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{3,7}})\s+(\d{{3,7}})\b"
-    r"(?!\s*(?:,\s*)?\d|\s*(?:x|×|px|pixels?|µm|um|microns?|mpp)\b)"
+    rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{3,7}})\s+(?:by\s+)?(\d{{3,7}})\b"
+    r"(?!\s*(?:,\s*)?\d|\s*(?:x|×|px|pixels?|µm|um|microns?|mpp|region|field|area|window|"
+    r"tile|patch|crop|square|box)\b)"
 )
 _SCALE_NUM = r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
 """A magnification or resolution; an exponent is read whole so that 1e999 is refused, not 999."""

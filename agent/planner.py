@@ -365,6 +365,8 @@ def _relative_step(
             return PlanStep(tool="zoom", args=args, why="an earlier region", error=error)
         cur = found
     if rel.part is not None:
+        if rel.part == "center" and rel.factor is not None and rel.factor > 1:
+            args["factor"] = rel.factor  # "zoom in 4x on the centre": the central quarter
         if rel.part_of == "view" and cur is not None:
             args.update(
                 target="roi",

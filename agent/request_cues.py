@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agent.capabilities import Capability
 
 __all__ = [
+    "either_choices",
     "CLASSIFIER_NAMED_RE",
     "BARE_REF_RE",
     "WHICH_MORE_RE",
@@ -87,7 +88,13 @@ PAST_RESULT_RE = re.compile(
     r"\bwhich\s+(?:views?|regions?|fields?|areas?)\s+have\s+we\b|\brecap\b|"
     r"\bsummar(?:y|ise|ize)\s+(?:of\s+)?(?:the\s+)?(?:case|findings|results|session)\b|"
     r"\bgo\s+(?:back\s+)?over\s+(?:what|the\s+(?:findings|results))\b|"
-    r"\bwhat\s+(?:have|did)\s+(?:we|you)\s+(?:found|find|got|get|seen|see)\b"
+    r"\bwhat\s+(?:have|did)\s+(?:we|you)\s+(?:found|find|got|get|seen|see)\b|"
+    r"\b(?:everything|all|what)\s+(?:that\s+)?(?:we|you)\s+(?:have\s+|'ve\s+)?(?:measured|found|"
+    r"counted|got|done|analy[sz]ed|classified|segmented|ran)\b|"
+    r"\b(?:list|export|tabulate|summari[sz]e)\b[^?.;]*\b(?:so\s+far|earlier|all\s+the\s+results|"
+    r"every\s+(?:roi|view|region|field))\b|\bexport\s+(?:all|everything|the\s+results)\b|"
+    r"\bwhat\s+(?:were|was)\s+the\s+(?:numbers?|results?|counts?|findings|values|measurements?|"
+    r"scores?|labels?)\s+(?:for|of|in|from|on)\b"
 )
 """A question about a result the case already has ("what was the count earlier?")."""
 _KNOWLEDGE_ASK_RE = re.compile(
@@ -141,7 +148,9 @@ _CASE_NOUN_RE = re.compile(
     r"counts?|number|density|class|label|(?<!differential\s)diagnosis|dx|prediction|results?|"
     r"findings?|slide|downsampl\w*|pyramid|"
     r"wsi|image|scan|specimen|case|section|view|region|field|roi|fragments?|pieces?|cores?|"
-    r"tissue\s+(?:area|type)|hpf)\b|%|\d+(?:\.\d+)?\s*(?:x|×|px|mm|µm|um)\b|\d+\s*,\s*\d+"
+    r"tissue\s+(?:area|type)|hpf|mm²|mm2|square\s+(?:mm|millimet\w+|microns?)|"
+    r"(?:area|size|count|number|length|width|diameter)\s+of\s+(?:each|every|both|all)|"
+    r"(?:area|size)\s+in)\b|%|\d+(?:\.\d+)?\s*(?:x|×|px|mm|µm|um)\b|\d+\s*,\s*\d+|mm²"
 )
 """Words of the case and its measurements (a scale, a size, a point): a question naming one is
 not a textbook question; a number alone ("Gleason pattern 5", "pN1a") is no such word."""
@@ -220,14 +229,15 @@ ASIDE_RE = re.compile(
     r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
     r"(?:it\s+is\s+|it's\s+)?(?:hard|difficult|tricky|impossible)\s+to\s+(?:tell|say|judge)|"
     r"(?:(?:ok|okay|right|so)\s*,?\s+)?(?:forget|never\s*mind|scrap|ignore)\b|"
-    r"can'?t\s+(?:tell|decide)|need\s+to\s+know\b|new\s+case|next\s+case|moving\s+on|"
+    r"can'?t\s+(?:tell|decide)|need\s+to\s+know\b|"
+    r"(?:is|would)\s+(?:that|it|this)\s+(?:even\s+)?(?:be\s+)?(?:possible|feasible|doable)\b|new\s+case|next\s+case|moving\s+on|"
     r"(?:(?:good\s+)?morning|hi|hello|hey|suspect|suspected|query|possible|possibly|probable|probably|likely|clinically|hx|"
     r"history\s+of|known|r/o)\b|"
     r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
     r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|honestly\b|"
     r"our\s+(?:old\s+|new\s+)?(?:viewer|scanner|lab|system|software|pipeline|team)\b|"
     r"an?\s+(?:medical\s+)?(?:student|resident|colleague|clinician|trainee)\s+(?:asked|wants)\b|"
-    r"i\s+(?:have|had|was|am|don't|do\s+not|didn't|can't|cannot|think|guess|"
+    r"i\s+(?:have|had|was|am|don't|do\s+not|didn't|can't|cannot|think|guess|know|realise|realize|"
     r"suspect|just|need\s+(?:it|this|that|these)\b)|i\s+am\b|i\s+have\b|we\s+are\b|"
     r"for\s+(?:my|the|a|our)\s+(?:report|molecular|mdt|tumou?r\s+board|records?|notes?|paper|"
     r"study|dataset)|need(?:ed)?\s+(?:it|this|that|these|an?\s+[\w-]+(?:\s+[\w-]+)?)\s+for\b)"
@@ -287,14 +297,27 @@ _TISSUE_TYPE_RE = re.compile(
 )
 _EITHER_CLASS_RE = re.compile(
     r"^\s*(?:so\s+|and\s+|ok\s+)?(?:is|does)\s+(?:this|that|it|the\s+(?:view|field|region|area))\s+"
-    r"(?:look\s+like\s+|more\s+)?(?:an?\s+)?(?:[\w-]+,?\s+){1,3}or\s+[\w-]+"
+    r"(?:look\s+like\s+|more\s+)?(?P<choices>(?:an?\s+)?(?:[\w-]+,?\s+){1,3}or\s+(?:just\s+|an?\s+)?"
+    r"[\w-]+(?:\s+[\w-]+)?)"
 )
 """"Is this mucus or debris?": which of two classes the region is, a classification."""
+
+
+def either_choices(clause: str) -> list[str]:
+    """The alternatives of "is this X or Y?" ("mucus", "debris"); empty when it asks none."""
+    m = _EITHER_CLASS_RE.search(clause)
+    if m is None:
+        return []
+    return [c for c in re.split(r",\s*|\s+or\s+", m.group("choices")) if c.strip()]
+
+
 _FORMAT_RE = re.compile(
     r"\b(?:svs|ndpi|mrxs|scn|czi|vsi|bif|isyntax|dicom|ome-?tiff?|tiff?)\b|\bfile\s+(?:type|format)\b"
 )
 """A slide file format named: a question about the file, not the tissue."""
 _WHERE_TISSUE_RE = re.compile(
+    r"^\s*which\s+(?:one\s+)?is\s+the\s+(?:largest|biggest|smallest)\s+(?:bit|piece|fragment|core|"
+    r"region|area)(?:\s+of\s+tissue)?\s*$|"
     r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))|"
     r"^\s*(?:(?:please|now|first)\s+)?(?:find|detect|locate|map|identify)\s+(?:me\s+)?(?:all\s+)?"
     r"(?:the\s+)?tissue(?:\s+(?:pieces|regions|fragments|areas|bits|cores))?\s*(?:first|please)?\s*$|"
@@ -309,7 +332,11 @@ _COMPOSITION_RE = re.compile(
     r"\b(?:what|which)\s+(?:tissue\s+types|tissue\s+classes|tissues)\s+(?:are|is)\s+"
     r"(?:in|present|there|seen)\b|\bclass\s+distribution\b|\bdistribution\s+of\s+(?:the\s+)?"
     r"(?:tissue\s+)?(?:classes|labels|tiles|tissue\s+types)\b|\bhistogram\s+of\s+(?:the\s+)?"
-    r"(?:predicted\s+)?(?:labels|classes)\b|\bper[\s-]class\b"
+    r"(?:predicted\s+)?(?:labels|classes)\b|\bper[\s-]class\b|"
+    r"\b(?:percentages?|proportions?|shares?|fractions?)\s+of\s+(?:each|every|all\s+the)\s+"
+    r"(?:tissue\s+)?(?:types?|class(?:es)?|tissues?)\b|"
+    r"\bwhat\s+is\s+(?:this|the|it)\s*(?:region|field|view|area|biopsy|piece|fragment)?\s+"
+    r"(?:made\s+(?:up\s+)?of|composed\s+of)\b"
 )
 """The share of each tissue class in a region: the composition tool's question."""
 _HOW_MANY_PIECES_RE = re.compile(
@@ -470,7 +497,8 @@ def can_compare(low: str) -> bool:
     refs = len(set(region_refs(low))) or (2 if _WHICH_OF_TWO_RE.search(low) else 0)
     cue = COMPARE_CUE_RE.search(_VERSUS_RE.sub(" ", low))
     two = bool(_TWO_RE.search(low) and _COMPARATIVE_RE.search(low))
-    return bool(cue) or refs >= 2 or two
+    group = views_named(low) is not None and bool(_COMPARATIVE_RE.search(low))
+    return bool(cue) or refs >= 2 or two or group
 
 
 _TWO_RE = re.compile(

@@ -12,6 +12,8 @@ import difflib
 import re
 from typing import TYPE_CHECKING
 
+from agent.ordinals import ORDINAL_PATTERN, ordinal_number
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -33,7 +35,7 @@ _SPLIT_RE = re.compile(
     r"\s+and\s+(?:the\s+|a\s+)?(?=(?:composition|classification|segmentation|breakdown|"
     r"diagnosis|nuclei\s+count|cell\s+count|tissue\s+type|mpp|magnification)\b)|"
     r"\s+\+\s+|\s+&\s+|\s+[-–—]+\s+(?=(?:is|are|any|do|does|can|could|what|how|which|"
-    r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give)\b))\s*"
+    r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give|i|we|my|our)\b))\s*"
 )
 _RUN_ON_RE = re.compile(
     r"\b(view|field|region|area|here|there|slide|piece|fragment|\d+x)\s+"
@@ -193,10 +195,57 @@ _COUNTED_RE = re.compile(
 """"view one versus view two": a numbered region dictated as a word."""
 _HOMOPHONE = {"to": "2", "too": "2", "for": "4", "won": "1", "ate": "8"}
 _HOMOPHONE_RE = re.compile(
-    r"\b((?:views?|regions?)\s+)(to|too|for|won|ate)"
+    r"\b((?:views?|regions?|pieces?|fragments?)\s+)(to|too|for|won|ate)"
     r"(?=\s*(?:$|[,.;:?!]|(?:and|or|vs|versus|with|please|again)\b))"
 )
 """"compare view to and view for": a dictated number heard as another word, at a clause end."""
+_PAIR_RE = re.compile(
+    rf"\b({'|'.join(_UNITS[1:])})\s+(and|vs|versus|with)\s+({'|'.join(_UNITS[1:])})\b"
+)
+""""compare one and three": two numbered views dictated as words."""
+_BARE_PAIR_RE = re.compile(
+    r"(?:^|(?<=\s))(?:(\w+)\s+)?(\d{1,2}(?:\s*,\s*\d{1,2})*)\s*,?\s+(and|vs|versus|with|to)\s+"
+    r"(\d{1,2})\b"
+    r"(?![.,]\d)(?!\s*(?:x|px|%|µm|um|mm|mpp|pixels?|hpf|cells?|nuclei)\b)"
+)
+_NOUN_BEFORE = re.compile(r"views?|regions?|rois?|fields?|pieces?|fragments?|levels?|tissue|\d+")
+
+
+def _bare_pair(m: re.Match[str]) -> str:
+    before = m.group(1)
+    if before and _NOUN_BEFORE.fullmatch(before):
+        return m.group()
+    lead = f"{before} " if before else ""
+    listed = ", ".join(f"view {n}" for n in re.findall(r"\d+", m.group(2)))
+    return f"{lead}{listed} {m.group(3)} view {m.group(4)}"
+
+
+_COMPARING_RE = re.compile(r"\b(?:compar\w*|versus|vs|differ\w*|between|side\s+by\s+side)\b")
+"""In a comparison, "2 and 4" are two views ("how do the labels for 2 and 4 differ")."""
+_CORRECTION = (
+    r"\s*,?\s*(?:no\s+wait|no\s+sorry|sorry|i\s+mean|no|scratch\s+that|correction)\s*,?\s+"
+)
+_CORRECTED_REF_RE = re.compile(
+    rf"\b(view|region|roi|piece|fragment|field)(s?)\s+#?\d+{_CORRECTION}"
+    rf"(?:(?:\1\2?\s+#?(\d+))|(?:the\s+)?({ORDINAL_PATTERN})(?:\s+one)?)\b"
+)
+_CORRECTED_PAIR_RE = re.compile(
+    rf"\bviews?\s+\d+\s+(?:and|vs|versus|with)\s+(?:view\s+)?\d+{_CORRECTION}"
+    r"(views?\s+\d+\s+(?:and|vs|versus|with)\s+(?:view\s+)?\d+)"
+)
+_CORRECTED_MAG_RE = re.compile(rf"\b\d+(?:\.\d+)?x{_CORRECTION}(\d+(?:\.\d+)?x)")
+""""piece 3 no wait the second one", "20x sorry 40x": a dictated correction; the last word wins."""
+
+
+def _corrected_ref(m: re.Match[str]) -> str:
+    number = m.group(3) or str(ordinal_number(m.group(4)))
+    return f"{m.group(1)} {number}"
+
+
+_FILLER_RE = re.compile(r"\b(?:um+|uh+m?|erm+|hmm+)\b,?\s*")
+"""Dictation fillers ("center on um 8500 12000"); "er" is left: it is the oestrogen receptor."""
+_X_MAG_RE = re.compile(r"\bx\s?(2|4|5|10|20|40|60|80)\b(?!\s*[=:]|\s*,?\s*(?:and\s+)?y\b)")
+""""at x40": a magnification written after its sign."""
 _TIMES_RE = re.compile(rf"\b({_WORDS})\s*(?:x|times)\b(?!\s*\d)")
 """"at forty x": a magnification dictated as a word."""
 _TIMES_AFTER_RE = re.compile(rf"\b(?:x|times)\s+({_WORDS})\b")
@@ -225,6 +274,7 @@ def _number(words: list[str]) -> list[str]:
         decimals = None
         started = False
 
+    starts = _thousands_starts(words)
     for k, word in enumerate(words):
         if word == "point":
             if not started or decimals is not None:
@@ -257,7 +307,7 @@ def _number(words: list[str]) -> list[str]:
         clash = (
             (kind == "unit" and last in ("unit", "teen"))
             or (kind in ("teen", "tens") and last in ("unit", "teen", "tens"))
-            or (last == "thousand" and total and "thousand" in words[k + 1 :])
+            or (total and k in starts)
         )
         if clash:
             close()
@@ -266,6 +316,24 @@ def _number(words: list[str]) -> list[str]:
         started = True
     close()
     return out
+
+
+def _thousands_starts(words: list[str]) -> set[int]:
+    """Where the multiplier of each "thousand" begins: the under-100 words just before it.
+
+    "eight thousand five hundred twelve thousand" is 8500 then 12000: the second "thousand"
+    takes "twelve" only.
+    """
+    starts = set()
+    for k, word in enumerate(words):
+        if word != "thousand" or k == 0:
+            continue
+        j = k - 1
+        if words[j] in _UNITS and j > 0 and words[j - 1] in _TENS:
+            j -= 1  # "twenty one thousand"
+        if words[j] in _NUMBER_WORDS:
+            starts.add(j)
+    return starts
 
 
 def _spoken(m: re.Match[str]) -> str:
@@ -284,11 +352,21 @@ def normalise(text: str) -> str:
     low = _STARTED_RE.sub("the first view", low)
     low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
+    low = _FILLER_RE.sub("", low)
     low = _SPOKEN_RE.sub(_spoken, low)
+    low = _PAIR_RE.sub(
+        lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)} {_NUMBER_WORDS[m.group(3)]}", low
+    )
     low = _COUNTED_RE.sub(lambda m: m.group(1) + str(_NUMBER_WORDS[m.group(2)]), low)
+    if _COMPARING_RE.search(low):
+        low = _BARE_PAIR_RE.sub(_bare_pair, low)
     low = _HOMOPHONE_RE.sub(lambda m: m.group(1) + _HOMOPHONE[m.group(2)], low)
     low = _TIMES_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]}x", low)
     low = _TIMES_AFTER_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]}x", low)
+    low = _X_MAG_RE.sub(r"\1x", low)
+    low = _CORRECTED_PAIR_RE.sub(r"\1", low)
+    low = _CORRECTED_REF_RE.sub(_corrected_ref, low)
+    low = _CORRECTED_MAG_RE.sub(r"\1", low)
     return _R_NUMBER_RE.sub(r"region \1", low)
 
 

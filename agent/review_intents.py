@@ -66,10 +66,14 @@ _LIST_VIEWS_RE = re.compile(
     r"(?:have\s+|'ve\s+)?(?:looked\s+at|look\s+at|visited|visit|seen|see|saw|viewed|been\s+to)\b"
 )
 """A request to list the places the case looked at (not what was found there)."""
-_SEGMENT_RE = re.compile(r"\b(?:segment(?:ation|ed)?|outlin(?:e|es|ed)|masks?|cover(?:age|ed)?)\b")
-_DETECT_RE = re.compile(r"\b(?:detect(?:ion|ed)?|counts?|density|how\s+many|number\s+of)\b")
+_SEGMENT_RE = re.compile(
+    r"\b(?:segment(?:ations?|ed|s)?|outlin(?:e|es|ed)|masks?|cover(?:age|ed)?)\b"
+)
+_DETECT_RE = re.compile(
+    r"\b(?:detect(?:ions?|ed)?|counts?|densit(?:y|ies)|how\s+many|number\s+of)\b"
+)
 _CLASSIFY_RE = re.compile(
-    r"\bclassif(?:y|ied|ication|ier)\b|\b(?:labels?|tissue\s+types?|class)\b|"
+    r"\bclassif(?:y|ied|ications?|iers?)\b|\b(?:labels?|tissue\s+types?|class)\b|"
     r"\bsame\s+(?:\w+\s+)?type\b|\b(?:tissue\s+)?composition\b|\bkind\s+of\s+tissue\b"
 )
 _NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")
@@ -154,7 +158,10 @@ _GROUP_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _VIEW_GROUP_RE = re.compile(
     r"\b(?:(?:all|each|every)\s+(?:one\s+)?(?:of\s+)?(?:the\s+|our\s+|these\s+|those\s+)?|"
     r"(?:the|these|those)\s+(?=(?:two|three|four|five|six|[2-6])\b))"
-    r"(?:(?P<count>two|three|four|five|six|[2-6])\s+)?(?:regions|views|fields|areas|rois|ones)\b"
+    r"(?:(?P<count>two|three|four|five|six|[2-6])\s+)?(?:regions|views|fields|areas|rois|ones)\b|"
+    r"\ball\s+of\s+(?:them|these|those)\b|"
+    r"\b(?:the\s+)?(?:regions|views|fields|areas|rois)\s+(?:so\s+far|we\s+(?:have\s+)?"
+    r"(?:looked\s+at|visited|seen))\b"
 )
 
 

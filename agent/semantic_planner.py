@@ -59,6 +59,7 @@ from agent.request_cues import (
     can_compare,
     class_stems,
     compare_from_refs,
+    either_choices,
     grammar_cue,
     grammar_cues,
     names_a_place,
@@ -129,7 +130,9 @@ _RELATION_RE = re.compile(r"\b(?!(?:some|any|no|every)thing\b)[a-z]{3,}ing\b")
 """A verb in the thing asked about ("cells wrapping around a nerve"): more than a class."""
 _LISTED_RE = re.compile(r"\b[\w-]+\s*,\s*[\w-]+(?:\s*,\s*[\w-]+)*\s*,?\s+or\s+[\w-]+")
 _ONLY_A_REF_RE = re.compile(
-    r"(?:(?:in|for|on|of|from)\s+)?(?:the\s+)?(?:view|region|roi|field|piece|fragment)\s*#?\s*\d+"
+    r"(?:(?:in|for|on|of|from)\s+)?(?:the\s+)?(?:view|region|roi|field|piece|fragment)\s*#?\s*\d+|"
+    r"(?:(?:in|for|on|of|from|across|among)\s+)?(?:all\s+)?(?:the|these|those|our)\s+"
+    r"(?:(?:two|three|four|five|six|\d)\s+)?(?:views|regions|rois|fields|areas)(?:\s+so\s+far)?"
 )
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
 """Capabilities that analyse a region of the slide."""
@@ -257,6 +260,12 @@ class SemanticRouter:
         if "vqa" not in by_name:
             return None
         asked = visual_question(clause)
+        choices = either_choices(clause)
+        if asked is None and choices and "composition" in by_name:
+            # "is this an invasive front or just reactive stroma": the classifier can only
+            # choose between classes it knows
+            stems = class_stems(by_name["composition"])
+            return None if all(names_any(c, stems) for c in choices) else "vqa"
         if asked is None:
             vqa = by_name["vqa"]
             if _HOW_MANY_RE.match(clause) and names_any(clause, vqa.vocabulary):
@@ -267,7 +276,13 @@ class SemanticRouter:
         if _RELATION_RE.search(asked.thing):  # "tumour cells wrapping around a nerve"
             return "vqa"
         composition = by_name.get("composition")
-        if composition is not None and names_any(asked.thing, class_stems(composition)):
+        stems = class_stems(composition) if composition is not None else ()
+        if asked.form != "presence" and " or " in asked.thing:
+            # "is this an invasive front or just reactive stroma": a classifier can only
+            # choose between classes it knows
+            choices = re.split(r",\s*|\s+or\s+", asked.thing)
+            return "classify" if all(names_any(c, stems) for c in choices if c) else "vqa"
+        if stems and names_any(asked.thing, stems):
             return "composition" if asked.form == "presence" else "classify"
         return "vqa"
 
@@ -356,7 +371,10 @@ class SemanticRouter:
                 # an order by its verb ("classify this region of the ovarian tumour") is no
                 # textbook question, however close the disease's examples read
                 or (name == "knowledge" and cue is not None and analysis_verb(clause) == cue)
-                or (cue == "wsi_classify" and name in ("classify", "slide_info", "tissue"))
+                or (
+                    cue == "wsi_classify"
+                    and name in ("classify", "slide_info", "tissue", "composition")
+                )
                 or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
                 or (cue == "slide_info" and name in ("wsi_classify", "classify", "zoom", "tissue"))
             )
@@ -431,6 +449,17 @@ class SemanticRouter:
         return Routing(selected=list(unique.values()), nearest=nearest)
 
 
+def _without_asides(low: str) -> str:
+    """``low`` without the clauses that only give a reason or a setting (``ASIDE_RE``)."""
+    clauses = split_clauses(low)
+    if len(clauses) < 2:
+        return low
+    for clause in clauses:
+        if ASIDE_RE.match(clause) and clause in low:
+            low = low.replace(clause, " ", 1)
+    return " ".join(low.split())
+
+
 def semantic_parse(
     request: str, router: SemanticRouter, *, has_view: bool, has_class: bool = False
 ) -> tuple[ParsedRequest, Routing, str]:
@@ -443,6 +472,7 @@ def semantic_parse(
     """
     low = router.fix_typos(normalise(request))
     routing = router.route(low)
+    low = _without_asides(low)  # "…, I know it will take a while": no "it" to resolve
     chosen = {s.capability for s in routing.selected}
     if not chosen and names_disease(request):
         best = routing.nearest[0].score if routing.nearest else 0.0

@@ -17,7 +17,10 @@ from typing import Literal
 
 __all__ = ["VisualQuestion", "visual_question"]
 
-_LEAD = r"^\s*(?:(?:so|and|ok|okay|also|but|then|now|hmm|right|well|quick\s+q)\s*[,:-]?\s+)*"
+_LEAD = (
+    r"^\s*(?:[a-z][\w\s-]{0,30}:\s+)?"  # "oral mucosa: does the epithelium look dysplastic?"
+    r"(?:(?:so|and|ok|okay|also|but|then|now|hmm|right|well|quick\s+q)\s*[,:-]?\s+)*"
+)
 _IF_SO = r"(?:(?:and\s+)?if\s+so\s*,?\s*)?"
 _PRESENCE_RE = re.compile(
     _LEAD
@@ -88,7 +91,10 @@ _SHOW_RE = re.compile(
 )
 """"Does the tumour here show a cribriform pattern?": a feature of something in the image."""
 _IDENTITY_RE = re.compile(
-    _LEAD + r"(?:is|are)\s+(?:this|that|these|those)\s+(?P<thing>[\w-]+(?:\s+[\w-]+){0,8})\s*$"
+    _LEAD + r"(?:is|are)\s+(?:this|that|these|those)\s+(?P<thing>[\w-]+(?:\s+[\w-]+){0,8}?)"
+    r"(?:\s+(?:in|at|on|near)\s+the\s+(?:very\s+)?(?:middle|cent(?:re|er)|top|bottom|left|right|"
+    r"corner|edge)(?:\s+there)?|\s+(?:here|there)|\s+in\s+(?:this|the)\s+(?:field|view|region|"
+    r"area))?\s*$"
 )
 """"Are those small bright red blobs red blood cells?": what something in the image is."""
 _NOT_AN_IDENTITY_RE = re.compile(
@@ -105,6 +111,23 @@ _CALL_IT_RE = re.compile(
     r"(?:consistent|compatible|in\s+keeping)\s+with\s+(?P<also>[^?.;]+)"
 )
 """"Would you call this X?", "is this consistent with X?": how it looks, put to the expert."""
+_ANYWHERE_RE = re.compile(
+    _LEAD + r"(?:any\s+)?(?P<thing>[a-z][\w\s,-]{2,80}?)\s+anywhere\b(?:\s+(?:in|on)\s+"
+    r"(?:this|the)\s+\w+)?\s*$"
+)
+""""Intercellular bridges or single-cell keratinisation anywhere in this field?"."""
+_POINT_OUT_RE = re.compile(
+    _LEAD + r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?(?:point\s+out|point\s+to|"
+    r"show\s+me\s+where)\s+(?:an?\s+|some\s+|any\s+|the\s+)?(?P<thing>[^?.;]+?)"
+    r"(?:\s+(?:is|are))?(?:\s+for\s+me)?(?:\s+please)?\s*$"
+)
+""""Can you point out a blood vessel for me?": where a feature is, put to the expert."""
+_FITS_RE = re.compile(
+    _LEAD + r"(?:and\s+)?(?:does|do|would)\s+(?:this|that|it|these|those|the)\s*(?:[\w-]+\s+)?"
+    r"(?P<thing>(?:fit|match|correspond|conform)\b[^?.;]*)"
+)
+""""Does this field fit?" after a described entity: how the image compares, put to the expert."""
+_PRESENT_RE = re.compile(r"^(?:present|seen|visible|identified|noted|evident)\b")
 _DESCRIBE_RE = re.compile(
     _LEAD
     + r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?(?:describe|characteri[sz]e|comment\s+on|"
@@ -167,7 +190,10 @@ def visual_question(clause: str) -> VisualQuestion | None:
         ("presence", _PRESENCE_RE),
         ("presence", _LOOK_FOR_RE),
         ("presence", _NOTED_RE),
+        ("presence", _ANYWHERE_RE),
+        ("presence", _POINT_OUT_RE),
         ("look", _CALL_IT_RE),
+        ("look", _FITS_RE),
         ("presence", _SEE_SOME_RE),
         ("look", _LOOKS_TO_ME_RE),
         ("look", _LOOK_RE),
@@ -191,6 +217,8 @@ def visual_question(clause: str) -> VisualQuestion | None:
             continue  # "is this one the same tissue?": a comparison, not what it is
         if pattern is _SHOW_RE and _PLACE_SUBJECT_RE.match(subject):
             form = "presence"  # "does this region have necrosis?": whether it is there
+        if pattern is _ARE_THE_RE and _PRESENT_RE.match(thing):
+            form, thing = "presence", subject  # "are lymphocytes present in roi 3?"
         if not thing or _NOT_VISUAL_RE.search(thing) or _MEASURED_THING_RE.match(thing):
             return None
         return VisualQuestion(form, thing)  # type: ignore[arg-type]

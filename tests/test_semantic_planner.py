@@ -438,3 +438,44 @@ def test_dictated_numbers_become_arguments(router: SemanticRouter) -> None:
     assert plan.steps[0].args["box"] == [10_000, 10_000, 12_000, 12_000]
     plan = _plan(router, "count the nuclei in region won", views=3)
     assert [(s.tool, s.args.get("roi_number")) for s in plan.steps] == [("detect", 1)]
+
+
+def test_dictated_corrections_and_bare_view_numbers_in_a_comparison(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "go to piece three no wait the second one at twenty x", views=1)
+    assert plan.steps[0].args["region_index"] == 2
+    assert plan.steps[0].args["magnification"] == 20
+    plan = _plan(router, "How do the classifier labels for 2 and 4 differ?", views=4)
+    assert plan.lookup is not None
+    assert (plan.lookup.kind, plan.lookup.tool, plan.lookup.rois) == ("compare", "classify", [2, 4])
+    plan = _plan(router, "okay compare all of them", views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [1, 2, 3]
+
+
+def test_either_or_goes_to_the_classifier_only_between_its_classes(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(_plan(router, "is this area tumour or stroma?", views=1)) == ["classify"]
+    assert _tools(_plan(router, "is this an invasive front or just reactive stroma", views=1)) == [
+        "vqa"
+    ]
+    assert _tools(_plan(router, "can you point out a blood vessel for me?", views=1)) == ["vqa"]
+    assert _tools(
+        _plan(router, "Are lymphocytes present in ROI 1? I'm scoring TILs.", views=1)
+    ) == ["composition"]
+
+
+def test_an_aside_does_not_steer_the_arguments(router: SemanticRouter) -> None:
+    plan = _plan(
+        router, "Count the cells on the entire slide - I know it'll take a while.", views=1
+    )
+    assert [(s.tool, s.args.get("target")) for s in plan.steps] == [("detect", "slide")]
+
+
+def test_a_list_of_everything_measured_is_recalled(router: SemanticRouter) -> None:
+    plan = _plan(router, "Export everything we measured on this slide today", views=2)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
+    assert plan.steps == []

@@ -148,6 +148,16 @@ def test_a_quadrant_of_the_slide_fits_one_view(
     assert bottom.box == [0, round(h / 2), w, h]
 
 
+def test_zooming_in_on_the_centre_of_a_view_by_a_factor_keeps_its_centre(
+    ctx: ToolContext,
+) -> None:
+    view = [400, 400, 1200, 1200]
+    out = zoom(ctx, target="roi", box=view, view_px=[256, 256], part="center", factor=4)
+    assert out.box == [700, 700, 900, 900]  # the central quarter of each side
+    plain = zoom(ctx, target="roi", box=view, view_px=[256, 256], part="center")
+    assert plain.box == [600, 600, 1000, 1000]  # the central half
+
+
 def test_panning_off_the_slide_is_a_region_error(ctx: ToolContext) -> None:
     with pytest.raises(RegionError, match="would leave the slide"):
         zoom(

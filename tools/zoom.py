@@ -84,7 +84,8 @@ class ZoomInput(BaseModel):
         default=None,
         gt=0,
         le=64,
-        description="relative zoom of an earlier region's view: 2 = twice as close, 0.5 = out",
+        description="relative zoom of an earlier region's view: 2 = twice as close, 0.5 = out; "
+        "with part center, the central 1/factor of the view",
     )
     part: Part | None = Field(
         default=None,
@@ -259,6 +260,9 @@ def _part_box(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -> Box:
         raise ToolInputError(msg)
     assert inp.part is not None
     fx0, fy0, fx1, fy1 = PARTS[inp.part]
+    if inp.part == "center" and inp.factor is not None and inp.factor > 1:
+        half = 0.5 / inp.factor  # "zoom in 4x on the centre": the central 1/4 of each side
+        fx0, fy0, fx1, fy1 = 0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half
     part = Box(
         x0=whole.x0 + round(fx0 * whole.width),
         y0=whole.y0 + round(fy0 * whole.height),
