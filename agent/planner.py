@@ -39,6 +39,7 @@ __all__ = [
     "literal_tool",
     "make_planner",
     "plan_request",
+    "planner_client",
     "semantic_plan",
 ]
 
@@ -93,7 +94,7 @@ def make_planner(
     if choice.name == "llm" and settings is not None:
         assert settings.planner_url
         assert settings.planner_model
-        client = (client_factory or _planner_client(settings))(settings.planner_url)
+        client = (client_factory or planner_client(settings))(settings.planner_url)
         node = make_llm_planner(
             registry,
             client,
@@ -146,7 +147,9 @@ def make_planner(
     return plan
 
 
-def _planner_client(settings: Settings) -> Callable[[str], ModelClient]:
+def planner_client(settings: Settings) -> Callable[[str], ModelClient]:
+    """Base URL -> the LLM planner's HTTP client (its timeout, retries and name in errors)."""
+
     def make(url: str) -> ModelClient:
         return ModelClient(
             url,

@@ -4,6 +4,12 @@ Each entry is a request, the number of regions the case has visited before it, t
 a correct plan runs and a subset of their arguments. The suite was written without reading the
 rules; it is split into a dev half (for tuning) and a test half (for reporting) by a stable hash
 of the request text. Planning only: no tool runs, so a plan is scored on what it would do.
+
+The LLM planner plans one call per pass and reads each result before the next, so without running
+tools only its first call can be scored (``score_first_call``): on a request that asks for one
+capability, whether that call is it (a ``clarify`` request: whether it answers or asks in text);
+on a request that asks for several, whether the call is one of them. Neither is the full-plan
+routing accuracy of ``score_planner``.
 """
 
 from __future__ import annotations
@@ -26,10 +32,15 @@ from agent.state import Plan, Roi
 __all__ = [
     "PARAPHRASES",
     "Paraphrase",
+    "NO_VALID_CALL",
+    "FirstCall",
+    "FirstCallScore",
     "RoutingScore",
     "capabilities_in",
     "case_context",
+    "first_call_in",
     "load_paraphrases",
+    "score_first_call",
     "score_planner",
     "split_of",
 ]
@@ -42,6 +53,12 @@ SLIDE = {"slide_id": SLIDE_ID, "name": "suite.svs", "width": 100_000, "height": 
 
 Planner = Callable[[str, list[Roi], int | None, str, dict[str, Any]], Plan]
 """(request, rois, current region, slide id, slide) -> plan."""
+FirstCall = Callable[[str, list[Roi], int | None, str, dict[str, Any]], Plan]
+"""(request, rois, current region, slide id, slide) -> the LLM planner's plan after one pass."""
+
+NO_VALID_CALL = "no valid call"
+"""What a first pass ends with when the model's call was refused again after the repair round,
+or its reply was empty: neither a capability nor an answer, so wrong for every request."""
 
 
 class Paraphrase(BaseModel):
@@ -119,6 +136,28 @@ def capabilities_in(plan: Plan) -> list[str]:
     if plan.knowledge:
         found.append("knowledge")
     return found or ["clarify"]
+
+
+def first_call_in(plan: Plan) -> str:
+    """The capability of the LLM planner's first call, as ``capabilities_in`` names capabilities.
+
+    A tool call is that tool; ``recall_knowledge`` is ``knowledge``; ``answer_from_case`` is
+    ``compare`` when its ``kind`` is compare and ``recall`` otherwise (as the planner reads it:
+    the analyses a comparison runs are part of the comparison, as for the other planners). A
+    reply in text without a call is ``clarify``; a refused or empty reply is ``NO_VALID_CALL``.
+    """
+    if plan.trace:
+        first = plan.trace[0]
+        name = str(first.get("name"))
+        if name == "recall_knowledge":
+            return "knowledge"
+        if name == "answer_from_case":
+            kind = (first.get("arguments") or {}).get("kind")
+            return "compare" if kind == "compare" else "recall"
+        return name
+    if plan.answer_text and plan.answer_text.strip():
+        return "clarify"
+    return NO_VALID_CALL
 
 
 def args_hold(plan: Plan, expected: dict[str, dict[str, Any]]) -> list[str]:
@@ -230,4 +269,87 @@ def score_planner(
             score.args_right += not wrong
             if wrong:
                 score.misses.append(f"{item.request!r}: args {'; '.join(wrong)}")
+    return score
+
+
+@dataclass
+class FirstCallScore:
+    """The LLM planner's first call on one half of the suite (not full-plan routing accuracy)."""
+
+    planner: str
+    split: str
+    single: int = 0
+    """Requests expecting one capability."""
+    single_right: int = 0
+    """Of those, requests whose first call is that capability."""
+    multi: int = 0
+    """Requests expecting several capabilities."""
+    multi_right: int = 0
+    """Of those, requests whose first call is one of them."""
+    no_valid_call: int = 0
+    """Requests whose first pass ended without a valid call or a text answer."""
+    per_capability: dict[str, list[int]] = field(default_factory=dict)
+    """capability -> [right, total] over the single-capability requests expecting it."""
+    first_calls: dict[str, int] = field(default_factory=dict)
+    """How often each capability (or ``NO_VALID_CALL``) was the first call."""
+    millis: list[float] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        """Requests scored."""
+        return self.single + self.multi
+
+    @property
+    def single_accuracy(self) -> float:
+        """Share of single-capability requests whose first call is the expected capability."""
+        return self.single_right / self.single if self.single else 0.0
+
+    @property
+    def multi_share(self) -> float:
+        """Share of multi-capability requests whose first call is one of the expected ones."""
+        return self.multi_right / self.multi if self.multi else 0.0
+
+    @property
+    def p50_ms(self) -> float:
+        """Median time of one first pass (with its repair round) in milliseconds."""
+        return statistics.median(self.millis) if self.millis else 0.0
+
+
+def score_first_call(
+    name: str,
+    planner: FirstCall,
+    items: Sequence[Paraphrase],
+    split: str,
+    progress: Callable[[int, int, str, str], None] | None = None,
+) -> FirstCallScore:
+    """Run the LLM planner's first pass on every item of ``split``; score its first call.
+
+    ``progress`` (done, total, request, first call) is called after each request.
+    """
+    chosen = [item for item in items if split == "all" or item.split == split]
+    score = FirstCallScore(planner=name, split=split)
+    for k, item in enumerate(chosen, 1):
+        rois, current = case_context(item.context)
+        started = time.perf_counter()
+        plan = planner(item.request, rois, current, SLIDE_ID, SLIDE)
+        score.millis.append((time.perf_counter() - started) * 1000)
+        got = first_call_in(plan)
+        score.first_calls[got] = score.first_calls.get(got, 0) + 1
+        score.no_valid_call += got == NO_VALID_CALL
+        ok = got in item.expect
+        if len(item.expect) == 1:
+            score.single += 1
+            score.single_right += ok
+            tally = score.per_capability.setdefault(item.expect[0], [0, 0])
+            tally[0] += ok
+            tally[1] += 1
+        else:
+            score.multi += 1
+            score.multi_right += ok
+        if not ok:
+            why = f" ({plan.refused[-1]})" if got == NO_VALID_CALL and plan.refused else ""
+            score.misses.append(f"{item.request!r}: want {item.expect}, first call {got}{why}")
+        if progress is not None:
+            progress(k, len(chosen), item.request, got)
     return score

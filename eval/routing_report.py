@@ -1,27 +1,57 @@
 """``smartpath eval routing``: the planners side by side on the paraphrase suite.
 
 Prints one table (planner, half, requests, routing accuracy, argument accuracy, planning time
-p50) and, with ``--misses``, every request a planner routed wrongly. The LLM planner is scored
-when an endpoint is configured (``SMARTPATH_PLANNER_URL`` and ``SMARTPATH_PLANNER_MODEL``).
+p50) and, with ``--misses``, every request a planner routed wrongly. ``--limit N`` scores the
+first N requests of the chosen half, in suite order.
+
+``--planner llm`` scores the LLM planner on a configured endpoint (``SMARTPATH_PLANNER_URL`` and
+``SMARTPATH_PLANNER_MODEL``; without them: one line, exit 2). No tool runs, and the LLM planner
+reads each result before its next call, so only its first call is scored: the plan node runs once
+per request on the same case context as the other planners, and the call the model makes (after
+the planner's own repair round) is mapped to a capability (``eval.routing.first_call_in``). Its
+own table gives two figures that are not full-plan routing accuracy: on single-capability
+requests, the share whose first call is the expected capability (a ``clarify`` request is right
+when the model answers or asks in text); on multi-capability requests, the share whose first
+call is one of the expected ones. A planner server that is down, slow or sends an unreadable
+completion stops the command: one line, exit 3.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from agent.capabilities import capabilities_of
-from agent.planner import plan_request, semantic_plan
+from agent.llm_planner import make_llm_planner
+from agent.planner import plan_request, planner_client, semantic_plan
 from agent.semantic_planner import SemanticRouter
-from agent.state import Plan, Roi
+from agent.state import Evidence, Plan, Roi
+from core.errors import ConfigError, CopilotError, ToolServerError
+from core.http import ModelClient
 from core.settings import Settings
-from eval.routing import Paraphrase, Planner, RoutingScore, load_paraphrases, score_planner
+from eval.routing import (
+    FirstCall,
+    FirstCallScore,
+    Paraphrase,
+    Planner,
+    RoutingScore,
+    load_paraphrases,
+    score_first_call,
+    score_planner,
+)
 from memory.kg.embed import shared_embedder
-from tools.registry import build_tools
+from tools.registry import ToolRegistry, build_tools
 
-__all__ = ["add_parser", "format_table", "routing_scores", "run_routing"]
+__all__ = [
+    "add_parser",
+    "first_call_scores",
+    "format_first_call_table",
+    "format_table",
+    "routing_scores",
+    "run_routing",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +66,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--planner",
         action="append",
-        choices=["rules", "semantic"],
-        help="planners to score (default: both)",
+        choices=["rules", "semantic", "llm"],
+        help="planners to score (default: rules and semantic); llm needs SMARTPATH_PLANNER_URL "
+        "and SMARTPATH_PLANNER_MODEL and is scored on its first call only",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="score the first N requests of the chosen half only, in suite order",
     )
     p.add_argument("--misses", action="store_true", help="list the wrongly routed requests")
     p.add_argument(
@@ -91,6 +128,110 @@ def _semantic_planner(router: SemanticRouter) -> Planner:
     return plan
 
 
+def first_call_scores(
+    settings: Settings,
+    split: str,
+    items: list[Paraphrase],
+    client_factory: Callable[[str], ModelClient] | None = None,
+) -> FirstCallScore:
+    """Score the LLM planner's first call on ``split`` of ``items``.
+
+    Raises:
+        ConfigError: no planner endpoint or model is configured.
+        ToolServerError: the planner server is down, slow or sent an unreadable completion.
+    """
+    url, model = _endpoint(settings)
+    registry = build_tools(settings, client_factory)
+    client = (client_factory or planner_client(settings))(url)
+    try:
+        planner = _llm_first_pass(registry, client, model, settings.max_tool_calls, url)
+
+        def progress(done: int, total: int, request: str, got: str) -> None:
+            logger.info("llm planner %d/%d: %r -> %s", done, total, request, got)
+
+        return score_first_call("llm", planner, items, split, progress)
+    finally:
+        client.close()
+        registry.close()
+
+
+def _endpoint(settings: Settings) -> tuple[str, str]:
+    """The LLM planner's base URL and model.
+
+    Raises:
+        ConfigError: either is not configured.
+    """
+    url, model = settings.planner_url, settings.planner_model
+    if not (url and model):
+        msg = (
+            "eval routing --planner llm needs SMARTPATH_PLANNER_URL and SMARTPATH_PLANNER_MODEL "
+            "(an OpenAI-compatible endpoint with tool calling)"
+        )
+        raise ConfigError(msg)
+    return url, model
+
+
+def _llm_first_pass(
+    registry: ToolRegistry, client: ModelClient, model: str, budget: int, url: str
+) -> FirstCall:
+    node = make_llm_planner(
+        registry, client, model, budget=budget, reason=f"eval routing ({model} at {url})"
+    )
+
+    def plan(
+        request: str, rois: list[Roi], current: int | None, slide_id: str, slide: dict[str, Any]
+    ) -> Plan:
+        state = {
+            "request": request,
+            "slide": slide,
+            "rois": [r.model_dump(mode="json") for r in rois],
+            "current_roi": current,
+            "turn": 1,
+            "evidence": [],
+            "archive": [],
+        }
+        out = node(state)
+        failed = [Evidence.model_validate(e) for e in out.get("evidence", []) if not e["ok"]]
+        if failed:  # the node turns a server failure into a failed evidence; here it ends the run
+            error = failed[0]
+            message = error.error or error.summary
+            if error.error_kind in ("backend", "output"):
+                raise ToolServerError(message)
+            raise CopilotError(message)
+        return Plan.model_validate(out["plan"])
+
+    return plan
+
+
+def format_first_call_table(score: FirstCallScore) -> str:
+    """The LLM planner's first-call figures as a Markdown table, then per capability."""
+    lines = [
+        "First call only (no tool runs; not full-plan routing accuracy):",
+        "",
+        "| planner | half | requests | single-capability requests: first call right "
+        "| multi-capability requests: first call among expected | no valid call "
+        "| first pass p50 ms |",
+        "|---|---|---:|---:|---:|---:|---:|",
+        f"| {score.planner} | {score.split} | {score.n} "
+        f"| {_share(score.single_right, score.single)} "
+        f"| {_share(score.multi_right, score.multi)} "
+        f"| {score.no_valid_call} | {score.p50_ms:.1f} |",
+        "",
+        "| capability (single-capability requests) | llm first call right |",
+        "|---|---:|",
+    ]
+    for cap in sorted(score.per_capability):
+        right, total = score.per_capability[cap]
+        lines.append(f"| {cap} | {right}/{total} |")
+    made = ", ".join(f"{cap} {n}" for cap, n in sorted(score.first_calls.items()))
+    lines += ["", f"First calls made: {made or 'none'}."]
+    return "\n".join(lines)
+
+
+def _share(right: int, total: int) -> str:
+    return f"{right / total:.1%} ({right}/{total})" if total else "– (0/0)"
+
+
 def format_table(scores: Sequence[RoutingScore]) -> str:
     """The scores as a Markdown table, then per-capability accuracy."""
     lines = [
@@ -114,14 +255,34 @@ def format_table(scores: Sequence[RoutingScore]) -> str:
     return "\n".join(lines)
 
 
-def run_routing(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the table; exit 0."""
-    items = load_paraphrases(batch=args.batch)
-    planners = args.planner or ["rules", "semantic"]
-    scores = routing_scores(settings, planners, args.split, items)
-    print(format_table(scores))  # noqa: T201 - the command's output
+def run_routing(
+    args: argparse.Namespace,
+    settings: Settings,
+    client_factory: Callable[[str], ModelClient] | None = None,
+) -> int:
+    """Print the tables; exit 0 (4 below ``--min-accuracy``).
+
+    ``client_factory`` (base URL -> client) replaces the LLM planner's HTTP client in tests.
+
+    Raises:
+        ConfigError: ``--planner llm`` without a configured endpoint, or a bad ``--limit``.
+        ToolServerError: the LLM planner's server is down, slow or unreadable.
+    """
+    planners = list(dict.fromkeys(args.planner or ["rules", "semantic"]))
+    if "llm" in planners:
+        _endpoint(settings)  # a missing endpoint is one line before any work
+    items = _chosen(load_paraphrases(batch=args.batch), args.split, getattr(args, "limit", None))
+    others = [p for p in planners if p != "llm"]
+    scores = routing_scores(settings, others, args.split, items)
+    llm = None
+    if "llm" in planners:
+        llm = first_call_scores(settings, args.split, items, client_factory)
+    tables = [format_table(scores)] if scores else []
+    if llm is not None:
+        tables.append(format_first_call_table(llm))
+    print("\n\n".join(tables))  # noqa: T201 - the command's output
     if args.misses:
-        for s in scores:
+        for s in [*scores, *([llm] if llm is not None else [])]:
             print(f"\n## {s.planner}: {len(s.misses)} misses")  # noqa: T201
             for line in s.misses:
                 print(f"- {line}")  # noqa: T201
@@ -135,6 +296,16 @@ def run_routing(args: argparse.Namespace, settings: Settings) -> int:
         )
         return EXIT_BELOW_THRESHOLD
     return 0
+
+
+def _chosen(items: list[Paraphrase], split: str, limit: int | None) -> list[Paraphrase]:
+    """The first ``limit`` items of ``split`` (all of them without a limit), in suite order."""
+    if limit is None:
+        return items
+    if limit < 1:
+        msg = f"--limit must be at least 1, not {limit}"
+        raise ConfigError(msg)
+    return [i for i in items if split == "all" or i.split == split][:limit]
 
 
 def main() -> int:
