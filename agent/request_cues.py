@@ -219,6 +219,14 @@ COUNT_VERB_RE = re.compile(
     r"\b(?:run|re-?run|redo|repeat|do)\s+(?:the\s+|a\s+)?(?:nucle(?:i|us|ar)\s+|cell\s+)?detection\b"
 )
 ANAPHOR_RE = re.compile(r"\b(?:it|they|them|those|these|that\s+one)\b")
+ECHO_RE = re.compile(
+    r"\s*(?:and\s+|then\s+)?(?:give|tell|show|report|send|print|return)\s+(?:me\s+|us\s+)?"
+    r"(?:back\s+)?(?:the|its|their|his|her|what\s+it)\s+(?:top\s+|final\s+|predicted\s+|main\s+|"
+    r"winning\s+)?(?:labels?|class(?:es)?|results?|outputs?|answers?|numbers?|counts?|scores?|"
+    r"values?|areas?|percentages?|breakdown|says|finds|found)(?:\s+please)?\s*"
+)
+"""A later clause that asks for the output of the one before ("run the classifier on piece 6
+and give me the label"): no request of its own."""
 WHAT_IS_THIS_RE = re.compile(
     r"\s*(?:so\s+|ok\s+|and\s+)?(?:what\s+is\s+(?:this|that|here)|what\s+am\s+i\s+looking\s+at"
     r"(?:\s+here)?|what\s+are\s+we\s+looking\s+at(?:\s+here)?)\s*[?.!]*\s*"

@@ -114,6 +114,8 @@ _KEEP = frozenset(
         "tissue",
         "region",
         "regions",
+        "nudge",
+        "scoot",
     ]
 )
 

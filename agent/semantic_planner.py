@@ -41,6 +41,7 @@ from agent.request_cues import (
     COMPARE_CUE_RE,
     COUNT_VERB_RE,
     DIAGNOSIS_RE,
+    ECHO_RE,
     IMPRESSION_RE,
     JOINED_REFS_RE,
     NAV_VERB_RE,
@@ -338,6 +339,8 @@ class SemanticRouter:
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and ASIDE_RE.match(clause):
                 continue  # "..., my attending asked and I have no idea where to look"
+            if selected and ECHO_RE.fullmatch(clause):
+                continue  # "run the classifier on piece 6 and give me the label"
             order = np.argsort(-table[i])
             best = float(table[i, order[0]])
             name = names[order[0]] if best >= self.threshold else None

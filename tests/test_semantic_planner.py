@@ -479,3 +479,12 @@ def test_a_list_of_everything_measured_is_recalled(router: SemanticRouter) -> No
     assert plan.lookup is not None
     assert plan.lookup.kind == "recall"
     assert plan.steps == []
+
+
+def test_a_clause_asking_for_the_output_of_the_one_before_adds_no_step(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "Run the patch classifier on tissue fragment 6 and give me the label.")
+    assert _tools(plan) == ["classify"]
+    plan = _plan(router, "nudge it up a bit", views=1)  # "nudge" is no typo of "judge"
+    assert plan.steps[0].args["pan"] == "up"
