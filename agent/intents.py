@@ -173,7 +173,7 @@ _FACTOR_RE = re.compile(
     r"\bzoom(?:ed|ing)?\s+(in|out)\s+(?:by\s+)?(?:a\s+factor\s+of\s+)?(\d+(?:\.\d+)?)\s*"
     r"(?:x|×|times|fold|-fold)?(?!\s*(?:µm|μm|um|microns?|px|pixels?))"
     r"|\b(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(closer|further|farther|more|less|out|in)\b"
-    r"|\b(twice|double|two\s+times)\s+(?:as\s+)?(?:close|closer|the\s+(?:magnification|zoom)|"
+    r"|\b(twice|double|two\s+times)\s+(?:as\s+)?(?:close|closer|far|deep|much|the\s+(?:magnification|zoom)|"
     r"mag(?:nification)?|zoom)\b"
     r"|\b(halve|half)\s+(?:the\s+)?(?:magnification|mag|zoom)\b"
     r"|\bzoom(?:ed|ing)?\s+(out)\s+by\s+(?:a\s+)?(half)\b"

@@ -89,6 +89,7 @@ PAST_RESULT_RE = re.compile(
     r"\bsummar(?:y|ise|ize)\s+(?:of\s+)?(?:the\s+)?(?:case|findings|results|session)\b|"
     r"\bgo\s+(?:back\s+)?over\s+(?:what|the\s+(?:findings|results))\b|"
     r"\bwhat\s+(?:have|did)\s+(?:we|you)\s+(?:found|find|got|get|seen|see)\b|"
+    r"\byou\s+(?:told|said\s+to)\s+me\b|"
     r"\b(?:everything|all|what)\s+(?:that\s+)?(?:we|you)\s+(?:have\s+|'ve\s+)?(?:measured|found|"
     r"counted|got|done|analy[sz]ed|classified|segmented|ran)\b|"
     r"\b(?:list|export|tabulate|summari[sz]e)\b[^?.;]*\b(?:so\s+far|earlier|all\s+the\s+results|"
@@ -215,11 +216,14 @@ SEGMENT_VERB_RE = re.compile(
 """"Segment the stroma", or an order to draw a compartment ("colour in the stroma")."""
 COUNT_VERB_RE = re.compile(
     r"\b(?:count|enumerate|detect|tally)\b[^?.;]*\b(?:nucle(?:i|us)|cells?)\b|"
+    r"\bhow\s+many\s+(?:[\w-]+\s+){0,3}(?:cells|nuclei)\b|"
     r"\b(?:nucle(?:ar|i)|cell)\s+count\b|(?<!tumour\s)(?<!tumor\s)\bcellularity\b|"
     r"\b(?:run|re-?run|redo|repeat|do)\s+(?:the\s+|a\s+)?(?:nucle(?:i|us|ar)\s+|cell\s+)?detection\b"
 )
 ANAPHOR_RE = re.compile(r"\b(?:it|they|them|those|these|that\s+one)\b")
 ECHO_RE = re.compile(
+    r"\s*(?:and\s+|so\s+)?how\s+(?:confident|sure|certain|reliable)\s+(?:is|was|are|were)\s+"
+    r"(?:the\s+(?:model|classifier|detector|tool|call|result|prediction)|it|you|that|they)\b[^?.;]*|"
     r"\s*(?:and\s+|then\s+)?(?:give|tell|show|report|send|print|return)\s+(?:me\s+|us\s+)?"
     r"(?:back\s+)?(?:the|its|their|his|her|what\s+it)\s+(?:top\s+|final\s+|predicted\s+|main\s+|"
     r"winning\s+)?(?:labels?|class(?:es)?|results?|outputs?|answers?|numbers?|counts?|scores?|"
@@ -245,6 +249,8 @@ ASIDE_RE = re.compile(
     r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|honestly\b|"
     r"our\s+(?:old\s+|new\s+)?(?:viewer|scanner|lab|system|software|pipeline|team)\b|"
     r"an?\s+(?:medical\s+)?(?:student|resident|colleague|clinician|trainee)\s+(?:asked|wants)\b|"
+    r"i\s+(?:can|could)\s+(?:see|count)\b|"
+    r"i(?:'d|\s+would)\s+like\s+to\s+(?:mention|note|include|put|add|say|write|cite|quote)\b|"
     r"i\s+(?:have|had|was|am|don't|do\s+not|didn't|can't|cannot|think|guess|know|realise|realize|"
     r"suspect|just|need\s+(?:it|this|that|these)\b)|i\s+am\b|i\s+have\b|we\s+are\b|"
     r"for\s+(?:my|the|a|our)\s+(?:report|molecular|mdt|tumou?r\s+board|records?|notes?|paper|"
@@ -277,7 +283,8 @@ NOT_A_FEATURE_RE = re.compile(
 )
 """A clause starting with one of these is not a bare noun phrase."""
 _DISEASE_RE = re.compile(
-    r"\w+(?:oma|omas)\b|\bcarcinoma|\bcancer|\bneoplasm|\bsyndrome|"
+    r"\w+(?:oma|omas)\b|\bcarcinoma|\bcancer|\bneoplasm|\bsyndrome|\w+itis\b|\w+plasia\b|"
+    r"\bpolyps?\b|"
     r"\bdisease|\b(?:[A-Z]{2,6}|[A-Z]{2,5}-[A-Z0-9]{1,3})s?\b"
 )
 _NOT_DISEASE = frozenset({"ROI", "ROIS", "WSI", "HPF", "ICD", "OK", "MM", "PX", "UM", "ID", "PDF"})
@@ -372,6 +379,9 @@ NAV_VERB_RE = re.compile(
 )
 
 
+_YOU_SAID_RE = re.compile(r"\byou\s+(?:told\s+me|said|reported|gave\s+me)\b")
+
+
 def grammar_cue(clause: str) -> str | None:
     """A capability the shared grammar makes certain for one clause, or None.
 
@@ -382,6 +392,8 @@ def grammar_cue(clause: str) -> str | None:
         _COMPARE_WORD_RE.search(clause)
         and can_compare(clause)
         and (parse_compare(clause) is not None or compare_from_refs(clause) is not None)
+        # "you told me something different about the first view": what was said, recalled
+        and not (_YOU_SAID_RE.search(clause) and not re.search(r"\bcompar", clause))
     ):
         return "compare"
     if _KNOWLEDGE_ASK_RE.search(clause):
@@ -500,15 +512,24 @@ def can_compare(low: str) -> bool:
     """A comparison names two regions, or says compare / differ / both.
 
     A "versus" between two things that are not regions ("the cellular vs acellular areas") is
-    no comparison.
+    no comparison, nor is the same analysis asked again here ("do the same count here that
+    you did on the first one").
     """
     refs = len(set(region_refs(low))) or (2 if _WHICH_OF_TWO_RE.search(low) else 0)
     cue = COMPARE_CUE_RE.search(_VERSUS_RE.sub(" ", low))
+    if not cue and _SAME_AGAIN_RE.search(low):
+        return False
     two = bool(_TWO_RE.search(low) and _COMPARATIVE_RE.search(low))
     group = views_named(low) is not None and bool(_COMPARATIVE_RE.search(low))
     return bool(cue) or refs >= 2 or two or group
 
 
+_SAME_AGAIN_RE = re.compile(
+    r"\b(?:do|run|repeat|redo)\s+(?:the\s+)?same\s+(?:[\w-]+\s+){0,2}?(?:count|analysis|"
+    r"segmentation|classification|detection|thing|measurement)\s+(?:here|on\s+this|for\s+this|"
+    r"in\s+this)\b"
+)
+""""Do the same nuclear count here": the analysis again on the current view, no comparison."""
 _TWO_RE = re.compile(
     r"\b(?:the|these|those)\s+(?:two|three|four)\b|\b(?:all|each)\s+(?:of\s+)?(?:the\s+|our\s+)?"
     r"(?:regions|views|fields|areas|rois)\b|\bboth\b|\beach\s+other\b|\bwhere\s+we\s+were\b|"

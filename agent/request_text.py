@@ -145,6 +145,11 @@ _SHORTHAND = {
     "fov": "field",
     "fovs": "fields",
     "n:c": "nuclear to cytoplasmic",
+    "tils": "tumour infiltrating lymphocytes",
+    "til": "tumour infiltrating lymphocytes",
+    "fmt": "format",
+    "lvl": "level",
+    "histo": "histological",
     "n/c": "nuclear to cytoplasmic",
 }
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w/])")
@@ -206,9 +211,9 @@ _PAIR_RE = re.compile(
 )
 """"compare one and three": two numbered views dictated as words."""
 _BARE_PAIR_RE = re.compile(
-    r"(?:^|(?<=\s))(?:(\w+)\s+)?(\d{1,2}(?:\s*,\s*\d{1,2})*)\s*,?\s+(and|vs|versus|with|to)\s+"
-    r"(\d{1,2})\b"
-    r"(?![.,]\d)(?!\s*(?:x|px|%|µm|um|mm|mpp|pixels?|hpf|cells?|nuclei)\b)"
+    r"(?:^|(?<=\s))(?:(\w+)\s+)?(\d{1,2}(?:\s*,\s*\d{1,2}|\s+(?:vs|versus)\s+\d{1,2})*)\s*,?\s+"
+    r"(and|vs|versus|with|to)\s+(\d{1,2})\b"
+    r"(?![.,]\d)(?!\s*(?:x|px|%|µm|um|mm|mpp|pixels?|hpf|cells?|nuclei)\b(?!\s+count))"
 )
 _NOUN_BEFORE = re.compile(r"views?|regions?|rois?|fields?|pieces?|fragments?|levels?|tissue|\d+")
 
@@ -218,7 +223,7 @@ def _bare_pair(m: re.Match[str]) -> str:
     if before and _NOUN_BEFORE.fullmatch(before):
         return m.group()
     lead = f"{before} " if before else ""
-    listed = ", ".join(f"view {n}" for n in re.findall(r"\d+", m.group(2)))
+    listed = re.sub(r"\d+", lambda n: f"view {n.group()}", m.group(2))
     return f"{lead}{listed} {m.group(3)} view {m.group(4)}"
 
 
@@ -345,11 +350,28 @@ def _spoken(m: re.Match[str]) -> str:
     return " ".join(_number(words))
 
 
+_PHRASES = (
+    (re.compile(r"\b(nucle(?:i|ar)|cells?)\s+ct\b"), r"\1 count"),  # "nuc ct"
+    (re.compile(r"\bhi\s+or\s+lo\b"), "high or low"),
+    (re.compile(r"\bprops\s+of\b"), "proportions of"),
+    (re.compile(r"\b(\d{1,2})\s+v\s+(?=\d{1,2}\b)"), r"\1 vs "),  # "1 v 2 v 3"
+    (
+        re.compile(
+            r"\b(second|third|fourth|fifth|\d+(?:st|nd|rd|th))-(largest|biggest|smallest)\b"
+        ),
+        r"\1 \2",
+    ),
+)
+"""Shorthand that is only shorthand beside other words."""
+
+
 def normalise(text: str) -> str:
     """Lower case, single spaces, plain quotes and ×, pathologists' shorthand spelled out."""
     low = " ".join(text.lower().split())
     low = low.replace("’", "'").replace("“", '"').replace("”", '"').replace("×", "x")
     low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
+    for pattern, replacement in _PHRASES:
+        low = pattern.sub(replacement, low)
     low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)
     low = _STARTED_RE.sub("the first view", low)
     low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)

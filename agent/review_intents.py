@@ -74,7 +74,7 @@ _DETECT_RE = re.compile(
 )
 _CLASSIFY_RE = re.compile(
     r"\bclassif(?:y|ied|ications?|iers?)\b|\b(?:labels?|tissue\s+types?|class)\b|"
-    r"\bsame\s+(?:\w+\s+)?type\b|\b(?:tissue\s+)?composition\b|\bkind\s+of\s+tissue\b"
+    r"\bsame\s+(?:\w+\s+)?type\b|\bsame\s+tissue\b|\btissue[\s-]+wise\b|\b(?:tissue\s+)?composition\b|\bkind\s+of\s+tissue\b"
 )
 _NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")
 _PART_RE = re.compile(r"\b(epitheli(?:um|al)|stroma(?:l)?|cellular(?:ity)?)\b")

@@ -127,8 +127,17 @@ class Routing:
 
 
 _HOW_MANY_RE = re.compile(r"\s*(?:and\s+|so\s+)?how\s+many\b(?![^?.;]*\b(?:nucle|cells?\b))")
-_RELATION_RE = re.compile(r"\b(?!(?:some|any|no|every)thing\b)[a-z]{3,}ing\b")
-"""A verb in the thing asked about ("cells wrapping around a nerve"): more than a class."""
+_RELATION_RE = re.compile(
+    r"\b(?!(?:some|any|no|every)thing\b)[a-z]{3,}ing\b|"
+    r"\b(?:around|surrounding|encircling|along|into|invading|between|beneath|beyond)\b"
+)
+"""A verb or a place relative to something else in the thing asked about ("cells wrapping
+around a nerve", "a stromal reaction around these glands", "into the fat"): more than a class."""
+_MEASURE_ONLY_RE = re.compile(
+    r"\s*(?:and\s+)?(?:[\w-]+\s+){0,2}[\w-]+[\s-]wise\s*|"
+    r"\s*(?:and\s+|so\s+)?what\s+is\s+(?:the\s+)?different(?:ce)?\b[^?.;]*"
+)
+""""…, cell-count wise", "what's different tissue-wise": the measure of a comparison."""
 _LISTED_RE = re.compile(r"\b[\w-]+\s*,\s*[\w-]+(?:\s*,\s*[\w-]+)*\s*,?\s+or\s+[\w-]+")
 _ONLY_A_REF_RE = re.compile(
     r"(?:(?:in|for|on|of|from)\s+)?(?:the\s+)?(?:view|region|roi|field|piece|fragment)\s*#?\s*\d+|"
@@ -369,6 +378,8 @@ class SemanticRouter:
                 )
                 or (cue == "classify" and name in YIELDS_TO_CLASSIFY)
                 or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
+                # "roughly how many tumour cells are in this view": a count, not a share
+                or (cue == "detect" and name == "composition" and not PROPORTION_RE.search(clause))
                 or (cue == "segment" and name == "detect" and not COUNT_VERB_RE.search(clause))
                 or (cue == "detect" and name == "segment" and not SEGMENT_VERB_RE.search(clause))
                 # an order by its verb ("classify this region of the ovarian tumour") is no
@@ -417,7 +428,10 @@ class SemanticRouter:
                 s
                 for s in selected
                 if s.capability == "compare"
-                or not (WHICH_MORE_RE.match(s.clause) and analysis_verb(s.clause) is None)
+                or not (
+                    (WHICH_MORE_RE.match(s.clause) and analysis_verb(s.clause) is None)
+                    or _MEASURE_ONLY_RE.fullmatch(s.clause)
+                )
             ]
         whole = table[-1]
         pointed = bool(re.search(r"\b(?:this|these|here)\b", clauses[0]))
@@ -506,6 +520,9 @@ def semantic_parse(
             low, exclude=frozenset({"compare"} if recalls else {"compare", "recall"})
         )
         chosen = {s.capability for s in routing.selected}
+        if not chosen and names_disease(request):  # "hyperplastic polyp vs ssl?"
+            routing = Routing([Scored("knowledge", router.threshold, low)], routing.nearest)
+            chosen = {"knowledge"}
     chosen |= grammar_cues(low, chosen, has_view)
     if not chosen and has_view and WHAT_IS_THIS_RE.fullmatch(low):
         chosen = {"classify"}

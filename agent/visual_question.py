@@ -71,6 +71,11 @@ _ARE_THE_RE = re.compile(
     r"dermis|capsule|background|basement\s+membrane)\s+"
     r"(?P<thing>(?!there\b|in\b|on\b|at\b|from\b)[^?.;]+)"
 )
+_DOING_RE = re.compile(
+    _LEAD + r"(?:is|are)\s+(?:it|they|the\s+tumou?r|the\s+lesion|the\s+cancer|this|that)\s+"
+    r"(?P<thing>(?!(?:showing|having|containing|displaying|exhibiting)\b)[a-z]{3,}ing\b[^?.;]*)"
+)
+""""Is it spreading out into the fat?": what the tumour is doing, put to the expert."""
 _WHETHER_RE = re.compile(
     r"\b(?:know|tell\s+me|see|check|say)\s+(?:if|whether)\s+(?:the\s+)?"
     r"(?P<subject>glands?|cells?|nucle(?:i|us)|tumou?r(?:\s+cells?)?|lesion|epithelium|stroma|"
@@ -200,6 +205,7 @@ def visual_question(clause: str) -> VisualQuestion | None:
         ("state", _ARE_THE_RE),
         ("state", _LIKE_RE),
         ("state", _SHOW_RE),
+        ("state", _DOING_RE),
         ("look", _IDENTITY_RE),
         ("state", _WHETHER_RE),
     )

@@ -488,3 +488,34 @@ def test_a_clause_asking_for_the_output_of_the_one_before_adds_no_step(
     assert _tools(plan) == ["classify"]
     plan = _plan(router, "nudge it up a bit", views=1)  # "nudge" is no typo of "judge"
     assert plan.steps[0].args["pan"] == "up"
+
+
+def test_phone_shorthand_and_spatial_questions(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "tils %", views=1)) == ["composition"]
+    plan = _plan(router, "1 v 2 v 3 nuc ct", views=3)
+    assert plan.lookup is not None
+    assert (plan.lookup.kind, plan.lookup.tool, plan.lookup.rois) == (
+        "compare",
+        "detect",
+        [1, 2, 3],
+    )
+    # a class named in a relation to something else is more than the class
+    assert _tools(
+        _plan(router, "Is there a desmoplastic stromal reaction around these glands?", 1)
+    ) == ["vqa"]
+    assert _tools(_plan(router, "is it spreading out into the fat?", views=1)) == ["vqa"]
+    assert _tools(_plan(router, "is there stroma in this field", views=1)) == ["composition"]
+    assert _tools(_plan(router, "roughly how many tumour cells are in this view?", 1)) == ["detect"]
+
+
+def test_what_the_copilot_said_is_recalled_not_compared(router: SemanticRouter) -> None:
+    plan = _plan(
+        router,
+        "You told me something different ten minutes ago about the first view. What did you say?",
+        views=3,
+    )
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
+    plan = _plan(router, "do the same nuclear count here that you did on the first one", views=3)
+    assert plan.lookup is None
+    assert [(s.tool, s.args.get("roi_number")) for s in plan.steps] == [("detect", 3)]
