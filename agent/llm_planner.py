@@ -36,6 +36,7 @@ __all__ = [
     "AGENT_FUNCTIONS",
     "ToolCall",
     "SYSTEM",
+    "TOOLS_IN_PROMPT",
     "build_messages",
     "case_context",
     "make_llm_planner",
@@ -196,13 +197,31 @@ SYSTEM = (
 )
 """The planner's instructions; ``system_message`` adds what the configured experts can do."""
 
+TOOLS_IN_PROMPT = (
+    "You may call one function per message. The function signatures are within "
+    "<tools></tools> XML tags:"
+)
+"""Opens the functions written into the system message (Hermes/Qwen convention)."""
 
-def system_message(experts: Sequence[ExpertSpec]) -> str:
+CALL_FORMAT = (
+    "To call a function, reply with one JSON object holding its name and arguments within "
+    "<tool_call></tool_call> XML tags, one call per message:\n"
+    '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+)
+
+
+def system_message(
+    experts: Sequence[ExpertSpec], functions: Sequence[dict[str, Any]] | None = None
+) -> str:
     """The instructions and each configured expert's declared domain and limits.
 
-    The same for every turn of a process, so that a server's prefix cache holds it with the
-    functions. Without a ``vqa`` expert the model is told that free visual questions cannot be
-    answered, so it does not promise one.
+    With ``functions`` (``SMARTPATH_PLANNER_TOOLS_IN_PROMPT``) the message also carries them in
+    the Hermes/Qwen convention: their signatures (name, description, parameters) as one JSON
+    array within ``<tools></tools>``, one function a line, and the ``<tool_call>`` format, for
+    chat templates that do not render the request's ``tools``. The same for every turn of a
+    process, so that a server's prefix cache holds it with the functions. Without a ``vqa``
+    expert the model is told that free visual questions cannot be answered, so it does not
+    promise one.
     """
     lines = [SYSTEM, "Configured experts (what each was trained on and cannot tell):"]
     for spec in experts:
@@ -224,7 +243,19 @@ def system_message(experts: Sequence[ExpertSpec]) -> str:
             "- no vqa expert: no function answers free visual questions (mitoses, invasion, "
             "grade); say so in text"
         )
+    if functions is not None:
+        lines += ["", TOOLS_IN_PROMPT, "<tools>", _signatures(functions), "</tools>", CALL_FORMAT]
     return "\n".join(lines)
+
+
+def _signatures(functions: Sequence[dict[str, Any]]) -> str:
+    """The functions' signatures as a compact JSON array, one function a line."""
+    rows = []
+    for f in functions:
+        fn = f["function"]
+        row = {"name": fn["name"], "description": fn["description"], "parameters": fn["parameters"]}
+        rows.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+    return "[\n" + ",\n".join(rows) + "\n]"
 
 
 def case_context(state: CaseState, budget: int) -> str:
@@ -332,11 +363,16 @@ def make_llm_planner(
     budget: int,
     reason: str,
     max_tokens: int = 512,
+    tools_in_prompt: bool = False,
 ) -> Node:
-    """Return the ``plan`` node of the LLM planner (one call per pass through the graph)."""
+    """Return the ``plan`` node of the LLM planner (one call per pass through the graph).
+
+    ``tools_in_prompt`` also writes the functions into the system message (they are sent in
+    ``tools`` either way).
+    """
     functions = tool_functions(registry)
     names = set(registry.names())
-    system = system_message(registry.experts())
+    system = system_message(registry.experts(), functions if tools_in_prompt else None)
 
     def plan(state: CaseState) -> dict[str, Any]:
         prior = Plan.model_validate(state["plan"]) if state.get("plan") else None

@@ -101,6 +101,7 @@ def make_planner(
             settings.planner_model,
             budget=settings.max_tool_calls,
             reason=choice.reason,
+            tools_in_prompt=settings.planner_tools_in_prompt,
         )
         node.close = client.close  # type: ignore[attr-defined]  # the owner closes the client
         return node

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     planner_timeout_s: float = Field(
         default=60.0, gt=0, description="Seconds the LLM planner may take to answer one request."
     )
+    planner_tools_in_prompt: bool = Field(
+        default=False,
+        description="Also write the LLM planner's functions into its system message (Hermes/"
+        "Qwen <tools> and <tool_call> convention), for models whose chat template does not "
+        "render the request's tools; they are sent in the tools field either way.",
+    )
     planner_threshold: float = Field(
         default=0.5,
         ge=0.0,

@@ -144,7 +144,14 @@ def first_call_scores(
     registry = build_tools(settings, client_factory)
     client = (client_factory or planner_client(settings))(url)
     try:
-        planner = _llm_first_pass(registry, client, model, settings.max_tool_calls, url)
+        planner = _llm_first_pass(
+            registry,
+            client,
+            model,
+            settings.max_tool_calls,
+            url,
+            tools_in_prompt=settings.planner_tools_in_prompt,
+        )
 
         def progress(done: int, total: int, request: str, got: str) -> None:
             logger.info("llm planner %d/%d: %r -> %s", done, total, request, got)
@@ -172,10 +179,21 @@ def _endpoint(settings: Settings) -> tuple[str, str]:
 
 
 def _llm_first_pass(
-    registry: ToolRegistry, client: ModelClient, model: str, budget: int, url: str
+    registry: ToolRegistry,
+    client: ModelClient,
+    model: str,
+    budget: int,
+    url: str,
+    *,
+    tools_in_prompt: bool = False,
 ) -> FirstCall:
     node = make_llm_planner(
-        registry, client, model, budget=budget, reason=f"eval routing ({model} at {url})"
+        registry,
+        client,
+        model,
+        budget=budget,
+        reason=f"eval routing ({model} at {url})",
+        tools_in_prompt=tools_in_prompt,
     )
 
     def plan(
