@@ -89,7 +89,9 @@ PAST_RESULT_RE = re.compile(
     r"\bsummar(?:y|ise|ize)\s+(?:of\s+)?(?:the\s+)?(?:case|findings|results|session)\b|"
     r"\bgo\s+(?:back\s+)?over\s+(?:what|the\s+(?:findings|results))\b|"
     r"\bwhat\s+(?:have|did)\s+(?:we|you)\s+(?:found|find|got|get|seen|see)\b|"
-    r"\byou\s+(?:told|said\s+to)\s+me\b|"
+    r"\byou\s+(?:told|said\s+to)\s+me\b|\bdid\s+i\s+already\b|"
+    r"\bwhat\s+(?:\w+\s+)?did\s+(?:the|that|this|your)\s+(?:[\w-]+\s+){0,4}?(?:show|say|give|find|"
+    r"report|return|assign|call|predict)\b|"
     r"\b(?:everything|all|what)\s+(?:that\s+)?(?:we|you)\s+(?:have\s+|'ve\s+)?(?:measured|found|"
     r"counted|got|done|analy[sz]ed|classified|segmented|ran)\b|"
     r"\b(?:list|export|tabulate|summari[sz]e)\b[^?.;]*\b(?:so\s+far|earlier|all\s+the\s+results|"
@@ -216,7 +218,8 @@ SEGMENT_VERB_RE = re.compile(
 """"Segment the stroma", or an order to draw a compartment ("colour in the stroma")."""
 COUNT_VERB_RE = re.compile(
     r"\b(?:count|enumerate|detect|tally)\b[^?.;]*\b(?:nucle(?:i|us)|cells?)\b|"
-    r"\bhow\s+many\s+(?:[\w-]+\s+){0,3}(?:cells|nuclei)\b|"
+    r"\bhow\s+many\s+(?:[\w-]+\s+){0,3}(?:cells|nuclei)\b|\b(?:cell|nuclear)\s+density\b|"
+    r"\b(?:cells|nuclei)\s+per\s+(?:mm|square|hpf|high\s+power)|"
     r"\b(?:nucle(?:ar|i)|cell)\s+count\b|(?<!tumour\s)(?<!tumor\s)\bcellularity\b|"
     r"\b(?:run|re-?run|redo|repeat|do)\s+(?:the\s+|a\s+)?(?:nucle(?:i|us|ar)\s+|cell\s+)?detection\b"
 )
@@ -227,7 +230,8 @@ ECHO_RE = re.compile(
     r"\s*(?:and\s+|then\s+)?(?:give|tell|show|report|send|print|return)\s+(?:me\s+|us\s+)?"
     r"(?:back\s+)?(?:the|its|their|his|her|what\s+it)\s+(?:top\s+|final\s+|predicted\s+|main\s+|"
     r"winning\s+)?(?:labels?|class(?:es)?|results?|outputs?|answers?|numbers?|counts?|scores?|"
-    r"values?|areas?|percentages?|breakdown|says|finds|found)(?:\s+please)?\s*"
+    r"values?|areas?|percentages?|breakdown|says|finds|found)(?:\s+(?:with|and)\s+(?:its|the|their)\s+"
+    r"(?:confidence|score|probabilit(?:y|ies)|certainty))?(?:\s+please)?\s*"
 )
 """A later clause that asks for the output of the one before ("run the classifier on piece 6
 and give me the label"): no request of its own."""
@@ -348,6 +352,7 @@ _COMPOSITION_RE = re.compile(
     r"(?:in|present|there|seen)\b|\bclass\s+distribution\b|\bdistribution\s+of\s+(?:the\s+)?"
     r"(?:tissue\s+)?(?:classes|labels|tiles|tissue\s+types)\b|\bhistogram\s+of\s+(?:the\s+)?"
     r"(?:predicted\s+)?(?:labels|classes)\b|\bper[\s-]class\b|"
+    r"\b(?:tumou?r|class|tissue)\s+(?:heat\s*-?\s*map|map|overlay)\b|"
     r"\b(?:percentages?|proportions?|shares?|fractions?)\s+of\s+(?:each|every|all\s+the)\s+"
     r"(?:tissue\s+)?(?:types?|class(?:es)?|tissues?)\b|"
     r"\bwhat\s+is\s+(?:this|the|it)\s*(?:region|field|view|area|biopsy|piece|fragment)?\s+"
@@ -379,6 +384,26 @@ NAV_VERB_RE = re.compile(
 )
 
 
+_ORDER_RE = re.compile(
+    r"\s*(?:ok(?:ay)?\s*,?\s+|now\s+|so\s+)?(?:(?:could|can|would)\s+you\s+(?:please\s+)?|please\s+)?"
+    r"(?:count|classify|segment|outline|detect|run|zoom|go\s+back|take\s+me|show\s+me|pan|"
+    r"navigate|measure|quantify|enumerate)\b"
+)
+""""Could you count cells in the first region we looked at?": an order, whatever memory words
+its place is named with."""
+_SAME_ANALYSIS_RE = re.compile(
+    r"\bsame\s+(?:(?P<classify>classification|class(?:ifier)?|label)|"
+    r"(?P<detect>count|detection|nuclear\s+count|cell\s+count)|(?P<segment>segmentation|mask))\b"
+)
+""""and there? same classification": the analysis named by "same"."""
+_LOOKS_ON_SLIDES_RE = re.compile(
+    r"\bwhat\s+(?:do|does)\s+(?!(?:this|these|that|those|here)\b)[\w\s&-]{1,40}?\s+look\s+like\s+"
+    r"(?:on\s+h\s*&\s*e|under\s+the\s+microscope|histolog\w*|microscopic\w*|on\s+(?:a\s+)?slides?)\b|"
+    r"\bhow\s+(?:would|do|does|can)\s+(?:a|an|the)\s+pathologists?\s+(?:tell|distinguish|"
+    r"differentiate|recogni[sz]e|spot|identify)\b"
+)
+"""How something looks in general ("what does MSI look like under the microscope?"): a
+textbook question, even about "it"."""
 _YOU_SAID_RE = re.compile(r"\byou\s+(?:told\s+me|said|reported|gave\s+me)\b")
 
 
@@ -404,14 +429,19 @@ def grammar_cue(clause: str) -> str | None:
         or (_FORMAT_RE.search(clause) and not analysis_verb(clause))
     ):
         return "slide_info"
-    if parse_recall(clause) is not None or PAST_RESULT_RE.search(clause):
+    if (parse_recall(clause) is not None or PAST_RESULT_RE.search(clause)) and not _ORDER_RE.match(
+        clause
+    ):
         return "recall"
     if _WHAT_CASE_RE.fullmatch(clause) or _WHAT_CASE_IS_RE.search(clause):
         return "wsi_classify"
     if _WHAT_WAS_RE.search(clause) and set(findings_asked(clause)) - {"slide_info"}:
         return "recall"  # "what was the segmentation of region 2?"
-    if _MEANS_RE.search(clause):
+    if _MEANS_RE.search(clause) or _LOOKS_ON_SLIDES_RE.search(clause):
         return "knowledge"
+    same = _SAME_ANALYSIS_RE.search(clause)
+    if same is not None and not COMPARE_CUE_RE.search(clause):
+        return next(k for k, v in same.groupdict().items() if v)
     if (
         _TEXTBOOK_RE.search(clause)
         and not CURRENT_RE.search(clause)

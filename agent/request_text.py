@@ -353,6 +353,7 @@ def _spoken(m: re.Match[str]) -> str:
 _PHRASES = (
     (re.compile(r"\b(nucle(?:i|ar)|cells?)\s+ct\b"), r"\1 count"),  # "nuc ct"
     (re.compile(r"\bhi\s+or\s+lo\b"), "high or low"),
+    (re.compile(r"\b(is|are)\s+their\b"), r"\1 there"),  # "is their tumor in this"
     (re.compile(r"\bprops\s+of\b"), "proportions of"),
     (re.compile(r"\b(\d{1,2})\s+v\s+(?=\d{1,2}\b)"), r"\1 vs "),  # "1 v 2 v 3"
     (

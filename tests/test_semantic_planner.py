@@ -519,3 +519,28 @@ def test_what_the_copilot_said_is_recalled_not_compared(router: SemanticRouter) 
     plan = _plan(router, "do the same nuclear count here that you did on the first one", views=3)
     assert plan.lookup is None
     assert [(s.tool, s.args.get("roi_number")) for s in plan.steps] == [("detect", 3)]
+
+
+def test_an_order_is_not_a_recall_and_a_past_result_is(router: SemanticRouter) -> None:
+    plan = _plan(router, "Could you count cells in the first region we looked at?", views=3)
+    assert plan.lookup is None
+    assert [(s.tool, s.args.get("roi_number")) for s in plan.steps] == [("detect", 1)]
+    for asked in (
+        "what did the segmentation in view 2 show?",
+        "did I already count cells in view 2?",
+    ):
+        plan = _plan(router, asked, views=3)
+        assert plan.lookup is not None
+        assert plan.lookup.kind == "recall"
+        assert plan.steps == []
+    assert _tools(_plan(router, "and there? same classification", views=2)) == ["classify"]
+
+
+def test_how_things_look_in_general_is_a_textbook_question(router: SemanticRouter) -> None:
+    for asked in (
+        "what's MSI, and what does it look like under the microscope?",
+        "how would a pathologist tell normal mucosa from tumor epithelium?",
+    ):
+        plan = _plan(router, asked, views=1)
+        assert plan.knowledge
+        assert plan.steps == []
