@@ -48,7 +48,11 @@ def make_executor(deps: GraphDeps) -> Node:
                 roi = _roi_from(ev, state, n_rois + len(new_rois) + 1, turn)
                 new_rois.append(roi.model_dump(mode="json"))
                 current = roi.number
-        earlier = records(state.get("archive", []), plan.lookup.earlier) if plan.lookup else []
+        wanted = [
+            *(plan.lookup.earlier if plan.lookup else []),
+            *(plan.also.earlier if plan.also else []),
+        ]
+        earlier = records(state.get("archive", []), list(dict.fromkeys(wanted)))
         return {
             "evidence": evidence,
             "rois": new_rois,

@@ -235,13 +235,15 @@ def build_plan(
     steps: list[PlanStep] = []
     notes: list[str] = []
     here = [r for r in rois if r.slide_id == slide_id]
-    lookup = None
-    if parsed.recall is not None:
-        lookup = plan_recall(parsed.recall, here, current, archive or [])
-    elif parsed.compare is not None:
+    lookup = also = None
+    if parsed.compare is not None:
         steps, lookup = plan_compare(parsed.compare, here, current, archive or [])
+        if parsed.recall is not None:  # "compare 1 and 2, and remind me what the slide was"
+            also = plan_recall(parsed.recall, here, current, archive or [])
+    elif parsed.recall is not None:
+        lookup = plan_recall(parsed.recall, here, current, archive or [])
     if (parsed.recall or parsed.compare) and _only_review(parsed):
-        return Plan(request=request, steps=steps, lookup=lookup)
+        return Plan(request=request, steps=steps, lookup=lookup, also=also)
     if parsed.info:
         steps.append(PlanStep(tool="slide_info", why="slide size, levels, resolution"))
     if parsed.tissue:
@@ -275,7 +277,12 @@ def build_plan(
     if not steps and not parsed.knowledge and lookup is None:
         notes.append("no tool matched the request")
     return Plan(
-        request=request, steps=steps, notes=notes, knowledge=parsed.knowledge, lookup=lookup
+        request=request,
+        steps=steps,
+        notes=notes,
+        knowledge=parsed.knowledge,
+        lookup=lookup,
+        also=also,
     )
 
 

@@ -43,6 +43,12 @@ def compose_review(
         cites = _compare(steps, answer, evidence, earlier, lookup)
     else:
         cites = _recall_regions(steps, answer, earlier, lookup, rois)
+    if plan.also is not None:  # a recall asked beside the comparison
+        if answer.render():
+            answer.text(" ")
+        cites += [
+            c for c in _recall_regions(steps, answer, earlier, plan.also, rois) if c not in cites
+        ]
     for ev in evidence:  # what the turn ran beside the comparison or recall
         if ev.id not in cites:
             summary = _add(steps, ev, "")

@@ -144,6 +144,11 @@ _ONLY_A_REF_RE = re.compile(
     r"(?:(?:in|for|on|of|from|across|among)\s+)?(?:all\s+)?(?:the|these|those|our)\s+"
     r"(?:(?:two|three|four|five|six|\d)\s+)?(?:views|regions|rois|fields|areas)(?:\s+so\s+far)?"
 )
+_RECALL_BESIDE_RE = re.compile(
+    r"\b(?:remind|recall|what\s+did\s+we|what\s+was|what\s+were|earlier)\b"
+)
+"""A recall clause beside a comparison that asks its own question ("…, and remind me what the
+slide-level diagnosis was"), not the comparison's wording."""
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
 """Capabilities that analyse a region of the slide."""
 _ANAPHOR_WORDS = 5
@@ -477,6 +482,21 @@ def _without_asides(low: str) -> str:
     return " ".join(low.split())
 
 
+def _with_recalled(compare: CompareRequest, recall: RecallRequest, said: str) -> CompareRequest:
+    """A comparison that names one region beside a recall of another compares the two.
+
+    "What did we get for view 1 and how does it compare to view 3": "it" is view 1. "What did
+    we count in view 2? And now count view 4 so I can put them next to each other": 2 and 4.
+    """
+    regions = list(compare.regions)
+    named = [r for r in regions if r != "current"]
+    if "current" in regions and re.search(r"\bit\b", said):
+        regions = [recall.regions[0] if r == "current" else r for r in regions]
+    elif len(set(named)) < 2:
+        regions = list(dict.fromkeys([*recall.regions, *named]))
+    return replace(compare, regions=tuple(regions))
+
+
 def semantic_parse(
     request: str, router: SemanticRouter, *, has_view: bool, has_class: bool = False
 ) -> tuple[ParsedRequest, Routing, str]:
@@ -541,15 +561,17 @@ def semantic_parse(
             named = compare_of(low, compare.regions)
             compare = replace(compare, tool=named.tool, what=named.what)
         chosen.discard("compare")
-    elif "recall" in chosen:
-        said = clause_of.get("recall", low)
+    said = clause_of.get("recall", low)
+    if "recall" in chosen and (compare is None or _RECALL_BESIDE_RE.search(said)):
         recall = parse_recall(said) or RecallRequest(
             regions=tuple(dict.fromkeys(region_refs(said))), kinds=findings_asked(said)
         )
         if not recall.kinds and not recall.views and len(routing.selected) == 1:
             # "remind me, what was the count"
             recall = RecallRequest(regions=recall.regions, kinds=findings_asked(low))
-        chosen.discard("recall")
+    chosen.discard("recall")
+    if compare is not None and recall is not None and recall.regions:
+        compare = _with_recalled(compare, recall, clause_of.get("compare", ""))
     zoom = None
     if "zoom" not in chosen and chosen & {"detect", "classify", "segment"}:
         named = zoom_request(low)

@@ -103,6 +103,11 @@ class Plan(_Model):
     lookup: CaseLookup | None = Field(
         default=None, description="earlier evidence of the case this turn compares or recalls"
     )
+    also: CaseLookup | None = Field(
+        default=None,
+        description="a recall asked beside a comparison ('compare views 1 and 2, and remind "
+        "me what the slide was classified as')",
+    )
     planner: PlannerName = Field(default="rules", description="the planner that wrote this plan")
     planner_reason: str = Field(default="", description="why that planner was chosen")
     clarify: str | None = Field(

@@ -131,7 +131,7 @@ def capabilities_in(plan: Plan) -> list[str]:
         for s in plan.steps
         if not (s.tool == "zoom" and s.why == FOR_ANALYSIS) and not s.why.endswith("to compare")
     ]
-    found = [plan.lookup.kind] if plan.lookup is not None else []
+    found = [x.kind for x in (plan.lookup, plan.also) if x is not None]
     found += list(dict.fromkeys(step.tool for step in steps))
     if plan.knowledge:
         found.append("knowledge")

@@ -275,3 +275,25 @@ def test_a_recall_that_denies_a_held_result_is_rejected(review: Review) -> None:
     )["verification"]
     assert report["status"] == "rejected"
     assert "the case does hold segment result E4.1" in report["reasons"][0]
+
+
+def test_a_comparison_and_a_recall_in_one_request_answer_both(review: Review) -> None:
+    copilot = _fresh_copilot(review.home)
+    try:
+        both = copilot.ask(
+            review.slide,
+            "compare regions 1 and 2 again, and remind me what we concluded about the first region",
+            CASE,
+        )
+    finally:
+        copilot.close()
+    assert both.plan is not None
+    assert both.plan["lookup"]["kind"] == "compare"
+    assert both.plan["also"]["kind"] == "recall"
+    assert both.evidence == []  # both regions' segmentations are reused, nothing re-run
+    assert both.verification["status"] == "verified", both.verification["reasons"]
+    n1 = review.turns[3].evidence[0]["output"]["count"]
+    n2 = review.turns[2].evidence[0]["output"]["count"]
+    assert f"({n1} vs {n2})" in both.answer
+    assert "About the first region, earlier in this case:" in both.answer
+    assert f"outlined {n1} nuclei in region #1" in both.answer

@@ -544,3 +544,12 @@ def test_how_things_look_in_general_is_a_textbook_question(router: SemanticRoute
         plan = _plan(router, asked, views=1)
         assert plan.knowledge
         assert plan.steps == []
+
+
+def test_a_recall_beside_a_comparison_names_what_it_is_compared_with(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "what did we get for view 1 and how does it compare to view 3", views=3)
+    assert plan.lookup is not None
+    assert plan.also is not None
+    assert (plan.lookup.kind, plan.lookup.rois, plan.also.kind) == ("compare", [1, 3], "recall")
