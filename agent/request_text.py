@@ -151,6 +151,10 @@ _SHORTHAND = {
     "lvl": "level",
     "histo": "histological",
     "n/c": "nuclear to cytoplasmic",
+    "adenoca": "adenocarcinoma",
+    "u": "you",
+    "ur": "your",
+    "say me": "tell me",
 }
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w/])")
 _CONTRACTIONS = {"'s": " is", "'re": " are", "'m": " am", "'ve": " have", "'ll": " will"}

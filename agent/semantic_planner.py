@@ -149,6 +149,11 @@ _RECALL_BESIDE_RE = re.compile(
 )
 """A recall clause beside a comparison that asks its own question ("…, and remind me what the
 slide-level diagnosis was"), not the comparison's wording."""
+_PLACE_ONLY_RE = re.compile(
+    r"\s*(?:(?:and|ok|okay|so|now)\s+)?(?:what\s+about\s+|how\s+about\s+)?"
+    r"(?:there|here|this\s+one|that\s+one)\s*"
+)
+"""A clause that only points at a place, beside one that says what to do there."""
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
 """Capabilities that analyse a region of the slide."""
 _ANAPHOR_WORDS = 5
@@ -379,6 +384,8 @@ class SemanticRouter:
                 continue  # "..., my attending asked and I have no idea where to look"
             if selected and ECHO_RE.fullmatch(clause):
                 continue  # "run the classifier on piece 6 and give me the label"
+            if len(clauses) > 1 and _PLACE_ONLY_RE.fullmatch(clause):
+                continue  # "and there? same classification": where, not what
             order = np.argsort(-table[i])
             best = float(table[i, order[0]])
             name = names[order[0]] if best >= self.threshold else None

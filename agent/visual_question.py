@@ -53,7 +53,8 @@ _LOOK_RE = re.compile(
     + _IF_SO
     + r"(?:(?:tell\s+me\s+)?(?:if|whether)\s+|(?:(?:what|how)\s+)?(?:do|does|did)\s+)?"
     r"(?P<subject>(?:this|that|these|those|the)\s+[\w-]+(?:\s+[\w-]+)?|this|that|it|they|these|"
-    r"those)\s+(?:look|looks|appear|appears|seem|seems)\s+(?:to\s+(?:be|you)\s+)?(?:like\s+)?"
+    r"those|nuclei|cells|glands|crypts|ducts|villi|tubules|vessels|acini|nests)\s+"
+    r"(?:look|looks|appear|appears|seem|seems)\s+(?:to\s+(?:be|you)\s+)?(?:like\s+)?"
     r"(?P<thing>[^?.;]+)"
 )
 _LOOKS_TO_ME_RE = re.compile(
@@ -142,7 +143,7 @@ _DESCRIBE_RE = re.compile(
     r"what\s+(?:catches|strikes)\s+(?:your|you)|what\s+is\s+(?:going\s+on|happening)|"
     r"what\s+do\s+you\s+notice|anything\s+(?:notable|remarkable|concerning|worrying|abnormal|"
     r"odd|weird|interesting)|tell\s+me\s+about\s+(?:this|that|these|those|what\s+you\s+see)|"
-    r"what\s+grade\b|what\s+is\s+the\s+[\w\s-]{0,30}?(?:score|pattern|ratio|index)\s+"
+    r"what\s+grade\b|what\s+[\w-]+\s+grade\s+(?:would|do|does|is|are)\s+(?:you|this|these|it|they)\b|what\s+is\s+the\s+[\w\s-]{0,30}?(?:score|pattern|ratio|index)\s+"
     r"(?=here\b|in\s+(?:this|these|the)\b|of\s+(?:this|these|those)\b)|"
     r"what\s+(?:type|kind|sort)\s+of\s+(?:cells?|structures?|inflammat\w*|infiltrate|pattern|"
     r"glands?)\s+(?:is|are)\s+(?=this|these|those|that|here|present|seen)|"
@@ -171,6 +172,20 @@ _MEASURED_THING_RE = re.compile(r"(?:tissue|cells?|nucle(?:i|us))\b(?!\s+(?:look
 """Presence of tissue, cells or nuclei is the tissue tool's or the detector's to answer."""
 
 
+_QUALITY_RE = re.compile(
+    r"\b(?:blurr?y|blurred|blur|out\s+of\s+focus|in\s+focus|focus(?:ed|sed)?|folds?|folded|"
+    r"(?:air\s+)?bubbles?|precipitate|lifting|lifted|detach\w*|faded|fading|washed[\s-]out|"
+    r"chatter|knife\s+marks?|(?:over|under)[\s-]?stain\w*|"
+    r"too\s+(?:eosinophilic|basophilic|pink|blue|pale|dark|red|purple)|artefacts?|artifacts?|"
+    r"stitching)\b"
+)
+"""How the section or its scan looks (focus, folds, bubbles, faded stain): only an expert that
+sees the image answers."""
+_ASKS_RE = re.compile(
+    r"\?|^\s*(?:\w+\s+){0,3}?(?:is|are|does|do|did|any|how|what|whats|could|can)\b"
+)
+
+
 @dataclass(frozen=True)
 class VisualQuestion:
     """A clause read as a question about the image."""
@@ -185,6 +200,9 @@ class VisualQuestion:
 def visual_question(clause: str) -> VisualQuestion | None:
     """The visual question ``clause`` asks, or None when its form is not one."""
     low = clause.lower()
+    quality = _QUALITY_RE.search(low)
+    if quality is not None and _ASKS_RE.search(low):
+        return VisualQuestion("state", quality.group())  # "is that a fold or an air bubble?"
     describe = _DESCRIBE_RE.search(low)
     if describe is not None:
         thing = (describe.group("thing") or describe.group("about") or "").strip()

@@ -553,3 +553,32 @@ def test_a_recall_beside_a_comparison_names_what_it_is_compared_with(
     assert plan.lookup is not None
     assert plan.also is not None
     assert (plan.lookup.kind, plan.lookup.rois, plan.also.kind) == ("compare", [1, 3], "recall")
+
+
+def test_how_the_section_or_its_scan_looks_goes_to_the_visual_expert(
+    router: SemanticRouter,
+) -> None:
+    for asked in (
+        "is that a crease in the section or a bubble under the coverslip?",
+        "does the stain look faded to you here",
+        "is this field out of focus or is the tissue just thick",
+        "what histologic grade would you give this?",
+        "ducts look atypical? low or high grade",
+    ):
+        assert _tools(_plan(router, asked, views=2)) == ["vqa"], asked
+
+
+def test_a_clause_asking_for_the_output_of_the_one_before_adds_nothing(
+    router: SemanticRouter,
+) -> None:
+    for asked, want in (
+        ("mask the stroma in this view and tell me what fraction it covers", ["segment"]),
+        (
+            "segment epithelium and stroma here, then give me the area of both compartments",
+            ["segment", "segment"],  # one mask per compartment, no comparison of regions
+        ),
+        ("is there any mucus in this field? if so, how much area in mm²", ["composition"]),
+        ("next slide please, the liver one. what is its mpp?", ["slide_info"]),
+        ("ok and here? same count", ["detect"]),
+    ):
+        assert _tools(_plan(router, asked, views=2)) == want, asked
