@@ -30,6 +30,7 @@ _SPLIT_RE = re.compile(
     r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
     r"head|navigate|open|take|bring|switch|return|pull|locate|map)\b)|"
+    r",\s*(?=(?:because|as\s+that|since\s+that)\b)|"
     r",\s*(?=(?:suspect|suspected|query|possible|possibly|probable|likely|clinically|hx|"
     r"history\s+of|known|r/o)\b)|"
     r"\s+and\s+(?:the\s+|a\s+)?(?=(?:composition|classification|segmentation|breakdown|"
@@ -156,6 +157,8 @@ _SHORTHAND = {
     "ur": "your",
     "say me": "tell me",
 }
+_QUERY_MARK_RE = re.compile(r"(?:(?<=[\s,(])|^)\?(?=[a-z])")
+"""A clinician's "?metastatic colorectal" on a form: a query, not a question mark."""
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w/])")
 _CONTRACTIONS = {"'s": " is", "'re": " are", "'m": " am", "'ve": " have", "'ll": " will"}
 _CONTRACTION_RE = re.compile(
@@ -375,6 +378,7 @@ def normalise(text: str) -> str:
     low = " ".join(text.lower().split())
     low = low.replace("’", "'").replace("“", '"').replace("”", '"').replace("×", "x")
     low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
+    low = _QUERY_MARK_RE.sub("query ", low)
     for pattern, replacement in _PHRASES:
         low = pattern.sub(replacement, low)
     low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)

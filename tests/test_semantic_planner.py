@@ -582,3 +582,21 @@ def test_a_clause_asking_for_the_output_of_the_one_before_adds_nothing(
         ("ok and here? same count", ["detect"]),
     ):
         assert _tools(_plan(router, asked, views=2)) == want, asked
+
+
+def test_a_reason_a_form_or_a_clinical_query_adds_no_step(router: SemanticRouter) -> None:
+    for asked, want in (
+        (
+            "any mitoses in this field? describe them if so, because the grade depends on it",
+            ["vqa"],
+        ),
+        (
+            "?lymphoma clinically. what does the slide-level model say, and show me the heatmap",
+            ["wsi_classify"],
+        ),
+        ("does the epithelium look atypical? the surgeon wrote 'Barrett's?' on the form", ["vqa"]),
+    ):
+        assert _tools(_plan(router, asked, views=2)) == want, asked
+    plan = _plan(router, "put together everything we have concluded on this case in two lines", 3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
