@@ -97,7 +97,7 @@ _MAG_RE = re.compile(
 )
 _MPP_RE = re.compile(
     rf"(?<![\w.-]){_SCALE_NUM}\s*"
-    r"(?:(?:µm|μm|um|microns?|micrometers?)\s*(?:/|per)\s*(?:px|pixels?)|mpp\b)"
+    r"(?:(?:µm|μm|um|microns?|micromet(?:er|re)s?)\s*(?:/|per)\s*(?:px|pixels?)|mpp\b)"
 )
 _LEVEL_RE = re.compile(r"\blevel\s*(\d+)\b")
 _ZOOM_VERB_RE = re.compile(
@@ -170,13 +170,14 @@ _PAN_WORDS = {
     "rightwards": "right",
 }
 _FACTOR_RE = re.compile(
-    r"\bzoom(?:ed|ing)?\s+(in|out)\s+(?:by\s+)?(?:a\s+factor\s+of\s+)?(\d+(?:\.\d+)?)\s*"
+    r"\bzoom(?:ed|ing)?\s+(in|out)\s*,?\s+(?:please\s*,?\s+)?(?:by\s+)?(?:a\s+factor\s+of\s+)?"
+    r"(\d+(?:\.\d+)?)\s*"
     r"(?:x|×|times|fold|-fold)?(?!\s*(?:µm|μm|um|microns?|px|pixels?))"
     r"|\b(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(closer|further|farther|more|less|out|in)\b"
     r"|\b(twice|double|two\s+times)\s+(?:as\s+)?(?:close|closer|far|deep|much|the\s+(?:magnification|zoom)|"
     r"mag(?:nification)?|zoom)\b"
     r"|\b(halve|half)\s+(?:the\s+)?(?:magnification|mag|zoom)\b"
-    r"|\bzoom(?:ed|ing)?\s+(out)\s+by\s+(?:a\s+)?(half)\b"
+    r"|\bzoom(?:ed|ing)?\s+(out)\b[^.?;\d]{0,20}?\bby\s+(?:a\s+)?(half)\b"
     r"|\b(closer|further|farther)\s*[.,:;-]?\s*(?:by\s+)?(\d+(?:\.\d+)?)\s*(?:x|×|times)(?!\w)"
 )
 _CORNER_RE = re.compile(
@@ -592,7 +593,8 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
             low,
         )
         or re.search(
-            r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section)\b", low
+            r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section|bit|chunk)\b",
+            low,
         )
         or (
             re.search(r"\b(?:largest|biggest)\s+one\b", low)
@@ -618,7 +620,8 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
     if m:
         return "roi", None, "number", _ordinal(m.group(1))
     if re.search(
-        r"\b(whole|entire|full)\s+slide\b|\boverview\b|\bacross\s+(?:the|this)\s+slide\b|"
+        r"\b(whole|entire|full)[\s-]slide\b(?![\s-]+(?:classifi|model|label|diagnos|predict))|"
+        r"\boverview\b|\bthumbnail\b|\bacross\s+(?:the|this)\s+slide\b|"
         r"\b(?:much|all|most|percent(?:age)?|fraction|proportion|share)\s+of\s+(?:the|this)\s+slide\b",
         low,
     ):

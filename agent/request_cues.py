@@ -348,9 +348,11 @@ def either_choices(clause: str) -> list[str]:
 
 
 _FORMAT_RE = re.compile(
-    r"\b(?:svs|ndpi|mrxs|scn|czi|vsi|bif|isyntax|dicom|ome-?tiff?|tiff?)\b|\bfile\s+(?:type|format)\b"
+    r"\b(?:svs|ndpi|mrxs|scn|czi|vsi|bif|isyntax|dicom|ome-?tiff?|tiff?)\b|\bfile\s+(?:type|format)\b|"
+    r"\b(?:label|macro|barcode)\s+(?:image|picture|photo|thumbnail|area)\b|\bbarcode\b"
 )
-"""A slide file format named: a question about the file, not the tissue."""
+"""A slide file format or the slide's label image named: a question about the file, not the
+tissue."""
 _WHERE_TISSUE_RE = re.compile(
     r"^\s*which\s+(?:one\s+)?is\s+the\s+(?:largest|biggest|smallest)\s+(?:bit|piece|fragment|core|"
     r"region|area)(?:\s+of\s+tissue)?\s*$|"
@@ -585,7 +587,10 @@ _TWO_RE = re.compile(
 _COMPARE_WORD_RE = re.compile(
     r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bcontrast\w*|"
     r"\bdiffer\w*|\bside\s+by\s+side\b|\bhead\s+to\s+head\b|\bstack(?:s|ed)?\s+(?:up\b|"
-    r"(?:\w+\s+){1,4}(?:up\s+)?against\b)|\bagainst\s+(?:each\s+other|one\s+another)\b"
+    r"(?:\w+\s+){1,4}(?:up\s+)?against\b)|\bagainst\s+(?:each\s+other|one\s+another)\b|"
+    r"\bwhich\s+(?:of\s+(?:the|these|those|our)\s+)?(?:views?|regions?|fields?|rois?|areas?|ones?)\s+"
+    r"(?:had|has|have|showed|shows|is|was|were|gave)\s+(?:the\s+)?(?:more|less|fewer|higher|lower|most|"
+    r"least|highest|lowest|bigger|smaller|larger)\b"
 )
 
 

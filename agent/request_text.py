@@ -178,6 +178,8 @@ _GLUED_RE = re.compile(r"\b(whats|thats|theres|hows)\b")
 """"whats the mpp": a contraction typed without its apostrophe."""
 _THOUSANDS_RE = re.compile(r"\b([xy]\s*[=:]?\s*)(\d{1,3}),(\d{3})\b(?!,\d)")
 """"x 42,000, y 18,500": a labelled coordinate written with a thousands separator."""
+_THOUSANDS_PAIR_RE = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{3})\s*,\s+(\d{1,3}),(\d{3})\b(?!,\d)")
+""""centre on 52,000, 38,500": a point written with thousands separators."""
 _UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _TEENS = (
     "ten",
@@ -385,6 +387,7 @@ def normalise(text: str) -> str:
     low = _STARTED_RE.sub("the first view", low)
     low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
+    low = _THOUSANDS_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _FILLER_RE.sub("", low)
     low = _SPOKEN_RE.sub(_spoken, low)
     low = _PAIR_RE.sub(

@@ -73,7 +73,7 @@ _DETECT_RE = re.compile(
     r"\b(?:detect(?:ions?|ed)?|counts?|densit(?:y|ies)|how\s+many|number\s+of)\b"
 )
 _CLASSIFY_RE = re.compile(
-    r"\bclassif(?:y|ied|ications?|iers?)\b|\b(?:labels?|tissue\s+types?|class)\b|"
+    r"\bclassif(?:y|ied|ications?|iers?)\b|\b(?:labels?|tissue\s+types?|class(?:es)?)\b|"
     r"\bsame\s+(?:\w+\s+)?type\b|\bsame\s+tissue\b|\btissue[\s-]+wise\b|\b(?:tissue\s+)?composition\b|\bkind\s+of\s+tissue\b"
 )
 _NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")

@@ -11,6 +11,7 @@ from agent.intents import (
     segment_target,
     zoom_request,
 )
+from agent.request_text import normalise
 
 
 @pytest.mark.parametrize(
@@ -57,6 +58,21 @@ def test_zoom_arguments() -> None:
     z = parse_request("zoom to (-50, 20)").zoom
     assert z is not None
     assert z.center == (-50, 20)
+
+
+def test_zoom_arguments_as_users_write_them() -> None:
+    z = zoom_request(normalise("centre on 41,200, 30,500 at 20x please"))
+    assert (z.target, z.center, z.magnification) == ("point", (41200, 30500), 20.0)
+    z = zoom_request(normalise("zoom out, please, two times"))
+    assert z.relative is not None
+    assert (z.magnification, z.relative.factor) == (None, 0.5)
+    z = zoom_request(normalise("zoom out a little - by half is enough"))
+    assert z.relative is not None
+    assert z.relative.factor == 0.5
+    assert zoom_request(normalise("show it at 2 micrometres per pixel")).mpp == 2.0
+    z = zoom_request(normalise("biggest bit at 10x"))
+    assert (z.target, z.region_index, z.magnification) == ("tissue_region", 1, 10.0)
+    assert zoom_request(normalise("then the thumbnail please")).target == "slide"
 
 
 @pytest.mark.parametrize(

@@ -600,3 +600,15 @@ def test_a_reason_a_form_or_a_clinical_query_adds_no_step(router: SemanticRouter
     plan = _plan(router, "put together everything we have concluded on this case in two lines", 3)
     assert plan.lookup is not None
     assert plan.lookup.kind == "recall"
+
+
+def test_comparisons_and_slide_facts_by_their_nouns(router: SemanticRouter) -> None:
+    plan = _plan(router, "compare the classes of view 1 and view 3", views=3)
+    assert plan.lookup is not None
+    assert (plan.lookup.kind, plan.lookup.rois, plan.lookup.tool) == ("compare", [1, 3], "classify")
+    plan = _plan(router, "which region had more stroma, the second one or this one?", views=3)
+    assert plan.lookup is not None
+    assert (plan.lookup.kind, plan.lookup.rois) == ("compare", [2, 3])
+    assert _tools(_plan(router, "pull up the macro image, I need to check the barcode", 1)) == [
+        "slide_info"
+    ]
