@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from agent.intents import parse_relative, zoom_request
-from agent.references import CURRENT_RE
+from agent.references import CURRENT_RE, DEICTIC_RE
 from agent.review_intents import (
     CompareRequest,
     RegionRef,
@@ -237,7 +237,8 @@ ECHO_RE = re.compile(
     r"share|proportion)\s+(?:it|they|that)\s+(?:takes?|makes?|occup\w+|covers?)(?:\s+up)?|"
     r"(?:the\s+)?(?:%|percent(?:age)?)\s+(?:area|cover\w*)|the\s+areas?\s+of\s+(?:both|each|the\s+two)"
     r"(?:\s+compartments)?)(?:\s+please)?\s*|"
-    r"\s*i\s+need\s+the\s+areas?\s+of\s+(?:both|each)\s*|"
+    r"\s*(?:and\s+)?(?:i\s+need\s+)?(?:the\s+)?(?:areas?|numbers|values|percentages?)\s+(?:of|for)\s+"
+    r"(?:both|each)(?:\s+compartments)?(?:\s+please)?\s*|"
     r"\s*(?:and\s+)?(?:an?|the)\s+(?:outline|mask|contour|overlay)(?:\s+of\s+[\w\s]+?)?(?:\s+please)?\s*|"
     r"\s*(?:and\s+)?if\s+(?:yes|so)\s*,?\s+how\s+(?:much|many|big|large)\b[^?.;]*|"
     r"\s*(?:and\s+)?(?:show|give)\s+me\s+(?:where\s+(?:its|the\s+model's|the)\s+attention\s+"
@@ -433,6 +434,15 @@ def grammar_cue(clause: str) -> str | None:
     navigation verb with an explicit target or scale, or a relative move, is a view.
     """
     if (
+        _diseases_named(clause) >= 2
+        and not _VISUAL_WORD_RE.search(clause)
+        and (_COMPARE_WORD_RE.search(clause) or _COMPARATIVE_RE.search(clause))
+        and not [r for r in region_refs(clause) if r != "current"]  # "or is it different?"
+        and not DEICTIC_RE.search(clause)
+        and not _EARLIER_RE.search(clause)
+    ):
+        return "knowledge"  # "is SSL the same as sessile serrated adenoma?": two diseases
+    if (
         _COMPARE_WORD_RE.search(clause)
         and can_compare(clause)
         and (parse_compare(clause) is not None or compare_from_refs(clause) is not None)
@@ -552,6 +562,20 @@ def class_stems(cap: Capability) -> tuple[str, ...]:
 _GENERIC_STEMS = frozenset({"composition", "proportion", "percentage", "classes", "background"})
 
 
+def _diseases_named(clause: str) -> int:
+    """How many diseases (or acronyms of one) ``clause`` names; "stroma" is tissue."""
+    return len(
+        {
+            m.group()
+            for m in _DISEASE_RE.finditer(clause)
+            if m.group().upper() not in _NOT_DISEASE and m.group() not in ("stroma", "stromas")
+        }
+    )
+
+
+_VISUAL_WORD_RE = re.compile(r"(?:describe|looks?|see|seen|appear\w*)")
+
+
 def names_disease(request: str) -> bool:
     """The request names a disease or a disease's acronym ("HGSC", "MSI-H")."""
     return any(m.group().upper() not in _NOT_DISEASE for m in _DISEASE_RE.finditer(request))
@@ -565,6 +589,12 @@ def can_compare(low: str) -> bool:
     you did on the first one").
     """
     refs = len(set(region_refs(low))) or (2 if _WHICH_OF_TWO_RE.search(low) else 0)
+    if refs < 2:
+        # "epithelium vs stroma, the area of both", "both with numbers", "my comparison
+        # field": two compartments, two analyses or a name, not two regions
+        if len({m.group()[:5] for m in _COMPARTMENTS_RE.finditer(low)}) == 2:
+            return False
+        low = _NOT_REGIONS_RE.sub(" ", low)
     cue = COMPARE_CUE_RE.search(_VERSUS_RE.sub(" ", low))
     if not cue and _SAME_AGAIN_RE.search(low):
         return False
@@ -573,6 +603,14 @@ def can_compare(low: str) -> bool:
     return bool(cue) or refs >= 2 or two or group
 
 
+_EARLIER_RE = re.compile(r"\b(?:before|earlier|previous(?:ly)?|last\s+(?:one|view|region|time))\b")
+_COMPARTMENTS_RE = re.compile(r"\b(?:epitheli(?:um|al)|strom(?:a|al))\b")
+_NOT_REGIONS_RE = re.compile(
+    r"\bboth\s+(?:with|as|in|please|numbers|compartments|masks|analyses|counts?\s+and)\b|"
+    r"\b(?:areas?|numbers|values|masks|results)\s+of\s+both\b|"
+    r"\bcomparison\s+(?:field|region|area|view|slide|case|sample|piece)\b"
+)
+"""Words of a comparison that name no second region."""
 _SAME_AGAIN_RE = re.compile(
     r"\b(?:do|run|repeat|redo)\s+(?:the\s+)?same\s+(?:[\w-]+\s+){0,2}?(?:count|analysis|"
     r"segmentation|classification|detection|thing|measurement)\s+(?:here|on\s+this|for\s+this|"

@@ -154,6 +154,11 @@ _PLACE_ONLY_RE = re.compile(
     r"(?:there|here|this\s+one|that\s+one)\s*"
 )
 """A clause that only points at a place, beside one that says what to do there."""
+_POINTS_AT_IMAGE_RE = re.compile(
+    r"\b(?:this|these|those|here|there|field|view|region|area|slide|section|image|case|"
+    r"you\s+see|we\s+see|i\s+see|present)\b|^\s*(?:please\s+)?describe\b"
+)
+"""A clause beside a textbook question that asks about the image itself."""
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
 """Capabilities that analyse a region of the slide."""
 _ANAPHOR_WORDS = 5
@@ -458,6 +463,17 @@ class SemanticRouter:
                 selected.append(Scored(name, best, clause))
         if len(selected) > 1:  # "looks mostly muscle to me, how much muscle is there?"
             selected = [s for s in selected if not IMPRESSION_RE.match(s.clause)] or selected
+        if len(selected) > 1 and selected[0].capability == "knowledge":
+            # "what is the grading scheme for DCIS - does necrosis come into it?": the rest of
+            # the textbook question, unless it points at the image or orders an analysis
+            selected = [
+                s
+                for s in selected
+                if s.capability not in _ANALYSES
+                or _POINTS_AT_IMAGE_RE.search(s.clause)
+                or [r for r in region_refs(s.clause) if r != "current"]  # not a bare "it"
+                or analysis_verb(s.clause)
+            ]
         if any(s.capability == "compare" for s in selected):
             # "both of them - which had more epithelium?": the measure of the comparison
             selected = [

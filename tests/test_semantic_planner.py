@@ -612,3 +612,23 @@ def test_comparisons_and_slide_facts_by_their_nouns(router: SemanticRouter) -> N
     assert _tools(_plan(router, "pull up the macro image, I need to check the barcode", 1)) == [
         "slide_info"
     ]
+
+
+def test_both_and_versus_between_compartments_or_diseases_compare_no_regions(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(_plan(router, "epithelium vs stroma here from the masks, area of both", 2)) == [
+        "segment",
+        "segment",
+    ]
+    assert _tools(
+        _plan(router, "count the nuclei and segment the stroma, both with numbers", 2)
+    ) == [
+        "detect",
+        "segment",
+    ]
+    plan = _plan(router, "is LGSC the same as a serous borderline tumour or a different entity?", 2)
+    assert (plan.knowledge, plan.steps, plan.lookup) == (True, [], None)
+    plan = _plan(router, "what is the grading system for DCIS, and does necrosis count in it?", 2)
+    assert (plan.knowledge, plan.steps) == (True, [])
+    assert _tools(_plan(router, "go to 20,000, 30,000 - my comparison field", 2)) == ["zoom"]
