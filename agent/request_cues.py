@@ -265,6 +265,7 @@ ASIDE_RE = re.compile(
     r"(?:is|would)\s+(?:that|it|this)\s+(?:even\s+)?(?:be\s+)?(?:possible|feasible|doable)\b|new\s+case|next\s+case|moving\s+on|"
     r"(?:(?:good\s+)?morning|hi|hello|hey|suspect|suspected|query|possible|possibly|probable|probably|likely|clinically|hx|"
     r"history\s+of|known|r/o)\b|"
+    r"i\s+want\s+(?:to\s+)?see\s+(?:if|whether)\b|"
     r"(?:the\s+)?(?:clinician|surgeon|requisition|request\s+form|form|referral)\s+"
     r"(?:wrote|writes|says|said|states|mentions)\b|"
     r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
@@ -433,6 +434,8 @@ def grammar_cue(clause: str) -> str | None:
     Recalling the case's findings and comparing named regions have unambiguous wording; a
     navigation verb with an explicit target or scale, or a relative move, is a view.
     """
+    if _TISSUE_OUTLINE_RE.search(clause) and not _COMPARTMENT_NAMED_RE.search(clause):
+        return "tissue"  # "make me the outline of the tissue, the mask of all fragments"
     if (
         _diseases_named(clause) >= 2
         and not _VISUAL_WORD_RE.search(clause)
@@ -603,6 +606,13 @@ def can_compare(low: str) -> bool:
     return bool(cue) or refs >= 2 or two or group
 
 
+_TISSUE_OUTLINE_RE = re.compile(
+    r"\b(?:outline|mask|contour)s?\s+(?:of\s+)?(?:the\s+|all\s+(?:the\s+)?)?(?:tissue|fragments|"
+    r"pieces|sections?)\b|\btissue\b[^?.;]*\b(?:outline|mask|contour)s?\b"
+)
+_COMPARTMENT_NAMED_RE = re.compile(
+    r"\b(?:nucle\w*|epitheli\w*|epiderm\w*|glands?|glandular|strom\w*|cellular|cell[- ]rich)\b"
+)
 _EARLIER_RE = re.compile(r"\b(?:before|earlier|previous(?:ly)?|last\s+(?:one|view|region|time))\b")
 _COMPARTMENTS_RE = re.compile(r"\b(?:epitheli(?:um|al)|strom(?:a|al))\b")
 _NOT_REGIONS_RE = re.compile(

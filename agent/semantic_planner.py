@@ -154,11 +154,26 @@ _PLACE_ONLY_RE = re.compile(
     r"(?:there|here|this\s+one|that\s+one)\s*"
 )
 """A clause that only points at a place, beside one that says what to do there."""
+_OBSERVATION_RE = re.compile(
+    r"\s*(?:but\s+|and\s+)?(?:the|these|those|this|that|it|they)\s+(?:[\w-]+\s+){0,3}"
+    r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
+)
+"""A statement of what the user sees ("the glands look crowded"), not a question."""
+
+
+def _asked(clause: str, low: str) -> bool:
+    """The request puts a question mark right after ``clause``."""
+    at = low.find(clause)
+    return at >= 0 and low[at + len(clause) :].lstrip().startswith("?")
+
+
 _POINTS_AT_IMAGE_RE = re.compile(
     r"\b(?:this|these|those|here|there|field|view|region|area|slide|section|image|case|"
     r"you\s+see|we\s+see|i\s+see|present)\b|^\s*(?:please\s+)?describe\b"
 )
 """A clause beside a textbook question that asks about the image itself."""
+_OWN_WORDS = frozenset({"composition", "vqa"})
+"""Tools beside the built-in ones whose wording the grammar knows (cues may override them)."""
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
 """Capabilities that analyse a region of the slide."""
 _ANAPHOR_WORDS = 5
@@ -389,6 +404,8 @@ class SemanticRouter:
                 continue  # "..., my attending asked and I have no idea where to look"
             if selected and ECHO_RE.fullmatch(clause):
                 continue  # "run the classifier on piece 6 and give me the label"
+            if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
+                continue  # "does this look like DCIS? the ducts look stuffed with cells"
             if len(clauses) > 1 and _PLACE_ONLY_RE.fullmatch(clause):
                 continue  # "and there? same classification": where, not what
             order = np.argsort(-table[i])
@@ -441,6 +458,8 @@ class SemanticRouter:
                 and best < self.threshold + _SPLIT_MARGIN
             ):
                 continue  # "..., and how big is it?": a weak echo of the clause before
+            if name is not None and name not in BUILT_IN and name not in _OWN_WORDS:
+                takes_over = False  # a plug-in tool its examples chose: its author's wording
             if cue is not None and cue not in exclude and cue in names and takes_over:
                 name, best = cue, max(best, self.threshold)
             if (

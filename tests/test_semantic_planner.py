@@ -632,3 +632,17 @@ def test_both_and_versus_between_compartments_or_diseases_compare_no_regions(
     plan = _plan(router, "what is the grading system for DCIS, and does necrosis count in it?", 2)
     assert (plan.knowledge, plan.steps) == (True, [])
     assert _tools(_plan(router, "go to 20,000, 30,000 - my comparison field", 2)) == ["zoom"]
+
+
+def test_a_statement_of_what_the_user_sees_and_the_tissue_outline(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(
+        _plan(router, "is this invasive? the glands look angulated but the stroma seems quiet", 2)
+    ) == ["vqa"]
+    assert _tools(_plan(router, "outline the tissue, the mask of every piece please", 2)) == [
+        "tissue"
+    ]
+    assert _tools(
+        _plan(router, "tissue area and a tissue mask, I want to see if a core is missing", 0)
+    ) == ["tissue"]
