@@ -128,7 +128,7 @@ class Routing:
 
 _HOW_MANY_RE = re.compile(r"\s*(?:and\s+|so\s+)?how\s+many\b(?![^?.;]*\b(?:nucle|cells?\b))")
 _RELATION_RE = re.compile(
-    r"\b(?!(?:some|any|no|every)thing\b)[a-z]{3,}ing\b|"
+    r"\b(?!(?:some|any|no|every)thing\b|(?:lining|pooling|staining|lakes?)\b)[a-z]{3,}ing\b|"
     r"\b(?:around|surrounding|encircling|along|into|invading|between|beneath|beyond)\b"
 )
 """A verb or a place relative to something else in the thing asked about ("cells wrapping
@@ -154,6 +154,10 @@ _PLACE_ONLY_RE = re.compile(
     r"(?:there|here|this\s+one|that\s+one)\s*"
 )
 """A clause that only points at a place, beside one that says what to do there."""
+_YOU_SAID_RE = re.compile(
+    r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
+)
+"""What the co-pilot said, told back beside an order, not asked."""
 _OBSERVATION_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?(?:the|these|those|this|that|it|they)\s+(?:[\w-]+\s+){0,3}"
     r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
@@ -404,6 +408,8 @@ class SemanticRouter:
                 continue  # "..., my attending asked and I have no idea where to look"
             if selected and ECHO_RE.fullmatch(clause):
                 continue  # "run the classifier on piece 6 and give me the label"
+            if len(clauses) > 1 and _YOU_SAID_RE.match(clause) and not _asked(clause, low):
+                continue  # "you said three fragments earlier. re-run the tissue detection"
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
                 continue  # "does this look like DCIS? the ducts look stuffed with cells"
             if len(clauses) > 1 and _PLACE_ONLY_RE.fullmatch(clause):

@@ -646,3 +646,16 @@ def test_a_statement_of_what_the_user_sees_and_the_tissue_outline(
     assert _tools(
         _plan(router, "tissue area and a tissue mask, I want to see if a core is missing", 0)
     ) == ["tissue"]
+
+
+def test_what_the_user_adds_about_an_order_adds_no_step(router: SemanticRouter) -> None:
+    for asked, want in (
+        ("second opinion, GI. before I start: what is the scan's mpp?", ["slide_info"]),
+        ("count the nuclei in view 2 and show your working", ["detect"]),
+        ("classify this field. what data was the classifier trained on?", ["classify"]),
+        ("you said two pieces before. run tissue detection again, I see three", ["tissue"]),
+        ("composition of this view please, show me all the classes it found", ["composition"]),
+        ("is there any normal lining left in this biopsy?", ["composition"]),
+        ("what are those pale pink blobs in the gland lumens?", ["vqa"]),
+    ):
+        assert _tools(_plan(router, asked, views=2)) == want, asked
