@@ -170,6 +170,11 @@ BARE_REF_RE = re.compile(
     r"\s+)*the\s+other\s+(?:one|view|region|field)s?\s*(?:too|then|please|now)?\s*[?.!]*\s*"
 )
 """"the other one", "same for the other one": a reference with nothing asked of it."""
+NOTHING_ASKED_RE = re.compile(
+    r"\s*(?:(?:ok|okay|so|um+|uh+|er+m?|hmm+|right|well|and|then|now|yes|yeah|no|alright|fine|"
+    r"go|help|please|hi|hello)\s*[,.!?]*\s*)*"
+)
+"""Words that ask for nothing ("ok so um", "help", "go"): a clarifying question."""
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
@@ -203,7 +208,7 @@ _WHAT_CASE_IS_RE = re.compile(
 """The slide's class asked in passing ("tell me what this case is", "a slide-level call")."""
 """"Overall, what is this case?": the slide's class."""
 PROPORTION_RE = re.compile(
-    r"\b(?:fraction|percent(?:age)?|proportions?|share|mostly|majority|predominantly|"
+    r"\b(?:fraction|percent(?:ages?)?|proportions?|share|mostly|majority|predominantly|"
     r"how\s+much)\b|%"
 )
 """How much of a region a class takes: the composition's question, when it names a class."""
@@ -234,7 +239,8 @@ ECHO_RE = re.compile(
     r"values?|areas?|percentages?|breakdown|says|finds|found)(?:\s+(?:with|and)\s+(?:its|the|their)\s+"
     r"(?:confidence|score|probabilit(?:y|ies)|certainty))?(?:\s+please)?\s*|"
     r"\s*(?:and\s+|then\s+)?(?:give|tell|show)\s+(?:me\s+|us\s+)?(?:what\s+(?:fraction|percent(?:age)?|"
-    r"share|proportion)\s+(?:it|they|that)\s+(?:takes?|makes?|occup\w+|covers?)(?:\s+up)?|"
+    r"share|proportion)(?:\s+of\s+(?:the\s+)?(?:area|field|view|region))?\s+(?:it|they|that)\s+"
+    r"(?:takes?|makes?|occup\w+|covers?)(?:\s+up)?|"
     r"(?:the\s+)?(?:%|percent(?:age)?)\s+(?:area|cover\w*)|the\s+areas?\s+of\s+(?:both|each|the\s+two)"
     r"(?:\s+compartments)?)(?:\s+please)?\s*|"
     r"\s*(?:and\s+)?(?:i\s+need\s+)?(?:the\s+)?(?:areas?|numbers|values|percentages?)\s+(?:of|for)\s+"
@@ -242,6 +248,10 @@ ECHO_RE = re.compile(
     r"\s*(?:and\s+)?(?:an?|the)\s+(?:outline|mask|contour|overlay)(?:\s+of\s+[\w\s]+?)?(?:\s+please)?\s*|"
     r"\s*(?:and\s+)?if\s+(?:yes|so)\s*,?\s+how\s+(?:much|many|big|large)\b[^?.;]*|"
     r"\s*(?:and\s+)?(?:show|give|tell)\s+(?:me\s+)?(?:your|the)\s+(?:working|work|maths?|calculations?)\s*|"
+    r"\s*(?:and\s+)?with\s+(?:its|the|their)\s+(?:area|size|percentage|%|density|count)\b[^?.;]*|"
+    r"\s*(?:then\s+|and\s+)?(?:the\s+)?(?:mm²|mm2|µm²|%|percent(?:age)?|area|density|coverage)"
+    r"(?:(?:\s*/\s*|\s+)(?:mm²|mm2|%|percent\w*|area|density|coverage))*"
+    r"(?:\s+(?:of|for|in)\s+(?:the\s+)?(?:view|field|region|this|it))?\s*|"
     r"\s*(?:and\s+)?(?:show|give|tell)\s+me\s+(?:every|each|all(?:\s+the)?)\s+class(?:es)?\b[^?.;]*|"
     r"\s*(?:and\s+)?what\s+(?:dataset|data|images|tissue)\s+(?:was|is|were)\s+(?:that|the|this|it|your)\s*"
     r"(?:classifier|model|detector|tool|expert)?\s+trained\s+on\b[^?.;]*|"
@@ -623,7 +633,8 @@ _COMPARTMENTS_RE = re.compile(r"\b(?:epitheli(?:um|al)|strom(?:a|al))\b")
 _NOT_REGIONS_RE = re.compile(
     r"\bboth\s+(?:with|as|in|please|numbers|compartments|masks|analyses|counts?\s+and)\b|"
     r"\b(?:areas?|numbers|values|masks|results)\s+of\s+both\b|"
-    r"\bcomparison\s+(?:field|region|area|view|slide|case|sample|piece)\b"
+    r"\bcomparison\s+(?:field|region|area|view|slide|case|sample|piece)\b|"
+    r"\bso\s+(?:that\s+)?(?:they|we|i|you|the\s+\w+)\s+can\s+compare\b[^?.;]*"
 )
 """Words of a comparison that name no second region."""
 _SAME_AGAIN_RE = re.compile(

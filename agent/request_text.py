@@ -156,7 +156,25 @@ _SHORTHAND = {
     "u": "you",
     "ur": "your",
     "say me": "tell me",
+    "cmp": "compare",
+    "clf": "classify",
+    "musc": "muscle",
+    "epith": "epithelium",
+    "recount": "count again",
 }
+_BULLET_RE = re.compile(r"\s*\n\s*(?:[-*•]\s+)?|^\s*[-*•]\s+")
+"""Lines of a note, each one a clause ("- nuc count\n- mitotic figs seen?")."""
+_UNITS_PLUS_RE = re.compile(
+    r"(mm²|mm2|µm²|um2|%|area|percent\w*|density|count)\s*\+\s*(mm²|mm2|µm²|um2|%|area|percent\w*|"
+    r"density|count)"
+)
+"""Two units of one figure ("mm² + %"): one clause, not two."""
+_STEP_OUT_RE = re.compile(r"\b(?:step|pull|back)\s+(out|in)\b(?=\s+(?:by\s+)?\d|\s*$|\s*[,;.])")
+"""A note's "step out 2x": a zoom."""
+_ARROW_RE = re.compile(r"\s*(?:->|→|=>)\s*")
+"""A note's arrow ("step out 2x -> recount nuc"): the next step."""
+_LIST_MARK_RE = re.compile(r"(?:^|(?<=\s))\d\)\s+")
+"""A numbered list in a note ("1) count 2) compare with v1"): one clause per item."""
 _QUERY_MARK_RE = re.compile(r"(?:(?<=[\s,(])|^)\?(?=[a-z])")
 """A clinician's "?metastatic colorectal" on a form: a query, not a question mark."""
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w/])")
@@ -377,9 +395,14 @@ _PHRASES = (
 
 def normalise(text: str) -> str:
     """Lower case, single spaces, plain quotes and ×, pathologists' shorthand spelled out."""
-    low = " ".join(text.lower().split())
+    low = _BULLET_RE.sub("; ", text.lower()).lstrip("; ")
+    low = " ".join(low.split())
     low = low.replace("’", "'").replace("“", '"').replace("”", '"').replace("×", "x")
     low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
+    low = _UNITS_PLUS_RE.sub(r"\1/\2", low)
+    low = _STEP_OUT_RE.sub(r"zoom \1", low)
+    low = _ARROW_RE.sub("; then ", low)
+    low = _LIST_MARK_RE.sub("; ", low)
     low = _QUERY_MARK_RE.sub("query ", low)
     for pattern, replacement in _PHRASES:
         low = pattern.sub(replacement, low)

@@ -47,6 +47,7 @@ from agent.request_cues import (
     NAV_VERB_RE,
     NO_DIAGNOSIS,
     NOT_A_FEATURE_RE,
+    NOTHING_ASKED_RE,
     PAST_RESULT_RE,
     PROPORTION_RE,
     SEGMENT_VERB_RE,
@@ -151,13 +152,22 @@ _RECALL_BESIDE_RE = re.compile(
 slide-level diagnosis was"), not the comparison's wording."""
 _PLACE_ONLY_RE = re.compile(
     r"\s*(?:(?:and|ok|okay|so|now)\s+)?(?:what\s+about\s+|how\s+about\s+)?"
-    r"(?:there|here|this\s+one|that\s+one)\s*"
+    r"(?:there|here|this\s+one|that\s+one)\s*|"
+    r"\s*(?:across|over|on|for|in)\s+(?:the\s+)?(?:whole|entire|full)\s+slide\s*"
 )
 """A clause that only points at a place, beside one that says what to do there."""
 _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
 """What the co-pilot said, told back beside an order, not asked."""
+_MASK_WORD_RE = re.compile(r"\b(?:masks?|segment\w*|outlines?)\b")
+_HAS_VERB_RE = re.compile(
+    r"\b(?:is|are|was|were|be|do|does|did|has|have|had|can|could|would|will|should|count|show|"
+    r"go|take|zoom|segment|classify|run|tell|give|find|pan|move|open|measure|mask|outline|detect|"
+    r"compare|look|see|check|estimate|describe|bring|put|make|get|redo|repeat|calculate|"
+    r"quantify|jump|head|return|step|navigate|centre|center|any)\b"
+)
+"""A clause with a verb of its own (or "any …?"), not a fragment."""
 _OBSERVATION_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?(?:the|these|those|this|that|it|they)\s+(?:[\w-]+\s+){0,3}"
     r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
@@ -386,7 +396,8 @@ class SemanticRouter:
 
     def route(self, low: str, exclude: frozenset[str] = frozenset()) -> Routing:
         """Capabilities the request asks for, in the order its clauses name them."""
-        if BARE_REF_RE.fullmatch(low):  # "the other one": nothing asked of it, ask what
+        if BARE_REF_RE.fullmatch(low) or NOTHING_ASKED_RE.fullmatch(low):
+            # "the other one", "ok so um": nothing asked of it, ask what
             return Routing(selected=[], nearest=[])
         clauses = split_clauses(low)
         texts = [*clauses, low] if len(clauses) > 1 else clauses
@@ -481,6 +492,7 @@ class SemanticRouter:
                 and "composition" not in exclude
                 and PROPORTION_RE.search(clause)
                 and not SEGMENT_VERB_RE.search(clause)
+                and not _MASK_WORD_RE.search(clause)  # "stroma mask, area and % coverage"
                 and names_any(clause, class_stems(self.capabilities[names.index("composition")]))
             ):  # "what fraction of this field is stroma?", "is it mostly tumour or stroma?"
                 name, best = "composition", max(best, self.threshold)
@@ -488,6 +500,12 @@ class SemanticRouter:
                 selected.append(Scored(name, best, clause))
         if len(selected) > 1:  # "looks mostly muscle to me, how much muscle is there?"
             selected = [s for s in selected if not IMPRESSION_RE.match(s.clause)] or selected
+        if any(s.capability == "recall" for s in selected):
+            # "for view 8, what were the epithelial areas from the segmentation?", "and view
+            # 10 - what was your label?": a fragment beside a recall qualifies it
+            selected = [
+                s for s in selected if s.capability == "recall" or _HAS_VERB_RE.search(s.clause)
+            ]
         if len(selected) > 1 and selected[0].capability == "knowledge":
             # "what is the grading scheme for DCIS - does necrosis come into it?": the rest of
             # the textbook question, unless it points at the image or orders an analysis

@@ -659,3 +659,28 @@ def test_what_the_user_adds_about_an_order_adds_no_step(router: SemanticRouter) 
         ("what are those pale pink blobs in the gland lumens?", ["vqa"]),
     ):
         assert _tools(_plan(router, asked, views=2)) == want, asked
+
+
+def test_notes_with_arrows_lists_and_bullets(router: SemanticRouter) -> None:
+    for asked, want in (
+        ("step out 2x -> recount nuc", ["zoom", "detect"]),
+        ("1) seg epith 2) clf", ["segment", "classify"]),
+        ("- nuc count + density\n- any mitoses?", ["detect", "vqa"]),
+        ("stroma mask -> area mm² + %", ["segment"]),
+        ("all classes mm² + % across entire slide", ["composition"]),
+    ):
+        assert sorted(_tools(_plan(router, asked, views=2))) == sorted(want), asked
+    z = _plan(router, "step out 2x", views=2).steps[0]
+    assert (z.tool, z.args.get("factor")) == ("zoom", 0.5)
+    for vague in ("ok so um", "help", "go"):
+        assert _plan(router, vague, views=2).clarify, vague
+
+
+def test_a_fragment_beside_a_recall_qualifies_it(router: SemanticRouter) -> None:
+    for asked in (
+        "for view 2, what were the stromal areas from the segmentation?",
+        "and view 1 - what was your label for that one?",
+    ):
+        plan = _plan(router, asked, views=3)
+        assert plan.lookup is not None, asked
+        assert (plan.lookup.kind, plan.steps) == ("recall", []), asked
