@@ -83,6 +83,14 @@ _BOX_RE = re.compile(
     rf"|\bx0\s*[=:]\s*({_NUM})\s*,?\s*y0\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?"
     rf"x1\s*[=:]\s*({_NUM})\s*,?\s*y1\s*[=:]\s*({_NUM})"
 )
+_XY_RANGE_RE = re.compile(
+    rf"\bx\s*[=:]?\s*({_NUM})\s*(?:to|-|–)\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})\s*"
+    rf"(?:to|-|–)\s*({_NUM})\b|"
+    rf"\b(?:from\s+)?({_NUM})\s*(?:to|-|–)\s*({_NUM})\s+(?:across|horizontally|in\s+x)\s*,?\s*"
+    rf"(?:and\s+)?(?:from\s+)?({_NUM})\s*(?:to|-|–)\s*({_NUM})\s+(?:down|vertically|in\s+y)\b"
+)
+"""A box as two ranges, x first ("x 60000 to 68000, y 20000 to 26000", "from 70000 to 76000
+across and 30000 to 35000 down")."""
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b(?!\s*,\s*\d)"
@@ -514,7 +522,7 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
         scan = _FACTOR_RE.sub(" ", scan)
     box = _parse_box(scan)
     if box is not None:
-        scan = _BOX_RE.sub(" ", scan)
+        scan = _BOX_RE.sub(" ", _XY_RANGE_RE.sub(" ", scan))
     point = _parse_point(scan)
     if point is not None:
         scan = _POINT_RE.sub(" ", scan)
@@ -560,6 +568,10 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
 
 
 def _parse_box(low: str) -> tuple[int, int, int, int] | None:
+    r = _XY_RANGE_RE.search(low)
+    if r is not None:  # "x 60000 to 68000, y 20000 to 26000": x0, x1, then y0, y1
+        x0, x1, y0, y1 = (round(_bounded(v, "coordinate")) for v in r.groups() if v is not None)
+        return (x0, y0, x1, y1)
     m = _BOX_RE.search(low)
     if m is None:
         return None

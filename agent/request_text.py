@@ -198,6 +198,11 @@ _THOUSANDS_RE = re.compile(r"\b([xy]\s*[=:]?\s*)(\d{1,3}),(\d{3})\b(?!,\d)")
 """"x 42,000, y 18,500": a labelled coordinate written with a thousands separator."""
 _THOUSANDS_PAIR_RE = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{3})\s*,\s+(\d{1,3}),(\d{3})\b(?!,\d)")
 """"centre on 52,000, 38,500": a point written with thousands separators."""
+_THOUSANDS_RANGE_RE = re.compile(
+    r"(?<![\d,.])(\d{1,3}),(\d{3})\b(?!,\d)(?=\s*(?:to|-|–|across|down|wide|high|px)\b|(?<=to\s\d)|$)|"
+    r"(?<=\bto\s)(\d{1,3}),(\d{3})\b(?!,\d)"
+)
+""""from 70,000 to 76,000 across": the ends of a range written with thousands separators."""
 _UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _TEENS = (
     "ten",
@@ -411,6 +416,7 @@ def normalise(text: str) -> str:
     low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
     low = _THOUSANDS_PAIR_RE.sub(r"\1\2, \3\4", low)
+    low = _THOUSANDS_RANGE_RE.sub(r"\1\2", low)
     low = _FILLER_RE.sub("", low)
     low = _SPOKEN_RE.sub(_spoken, low)
     low = _PAIR_RE.sub(

@@ -160,6 +160,7 @@ _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
 """What the co-pilot said, told back beside an order, not asked."""
+_ANY_RE = re.compile(r"\b(?:any|anywhere)\b")
 _MASK_WORD_RE = re.compile(r"\b(?:masks?|segment\w*|outlines?)\b")
 _HAS_VERB_RE = re.compile(
     r"\b(?:is|are|was|were|be|do|does|did|has|have|had|can|could|would|will|should|count|show|"
@@ -365,11 +366,14 @@ class SemanticRouter:
         return "vqa"
 
     def _asks_class_share(self, clause: str) -> bool:
-        """The clause asks how much of a tissue class there is ("how much debris?")."""
+        """The clause asks how much of a tissue class there is, or whether there is any.
+
+        "How much debris?", "does the classifier find any fat?".
+        """
         composition = self._by_name.get("composition")
         return (
             composition is not None
-            and bool(PROPORTION_RE.search(clause))
+            and bool(PROPORTION_RE.search(clause) or _ANY_RE.search(clause))
             and names_any(clause, class_stems(composition))
         )
 

@@ -73,6 +73,13 @@ def test_zoom_arguments_as_users_write_them() -> None:
     z = zoom_request(normalise("biggest bit at 10x"))
     assert (z.target, z.region_index, z.magnification) == ("tissue_region", 1, 10.0)
     assert zoom_request(normalise("then the thumbnail please")).target == "slide"
+    z = zoom_request(normalise("bring up the box x 60000 to 68000, y 20000 to 26000"))
+    assert (z.target, z.box) == ("box", (60000, 20000, 68000, 26000))
+    z = zoom_request(
+        normalise("over to the box from 70,000 to 76,000 across and 30,000 to 35,000 down")
+    )
+    assert (z.target, z.box) == ("box", (70000, 30000, 76000, 35000))
+    assert normalise("box [0,512,0,512] and 1,234 cells") == "box [0,512,0,512] and 1,234 cells"
 
 
 @pytest.mark.parametrize(

@@ -684,3 +684,18 @@ def test_a_fragment_beside_a_recall_qualifies_it(router: SemanticRouter) -> None
         plan = _plan(router, asked, views=3)
         assert plan.lookup is not None, asked
         assert (plan.lookup.kind, plan.steps) == ("recall", []), asked
+
+
+def test_what_a_tool_found_asked_tersely_and_a_purpose_beside_an_order(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(
+        _plan(router, "does the classifier find any mucus here, or is it all tumour?", 2)
+    ) == ["composition"]
+    for asked in ("v2 seg result?", "could you give me a write-up of the session, view by view?"):
+        plan = _plan(router, asked, views=3)
+        assert plan.lookup is not None, asked
+        assert (plan.lookup.kind, plan.steps) == ("recall", []), asked
+    assert _tools(
+        _plan(router, "count the nuclei here; I want a rough sense of how cellular it is", 2)
+    ) == ["detect"]
