@@ -407,7 +407,8 @@ def normalise(text: str) -> str:
     low = _UNITS_PLUS_RE.sub(r"\1/\2", low)
     low = _STEP_OUT_RE.sub(r"zoom \1", low)
     low = _ARROW_RE.sub("; then ", low)
-    low = _LIST_MARK_RE.sub("; ", low)
+    if "(" not in low:  # "(0, 0) to (448, 224)" is a box, not a list
+        low = _LIST_MARK_RE.sub("; ", low)
     low = _QUERY_MARK_RE.sub("query ", low)
     for pattern, replacement in _PHRASES:
         low = pattern.sub(replacement, low)

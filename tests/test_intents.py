@@ -80,6 +80,8 @@ def test_zoom_arguments_as_users_write_them() -> None:
     )
     assert (z.target, z.box) == ("box", (70000, 30000, 76000, 35000))
     assert normalise("box [0,512,0,512] and 1,234 cells") == "box [0,512,0,512] and 1,234 cells"
+    z = zoom_request(normalise("show the region from (0, 0) to (448, 224)"))
+    assert (z.target, z.box) == ("box", (0, 0, 448, 224))
 
 
 @pytest.mark.parametrize(
