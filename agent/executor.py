@@ -42,10 +42,17 @@ def make_executor(deps: GraphDeps) -> Node:
         for planned in plan.steps[start:]:
             step = _on_new_view(planned, new_rois)
             ev = _run_step(deps, state, step, case_id, f"E{turn}.{len(evidence) + 1}")
+            number = n_rois + len(new_rois) + 1
+            field = _field_of(ev, state, deps, number, turn, new_rois)
+            if field is not None:
+                # the analysed field becomes the view: "pan left", "zoom out 2x", "there"
+                ev = _numbered(ev, number)
+                new_rois.append(field.model_dump(mode="json"))
+                current = number
             evidence.append(ev.model_dump(mode="json"))
             deps.audit.append(case_id, "tool_call", {"turn": turn, **ev.model_dump(mode="json")})
             if ev.ok and ev.tool == "zoom":
-                roi = _roi_from(ev, state, n_rois + len(new_rois) + 1, turn)
+                roi = _roi_from(ev, state, number, turn)
                 new_rois.append(roi.model_dump(mode="json"))
                 current = roi.number
         wanted = [
@@ -201,6 +208,64 @@ def _failed(base: dict[str, Any], message: str, kind: str, started: float) -> Ev
         error_kind=kind,  # type: ignore[arg-type]
         seconds=round(time.perf_counter() - started, 4),
     )
+
+
+def _field_of(
+    ev: Evidence,
+    state: CaseState,
+    deps: GraphDeps,
+    number: int,
+    turn: int,
+    new_rois: list[dict[str, Any]],
+) -> Roi | None:
+    """The field an analysis read as the case's next region, or None.
+
+    Only a field that is no region yet: an analysis of a numbered region, of the whole slide or
+    of a box the case already holds adds none.
+    """
+    o = ev.output
+    if not ev.ok or ev.tool == "zoom" or "region_box" not in o or o.get("roi_number") is not None:
+        return None
+    if ev.inputs.get("roi_number") is not None or ev.inputs.get("target") == "slide":
+        return None
+    slide = state.get("slide") or {}
+    box = [int(v) for v in o["region_box"]]
+    if box == [0, 0, slide.get("width"), slide.get("height")]:
+        return None
+    held = (*state.get("rois", []), *new_rois)
+    if any(r["box"] == box and r["slide_id"] == slide.get("slide_id") for r in held):
+        return None
+    meta = deps.slides.open(state["slide_path"]).metadata if state.get("slide_path") else None
+    downsample = float(o.get("downsample") or 0.0)
+    if not downsample and o.get("mpp") and meta is not None and meta.mpp_x:
+        downsample = float(o["mpp"]) / meta.mpp_x
+    downsample = downsample or 1.0
+    power = meta.objective_power if meta is not None else None
+    levels = meta.levels if meta is not None else []
+    level = max((k for k, lv in enumerate(levels) if lv.downsample <= downsample * 1.05), default=0)
+    images = [a for a in ev.artifacts if a.lower().endswith(".png")]
+    return Roi(
+        number=number,
+        slide_id=slide.get("slide_id", ""),
+        box=box,
+        downsample=downsample,
+        magnification=round(power / downsample, 3) if power else None,
+        mpp=o.get("mpp"),
+        level=level,
+        output_size=[
+            max(1, round((box[2] - box[0]) / downsample)),
+            max(1, round((box[3] - box[1]) / downsample)),
+        ],
+        artifact=images[0] if images else None,
+        evidence=ev.id,
+        turn=turn,
+    )
+
+
+def _numbered(ev: Evidence, number: int) -> Evidence:
+    """``ev`` with its output naming the region its field became (hash recomputed)."""
+    output = {**ev.output, "roi_number": number}
+    return ev.model_copy(update={"output": output, "output_sha256": output_hash(output)})
 
 
 def _roi_from(ev: Evidence, state: CaseState, number: int, turn: int) -> Roi:

@@ -199,6 +199,34 @@ def test_analysis_of_a_box_analyses_that_box(copilot: Copilot, cmu_slide: Path) 
     assert det["output"]["roi_number"] == 2
 
 
+def test_the_field_an_analysis_chose_becomes_the_view_to_move_from(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    counted = copilot.ask(cmu_slide, "count the nuclei", "field")
+    (det,) = counted.evidence
+    field = det["output"]["region_box"]
+    assert det["inputs"].get("roi_number") is None  # no region was named: the tool chose one
+    assert det["output"]["roi_number"] == 1
+    assert "region #1" in counted.answer
+    assert counted.verification["status"] == "verified"
+    moved = copilot.ask(cmu_slide, "pan left a bit", "field")
+    (view,) = moved.evidence
+    assert view["tool"] == "zoom" and view["ok"], view.get("error")
+    box = view["output"]["box"]
+    assert box[0] < field[0] and box[1] == field[1] and box[3] == field[3]
+    again = copilot.ask(cmu_slide, "count the nuclei in region 1 again", "field")
+    assert again.evidence[-1]["output"]["region_box"] == field
+
+
+def test_an_analysis_of_the_whole_image_is_no_new_region(copilot: Copilot) -> None:
+    image = SHARED_DATA / "stardist_sample" / "histo.jpg"
+    counted = copilot.ask(image, "count the nuclei", "whole")
+    (det,) = counted.evidence
+    assert det["ok"] and det["output"]["roi_number"] is None
+    moved = copilot.ask(image, "pan left a bit", "whole")
+    assert "no current view" in moved.evidence[0]["error"]
+
+
 def test_findings_are_recalled_by_kind_and_summarised_for_the_whole_case(
     review: Review, home: Path
 ) -> None:
