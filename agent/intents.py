@@ -60,6 +60,9 @@ def _bounded(text: str, what: str) -> float:
 
 
 def _size(match: re.Match[str]) -> tuple[int, int]:
+    if match.group(1) is None:  # "a 500 px square"
+        side = round(_bounded(match.group(3), "size"))
+        return side, side
     w, h = (round(_bounded(match.group(i), "size")) for i in (1, 2))
     return w, h
 
@@ -71,8 +74,10 @@ _PIECE = r"(?:piece|fragment|core|section|island|chip)s?"
 _SIZE_RE = re.compile(
     r"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?\b|(?=\s*(?:region|area|field|view|box|tile|patch|"
     r"window|crop|square)s?\b))"
+    r"|\b(\d+)[\s-]*(?:px|pixels?)[\s-]+(?:square|box)\b"
 )
-"""A field's size in pixels: "1024 x 1024 px", or "2048 x 2048 region" (never a magnification)."""
+"""A field's size in pixels: "1024 x 1024 px", "2048 x 2048 region" or "a 500 px square" (never
+a magnification)."""
 _CS = r"\s*(?:,\s*|\s)\s*"
 """Between two coordinates: a comma, or only spaces as dictated ("box 5000 5000 7000 7000")."""
 _BOX_RE = re.compile(
@@ -482,8 +487,10 @@ def _parse_region_request(low: str) -> RegionRequest:
 def _region_request(low: str) -> RegionRequest:
     box = _parse_box(_SIZE_RE.sub(" ", low))
     centre = None
-    if box is None and _CENTRAL_RE.search(low) and _SLIDE_WORD_RE.search(low):
-        size = _SIZE_RE.search(low)
+    size = _SIZE_RE.search(low)
+    sized = size is not None and not re.search(r"\d", _SIZE_RE.sub(" ", low))
+    # "a 1000 x 1000 px box at the centre": a size and the centre, as a zoom reads them
+    if box is None and _CENTRAL_RE.search(low) and (_SLIDE_WORD_RE.search(low) or sized):
         side = _size(size) if size else None
         centre = side or (_DEFAULT_CENTRE_PX, _DEFAULT_CENTRE_PX)
     if box is not None or centre is not None:

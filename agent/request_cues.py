@@ -248,6 +248,8 @@ ECHO_RE = re.compile(
     r"\s*(?:and\s+)?(?:i\s+need\s+)?(?:the\s+)?(?:areas?|numbers|values|percentages?)\s+(?:of|for)\s+"
     r"(?:both|each)(?:\s+compartments)?(?:\s+please)?\s*|"
     r"\s*(?:and\s+)?(?:an?|the)\s+(?:outline|mask|contour|overlay)(?:\s+of\s+[\w\s]+?)?(?:\s+please)?\s*|"
+    r"\s*(?:and\s+|then\s+)?(?:give|show|draw)\s+(?:me\s+|us\s+)?(?:an?|the)\s+(?:outline|contour)"
+    r"(?:\s+of\s+(?:it|them|that|those|this|the\s+tissue))?(?:\s+please)?\s*|"
     r"\s*(?:and\s+)?if\s+(?:yes|so)\s*,?\s+how\s+(?:much|many|big|large)\b[^?.;]*|"
     r"\s*(?:and\s+)?(?:show|give|tell)\s+(?:me\s+)?(?:your|the)\s+(?:working|work|maths?|calculations?)\s*|"
     r"\s*(?:and\s+)?with\s+(?:its|the|their)\s+(?:area|size|percentage|%|density|count)\b[^?.;]*|"

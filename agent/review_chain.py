@@ -236,7 +236,8 @@ def _recall_regions(
         if not mine:
             line = Writer().text(f"About {name}: it was ")
             if view is not None:
-                line.text("viewed (box ").box(view.output["box"], view.id, "box")
+                key = _box_key(view)
+                line.text("viewed (box ").box(view.output[key], view.id, key)
                 line.text(" in level-0 pixels) but ")
             line.text("not analysed, so nothing was concluded about it yet.")
             answer.extend(line)
@@ -277,9 +278,15 @@ def _list_views(
     return cites
 
 
+def _box_key(view: Evidence) -> str:
+    """The output field holding a region's box: a view's, or the field an analysis chose."""
+    return "box" if "box" in view.output else "region_box"
+
+
 def _view_of(lead: str, view: Evidence) -> Writer:
     """``lead``, then the view's level-0 box and its magnification when known."""
-    w = Writer().text(lead).box(view.output["box"], view.id, "box").text(" in level-0 pixels")
+    key = _box_key(view)
+    w = Writer().text(lead).box(view.output[key], view.id, key).text(" in level-0 pixels")
     if view.output.get("magnification") is not None:
         mag = view.output["magnification"]
         w.text(" at ").num(mag, view.id, "magnification", decimals=decimals_for(mag)).text("x")

@@ -211,18 +211,27 @@ def test_the_field_an_analysis_chose_becomes_the_view_to_move_from(
     assert counted.verification["status"] == "verified"
     moved = copilot.ask(cmu_slide, "pan left a bit", "field")
     (view,) = moved.evidence
-    assert view["tool"] == "zoom" and view["ok"], view.get("error")
+    assert view["tool"] == "zoom"
+    assert view["ok"], view.get("error")
     box = view["output"]["box"]
-    assert box[0] < field[0] and box[1] == field[1] and box[3] == field[3]
+    assert box[0] < field[0]
+    assert box[1] == field[1]
+    assert box[3] == field[3]
     again = copilot.ask(cmu_slide, "count the nuclei in region 1 again", "field")
     assert again.evidence[-1]["output"]["region_box"] == field
+    recalled = copilot.ask(cmu_slide, "what did we find in region 1?", "field")
+    assert recalled.verification["status"] == "verified"
+    assert f"{det['output']['count']} nuclei" in recalled.answer
+    listed = copilot.ask(cmu_slide, "list the regions we looked at", "field")
+    assert f"box {field}" in listed.answer
 
 
 def test_an_analysis_of_the_whole_image_is_no_new_region(copilot: Copilot) -> None:
     image = SHARED_DATA / "stardist_sample" / "histo.jpg"
     counted = copilot.ask(image, "count the nuclei", "whole")
     (det,) = counted.evidence
-    assert det["ok"] and det["output"]["roi_number"] is None
+    assert det["ok"]
+    assert det["output"]["roi_number"] is None
     moved = copilot.ask(image, "pan left a bit", "whole")
     assert "no current view" in moved.evidence[0]["error"]
 

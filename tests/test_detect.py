@@ -50,6 +50,21 @@ def test_nuclei_on_a_plain_image_without_mpp(copilot: Copilot, shared_data: Path
     assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
+def test_a_slide_without_mpp_is_counted_at_a_scale_its_nuclei_give(
+    copilot: Copilot, shared_data: Path
+) -> None:
+    # the TCGA frozen section records no µm/px and stains faintly; its cellular fields hold
+    # hundreds of nuclei per 512 px (once counted as 1 in a 2048 px field)
+    slide = shared_data / "wsi" / "tcga-cr-7395-01a-01-ts1.svs"
+    r = copilot.ask(slide, "count the nuclei from (1800, 1300) to (2824, 2324)", "d4")
+    out = r.evidence[-1]["output"]
+    assert out["region_box"] == [1800, 1300, 2824, 2324]
+    assert out["count"] > 1000
+    assert out["mpp"] is None
+    assert any("estimated from the nuclei themselves" in n for n in out["notes"])
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
 def test_background_region_has_no_nuclei(copilot: Copilot, cmu_slide: Path) -> None:
     r = copilot.ask(cmu_slide, "show the region from (2000, 0) to (2200, 200)", "d3")
     assert r.evidence[0]["ok"]

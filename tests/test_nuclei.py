@@ -8,7 +8,7 @@ from PIL import Image
 
 from eval.detection_metrics import match_by_centroid, match_by_iou
 from eval.nuclei_hgsc import ASSUMED_MPP, CENTROID_RADIUS_PX, label_centroids
-from tools.nuclei import NucleiResult, detect_nuclei
+from tools.nuclei import NucleiResult, detect_nuclei, estimate_mpp
 
 PINK = (235, 170, 205)
 PURPLE = (90, 45, 140)
@@ -22,13 +22,19 @@ def _centres() -> list[tuple[int, int]]:
     return grid + pairs
 
 
-def _paint(centres: list[tuple[int, int]], size: int = 240, seed: int = 0) -> np.ndarray:
+def _paint(
+    centres: list[tuple[int, int]],
+    size: int = 240,
+    seed: int = 0,
+    radius: int = RADIUS,
+    nucleus: tuple[int, int, int] = PURPLE,
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     img = np.empty((size, size, 3), dtype=np.float64)
     img[:] = PINK
     yy, xx = np.mgrid[:size, :size]
     for x, y in centres:
-        img[(xx - x) ** 2 + (yy - y) ** 2 <= RADIUS**2] = PURPLE
+        img[(xx - x) ** 2 + (yy - y) ** 2 <= radius**2] = nucleus
     img += rng.normal(0, 4, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)
 
@@ -104,6 +110,29 @@ def test_mpp_scales_size_filter() -> None:
     assert len(detect_nuclei(img, mpp=0.5).nuclei) == 1
     # at 0.1 µm/px the same disc is 2 µm², below the smallest nucleus
     assert detect_nuclei(img, mpp=0.1).nuclei == []
+
+
+def test_a_faintly_stained_section_is_read_by_its_own_contrast() -> None:
+    # a frozen section's haematoxylin reads ~0.02 OD where a good section reads ~0.1-0.2
+    faint = (170, 110, 180)  # 0.036 OD
+    centres = [(30 + 40 * i, 30 + 40 * j) for i in range(5) for j in range(5)]
+    result = detect_nuclei(_paint(centres, nucleus=faint), mpp=0.5)
+    assert len(result.nuclei) == len(centres)
+
+
+def test_without_mpp_the_scale_is_estimated_from_the_nuclei() -> None:
+    centres = [(20 + 30 * i, 20 + 30 * j) for i in range(8) for j in range(8)]
+    big = estimate_mpp(_paint(centres, size=260, radius=10))
+    small = estimate_mpp(_paint(centres, size=260, radius=5))
+    assert big is not None
+    assert small is not None
+    assert 1.7 < small / big < 2.3  # half the nuclear radius in pixels: twice the µm per pixel
+    result = detect_nuclei(_paint(centres, size=260, radius=5))
+    assert result.mpp_estimated
+    assert result.mpp_used == pytest.approx(small)
+    assert len(result.nuclei) == len(centres)
+    assert not detect_nuclei(_paint(centres, size=260, radius=5), mpp=0.5).mpp_estimated
+    assert estimate_mpp(_paint([], size=200, seed=1)) is None
 
 
 def test_rejects_bad_input() -> None:

@@ -105,6 +105,20 @@ def test_classifying_the_centre_of_the_slide_is_a_region_not_the_whole_slide(
     assert step.args == {"target": "box", "box": [19_488, 14_488, 20_512, 15_512]}
 
 
+def test_an_analysis_of_a_sized_box_at_the_centre_analyses_that_box(
+    router: SemanticRouter,
+) -> None:
+    for asked, side in (
+        ("segment the glands in a 1000 x 1000 px box at the centre", 1000),
+        ("count nuclei in a 500 px square at the centre", 500),
+    ):
+        (step,) = _plan(router, asked, views=2).steps  # a view is open: still the slide's centre
+        half = side // 2
+        assert step.args["box"] == [20_000 - half, 15_000 - half, 20_000 + half, 15_000 + half]
+    (step,) = _plan(router, "show me a 512-pixel square around (900, 1300)").steps
+    assert step.args == {"target": "point", "center": [900, 1300], "size_px": [512, 512]}
+
+
 def test_two_clauses_are_two_steps_in_order(router: SemanticRouter) -> None:
     plan = _plan(router, "how much tissue is on the glass, and count the nuclei there", views=1)
     assert _tools(plan) == ["tissue", "detect"]
@@ -646,6 +660,10 @@ def test_a_statement_of_what_the_user_sees_and_the_tissue_outline(
     assert _tools(
         _plan(router, "tissue area and a tissue mask, I want to see if a core is missing", 0)
     ) == ["tissue"]
+    where = "Where is the tissue? Give me an outline and how much of the slide it covers"
+    assert _tools(_plan(router, where, 0)) == ["tissue"]
+    both = "count the nuclei and give me an outline of the glands"
+    assert _tools(_plan(router, both, 2)) == ["detect", "segment"]
 
 
 def test_what_the_user_adds_about_an_order_adds_no_step(router: SemanticRouter) -> None:

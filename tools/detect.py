@@ -216,18 +216,28 @@ class DetectTool(Tool):
     ) -> tuple[list[DetectedObject], Image.Image]:
         """One expert's objects in level-0 pixels, and its overlay on the image read."""
         if expert.backend == "cpu":
-            return _cpu(expert, read.image, region, read.downsample, read.mpp)
+            return _cpu(expert, read.image, region, read.downsample, read.mpp, notes)
         return _served(expert, self._pool, read.image, region, notes)
 
 
 def _cpu(
-    expert: ExpertSpec, image: np.ndarray, region: Box, downsample: float, mpp: float | None
+    expert: ExpertSpec,
+    image: np.ndarray,
+    region: Box,
+    downsample: float,
+    mpp: float | None,
+    notes: list[str],
 ) -> tuple[list[DetectedObject], Image.Image]:
     detector = CPU_DETECTORS.get(expert.implementation or "")
     if detector is None:
         msg = f"expert {expert.name}: no CPU implementation {expert.implementation!r}"
         raise ToolServerError(msg)
     result = detector(image, mpp=mpp)
+    if getattr(result, "mpp_estimated", False):
+        notes.append(
+            f"the nuclei's size filter used about {result.mpp_used:.2g} µm/px, estimated from "
+            "the nuclei themselves (good to a factor of ~1.5); areas stay in pixels"
+        )
     return _objects(result, image.shape, region, downsample, mpp), _overlay(image, result)
 
 

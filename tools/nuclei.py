@@ -14,7 +14,14 @@ from skimage.measure import regionprops
 from skimage.morphology import disk, h_maxima
 from skimage.segmentation import watershed
 
-__all__ = ["DEFAULT_MPP", "NucleiResult", "Nucleus", "detect_nuclei", "haematoxylin_od"]
+__all__ = [
+    "DEFAULT_MPP",
+    "NucleiResult",
+    "Nucleus",
+    "detect_nuclei",
+    "estimate_mpp",
+    "haematoxylin_od",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +40,20 @@ _SEED_H_UM = 0.25
 """Least depth of the saddle between two seeds of the distance transform, µm."""
 _MIN_SEED_DEPTH_UM = 1.0
 """A seed must lie at least this far inside the foreground, µm."""
-_MIN_H_THRESHOLD = 0.05
-"""Floor on the haematoxylin optical-density threshold (rgb2hed units): Otsu on a blank or
-eosin-only image splits noise, and this floor keeps such images free of detections."""
+_MIN_PEAK_H = 0.02
+"""Least haematoxylin optical density (rgb2hed units) the darkest 0.5% of a smoothed image
+must reach for it to hold nuclei at all: a blank or eosin-only image stays empty."""
+_MIN_CONTRAST = 0.005
+"""Least margin of the Otsu threshold over the image's median haematoxylin: Otsu on noise
+splits it at the median. A floor relative to the image, not absolute, so a faintly stained
+frozen section (haematoxylin ~0.01-0.03 where a well stained section reads 0.1-0.2) is read."""
+_NUCLEAR_RADIUS_UM = 2.5
+"""Median radius of the largest disc inside a nucleus, µm (hgsc_nest at its assumed 0.5
+µm/px: 5 px): the ruler that sets the scale of an image without µm/px."""
+_MPP_RANGE = (0.2, 4.0)
+"""Estimated scales are kept within 40x-equivalent and 2.5x-equivalent scans."""
+_MIN_SEEDS = 30
+"""An estimate rests on at least this many nuclear cores; fewer gives no estimate."""
 _MAX_FOREGROUND = 0.8
 """If more than this share of the image is above the threshold, the split is not nuclear."""
 
@@ -77,6 +95,8 @@ class NucleiResult:
 
     labels: np.ndarray
     nuclei: list[Nucleus]
+    mpp_used: float = DEFAULT_MPP
+    mpp_estimated: bool = False
 
 
 def haematoxylin_od(rgb: np.ndarray) -> np.ndarray:
@@ -87,9 +107,40 @@ def haematoxylin_od(rgb: np.ndarray) -> np.ndarray:
     return rgb2hed(rgb[..., :3]).astype(np.float32)[..., 0]
 
 
+def _threshold(h: np.ndarray) -> float | None:
+    """Otsu's threshold on haematoxylin, or None where the image shows no nuclear stain."""
+    if float(np.percentile(h, 99.5)) < _MIN_PEAK_H:
+        return None
+    threshold = max(float(threshold_otsu(h)), float(np.median(h)) + _MIN_CONTRAST)
+    return threshold if float(h.max()) > threshold else None
+
+
+def estimate_mpp(rgb: np.ndarray) -> float | None:
+    """µm/px of an H&E image from the size of its nuclei, or None without enough of them.
+
+    The median inscribed radius of the haematoxylin-dark blobs (at the maxima of their distance
+    transform) is taken as ``_NUCLEAR_RADIUS_UM``. An estimate, good to a factor of ~1.5: it
+    sizes the detector's filters, never an area reported in µm².
+    """
+    h = gaussian(haematoxylin_od(np.asarray(rgb)), sigma=1.0)
+    threshold = _threshold(h) if h.size else None
+    if threshold is None:
+        return None
+    mask = ndi.binary_opening(h > threshold)
+    distance = ndi.distance_transform_edt(mask)
+    cores = (distance == ndi.maximum_filter(distance, size=5)) & (distance >= 1.5)
+    if int(cores.sum()) < _MIN_SEEDS:
+        return None
+    radius = float(np.median(distance[cores]))
+    low, high = _MPP_RANGE
+    return float(min(max(_NUCLEAR_RADIUS_UM / radius, low), high))
+
+
 def _foreground(h: np.ndarray, px_per_um: float) -> tuple[np.ndarray, float]:
     """Threshold the smoothed haematoxylin channel; return the cleaned mask and the threshold."""
-    threshold = max(float(threshold_otsu(h)), _MIN_H_THRESHOLD)
+    threshold = _threshold(h)
+    if threshold is None:
+        return np.zeros(h.shape, dtype=bool), 0.0
     mask = h > threshold
     if mask.mean() > _MAX_FOREGROUND:
         return np.zeros_like(mask), threshold
@@ -163,7 +214,8 @@ def detect_nuclei(rgb: np.ndarray, *, mpp: float | None = None) -> NucleiResult:
 
     Args:
         rgb: (H, W, 3) uint8 RGB image (an alpha channel, if present, is ignored).
-        mpp: µm/px of the image; None assumes DEFAULT_MPP (0.5).
+        mpp: µm/px of the image; None estimates it from the nuclei's size (``estimate_mpp``),
+            else assumes DEFAULT_MPP (0.5). The result says which.
 
     Raises:
         ValueError: when the image is not (H, W, 3+) or mpp is not positive.
@@ -172,9 +224,12 @@ def detect_nuclei(rgb: np.ndarray, *, mpp: float | None = None) -> NucleiResult:
         msg = f"mpp must be a positive number of µm/px, got {mpp!r}"
         raise ValueError(msg)
     h = haematoxylin_od(np.asarray(rgb))
-    if h.size == 0 or float(h.max()) <= _MIN_H_THRESHOLD:
+    if h.size == 0 or float(h.max()) < _MIN_PEAK_H:
         return _empty(h.shape)
-    px_per_um = 1.0 / (mpp or DEFAULT_MPP)
+    guess = estimate_mpp(rgb) if mpp is None else None
+    used = mpp or guess or DEFAULT_MPP
+    estimated = mpp is None and guess is not None
+    px_per_um = 1.0 / used
     h = gaussian(h, sigma=_SMOOTH_UM * px_per_um)
     mask, threshold = _foreground(h, px_per_um)
     if not mask.any():
@@ -183,4 +238,4 @@ def detect_nuclei(rgb: np.ndarray, *, mpp: float | None = None) -> NucleiResult:
     background = float(np.median(h[~mask])) if not mask.all() else 0.0
     nuclei = _measure(labels, h, threshold, background)
     logger.debug("detected %d nuclei (threshold %.3f OD)", len(nuclei), threshold)
-    return NucleiResult(labels=labels, nuclei=nuclei)
+    return NucleiResult(labels=labels, nuclei=nuclei, mpp_used=used, mpp_estimated=estimated)
