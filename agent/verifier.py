@@ -193,9 +193,9 @@ def make_router(
 ) -> Callable[[CaseState], Literal["plan", "reason", "respond"]]:
     """Route a chain that fails verification, within ``budget`` attempts.
 
-    Back to the planner when evidence is missing or a backend failed; back to the reasoner
-    (with the reasons as feedback) when ``rewrite`` and only the chain is at fault; else on to
-    the response.
+    Back to the planner when evidence is missing, or a backend failed and the LLM planner can
+    choose another call; back to the reasoner (with the reasons as feedback) when ``rewrite``
+    and only the chain is at fault; else on to the response.
     """
 
     def route(state: CaseState) -> Literal["plan", "reason", "respond"]:
@@ -211,7 +211,11 @@ def make_router(
         missing = any(c.name == "citations" and not c.ok for c in report.checks)
         if all(c.ok or c.name == "answers_request" for c in report.checks):
             return "respond"  # only what no expert can tell is missing: nothing to re-plan
-        transient = any(not e.ok and e.error_kind == "backend" for e in evidence)
+        # only a planner that reads the verifier's reasons can plan differently; the semantic
+        # and rules planners would re-run the same failed call (a missing expert, a down server)
+        transient = plan.get("planner") == "llm" and any(
+            not e.ok and e.error_kind == "backend" for e in evidence
+        )
         if missing or transient:
             return "plan"
         return "reason" if rewrite else "respond"

@@ -236,6 +236,14 @@ def test_an_analysis_of_the_whole_image_is_no_new_region(copilot: Copilot) -> No
     assert "no current view" in moved.evidence[0]["error"]
 
 
+def test_a_missing_expert_is_said_once_not_retried(copilot: Copilot, cmu_slide: Path) -> None:
+    r = copilot.ask(cmu_slide, "what's the whole slide diagnosis?", "no-wsi")
+    (failed,) = r.evidence  # the semantic planner would re-run the same call: it is not retried
+    assert failed["tool"] == "wsi_classify"
+    assert "no expert is configured" in failed["error"]
+    assert r.exit_code == 3
+
+
 def test_findings_are_recalled_by_kind_and_summarised_for_the_whole_case(
     review: Review, home: Path
 ) -> None:
