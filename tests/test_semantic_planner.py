@@ -119,6 +119,19 @@ def test_an_analysis_of_a_sized_box_at_the_centre_analyses_that_box(
     assert step.args == {"target": "point", "center": [900, 1300], "size_px": [512, 512]}
 
 
+def test_a_diagnosis_beyond_the_tile_classes_is_put_to_the_vqa_expert(
+    router: SemanticRouter,
+) -> None:
+    asked = "is this consistent with high grade serous carcinoma? what IHC would you order?"
+    plan = _plan(router, asked, views=1)
+    assert _tools(plan) == ["vqa"]
+    assert plan.knowledge
+    assert _tools(_plan(router, "is this compatible with a serous carcinoma", 1)) == ["vqa"]
+    # a tile class the classifier holds is still the classifier's to answer
+    assert _tools(_plan(router, "does this look like carcinoma?", 1)) == ["classify"]
+    assert _tools(_plan(router, "does this look like tumour or stroma?", 1)) == ["classify"]
+
+
 def test_two_clauses_are_two_steps_in_order(router: SemanticRouter) -> None:
     plan = _plan(router, "how much tissue is on the glass, and count the nuclei there", views=1)
     assert _tools(plan) == ["tissue", "detect"]
