@@ -36,11 +36,13 @@ def make_executor(deps: GraphDeps) -> Node:
         evidence = list(state.get("evidence", []))
         turn = state.get("turn", 1)
         new_rois: list[dict[str, Any]] = []
+        shown: dict[int, dict[str, Any]] = {}  # the number a zoom was planned as: its region
+        zooms = 0
         current = state.get("current_roi")
         n_rois = len(state.get("rois", []))
         start = state.get("acted", 0) if plan.planner == "llm" else 0
         for planned in plan.steps[start:]:
-            step = _on_new_view(planned, new_rois)
+            step = _on_new_view(planned, shown)
             ev = _run_step(deps, state, step, case_id, f"E{turn}.{len(evidence) + 1}")
             number = n_rois + len(new_rois) + 1
             field = _field_of(ev, state, deps, number, turn, new_rois)
@@ -53,8 +55,16 @@ def make_executor(deps: GraphDeps) -> Node:
             deps.audit.append(case_id, "tool_call", {"turn": turn, **ev.model_dump(mode="json")})
             if ev.ok and ev.tool == "zoom":
                 roi = _roi_from(ev, state, number, turn)
-                new_rois.append(roi.model_dump(mode="json"))
-                current = roi.number
+                held = [*state.get("rois", []), *new_rois]
+                again = next((r for r in held if _same_view(r, roi)), None)
+                if again is None:
+                    again = roi.model_dump(mode="json")
+                    new_rois.append(again)
+                # "go back to the first view": the same box at the same scale is that region;
+                # the planner numbers this plan's k-th view as the case's regions + k
+                zooms += 1
+                shown[n_rois + zooms] = again
+                current = int(again["number"])
         wanted = [
             *(plan.lookup.earlier if plan.lookup else []),
             *(plan.also.earlier if plan.also else []),
@@ -79,16 +89,21 @@ def route_after_act(state: CaseState) -> str:
     return "recall"
 
 
-def _on_new_view(step: PlanStep, new_rois: list[dict[str, Any]]) -> PlanStep:
-    """Give an analysis of the view this plan's zoom showed that view's level-0 box."""
+def _on_new_view(step: PlanStep, shown: dict[int, dict[str, Any]]) -> PlanStep:
+    """Give an analysis of the view this plan's zoom showed that view's level-0 box.
+
+    ``shown``: each zoom of this plan by the number it was planned as, to the region it showed
+    (a new one, or one the case held: "go back to view 1 and count the nuclei").
+    """
     args = step.args
     if args.get("target") != "box" or args.get("box") or args.get("roi_number") is None:
         return step
-    shown = next((r for r in new_rois if r["number"] == args["roi_number"]), None)
-    if shown is None:
+    view = shown.get(args["roi_number"])
+    if view is None:
         error = step.error or "the view to analyse could not be shown (see the zoom step)"
         return step.model_copy(update={"error": error})
-    return step.model_copy(update={"args": {**args, "box": shown["box"]}})
+    update = {**args, "box": view["box"], "roi_number": view["number"]}
+    return step.model_copy(update={"args": update})
 
 
 def _run_step(
@@ -260,6 +275,12 @@ def _field_of(
         evidence=ev.id,
         turn=turn,
     )
+
+
+def _same_view(held: dict[str, Any], roi: Roi) -> bool:
+    """``held`` shows ``roi``'s box of the same slide at the same scale."""
+    same_scale = abs(float(held["downsample"]) - roi.downsample) <= 1e-6 * roi.downsample
+    return held["slide_id"] == roi.slide_id and held["box"] == roi.box and same_scale
 
 
 def _numbered(ev: Evidence, number: int) -> Evidence:

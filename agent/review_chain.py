@@ -8,6 +8,8 @@ that part stays unverified.
 
 from __future__ import annotations
 
+import re
+
 from agent.claims import Writer
 from agent.reasoner import add_facts, section_of, step_of, where_of
 from agent.state import CaseLookup, ChainStep, Evidence, Plan, ReasoningChain, RecalledFact, Roi
@@ -43,6 +45,8 @@ def compose_review(
         cites = _compare(steps, answer, evidence, earlier, lookup)
     else:
         cites = _recall_regions(steps, answer, earlier, lookup, rois)
+        if _WHICH_RE.search(plan.request.lower()):
+            _rank_counts(steps, answer, [e for e in earlier if e.id in cites])
     if plan.also is not None:  # a recall asked beside the comparison
         if answer.render():
             answer.text(" ")
@@ -60,6 +64,36 @@ def compose_review(
         answer.text(" Note: " + "; ".join(plan.notes) + ".")
     steps.append(step_of(len(steps) + 1, "conclude", answer, [*cites, *fact_ids]))
     return ReasoningChain(steps=steps)
+
+
+_WHICH_RE = re.compile(
+    r"\bwhich\b[^?.;]*\b(?:more|most|fewer|fewest|less|least|higher|highest|lower|lowest|"
+    r"denser|densest|busiest)\b"
+)
+"""'Which region had more nuclei?' asked of the case's memory: the recall ends with a ranking."""
+
+
+def _rank_counts(steps: list[ChainStep], answer: Writer, recalled: list[Evidence]) -> None:
+    """Name the recalled regions with the most and the fewest detections, each count claimed.
+
+    Only the latest count of each numbered region; fewer than two regions rank nothing.
+    """
+    latest: dict[int, Evidence] = {}
+    for ev in recalled:
+        number = ev.output.get("roi_number")
+        if ev.tool == "detect" and ev.ok and number is not None:
+            latest[int(number)] = ev
+    if len(latest) < 2:
+        return
+    ranked = sorted(latest.values(), key=lambda e: -int(e.output["count"]))
+    top, low = ranked[0], ranked[-1]
+    w = Writer().text("Of the regions counted, ")
+    w.extend(where_of(top.output, top.id)).text(f" had the most {_noun(top)} (")
+    w.num(top.output["count"], top.id, "count").text(") and ")
+    w.extend(where_of(low.output, low.id)).text(" the fewest (")
+    w.num(low.output["count"], low.id, "count").text(").")
+    steps.append(step_of(len(steps) + 1, "infer", w, [top.id, low.id]))
+    answer.text(" ").extend(w)
 
 
 def _add(steps: list[ChainStep], ev: Evidence, lead: str) -> Writer:

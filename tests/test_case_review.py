@@ -226,6 +226,33 @@ def test_the_field_an_analysis_chose_becomes_the_view_to_move_from(
     assert f"box {field}" in listed.answer
 
 
+def test_going_back_to_a_view_is_that_region_not_a_new_one(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    first = copilot.ask(cmu_slide, f"zoom to the box {BOX1} at 20x", "back")
+    copilot.ask(cmu_slide, f"zoom to the box {BOX2} at 20x", "back")
+    again = copilot.ask(cmu_slide, "go back to the first view and count the nuclei", "back")
+    view, det = again.evidence
+    assert view["output"]["box"] == first.evidence[0]["output"]["box"]
+    assert det["output"]["roi_number"] == 1
+    assert det["output"]["region_box"] == BOX1
+    listed = copilot.ask(cmu_slide, "list the regions we looked at", "back")
+    assert "third region" not in listed.answer
+    assert "second region" in listed.answer
+    copilot.ask(cmu_slide, "count the nuclei in region 2", "back")
+    ranked = copilot.ask(cmu_slide, "which region had more nuclei?", "back")
+    assert ranked.verification["status"] == "verified", ranked.verification["reasons"]
+    counted = [e for e in ranked.earlier if e["tool"] == "detect"]
+    counts = {e["output"]["roi_number"]: e["output"]["count"] for e in counted}
+    most = max(counts, key=lambda n: counts[n])
+    least = min(counts, key=lambda n: counts[n])
+    assert most != least
+    assert (
+        f"region #{most} had the most nuclei ({counts[most]}) and region #{least} the fewest "
+        f"({counts[least]})"
+    ) in ranked.answer
+
+
 def test_an_analysis_of_the_whole_image_is_no_new_region(copilot: Copilot) -> None:
     image = SHARED_DATA / "stardist_sample" / "histo.jpg"
     counted = copilot.ask(image, "count the nuclei", "whole")
