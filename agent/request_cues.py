@@ -253,6 +253,8 @@ ECHO_RE = re.compile(
     r"\s*(?:and\s+)?if\s+(?:yes|so)\s*,?\s+how\s+(?:much|many|big|large)\b[^?.;]*|"
     r"\s*(?:and\s+)?(?:show|give|tell)\s+(?:me\s+)?(?:your|the)\s+(?:working|work|maths?|calculations?)\s*|"
     r"\s*(?:and\s+)?with\s+(?:its|the|their)\s+(?:area|size|percentage|%|density|count)\b[^?.;]*|"
+    r"\s*(?:and\s+)?what(?:'s|s|\s+is|\s+are|\s+were|\s+was)?\s+(?:their|its)\s+(?:mean\s+|average\s+|"
+    r"median\s+|total\s+)?(?:areas?|sizes?)\b[^?.;]*|"
     r"\s*(?:then\s+|and\s+)?(?:the\s+)?(?:mm²|mm2|µm²|%|percent(?:age)?|area|density|coverage)"
     r"(?:(?:\s*/\s*|\s+)(?:mm²|mm2|%|percent\w*|area|density|coverage))*"
     r"(?:\s+(?:of|for|in)\s+(?:the\s+)?(?:view|field|region|this|it))?\s*|"
@@ -374,10 +376,12 @@ def either_choices(clause: str) -> list[str]:
 
 _FORMAT_RE = re.compile(
     r"\b(?:svs|ndpi|mrxs|scn|czi|vsi|bif|isyntax|dicom|ome-?tiff?|tiff?)\b|\bfile\s+(?:type|format)\b|"
-    r"\b(?:label|macro|barcode)\s+(?:image|picture|photo|thumbnail|area)\b|\bbarcode\b"
+    r"\b(?:label|macro|barcode)\s+(?:image|picture|photo|thumbnail|area)\b|\bbarcode\b|"
+    r"\b(?:basics|basic\s+(?:info\w*|details|facts|data)|specs|technical\s+details)\s+(?:of|on|about|for)\s+"
+    r"(?:this|the)\s+(?:slide|scan|file|wsi)\b"
 )
-"""A slide file format or the slide's label image named: a question about the file, not the
-tissue."""
+"""A slide file format, the slide's label image or its basics named: a question about the
+file, not the tissue."""
 _WHERE_TISSUE_RE = re.compile(
     r"^\s*which\s+(?:one\s+)?is\s+the\s+(?:largest|biggest|smallest)\s+(?:bit|piece|fragment|core|"
     r"region|area)(?:\s+of\s+tissue)?\s*$|"

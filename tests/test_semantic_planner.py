@@ -673,6 +673,11 @@ def test_a_statement_of_what_the_user_sees_and_the_tissue_outline(
     assert _tools(
         _plan(router, "tissue area and a tissue mask, I want to see if a core is missing", 0)
     ) == ["tissue"]
+    basics = "Hi, what am I looking at? Give me the basics of this slide."
+    assert _tools(_plan(router, basics, 0)) == ["slide_info"]
+    assert _tools(_plan(router, "how many nuclei, and what's their mean area in µm²?", 1)) == [
+        "detect"
+    ]
     where = "Where is the tissue? Give me an outline and how much of the slide it covers"
     assert _tools(_plan(router, where, 0)) == ["tissue"]
     both = "count the nuclei and give me an outline of the glands"
