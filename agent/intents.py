@@ -203,6 +203,13 @@ _PART_OF_VIEW_RE = re.compile(
     r"\b(?:of|in)\s+(?:the\s+|this\s+|that\s+)?(?:current\s+)?(?:view|field|region|roi|area|"
     r"image|frame)\b|\bof\s+(?:it|this|here)\b"
 )
+HOTSPOT_RE = re.compile(
+    r"\b(?:most|highest)\s+cellular\w*|\b(?:densest|busiest)\s+(?:area|region|part|spot|field|"
+    r"bit|place)\b|\bmost\s+(?:dense|crowded)\s+(?:area|region|part|spot|field)\b|"
+    r"\bhot\s*-?\s*spots?\b|\bhighest\s+(?:cell|nuclear)\s+density\b"
+)
+"""The slide's most cellular field, asked for as a place to go ("take me to the hotspot")."""
+WHICH_RE = re.compile(r"\bwhich\b")
 _CENTRAL_RE = re.compile(r"\b(?:central|cent(?:er|re)|middle)\b")
 _SLIDE_WORD_RE = re.compile(r"\bslide\b|\bwsi\b")
 
@@ -300,7 +307,9 @@ class ZoomRequest:
     magnification: float | None = None
     mpp: float | None = None
     level: int | None = None
-    target: Literal["tissue_region", "roi", "point", "box", "slide", "default"] = "default"
+    target: Literal["tissue_region", "roi", "point", "box", "slide", "cellular", "default"] = (
+        "default"
+    )
     region_index: int | None = None
     roi_ref: RoiRef | None = None
     roi_number: int | None = None
@@ -546,6 +555,8 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
         target = "box"
     elif point is not None:
         target = "point"
+    elif HOTSPOT_RE.search(scan) and not WHICH_RE.search(scan) and target in ("default", "roi"):
+        target, roi_ref = "cellular", None  # "take me to the most cellular area"
     has_verb = bool(_ZOOM_VERB_RE.search(low))
     has_scale = bool(mag or mpp or level)
     wants = force or "zoom" in low or (has_verb and (target != "default" or has_scale))

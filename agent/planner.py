@@ -325,6 +325,9 @@ def _zoom_step(
             args=args,
             why=f"tissue region {1 if z.region_index is None else z.region_index}",
         )
+    if z.target == "cellular":
+        args["target"] = "cellular"
+        return PlanStep(tool="zoom", args=args, why="the slide's most cellular field")
     shown = FOR_ANALYSIS if z.for_analysis else None
     if z.target == "box" and z.box is not None:
         args.update(target="box", box=list(z.box))

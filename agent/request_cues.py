@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from agent.intents import parse_relative, zoom_request
+from agent.intents import HOTSPOT_RE, WHICH_RE, parse_relative, zoom_request
 from agent.references import CURRENT_RE, DEICTIC_RE
 from agent.review_intents import (
     CompareRequest,
@@ -455,6 +455,9 @@ textbook question, even about "it"."""
 _YOU_SAID_RE = re.compile(r"\byou\s+(?:told\s+me|said|reported|gave\s+me)\b")
 
 
+_ATTENTION_RE = re.compile(r"\b(?:attn|attention|heat\s*-?maps?|maps?)\b")
+
+
 def grammar_cue(clause: str) -> str | None:
     """A capability the shared grammar makes certain for one clause, or None.
 
@@ -463,6 +466,13 @@ def grammar_cue(clause: str) -> str | None:
     """
     if _TISSUE_OUTLINE_RE.search(clause) and not _COMPARTMENT_NAMED_RE.search(clause):
         return "tissue"  # "make me the outline of the tissue, the mask of all fragments"
+    if (
+        HOTSPOT_RE.search(clause)
+        and (NAV_VERB_RE.search(clause) or re.search(r"\b(?:find|where)\b", clause))
+        and not WHICH_RE.search(clause)
+        and not _ATTENTION_RE.search(clause)  # the slide classifier's attention hotspots
+    ):
+        return "zoom"  # "take me to the most cellular-looking area", "find the hotspot"
     if (
         _diseases_named(clause) >= 2
         and not _VISUAL_WORD_RE.search(clause)

@@ -25,6 +25,7 @@ import numpy as np
 
 from agent.capabilities import BUILT_IN, Capability
 from agent.intents import (
+    HOTSPOT_RE,
     ParsedRequest,
     RegionRequest,
     region_request,
@@ -450,6 +451,8 @@ class SemanticRouter:
                     and len(set(region_refs(clause))) < 2
                 )
                 or (cue == "zoom" and name == "classify" and NAV_VERB_RE.search(clause))
+                # "go to the most cellular area": a place to go, not an outline to draw
+                or (cue == "zoom" and name == "segment" and HOTSPOT_RE.search(clause))
                 # "count cells in this view, then compare it with view 1": the count first
                 or (
                     cue in ("detect", "segment", "classify")

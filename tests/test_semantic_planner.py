@@ -132,6 +132,22 @@ def test_a_diagnosis_beyond_the_tile_classes_is_put_to_the_vqa_expert(
     assert _tools(_plan(router, "does this look like tumour or stroma?", 1)) == ["classify"]
 
 
+def test_the_most_cellular_area_is_a_place_to_go(router: SemanticRouter) -> None:
+    plan = _plan(router, "Take me to the most cellular-looking area and count the nuclei", 2)
+    assert [(s.tool, s.args.get("target")) for s in plan.steps] == [
+        ("zoom", "cellular"),
+        ("detect", "box"),
+    ]
+    assert plan.steps[1].args["roi_number"] == 3  # the field the zoom shows
+    (step,) = _plan(router, "find the hotspot at 20x").steps
+    assert step.args == {"target": "cellular", "magnification": 20.0}
+    # which of the case's views is the most cellular is a comparison, not a place
+    assert "cellular" not in [
+        s.args.get("target")
+        for s in _plan(router, "which of views 1 to 2 is the most cellular?", 2).steps
+    ]
+
+
 def test_two_clauses_are_two_steps_in_order(router: SemanticRouter) -> None:
     plan = _plan(router, "how much tissue is on the glass, and count the nuclei there", views=1)
     assert _tools(plan) == ["tissue", "detect"]

@@ -10,6 +10,7 @@ from core.errors import RegionError
 from core.settings import Settings
 from tests.fixtures.slides import SyntheticSlide
 from tools.base import ToolContext
+from tools.nuclei import haematoxylin_od
 from tools.slide_cache import SlideCache
 from tools.zoom import ZoomInput, ZoomOutput, ZoomTool
 
@@ -169,3 +170,39 @@ def test_panning_off_the_slide_is_a_region_error(ctx: ToolContext) -> None:
             pan="left",
             pan_fraction=1.0,
         )
+
+
+@pytest.mark.shared_data
+def test_the_most_cellular_field_is_darker_in_haematoxylin_than_the_tissue_around(
+    cmu_slide: Path, tmp_path: Path
+) -> None:
+    slides = SlideCache()
+    try:
+        slide = slides.open(cmu_slide)
+        ctx = ToolContext(
+            settings=Settings(home=tmp_path),
+            case_id="z",
+            evidence_id="E1.1",
+            slides=slides,
+            slide=slide,
+        )
+        out = zoom(ctx, target="cellular", magnification=20)
+        x0, y0, x1, y1 = out.box
+        assert (x1 - x0, y1 - y0) == (1024, 1024)  # one 20x view, whole on the slide
+        assert any("proxy for cellularity" in n for n in out.notes)
+        tissue = slides.tissue(slide, ctx.settings.thumbnail_px)
+        h = haematoxylin_od(slide.thumbnail(ctx.settings.thumbnail_px)[0])
+        mask = tissue.mask
+        h = h[: mask.shape[0], : mask.shape[1]]
+        d = tissue.downsample
+        rows = slice(round(y0 / d), round(y1 / d))
+        cols = slice(round(x0 / d), round(x1 / d))
+        chosen = float(h[rows, cols][mask[rows, cols]].mean())
+        assert chosen > 1.1 * float(h[mask].mean())  # darker than the slide's tissue on average
+        centre = zoom(ctx, target="tissue_region", region_index=1, magnification=20)
+        cx0, cy0, cx1, cy1 = centre.box
+        rows = slice(round(cy0 / d), round(cy1 / d))
+        cols = slice(round(cx0 / d), round(cx1 / d))
+        assert chosen > float(h[rows, cols][mask[rows, cols]].mean())
+    finally:
+        slides.close()

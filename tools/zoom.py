@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from core.errors import RegionError, ToolInputError
 from core.narration import Outcome, Section, Writer
 from tools.base import Tool, ToolContext, ToolResult
+from tools.hotspot import densest_window
 from tools.phrasing import decimals_for, with_notes
 from tools.regions import box_from_list, clipped, fit_view, on_slide, tissue_box
 from tools.scale import downsample_for
@@ -17,7 +18,7 @@ from tools.types import Box, Coordinate, PointCoordinate, SidePx, SlideMetadata
 
 __all__ = ["PARTS", "ZoomInput", "ZoomOutput", "ZoomTool"]
 
-ZoomTarget = Literal["slide", "tissue_region", "box", "point", "roi"]
+ZoomTarget = Literal["slide", "tissue_region", "box", "point", "roi", "cellular"]
 PanDirection = Literal["left", "right", "up", "down"]
 Part = Literal[
     "top_left",
@@ -185,9 +186,11 @@ class ZoomTool(Tool):
             w.num(o["roi_number"], e, "roi_number")
         else:
             w.text(
-                {"box": "the requested box", "point": "the requested point"}.get(
-                    target, "the slide"
-                )
+                {
+                    "box": "the requested box",
+                    "point": "the requested point",
+                    "cellular": "the most cellular field",
+                }.get(target, "the slide")
             )
         if o.get("magnification") is not None:
             mag = o["magnification"]
@@ -359,6 +362,13 @@ def _resolve_box(
                 msg = f"panning {inp.pan} would leave the slide ({meta.width} × {meta.height} px)"
                 raise RegionError(msg)
         return clipped(Box.around(cx, cy, w, h), meta, notes)
+    if inp.target == "cellular":
+        w, h = inp.size_px or [round(_DEFAULT_VIEW_PX * downsample)] * 2
+        notes.append(
+            "the most cellular field is the tissue window darkest in haematoxylin on the "
+            "slide's thumbnail (a proxy for cellularity, not a count)"
+        )
+        return densest_window(ctx, w, h)
     if inp.target == "tissue_region":
         target = tissue_box(1 if inp.region_index is None else inp.region_index, ctx)
     else:
