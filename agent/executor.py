@@ -51,6 +51,8 @@ def make_executor(deps: GraphDeps) -> Node:
                 ev = _numbered(ev, number)
                 new_rois.append(field.model_dump(mode="json"))
                 current = number
+            elif ev.ok and plan.lookup is None and ev.inputs.get("roi_number") is not None:
+                current = int(ev.inputs["roi_number"])  # "count in region 1", then "here"
             evidence.append(ev.model_dump(mode="json"))
             deps.audit.append(case_id, "tool_call", {"turn": turn, **ev.model_dump(mode="json")})
             if ev.ok and ev.tool == "zoom":

@@ -505,7 +505,8 @@ def _region_request(low: str) -> RegionRequest:
     if box is not None or centre is not None:
         return RegionRequest(target="default", box=box, centre_size=centre)
     rel = parse_relative(low)
-    if rel is not None and rel.part and rel.part != "center" and rel.part_of == "slide":
+    if rel is not None and rel.part and rel.part != "center" and rel.part_of != "view":
+        # "in the top left quadrant": of the slide, as a zoom reads it
         return RegionRequest(target="default", part=rel.part)
     target, region_index, roi_ref, roi_number = _parse_target(low)
     if target not in ("tissue_region", "roi", "slide"):

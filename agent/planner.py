@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -178,7 +179,8 @@ def semantic_plan(
     """
     has_view = any(r.slide_id == slide_id for r in rois)
     has_class = any(r.get("ok") and _labels(str(r.get("tool"))) for r in archive or [])
-    parsed, routing, low = semantic_parse(request, router, has_view=has_view, has_class=has_class)
+    asked = _same_spelled_out(request, archive or [])
+    parsed, routing, low = semantic_parse(asked, router, has_view=has_view, has_class=has_class)
     if _nothing(parsed):
         question = clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())
@@ -284,6 +286,42 @@ def build_plan(
         lookup=lookup,
         also=also,
     )
+
+
+_SAME_FOR_RE = re.compile(
+    r"\b(?:do\s+)?(?:the\s+)?same\s+(?:thing\s+|again\s+|analysis\s+|please\s+)?(?=(?:for|in|on|at|"
+    r"with)\b)|\b(?:repeat|redo)\s+(?:that|it|this)\s+(?=(?:for|in|on|at)\b)",
+    re.IGNORECASE,
+)
+"""'now the same for the bottom half': the case's latest analysis, asked of another place."""
+_SAID_AS = {
+    "detect": "count the nuclei ",
+    "classify": "classify the tissue ",
+    "composition": "give the tissue composition ",
+}
+
+
+def _same_spelled_out(request: str, archive: list[dict[str, Any]]) -> str:
+    """``request`` with "the same" replaced by the case's latest analysis, said as an order.
+
+    Only where the request names no analysis of its own; unchanged without an earlier one.
+    """
+    found = _SAME_FOR_RE.search(request)
+    if found is None:
+        return request
+    for ev in reversed(archive):
+        tool = str(ev.get("tool"))
+        if not ev.get("ok"):
+            continue
+        if tool == "segment":
+            what = (ev.get("inputs") or {}).get("what") or "nuclei"
+            said = f"segment the {what} "
+        elif tool in _SAID_AS:
+            said = _SAID_AS[tool]
+        else:
+            continue
+        return request[: found.start()] + said + request[found.end() :]
+    return request
 
 
 def _with_question(step: PlanStep, request: str) -> PlanStep:

@@ -253,6 +253,21 @@ def test_going_back_to_a_view_is_that_region_not_a_new_one(
     ) in ranked.answer
 
 
+def test_the_same_for_another_place_repeats_the_latest_analysis_there(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    copilot.ask(cmu_slide, f"zoom to the box {BOX1} at 20x", "same")
+    copilot.ask(cmu_slide, "count the nuclei here", "same")
+    half = copilot.ask(cmu_slide, "now the same for the bottom half of the slide", "same")
+    (det,) = half.evidence
+    assert det["tool"] == "detect"
+    assert det["output"]["region_box"] == [0, 1484, 2220, 2967]
+    back = copilot.ask(cmu_slide, "do the same in region 1", "same")
+    assert [(e["tool"], e["output"]["region_box"]) for e in back.evidence] == [("detect", BOX1)]
+    here = copilot.ask(cmu_slide, "segment the epithelium here", "same")
+    assert here.evidence[-1]["inputs"]["box"] == BOX1  # region 1 was the last analysed
+
+
 def test_an_analysis_of_the_whole_image_is_no_new_region(copilot: Copilot) -> None:
     image = SHARED_DATA / "stardist_sample" / "histo.jpg"
     counted = copilot.ask(image, "count the nuclei", "whole")
