@@ -188,6 +188,13 @@ _POINTS_AT_IMAGE_RE = re.compile(
     r"you\s+see|we\s+see|i\s+see|present)\b|^\s*(?:please\s+)?describe\b"
 )
 """A clause beside a textbook question that asks about the image itself."""
+_SCALE_WORDS = r"(?:mpp|µm/px|um/px|microns?\s+per\s+pixel|magnification|mag|resolution|scale)"
+_VIEW_SCALE_RE = re.compile(
+    rf"\b{_SCALE_WORDS}\b[^?.;]*\b(?:this|the\s+current|current|the)\s+(?:view|field)\b|"
+    rf"\b(?:this|current)\s+(?:view|field)\b[^?.;]*\b{_SCALE_WORDS}\b|"
+    rf"\b{_SCALE_WORDS}\s+(?:here|now|of\s+what\s+i\s+see)\b|\bat\s+this\s+(?:magnification|zoom|power)\b"
+)
+"""The scale of the view the user is looking at, not the scan's: the view is shown again."""
 _OWN_WORDS = frozenset({"composition", "vqa"})
 """Tools beside the built-in ones whose wording the grammar knows (cues may override them)."""
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
@@ -727,6 +734,14 @@ def semantic_parse(
         rel = named.relative
         if rel is not None and rel.part is not None and rel.part_of == "view":
             zoom = named  # "count cells in the bottom half of this view": show it, analyse it
+    if (
+        zoom is None
+        and "zoom" not in chosen
+        and has_view
+        and "slide_info" in chosen
+        and _VIEW_SCALE_RE.search(low)
+    ):  # "what's the mpp at this view?": the view's own scale, beside the scan's
+        zoom = zoom_request("show the current view again")
     if "zoom" in chosen:
         zoom = zoom_request(clause_of.get("zoom", low))
         whole = zoom_request(low)

@@ -268,6 +268,22 @@ def test_the_same_for_another_place_repeats_the_latest_analysis_there(
     assert here.evidence[-1]["inputs"]["box"] == BOX1  # region 1 was the last analysed
 
 
+def test_the_scale_of_this_view_is_the_views_not_the_scans(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    copilot.ask(cmu_slide, "zoom to 1500, 2000 at 20x", "scale")
+    copilot.ask(cmu_slide, "zoom out to 5x", "scale")
+    r = copilot.ask(cmu_slide, "what's the mpp at this view?", "scale")
+    info, view = r.evidence
+    assert info["tool"] == "slide_info"
+    assert view["tool"] == "zoom"
+    assert view["output"]["magnification"] == 5
+    assert f"({view['output']['mpp']:.3f} µm/px)" in r.answer
+    assert r.verification["status"] == "verified"
+    listed = copilot.ask(cmu_slide, "list the regions we looked at", "scale")
+    assert "third region" not in listed.answer  # shown again, not a new region
+
+
 def test_an_analysis_of_the_whole_image_is_no_new_region(copilot: Copilot) -> None:
     image = SHARED_DATA / "stardist_sample" / "histo.jpg"
     counted = copilot.ask(image, "count the nuclei", "whole")
