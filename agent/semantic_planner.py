@@ -195,6 +195,7 @@ _VIEW_SCALE_RE = re.compile(
     rf"\b{_SCALE_WORDS}\s+(?:here|now|of\s+what\s+i\s+see)\b|\bat\s+this\s+(?:magnification|zoom|power)\b"
 )
 """The scale of the view the user is looking at, not the scan's: the view is shown again."""
+_GLAND_RE = re.compile(r"\b(?:glands?|glandular|epitheli(?:um|al))\b")
 _OWN_WORDS = frozenset({"composition", "vqa"})
 """Tools beside the built-in ones whose wording the grammar knows (cues may override them)."""
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
@@ -512,6 +513,16 @@ class SemanticRouter:
                 and names_any(clause, class_stems(self.capabilities[names.index("composition")]))
             ):  # "what fraction of this field is stroma?", "is it mostly tumour or stroma?"
                 name, best = "composition", max(best, self.threshold)
+            elif (
+                name == "composition"
+                and "segment" in names
+                and PROPORTION_RE.search(clause)
+                and _GLAND_RE.search(clause)
+                and not names_any(
+                    clause, class_stems(self.capabilities[names.index("composition")])
+                )
+            ):  # "what percentage of that box is gland?": no tile class, the epithelium's mask
+                name = "segment"
             if name is not None:
                 selected.append(Scored(name, best, clause))
         if len(selected) > 1:  # "looks mostly muscle to me, how much muscle is there?"

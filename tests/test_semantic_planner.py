@@ -689,6 +689,9 @@ def test_a_statement_of_what_the_user_sees_and_the_tissue_outline(
     assert _tools(
         _plan(router, "tissue area and a tissue mask, I want to see if a core is missing", 0)
     ) == ["tissue"]
+    gland = _plan(router, "what percentage of that box is gland?", 1).steps
+    assert [(s.tool, s.args.get("what")) for s in gland] == [("segment", "epithelium")]
+    assert _tools(_plan(router, "what fraction of this field is stroma?", 1)) == ["composition"]
     basics = "Hi, what am I looking at? Give me the basics of this slide."
     assert _tools(_plan(router, basics, 0)) == ["slide_info"]
     assert _tools(_plan(router, "how many nuclei, and what's their mean area in µm²?", 1)) == [
