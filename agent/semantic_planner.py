@@ -518,9 +518,7 @@ class SemanticRouter:
                 and "segment" in names
                 and PROPORTION_RE.search(clause)
                 and _GLAND_RE.search(clause)
-                and not names_any(
-                    clause, class_stems(self.capabilities[names.index("composition")])
-                )
+                and not names_any(clause, class_stems(self._by_name["composition"]))
             ):  # "what percentage of that box is gland?": no tile class, the epithelium's mask
                 name = "segment"
             if name is not None:
