@@ -48,6 +48,8 @@ class Capability:
     """The tool's input fields (a tool that takes a region gets one from the grammar)."""
     vocabulary: tuple[str, ...] = ()
     """Word stems one of which a request for it names (empty: no such requirement)."""
+    class_words: tuple[str, ...] = ()
+    """Further stems of its class names (``Tool.class_words``)."""
     user_examples: tuple[str, ...] = ()
     """Requests users wrote for it (``request_examples``): matched like ``examples``, but their
     words are not typo targets (users make typos)."""
@@ -165,6 +167,7 @@ def capabilities_of(registry: ToolRegistry, *, users: bool = True) -> list[Capab
                 tool=name,
                 fields=tuple(tool.Input.model_fields),
                 vocabulary=tuple(tool.vocabulary),
+                class_words=tuple(tool.class_words),
             )
         )
     every = [*found, *AGENT_CAPABILITIES]

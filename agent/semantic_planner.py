@@ -370,7 +370,8 @@ class SemanticRouter:
             # choose between classes it knows
             choices = re.split(r",\s*|\s+or\s+", asked.thing)
             return "classify" if all(names_any(c, stems) for c in choices if c) else "vqa"
-        if asked.form == "look" and _beyond_classes(asked.thing, stems):
+        words = composition.class_words if composition is not None else ()
+        if asked.form == "look" and _beyond_classes(asked.thing, stems, words):
             return "vqa"  # "is this consistent with high grade serous carcinoma?": a diagnosis
         if stems and names_any(asked.thing, stems):
             return "composition" if asked.form == "presence" else "classify"
@@ -587,16 +588,15 @@ class SemanticRouter:
 
 
 _FILLER = frozenset({"a", "an", "the", "just", "some", "mostly", "all", "only", "or", "and"})
-_CLASS_NAME_STEMS = ("colorectal", "colon", "epitheli", "adeno", "smooth", "mucosa", "tissue")
-"""Words of the tile classifier's class names that its vocabulary's stems leave out."""
 
 
-def _beyond_classes(thing: str, stems: Sequence[str]) -> bool:
+def _beyond_classes(thing: str, stems: Sequence[str], class_words: Sequence[str]) -> bool:
     """``thing`` names more than a tissue class: a grade or subtype no tile class holds.
 
     "tumour" or "colorectal adenocarcinoma" is a class; "high grade serous carcinoma" is not.
+    ``class_words`` are the class names' other words (``Tool.class_words``).
     """
-    known = (*stems, *_CLASS_NAME_STEMS)
+    known = (*stems, *class_words)
     words = [w for w in WORD_RE.findall(thing) if w not in _FILLER]
     return bool(stems) and names_any(thing, stems) and any(not w.startswith(known) for w in words)
 

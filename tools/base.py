@@ -71,6 +71,10 @@ class Tool(ABC):
     vocabulary: ClassVar[tuple[str, ...]] = ()
     """Word stems one of which every request for this tool names ("necro", "tumo"): the
     meaning-based planner does not choose it for a request that names none (empty: any)."""
+    class_words: ClassVar[tuple[str, ...]] = ()
+    """Stems of the words of its output class names that ``vocabulary`` leaves out
+    ("colorectal", "smooth"): a request made of these and the vocabulary names one of its
+    classes; any other word ("serous", "grade") names more than its classes hold."""
     findings_terms: ClassVar[str] = ""
     """A regular expression matching the words a user asks for this tool's earlier results by
     ("the count", "the class"): recalling the case's findings then answers with this tool's

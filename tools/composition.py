@@ -112,6 +112,7 @@ class CompositionTool(ExpertTool):
         ),
         *("normal", "background", "composition", "proportion", "percentage", "classes"),
     )
+    class_words = ("colorectal", "colon", "epitheli", "adeno", "smooth", "mucosa", "tissue")
     Input = CompositionInput
     Output = CompositionOutput
     claimable = {
