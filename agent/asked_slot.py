@@ -227,6 +227,14 @@ class AskedSlot(BaseModel):
     regions: list[int] = Field(default_factory=list, description="ROI numbers asked about")
 
 
+_FIRST_QUESTION = re.compile(
+    r"\s*(?:so\s+|ok\s+)?(?:what\s+(?:is|are)|what'?s|define)\s+(?P<x>[^?;,]+?)\s*"
+    r"(?:\?|,|;|\band\s+)\s*(?:and\s+)?(?=(?:why|how|what|when|which|where|does|do|is|are|can)\b)",
+    re.IGNORECASE,
+)
+"""A definition asked first, then another question about it."""
+
+
 def asked_slot(request: str) -> AskedSlot:
     """Read what ``request`` asks for."""
     text = " ".join(request.split())
@@ -242,7 +250,9 @@ def asked_slot(request: str) -> AskedSlot:
                 subjects, comparison = _complete(a, b), True
                 break
     if not comparison:
-        one = _subject(text)
+        first = _FIRST_QUESTION.match(text)
+        # "What is MSI-H and why does it matter in colon cancer?": the first question's subject
+        one = (_subject(first.group("x")) if first else "") or _subject(text)
         subjects = [one] if one else []
     units = [u for u, cue in _UNITS if cue.search(low)]
     if "mm²" in units or "µm²" in units:

@@ -217,6 +217,7 @@ _OTHER_UNIT_RE = re.compile(
     re.IGNORECASE,
 )
 _NOUN_RE = re.compile(r"^[A-Za-z]")
+_MM_RE = re.compile(r"mm(?![\w²/^])")
 
 
 _LEVEL_BEFORE_RE = re.compile(r"\blevels?\s*$", re.IGNORECASE)
@@ -252,6 +253,8 @@ def number_context(text: str, start: int, end: int) -> str:
     for mark, unit in _CONTEXT_UNITS:
         if stripped.startswith(mark):
             return f"unit:{unit}"
+    if _MM_RE.match(stripped):
+        return "unit:mm"  # "1.11 × 1.48 mm": a length in millimetres
     if _OTHER_UNIT_RE.match(stripped):
         return "unit:other"  # a length or another unit no claimable field is stored in
     if _NOUN_RE.match(stripped) and rest[:1] == " ":
@@ -297,6 +300,7 @@ _DECLARED_KINDS = {
     "%": "unit:%",
     "µm²": "unit:µm²",
     "mm²": "unit:mm²",
+    "mm": "unit:mm",
     "per mm²": "density",
 }
 """A declared field kind (``core.claimable.FieldKind``) → what a written number must look like;

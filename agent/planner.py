@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from agent.capabilities import BUILT_IN, Capability, capabilities_of
+from agent.case_memory import ANALYSIS_TOOLS
 from agent.intents import (
     ParsedRequest,
     RegionRequest,
@@ -17,7 +18,7 @@ from agent.intents import (
     region_request,
 )
 from agent.llm_planner import make_llm_planner
-from agent.review_planner import plan_compare, plan_recall
+from agent.review_planner import plan_compare, plan_compare_with_new, plan_recall
 from agent.semantic_planner import SemanticRouter, clarifying_question, semantic_parse
 from agent.state import CaseState, Node, Plan, PlannerName, PlanStep, Roi
 from core.errors import ConfigError
@@ -238,8 +239,10 @@ def build_plan(
     notes: list[str] = []
     here = [r for r in rois if r.slide_id == slide_id]
     lookup = also = None
+    first_compare: list[PlanStep] = []
     if parsed.compare is not None:
         steps, lookup = plan_compare(parsed.compare, here, current, archive or [])
+        first_compare = list(steps)
         if parsed.recall is not None:  # "compare 1 and 2, and remind me what the slide was"
             also = plan_recall(parsed.recall, here, current, archive or [])
     elif parsed.recall is not None:
@@ -276,6 +279,13 @@ def build_plan(
         else:
             step = _region_step(name, region, here, current, notes, view, slide)
         steps.append(_with_question(step, request))
+    new = _new_place(steps, rois, slide_id)
+    if parsed.compare is not None and new is not None and not _only_review(parsed):
+        # "count the nuclei in the top left corner and compare the two": the new place is one
+        compare_steps, lookup = plan_compare_with_new(
+            parsed.compare, here, current, archive or [], new
+        )
+        steps = [*compare_steps, *steps[len(first_compare) :]]
     if not steps and not parsed.knowledge and lookup is None:
         notes.append("no tool matched the request")
     return Plan(
@@ -301,27 +311,92 @@ _SAID_AS = {
 }
 
 
+_BARE_PLACE_RE = re.compile(
+    r"\s*(?:(?:and|or|ok|okay|so|now|then|what\s+about|how\s+about)\s+)+(?:in\s+|for\s+|at\s+|on\s+)?"
+    r"(?P<place>(?:the\s+)?(?:(?:top|bottom|upper|lower|left|right)[\s-]*){1,2}(?:one|half|"
+    r"quadrant|corner|side|part)?|(?:the\s+)?(?:centre|center|middle)|region\s+\d+|view\s+\d+)"
+    r"(?:\s+(?:then|too|now|please))?\s*[?.!]*\s*",
+    re.IGNORECASE,
+)
+"""'and the bottom right one?', 'what about region 2': a place alone, after an analysis."""
+
+
+def _latest_turn_analysis(archive: list[dict[str, Any]]) -> str | None:
+    """The order that repeats the analysis the case's latest turn ran (None: it ran none)."""
+    turns = [_turn_of(ev) for ev in archive]
+    last = max((t for t in turns if t is not None), default=None)
+    for ev, turn in zip(reversed(archive), reversed(turns), strict=True):
+        if turn != last:
+            break
+        said = _said(ev)
+        if said is not None:
+            return said
+    return None
+
+
+def _turn_of(ev: dict[str, Any]) -> int | None:
+    found = re.match(r"E(\d+)\.", str(ev.get("id", "")))
+    return int(found.group(1)) if found else None
+
+
+def _said(ev: dict[str, Any]) -> str | None:
+    """An analysis' evidence said as an order ("count the nuclei "), None for anything else."""
+    tool = str(ev.get("tool"))
+    if not ev.get("ok"):
+        return None
+    if tool == "segment":
+        what = (ev.get("inputs") or {}).get("what") or "nuclei"
+        return f"segment the {what} "
+    return _SAID_AS.get(tool)
+
+
 def _same_spelled_out(request: str, archive: list[dict[str, Any]]) -> str:
     """``request`` with "the same" replaced by the case's latest analysis, said as an order.
 
     Only where the request names no analysis of its own; unchanged without an earlier one.
+    A place alone right after an analysis ("and the bottom right one?") asks for it there.
     """
+    bare = _BARE_PLACE_RE.fullmatch(request)
+    if bare is not None:
+        said = _latest_turn_analysis(archive)
+        return request if said is None else f"{said}in {bare.group('place')}"
     found = _SAME_FOR_RE.search(request)
     if found is None:
         return request
     for ev in reversed(archive):
-        tool = str(ev.get("tool"))
-        if not ev.get("ok"):
-            continue
-        if tool == "segment":
-            what = (ev.get("inputs") or {}).get("what") or "nuclei"
-            said = f"segment the {what} "
-        elif tool in _SAID_AS:
-            said = _SAID_AS[tool]
-        else:
-            continue
-        return request[: found.start()] + said + request[found.end() :]
+        said = _said(ev)
+        if said is not None:
+            return request[: found.start()] + said + request[found.end() :]
     return request
+
+
+def _new_place(steps: list[PlanStep], rois: list[Roi], slide_id: str) -> Roi | None:
+    """The region the plan's first analysis of a place the case has not got will become.
+
+    The executor numbers it next across the case, a zoom's view and an analysed field alike.
+    """
+    held = {r.number for r in rois}
+    for step in steps:
+        if step.error or step.tool not in ANALYSIS_TOOLS or step.args.get("target") != "box":
+            continue
+        number = step.args.get("roi_number")
+        if number in held:
+            continue
+        box = step.args.get("box")
+        return Roi(
+            number=len(rois) + 1,
+            slide_id=slide_id,
+            box=list(box) if box else [0, 0, 0, 0],
+            downsample=1.0,
+            magnification=None,
+            mpp=None,
+            level=0,
+            output_size=[0, 0],
+            artifact=None,
+            evidence="",
+            turn=0,
+        )
+    return None
 
 
 def _with_question(step: PlanStep, request: str) -> PlanStep:
@@ -546,16 +621,17 @@ def _region_step(
         args = {"target": "box", "roi_number": view}
         return PlanStep(tool=tool, args=args, why=f"the view shown first (region {view})")
     if d.box is not None:
-        return PlanStep(tool=tool, args={"target": "box", "box": list(d.box)}, why="the given box")
+        args = _box_args(list(d.box), rois)
+        return PlanStep(tool=tool, args=args, why="the given box")
     if d.part is not None and slide and slide.get("width") and slide.get("height"):
         box = part_box(d.part, slide["width"], slide["height"])
-        return PlanStep(tool=tool, args={"target": "box", "box": box}, why=_part_text(d.part))
+        return PlanStep(tool=tool, args=_box_args(box, rois), why=_part_text(d.part))
     if d.centre_size is not None and slide and slide.get("width") and slide.get("height"):
         w, h = d.centre_size
         x0 = max(0, round(slide["width"] / 2 - w / 2))
         y0 = max(0, round(slide["height"] / 2 - h / 2))
         box = [x0, y0, min(slide["width"], x0 + w), min(slide["height"], y0 + h)]
-        return PlanStep(tool=tool, args={"target": "box", "box": box}, why="the slide's centre")
+        return PlanStep(tool=tool, args=_box_args(box, rois), why="the slide's centre")
     if d.target == "tissue_region":
         args = {
             "target": "tissue_region",
@@ -582,6 +658,17 @@ def _region_step(
         return PlanStep(tool=tool, args={"target": "auto"}, why="the image")
     args = {"target": "box", "box": roi.box, "roi_number": roi.number}
     return PlanStep(tool=tool, args=args, why=f"region {roi.number}")
+
+
+def _box_args(box: list[int], rois: list[Roi]) -> dict[str, Any]:
+    """An analysis of ``box``: the region the case already holds with that box, if any.
+
+    "count the nuclei in the upper left quadrant" after a zoom to that quadrant is region N.
+    """
+    held = next((r for r in reversed(rois) if r.box == box), None)
+    if held is None:
+        return {"target": "box", "box": box}
+    return {"target": "box", "box": box, "roi_number": held.number}
 
 
 def _labels(tool: str) -> bool:

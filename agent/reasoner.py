@@ -254,6 +254,12 @@ def _recall(
         summary.text(
             "The question names no knowledge-graph entity; nearest in meaning, as context only: "
         )
+    elif _beside_subject(slot, first):
+        # "What is MSI-H and why does it matter in colon cancer?": colon cancer linked, not
+        # what was asked about
+        assert slot is not None
+        summary.text(f"The knowledge graph has no entry for “{slot.subjects[0]}”; about ")
+        summary.text(f"{name}, as context only: ")
     answered = False
     for f in group:
         w = Writer().text(_LEADS.get(f.predicate, "")).quote(f.text, f.id)
@@ -275,6 +281,14 @@ def _recall(
     elif not answered:
         summary.text("Knowledge: ").quote(group[0].text, group[0].id)
     return parts, summary, [f.id for f in group]
+
+
+def _beside_subject(slot: AskedSlot | None, first: RecalledFact) -> bool:
+    """The request linked an entity by words other than the subject it asks about."""
+    if slot is None or slot.comparison or len(slot.subjects) != 1 or not first.via:
+        return False
+    asked, via = slot.subjects[0].lower(), first.via.lower()
+    return first.via_evidence is None and asked not in via and via not in asked
 
 
 def _is_label(ev: Evidence) -> bool:

@@ -151,7 +151,7 @@ _MEANS_RE = re.compile(
 _CASE_NOUN_RE = re.compile(
     r"\b(?:mpp|microns?|µm|um/px|magnification|mag|objective|resolution|size|dimensions?|"
     r"pixels?|px|levels?|scanner|vendor|format|file|fraction|percent\w*|proportion|share|"
-    r"counts?|number|density|class|label|(?<!differential\s)diagnosis|dx|prediction|results?|"
+    r"counts?|number|density|composition|make-?up|breakdown|class|label|(?<!differential\s)diagnosis|dx|prediction|results?|"
     r"findings?|slide|downsampl\w*|pyramid|"
     r"wsi|image|scan|specimen|case|section|view|region|field|roi|fragments?|pieces?|cores?|"
     r"tissue\s+(?:area|type)|hpf|mm²|mm2|square\s+(?:mm|millimet\w+|microns?)|"
@@ -160,8 +160,9 @@ _CASE_NOUN_RE = re.compile(
 )
 """Words of the case and its measurements (a scale, a size, a point): a question naming one is
 not a textbook question; a number alone ("Gleason pattern 5", "pN1a") is no such word."""
-_POINTED_RE = re.compile(r"\b(?:these|those)\s+[a-z]")
-"""A plural pointing at the image ("these atypical cells"): not a textbook question."""
+_POINTED_RE = re.compile(r"\b(?:these|those)\s+[a-z]|\bthere\s*[?.!]*\s*$")
+"""A plural pointing at the image ("these atypical cells") or a place ending the clause
+("what's the composition there"): not a textbook question."""
 WHICH_MORE_RE = re.compile(
     r"\s*(?:and\s+|so\s+)?which\s+(?:one\s+)?(?:is|was|has|had|shows?|showed)\s+(?:the\s+)?"
     r"(?:more|fewer|less|most|least|higher|lower|bigger|larger|smaller|denser)\b"
@@ -264,13 +265,18 @@ ECHO_RE = re.compile(
     r"\s*(?:and\s+)?(?:show|give)\s+me\s+(?:where\s+(?:its|the\s+model's|the)\s+attention\s+"
     r"(?:falls|is|goes|lies)|the\s+(?:attention\s+)?(?:heat\s*map|attention(?:\s+map)?))\s*|"
     r"\s*(?:and\s+)?how\s+(?:much|many|big|large)(?:\s+(?:area|of\s+it|of\s+them|is\s+it|are\s+they|"
-    r"mm²|mm2|µm²|um2|percent|%))*(?:\s+in\s+(?:mm²|mm2|µm²|um2|percent|%))?\s*"
+    r"mm²|mm2|µm²|um2|percent|%))*(?:\s+in\s+(?:mm²|mm2|µm²|um2|percent|%))?\s*|"
+    r"\s*(?:and\s+|if\s+so\s*,?\s+)?(?:roughly|approximately|approx\.?|about|at\s+a\s+guess)?\s*"
+    r"(?:what|which)\s+(?:fraction|percent(?:age)?|proportion|share|%)(?:\s+of\s+(?:it|them|the\s+"
+    r"(?:field|view|region|area))|\s+(?:is\s+it|are\s+they|does\s+it\s+(?:cover|take\s+up)))?\s*"
 )
 """A later clause that asks for the output of the one before ("run the classifier on piece 6
 and give me the label"): no request of its own."""
 WHAT_IS_THIS_RE = re.compile(
     r"\s*(?:so\s+|ok\s+|and\s+)?(?:what\s+is\s+(?:this|that|here)|what\s+am\s+i\s+looking\s+at"
-    r"(?:\s+here)?|what\s+are\s+we\s+looking\s+at(?:\s+here)?)\s*[?.!]*\s*"
+    r"(?:\s+here)?|what\s+are\s+we\s+looking\s+at(?:\s+here)?|"
+    r"what\s+(?:have\s+we|'?ve\s+we|do\s+we\s+have|have\s+i|do\s+i\s+have)\s+(?:got\s+)?here)"
+    r"\s*[?.!]*\s*"
 )
 """A bare "what is this?" about the view on screen: its tissue class."""
 ASIDE_RE = re.compile(

@@ -13,7 +13,7 @@ from agent.case_memory import ANALYSIS_TOOLS, Analysis, analyses_of
 from agent.review_intents import CompareRequest, RecallRequest, RegionRef
 from agent.state import CaseLookup, PlanStep, Roi
 
-__all__ = ["plan_compare", "plan_recall"]
+__all__ = ["plan_compare", "plan_compare_with_new", "plan_recall"]
 
 _DEFAULT_TOOL = "detect"
 
@@ -66,6 +66,42 @@ def plan_compare(
         what=what,
     )
     return steps, lookup
+
+
+def plan_compare_with_new(
+    req: CompareRequest,
+    rois: list[Roi],
+    current: int | None,
+    archive: list[dict[str, Any]],
+    new: Roi,
+) -> tuple[list[PlanStep], CaseLookup | None]:
+    """A comparison beside an analysis of a new place in the same request.
+
+    "Count the nuclei in the top left corner and compare the two": "this" / "the two" are
+    the new place (``new``, the region this turn's analysis will make) and the region the case
+    was on before it. The new place's analysis is the request's own step, not the comparison's.
+    """
+    if req.last is not None or not {"current", "previous"} & set(req.regions):
+        return plan_compare(req, rois, current, archive)
+    analyses = [a for a in analyses_of(archive) if a.roi in {r.number for r in rois}]
+    before, _ = _resolve("current", rois, current, analyses)
+    refs: list[RegionRef] = []
+    for ref in req.regions:
+        if ref == "current":
+            refs.append(new.number)
+        elif ref == "previous" and before is not None:
+            refs.append(before.number)
+        else:
+            refs.append(ref)
+    if new.number not in refs:
+        refs.append(new.number)
+    steps, lookup = plan_compare(
+        CompareRequest(regions=tuple(dict.fromkeys(refs)), tool=req.tool, what=req.what),
+        [*rois, new],
+        new.number,
+        archive,
+    )
+    return [s for s in steps if s.args.get("roi_number") != new.number], lookup
 
 
 def plan_recall(

@@ -175,6 +175,12 @@ _OBSERVATION_RE = re.compile(
     r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
 )
 """A statement of what the user sees ("the glands look crowded"), not a question."""
+_CASE_CONTEXT_RE = re.compile(
+    r"\s*(?:so\s+|ok\s+|fyi\s*,?\s*)?(?:this|it)\s+(?:is|'s)\s+(?:a|an)\s+(?:[\w-]+\s+){0,5}"
+    r"(?:biopsy|resection|excision|specimen|core|curettings?|sample|frozen(?:\s+section)?|"
+    r"case|slide)(?:\s+(?:from|of)\s+(?:the\s+|a\s+|an\s+)?[\w\s-]+)?\s*[.!]*\s*"
+)
+"""What the user tells about the case ("This is a head and neck biopsy."): context, no order."""
 
 
 def _asked(clause: str, low: str) -> bool:
@@ -196,6 +202,17 @@ _VIEW_SCALE_RE = re.compile(
 )
 """The scale of the view the user is looking at, not the scan's: the view is shown again."""
 _GLAND_RE = re.compile(r"\b(?:glands?|glandular|epitheli(?:um|al))\b")
+_SLIDE_OVERVIEW_RE = re.compile(
+    r"\boverview\s+of\s+(?:the\s+|this\s+)?(?:whole\s+|entire\s+)?(?:slide|wsi|section|tissue|image)\b"
+)
+_WHOLE_SLIDE_CALL_RE = re.compile(
+    r"\b(?:whole[\s-]+slide|slide[\s-]+level|overall)\b|\b(?:malignant|benign|cancer|carcinoma)\b"
+)
+_GLANDS_ASKED_RE = re.compile(
+    r"(?:any\s+|some\s+)?(?:glandular\s+)?(?:glands?|epitheli(?:um|al))\b(?!\s+(?:cells?\s+)?with)"
+)
+"""Glands or epithelium as the thing asked about ("is there epithelium in that field?"), not
+the place of something else ("a stromal reaction around these glands")."""
 _OWN_WORDS = frozenset({"composition", "vqa"})
 """Tools beside the built-in ones whose wording the grammar knows (cues may override them)."""
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
@@ -359,6 +376,12 @@ class SemanticRouter:
             if _HOW_MANY_RE.match(clause) and names_any(clause, vqa.vocabulary):
                 return "vqa"  # "how many mitoses per 10 hpf": no tool counts mitoses
             return None
+        if (
+            asked.form == "presence"
+            and "segment" in by_name
+            and _GLANDS_ASKED_RE.match(asked.thing)
+        ):
+            return "segment"  # "is there epithelium in that field?": the epithelium's mask
         if asked.form in ("describe", "state") or names_any(asked.thing, by_name["vqa"].vocabulary):
             return "vqa"
         if _RELATION_RE.search(asked.thing):  # "tumour cells wrapping around a nerve"
@@ -439,6 +462,8 @@ class SemanticRouter:
                 continue  # "you said three fragments earlier. re-run the tissue detection"
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
                 continue  # "does this look like DCIS? the ducts look stuffed with cells"
+            if len(clauses) > 1 and _CASE_CONTEXT_RE.fullmatch(clause) and not _asked(clause, low):
+                continue  # "This is a head and neck biopsy. Find the tissue ..."
             if len(clauses) > 1 and _PLACE_ONLY_RE.fullmatch(clause):
                 continue  # "and there? same classification": where, not what
             order = np.argsort(-table[i])
@@ -462,6 +487,8 @@ class SemanticRouter:
                 or (cue == "zoom" and name == "classify" and NAV_VERB_RE.search(clause))
                 # "go to the most cellular area": a place to go, not an outline to draw
                 or (cue == "zoom" and name == "segment" and HOTSPOT_RE.search(clause))
+                # "give me an overview of the slide": a low-power view, not the case's summary
+                or (cue == "zoom" and name == "recall" and _SLIDE_OVERVIEW_RE.search(clause))
                 # "count cells in this view, then compare it with view 1": the count first
                 or (
                     cue in ("detect", "segment", "classify")
@@ -522,8 +549,22 @@ class SemanticRouter:
                 and not names_any(clause, class_stems(self._by_name["composition"]))
             ):  # "what percentage of that box is gland?": no tile class, the epithelium's mask
                 name = "segment"
+            if name == "recall" and WHAT_IS_THIS_RE.fullmatch(clause):
+                # "what have we got here?": the slide in front of us, not the case's past
+                name = "slide_info" if "slide_info" in names else None
             if name is not None:
                 selected.append(Scored(name, best, clause))
+        picked = {s.capability for s in selected}
+        if {"classify", "wsi_classify"} <= picked:
+            # "What tissue is on this slide? classify it": the tissue's class, asked twice;
+            # the slide classifier only where its diagnosis is asked for
+            selected = [
+                s
+                for s in selected
+                if s.capability != "wsi_classify"
+                or DIAGNOSIS_RE.search(s.clause)
+                or _WHOLE_SLIDE_CALL_RE.search(s.clause)
+            ]
         if len(selected) > 1:  # "looks mostly muscle to me, how much muscle is there?"
             selected = [s for s in selected if not IMPRESSION_RE.match(s.clause)] or selected
         if any(s.capability == "recall" for s in selected):

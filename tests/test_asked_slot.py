@@ -39,6 +39,23 @@ def test_markers_the_graph_lacks_are_said_in_one_line_and_partial(
     ]
 
 
+def test_a_term_the_graph_lacks_beside_one_it_has_is_said_first(
+    kg_copilot: Copilot, cmu_slide: Path
+) -> None:
+    """ "What is MSI-H and why does it matter in colon cancer?" is not a question about colon
+    cancer: the graph's lack of MSI-H leads the answer and the turn is partial."""
+    asked = "What is MSI-H and why does it matter in colon cancer?"
+    assert asked_slot(asked).subjects == ["MSI-H"]
+    r = kg_copilot.ask(cmu_slide, asked)
+    assert r.answer.startswith(
+        "The knowledge graph has no entry for “MSI-H”; about colon cancer, as context only: "
+    )
+    assert r.verification["status"] == "partial"
+    assert r.verification["reasons"] == [
+        "does not answer: asked for “MSI-H”, which names no knowledge-graph entity"
+    ]
+
+
 def test_abbreviation_links_case_sensitively(kg_copilot: Copilot, cmu_slide: Path) -> None:
     r = kg_copilot.ask(cmu_slide, "what is HGSC?")
     assert {f["subject"] for f in r.facts} == {"DOID:0050933"}

@@ -400,3 +400,53 @@ def test_a_comparison_and_a_recall_in_one_request_answer_both(review: Review) ->
     assert f"({n1} vs {n2})" in both.answer
     assert "About the first region, earlier in this case:" in both.answer
     assert f"outlined {n1} nuclei in region #1" in both.answer
+
+
+def test_an_analysis_at_a_new_place_is_compared_with_the_one_before(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    """ "Now do the same for the top left corner and compare the two": the corner and the
+    bottom right counted before it (before this fix: "no region was visited before region 1")."""
+    copilot.ask(cmu_slide, "zoom into the bottom right corner", "new-place")  # region 1
+    copilot.ask(cmu_slide, "count the nuclei there", "new-place")
+    r = copilot.ask(
+        cmu_slide, "now do the same for the top left corner and compare the two", "new-place"
+    )
+    (det,) = r.evidence  # the corner only: region 1's count is cited, not re-run
+    assert det["tool"] == "detect"
+    assert det["output"]["region_box"] == [0, 0, 1110, 1484]
+    assert det["output"]["roi_number"] == 2
+    assert [e["tool"] for e in r.earlier] == ["detect"]
+    assert "Region #1 has 602 more nuclei than region #2 (770 vs 168)" in r.answer
+    assert r.verification["status"] == "verified"
+    # "and the bottom left one?" right after a count asks for the count there
+    more = copilot.ask(cmu_slide, "and the bottom left one?", "new-place")
+    assert [(e["tool"], e["output"].get("region_box")) for e in more.evidence] == [
+        ("detect", [0, 1484, 1110, 2967])
+    ]
+
+
+def test_a_quadrant_already_shown_is_its_region_when_counted(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    copilot.ask(cmu_slide, "take me to the upper left quadrant", "quadrant")
+    r = copilot.ask(cmu_slide, "count the nuclei in the upper left quadrant", "quadrant")
+    (det,) = r.evidence
+    assert det["output"]["roi_number"] == 1
+    assert "region #1" in r.answer
+
+
+def test_the_whole_slide_without_a_scale_fits_one_view(copilot: Copilot, cmu_slide: Path) -> None:
+    r = copilot.ask(cmu_slide, "show me the whole thing at low power", "whole")
+    (view,) = r.evidence
+    assert view["output"]["box"] == [0, 0, 2220, 2967]
+    assert max(view["output"]["output_width"], view["output"]["output_height"]) <= 2048
+    assert "only its centre" not in r.answer
+
+
+def test_the_slide_size_in_mm_is_given_and_claimed(copilot: Copilot, cmu_slide: Path) -> None:
+    r = copilot.ask(cmu_slide, "what are the physical dimensions of the slide in mm?", "mm")
+    info = next(e for e in r.evidence if e["tool"] == "slide_info")
+    assert info["output"]["width_mm"] == pytest.approx(2220 * 0.499 / 1000, abs=0.01)
+    assert "1.11 × 1.48 mm" in r.answer
+    assert r.verification["status"] == "verified"

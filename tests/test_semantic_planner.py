@@ -754,3 +754,35 @@ def test_what_a_tool_found_asked_tersely_and_a_purpose_beside_an_order(
     assert _tools(
         _plan(router, "count the nuclei here; I want a rough sense of how cellular it is", 2)
     ) == ["detect"]
+
+
+def test_first_turn_overviews_and_questions_about_this_field(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "ok what have we got here? give me an overview of the slide")) == [
+        "slide_info",
+        "zoom",
+    ]
+    assert _plan(router, "give me an overview of the slide").steps[0].args == {"target": "slide"}
+    assert _plan(router, "give me an overview of the case so far", 2).lookup is not None
+    assert _tools(
+        _plan(router, "whats the tissue composition there - how much tumour vs stroma?", 1)
+    ) == ["composition"]
+    plan = _plan(
+        router,
+        "Pan to the right a bit. Is there epithelium in that field, and roughly what fraction?",
+        1,
+    )
+    assert _tools(plan) == ["zoom", "segment"]
+    assert plan.steps[1].args["what"] == "epithelium"
+    assert _tools(_plan(router, "are there glands here?", 1)) == ["segment"]
+
+
+def test_a_told_context_and_a_tissue_question_add_no_slide_classifier(
+    router: SemanticRouter,
+) -> None:
+    told = "This is a head and neck biopsy. Find the tissue on the slide and how many pieces"
+    assert _tools(_plan(router, told)) == ["tissue"]
+    assert _tools(_plan(router, "What tissue is on this slide? classify it")) == ["classify"]
+    assert _tools(_plan(router, "what is the overall diagnosis? and classify this region", 1)) == [
+        "classify",
+        "wsi_classify",
+    ]

@@ -30,6 +30,8 @@ class SlideInfoOutput(BaseModel):
     mpp_x: float | None
     mpp_y: float | None
     objective_power: float | None
+    width_mm: float | None = Field(default=None, description="level-0 width × µm/px, in mm")
+    height_mm: float | None = Field(default=None, description="level-0 height × µm/px, in mm")
     associated_images_withheld: list[str] = Field(
         description="label/macro images present in the file and never shown"
     )
@@ -78,6 +80,8 @@ class SlideInfoTool(Tool):
         "levels.*.height": "px",
         "levels.*.downsample": "ratio",
         "mpp_x": "µm/px",
+        "width_mm": "mm",
+        "height_mm": "mm",
         "mpp_y": "µm/px",
         "objective_power": "x",
     }
@@ -107,7 +111,13 @@ class SlideInfoTool(Tool):
         short.num(o["level_count"], e, "level_count").text(" level(s), ")
         if o.get("mpp_x") is not None:
             mpp = Writer().num(o["mpp_x"], e, "mpp_x", decimals=decimals_for(o["mpp_x"]))
-            res.text("Its resolution is ").extend(mpp).text(" µm/px at full resolution. ")
+            res.text("Its resolution is ").extend(mpp).text(" µm/px at full resolution")
+            if o.get("width_mm") is not None and o.get("height_mm") is not None:
+                size = Writer().num(o["width_mm"], e, "width_mm", decimals=2).text(" × ")
+                size.num(o["height_mm"], e, "height_mm", decimals=2).text(" mm")
+                res.text(", so the image spans ").extend(size)
+                short.extend(size).text(", ")
+            res.text(". ")
             short.extend(mpp).text(" µm/px, ")
         else:
             res.absent(
@@ -148,9 +158,16 @@ class SlideInfoTool(Tool):
             mpp_x=meta.mpp_x,
             mpp_y=meta.mpp_y,
             objective_power=meta.objective_power,
+            width_mm=_mm(meta.width, meta.mpp_x),
+            height_mm=_mm(meta.height, meta.mpp_y or meta.mpp_x),
             associated_images_withheld=list(meta.associated_images),
         )
         mpp = f"{meta.mpp_x:g} µm/px" if meta.mpp_x else "µm/px unknown"
         power = f"{meta.objective_power:g}x" if meta.objective_power else "magnification unknown"
         summary = f"{meta.width} × {meta.height} px, {meta.level_count} level(s), {mpp}, {power}"
         return ToolResult(output=out, summary=summary)
+
+
+def _mm(pixels: int, mpp: float | None) -> float | None:
+    """A level-0 length in mm, None without µm/px."""
+    return None if not mpp else round(pixels * mpp / 1000.0, 4)

@@ -216,6 +216,10 @@ class ZoomTool(Tool):
             box = _part_box(inp, meta, notes)
             if not _has_scale(inp):
                 downsample = max(1.0, max(box.width, box.height) / ctx.settings.max_view_px)
+        elif inp.target == "slide" and not _has_scale(inp) and inp.downsample is None:
+            # "show me the whole thing": all of it in one view, at the scale that fits
+            box = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
+            downsample = max(1.0, max(box.width, box.height) / ctx.settings.max_view_px)
         else:
             box = _resolve_box(inp, ctx, meta, downsample, notes)
         read = ctx.slide.read_region(
