@@ -49,8 +49,9 @@ FieldKind = Literal[
 written after ``#``), ``level`` (a pyramid level, written after "level"), ``px`` / ``px²``
 (level-0 or output pixels; a box's coordinates), ``µm/px``, ``x`` (magnification),
 ``fraction`` (stored 0..1, written as a percentage), ``%`` (stored as a percentage), ``µm²``,
-``mm²`` (converted into each other), ``mm`` (a length), ``per mm²`` (a density), and ``ratio``, ``probability`` or
-``quantity`` (a number with no unit, which only a bare number may stand for).
+``mm²`` (converted into each other), ``mm`` (a length), ``per mm²`` (a density), and
+``ratio``, ``probability`` or ``quantity`` (a number with no unit, which only a bare number
+may stand for).
 """
 FIELD_KINDS: frozenset[str] = frozenset(get_args(FieldKind))
 
