@@ -50,7 +50,8 @@ def make_executor(deps: GraphDeps) -> Node:
                 # the analysed field becomes the view: "pan left", "zoom out 2x", "there"
                 ev = _numbered(ev, number)
                 new_rois.append(field.model_dump(mode="json"))
-                current = number
+                if not (plan.lookup is not None and plan.lookup.places):
+                    current = number  # parts set side by side leave the view where it was
             elif ev.ok and plan.lookup is None and ev.inputs.get("roi_number") is not None:
                 current = int(ev.inputs["roi_number"])  # "count in region 1", then "here"
             evidence.append(ev.model_dump(mode="json"))

@@ -227,6 +227,48 @@ class Relative:
     """The request names the slide's centre (with a size): a point view at its middle."""
 
 
+QUADRANTS = ("top_left", "top_right", "bottom_left", "bottom_right")
+_WHICH_PARTS_RE = re.compile(
+    r"\bwhich\s+(?:of\s+the\s+)?(?:four\s+|4\s+)?quadrants?\b|\bquadrant\s+by\s+quadrant\b|"
+    r"\b(?:each|every|per)\s+quadrant\b|\b(?:all|the)\s+(?:four|4)\s+quadrants\b"
+)
+_HALVES_PAIR_RE = re.compile(
+    r"\b(left|right|top|bottom|upper|lower)\s+(?:and|vs\.?|versus|or|with|to)\s+(?:the\s+)?"
+    r"(left|right|top|bottom|upper|lower)\s+(?:halves|half)\b"
+)
+_SIDE = {"upper": "top", "lower": "bottom"}
+
+
+def parts_compared(low: str) -> tuple[tuple[str, ...], Literal["slide", "view"] | None] | None:
+    """The parts a request sets side by side, and whose parts they are; None for fewer than two.
+
+    "which quadrant has the most nuclei?" (all four), "compare the left half with the right
+    half", "left vs right halves", "the top left and the bottom right quadrants".
+    """
+    if _WHICH_PARTS_RE.search(low):
+        parts: list[str] = list(QUADRANTS)
+    else:
+        parts = []
+        pair = _HALVES_PAIR_RE.search(low)
+        if pair is not None:
+            parts += [f"{_SIDE.get(pair.group(k), pair.group(k))}_half" for k in (1, 2)]
+        for c in _CORNER_RE.finditer(low):
+            if c.group(1):
+                vert = "top" if c.group(1) in ("top", "upper") else "bottom"
+                parts.append(f"{vert}_{c.group(2)}")
+            elif c.group(3):
+                parts.append(f"{_SIDE.get(c.group(3), c.group(3))}_half")
+        parts = list(dict.fromkeys(parts))
+        if len(parts) < 2:
+            return None
+    whose: Literal["slide", "view"] | None = None
+    if _PART_OF_VIEW_RE.search(low):
+        whose = "view"
+    elif _SLIDE_WORD_RE.search(low) or re.search(r"\b(?:image|tile|picture)\b", low):
+        whose = "slide"
+    return tuple(parts), whose
+
+
 def parse_relative(low: str) -> Relative | None:
     """Pans, relative zooms, quadrants / halves / centre, from a normalised request."""
     pan = None

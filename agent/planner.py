@@ -18,9 +18,10 @@ from agent.intents import (
     region_request,
 )
 from agent.llm_planner import make_llm_planner
+from agent.review_intents import CompareRequest
 from agent.review_planner import plan_compare, plan_compare_with_new, plan_recall
 from agent.semantic_planner import SemanticRouter, clarifying_question, semantic_parse
-from agent.state import CaseState, Node, Plan, PlannerName, PlanStep, Roi
+from agent.state import CaseLookup, CaseState, Node, Plan, PlannerName, PlanStep, Roi
 from core.errors import ConfigError
 from core.http import ModelClient
 from core.settings import Settings
@@ -240,7 +241,9 @@ def build_plan(
     here = [r for r in rois if r.slide_id == slide_id]
     lookup = also = None
     first_compare: list[PlanStep] = []
-    if parsed.compare is not None:
+    if parsed.compare is not None and parsed.compare.parts:
+        steps, lookup = _plan_parts(parsed.compare, here, len(rois), current, slide or {})
+    elif parsed.compare is not None:
         steps, lookup = plan_compare(parsed.compare, here, current, archive or [])
         first_compare = list(steps)
         if parsed.recall is not None:  # "compare 1 and 2, and remind me what the slide was"
@@ -279,7 +282,7 @@ def build_plan(
         else:
             step = _region_step(name, region, here, current, notes, view, slide)
         steps.append(_with_question(step, request))
-    new = _new_place(steps, rois, slide_id)
+    new = _new_place(steps, rois, slide_id) if first_compare or lookup is None else None
     if parsed.compare is not None and new is not None and not _only_review(parsed):
         # "count the nuclei in the top left corner and compare the two": the new place is one
         compare_steps, lookup = plan_compare_with_new(
@@ -658,6 +661,62 @@ def _region_step(
         return PlanStep(tool=tool, args={"target": "auto"}, why="the image")
     args = {"target": "box", "box": roi.box, "roi_number": roi.number}
     return PlanStep(tool=tool, args=args, why=f"region {roi.number}")
+
+
+def _plan_parts(
+    req: CompareRequest,
+    here: list[Roi],
+    n_rois: int,
+    current: int | None,
+    slide: dict[str, Any],
+) -> tuple[list[PlanStep], CaseLookup | None]:
+    """One analysis per part of the slide or of the current view, and their comparison.
+
+    "Which quadrant has the most nuclei?": each part becomes a numbered region as it is
+    analysed (the executor numbers new fields after the case's ``n_rois``), one held already
+    is that region.
+    """
+    tool = req.tool or "detect"
+    cur = next((r for r in here if r.number == current), None)
+    whose = req.part_of or ("view" if cur is not None else "slide")
+    if whose == "view" and cur is not None:
+        x0, y0, x1, y1 = cur.box
+    elif slide.get("width") and slide.get("height"):
+        x0, y0, x1, y1 = 0, 0, int(slide["width"]), int(slide["height"])
+    else:
+        error = "the slide's size is not known, so its parts cannot be placed"
+        return [PlanStep(tool=tool, args={"target": "box"}, why="parts", error=error)], None
+    steps: list[PlanStep] = []
+    numbers: list[int] = []
+    new = 0
+    for part in req.parts:
+        fx0, fy0, fx1, fy1 = PARTS[part]
+        w, h = x1 - x0, y1 - y0
+        box = [x0 + round(fx0 * w), y0 + round(fy0 * h), x0 + round(fx1 * w), y0 + round(fy1 * h)]
+        args = _box_args(box, here)
+        if tool == "segment":
+            args["what"] = req.what or "nuclei"
+        held = args.get("roi_number")
+        if held is None:
+            new += 1
+        numbers.append(int(held) if held is not None else n_rois + new)
+        steps.append(PlanStep(tool=tool, args=args, why=f"{_part_text(part)}, to compare"))
+    of = " of the view" if whose == "view" and cur is not None else ""
+    lookup = CaseLookup(
+        kind="compare",
+        rois=numbers,
+        tool=tool,
+        what=req.what if tool == "segment" else None,
+        places=[_place_name(p) + of for p in req.parts],
+    )
+    return steps, lookup
+
+
+def _place_name(part: str) -> str:
+    """'the top left quadrant', 'the left half'."""
+    if part.endswith("_half"):
+        return f"the {part.replace('_', ' ')}"
+    return f"the {part.replace('_', ' ')} quadrant"
 
 
 def _box_args(box: list[int], rois: list[Roi]) -> dict[str, Any]:

@@ -96,6 +96,58 @@ def _rank_counts(steps: list[ChainStep], answer: Writer, recalled: list[Evidence
     answer.text(" ").extend(w)
 
 
+_RANKED_BY = {
+    "detect": ("count", "most nuclei", "fewest"),
+    "segment": ("area_fraction", "largest share", "smallest"),
+}
+"""How parts are ranked: the output field, and the words for the top and the bottom."""
+
+
+def _rank_places(
+    steps: list[ChainStep], answer: Writer, found: list[Evidence], places: list[str]
+) -> None:
+    """Name each part's region, then the parts ranked first and last.
+
+    "Which quadrant has the most nuclei?": each number claimed against its evidence.
+    """
+    tools = {ev.tool for ev in found}
+    field, most, least = _RANKED_BY.get(next(iter(tools)), ("", "", ""))
+    if len(tools) != 1 or any(ev.output.get(field) is None for ev in found):
+        field = ""
+    named = Writer()
+    for i, (ev, place) in enumerate(zip(found, places, strict=True)):
+        named.text(f"; {place} (" if i else f"{place[:1].upper()}{place[1:]} (")
+        named.extend(where_of(ev.output, ev.id)).text(")")
+        label = _label_field(ev)
+        if field:
+            named.text(": ")
+            _rank_value(named, ev, field)
+            named.text(" nuclei" if field == "count" else f" {ev.inputs.get('what') or ''}")
+        elif label and ev.output.get(label) is not None:
+            named.text(": ").quote(str(ev.output[label]), ev.id)
+    named.text(".")
+    steps.append(step_of(len(steps) + 1, "observe", named, [e.id for e in found]))
+    answer.text(" " if answer.render() else "").extend(named)
+    if not field or len(found) < 3:
+        return  # two parts: the comparison below says by how much they differ
+    order = sorted(range(len(found)), key=lambda k: -float(found[k].output[field]))
+    top, low = order[0], order[-1]
+    w = Writer().text(f"{places[top][:1].upper()}{places[top][1:]} has the {most} (")
+    _rank_value(w, found[top], field)
+    w.text(f"); {places[low]} the {least} (")
+    _rank_value(w, found[low], field)
+    w.text(").")
+    steps.append(step_of(len(steps) + 1, "infer", w, [found[top].id, found[low].id]))
+    answer.text(" ").extend(w)
+
+
+def _rank_value(w: Writer, ev: Evidence, field: str) -> None:
+    if field == "area_fraction":
+        w.num(100 * float(ev.output[field]), ev.id, field, unit="%", decimals=1).text("%")
+    else:
+        w.num(ev.output[field], ev.id, field)
+
+
 def _add(steps: list[ChainStep], ev: Evidence, lead: str) -> Writer:
     """The evidence's steps (the first led by ``lead``) and its answer sentence."""
     parts, summary = section_of(ev)
@@ -120,21 +172,26 @@ def _compare(
         ok = [e for e in mine if e.ok]
         if ok or mine:
             found.append((ok or mine)[-1])
+    ok = [e for e in found if e.ok]
+    by_place = bool(lookup.places) and len(ok) == len(lookup.places)
     for ev in found:
         lead = f"Earlier in this case ({ev.id}): " if ev in earlier else ""
         summary = _add(steps, ev, lead)
+        if by_place:
+            continue  # each part's value in one line below; its notes stay in the chain
         if answer.render():
             answer.text(" ")
         answer.text(lead).extend(summary)
-    ok = [e for e in found if e.ok]
-    if len(ok) >= 2:
+    if by_place:
+        _rank_places(steps, answer, ok, lookup.places)
+    if len(ok) >= 2 and not (lookup.places and len(ok) > 2):
         a, b = ok[0], ok[1]
         diff = _difference(a, b)
         if diff is not None:
             kind = "infer" if _label_field(a) else "measure"
             steps.append(step_of(len(steps) + 1, kind, diff, [a.id, b.id]))
             answer.text(" Comparison: ").extend(diff)
-    elif found:
+    elif found and len(ok) < 2:
         answer.text(" The regions cannot be compared: one of the analyses failed.")
     return [e.id for e in found]
 

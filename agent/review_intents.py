@@ -91,6 +91,11 @@ class CompareRequest:
     last: int | None = None
     """Compare the last ``last`` views the case looked at instead of ``regions`` ("the three
     views"); 0: every view ("all the views so far")."""
+    parts: tuple[str, ...] = ()
+    """Compare parts of the slide or of the current view instead ("which quadrant has the most
+    nuclei?", "the left half with the right half"): ``tools.zoom.PARTS`` keys."""
+    part_of: Literal["slide", "view"] | None = None
+    """Whose parts: the slide's, the current view's, or (None) the view's when there is one."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from agent.intents import (
     HOTSPOT_RE,
     ParsedRequest,
     RegionRequest,
+    parts_compared,
     region_request,
     segment_targets,
     zoom_request,
@@ -746,6 +747,10 @@ def semantic_parse(
             routing = Routing([Scored("knowledge", router.threshold, low)], routing.nearest)
             chosen = {"knowledge"}
     chosen |= grammar_cues(low, chosen, has_view)
+    parts = parts_compared(low)
+    if parts is not None and chosen & {"compare", "detect", "segment", "classify"}:
+        # "which quadrant has the most nuclei?": an analysis of each part, side by side
+        chosen = (chosen - {"detect", "segment", "classify", "zoom"}) | {"compare"}
     if not chosen and has_view and WHAT_IS_THIS_RE.fullmatch(low):
         chosen = {"classify"}
         routing = Routing([Scored("classify", router.threshold, low)], routing.nearest)
@@ -754,6 +759,10 @@ def semantic_parse(
     recall = None
     compare = None
     clause_of = {s.capability: s.clause for s in routing.selected}
+    if "compare" in chosen and parts is not None:
+        named = compare_of(low, ())
+        compare = replace(named, parts=parts[0], part_of=parts[1])
+        chosen.discard("compare")
     if "compare" in chosen:
         said = clause_of.get("compare", low)
         whole = parse_compare(low) if parse_recall(low) is None else None  # as the rules read it

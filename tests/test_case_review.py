@@ -450,3 +450,34 @@ def test_the_slide_size_in_mm_is_given_and_claimed(copilot: Copilot, cmu_slide: 
     assert info["output"]["width_mm"] == pytest.approx(2220 * 0.499 / 1000, abs=0.01)
     assert "1.11 × 1.48 mm" in r.answer
     assert r.verification["status"] == "verified"
+
+
+def test_which_quadrant_has_the_most_nuclei_counts_each_and_names_the_top_one(
+    copilot: Copilot,
+) -> None:
+    image = SHARED_DATA / "histolytics_hgsc" / "hgsc_nest.jpg"
+    r = copilot.ask(image, "which quadrant has the most nuclei?", "quadrants")
+    boxes = [e["output"]["region_box"] for e in r.evidence]
+    assert boxes == [
+        [0, 0, 750, 750],
+        [750, 0, 1500, 750],
+        [0, 750, 750, 1500],
+        [750, 750, 1500, 1500],
+    ]
+    assert [e["tool"] for e in r.evidence] == ["detect"] * 4
+    counts = [int(e["output"]["count"]) for e in r.evidence]
+    names = ["top left", "top right", "bottom left", "bottom right"]
+    top = names[counts.index(max(counts))]
+    low = names[counts.index(min(counts))]
+    assert f"The {top} quadrant has the most nuclei ({max(counts)}); the {low} quadrant" in r.answer
+    assert "cannot be compared" not in r.answer
+    assert r.verification["status"] == "verified"
+    halves = copilot.ask(image, "compare the left half with the right half", "quadrants")
+    assert [e["output"]["region_box"] for e in halves.evidence] == [
+        [0, 0, 750, 1500],
+        [750, 0, 1500, 1500],
+    ]  # of the image, not of the last quadrant counted
+    left, right = (int(e["output"]["count"]) for e in halves.evidence)
+    assert f"The left half (region #5): {left} nuclei; the right half (region #6): {right}" in (
+        halves.answer
+    )

@@ -786,3 +786,18 @@ def test_a_told_context_and_a_tissue_question_add_no_slide_classifier(
         "classify",
         "wsi_classify",
     ]
+
+
+def test_parts_set_side_by_side_are_each_analysed_and_compared(router: SemanticRouter) -> None:
+    plan = _plan(router, "which quadrant has the most nuclei?", 1)
+    assert _tools(plan) == ["detect"] * 4
+    assert plan.steps[0].args["box"] == [10_000, 8_000, 11_024, 9_024]  # of the view on screen
+    assert plan.lookup is not None
+    assert (plan.lookup.kind, plan.lookup.rois) == ("compare", [2, 3, 4, 5])
+    assert plan.lookup.places[0] == "the top left quadrant of the view"
+    halves = _plan(router, "left vs right halves of the slide, which has more epithelium?", 1)
+    assert [(s.tool, s.args["box"], s.args["what"]) for s in halves.steps] == [
+        ("segment", [0, 0, 20_000, 30_000], "epithelium"),
+        ("segment", [20_000, 0, 40_000, 30_000], "epithelium"),
+    ]
+    assert _tools(_plan(router, "zoom to the top left corner", 1)) == ["zoom"]
