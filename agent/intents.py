@@ -212,6 +212,10 @@ HOTSPOT_RE = re.compile(
 WHICH_RE = re.compile(r"\bwhich\b")
 _CENTRAL_RE = re.compile(r"\b(?:central|cent(?:er|re)|middle)\b")
 _SLIDE_WORD_RE = re.compile(r"\bslide\b|\bwsi\b")
+_CENTRE_ALONE_RE = re.compile(
+    r"\b(?:crop|zoom(?:\s+in)?|cut|narrow(?:\s+it)?(?:\s+down)?)\s+(?:to|on|into|onto)\s+the\s+"
+    r"(?:centre|center|middle)\b(?!\s+of\b)"
+)
 
 
 @dataclass(frozen=True)
@@ -326,6 +330,8 @@ def parse_relative(low: str) -> Relative | None:
             part_of = "view"
         elif _SLIDE_WORD_RE.search(low):
             part_of = "slide"
+    if part is None and _CENTRE_ALONE_RE.search(low):
+        part, part_of = "center", "view"  # "crop to the centre": of what is on screen
     centre = bool(_CENTRAL_RE.search(low) and _SIZE_RE.search(low))
     if centre:
         part = None

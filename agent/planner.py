@@ -19,7 +19,12 @@ from agent.intents import (
 )
 from agent.llm_planner import make_llm_planner
 from agent.review_intents import CompareRequest
-from agent.review_planner import plan_compare, plan_compare_with_new, plan_recall
+from agent.review_planner import (
+    ordinal_analyses,
+    plan_compare,
+    plan_compare_with_new,
+    plan_recall,
+)
 from agent.semantic_planner import SemanticRouter, clarifying_question, semantic_parse
 from agent.state import CaseLookup, CaseState, Node, Plan, PlannerName, PlanStep, Roi
 from core.errors import ConfigError
@@ -183,6 +188,9 @@ def semantic_plan(
     has_class = any(r.get("ok") and _labels(str(r.get("tool"))) for r in archive or [])
     asked = _same_spelled_out(request, archive or [])
     parsed, routing, low = semantic_parse(asked, router, has_view=has_view, has_class=has_class)
+    ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None
+    if ordered is not None:  # "what were the first and second counts, and how do they compare?"
+        return Plan(request=request, lookup=ordered, routing=routing.as_json())
     if _nothing(parsed):
         question = clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())

@@ -167,6 +167,8 @@ def _compare(
     """Each region's result, then how they differ; returns the evidence ids cited."""
     pool = [*earlier, *evidence]
     found: list[Evidence] = []
+    if not lookup.rois:  # "the first and second counts": the results themselves, in order
+        found = [e for wanted in lookup.earlier for e in earlier if e.id == wanted]
     for number in lookup.rois:
         mine = [e for e in pool if e.output.get("roi_number", e.inputs.get("roi_number")) == number]
         ok = [e for e in mine if e.ok]

@@ -7,13 +7,15 @@ cites the archived evidence of the region(s).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agent.case_memory import ANALYSIS_TOOLS, Analysis, analyses_of
+from agent.ordinals import ORDINAL_PATTERN, ordinal_number
 from agent.review_intents import CompareRequest, RecallRequest, RegionRef
 from agent.state import CaseLookup, PlanStep, Roi
 
-__all__ = ["plan_compare", "plan_compare_with_new", "plan_recall"]
+__all__ = ["ordinal_analyses", "plan_compare", "plan_compare_with_new", "plan_recall"]
 
 _DEFAULT_TOOL = "detect"
 
@@ -102,6 +104,45 @@ def plan_compare_with_new(
         archive,
     )
     return [s for s in steps if s.args.get("roi_number") != new.number], lookup
+
+
+_ORDINAL = rf"(?:{ORDINAL_PATTERN}|last|latest|most\s+recent)"
+_KIND_NOUNS = (
+    ("detect", r"(?:nuclear\s+|nuclei\s+|cell\s+)?counts?|tall(?:y|ies)"),
+    ("segment", r"segmentations?|masks?"),
+    ("classify", r"classifications?|labels?|class(?:es)?"),
+)
+_ORDINAL_ANALYSES_RE = re.compile(
+    rf"\b(?P<a>{_ORDINAL})\s+(?:(?P<n1>[a-z]+(?:\s+[a-z]+)?)\s+)?(?:and|vs\.?|versus|with|to|&)\s+"
+    rf"(?:the\s+)?(?P<b>{_ORDINAL})\s+(?P<n2>[a-z]+(?:\s+[a-z]+)?)\b"
+)
+
+
+def ordinal_analyses(low: str, archive: list[dict[str, Any]]) -> CaseLookup | None:
+    """A comparison of analyses named by their order in the case, or None.
+
+    "what were the first and second counts?", "compare the first count with the last one":
+    the k-th result of that kind the case holds, whatever it analysed (a region, the whole
+    image), cited as earlier evidence.
+    """
+    m = _ORDINAL_ANALYSES_RE.search(low)
+    if m is None:
+        return None
+    nouns = " ".join(n for n in (m.group("n1"), m.group("n2")) if n)
+    tool = next((t for t, pat in _KIND_NOUNS if re.search(rf"\b(?:{pat})\b", nouns)), None)
+    if tool is None:
+        return None
+    held = [a for a in analyses_of(archive) if a.tool == tool]
+    picked: list[str] = []
+    for word in (m.group("a"), m.group("b")):
+        k = -1 if word in ("last", "latest") or word.startswith("most") else ordinal_number(word)
+        index = k - 1 if k > 0 else k
+        if not held or not -len(held) <= index < len(held):
+            return None
+        picked.append(held[index].evidence)
+    if len(set(picked)) < 2:
+        return None
+    return CaseLookup(kind="compare", earlier=picked, tool=tool)
 
 
 def plan_recall(

@@ -35,7 +35,7 @@ __all__ = [
 SCALE_FACTOR = 2.0
 """An analysis scale more than this factor outside an expert's µm/px range draws a caveat."""
 
-CaveatKind = Literal["organ", "scale", "cannot"]
+CaveatKind = Literal["organ", "organ_unknown", "scale", "cannot"]
 
 
 @dataclass(frozen=True)
@@ -89,20 +89,40 @@ def caveats_of_state(state: CaseState | Mapping[str, Any]) -> list[Caveat]:
     slide = state.get("slide") or {}
     path = slide.get("path") or state.get("slide_path")
     mentions = organ_mentions(str(state.get("request", "")), earlier, path)
-    return caveats_for(evidence, str(state.get("request", "")), mentions)
+    used = {
+        str(d.get("expert"))
+        for e in state.get("archive", [])
+        for d in (e.get("output") or {}).get("domains") or []
+    }
+    return caveats_for(
+        evidence, str(state.get("request", "")), mentions, unnamed_organ=True, said=used
+    )
 
 
 def caveats_for(
-    evidence: Sequence[Evidence], request: str, mentions: Sequence[Mention]
+    evidence: Sequence[Evidence],
+    request: str,
+    mentions: Sequence[Mention],
+    *,
+    unnamed_organ: bool = False,
+    said: set[str] | None = None,
 ) -> list[Caveat]:
-    """Each successful output's caveats: what it cannot tell first, then organ, then scale."""
+    """Each successful output's caveats: what it cannot tell first, then organ, then scale.
+
+    With ``unnamed_organ``, an expert trained on one organ's tissue used where no organ is
+    named says so the first time the case uses it (``said``: experts the case used before).
+    """
     out: list[Caveat] = []
+    told = set(said or ())
     for ev in evidence:
         if not ev.ok:
             continue
         for i, domain in enumerate(ev.output.get("domains") or []):
             out.extend(_cannot(ev, i, domain, request))
             out.extend(_organ(ev, i, domain, mentions))
+            if unnamed_organ and not mentions and str(domain.get("expert")) not in told:
+                out.extend(_organ_unknown(ev, domain))
+                told.add(str(domain.get("expert")))
             out.extend(_scale(ev, i, domain))
     return out
 
@@ -195,6 +215,24 @@ def _organ(
     what = "label" if "label" in ev.output else "result"
     w.text(f"; {source} names {named}, so its {what} may not apply.")
     return [Caveat(ev.id, str(domain["expert"]), "organ", w)]
+
+
+def _organ_unknown(ev: Evidence, domain: Mapping[str, Any]) -> list[Caveat]:
+    """An organ-specific expert on a slide whose organ nobody named: check that it applies."""
+    organs = list(domain.get("organs") or [])
+    if not organs:
+        return []
+    w = _who(ev, domain).text(" was trained on ")
+    if domain.get("tissue"):
+        w.quote(str(domain["tissue"]), ev.id)
+    else:
+        w.text("tissue of the ").quote(" and ".join(organs), ev.id)
+    what = "label" if "label" in ev.output else "result"
+    w.text(
+        f"; no organ is named for this slide (request, case or file name), so check that its "
+        f"{what} applies to the tissue here."
+    )
+    return [Caveat(ev.id, str(domain["expert"]), "organ_unknown", w)]
 
 
 def _scale(ev: Evidence, i: int, domain: Mapping[str, Any]) -> list[Caveat]:

@@ -481,3 +481,18 @@ def test_which_quadrant_has_the_most_nuclei_counts_each_and_names_the_top_one(
     assert f"The left half (region #5): {left} nuclei; the right half (region #6): {right}" in (
         halves.answer
     )
+
+
+def test_counts_named_by_their_order_are_recalled_and_compared(copilot: Copilot) -> None:
+    """The first count was of the whole image (no region): it is still "the first count"."""
+    image = SHARED_DATA / "histolytics_hgsc" / "hgsc_nest.jpg"
+    whole = copilot.ask(image, "count the nuclei", "ordinal")
+    part = copilot.ask(image, "count the nuclei in the top left quadrant", "ordinal")
+    r = copilot.ask(
+        image, "what were the first and second counts again, and how do they compare?", "ordinal"
+    )
+    assert r.evidence == []  # nothing re-run
+    assert [e["id"] for e in r.earlier] == ["E1.1", "E2.1"]
+    a, b = whole.evidence[0]["output"]["count"], part.evidence[0]["output"]["count"]
+    assert f"The analysed region has {a - b} more nuclei than region #1 ({a} vs {b})" in r.answer
+    assert r.verification["status"] == "verified"

@@ -234,3 +234,22 @@ def test_the_detector_says_it_cannot_type_nuclei(copilot: Copilot, cmu_slide: Pa
     assert _caveats(counted) == []
     assert "does not type" not in counted.answer
     assert counted.verification["status"] == "verified", counted.verification["reasons"]
+
+
+@pytest.mark.shared_data
+def test_an_organ_specific_expert_where_no_organ_is_named_says_so_once_per_case(
+    copilot: Copilot, models_home: Path, cmu_slide: Path
+) -> None:
+    """The sample (skin, no organ in its name): the colorectal classifier's first label in the
+    case carries the check, the next one of the same case does not repeat it."""
+    first = copilot.ask(cmu_slide, "classify the tissue", "unnamed")
+    (step,) = _caveats(first)
+    assert step["text"] == (
+        "The capricorn-tissue expert was trained on colorectal tissue; no organ is named for "
+        "this slide (request, case or file name), so check that its label applies to the "
+        "tissue here."
+    )
+    assert step["text"] in first.answer
+    assert first.verification["status"] == "verified", first.verification["reasons"]
+    again = copilot.ask(cmu_slide, "classify the top left quadrant", "unnamed")
+    assert _caveats(again) == []

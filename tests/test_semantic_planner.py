@@ -801,3 +801,14 @@ def test_parts_set_side_by_side_are_each_analysed_and_compared(router: SemanticR
         ("segment", [20_000, 0, 40_000, 30_000], "epithelium"),
     ]
     assert _tools(_plan(router, "zoom to the top left corner", 1)) == ["zoom"]
+
+
+def test_crop_to_the_centre_is_the_middle_of_what_is_on_screen(router: SemanticRouter) -> None:
+    plan = _plan(router, "crop to the centre and count the nuclei there", 1)
+    assert [s.tool for s in plan.steps] == ["zoom", "detect"]
+    assert plan.steps[0].args["part"] == "center"
+    assert plan.steps[0].args["roi_number"] == 1
+    assert _plan(router, "crop to the centre").steps[0].args == {
+        "target": "slide",
+        "part": "center",
+    }
