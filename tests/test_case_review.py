@@ -496,3 +496,14 @@ def test_counts_named_by_their_order_are_recalled_and_compared(copilot: Copilot)
     a, b = whole.evidence[0]["output"]["count"], part.evidence[0]["output"]["count"]
     assert f"The analysed region has {a - b} more nuclei than region #1 ({a} vs {b})" in r.answer
     assert r.verification["status"] == "verified"
+
+
+def test_an_analysis_of_the_whole_slide_reads_all_of_it_when_it_fits(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    """2220 × 2967 px at the detector's scale is over one view (2048 px) but within one read:
+    all of it, not its centre."""
+    r = copilot.ask(cmu_slide, "count the nuclei on the whole slide", "whole-count")
+    det = next(e for e in r.evidence if e["tool"] == "detect")
+    assert det["output"]["region_box"] == [0, 0, 2220, 2967]
+    assert "only its centre" not in r.answer

@@ -135,6 +135,10 @@ def analysis_region(
             notes,
         )
     side = max_view * downsample
+    if target == "slide" and (whole.width / downsample) * (whole.height / downsample) <= (
+        ctx.settings.max_region_pixels
+    ):
+        return whole  # "segment the epithelium on the whole slide": all of it, when it fits
     if target == "slide" or (whole.width <= side and whole.height <= side):
         return fit_view(whole, downsample, max_view, meta, notes)
     notes.append("no region was given: analysed the largest tissue region")

@@ -62,6 +62,7 @@ class SlideInfoTool(Tool):
         "what objective power was used",
         "slide dimensions please",
         "width and height of the whole slide image",
+        "what are the physical dimensions of the image in mm",
         "what is the pixel size in µm",
         "tell me about this slide file",
         "what is the base magnification",
@@ -116,9 +117,11 @@ class SlideInfoTool(Tool):
                 size = Writer().num(o["width_mm"], e, "width_mm", decimals=2).text(" × ")
                 size.num(o["height_mm"], e, "height_mm", decimals=2).text(" mm")
                 res.text(", so the image spans ").extend(size)
-                short.extend(size).text(", ")
             res.text(". ")
-            short.extend(mpp).text(" µm/px, ")
+            short.extend(mpp).text(" µm/px")
+            if o.get("width_mm") is not None and o.get("height_mm") is not None:
+                short.text(" (").extend(size).text(")")
+            short.text(", ")
         else:
             res.absent(
                 "It records no µm/px, so its physical resolution is unknown and sizes can be "
