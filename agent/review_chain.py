@@ -206,6 +206,7 @@ def _difference(a: Evidence, b: Evidence) -> Writer | None:
         return _compare_labels(a, b)
     cls = tool_class(a.tool)
     w = Writer()
+    written: list[str] = []
     for m in cls.compare_metrics if cls is not None else ():
         va, vb = a.output.get(m.path), b.output.get(m.path)
         if not isinstance(va, int | float) or not isinstance(vb, int | float):
@@ -213,11 +214,19 @@ def _difference(a: Evidence, b: Evidence) -> Writer | None:
         if w.render():
             w.text(" ")
         _metric(w, a, b, m.path, m.what, m.unit, m.decimals, (m.more, m.less), m.unit_text)
+        written.append(m.what)
     if w.render() and _sizes_differ(a, b) and cls is not None and cls.compare_fairly_by:
-        w.text(
-            " The two regions differ in size, so their counts are not directly comparable; "
-            f"{cls.compare_fairly_by} is."
-        )
+        fair = cls.compare_fairly_by
+        if any(what and what in fair for what in written):
+            w.text(
+                " The two regions differ in size, so their counts are not directly comparable; "
+                f"{fair} is."
+            )
+        else:  # no µm/px: the density that would make them comparable cannot be given
+            w.text(
+                " The two regions differ in size, so their counts are not directly comparable, "
+                f"and without µm/px {fair} per mm² cannot be given."
+            )
     return w if w.render() else None
 
 

@@ -495,6 +495,7 @@ def test_counts_named_by_their_order_are_recalled_and_compared(copilot: Copilot)
     assert [e["id"] for e in r.earlier] == ["E1.1", "E2.1"]
     a, b = whole.evidence[0]["output"]["count"], part.evidence[0]["output"]["count"]
     assert f"The analysed region has {a - b} more nuclei than region #1 ({a} vs {b})" in r.answer
+    assert "without µm/px the density per mm² cannot be given" in r.answer  # no density to cite
     assert r.verification["status"] == "verified"
 
 
