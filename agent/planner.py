@@ -24,6 +24,7 @@ from agent.review_planner import (
     plan_compare,
     plan_compare_with_new,
     plan_recall,
+    plan_region_vs_whole,
 )
 from agent.semantic_planner import SemanticRouter, clarifying_question, semantic_parse
 from agent.state import CaseLookup, CaseState, Node, Plan, PlannerName, PlanStep, Roi
@@ -191,6 +192,12 @@ def semantic_plan(
     ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None
     if ordered is not None:  # "what were the first and second counts, and how do they compare?"
         return Plan(request=request, lookup=ordered, routing=routing.as_json())
+    tool = _compared_tool(parsed)
+    if tool is not None:
+        here = [r for r in rois if r.slide_id == slide_id]
+        vs = plan_region_vs_whole(low, tool, here, current, archive or [], slide or {})
+        if vs is not None:  # "how does the density in that box compare with the whole tile?"
+            return Plan(request=request, steps=vs[0], lookup=vs[1], routing=routing.as_json())
     if _nothing(parsed):
         question = clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())
@@ -199,6 +206,20 @@ def semantic_plan(
     return plan.model_copy(
         update={"request": request, "steps": steps, "routing": routing.as_json()}
     )
+
+
+def _compared_tool(parsed: ParsedRequest) -> str | None:
+    """The analysis a comparison (or an analysis beside a "versus") is about, or None."""
+    if parsed.compare is not None:
+        return parsed.compare.tool or "detect"
+    for tool, region in (
+        ("detect", parsed.detect),
+        ("segment", parsed.segment),
+        ("classify", parsed.classify),
+    ):
+        if region is not None:
+            return tool
+    return None
 
 
 def _nothing(parsed: ParsedRequest) -> bool:

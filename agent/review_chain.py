@@ -169,6 +169,7 @@ def _compare(
     found: list[Evidence] = []
     if not lookup.rois:  # "the first and second counts": the results themselves, in order
         found = [e for wanted in lookup.earlier for e in earlier if e.id == wanted]
+        found += [e for e in evidence if e.tool == lookup.tool]  # "… vs the whole tile"
     for number in lookup.rois:
         mine = [e for e in pool if e.output.get("roi_number", e.inputs.get("roi_number")) == number]
         ok = [e for e in mine if e.ok]

@@ -15,7 +15,13 @@ from agent.ordinals import ORDINAL_PATTERN, ordinal_number
 from agent.review_intents import CompareRequest, RecallRequest, RegionRef
 from agent.state import CaseLookup, PlanStep, Roi
 
-__all__ = ["ordinal_analyses", "plan_compare", "plan_compare_with_new", "plan_recall"]
+__all__ = [
+    "ordinal_analyses",
+    "plan_compare",
+    "plan_compare_with_new",
+    "plan_recall",
+    "plan_region_vs_whole",
+]
 
 _DEFAULT_TOOL = "detect"
 
@@ -143,6 +149,63 @@ def ordinal_analyses(low: str, archive: list[dict[str, Any]]) -> CaseLookup | No
     if len(set(picked)) < 2:
         return None
     return CaseLookup(kind="compare", earlier=picked, tool=tool)
+
+
+_WHOLE_RE = re.compile(
+    r"\b(?:the\s+)?(?:whole|entire|full)\s+(?:tile|image|slide|picture|thing|section|scan|field)\b"
+)
+_VERSUS_RE = re.compile(
+    r"\bcompar\w*|\bvs\.?(?!\w)|\bversus\b|\bagainst\b|\brelative\s+to\b|\bthan\b"
+)
+
+
+def plan_region_vs_whole(
+    low: str,
+    tool: str,
+    rois: list[Roi],
+    current: int | None,
+    archive: list[dict[str, Any]],
+    slide: dict[str, Any],
+) -> tuple[list[PlanStep], CaseLookup] | None:
+    """The current region against the whole image ("that box vs the whole tile"), or None.
+
+    Each side's latest result of ``tool`` is cited; a side without one is analysed now.
+    """
+    if not (_WHOLE_RE.search(low) and _VERSUS_RE.search(low)):
+        return None
+    if not slide.get("width") or not slide.get("height"):
+        return None
+    analyses = [a for a in analyses_of(archive) if a.roi in {r.number for r in rois}]
+    region, _ = _resolve("current", rois, current, analyses)
+    if region is None:
+        return None
+    steps: list[PlanStep] = []
+    cited: list[str] = []
+    done = _latest(analyses, region.number, tool, None)
+    if done is not None:
+        cited.append(done.evidence)
+    else:
+        args = {"target": "box", "box": region.box, "roi_number": region.number}
+        steps.append(PlanStep(tool=tool, args=args, why=f"region {region.number}, to compare"))
+    whole = [0, 0, int(slide["width"]), int(slide["height"])]
+    held = next(
+        (
+            e
+            for e in reversed(archive)
+            if e.get("ok")
+            and e.get("tool") == tool
+            and (e.get("output") or {}).get("region_box") == whole
+            and (e.get("output") or {}).get("roi_number") is None
+        ),
+        None,
+    )
+    if held is not None:
+        cited.append(str(held["id"]))
+    else:
+        steps.append(
+            PlanStep(tool=tool, args={"target": "slide"}, why="the whole image, to compare")
+        )
+    return steps, CaseLookup(kind="compare", earlier=cited, tool=tool)
 
 
 def plan_recall(

@@ -508,3 +508,17 @@ def test_an_analysis_of_the_whole_slide_reads_all_of_it_when_it_fits(
     det = next(e for e in r.evidence if e["tool"] == "detect")
     assert det["output"]["region_box"] == [0, 0, 2220, 2967]
     assert "only its centre" not in r.answer
+
+
+def test_a_box_against_the_whole_tile_counts_the_tile_and_compares(copilot: Copilot) -> None:
+    tile = SHARED_DATA / "kather_mopadi" / "TCGA-AD-6964-01Z-00-DX1_COAD" / "Tile_(22016,11776).jpg"
+    box = copilot.ask(tile, "count the nuclei in the box (100,100)-(356,356)", "vs-whole")
+    r = copilot.ask(
+        tile, "how does the nuclear density in that box compare with the whole tile?", "vs-whole"
+    )
+    (whole,) = r.evidence  # the box's count is cited, the tile's is new
+    assert whole["output"]["region_box"] == [0, 0, 512, 512]
+    assert [e["id"] for e in r.earlier] == [box.evidence[-1]["id"]]
+    a, b = box.evidence[-1]["output"]["count"], whole["output"]["count"]
+    assert f"Region #1 has {b - a} fewer nuclei than the analysed region ({a} vs {b})" in r.answer
+    assert r.verification["status"] == "verified"
