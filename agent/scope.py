@@ -200,11 +200,7 @@ def _organ(
     organs = list(domain.get("organs") or [])
     if not organs or not mentions or any(m.organ in organs for m in mentions):
         return []
-    w = _who(ev, domain).text(" was trained on ")
-    if domain.get("tissue"):
-        w.quote(str(domain["tissue"]), ev.id)
-    else:
-        w.text("tissue of the ").quote(" and ".join(organs), ev.id)
+    w = _trained_on(ev, domain, organs)
     classes = [c["text"] for c in domain.get("cannot") or [] if not c.get("triggers")]
     if classes:
         w.text(" and ").quote(classes[0], ev.id)
@@ -217,16 +213,20 @@ def _organ(
     return [Caveat(ev.id, str(domain["expert"]), "organ", w)]
 
 
+def _trained_on(ev: Evidence, domain: Mapping[str, Any], organs: list[str]) -> Writer:
+    """'The <expert> expert was trained on <tissue>', the tissue quoted from its domain."""
+    w = _who(ev, domain).text(" was trained on ")
+    if domain.get("tissue"):
+        return w.quote(str(domain["tissue"]), ev.id)
+    return w.text("tissue of the ").quote(" and ".join(organs), ev.id)
+
+
 def _organ_unknown(ev: Evidence, domain: Mapping[str, Any]) -> list[Caveat]:
     """An organ-specific expert on a slide whose organ nobody named: check that it applies."""
     organs = list(domain.get("organs") or [])
     if not organs:
         return []
-    w = _who(ev, domain).text(" was trained on ")
-    if domain.get("tissue"):
-        w.quote(str(domain["tissue"]), ev.id)
-    else:
-        w.text("tissue of the ").quote(" and ".join(organs), ev.id)
+    w = _trained_on(ev, domain, organs)
     what = "label" if "label" in ev.output else "result"
     w.text(
         f"; no organ is named for this slide (request, case or file name), so check that its "
