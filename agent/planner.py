@@ -192,7 +192,7 @@ def semantic_plan(
     ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None
     if ordered is not None:  # "what were the first and second counts, and how do they compare?"
         return Plan(request=request, lookup=ordered, routing=routing.as_json())
-    tool = _compared_tool(parsed)
+    tool = _compared_tool(parsed, low)
     if tool is not None:
         here = [r for r in rois if r.slide_id == slide_id]
         vs = plan_region_vs_whole(low, tool, here, current, archive or [], slide or {})
@@ -208,7 +208,14 @@ def semantic_plan(
     )
 
 
-def _compared_tool(parsed: ParsedRequest) -> str | None:
+_CELLULARITY_RE = re.compile(
+    r"\b(?:more|less)\s+cellular\b|\b(?:denser|higher\s+density|lower\s+density|more\s+nuclei|"
+    r"fewer\s+nuclei|more\s+cells|fewer\s+cells)\b|\bdensity\b"
+)
+"""Cellularity compared: the nuclear count and density are the measure."""
+
+
+def _compared_tool(parsed: ParsedRequest, low: str) -> str | None:
     """The analysis a comparison (or an analysis beside a "versus") is about, or None."""
     if parsed.compare is not None:
         return parsed.compare.tool or "detect"
@@ -219,7 +226,7 @@ def _compared_tool(parsed: ParsedRequest) -> str | None:
     ):
         if region is not None:
             return tool
-    return None
+    return "detect" if _nothing(parsed) and _CELLULARITY_RE.search(low) else None
 
 
 def _nothing(parsed: ParsedRequest) -> bool:

@@ -152,7 +152,9 @@ def ordinal_analyses(low: str, archive: list[dict[str, Any]]) -> CaseLookup | No
 
 
 _WHOLE_RE = re.compile(
-    r"\b(?:the\s+)?(?:whole|entire|full)\s+(?:tile|image|slide|picture|thing|section|scan|field)\b"
+    r"\b(?:the\s+)?(?:whole|entire|full)\s+(?:tile|image|slide|picture|thing|section|scan|field)\b|"
+    r"\bthe\s+rest\s+of\s+the\s+(?:tile|image|slide|section|tissue)\b|"
+    r"\bthe\s+(?:slide|image|tile)\s+(?:as\s+a\s+whole|overall)\b"
 )
 _VERSUS_RE = re.compile(
     r"\bcompar\w*|\bvs\.?(?!\w)|\bversus\b|\bagainst\b|\brelative\s+to\b|\bthan\b"

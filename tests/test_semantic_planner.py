@@ -812,3 +812,18 @@ def test_crop_to_the_centre_is_the_middle_of_what_is_on_screen(router: SemanticR
         "target": "slide",
         "part": "center",
     }
+
+
+def test_this_field_against_the_whole_slide_counts_both(router: SemanticRouter) -> None:
+    for asked in (
+        "is the density here higher than in the whole slide?",
+        "is this area more cellular than the rest of the slide?",
+        "compare this region with the whole slide",
+    ):
+        plan = _plan(router, asked, 1)
+        assert [(s.tool, s.args.get("target")) for s in plan.steps] == [
+            ("detect", "box"),
+            ("detect", "slide"),
+        ], asked
+        assert plan.lookup is not None
+        assert plan.lookup.kind == "compare"
