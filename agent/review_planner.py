@@ -173,8 +173,12 @@ def plan_region_vs_whole(
 
     Each side's latest result of ``tool`` is cited; a side without one is analysed now.
     """
-    if not (_WHOLE_RE.search(low) and _VERSUS_RE.search(low)):
+    whole_said = _WHOLE_RE.search(low)
+    if whole_said is None:
         return None
+    before = re.split(r"\bthen\b|[;?.]", low[max(0, whole_said.start() - 60) : whole_said.start()])
+    if not _VERSUS_RE.search(before[-1]):
+        return None  # "compare 1 and 2 …, then tell me what the whole slide is": not compared
     if not slide.get("width") or not slide.get("height"):
         return None
     analyses = [a for a in analyses_of(archive) if a.roi in {r.number for r in rois}]

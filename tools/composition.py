@@ -94,6 +94,7 @@ class CompositionTool(ExpertTool):
         "how much necrotic debris is there",
         "is there any muscle in the view",
         "break down the tissue types in this area",
+        "how big is the tumour area in this region in mm2",
     )
     vocabulary = (
         *("necro", "debris", "tumo", "cancer", "carcinom", "malignan", "neoplas", "lymph"),
