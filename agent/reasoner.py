@@ -237,10 +237,13 @@ def _recall(
     ev = first.via_evidence if first.via_evidence in by_id else None
     link = Writer()
     cls = tool_class(by_id[ev].tool) if ev is not None else None
+    earlier_label = (first.via_evidence or "").startswith("turn:")
     if ev is not None and cls is not None and cls.opinions:
         link.text("The expert's answer names “").quote(first.via, ev).text("”, which")
     elif ev is not None:
         link.text("The expert label ").quote(first.via, ev)
+    elif earlier_label:
+        link.text(f"The case's earlier label “{first.via}”")
     else:
         link.text("The request")
     link.text(" links to the knowledge-graph entity ").quote(entity, anchor.id)
@@ -250,7 +253,7 @@ def _recall(
     name = first.entity_name or entity
     if slot is not None and slot.comparison and len(slot.subjects) == 2:
         summary.text(f"{name}: ")
-    if semantic and slot is not None and (slot.relations or slot.subjects):
+    if semantic and not earlier_label and slot is not None and (slot.relations or slot.subjects):
         summary.text(
             "The question names no knowledge-graph entity; nearest in meaning, as context only: "
         )

@@ -16,13 +16,16 @@ import logging
 from typing import Any
 
 from agent.deps import GraphDeps
-from agent.knowledge import LabelRef, labels_of, statements_of
+from agent.knowledge import Knowledge, LabelRef, labels_of, statements_of
 from agent.scope import caveats_of_state, out_of_domain
 from agent.state import CaseState, Evidence, Node, Plan
 
 __all__ = ["make_recall"]
 
 logger = logging.getLogger(__name__)
+
+EARLIER_LABEL = "turn:"
+"""``via_evidence`` of a label an earlier turn of the case gave ("turn:2"), not this turn's."""
 
 
 def make_recall(deps: GraphDeps) -> Node:
@@ -36,15 +39,18 @@ def make_recall(deps: GraphDeps) -> Node:
         labels: list[LabelRef] = [x for x in labels_of(evidence + earlier) if x[1] not in outside]
         knowledge = plan.knowledge if plan else False
         statements = statements_of(evidence)
-        if not labels and knowledge:
+        kb = deps.knowledge
+        problem = kb.problem() if kb else "no knowledge graph is configured"
+        if not labels and knowledge and not _names_a_disease(kb, state.get("request", "")):
+            # "what is this tumour?" after a classification: the case's label is the topic;
+            # a request that names its own disease is about that one
             for finding in reversed(state.get("findings", [])):
                 if finding.get("labels"):
-                    labels = [(str(x), None) for x in finding["labels"]]
+                    said = f"{EARLIER_LABEL}{finding.get('turn', '')}"
+                    labels = [(str(x), said) for x in finding["labels"]]
                     break
         if not (labels or knowledge or statements):
             return {"facts": []}
-        kb = deps.knowledge
-        problem = kb.problem() if kb else "no knowledge graph is configured"
         if kb is None or problem:
             update: dict[str, Any] = {"facts": []}
             if plan is not None and knowledge:
@@ -57,3 +63,10 @@ def make_recall(deps: GraphDeps) -> Node:
         return {"facts": [f.model_dump(mode="json") for f in facts]}
 
     return recall
+
+
+def _names_a_disease(kb: Knowledge | None, request: str) -> bool:
+    """The request names a disease of the knowledge graph by name, synonym or abbreviation."""
+    if kb is None or kb.problem():
+        return False
+    return any(x.kind == "disease" and x.method != "embedding" for x in kb.mentions(request).links)

@@ -253,3 +253,31 @@ def test_an_organ_specific_expert_where_no_organ_is_named_says_so_once_per_case(
     assert first.verification["status"] == "verified", first.verification["reasons"]
     again = copilot.ask(cmu_slide, "classify the top left quadrant", "unnamed")
     assert _caveats(again) == []
+
+
+@pytest.mark.shared_data
+def test_a_disease_the_request_names_wins_over_the_cases_label(
+    home: Path, kg_store_dir: Path, models_home: Path, shared_data: Path
+) -> None:
+    """After a classification, a question naming its own disease is about that disease (it
+    was answered from the label, as "nearest in meaning"); "this tumour" is the label's."""
+    tumour = shared_data / COAD_TUMOUR
+    c = Copilot(Settings(home=home, kg_path=kg_store_dir))
+    try:
+        c.ask(tumour, "What tissue class is this tile?", "g1")
+        graded = c.ask(
+            tumour,
+            "How would you grade a colorectal adenocarcinoma - which grading system do people "
+            "use now?",
+            "g1",
+        )
+        this = c.ask(tumour, "what is this tumour and what should I look for?", "g1")
+    finally:
+        c.close()
+    assert graded.answer.startswith("Grading: Colorectal adenocarcinoma is graded by gland")
+    assert "names no knowledge-graph entity" not in graded.answer
+    assert graded.verification["status"] == "verified", graded.verification["reasons"]
+    assert this.chain[0]["text"].startswith(
+        "The case's earlier label “colorectal adenocarcinoma epithelium” links to"
+    )
+    assert "names no knowledge-graph entity" not in this.answer
