@@ -18,6 +18,7 @@ from agent.intents import (
     region_request,
 )
 from agent.llm_planner import make_llm_planner
+from agent.request_cues import SIZE_VARIATION_RE
 from agent.review_intents import CompareRequest
 from agent.review_planner import (
     ordinal_analyses,
@@ -299,7 +300,10 @@ def build_plan(
         if not zoom.error:
             view = len(rois) + 1  # the executor numbers ROIs across the case
     if parsed.detect is not None:
-        steps.append(_region_step("detect", parsed.detect, here, current, notes, view, slide))
+        step = _region_step("detect", parsed.detect, here, current, notes, view, slide)
+        if not step.error and SIZE_VARIATION_RE.search(request.lower()):
+            step = step.model_copy(update={"args": {**step.args, "size_variation": True}})
+        steps.append(step)
     if parsed.classify is not None:
         steps.append(_region_step("classify", parsed.classify, here, current, notes, view, slide))
     if parsed.segment is not None:

@@ -51,6 +51,7 @@ __all__ = [
     "SLIDE_WIDE_RE",
     "THIS_DISEASE_RE",
     "WHAT_IS_THIS_RE",
+    "SIZE_VARIATION_RE",
     "YIELDS_TO_CLASSIFY",
     "YIELDS_TO_ZOOM",
     "analysis_verb",
@@ -232,6 +233,13 @@ COUNT_VERB_RE = re.compile(
     r"\b(?:nucle(?:ar|i)|cell)\s+count\b|(?<!tumour\s)(?<!tumor\s)\bcellularity\b|"
     r"\b(?:run|re-?run|redo|repeat|do)\s+(?:the\s+|a\s+)?(?:nucle(?:i|us|ar)\s+|cell\s+)?detection\b"
 )
+SIZE_VARIATION_RE = re.compile(
+    r"\bhow\s+(?:variable|varied|uniform|different\s+in\s+size)\b|\banisonucleosis\b|"
+    r"\b(?:size|area)\s+(?:variation|variability|spread|range)\b|"
+    r"\b(?:variation|variability|spread|range)\s+(?:of|in)\s+(?:the\s+)?(?:nuclear\s+)?(?:sizes?|areas?)\b|"
+    r"\b(?:vary|varies)\s+in\s+size\b"
+)
+"""How much the nuclear sizes vary ("how variable are they?"): the detector's spread of areas."""
 ANAPHOR_RE = re.compile(r"\b(?:it|they|them|those|these|that\s+one)\b")
 ECHO_RE = re.compile(
     r"\s*(?:and\s+|so\s+)?how\s+(?:confident|sure|certain|reliable)\s+(?:is|was|are|were)\s+"

@@ -53,6 +53,7 @@ from agent.request_cues import (
     PAST_RESULT_RE,
     PROPORTION_RE,
     SEGMENT_VERB_RE,
+    SIZE_VARIATION_RE,
     SLIDE_WIDE_RE,
     THIS_DISEASE_RE,
     WHAT_IS_THIS_RE,
@@ -550,6 +551,8 @@ class SemanticRouter:
                 and not names_any(clause, class_stems(self._by_name["composition"]))
             ):  # "what percentage of that box is gland?": no tile class, the epithelium's mask
                 name = "segment"
+            if SIZE_VARIATION_RE.search(clause) and "detect" in names and "detect" not in exclude:
+                name, best = "detect", max(best, self.threshold)  # the spread of nuclear areas
             if name == "recall" and WHAT_IS_THIS_RE.fullmatch(clause):
                 # "what have we got here?": the slide in front of us, not the case's past
                 name = "slide_info" if "slide_info" in names else None

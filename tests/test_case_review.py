@@ -522,3 +522,19 @@ def test_a_box_against_the_whole_tile_counts_the_tile_and_compares(copilot: Copi
     a, b = box.evidence[-1]["output"]["count"], whole["output"]["count"]
     assert f"Region #1 has {b - a} fewer nuclei than the analysed region ({a} vs {b})" in r.answer
     assert r.verification["status"] == "verified"
+
+
+def test_how_variable_the_nuclei_are_is_their_areas_spread(copilot: Copilot) -> None:
+    image = SHARED_DATA / "stardist_sample" / "histo.jpg"
+    r = copilot.ask(image, "mean and median nuclear size? and how variable are they?", "spread")
+    (det,) = r.evidence
+    assert det["tool"] == "detect"
+    areas = [o["area_px"] for o in det["output"]["objects"]]
+    mean = sum(areas) / len(areas)
+    sd = (sum((a - mean) ** 2 for a in areas) / len(areas)) ** 0.5
+    assert det["output"]["area_cv"] == pytest.approx(sd / mean, abs=1e-3)
+    assert f"coefficient of variation of {det['output']['area_cv']:.2f}" in r.answer
+    assert "which no tool here grades" in r.answer
+    assert r.verification["status"] == "verified"
+    plain = copilot.ask(image, "count the nuclei", "spread")
+    assert "coefficient of variation" not in plain.answer  # said only when asked

@@ -827,3 +827,12 @@ def test_this_field_against_the_whole_slide_counts_both(router: SemanticRouter) 
         ], asked
         assert plan.lookup is not None
         assert plan.lookup.kind == "compare"
+
+
+def test_how_variable_the_nuclei_are_goes_to_the_detector(router: SemanticRouter) -> None:
+    plan = _plan(
+        router, "mean and median nuclear size? and how variable are they (pleomorphism)?", 1
+    )
+    assert [(s.tool, s.args.get("size_variation")) for s in plan.steps] == [("detect", True)]
+    assert "size_variation" not in _plan(router, "count the nuclei", 1).steps[0].args
+    assert _tools(_plan(router, "is there marked nuclear pleomorphism?", 1)) == ["vqa"]

@@ -32,6 +32,10 @@ class DetectInput(RegionInput):
     """Where to detect; every coordinate in level-0 pixels."""
 
     object: Literal["nuclei"] = "nuclei"
+    size_variation: bool = Field(
+        default=False,
+        description="report how much the nuclear areas vary (asked: 'how variable are they?')",
+    )
 
 
 class DetectedObject(BaseModel):
@@ -67,6 +71,11 @@ class DetectOutput(BaseModel):
     median_area_px: float | None = Field(description="median area in level-0 pixels²")
     density_per_mm2: float | None
     mean_eccentricity: float | None
+    area_cv: float | None = Field(
+        default=None,
+        description="coefficient of variation of the nuclear areas (standard deviation / mean)",
+    )
+    size_variation: bool = Field(default=False, description="the spread of areas was asked for")
     contributions: list[Contribution] = Field(
         default_factory=list, description="the experts whose boxes were combined, and weights"
     )
@@ -130,6 +139,7 @@ class DetectTool(Tool):
         "median_area_px": "px²",
         "density_per_mm2": "per mm²",
         "mean_eccentricity": "quantity",
+        "area_cv": "ratio",
         "domains.*.mpp_min": "µm/px",
         "domains.*.mpp_max": "µm/px",
     }
@@ -161,6 +171,15 @@ class DetectTool(Tool):
             short.text("; ").extend(_sizes(o, e, "mean nuclear area ") or Writer())
         else:
             short.text(".")
+        if o.get("size_variation") and o.get("area_cv") is not None:
+            spread = Writer().text("The nuclear areas vary with a coefficient of variation of ")
+            spread.num(o["area_cv"], e, "area_cv", decimals=2)
+            spread.text(
+                " (standard deviation over mean): size variation only; pleomorphism also "
+                "involves shape and chromatin, which no tool here grades."
+            )
+            parts.append(("measure", spread))
+            short.text(" ").extend(spread)
         return with_notes(parts, short, o, e)
 
     def run(self, inp: BaseModel, ctx: ToolContext) -> ToolResult:
@@ -346,8 +365,17 @@ def _output(
         mean_eccentricity=_stat(
             np.mean, np.array([o.eccentricity for o in objects if o.eccentricity is not None])
         ),
+        area_cv=_cv(px),
+        size_variation=inp.size_variation,
         notes=notes,
     )
+
+
+def _cv(values: np.ndarray) -> float | None:
+    """Standard deviation over mean (None for fewer than two values or a zero mean)."""
+    if values.size < 2 or float(np.mean(values)) <= 0:
+        return None
+    return round(float(np.std(values) / np.mean(values)), 3)
 
 
 def _stat(fn: object, values: np.ndarray) -> float | None:
