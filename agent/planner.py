@@ -402,7 +402,10 @@ def _same_spelled_out(request: str, archive: list[dict[str, Any]]) -> str:
     bare = _BARE_PLACE_RE.fullmatch(request)
     if bare is not None:
         said = _latest_turn_analysis(archive)
-        return request if said is None else f"{said}in {bare.group('place')}"
+        place = bare.group("place")
+        if re.fullmatch(r"(?:the\s+)?(?:centre|center|middle)", place, re.IGNORECASE):
+            place = "the centre of the slide"  # beside a quadrant or a half: the slide's
+        return request if said is None else f"{said}in {place}"
     found = _SAME_FOR_RE.search(request)
     if found is None:
         return request

@@ -424,6 +424,10 @@ def test_an_analysis_at_a_new_place_is_compared_with_the_one_before(
     assert [(e["tool"], e["output"].get("region_box")) for e in more.evidence] == [
         ("detect", [0, 1484, 1110, 2967])
     ]
+    centre = copilot.ask(cmu_slide, "what about the centre?", "new-place")
+    (det,) = centre.evidence  # the slide's centre, not the corner on screen
+    x0, y0, x1, y1 = det["output"]["region_box"]
+    assert (det["tool"], x0 < 1110 < x1, y0 < 1483 < y1) == ("detect", True, True)
 
 
 def test_a_quadrant_already_shown_is_its_region_when_counted(
