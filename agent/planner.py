@@ -188,7 +188,7 @@ def semantic_plan(
     """
     has_view = any(r.slide_id == slide_id for r in rois)
     has_class = any(r.get("ok") and _labels(str(r.get("tool"))) for r in archive or [])
-    asked = _same_spelled_out(request, archive or [])
+    asked = _same_spelled_out(_first_ranked_named(request, archive or []), archive or [])
     parsed, routing, low = semantic_parse(asked, router, has_view=has_view, has_class=has_class)
     ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None
     if ordered is not None:  # "what were the first and second counts, and how do they compare?"
@@ -391,6 +391,40 @@ def _said(ev: dict[str, Any]) -> str | None:
         what = (ev.get("inputs") or {}).get("what") or "nuclei"
         return f"segment the {what} "
     return _SAID_AS.get(tool)
+
+
+_THAT_PART_RE = re.compile(
+    r"\b(?:that|this|the\s+(?:winning|densest|busiest|top))\s+(?:quadrant|half|part)\b",
+    re.IGNORECASE,
+)
+_RANK_FIELD = {"detect": "count", "segment": "area_fraction"}
+"""The field parts are ranked by, as the answer ranks them (``review_chain._RANKED_BY``)."""
+
+
+def _first_ranked_named(request: str, archive: list[dict[str, Any]]) -> str:
+    """The part ranked first, as "region N", for "that quadrant" right after parts were ranked.
+
+    "Which quadrant has the most nuclei?", then "zoom into that quadrant and count it".
+    """
+    found = _THAT_PART_RE.search(request)
+    if found is None:
+        return request
+    turns = [_turn_of(ev) for ev in archive]
+    last = max((t for t in turns if t is not None), default=None)
+    ranked = [
+        ev
+        for ev, turn in zip(archive, turns, strict=True)
+        if turn == last
+        and ev.get("ok")
+        and ev.get("tool") in _RANK_FIELD
+        and (ev.get("output") or {}).get("roi_number") is not None
+        and (ev.get("output") or {}).get(_RANK_FIELD[str(ev.get("tool"))]) is not None
+    ]
+    if len(ranked) < 2:
+        return request
+    top = max(ranked, key=lambda ev: float(ev["output"][_RANK_FIELD[str(ev["tool"])]]))
+    number = int(top["output"]["roi_number"])
+    return request[: found.start()] + f"region {number}" + request[found.end() :]
 
 
 def _same_spelled_out(request: str, archive: list[dict[str, Any]]) -> str:

@@ -542,3 +542,15 @@ def test_how_variable_the_nuclei_are_is_their_areas_spread(copilot: Copilot) -> 
     assert r.verification["status"] == "verified"
     plain = copilot.ask(image, "count the nuclei", "spread")
     assert "coefficient of variation" not in plain.answer  # said only when asked
+
+
+def test_that_quadrant_after_a_ranking_is_the_one_ranked_first(copilot: Copilot) -> None:
+    image = SHARED_DATA / "histolytics_hgsc" / "hgsc_nest.jpg"
+    r = copilot.ask(image, "which quadrant has the most nuclei?", "that-quadrant")
+    counts = [int(e["output"]["count"]) for e in r.evidence]
+    first = r.evidence[counts.index(max(counts))]["output"]["roi_number"]
+    that = copilot.ask(image, "zoom into that quadrant and count the nuclei in it", "that-quadrant")
+    assert [(e["tool"], e["output"].get("roi_number")) for e in that.evidence] == [
+        ("zoom", first),
+        ("detect", first),
+    ]  # not the last quadrant counted
