@@ -17,6 +17,7 @@ from agent.state import Evidence
 __all__ = [
     "ANALYSIS_TOOLS",
     "NOT_FINDINGS",
+    "RANK_FIELD",
     "MAX_LIST",
     "Analysis",
     "analyses_of",
@@ -27,6 +28,9 @@ __all__ = [
 
 MAX_LIST = 32
 ANALYSIS_TOOLS = ("segment", "detect", "classify")
+RANK_FIELD = {"detect": "count", "segment": "area_fraction"}
+"""The output field parts set side by side are ranked by ("which quadrant has the most
+nuclei?"): the answer ranks them by it, and "that quadrant" after it is the first."""
 """Tools two regions are compared by (their outputs carry the region's ROI number)."""
 NOT_FINDINGS = ("zoom",)
 """Tools whose results are views, not findings (a recall names the view with its region)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from agent.capabilities import BUILT_IN, Capability, capabilities_of
-from agent.case_memory import ANALYSIS_TOOLS
+from agent.case_memory import ANALYSIS_TOOLS, RANK_FIELD
 from agent.intents import (
     ParsedRequest,
     RegionRequest,
@@ -397,8 +397,6 @@ _THAT_PART_RE = re.compile(
     r"\b(?:that|this|the\s+(?:winning|densest|busiest|top))\s+(?:quadrant|half|part)\b",
     re.IGNORECASE,
 )
-_RANK_FIELD = {"detect": "count", "segment": "area_fraction"}
-"""The field parts are ranked by, as the answer ranks them (``review_chain._RANKED_BY``)."""
 
 
 def _first_ranked_named(request: str, archive: list[dict[str, Any]]) -> str:
@@ -416,13 +414,13 @@ def _first_ranked_named(request: str, archive: list[dict[str, Any]]) -> str:
         for ev, turn in zip(archive, turns, strict=True)
         if turn == last
         and ev.get("ok")
-        and ev.get("tool") in _RANK_FIELD
+        and ev.get("tool") in RANK_FIELD
         and (ev.get("output") or {}).get("roi_number") is not None
-        and (ev.get("output") or {}).get(_RANK_FIELD[str(ev.get("tool"))]) is not None
+        and (ev.get("output") or {}).get(RANK_FIELD[str(ev.get("tool"))]) is not None
     ]
     if len(ranked) < 2:
         return request
-    top = max(ranked, key=lambda ev: float(ev["output"][_RANK_FIELD[str(ev["tool"])]]))
+    top = max(ranked, key=lambda ev: float(ev["output"][RANK_FIELD[str(ev["tool"])]]))
     number = int(top["output"]["roi_number"])
     return request[: found.start()] + f"region {number}" + request[found.end() :]
 

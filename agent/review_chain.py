@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from agent.case_memory import RANK_FIELD
 from agent.claims import Writer
 from agent.reasoner import add_facts, section_of, step_of, where_of
 from agent.state import CaseLookup, ChainStep, Evidence, Plan, ReasoningChain, RecalledFact, Roi
@@ -97,10 +98,10 @@ def _rank_counts(steps: list[ChainStep], answer: Writer, recalled: list[Evidence
 
 
 _RANKED_BY = {
-    "detect": ("count", "most nuclei", "fewest"),
-    "segment": ("area_fraction", "largest share", "smallest"),
+    "detect": (RANK_FIELD["detect"], "most nuclei", "fewest"),
+    "segment": (RANK_FIELD["segment"], "largest share", "smallest"),
 }
-"""How parts are ranked: the output field, and the words for the top and the bottom."""
+"""How parts are ranked: the output field (``RANK_FIELD``), the words for the top and bottom."""
 
 
 def _rank_places(
