@@ -122,6 +122,8 @@ def test_agent_segments_epithelium_and_classifies_a_region(
     neoplastic, connective = (float(drawn[hgsc_types == k].mean()) for k in (3, 1))
     assert neoplastic > connective + 0.03  # measured 0.95 vs 0.88 (model labels as truth)
     assert any("0.5 µm/px" in n for n in out["notes"])  # the image records no µm/px
+    assert out["tissue_fraction"] > 0.95  # all tissue: its share of the tissue goes unsaid
+    assert "of the tissue" not in seg.answer
     (ev,) = cls.evidence
     assert ev["ok"], ev["error"]
     assert (ev["expert"], ev["backend"]) == ("capricorn-tissue", "cpu")
@@ -135,6 +137,25 @@ def test_agent_segments_epithelium_and_classifies_a_region(
         assert r.exit_code == 0
         assert r.verification["status"] == "verified", r.verification["reasons"]
     assert f"as {out['label']} (probability" in cls.answer
+
+
+@pytest.mark.shared_data
+def test_epithelium_share_of_the_tissue_leaves_the_glass_out(
+    copilot: Copilot, models_home: Path, cmu_slide: Path
+) -> None:
+    # the sample is about a third tissue: a share of the whole slide is not a share of its tissue
+    r = copilot.ask(cmu_slide, "segment the epithelium on the whole slide", "p2")
+    (ev,) = (e for e in r.evidence if e["tool"] == "segment")
+    out = ev["output"]
+    assert out["region_box"] == [0, 0, 2220, 2967]
+    assert 0.3 < out["tissue_fraction"] < 0.45  # measured 0.361
+    assert out["tissue_share"] == pytest.approx(
+        out["area_fraction"] / out["tissue_fraction"], abs=1e-3
+    )
+    assert out["tissue_share"] > 2 * out["area_fraction"]
+    share = f"{100 * out['tissue_share']:.1f}% of the tissue"
+    assert share in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
 @pytest.mark.shared_data

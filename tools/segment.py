@@ -35,6 +35,7 @@ from tools.segmentation import (
     segments_from_labels,
 )
 from tools.shell_epithelium import ShellSegmenter
+from tools.tissue import tissue_mask
 from tools.types import Box, RegionRead
 
 __all__ = ["MaskOut", "SegmentInput", "SegmentOutput", "SegmentTool"]
@@ -54,6 +55,10 @@ MASK_LABELS = {
     "stroma": "stroma",
 }
 """The label each mask of a segmentation target carries."""
+_ALL_TISSUE = 0.95
+"""A region at least this share tissue is all tissue: its share of the tissue goes unsaid."""
+_TISSUE_MASK_SIDE = 1024
+"""Longest side (px) the region's image is shrunk to for its tissue mask."""
 MIN_TISSUE_REGION_UM2 = 100.0
 """Smallest epithelium or stroma region kept, µm² (a few cells)."""
 
@@ -81,6 +86,16 @@ class SegmentOutput(BaseModel):
     masks: list[MaskOut]
     total_area_um2: float | None
     area_fraction: float = Field(description="share of the analysed region covered, 0..1")
+    tissue_fraction: float | None = Field(
+        default=None,
+        description="share of the analysed region that is tissue (not glass), 0..1; "
+        "epithelium and stroma only",
+    )
+    tissue_share: float | None = Field(
+        default=None,
+        description="share of the region's tissue the masks cover, 0..1 (area_fraction over "
+        "tissue_fraction, at most 1); epithelium and stroma only",
+    )
     region_box: list[int] = Field(description="[x0, y0, x1, y1] analysed, level-0 pixels")
     roi_number: int | None
     region_index: int | None
@@ -138,6 +153,8 @@ class SegmentTool(Tool):
         "count": "count",
         "total_area_um2": "µm²",
         "area_fraction": "fraction",
+        "tissue_fraction": "fraction",
+        "tissue_share": "fraction",
         "region_box.*": "px",
         "roi_number": "index",
         "region_index": "index",
@@ -158,6 +175,13 @@ class SegmentTool(Tool):
         w.text("% of it")
         if o.get("total_area_um2") is not None:
             w.text(" (").num(o["total_area_um2"], e, "total_area_um2", decimals=0).text(" µm²)")
+        if o.get("tissue_share") is not None and (o.get("tissue_fraction") or 1.0) < _ALL_TISSUE:
+            # glass in the region: the share of the tissue is what "how much of the tissue" asks
+            w.text("; tissue covers ")
+            w.num(100 * o["tissue_fraction"], e, "tissue_fraction", unit="%", decimals=1)
+            w.text("% of the region, so they are ")
+            w.num(100 * o["tissue_share"], e, "tissue_share", unit="%", decimals=1)
+            w.text("% of the tissue")
         w.text(".")
         return with_notes([("measure", w)], Writer().extend(w), o, e)
 
@@ -244,6 +268,10 @@ class SegmentTool(Tool):
         if expert.implementation == SAM_IMPLEMENTATION:
             labels, segments = self._refine(expert, read.image, labels, notes)
         out = _output(inp, segments, read.image.shape, region, read.mpp, notes)
+        if inp.what in ("epithelium", "stroma"):
+            out.tissue_fraction = _tissue_fraction(read.image)
+            if out.tissue_fraction > 0:
+                out.tissue_share = round(min(1.0, out.area_fraction / out.tissue_fraction), 4)
         out.domains = declared_domains([expert])
         artifact = ctx.artifact_dir / f"{ctx.evidence_id}-segments.png"
         _overlay(read.image, labels).save(artifact, compress_level=3)
@@ -295,6 +323,17 @@ def _output(
         mpp=None if mpp is None else round(mpp, 4),
         notes=notes,
     )
+
+
+def _tissue_fraction(image: np.ndarray) -> float:
+    """Share of ``image`` that is tissue, by the tissue detector's mask on a shrunk copy."""
+    height, width = image.shape[:2]
+    scale = min(1.0, _TISSUE_MASK_SIDE / max(height, width))
+    small = image[..., :3]
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = np.asarray(Image.fromarray(small).resize(size, Image.Resampling.BILINEAR))
+    return round(float(tissue_mask(np.ascontiguousarray(small)).mean()), 4)
 
 
 def _overlay(image: np.ndarray, labels: np.ndarray) -> Image.Image:
