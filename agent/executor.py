@@ -132,6 +132,9 @@ def _run_step(
                 msg = "no slide is open in this case"
                 raise ToolInputError(msg)
             slide = deps.slides.open(path)
+            stated = state.get("scales", {}).get(slide.metadata.slide_id)
+            if stated:  # a scale the user gave, for a file that records none
+                slide = slide.with_stated_mpp(stated["mpp"] or 0.0, stated.get("magnification"))
         ctx = ToolContext(
             settings=deps.settings,
             case_id=case_id,

@@ -9,6 +9,7 @@ from langchain_core.runnables import RunnableConfig
 from agent.deps import GraphDeps
 from agent.executor import case_id_of
 from agent.state import CaseState, Node
+from agent.stated_scale import read_stated_scale
 
 __all__ = ["make_intake"]
 
@@ -28,7 +29,13 @@ def make_intake(deps: GraphDeps) -> Node:
             "request",
             {"turn": turn, "request": state.get("request", ""), "slide": slide},
         )
+        update: dict[str, Any] = {}
+        stated = read_stated_scale(state.get("request", ""))
+        if stated is not None and slide.get("slide_id"):
+            scale = {"mpp": stated.mpp, "magnification": stated.magnification}
+            update["scales"] = {**state.get("scales", {}), slide["slide_id"]: scale}
         return {
+            **update,
             "turn": turn,
             "current_roi": current,
             "plan": None,

@@ -29,6 +29,7 @@ from agent.review_planner import (
 )
 from agent.semantic_planner import SemanticRouter, clarifying_question, semantic_parse
 from agent.state import CaseLookup, CaseState, Node, Plan, PlannerName, PlanStep, Roi
+from agent.stated_scale import read_stated_scale
 from core.errors import ConfigError
 from core.http import ModelClient
 from core.settings import Settings
@@ -134,7 +135,14 @@ def make_planner(
         slide = state.get("slide") or {}
         args = (rois, state.get("current_roi"), slide.get("slide_id", ""))
         archive = state.get("archive", [])
-        if router is not None:
+        stated = read_stated_scale(request)
+        if stated is not None:  # intake kept the scale; the planners see the rest of the request
+            request = stated.rest
+        if stated is not None and not request:
+            why = f"the image's scale as stated ({stated.words}) with the slide's other facts"
+            steps = [PlanStep(tool="slide_info", why=why)]
+            result = Plan(request=state.get("request", ""), steps=steps)
+        elif router is not None:
             result = semantic_plan(request, router, *args, archive=archive, slide=slide)
         else:
             parsed = parse_request(request)

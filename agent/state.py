@@ -276,6 +276,9 @@ class CaseState(TypedDict, total=False):
     earlier: list[dict[str, Any]]
     """Archived evidence this turn compares or recalls (reset by ``intake``)."""
     timings: dict[str, float]
+    scales: dict[str, dict[str, float | None]]
+    """µm/px the user stated for slides whose files record none: slide id -> ``mpp`` (and the
+    ``magnification`` it was given as, if so); kept for the rest of the case."""
 
 
 Node = Callable[..., dict[str, Any]]

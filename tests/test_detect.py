@@ -46,7 +46,8 @@ def test_nuclei_on_a_plain_image_without_mpp(copilot: Copilot, shared_data: Path
     assert out["mean_area_um2"] is None
     assert out["count"] > 1000
     assert "pixels²" in r.answer
-    assert "µm²" not in r.answer
+    assert "µm² (median" not in r.answer  # only the hint names µm²: "state the scale … for µm²"
+    assert "state the scale" in r.answer
     assert r.verification["status"] == "verified", r.verification["reasons"]
 
 

@@ -95,8 +95,15 @@ def on_slide(box: Box, meta: SlideMetadata) -> Box:
 def analysis_downsample(meta: SlideMetadata, mpp: float, notes: list[str]) -> float:
     """Downsample that analyses at ``mpp`` µm/px (a pyramid level within 5% is used as is)."""
     if not meta.mpp_x:
-        notes.append("the slide records no µm/px: analysed at native resolution, areas in pixels")
+        notes.append(
+            "the slide records no µm/px: analysed at native resolution, areas in pixels (state "
+            "the scale, e.g. 'the image is 0.5 µm/px', for µm² and per-mm² values)"
+        )
         return 1.0
+    if meta.mpp_stated:
+        notes.append(
+            f"the scale is the {meta.mpp_x:g} µm/px stated in this case; the file records none"
+        )
     try:
         wanted = downsample_for(meta, mpp=mpp)
     except RegionError:

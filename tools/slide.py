@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import hashlib
 import logging
@@ -265,6 +266,31 @@ class Slide:
             objective_power=_float_property(props, openslide.PROPERTY_NAME_OBJECTIVE_POWER),
             associated_images=sorted(handle.associated_images.keys()),
         )
+
+    def with_stated_mpp(self, mpp: float, magnification: float | None = None) -> Slide:
+        """This slide read at a µm/px the user stated; itself when the file records one.
+
+        The view shares the open handle (and its lock) with this slide; only the metadata
+        differs: µm/px on every level, and ``mpp_stated`` set so that answers say where the
+        scale came from; a stated magnification is the objective power when the file records
+        none. Closing stays with the slide cache's own object.
+        """
+        meta = self.metadata
+        if meta.mpp_x is not None or not (math.isfinite(mpp) and mpp > 0):
+            return self
+        view = copy.copy(self)
+        view._metadata = meta.model_copy(
+            update={
+                "mpp_x": mpp,
+                "mpp_y": mpp,
+                "mpp_stated": True,
+                "objective_power": meta.objective_power or magnification,
+                "levels": [
+                    lv.model_copy(update={"mpp": mpp * lv.downsample}) for lv in meta.levels
+                ],
+            }
+        )
+        return view
 
     def _require_open(self) -> openslide.OpenSlide | None:
         if self._closed:

@@ -23,7 +23,7 @@ class SlideCache:
         self.budget = budget or PixelBudget()
         self._lock = threading.Lock()
         self._slides: dict[Path, Slide] = {}
-        self._tissue: dict[tuple[str, int], TissueMap] = {}
+        self._tissue: dict[tuple[str, int, float | None], TissueMap] = {}
 
     def open(self, path: str | Path) -> Slide:
         """Return the open slide at ``path``; raises ``SlideOpenError`` for bad files."""
@@ -43,7 +43,8 @@ class SlideCache:
         """Return the slide's tissue map at the given thumbnail size, computing it once."""
         from tools.tissue import detect_tissue
 
-        key = (slide.metadata.slide_id, thumbnail_px)
+        # a scale stated in a case changes the map's areas, so it is part of the key
+        key = (slide.metadata.slide_id, thumbnail_px, slide.metadata.mpp_x)
         with self._lock:
             cached = self._tissue.get(key)
         if cached is None:

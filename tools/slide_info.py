@@ -30,6 +30,9 @@ class SlideInfoOutput(BaseModel):
     mpp_x: float | None
     mpp_y: float | None
     objective_power: float | None
+    mpp_stated: bool = Field(
+        default=False, description="the µm/px is the one stated in the case; the file has none"
+    )
     width_mm: float | None = Field(default=None, description="level-0 width × µm/px, in mm")
     height_mm: float | None = Field(default=None, description="level-0 height × µm/px, in mm")
     associated_images_withheld: list[str] = Field(
@@ -113,12 +116,16 @@ class SlideInfoTool(Tool):
         if o.get("mpp_x") is not None:
             mpp = Writer().num(o["mpp_x"], e, "mpp_x", decimals=decimals_for(o["mpp_x"]))
             res.text("Its resolution is ").extend(mpp).text(" µm/px at full resolution")
+            if o.get("mpp_stated"):
+                res.text(" (the scale stated in this case: the file records none)")
             if o.get("width_mm") is not None and o.get("height_mm") is not None:
                 size = Writer().num(o["width_mm"], e, "width_mm", decimals=2).text(" × ")
                 size.num(o["height_mm"], e, "height_mm", decimals=2).text(" mm")
                 res.text(", so the image spans ").extend(size)
             res.text(". ")
             short.extend(mpp).text(" µm/px")
+            if o.get("mpp_stated"):
+                short.text(" as stated in this case (the file records none)")
             if o.get("width_mm") is not None and o.get("height_mm") is not None:
                 short.text(" (").extend(size).text(")")
             short.text(", ")
@@ -132,8 +139,9 @@ class SlideInfoTool(Tool):
             short.absent("resolution unknown (no µm/px recorded), ", e, "mpp_x")
         if o.get("objective_power") is not None:
             power = Writer().num(o["objective_power"], e, "objective_power")
-            res.text("It was scanned at ").extend(power).text("x.")
-            short.text("scanned at ").extend(power).text("x.")
+            said = " (as stated)" if o.get("mpp_stated") else ""
+            res.text("It was scanned at ").extend(power).text(f"x{said}.")
+            short.text("scanned at ").extend(power).text(f"x{said}.")
         else:
             res.absent(
                 "It records no objective power, so its scan magnification is unknown.",
@@ -161,6 +169,7 @@ class SlideInfoTool(Tool):
             mpp_x=meta.mpp_x,
             mpp_y=meta.mpp_y,
             objective_power=meta.objective_power,
+            mpp_stated=meta.mpp_stated,
             width_mm=_mm(meta.width, meta.mpp_x),
             height_mm=_mm(meta.height, meta.mpp_y or meta.mpp_x),
             associated_images_withheld=list(meta.associated_images),

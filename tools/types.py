@@ -119,6 +119,10 @@ class SlideMetadata(BaseModel):
     mpp_x: float | None = Field(description="µm/px along x at level 0; None when not recorded")
     mpp_y: float | None = Field(description="µm/px along y at level 0; None when not recorded")
     objective_power: float | None = Field(description="scan magnification; None when not recorded")
+    mpp_stated: bool = Field(
+        default=False,
+        description="mpp_x/mpp_y are the scale the user stated in the case; the file records none",
+    )
     associated_images: list[str] = Field(
         default_factory=list, description="names of label/macro/thumbnail images, never sent out"
     )
