@@ -647,6 +647,30 @@ def _parse_box(low: str) -> tuple[int, int, int, int] | None:
     return (x0, y0, x1, y1)
 
 
+_PAIR_BOX_RE = re.compile(
+    rf"\(\s*({_NUM}){_CS}({_NUM})\s*\)\s*(?:to|-|–)\s*\(\s*({_NUM}){_CS}({_NUM})\s*\)"
+)
+"""A box as two bracketed corners without a lead word: "(600,1200)-(1300,1800)"."""
+
+
+def boxes_compared(low: str) -> tuple[tuple[int, int, int, int], ...] | None:
+    """Two or more boxes a request names ("compare box [600,1200,1300,1800] with box […]").
+
+    None for fewer than two; each box is ordered (x0 < x1, y0 < y1) and given once.
+    """
+    found: list[tuple[int, ...]] = []
+    for pattern in (_BOX_RE, _PAIR_BOX_RE):
+        for m in pattern.finditer(low):
+            vals = [round(_bounded(g, "coordinate")) for g in m.groups() if g is not None]
+            found.append((m.start(), *vals))
+    boxes: list[tuple[int, int, int, int]] = []
+    for _, x0, y0, x1, y1 in sorted(found):
+        box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        if box[2] > box[0] and box[3] > box[1] and box not in boxes:
+            boxes.append(box)
+    return tuple(boxes) if len(boxes) >= 2 else None
+
+
 def _parse_point(low: str) -> tuple[float, float] | None:
     m = _POINT_RE.search(low)
     if m is None:

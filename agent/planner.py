@@ -286,7 +286,7 @@ def build_plan(
     here = [r for r in rois if r.slide_id == slide_id]
     lookup = also = None
     first_compare: list[PlanStep] = []
-    if parsed.compare is not None and parsed.compare.parts:
+    if parsed.compare is not None and (parsed.compare.parts or parsed.compare.boxes):
         steps, lookup = _plan_parts(parsed.compare, here, len(rois), current, slide or {})
     elif parsed.compare is not None:
         steps, lookup = plan_compare(parsed.compare, here, current, archive or [])
@@ -760,6 +760,8 @@ def _plan_parts(
     is that region.
     """
     tool = req.tool or "detect"
+    if req.boxes:
+        return _plan_places(req, [list(b) for b in req.boxes], here, n_rois, slide)
     cur = next((r for r in here if r.number == current), None)
     whose = req.part_of or ("view" if cur is not None else "slide")
     if whose == "view" and cur is not None:
@@ -769,13 +771,37 @@ def _plan_parts(
     else:
         error = "the slide's size is not known, so its parts cannot be placed"
         return [PlanStep(tool=tool, args={"target": "box"}, why="parts", error=error)], None
+    w, h = x1 - x0, y1 - y0
+    boxes = [
+        [x0 + round(fx0 * w), y0 + round(fy0 * h), x0 + round(fx1 * w), y0 + round(fy1 * h)]
+        for fx0, fy0, fx1, fy1 in (PARTS[part] for part in req.parts)
+    ]
+    of = " of the view" if whose == "view" and cur is not None else ""
+    names = [_place_name(p) + of for p in req.parts]
+    return _plan_places(req, boxes, here, n_rois, slide, names)
+
+
+def _plan_places(
+    req: CompareRequest,
+    boxes: list[list[int]],
+    here: list[Roi],
+    n_rois: int,
+    slide: dict[str, Any],
+    names: list[str] | None = None,
+) -> tuple[list[PlanStep], CaseLookup | None]:
+    """One analysis per box (level-0 px) and their comparison; unnamed boxes go by their box."""
+    tool = req.tool or "detect"
+    width, height = slide.get("width"), slide.get("height")
     steps: list[PlanStep] = []
     numbers: list[int] = []
     new = 0
-    for part in req.parts:
-        fx0, fy0, fx1, fy1 = PARTS[part]
-        w, h = x1 - x0, y1 - y0
-        box = [x0 + round(fx0 * w), y0 + round(fy0 * h), x0 + round(fx1 * w), y0 + round(fy1 * h)]
+    for i, box in enumerate(boxes):
+        place = names[i] if names else f"box {box}"
+        if width and height and (box[2] > int(width) or box[3] > int(height)):
+            error = (
+                f"{place} is not on the slide, which spans 0-{width} × 0-{height} level-0 pixels"
+            )
+            return [PlanStep(tool=tool, args={"target": "box"}, why=place, error=error)], None
         args = _box_args(box, here)
         if tool == "segment":
             args["what"] = req.what or "nuclei"
@@ -783,14 +809,13 @@ def _plan_parts(
         if held is None:
             new += 1
         numbers.append(int(held) if held is not None else n_rois + new)
-        steps.append(PlanStep(tool=tool, args=args, why=f"{_part_text(part)}, to compare"))
-    of = " of the view" if whose == "view" and cur is not None else ""
+        steps.append(PlanStep(tool=tool, args=args, why=f"{place}, to compare"))
     lookup = CaseLookup(
         kind="compare",
         rois=numbers,
         tool=tool,
         what=req.what if tool == "segment" else None,
-        places=[_place_name(p) + of for p in req.parts],
+        places=names or [f"box {b}" for b in boxes],
     )
     return steps, lookup
 

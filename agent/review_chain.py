@@ -117,13 +117,15 @@ def _rank_places(
         field = ""
     named = Writer()
     for i, (ev, place) in enumerate(zip(found, places, strict=True)):
-        named.text(f"; {place} (" if i else f"{place[:1].upper()}{place[1:]} (")
-        named.extend(where_of(ev.output, ev.id)).text(")")
+        named.text("; " if i else "")
+        _place(named, place, ev, capital=not i)
+        named.text(" (").extend(where_of(ev.output, ev.id)).text(")")
         label = _label_field(ev)
         if field:
             named.text(": ")
             _rank_value(named, ev, field)
             named.text(" nuclei" if field == "count" else f" {ev.inputs.get('what') or ''}")
+            _mean_area(named, ev)
         elif label and ev.output.get(label) is not None:
             named.text(": ").quote(str(ev.output[label]), ev.id)
     named.text(".")
@@ -133,13 +135,36 @@ def _rank_places(
         return  # two parts: the comparison below says by how much they differ
     order = sorted(range(len(found)), key=lambda k: -float(found[k].output[field]))
     top, low = order[0], order[-1]
-    w = Writer().text(f"{places[top][:1].upper()}{places[top][1:]} has the {most} (")
+    w = Writer()
+    _place(w, places[top], found[top], capital=True)
+    w.text(f" has the {most} (")
     _rank_value(w, found[top], field)
-    w.text(f"); {places[low]} the {least} (")
+    w.text("); ")
+    _place(w, places[low], found[low], capital=False)
+    w.text(f" the {least} (")
     _rank_value(w, found[low], field)
     w.text(").")
     steps.append(step_of(len(steps) + 1, "infer", w, [found[top].id, found[low].id]))
     answer.text(" ").extend(w)
+
+
+def _place(w: Writer, place: str, ev: Evidence, *, capital: bool) -> None:
+    """A part's name ("the top left quadrant"), or a named box with its corners claimed."""
+    if place.startswith("box [") and ev.output.get("region_box"):
+        w.text("Box " if capital else "box ").box(ev.output["region_box"], ev.id, "region_box")
+    else:
+        w.text(f"{place[:1].upper()}{place[1:]}" if capital else place)
+
+
+def _mean_area(w: Writer, ev: Evidence) -> None:
+    """ ", mean nuclear area 42.9 µm²" (or pixels²) after a detection's count."""
+    o = ev.output
+    if o.get("mean_area_um2") is not None:
+        w.text(", mean nuclear area ").num(o["mean_area_um2"], ev.id, "mean_area_um2", decimals=1)
+        w.text(" µm²")
+    elif o.get("mean_area_px") is not None:
+        w.text(", mean nuclear area ").num(o["mean_area_px"], ev.id, "mean_area_px", decimals=0)
+        w.text(" pixels²")
 
 
 def _rank_value(w: Writer, ev: Evidence, field: str) -> None:

@@ -96,6 +96,9 @@ class CompareRequest:
     nuclei?", "the left half with the right half"): ``tools.zoom.PARTS`` keys."""
     part_of: Literal["slide", "view"] | None = None
     """Whose parts: the slide's, the current view's, or (None) the view's when there is one."""
+    boxes: tuple[tuple[int, int, int, int], ...] = ()
+    """Compare boxes the request names instead (level-0 px, [x0, y0, x1, y1] each): "compare box
+    [600,1200,1300,1800] with box [2600,2600,3300,3200]"."""
 
 
 @dataclass(frozen=True)

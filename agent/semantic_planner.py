@@ -28,6 +28,7 @@ from agent.intents import (
     HOTSPOT_RE,
     ParsedRequest,
     RegionRequest,
+    boxes_compared,
     parts_compared,
     region_request,
     segment_targets,
@@ -751,6 +752,11 @@ def semantic_parse(
             chosen = {"knowledge"}
     chosen |= grammar_cues(low, chosen, has_view)
     parts = parts_compared(low)
+    boxes = boxes_compared(low)
+    if boxes is not None and chosen & {"compare", "detect", "segment", "classify"}:
+        # "compare box [600,1200,1300,1800] with box [2600,2600,3300,3200]": each box analysed
+        chosen = (chosen - {"detect", "segment", "classify", "zoom"}) | {"compare"}
+        parts = None
     if parts is not None and chosen & {"compare", "detect", "segment", "classify"}:
         # "which quadrant has the most nuclei?": an analysis of each part, side by side
         chosen = (chosen - {"detect", "segment", "classify", "zoom"}) | {"compare"}
@@ -762,6 +768,9 @@ def semantic_parse(
     recall = None
     compare = None
     clause_of = {s.capability: s.clause for s in routing.selected}
+    if "compare" in chosen and boxes is not None:
+        compare = replace(compare_of(low, ()), boxes=boxes)
+        chosen.discard("compare")
     if "compare" in chosen and parts is not None:
         named = compare_of(low, ())
         compare = replace(named, parts=parts[0], part_of=parts[1])

@@ -482,9 +482,30 @@ def test_which_quadrant_has_the_most_nuclei_counts_each_and_names_the_top_one(
         [750, 0, 1500, 1500],
     ]  # of the image, not of the last quadrant counted
     left, right = (int(e["output"]["count"]) for e in halves.evidence)
-    assert f"The left half (region #5): {left} nuclei; the right half (region #6): {right}" in (
-        halves.answer
+    assert f"The left half (region #5): {left} nuclei, mean nuclear area" in halves.answer
+    assert f"; the right half (region #6): {right} nuclei" in halves.answer
+
+
+def test_two_boxes_named_in_one_request_are_counted_and_compared(copilot: Copilot) -> None:
+    slide = SHARED_DATA / "wsi" / "tcga-cr-7395-01a-01-ts1.svs"
+    r = copilot.ask(
+        slide,
+        "Compare box [600,1200,1300,1800] with box [2600,2600,3300,3200]: nuclei count, mean "
+        "nuclear size and which one is more cellular",
+        "boxes",
     )
+    assert [e["output"]["region_box"] for e in r.evidence] == [
+        [600, 1200, 1300, 1800],
+        [2600, 2600, 3300, 3200],
+    ]
+    a, b = (e["output"] for e in r.evidence)
+    assert r.answer.startswith(
+        f"Box [600, 1200, 1300, 1800] (region #1): {a['count']} nuclei, mean nuclear area "
+        f"{a['mean_area_px']:.0f} pixels²; box [2600, 2600, 3300, 3200] (region #2): "
+        f"{b['count']} nuclei"
+    )
+    assert "Comparison: Region #1 has" in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
 def test_counts_named_by_their_order_are_recalled_and_compared(copilot: Copilot) -> None:

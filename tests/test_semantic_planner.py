@@ -803,6 +803,29 @@ def test_parts_set_side_by_side_are_each_analysed_and_compared(router: SemanticR
     assert _tools(_plan(router, "zoom to the top left corner", 1)) == ["zoom"]
 
 
+def test_boxes_named_side_by_side_are_each_analysed_and_compared(router: SemanticRouter) -> None:
+    plan = _plan(
+        router,
+        "Compare box [600,1200,1300,1800] with box [2600,2600,3300,3200]: nuclei count, mean "
+        "nuclear size and which one is more cellular",
+        1,
+    )
+    assert [(s.tool, s.args["box"]) for s in plan.steps] == [
+        ("detect", [600, 1200, 1300, 1800]),
+        ("detect", [2600, 2600, 3300, 3200]),
+    ]
+    assert plan.lookup is not None
+    assert (plan.lookup.kind, plan.lookup.rois) == ("compare", [2, 3])
+    seg = _plan(router, "compare the epithelium in (0,0)-(500,500) and (500,500)-(1000,1000)")
+    assert [(s.tool, s.args["box"], s.args["what"]) for s in seg.steps] == [
+        ("segment", [0, 0, 500, 500], "epithelium"),
+        ("segment", [500, 500, 1000, 1000], "epithelium"),
+    ]
+    off = _plan(router, "compare box [0,0,10,10] with box [0,0,200000,10]")
+    assert off.steps[0].error is not None
+    assert "not on the slide" in off.steps[0].error
+
+
 def test_crop_to_the_centre_is_the_middle_of_what_is_on_screen(router: SemanticRouter) -> None:
     plan = _plan(router, "crop to the centre and count the nuclei there", 1)
     assert [s.tool for s in plan.steps] == ["zoom", "detect"]
