@@ -157,7 +157,7 @@ def _place(w: Writer, place: str, ev: Evidence, *, capital: bool) -> None:
 
 
 def _mean_area(w: Writer, ev: Evidence) -> None:
-    """ ", mean nuclear area 42.9 µm²" (or pixels²) after a detection's count."""
+    """The mean nuclear area after a count (", mean nuclear area 42.9 µm²", or pixels²)."""
     o = ev.output
     if o.get("mean_area_um2") is not None:
         w.text(", mean nuclear area ").num(o["mean_area_um2"], ev.id, "mean_area_um2", decimals=1)

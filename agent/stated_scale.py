@@ -35,6 +35,9 @@ _MAG_VALUE = re.compile(
 _STATES = re.compile(
     r"\b(?:assume[sd]?|assuming|presume|treat\s+(?:it|this|the\s+\w+)\s+as|take\s+it\s+as|"
     r"(?:it|this|that)(?:'s|\s+is|\s+was)|"
+    r"(?:it|this|that|the\s+\w+)\s+(?:should|must|would|will|might|ought\s+to)\s+be|"
+    r"(?:we|i)\s+scanned\s+(?:it\s+|this\s+|them\s+)?at|"
+    r"(?:scanner|objective|scope)\s+(?:is|was)|"
     r"(?:this|the|my|our)\s+(?:image|tile|slide|scan|picture|photo|crop|patch|section|file|jpe?g|png)"
     r"(?:'s|\s+is|\s+was|\s+has|\s+were)|"
     r"(?:is|was|were)\s+(?:scanned|taken|captured|acquired|digiti[sz]ed|imaged|photographed)|"
@@ -52,7 +55,7 @@ _QUESTION = re.compile(
     r"^\s*(?:was|is|were|are|did|does|do|what|which|how|can|could|at\s+what)\b|\?\s*$|\bor\s+\d"
 )
 _SPLIT = re.compile(
-    r"(?:\.(?!\d)|[;!\n()\[\]]|,\s+|\s+-+\s+|\s+and\s+(?=(?:the|it|this|assume)\b))"
+    r"(?:\.(?!\d)|\?(?=\s)|[;!\n()\[\]]|,\s+|\s+-+\s+|\s+and\s+(?=(?:the|it|this|assume)\b))"
 )
 _BARE_SCALE = re.compile(
     rf"^\s*(?:about\s+|roughly\s+|~\s*)?{_NUM}\s*(?:{_UNIT}\s*(?:/|per)\s*(?:px|pixels?)|mpp|x|×)\s*$",

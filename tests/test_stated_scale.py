@@ -35,6 +35,19 @@ from core.settings import Settings
             "now count the nuclei in the top left quadrant",
         ),
         ("show it at 20x, it was scanned at 40x", 0.25, 40.0, "show it at 20x"),
+        (
+            "how many nuclei r there? the tile should be about 0.5 um per pixel",
+            0.5,
+            None,
+            "how many nuclei r there",
+        ),
+        (
+            "I told you it's 0.5 µm/px - so what is that mean area in µm²?",
+            0.5,
+            None,
+            "so what is that mean area in µm²?",
+        ),
+        ("we scanned it at 40x", 0.25, 40.0, ""),
     ],
 )
 def test_a_stated_scale_is_read_and_taken_out_of_the_request(
