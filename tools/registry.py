@@ -21,6 +21,7 @@ from tools.composition import CompositionTool
 from tools.detect import DetectTool
 from tools.expert_pool import ExpertPool
 from tools.experts import ExpertSpec, load_experts
+from tools.experts_info import ExpertsInfoTool
 from tools.segment import SegmentTool
 from tools.slide_info import SlideInfoTool
 from tools.tissue_analysis import TissueTool
@@ -83,6 +84,7 @@ TOOL_CLASSES: dict[str, type[Tool]] = {
         WsiClassifyTool,
         CompositionTool,
         VqaTool,
+        ExpertsInfoTool,
     )
 }
 """The built-in tool classes by name."""
@@ -111,6 +113,7 @@ TOOL_FACTORIES: dict[str, Callable[[Settings, ExpertPool], Tool]] = {
     "wsi_classify": lambda settings, pool: WsiClassifyTool(pool),
     "composition": CompositionTool.create,
     "vqa": VqaTool.create,
+    "experts": ExpertsInfoTool.create,
 }
 
 
