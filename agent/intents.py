@@ -234,7 +234,9 @@ class Relative:
 QUADRANTS = ("top_left", "top_right", "bottom_left", "bottom_right")
 _WHICH_PARTS_RE = re.compile(
     r"\bwhich\s+(?:of\s+the\s+)?(?:four\s+|4\s+)?quadrants?\b|\bquadrant\s+by\s+quadrant\b|"
-    r"\b(?:each|every|per)\s+quadrant\b|\b(?:all|the)\s+(?:four|4)\s+quadrants\b"
+    r"\b(?:each|every|per)\s+quadrant\b|\b(?:all|the)\s+(?:four|4)\s+quadrants\b|"
+    r"\ball\s+(?:of\s+)?(?:the\s+)?quadrants\b|\beach\s+of\s+the\s+quadrants\b|"
+    r"\b(?:rank|order|sort)\s+(?:the\s+)?quadrants\b|\bquadrants\s+(?:ranked|in\s+order)\b"
 )
 _HALVES_PAIR_RE = re.compile(
     r"\b(left|right|top|bottom|upper|lower)\s+(?:and|vs\.?|versus|or|with|to)\s+(?:the\s+)?"
@@ -663,6 +665,9 @@ def boxes_compared(low: str) -> tuple[tuple[int, int, int, int], ...] | None:
         for m in pattern.finditer(low):
             vals = [round(_bounded(g, "coordinate")) for g in m.groups() if g is not None]
             found.append((m.start(), *vals))
+    for m in _XY_RANGE_RE.finditer(low):  # "x 1550-1950, y 2350-2967": x0, x1, then y0, y1
+        x0, x1, y0, y1 = (round(_bounded(g, "coordinate")) for g in m.groups() if g is not None)
+        found.append((m.start(), x0, y0, x1, y1))
     boxes: list[tuple[int, int, int, int]] = []
     for _, x0, y0, x1, y1 in sorted(found):
         box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))

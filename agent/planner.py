@@ -816,6 +816,7 @@ def _plan_places(
         tool=tool,
         what=req.what if tool == "segment" else None,
         places=names or [f"box {b}" for b in boxes],
+        rank_by=req.rank_by if tool == "detect" else None,
     )
     return steps, lookup
 

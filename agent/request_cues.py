@@ -627,7 +627,7 @@ def _diseases_named(clause: str) -> int:
     )
 
 
-_VISUAL_WORD_RE = re.compile(r"(?:describe|looks?|see|seen|appear\w*)")
+_VISUAL_WORD_RE = re.compile(r"\b(?:describe|looks?|see|seen|appear\w*)\b")
 
 
 def names_disease(request: str) -> bool:

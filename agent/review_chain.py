@@ -104,8 +104,33 @@ _RANKED_BY = {
 """How parts are ranked: the output field (``RANK_FIELD``), the words for the top and bottom."""
 
 
+_RANK_CHOICES = {
+    "density": (
+        ("density_per_tissue_mm2", "highest nuclear density per tissue area", "lowest"),
+        ("per_tissue_10k_px", "highest nuclear density per tissue area", "lowest"),
+    ),
+    "mean_area": (
+        ("mean_area_um2", "largest mean nuclear area", "smallest"),
+        ("mean_area_px", "largest mean nuclear area", "smallest"),
+    ),
+}
+"""A ranking asked by density or by nuclear size: the fields that hold it, first held first."""
+_RANK_UNITS = {
+    "count": (" nuclei", None),
+    "density_per_tissue_mm2": (" nuclei per mm² of tissue", 0),
+    "per_tissue_10k_px": (" nuclei per ten thousand pixels² of tissue", 2),
+    "mean_area_um2": (" µm² mean nuclear area", 1),
+    "mean_area_px": (" pixels² mean nuclear area", 0),
+}
+"""How a detection's ranking value is written: the words after it, and its decimals."""
+
+
 def _rank_places(
-    steps: list[ChainStep], answer: Writer, found: list[Evidence], places: list[str]
+    steps: list[ChainStep],
+    answer: Writer,
+    found: list[Evidence],
+    places: list[str],
+    rank_by: str | None = None,
 ) -> None:
     """Name each part's region, then the parts ranked first and last.
 
@@ -113,6 +138,10 @@ def _rank_places(
     """
     tools = {ev.tool for ev in found}
     field, most, least = _RANKED_BY.get(next(iter(tools)), ("", "", ""))
+    for choice, top_words, low_words in _RANK_CHOICES.get(rank_by or "", ()):
+        if tools == {"detect"} and all(ev.output.get(choice) is not None for ev in found):
+            field, most, least = choice, top_words, low_words
+            break
     if len(tools) != 1 or any(ev.output.get(field) is None for ev in found):
         field = ""
     named = Writer()
@@ -121,11 +150,16 @@ def _rank_places(
         _place(named, place, ev, capital=not i)
         named.text(" (").extend(where_of(ev.output, ev.id)).text(")")
         label = _label_field(ev)
-        if field:
+        if field and ev.tool == "detect":
+            named.text(": ").num(ev.output["count"], ev.id, "count").text(" nuclei")
+            if field != "count" and not field.startswith("mean_area"):
+                named.text(", ")
+                _rank_value(named, ev, field)
+            _mean_area(named, ev)
+        elif field:
             named.text(": ")
             _rank_value(named, ev, field)
-            named.text(" nuclei" if field == "count" else f" {ev.inputs.get('what') or ''}")
-            _mean_area(named, ev)
+            named.text(f" {ev.inputs.get('what') or ''}")
         elif label and ev.output.get(label) is not None:
             named.text(": ").quote(str(ev.output[label]), ev.id)
     named.text(".")
@@ -170,6 +204,9 @@ def _mean_area(w: Writer, ev: Evidence) -> None:
 def _rank_value(w: Writer, ev: Evidence, field: str) -> None:
     if field == "area_fraction":
         w.num(100 * float(ev.output[field]), ev.id, field, unit="%", decimals=1).text("%")
+    elif field in _RANK_UNITS and field != "count":
+        words, decimals = _RANK_UNITS[field]
+        w.num(ev.output[field], ev.id, field, decimals=decimals).text(words)
     else:
         w.num(ev.output[field], ev.id, field)
 
@@ -212,7 +249,7 @@ def _compare(
             answer.text(" ")
         answer.text(lead).extend(summary)
     if by_place:
-        _rank_places(steps, answer, ok, lookup.places)
+        _rank_places(steps, answer, ok, lookup.places, lookup.rank_by)
     if len(ok) >= 2 and not (lookup.places and len(ok) > 2):
         a, b = ok[0], ok[1]
         diff = _difference(a, b)

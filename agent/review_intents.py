@@ -96,6 +96,9 @@ class CompareRequest:
     nuclei?", "the left half with the right half"): ``tools.zoom.PARTS`` keys."""
     part_of: Literal["slide", "view"] | None = None
     """Whose parts: the slide's, the current view's, or (None) the view's when there is one."""
+    rank_by: Literal["density", "mean_area"] | None = None
+    """Parts or boxes ranked by their density ("per mm² of tissue", "more cellular") or mean
+    nuclear area ("which has the largest nuclei?"); None: by the count."""
     boxes: tuple[tuple[int, int, int, int], ...] = ()
     """Compare boxes the request names instead (level-0 px, [x0, y0, x1, y1] each): "compare box
     [600,1200,1300,1800] with box [2600,2600,3300,3200]"."""
@@ -201,9 +204,37 @@ def compare_of(low: str, regions: tuple[RegionRef, ...]) -> CompareRequest:
         tool = "detect"  # "which is more cellular?": pathologists compare nuclear counts
     elif part:
         tool, what = "segment", _part_name(part.group(1))
+    rank_by: Literal["density", "mean_area"] | None = None
+    if tool in (None, "detect"):
+        if _SIZE_RANK_RE.search(low):
+            rank_by = "mean_area"
+        elif _DENSITY_RANK_RE.search(low):
+            rank_by = "density"
     return CompareRequest(
-        regions=regions, tool=tool, what=what, nuclei=bool(_NUCLEI_RE.search(low))
+        regions=regions,
+        tool=tool,
+        what=what,
+        nuclei=bool(_NUCLEI_RE.search(low)),
+        rank_by=rank_by,
     )
+
+
+_DENSITY_RANK_RE = re.compile(
+    r"\bdensit\w*|\bper\s+(?:mm|tissue|area|unit|µm|um|square)|\bnormali[sz]\w*|"
+    r"\b(?:more|most|less|least)\s+cellular\b|\bcellularity\b|\bdenser\b|\bdensest\b"
+)
+"""A comparison by density: per area of tissue, not the raw count."""
+_SIZE_RANK_RE = re.compile(
+    r"\b(?:mean|average|avg|median)\s+(?:nuclear\s+|nucleus\s+)?(?:area|size)\b|"
+    r"\b(?:largest|biggest|smallest|bigger|larger|smaller)\s+(?:nuclei|nucleus)\b|"
+    r"\bby\s+(?:nuclear\s+)?(?:area|size)\b"
+)
+"""A ranking by the mean nuclear area."""
+
+
+def ranks_nuclei(low: str) -> bool:
+    """The request ranks places by a nuclear measure ("by density", "the largest nuclei")."""
+    return bool(_DENSITY_RANK_RE.search(low) or _SIZE_RANK_RE.search(low))
 
 
 def parse_recall(low: str) -> RecallRequest | None:

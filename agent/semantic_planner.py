@@ -86,6 +86,7 @@ from agent.review_intents import (
     findings_asked,
     parse_compare,
     parse_recall,
+    ranks_nuclei,
     region_refs,
 )
 from agent.visual_question import visual_question
@@ -753,6 +754,8 @@ def semantic_parse(
     chosen |= grammar_cues(low, chosen, has_view)
     parts = parts_compared(low)
     boxes = boxes_compared(low)
+    if (parts or boxes) and ranks_nuclei(low):
+        chosen.add("compare")  # "rank the quadrants by density": the nuclei of each, ranked
     if boxes is not None and chosen & {"compare", "detect", "segment", "classify"}:
         # "compare box [600,1200,1300,1800] with box [2600,2600,3300,3200]": each box analysed
         chosen = (chosen - {"detect", "segment", "classify", "zoom"}) | {"compare"}

@@ -93,6 +93,11 @@ class CaseLookup(_Model):
         default_factory=list,
         description="the parts compared ('the top left quadrant'), in the order of ``rois``",
     )
+    rank_by: Literal["density", "mean_area"] | None = Field(
+        default=None,
+        description="what parts are ranked by when asked ('the density', 'the mean nuclear "
+        "area'); None: the tool's own ranking field (the count, the covered share)",
+    )
 
 
 class Plan(_Model):

@@ -486,6 +486,24 @@ def test_which_quadrant_has_the_most_nuclei_counts_each_and_names_the_top_one(
     assert f"; the right half (region #6): {right} nuclei" in halves.answer
 
 
+def test_quadrants_ranked_by_density_or_by_nuclear_size(copilot: Copilot) -> None:
+    image = SHARED_DATA / "histolytics_hgsc" / "hgsc_nest.jpg"
+    names = ["top left", "top right", "bottom left", "bottom right"]
+    dense = copilot.ask(image, "rank the quadrants by nuclear density", "ranked")
+    values = [e["output"]["per_tissue_10k_px"] for e in dense.evidence]  # no µm/px here
+    top = names[values.index(max(values))]
+    assert f"The {top} quadrant has the highest nuclear density per tissue area (" in dense.answer
+    sizes = copilot.ask(image, "which quadrant has the largest nuclei?", "ranked")
+    areas = [e["output"]["mean_area_px"] for e in sizes.evidence]
+    top = names[areas.index(max(areas))]
+    low = names[areas.index(min(areas))]
+    assert f"The {top} quadrant has the largest mean nuclear area (" in sizes.answer
+    assert f"the {low} quadrant the smallest (" in sizes.answer
+    for r in (dense, sizes):
+        assert len(r.evidence) == 4
+        assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
 def test_two_boxes_named_in_one_request_are_counted_and_compared(copilot: Copilot) -> None:
     slide = SHARED_DATA / "wsi" / "tcga-cr-7395-01a-01-ts1.svs"
     r = copilot.ask(

@@ -66,6 +66,22 @@ def test_a_slide_without_mpp_is_counted_at_a_scale_its_nuclei_give(
     assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
+def test_density_is_given_per_area_of_tissue_when_the_region_holds_glass(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    r = copilot.ask(cmu_slide, "count the nuclei in the largest tissue region", "d5")
+    out = r.evidence[-1]["output"]
+    assert 0.3 < out["tissue_fraction"] < 0.6  # measured 0.46: the field is half glass
+    assert out["density_per_tissue_mm2"] == pytest.approx(
+        out["density_per_mm2"] / out["tissue_fraction"], rel=0.01
+    )
+    x0, y0, x1, y1 = out["region_box"]
+    tissue_px = out["tissue_fraction"] * (x1 - x0) * (y1 - y0)  # level-0 px²
+    assert out["per_tissue_10k_px"] == pytest.approx(out["count"] / tissue_px * 1e4, rel=0.01)
+    assert f"so {out['density_per_tissue_mm2']:.0f} per mm² of tissue" in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
 def test_background_region_has_no_nuclei(copilot: Copilot, cmu_slide: Path) -> None:
     r = copilot.ask(cmu_slide, "show the region from (2000, 0) to (2200, 200)", "d3")
     assert r.evidence[0]["ok"]

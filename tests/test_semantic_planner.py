@@ -821,6 +821,17 @@ def test_boxes_named_side_by_side_are_each_analysed_and_compared(router: Semanti
         ("segment", [0, 0, 500, 500], "epithelium"),
         ("segment", [500, 500, 1000, 1000], "epithelium"),
     ]
+    ranges = _plan(
+        router,
+        "epidermal strip x1550–1950, y2350–2967 vs dermis x1300–1700, y1900–2300: which is "
+        "more cellular?",
+    )
+    assert [s.args["box"] for s in ranges.steps] == [
+        [1550, 2350, 1950, 2967],
+        [1300, 1900, 1700, 2300],
+    ]
+    assert ranges.lookup is not None
+    assert ranges.lookup.rank_by == "density"
     off = _plan(router, "compare box [0,0,10,10] with box [0,0,200000,10]")
     assert off.steps[0].error is not None
     assert "not on the slide" in off.steps[0].error

@@ -20,12 +20,15 @@ from tools.phrasing import decimals_for, experts_word, where, with_notes
 from tools.regions import RegionInput, read_analysis_region
 from tools.router import Contribution, Router, ScoredBox, combine_boxes
 from tools.served_detect import served_boxes
+from tools.tissue import tissue_fraction_of
 from tools.types import Box, RegionRead
 
 __all__ = ["NMS_IOU", "DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
 
 NMS_IOU = 0.5
 """Boxes of one label from several experts overlapping at this IoU or more are one object."""
+_ALL_TISSUE = 0.95
+"""A region at least this share tissue is all tissue: its density per tissue goes unsaid."""
 
 
 class DetectInput(RegionInput):
@@ -69,7 +72,17 @@ class DetectOutput(BaseModel):
     median_area_um2: float | None
     mean_area_px: float | None = Field(description="mean area in level-0 pixels²")
     median_area_px: float | None = Field(description="median area in level-0 pixels²")
-    density_per_mm2: float | None
+    density_per_mm2: float | None = Field(description="nuclei per mm² of the region (glass too)")
+    tissue_fraction: float | None = Field(
+        default=None, description="share of the region that is tissue (not glass), 0..1"
+    )
+    density_per_tissue_mm2: float | None = Field(
+        default=None, description="nuclei per mm² of the region's tissue; None without µm/px"
+    )
+    per_tissue_10k_px: float | None = Field(
+        default=None,
+        description="nuclei per 10,000 level-0 pixels² of the region's tissue (without µm/px too)",
+    )
     mean_eccentricity: float | None
     area_cv: float | None = Field(
         default=None,
@@ -123,6 +136,15 @@ class DetectTool(Tool):
     compare_metrics = (
         CompareMetric("count"),
         CompareMetric("density_per_mm2", "density", None, 0, "higher", "lower", " per mm²"),
+        CompareMetric(
+            "density_per_tissue_mm2",
+            "density of the tissue",
+            None,
+            0,
+            "higher",
+            "lower",
+            " per mm²",
+        ),
         CompareMetric("mean_area_um2", "mean nuclear area", None, 1, "larger", "smaller", " µm²"),
     )
     compare_fairly_by = "the density"
@@ -138,6 +160,9 @@ class DetectTool(Tool):
         "mean_area_px": "px²",
         "median_area_px": "px²",
         "density_per_mm2": "per mm²",
+        "tissue_fraction": "fraction",
+        "density_per_tissue_mm2": "per mm²",
+        "per_tissue_10k_px": "quantity",
         "mean_eccentricity": "quantity",
         "area_cv": "ratio",
         "domains.*.mpp_min": "µm/px",
@@ -214,6 +239,7 @@ class DetectTool(Tool):
         if not objects:
             notes.append("no nuclei were found in this region (it may be background)")
         out = _output(inp, objects, region, read.downsample, read.mpp, notes)
+        _per_tissue(out, tissue_fraction_of(read.image), region, read)
         if len(used) > 1:
             out.contributions = Router.contributions(used)
         out.domains = declared_domains(used)
@@ -371,6 +397,18 @@ def _output(
     )
 
 
+def _per_tissue(out: DetectOutput, fraction: float, region: Box, read: RegionRead) -> None:
+    """The count over the region's tissue (glass left out): per mm², and per 10,000 px²."""
+    out.tissue_fraction = fraction
+    tissue_px = fraction * region.width * region.height  # level-0 pixels²
+    if tissue_px < 1:
+        return
+    out.per_tissue_10k_px = round(out.count / tissue_px * 1e4, 3)
+    if read.mpp is not None:
+        mpp0 = read.mpp / read.downsample  # µm per level-0 pixel
+        out.density_per_tissue_mm2 = round(out.count / (tissue_px * mpp0 * mpp0 / 1e6), 1)
+
+
 def _cv(values: np.ndarray) -> float | None:
     """Standard deviation over mean (None for fewer than two values or a zero mean)."""
     if values.size < 2 or float(np.mean(values)) <= 0:
@@ -418,9 +456,29 @@ def _sizes(o: dict[str, Any], e: str, lead: str) -> Writer | None:
         if o.get("density_per_mm2") is not None:
             w.text(", ").num(o["density_per_mm2"], e, "density_per_mm2", decimals=0)
             w.text(" nuclei per mm²")
+            if _glass(o) and o.get("density_per_tissue_mm2") is not None:
+                w.text(" of the region; tissue covers ")
+                w.num(100 * o["tissue_fraction"], e, "tissue_fraction", unit="%", decimals=1)
+                w.text("% of it, so ")
+                w.num(o["density_per_tissue_mm2"], e, "density_per_tissue_mm2", decimals=0)
+                w.text(" per mm² of tissue")
         return w.text(".")
     if o.get("mean_area_px") is not None:
         w = Writer().text(lead).num(o["mean_area_px"], e, "mean_area_px", decimals=0)
         w.text(" pixels² (median ").num(o["median_area_px"], e, "median_area_px", decimals=0)
-        return w.text(" pixels²; no µm/px is recorded, so no physical size).")
+        w.text(" pixels²; no µm/px is recorded, so no physical size)")
+        if o.get("per_tissue_10k_px") is not None:
+            w.text("; ").num(o["per_tissue_10k_px"], e, "per_tissue_10k_px", decimals=2)
+            w.text(" nuclei per ten thousand pixels² of tissue")
+            if _glass(o):
+                w.text(" (tissue covers ")
+                w.num(100 * o["tissue_fraction"], e, "tissue_fraction", unit="%", decimals=1)
+                w.text("% of the region)")
+        return w.text(".")
     return None
+
+
+def _glass(o: dict[str, Any]) -> bool:
+    """The region holds glass enough that per region and per tissue differ (over 5%)."""
+    fraction = o.get("tissue_fraction")
+    return fraction is not None and fraction < _ALL_TISSUE

@@ -35,7 +35,7 @@ from tools.segmentation import (
     segments_from_labels,
 )
 from tools.shell_epithelium import ShellSegmenter
-from tools.tissue import tissue_mask
+from tools.tissue import tissue_fraction_of
 from tools.types import Box, RegionRead
 
 __all__ = ["MaskOut", "SegmentInput", "SegmentOutput", "SegmentTool"]
@@ -57,8 +57,6 @@ MASK_LABELS = {
 """The label each mask of a segmentation target carries."""
 _ALL_TISSUE = 0.95
 """A region at least this share tissue is all tissue: its share of the tissue goes unsaid."""
-_TISSUE_MASK_SIDE = 1024
-"""Longest side (px) the region's image is shrunk to for its tissue mask."""
 MIN_TISSUE_REGION_UM2 = 100.0
 """Smallest epithelium or stroma region kept, µm² (a few cells)."""
 
@@ -269,7 +267,7 @@ class SegmentTool(Tool):
             labels, segments = self._refine(expert, read.image, labels, notes)
         out = _output(inp, segments, read.image.shape, region, read.mpp, notes)
         if inp.what in ("epithelium", "stroma"):
-            out.tissue_fraction = _tissue_fraction(read.image)
+            out.tissue_fraction = tissue_fraction_of(read.image)
             if out.tissue_fraction > 0:
                 out.tissue_share = round(min(1.0, out.area_fraction / out.tissue_fraction), 4)
         out.domains = declared_domains([expert])
@@ -323,17 +321,6 @@ def _output(
         mpp=None if mpp is None else round(mpp, 4),
         notes=notes,
     )
-
-
-def _tissue_fraction(image: np.ndarray) -> float:
-    """Share of ``image`` that is tissue, by the tissue detector's mask on a shrunk copy."""
-    height, width = image.shape[:2]
-    scale = min(1.0, _TISSUE_MASK_SIDE / max(height, width))
-    small = image[..., :3]
-    if scale < 1.0:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = np.asarray(Image.fromarray(small).resize(size, Image.Resampling.BILINEAR))
-    return round(float(tissue_mask(np.ascontiguousarray(small)).mean()), 4)
 
 
 def _overlay(image: np.ndarray, labels: np.ndarray) -> Image.Image:

@@ -131,6 +131,21 @@ def tissue_mask(rgb: np.ndarray) -> np.ndarray:
     return _drop_small(mask, max(64, int(_MIN_OBJECT_FRACTION * mask.size)))
 
 
+def tissue_fraction_of(image: np.ndarray, side: int = 1024) -> float:
+    """Share of an RGB image that is tissue (not glass), by ``tissue_mask`` on a shrunk copy.
+
+    The image is shrunk so that its longest side is at most ``side`` px (the share does not
+    depend on the scale); 4 decimals.
+    """
+    height, width = image.shape[:2]
+    scale = min(1.0, side / max(height, width, 1))
+    small = np.ascontiguousarray(image[..., :3])
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = np.asarray(Image.fromarray(small).resize(size, Image.Resampling.BILINEAR))
+    return round(float(tissue_mask(small).mean()), 4)
+
+
 def _smooth(mask: np.ndarray, radius: int) -> np.ndarray:
     """Close gaps then open away specks; edge padding keeps tissue that touches the border."""
     pad = radius + 1
