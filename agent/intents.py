@@ -238,6 +238,10 @@ _WHICH_PARTS_RE = re.compile(
     r"\ball\s+(?:of\s+)?(?:the\s+)?quadrants\b|\beach\s+of\s+the\s+quadrants\b|"
     r"\b(?:rank|order|sort)\s+(?:the\s+)?quadrants\b|\bquadrants\s+(?:ranked|in\s+order)\b"
 )
+_WHICH_HALF_RE = re.compile(
+    r"\bwhich\s+(?:of\s+the\s+(?:two\s+)?)?(?:half|halves|side)\b|\bboth\s+halves\b|"
+    r"\b(?:each|either)\s+half\b"
+)
 _HALVES_PAIR_RE = re.compile(
     r"\b(left|right|top|bottom|upper|lower)\s+(?:and|vs\.?|versus|or|with|to)\s+(?:the\s+)?"
     r"(left|right|top|bottom|upper|lower)\s+(?:halves|half)\b"
@@ -253,6 +257,9 @@ def parts_compared(low: str) -> tuple[tuple[str, ...], Literal["slide", "view"] 
     """
     if _WHICH_PARTS_RE.search(low):
         parts: list[str] = list(QUADRANTS)
+    elif _WHICH_HALF_RE.search(low):  # "which half is more cellular?"
+        vertical = re.search(r"\b(?:top|bottom|upper|lower)\b", low)
+        parts = ["top_half", "bottom_half"] if vertical else ["left_half", "right_half"]
     else:
         parts = []
         pair = _HALVES_PAIR_RE.search(low)

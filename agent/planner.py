@@ -196,7 +196,8 @@ def semantic_plan(
     """
     has_view = any(r.slide_id == slide_id for r in rois)
     has_class = any(r.get("ok") and _labels(str(r.get("tool"))) for r in archive or [])
-    asked = _same_spelled_out(_first_ranked_named(request, archive or []), archive or [])
+    asked = _first_ranked_named(request, archive or [])
+    asked = _same_spelled_out(_other_half(asked, archive or [], slide or {}), archive or [])
     parsed, routing, low = semantic_parse(asked, router, has_view=has_view, has_class=has_class)
     ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None
     if ordered is not None:  # "what were the first and second counts, and how do they compare?"
@@ -763,6 +764,8 @@ def _plan_parts(
     if req.boxes:
         return _plan_places(req, [list(b) for b in req.boxes], here, n_rois, slide)
     cur = next((r for r in here if r.number == current), None)
+    if cur is not None and req.part_of is None and _part_of_slide(cur.box, slide) is not None:
+        cur = None  # on a quadrant of the slide, "which half?" / "all 4 quadrants" are the slide's
     whose = req.part_of or ("view" if cur is not None else "slide")
     if whose == "view" and cur is not None:
         x0, y0, x1, y1 = cur.box
@@ -819,6 +822,43 @@ def _plan_places(
         rank_by=req.rank_by if tool == "detect" else None,
     )
     return steps, lookup
+
+
+def _part_of_slide(box: list[int], slide: dict[str, Any]) -> str | None:
+    """The half or quadrant of the slide ``box`` is (within 1 px), or None."""
+    width, height = slide.get("width"), slide.get("height")
+    if not width or not height:
+        return None
+    for part, (fx0, fy0, fx1, fy1) in PARTS.items():
+        corners = (fx0 * width, fy0 * height, fx1 * width, fy1 * height)
+        if part != "center" and all(abs(a - b) <= 1 for a, b in zip(box, corners, strict=True)):
+            return part
+    return None
+
+
+_OTHER_PART_RE = re.compile(r"\b(?:the\s+)?other\s+(?:half|side)\b", re.IGNORECASE)
+_OTHER_HALF = {
+    "left_half": "right_half",
+    "right_half": "left_half",
+    "top_half": "bottom_half",
+    "bottom_half": "top_half",
+}
+
+
+def _other_half(request: str, archive: list[dict[str, Any]], slide: dict[str, Any]) -> str:
+    """ "The other half" after an analysis of a half of the slide: the opposite half, by name."""
+    found = _OTHER_PART_RE.search(request)
+    if found is None:
+        return request
+    for ev in reversed(archive):
+        box = (ev.get("output") or {}).get("region_box")
+        if ev.get("tool") in ANALYSIS_TOOLS and ev.get("ok") and isinstance(box, list):
+            other = _OTHER_HALF.get(_part_of_slide(box, slide) or "")
+            if other is None:
+                return request
+            said = "the " + other.replace("_", " ")
+            return request[: found.start()] + said + request[found.end() :]
+    return request
 
 
 def _place_name(part: str) -> str:

@@ -165,7 +165,7 @@ def _rank_places(
     named.text(".")
     steps.append(step_of(len(steps) + 1, "observe", named, [e.id for e in found]))
     answer.text(" " if answer.render() else "").extend(named)
-    if not field or len(found) < 3:
+    if not field or (len(found) < 3 and not rank_by):
         return  # two parts: the comparison below says by how much they differ
     order = sorted(range(len(found)), key=lambda k: -float(found[k].output[field]))
     top, low = order[0], order[-1]

@@ -504,6 +504,22 @@ def test_quadrants_ranked_by_density_or_by_nuclear_size(copilot: Copilot) -> Non
         assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
+def test_the_other_half_is_the_opposite_one_and_which_half_compares_both(
+    copilot: Copilot,
+) -> None:
+    image = SHARED_DATA / "tiatoolbox" / "target_image.png"
+    copilot.ask(image, "count the nuclei in the left half", "halves")
+    r = copilot.ask(image, "same for the other half, and which half is more cellular?", "halves")
+    assert [e["output"]["region_box"] for e in r.evidence] == [
+        [0, 0, 500, 1000],
+        [500, 0, 1000, 1000],
+    ]
+    left, right = (e["output"]["per_tissue_10k_px"] for e in r.evidence)
+    top = "left" if left > right else "right"
+    assert f"The {top} half has the highest nuclear density per tissue area" in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
 def test_two_boxes_named_in_one_request_are_counted_and_compared(copilot: Copilot) -> None:
     slide = SHARED_DATA / "wsi" / "tcga-cr-7395-01a-01-ts1.svs"
     r = copilot.ask(
