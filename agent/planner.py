@@ -846,7 +846,7 @@ _OTHER_HALF = {
 
 
 def _other_half(request: str, archive: list[dict[str, Any]], slide: dict[str, Any]) -> str:
-    """ "The other half" after an analysis of a half of the slide: the opposite half, by name."""
+    """After an analysis of a half of the slide, "the other half" is the opposite half."""
     found = _OTHER_PART_RE.search(request)
     if found is None:
         return request

@@ -112,7 +112,7 @@ def compose_chain(
     elif plan and plan.notes:
         answer.text(" Note: " + "; ".join(plan.notes) + ".")
     cites = [e.id for e in latest.values()] + list(dict.fromkeys(cited_facts))
-    steps.append(_step(len(steps) + 1, "conclude", answer, cites))
+    steps.append(_step(len(steps) + 1, "conclude", answer.without_repeated_notes(), cites))
     return ReasoningChain(steps=steps)
 
 

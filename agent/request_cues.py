@@ -507,6 +507,17 @@ def grammar_cue(clause: str) -> str | None:
     if _KNOWLEDGE_ASK_RE.search(clause):
         return "knowledge"
     if (
+        _SUMMARY_RE.search(clause)
+        and not names_disease(clause)
+        and re.search(
+            r"\b(?:tile|image|slide|case|region|view|field|findings?|results?|found|far|we|"
+            r"this|report|it|everything|all)\b",
+            clause,
+        )
+        and not re.search(r"\bwhat\s+(?:you|it|this|the\s+\w+)\s+(?:see|sees|shows?)\b", clause)
+    ):
+        return "recall"  # "summarise this tile in two sentences": the case's findings
+    if (
         _SLIDE_FACT_RE.fullmatch(clause)
         or _WHICH_SLIDE_RE.search(clause)
         or (_FORMAT_RE.search(clause) and not analysis_verb(clause))
@@ -627,6 +638,11 @@ def _diseases_named(clause: str) -> int:
     )
 
 
+_SUMMARY_RE = re.compile(
+    r"\b(?:summari[sz]e|summari[sz]ing|summary|sum\s+(?:it\s+|this\s+|things\s+|everything\s+)?up|"
+    r"recap|wrap\s+(?:it\s+|this\s+)?up)\b(?!\s+(?:of\s+)?(?:the\s+)?(?:literature|evidence|guidelines?))"
+)
+"""A summary asked for: of the case's findings, unless a disease is named."""
 _VISUAL_WORD_RE = re.compile(r"\b(?:describe|looks?|see|seen|appear\w*)\b")
 
 

@@ -63,7 +63,9 @@ def compose_review(
     fact_ids = add_facts(steps, answer, facts, latest, brief=True)
     if plan.notes:
         answer.text(" Note: " + "; ".join(plan.notes) + ".")
-    steps.append(step_of(len(steps) + 1, "conclude", answer, [*cites, *fact_ids]))
+    steps.append(
+        step_of(len(steps) + 1, "conclude", answer.without_repeated_notes(), [*cites, *fact_ids])
+    )
     return ReasoningChain(steps=steps)
 
 

@@ -220,6 +220,25 @@ class Writer:
         """Return the text written so far."""
         return "".join(self._parts)
 
+    def without_repeated_notes(self) -> Writer:
+        """A copy in which a note said again ("Note: <quoted note>.") is said once only.
+
+        Several results of one slide carry the same note ("the slide records no µm/px …"); the
+        chain keeps each, the answer says it at its first place. Claims are unchanged.
+        """
+        text = self.render()
+        for quote in dict.fromkeys(c.text for c in self.claims if c.kind == "quote" and c.text):
+            sentence = f"Note: {quote}."
+            first = text.find(sentence)
+            if first < 0:
+                continue
+            head, tail = text[: first + len(sentence)], text[first + len(sentence) :]
+            text = head + tail.replace(f" {sentence}", "").replace(sentence, "")
+        out = Writer()
+        out._parts = [text]
+        out.claims = list(self.claims)
+        return out
+
 
 @dataclass(frozen=True)
 class Outcome:

@@ -837,6 +837,21 @@ def test_boxes_named_side_by_side_are_each_analysed_and_compared(router: Semanti
     assert "not on the slide" in off.steps[0].error
 
 
+def test_a_summary_of_the_tile_is_the_cases_findings(router: SemanticRouter) -> None:
+    for asked in (
+        "summarise this tile in one or two sentences",
+        "sum up for a non-pathologist colleague in 2-3 plain sentences what we can and can't "
+        "say from this tile",
+    ):
+        plan = _plan(router, asked, 1)
+        assert plan.steps == [], asked
+        assert plan.lookup is not None
+        assert plan.lookup.kind == "recall", asked
+    knowledge = _plan(router, "summarise the key features of HGSC", 1)
+    assert knowledge.knowledge
+    assert knowledge.lookup is None
+
+
 def test_crop_to_the_centre_is_the_middle_of_what_is_on_screen(router: SemanticRouter) -> None:
     plan = _plan(router, "crop to the centre and count the nuclei there", 1)
     assert [s.tool for s in plan.steps] == ["zoom", "detect"]
