@@ -152,6 +152,7 @@ def make_planner(
                 parsed = ParsedRequest(other=((literal.name, region),))
             result = build_plan(request, parsed, *args, archive=archive, slide=slide)
         result = result.model_copy(update={"planner": choice.name, "planner_reason": choice.reason})
+        result = _stand_ins(result, {x.task for x in registry.experts()}, request)
         available = set(registry.names())
         missing = sorted({s.tool for s in result.steps} - available)
         if missing:
@@ -164,6 +165,50 @@ def make_planner(
         return {"plan": result.model_dump(mode="json")}
 
     return plan
+
+
+_DESCRIBE_RE = re.compile(
+    r"\b(?:describe|description|what\s+(?:is|are)\s+(?:this|these|here)|what\s+do\s+you\s+see|"
+    r"what\s+(?:tissues?|tissue\s+types?)\b|what\s+(?:have\s+we\s+got|are\s+we\s+looking\s+at))",
+    re.IGNORECASE,
+)
+"""A request to describe the image: the tile classifier's composition stands in without VQA."""
+
+
+def _stand_ins(plan: Plan, tasks: set[str], request: str) -> Plan:
+    """Steps for experts this set-up lacks, replaced by the nearest tool it has, with a note.
+
+    No whole-slide classifier: the tile classifier labels the whole image instead. No VQA
+    expert and a request to describe the image: the tissue composition instead. Other VQA
+    requests (mitoses, a single cell) keep the step, which fails with the one line that names
+    what is missing.
+    """
+    steps: list[PlanStep] = []
+    notes: list[str] = []
+    for step in plan.steps:
+        if step.tool == "wsi_classify" and "wsi_classify" not in tasks and "roi_classify" in tasks:
+            step = PlanStep(tool="classify", args={"target": "slide"}, why="the whole image")
+            notes.append(
+                "no whole-slide classifier is configured: the tile classifier labelled the whole "
+                "image instead"
+            )
+        elif (
+            step.tool == "vqa"
+            and "vqa" not in tasks
+            and "roi_classify" in tasks
+            and _DESCRIBE_RE.search(request)
+        ):
+            args = {k: v for k, v in step.args.items() if k != "question"}
+            step = PlanStep(tool="composition", args=args, why="the tissue classes, described")
+            notes.append(
+                "no vision-language (VQA) expert is configured, so nothing describes the image "
+                "in words: the tile classifier's tissue composition is given instead"
+            )
+        if step not in steps:
+            steps.append(step)
+    if not notes:
+        return plan
+    return plan.model_copy(update={"steps": steps, "notes": [*plan.notes, *notes]})
 
 
 def planner_client(settings: Settings) -> Callable[[str], ModelClient]:

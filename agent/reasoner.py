@@ -309,7 +309,7 @@ def _failed(ev: Evidence) -> Section:
     return Section(
         [("observe", w)],
         Writer()
-        .text(f"Could not run {ev.tool}: ")
+        .text("Not answered: " if ev.tool == "vqa" else f"Could not run {ev.tool}: ")
         .extend(Writer().quote(ev.error or "unknown error", ev.id)),
     )
 

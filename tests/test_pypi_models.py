@@ -159,6 +159,31 @@ def test_epithelium_share_of_the_tissue_leaves_the_glass_out(
 
 
 @pytest.mark.shared_data
+def test_without_slide_classifier_or_vqa_the_tile_classifier_stands_in(
+    models_home: Path, shared_data: Path
+) -> None:
+    image = shared_data / "tiatoolbox" / "target_image.png"
+    copilot = Copilot(Settings(home=models_home))
+    try:
+        r = copilot.ask(image, "what is this? describe the tissue and give me your diagnosis", "s1")
+        mitoses = copilot.ask(image, "any mitoses?", "s1")
+    finally:
+        copilot.close()
+    assert [(e["tool"], e["inputs"].get("target")) for e in r.evidence] == [
+        ("classify", "slide"),
+        ("composition", "auto"),
+    ]
+    assert all(e["ok"] for e in r.evidence)
+    assert "no whole-slide classifier is configured: the tile classifier labelled" in r.answer
+    assert "the tile classifier's tissue composition is given instead" in r.answer
+    assert r.exit_code == 0
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+    # nothing stands in for looking at the image: one line says what is missing
+    assert mitoses.exit_code == 3
+    assert mitoses.answer.startswith("Not answered: answering this means looking at the image")
+
+
+@pytest.mark.shared_data
 def test_missing_weights_are_one_line_and_the_router_skips_the_expert(
     home: Path, hgsc: Path
 ) -> None:

@@ -146,7 +146,7 @@ def test_no_vqa_expert_is_one_honest_line_and_exit_3(home: Path, cmu_slide: Path
     assert proc.returncode == 3
     assert proc.stderr.splitlines()[-1] == f"error: {NO_VQA_EXPERT}"
     assert "Traceback" not in proc.stderr
-    assert proc.stdout.splitlines()[0] == f"Could not run vqa: {NO_VQA_EXPERT}"
+    assert proc.stdout.splitlines()[0] == f"Not answered: {NO_VQA_EXPERT}"
     assert "I can" not in proc.stdout  # the help text is not the answer
 
 

@@ -44,8 +44,11 @@ DEFAULT_VQA_PROMPT = (
 """What an expert with no ``prompt`` of its own is sent; ``{question}`` is the user's words."""
 
 NO_VQA_EXPERT = (
-    'no VQA expert is configured; declare one in experts.toml (task = "vqa", backend = '
-    '"openai") — presence of tissue classes can be asked as composition ("is there necrosis?")'
+    "answering this means looking at the image (mitoses, keratin pearls, a single cell, a "
+    "pattern), which needs a vision-language expert, and no VQA expert is configured; declare "
+    'one in experts.toml (task = "vqa", backend = "openai") — presence of tissue classes can '
+    'be asked as composition ("is there necrosis?"), what each model can do as "what can your '
+    'models do?"'
 )
 """The one line a VQA request fails with when the experts file declares no VQA expert."""
 
