@@ -49,10 +49,22 @@ def test_a_presence_question_measures_every_tissue_tile(
     assert out["areas_mm2"] is None  # a PNG records no µm/px
     assert any("necrosis appears as its debris class" in n for n in out["notes"])
     assert r.verification["status"] == "verified", r.verification["reasons"]
+    assert out["asked"] == ["debris"]
     assert r.answer.startswith(
-        "The capricorn-tissue tile classifier labelled 4 tissue tiles of the analysed region: "
-        "normal colon mucosa 100.0%. No tile was labelled adipose, background, debris, "
+        "No: none of the 4 tissue tiles is debris (each tile takes its main class, so a focus "
+        "smaller than a tile can be missed). The capricorn-tissue tile classifier labelled 4 "
+        "tissue tiles of the analysed region: normal colon mucosa 100.0%. No tile was labelled "
+        "adipose, background, debris, "
     )
+    mucosa = copilot.ask(mucosa_mosaic, "any normal mucosa or mucin? yes or no", "c1")
+    assert mucosa.evidence[0]["output"]["asked"] == ["mucus", "normal colon mucosa"]
+    assert mucosa.answer.startswith(
+        "Yes: normal colon mucosa is the class of 4 of the 4 tissue tiles (100.0%). "
+        "No: none of the 4 tissue tiles is mucus"
+    )
+    assert mucosa.verification["status"] == "verified", mucosa.verification["reasons"]
+    tumour = copilot.ask(mucosa_mosaic, "how much of it is tumour?", "c1")
+    assert tumour.evidence[0]["output"]["asked"] == []  # an extent, not a presence question
     chain = " ".join(s["text"] for s in r.chain)
     assert "No tile was labelled" in chain
     assert "debris" in chain

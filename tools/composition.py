@@ -10,7 +10,9 @@ for one of them is mapped in the answer's notes ("necrosis" appears as its "debr
 
 from __future__ import annotations
 
+import re
 import time
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -34,6 +36,32 @@ MAX_TILES = 64
 
 class CompositionInput(RegionInput):
     """Where to measure the composition; every coordinate in level-0 pixels."""
+
+    question: str = Field(
+        default="",
+        description="the user's words: a presence question ('is there necrosis?') is answered "
+        "yes or no for the classes it names",
+    )
+
+
+_PRESENCE_RE = re.compile(
+    r"\b(?:is|are)\s+there\b|\bany\b|\bpresent\b|\bpresence\b|\b(?:do|can)\s+you\s+see\b|"
+    r"\bcontains?\b|\byes\s+or\s+no\b|\by/n\b|\bor\s+not\b|\bseen\b"
+)
+"""A question whether something is there."""
+_CLASS_WORDS = {
+    "debris": r"\bnecro\w*|\bdebris\b",
+    "colorectal adenocarcinoma epithelium": (
+        r"\btumou?rs?\b|\bcancer\b|\bcarcinoma\w*|\bmalignan\w*|\bneoplas\w*"
+    ),
+    "lymphocytes": r"\blympho\w*|\binflamm\w*|\bimmune\b",
+    "mucus": r"\bmuc(?:us|in|oid|inous)\b",
+    "adipose": r"\bfat\b|\bfatty\b|\badipo\w*",
+    "smooth muscle": r"\bmuscle\w*",
+    "cancer-associated stroma": r"\bstrom\w*|\bdesmopla\w*",
+    "normal colon mucosa": r"\bnormal\s+(?:colon(?:ic)?\s+|colorectal\s+)?mucosa\b",
+}
+"""The words that name each class of the tile classifier in a presence question."""
 
 
 class CompositionOutput(BaseModel):
@@ -60,6 +88,10 @@ class CompositionOutput(BaseModel):
     )
     domains: list[DeclaredDomain] = Field(
         default_factory=list, description="what each contributing expert was trained on"
+    )
+    asked: list[str] = Field(
+        default_factory=list,
+        description="the classes a presence question named, answered yes or no from the tiles",
     )
 
 
@@ -145,7 +177,14 @@ class CompositionTool(ExpertTool):
                 w.text(" mm²)")
         w.text(".")
         parts: list[tuple[StepKind, Writer]] = [("measure", w)]
-        answer = Writer().extend(w)
+        answer = Writer()
+        asked = o.get("asked", [])
+        for said in _presence(
+            o, e, [n for n in asked if n in found], [n for n in asked if n not in found]
+        ):
+            parts.append(("infer", said))
+            answer.extend(said).text(" ")
+        answer.extend(w)
         absent = [k for k in o["classes"] if k not in found]
         if absent:
             none = Writer().text("No tile was labelled ")
@@ -227,6 +266,7 @@ class CompositionTool(ExpertTool):
             tile_boxes=level0,
             tile_classes=tile_classes,
             domains=declared_domains([expert]),
+            asked=_asked_classes(inp.question, list(classes)),
         )
         main = order[0]
         summary = (
@@ -240,6 +280,33 @@ class CompositionTool(ExpertTool):
             backend="cpu",
             artifacts=[str(artifact)],
         )
+
+
+def _presence(o: dict[str, Any], e: str, yes: list[str], no: list[str]) -> list[Writer]:
+    """'Yes: “mucus” is the class of 3 of the 16 tissue tiles (18.8%).', then one plain no."""
+    said: list[Writer] = []
+    for name in yes:
+        w = Writer().text("Yes: ").quote(name, e).text(" is the class of ")
+        w.num(o["tiles"][name], e, f"tiles.{name}").text(" of the ")
+        w.num(o["tiles_used"], e, "tiles_used").text(" tissue tiles (")
+        w.num(100 * o["shares"][name], e, f"shares.{name}", unit="%", decimals=1).text("%).")
+        said.append(w)
+    if no:
+        w = Writer().text("No: none of the ").num(o["tiles_used"], e, "tiles_used")
+        w.text(" tissue tiles is ")
+        for i, name in enumerate(no):
+            w.text(" or " if i else "").quote(name, e)
+        w.text(" (each tile takes its main class, so a focus smaller than a tile can be missed).")
+        said.append(w)
+    return said
+
+
+def _asked_classes(question: str, classes: list[str]) -> list[str]:
+    """The classes a presence question names, in the classifier's order ([] for no question)."""
+    low = " ".join(question.lower().split())
+    if not _PRESENCE_RE.search(low):
+        return []
+    return [c for c in classes if c in _CLASS_WORDS and re.search(_CLASS_WORDS[c], low)]
 
 
 def _vocabulary_note(classes: list[str]) -> str:
