@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.runnables import RunnableConfig
+
 from agent.capabilities import BUILT_IN, Capability, capabilities_of
 from agent.case_memory import ANALYSIS_TOOLS, RANK_FIELD
 from agent.intents import (
@@ -129,8 +131,9 @@ def make_planner(
                 capabilities_of(registry), encoder, threshold=settings.planner_threshold
             )
 
-    def plan(state: CaseState) -> dict[str, Any]:
+    def plan(state: CaseState, config: RunnableConfig) -> dict[str, Any]:
         request = state.get("request", "")
+        case_id = str(config.get("configurable", {}).get("thread_id", "CASE"))
         rois = [Roi.model_validate(r) for r in state.get("rois", [])]
         slide = state.get("slide") or {}
         args = (rois, state.get("current_roi"), slide.get("slide_id", ""))
@@ -138,10 +141,14 @@ def make_planner(
         stated = read_stated_scale(request)
         if stated is not None:  # intake kept the scale; the planners see the rest of the request
             request = stated.rest
+        export = export_asked(request, case_id)
         if stated is not None and not request:
             why = f"the image's scale as stated ({stated.words}) with the slide's other facts"
             steps = [PlanStep(tool="slide_info", why=why)]
             result = Plan(request=state.get("request", ""), steps=steps)
+        elif export is not None and not ANALYSIS_ASKED_RE.search(request):
+            said = export[:1].upper() + export[1:] + "."
+            result = Plan(request=request, clarify=said)  # "export the nuclei as GeoJSON"
         elif router is not None:
             result = semantic_plan(request, router, *args, archive=archive, slide=slide)
         else:
@@ -153,6 +160,8 @@ def make_planner(
             result = build_plan(request, parsed, *args, archive=archive, slide=slide)
         result = result.model_copy(update={"planner": choice.name, "planner_reason": choice.reason})
         result = _stand_ins(result, {x.task for x in registry.experts()}, request)
+        if export is not None and result.clarify is None:
+            result = result.model_copy(update={"notes": [*result.notes, export]})
         available = set(registry.names())
         missing = sorted({s.tool for s in result.steps} - available)
         if missing:
@@ -165,6 +174,31 @@ def make_planner(
         return {"plan": result.model_dump(mode="json")}
 
     return plan
+
+
+_EXPORT_RE = re.compile(
+    r"\bexport\w*|\bdownload\w*|\bgeo\s*json\b|\bcsv\b|\bqupath\b|\bspreadsheet\b|"
+    r"\b(?:save|write|dump)\s+(?:(?:the|all|these|those|my)\s+)?(?:results|masks|detections|"
+    r"nuclei|annotations|outlines|polygons|centroids|findings|report)\b",
+    re.IGNORECASE,
+)
+ANALYSIS_ASKED_RE = re.compile(
+    r"\b(?:count|detect|segment|measure|classify|find|run|outline|zoom|show|compare|quantify)\b",
+    re.IGNORECASE,
+)
+"""A request that orders an analysis besides an export ("count the nuclei and export them")."""
+
+
+def export_asked(request: str, case_id: str) -> str | None:
+    """How to take the case's results out, when the request asks to export them; else None."""
+    if not _EXPORT_RE.search(request):
+        return None
+    return (
+        "to take this case's results out, run `smartpath cases export "
+        f"{case_id} --geojson case.geojson --markdown report.md`: the regions, nuclei and masks "
+        "as QuPath GeoJSON (level-0 pixels), the findings as a Markdown report; in the web app, "
+        "Download GeoJSON and Download report"
+    )
 
 
 _DESCRIBE_RE = re.compile(

@@ -520,6 +520,24 @@ def test_the_other_half_is_the_opposite_one_and_which_half_compares_both(
     assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
+def test_an_export_asked_in_the_chat_says_how_without_running_anything(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    r = copilot.ask(
+        cmu_slide,
+        "Can you export the nuclei segmentation as a GeoJSON or CSV so I can load it in QuPath?",
+        "exporting",
+    )
+    assert r.evidence == []
+    assert r.exit_code == 0
+    assert "`smartpath cases export exporting --geojson case.geojson" in r.answer
+    counted = copilot.ask(
+        cmu_slide, "count the nuclei in the top left quadrant and export them", "exporting"
+    )
+    assert [e["tool"] for e in counted.evidence] == ["detect"]
+    assert "smartpath cases export exporting" in counted.answer
+
+
 def test_two_boxes_named_in_one_request_are_counted_and_compared(copilot: Copilot) -> None:
     slide = SHARED_DATA / "wsi" / "tcga-cr-7395-01a-01-ts1.svs"
     r = copilot.ask(

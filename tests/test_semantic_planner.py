@@ -239,7 +239,7 @@ def test_the_plan_records_which_planner_ran_and_why(home: Path) -> None:
     settings = Settings(home=home, planner="rules")
     registry = build_tools(settings)
     node = make_planner(registry, settings)
-    plan = Plan.model_validate(node({"request": "count the nuclei", "slide": SLIDE})["plan"])
+    plan = Plan.model_validate(node({"request": "count the nuclei", "slide": SLIDE}, {})["plan"])
     assert (plan.planner, plan.planner_reason) == ("rules", "SMARTPATH_PLANNER=rules")
     registry.close()
 
@@ -250,7 +250,7 @@ def test_without_an_embedding_model_the_rules_plan_and_say_why(home: Path, tmp_p
     settings = Settings(home=home, embedding_model=empty)
     registry = build_tools(settings)
     node = make_planner(registry, settings)
-    plan = Plan.model_validate(node({"request": "count the nuclei", "slide": SLIDE})["plan"])
+    plan = Plan.model_validate(node({"request": "count the nuclei", "slide": SLIDE}, {})["plan"])
     assert plan.planner == "rules"
     assert "config.json missing" in plan.planner_reason
     registry.close()
