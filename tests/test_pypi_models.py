@@ -184,6 +184,18 @@ def test_without_slide_classifier_or_vqa_the_tile_classifier_stands_in(
 
 
 @pytest.mark.shared_data
+def test_a_region_far_smaller_than_the_classifiers_tile_is_said_unreliable(
+    copilot: Copilot, models_home: Path, shared_data: Path
+) -> None:
+    tiny = shared_data / "histolab_tiles" / "kidney-ihc-level0-310-500-360-530.png"  # 50 × 30 px
+    r = copilot.ask(tiny, "classify the tissue", "t1")
+    (ev,) = r.evidence
+    assert ev["ok"], ev["error"]
+    assert "stretched about 7x to one tile, so its label is unreliable" in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
+@pytest.mark.shared_data
 def test_missing_weights_are_one_line_and_the_router_skips_the_expert(
     home: Path, hgsc: Path
 ) -> None:

@@ -155,7 +155,17 @@ def region_tile_grid(
         height, width = rgb.shape[:2]
     rows, cols = height // tile_px, width // tile_px
     if rows == 0 or cols == 0:
-        notes.append(f"the region is smaller than one {tile_px}-px tile: classified as one tile")
+        stretch = tile_px / max(1, min(height, width))
+        said = f"{width} × {height} px at the tile scale"
+        if stretch >= 2:
+            notes.append(
+                f"the region ({said}) is much smaller than one {tile_px}-px tile: it was "
+                f"stretched about {stretch:.0f}x to one tile, so its label is unreliable"
+            )
+        else:
+            notes.append(
+                f"the region ({said}) is smaller than one {tile_px}-px tile: classified as one tile"
+            )
         return [rgb], [(0, 0, in_w, in_h)], notes
     y_off, x_off = (height - rows * tile_px) // 2, (width - cols * tile_px) // 2
     tissue = tissue_mask(rgb)

@@ -158,7 +158,13 @@ class ClassifyTool(Tool):
             if a.get("error"):
                 note = Writer().text("Expert ").quote(a["expert"], e).text(" gave no label: ")
                 parts.append(("observe", note.quote(a["error"], e)))
-        return Section(parts, Writer().extend(w))
+        answer = Writer().extend(w)
+        for said in o.get("notes", []):
+            if "unreliable" in said:  # a region far smaller than the classifier's tile
+                note = Writer().text("Note: ").quote(said, e).text(".")
+                parts.append(("observe", note))
+                answer.text(" ").extend(note)
+        return Section(parts, answer)
 
     def __init__(self, pool: ExpertPool) -> None:
         self._pool = pool
