@@ -255,6 +255,10 @@ def plan_recall(
             missing.append(error or "The case has no region to recall yet.")
         elif roi not in wanted:
             wanted.append(roi)
+    if not kinds and not req.regions:
+        undone = _not_done(archive)
+        if undone:  # "state clearly what you could not do"
+            missing.append(undone)
     earlier: list[str] = [a.evidence for a in slide_level]
     for roi in wanted:
         earlier.append(roi.evidence)
@@ -269,6 +273,34 @@ def plan_recall(
         missing=missing,
         kinds=sorted(kinds),
         none_held=none_held,
+    )
+
+
+_NOT_DONE_WORDS = {
+    "vqa": "free visual questions (a description, mitoses, single cells)",
+    "wsi_classify": "whole-slide classification",
+    "classify": "tissue classification",
+    "composition": "tissue composition",
+    "segment": "segmentation",
+    "detect": "nuclei detection",
+}
+
+
+def _not_done(archive: list[dict[str, Any]]) -> str | None:
+    """What the case asked for that no expert here could do (a missing or unavailable one)."""
+    tools = [
+        str(ev.get("tool"))
+        for ev in archive
+        if not ev.get("ok") and ev.get("error_kind") in ("backend", "output")
+    ]
+    done = {str(ev.get("tool")) for ev in archive if ev.get("ok")}
+    names = [_NOT_DONE_WORDS.get(t, t) for t in dict.fromkeys(tools) if t not in done]
+    if not names:
+        return None
+    return (
+        "Asked in this case but not done, as no expert here could do it: "
+        + "; ".join(names)
+        + ' (ask "what can your models do?" for what each one can)'
     )
 
 

@@ -297,8 +297,10 @@ def test_an_analysis_of_the_whole_image_is_no_new_region(copilot: Copilot) -> No
 def test_a_missing_expert_is_said_once_not_retried(copilot: Copilot, cmu_slide: Path) -> None:
     r = copilot.ask(cmu_slide, "what's the whole slide diagnosis?", "no-wsi")
     (failed,) = r.evidence  # the semantic planner would re-run the same call: it is not retried
-    assert failed["tool"] == "wsi_classify"
-    assert "no expert is configured" in failed["error"]
+    # no slide classifier: the tile classifier stands in, and its weights are not fetched here
+    assert failed["tool"] == "classify"
+    assert "weights not fetched" in failed["error"]
+    assert "no whole-slide classifier is configured" in r.answer
     assert r.exit_code == 3
 
 
@@ -536,6 +538,21 @@ def test_an_export_asked_in_the_chat_says_how_without_running_anything(
     )
     assert [e["tool"] for e in counted.evidence] == ["detect"]
     assert "smartpath cases export exporting" in counted.answer
+
+
+def test_a_summary_says_what_was_asked_but_could_not_be_done(copilot: Copilot) -> None:
+    image = SHARED_DATA / "histolytics_hgsc" / "hgsc_nest.jpg"
+    mitoses = copilot.ask(image, "any mitoses?", "undone")
+    assert mitoses.exit_code == 3
+    copilot.ask(image, "count the nuclei in the top left quadrant", "undone")
+    r = copilot.ask(image, "summarise the case, and what you could not do", "undone")
+    assert r.evidence == []
+    assert "nuclei detected in region #1" in r.answer
+    assert (
+        "Asked in this case but not done, as no expert here could do it: free visual questions"
+        in r.answer
+    )
+    assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
 def test_two_boxes_named_in_one_request_are_counted_and_compared(copilot: Copilot) -> None:
