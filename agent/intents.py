@@ -243,9 +243,14 @@ _WHICH_HALF_RE = re.compile(
     r"\b(?:each|either)\s+half\b"
 )
 _HALVES_PAIR_RE = re.compile(
-    r"\b(left|right|top|bottom|upper|lower)\s+(?:and|vs\.?|versus|or|with|to)\s+(?:the\s+)?"
+    r"\b(left|right|top|bottom|upper|lower)\s*(?:and|vs\.?|versus|or|with|to|/|&|-)\s*(?:the\s+)?"
     r"(left|right|top|bottom|upper|lower)\s+(?:halves|half)\b"
 )
+_HALVES_RE = re.compile(
+    r"\b(?:split|divide|cut)\b[^.?!;]*\b(?:halves|two)\b|\b(?:its|the|both|two)\s+halves\b|"
+    r"\bhalves\s+of\b"
+)
+"""Halves asked without naming them ("split that view into halves", "halves of the view")."""
 _SIDE = {"upper": "top", "lower": "bottom"}
 
 
@@ -257,7 +262,7 @@ def parts_compared(low: str) -> tuple[tuple[str, ...], Literal["slide", "view"] 
     """
     if _WHICH_PARTS_RE.search(low):
         parts: list[str] = list(QUADRANTS)
-    elif _WHICH_HALF_RE.search(low):  # "which half is more cellular?"
+    elif _WHICH_HALF_RE.search(low) or _HALVES_RE.search(low):  # "which half is denser?"
         vertical = re.search(r"\b(?:top|bottom|upper|lower)\b", low)
         parts = ["top_half", "bottom_half"] if vertical else ["left_half", "right_half"]
     else:
@@ -641,6 +646,16 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
         box=box,
         relative=relative,
     )
+
+
+def box_named(low: str) -> tuple[int, int, int, int] | None:
+    """The one box (level-0 px) a request names, ordered; None for none."""
+    box = _parse_box(low)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    ordered = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+    return ordered if ordered[2] > ordered[0] and ordered[3] > ordered[1] else None
 
 
 def _parse_box(low: str) -> tuple[int, int, int, int] | None:

@@ -846,7 +846,10 @@ def _plan_parts(
     if cur is not None and req.part_of is None and _part_of_slide(cur.box, slide) is not None:
         cur = None  # on a quadrant of the slide, "which half?" / "all 4 quadrants" are the slide's
     whose = req.part_of or ("view" if cur is not None else "slide")
-    if whose == "view" and cur is not None:
+    if req.within is not None:  # "halves of the view you just counted (x555–1665, y1112–2596)"
+        x0, y0, x1, y1 = req.within
+        whose = "box"
+    elif whose == "view" and cur is not None:
         x0, y0, x1, y1 = cur.box
     elif slide.get("width") and slide.get("height"):
         x0, y0, x1, y1 = 0, 0, int(slide["width"]), int(slide["height"])
@@ -858,7 +861,9 @@ def _plan_parts(
         [x0 + round(fx0 * w), y0 + round(fy0 * h), x0 + round(fx1 * w), y0 + round(fy1 * h)]
         for fx0, fy0, fx1, fy1 in (PARTS[part] for part in req.parts)
     ]
-    of = " of the view" if whose == "view" and cur is not None else ""
+    of = {"view": " of the view", "box": " of the box asked"}.get(whose, "")
+    if whose == "view" and cur is None:
+        of = ""
     names = [_place_name(p) + of for p in req.parts]
     return _plan_places(req, boxes, here, n_rois, slide, names)
 

@@ -99,6 +99,9 @@ class CompareRequest:
     rank_by: Literal["density", "mean_area"] | None = None
     """Parts or boxes ranked by their density ("per mm² of tissue", "more cellular") or mean
     nuclear area ("which has the largest nuclei?"); None: by the count."""
+    within: tuple[int, int, int, int] | None = None
+    """The parts are of this box (level-0 px) the request names: "halves of x555–1665,
+    y1112–2596"."""
     boxes: tuple[tuple[int, int, int, int], ...] = ()
     """Compare boxes the request names instead (level-0 px, [x0, y0, x1, y1] each): "compare box
     [600,1200,1300,1800] with box [2600,2600,3300,3200]"."""
@@ -234,7 +237,11 @@ _SIZE_RANK_RE = re.compile(
 
 def ranks_nuclei(low: str) -> bool:
     """The request ranks places by a nuclear measure ("by density", "the largest nuclei")."""
-    return bool(_DENSITY_RANK_RE.search(low) or _SIZE_RANK_RE.search(low))
+    return bool(
+        _DENSITY_RANK_RE.search(low)
+        or _SIZE_RANK_RE.search(low)
+        or re.search(r"\b(?:more|most|fewer|fewest)\s+(?:\w+\s+)?(?:cells|nuclei)\b", low)
+    )
 
 
 def parse_recall(low: str) -> RecallRequest | None:

@@ -28,6 +28,7 @@ from agent.intents import (
     HOTSPOT_RE,
     ParsedRequest,
     RegionRequest,
+    box_named,
     boxes_compared,
     parts_compared,
     region_request,
@@ -776,7 +777,7 @@ def semantic_parse(
         chosen.discard("compare")
     if "compare" in chosen and parts is not None:
         named = compare_of(low, ())
-        compare = replace(named, parts=parts[0], part_of=parts[1])
+        compare = replace(named, parts=parts[0], part_of=parts[1], within=box_named(low))
         chosen.discard("compare")
     if "compare" in chosen:
         said = clause_of.get("compare", low)

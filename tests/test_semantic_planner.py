@@ -837,6 +837,27 @@ def test_boxes_named_side_by_side_are_each_analysed_and_compared(router: Semanti
     assert "not on the slide" in off.steps[0].error
 
 
+def test_halves_of_a_box_or_of_the_view_are_compared(router: SemanticRouter) -> None:
+    plan = _plan(
+        router,
+        "No, halves of the view you just counted (x555–1665, y1112–2596): count each, which "
+        "is denser",
+        1,
+    )
+    assert [s.args["box"] for s in plan.steps] == [
+        [555, 1112, 1110, 2596],
+        [1110, 1112, 1665, 2596],
+    ]
+    assert plan.lookup is not None
+    assert plan.lookup.rank_by == "density"
+    assert plan.lookup.places[0] == "the left half of the box asked"
+    split = _plan(router, "Split that view into left/right halves: which has more cells?", 1)
+    assert [s.args["box"] for s in split.steps] == [
+        [10_000, 8_000, 11_024, 10_048],
+        [11_024, 8_000, 12_048, 10_048],
+    ]
+
+
 def test_a_summary_of_the_tile_is_the_cases_findings(router: SemanticRouter) -> None:
     for asked in (
         "summarise this tile in one or two sentences",
