@@ -43,8 +43,10 @@ _STATES = re.compile(
     r"(?:is|was|were)\s+(?:scanned|taken|captured|acquired|digiti[sz]ed|imaged|photographed)|"
     r"(?:scanned|taken|captured|acquired|digiti[sz]ed|imaged)\s+at|"
     r"set\s+(?:the\s+)?(?:mpp|scale|pixel\s+size|resolution)|"
-    r"(?:mpp|scale|pixel\s+size|pixel\s+spacing|resolution)\s*(?:is|=|:|of)|"
-    r"use\s+(?:an?\s+)?(?:mpp|scale|pixel\s+size|resolution)|fyi|note)\b"
+    r"(?:mpp|scale|pixel\s+size|pixel\s+spacing|resolution)\s*(?:is|of)|"
+    r"use\s+(?:an?\s+)?(?:mpp|scale|pixel\s+size|resolution)|fyi|note)\b|"
+    r"\b(?:mpp|scale|pixel\s+size|pixel\s+spacing|resolution)\s*[=:]|"
+    r"\b(?:take|use|go\s+with|make\s+it|call\s+it)\s+(?=(?:about\s+|roughly\s+|~\s*)?\d|\.\d)"
 )
 """Words that state a fact about the image (subject before verb) or set its scale."""
 _VIEW = re.compile(
@@ -101,11 +103,11 @@ def read_stated_scale(request: str) -> StatedScale | None:
             if value is not None and MPP_BOUNDS[0] <= value <= MPP_BOUNDS[1]:
                 found = (value, None)
             continue
-        scale = None if found else _clause_scale(clause)
+        scale = _clause_scale(clause)
         if scale is None:
             kept.append(clause.strip())
         else:
-            found = scale
+            found = scale  # "probably 0.25 µm/px … actually, take 2 µm/px": the last one said
     if found is None:
         return None
     rest = ", ".join(c for c in kept if not _FILLER.match(c))
@@ -118,6 +120,8 @@ def _clause_scale(clause: str) -> tuple[float, float | None] | None:
     states = _STATES.search(low)
     if states is None or _QUESTION.search(low) or _VIEW.search(low[: states.start()]):
         return None
+    if re.match(r"take|use|go|make|call", states.group(0)) and _VIEW.search(low):
+        return None  # "use 0.5 mpp for the view": a view's scale, not the image's
     after = low[states.start() :]
     mpp = _MPP_VALUE.search(after)
     if mpp is not None:

@@ -48,6 +48,21 @@ from core.settings import Settings
             "so what is that mean area in µm²?",
         ),
         ("we scanned it at 40x", 0.25, 40.0, ""),
+        (
+            "probably 0.25 um/px at 40x... actually no, more like 2 um/px. take 2 um/px. now "
+            "how many mm2 of tissue?",
+            2.0,
+            None,
+            "probably 0.25 um/px at 40x, actually no, more like 2 um/px, now how many mm2 of "
+            "tissue?",
+        ),
+        (
+            "No - I corrected myself, use 2 um per pixel not 0.25",
+            2.0,
+            None,
+            "No, I corrected myself",
+        ),
+        ("scale = 2 µm/px. tissue area in mm²?", 2.0, None, "tissue area in mm²?"),
     ],
 )
 def test_a_stated_scale_is_read_and_taken_out_of_the_request(
@@ -71,6 +86,8 @@ def test_a_stated_scale_is_read_and_taken_out_of_the_request(
         "it is 2x bigger than the last one",
         "the tissue is 30% tumour",
         "assume 0.5",
+        "use 0.5 mpp for the view",
+        "take me to the centre at 0.5 mpp",
     ],
 )
 def test_questions_and_views_at_a_scale_state_none(text: str) -> None:
