@@ -83,6 +83,7 @@ _CS = r"\s*(?:,\s*|\s)\s*"
 _BOX_RE = re.compile(
     rf"\b(?:from|box)\s*\(?\s*({_NUM}){_CS}({_NUM})\s*\)?\s*(?:to|-|–)\s*\(?\s*({_NUM}){_CS}({_NUM})\s*\)?"
     rf"|\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]"
+    rf"|\(\s*({_NUM})\s*,\s*({_NUM})\s+(?:to|-|–)\s+({_NUM})\s*,\s*({_NUM})\s*\)"
     rf"|\b(?:box|rectangle|bbox|bounding\s+box)\s*(?:at\s+|of\s+|=\s*|:\s*)?\(?\s*({_NUM}){_CS}"
     rf"({_NUM}){_CS}({_NUM}){_CS}({_NUM})\s*\)?"
     rf"|\bx0\s*[=:]\s*({_NUM})\s*,?\s*y0\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?"
@@ -236,7 +237,9 @@ _WHICH_PARTS_RE = re.compile(
     r"\bwhich\s+(?:of\s+the\s+)?(?:four\s+|4\s+)?quadrants?\b|\bquadrant\s+by\s+quadrant\b|"
     r"\b(?:each|every|per)\s+quadrant\b|\b(?:all|the)\s+(?:four|4)\s+quadrants\b|"
     r"\ball\s+(?:of\s+)?(?:the\s+)?quadrants\b|\beach\s+of\s+the\s+quadrants\b|"
-    r"\b(?:rank|order|sort)\s+(?:the\s+)?quadrants\b|\bquadrants\s+(?:ranked|in\s+order)\b"
+    r"\b(?:rank|order|sort)\s+(?:the\s+)?quadrants\b|\bquadrants\s+(?:ranked|in\s+order)\b|"
+    r"\b(?:all|the|each\s+of\s+the)\s+(?:four|4)\s+quarters\b|\bother\s+(?:three|3)\s+"
+    r"(?:quadrants|quarters)\b|\b(?:rank|compare)\s+all\s+(?:four|4)\b|\bwhich\s+quarter\b"
 )
 _WHICH_HALF_RE = re.compile(
     r"\bwhich\s+(?:of\s+the\s+(?:two\s+)?)?(?:half|halves|side)\b|\bboth\s+halves\b|"
@@ -751,6 +754,8 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         return "roi", None, "number", _ordinal(m.group(1))
     if re.search(
         r"\b(whole|entire|full)[\s-]slide\b(?![\s-]+(?:classifi|model|label|diagnos|predict))|"
+        r"\b(?:whole|entire|full)\s+(?:image|tile|picture|section|field\s+of\s+the\s+image)\b|"
+        r"\banywhere\b|\bthroughout\b|\b(?:all|any)\s+(?:of\s+)?(?:the|this)\s+(?:image|tile)\b|"
         r"\boverview\b|\bthumbnail\b|\bacross\s+(?:the|this)\s+slide\b|"
         r"\b(?:much|all|most|percent(?:age)?|fraction|proportion|share)\s+of\s+(?:the|this)\s+slide\b",
         low,

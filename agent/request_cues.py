@@ -504,6 +504,13 @@ def grammar_cue(clause: str) -> str | None:
         and not (_YOU_SAID_RE.search(clause) and not re.search(r"\bcompar", clause))
     ):
         return "compare"
+    if (
+        _YES_NO_RE.search(clause)
+        and _CLASS_WORD_RE.search(clause)
+        and not _KNOWLEDGE_ASK_RE.search(clause)
+        and not re.search(r"\b(?:slide|case|overall|diagnos\w*|patient)\b", clause)
+    ):
+        return "composition"  # "necrosis y/n": a tissue class present or not
     if _KNOWLEDGE_ASK_RE.search(clause):
         return "knowledge"
     if (
@@ -638,6 +645,12 @@ def _diseases_named(clause: str) -> int:
     )
 
 
+_YES_NO_RE = re.compile(r"\by\s*/\s*n\b|\byes\s*/\s*no\b|\byes\s+or\s+no\b|\bor\s+not\b")
+_CLASS_WORD_RE = re.compile(
+    r"\b(?:necro\w*|debris|tumou?rs?|cancer|carcinoma|lympho\w*|mucus|mucin\w*|fat|adipose|"
+    r"muscle|stroma\w*)\b"
+)
+"""A tissue class the tile classifier knows, named in a yes-or-no question."""
 _SUMMARY_RE = re.compile(
     r"\b(?:summari[sz]e|summari[sz]ing|summary|sum\s+(?:it\s+|this\s+|things\s+|everything\s+)?up|"
     r"recap|wrap\s+(?:it\s+|this\s+)?up)\b(?!\s+(?:of\s+)?(?:the\s+)?(?:literature|evidence|guidelines?))"

@@ -183,7 +183,10 @@ _OBSERVATION_RE = re.compile(
 _CASE_CONTEXT_RE = re.compile(
     r"\s*(?:so\s+|ok\s+|fyi\s*,?\s*)?(?:this|it)\s+(?:is|'s)\s+(?:a|an)\s+(?:[\w-]+\s+){0,5}"
     r"(?:biopsy|resection|excision|specimen|core|curettings?|sample|frozen(?:\s+section)?|"
-    r"case|slide)(?:\s+(?:from|of)\s+(?:the\s+|a\s+|an\s+)?[\w\s-]+)?\s*[.!]*\s*"
+    r"case|slide|tile|image|carcinoma|adenocarcinoma|tumou?r|cancer|lesion|sarcoma|lymphoma|"
+    r"melanoma|neoplasm|polyp|adenoma|metastasis|hgsc|scc|crc)"
+    r"(?:\s+(?:from|of|in)\s+(?:the\s+|a\s+|an\s+)?[\w\s-]+)?"
+    r"(?:\s*,\s*\d+\s*[x×]\s*\d+\s*(?:px|pixels?)?\s*(?:jpe?g|png|tiff?|image|tile)?)?\s*[.!]*\s*"
 )
 """What the user tells about the case ("This is a head and neck biopsy."): context, no order."""
 

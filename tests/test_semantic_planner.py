@@ -858,6 +858,24 @@ def test_halves_of_a_box_or_of_the_view_are_compared(router: SemanticRouter) -> 
     ]
 
 
+def test_the_whole_image_anywhere_and_yes_or_no_presence(router: SemanticRouter) -> None:
+    for asked in ("any necrosis anywhere in the image?", "is there necrosis in the whole image?"):
+        plan = _plan(router, asked, 1)
+        assert [(s.tool, s.args["target"]) for s in plan.steps] == [("composition", "slide")]
+    assert _tools(_plan(router, "necrosis y/n", 1)) == ["composition"]
+    told = _plan(
+        router,
+        "This is a high grade serous carcinoma of ovary, 1500x1500 jpeg, What's the "
+        "tumour/stroma/immune composition?",
+        1,
+    )
+    assert _tools(told) == ["composition"]  # the diagnosis told is context, not a question
+    boxed = _plan(router, "zoom out to the full field (0,0 to 1500,1500), necrosis yes/no", 1)
+    assert boxed.steps[0].args["box"] == [0, 0, 1500, 1500]
+    quarters = _plan(router, "same for the other three quarters and rank all four by density")
+    assert _tools(quarters) == ["detect"] * 4
+
+
 def test_a_summary_of_the_tile_is_the_cases_findings(router: SemanticRouter) -> None:
     for asked in (
         "summarise this tile in one or two sentences",
