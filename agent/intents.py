@@ -522,7 +522,7 @@ def segment_targets(low: str) -> tuple[str, ...]:
     named = []
     for m in re.finditer(
         r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|epiderm(?:is|al)|glands?|glandular|stroma(?:l)?|"
-        r"cellular|cell[- ]rich)\b",
+        r"derm(?:is|al)|cellular|cell[- ]rich)\b",
         low,
     ):
         word = m.group(1)
@@ -532,7 +532,7 @@ def segment_targets(low: str) -> tuple[str, ...]:
             else "epithelium"
             if word.startswith(("epitheli", "epiderm", "gland"))
             else "stroma"
-            if word.startswith("stroma")
+            if word.startswith(("stroma", "derm"))
             else "cellular"
         )
         if what not in named:

@@ -504,6 +504,10 @@ def grammar_cue(clause: str) -> str | None:
         and not (_YOU_SAID_RE.search(clause) and not re.search(r"\bcompar", clause))
     ):
         return "compare"
+    if _EXPERTS_ASKED_RE.search(clause):
+        return "experts"  # "which of your models are valid for head and neck?"
+    if _TWO_COMPARTMENTS_RE.search(clause) and not re.search(r"\bnucle", clause):
+        return "segment"  # "how much of the tissue is epidermis vs dermis?"
     if (
         _YES_NO_RE.search(clause)
         and _CLASS_WORD_RE.search(clause)
@@ -645,6 +649,23 @@ def _diseases_named(clause: str) -> int:
     )
 
 
+_EXPERTS_ASKED_RE = re.compile(
+    r"\b(?:your|the|these|its)\s+(?:own\s+)?(?:models?|experts?|classifiers?|algorithms?|tools?|"
+    r"networks?|detectors?|segmenters?)\b[^.?!;]*\b(?:valid|trained|suit\w*|handle|able|"
+    r"limit\w*|know|recogni[sz]e|support|work|reliable|trust)|"
+    r"\bwhat\s+can(?:'t|not|\s+not)?\s+you\s+(?:do|not\s+do|measure)\b|"
+    r"\bwhat\s+are\s+your\s+(?:limitations|limits|capabilities)\b|"
+    r"\bcan\s+(?:you|it|they|the\s+\w+)\s+(?:tell|distinguish|differentiate|discriminate|separate)"
+    r"\b[^.?!;]*\b(?:from|and|vs|versus|apart)\b"
+)
+"""A question about the models themselves: what they were trained on, can and cannot tell."""
+_TWO_COMPARTMENTS_RE = re.compile(
+    r"\b(?:epitheli\w*|epiderm\w*)\b[^.?!;]*\b(?:vs\.?|versus|and|to|from|or|/)\s+"
+    r"(?:the\s+)?(?:strom\w*|derm(?:is|al))\b|"
+    r"\b(?:strom\w*|derm(?:is|al))\b[^.?!;]*\b(?:vs\.?|versus|and|to|or|/)\s+(?:the\s+)?"
+    r"(?:epitheli\w*|epiderm\w*)\b"
+)
+"""Epithelium set beside stroma (or epidermis beside dermis): both outlined."""
 _YES_NO_RE = re.compile(r"\by\s*/\s*n\b|\byes\s*/\s*no\b|\byes\s+or\s+no\b|\bor\s+not\b")
 _CLASS_WORD_RE = re.compile(
     r"\b(?:necro\w*|debris|tumou?rs?|cancer|carcinoma|lympho\w*|mucus|mucin\w*|fat|adipose|"

@@ -481,7 +481,7 @@ class SemanticRouter:
             if cue in (None, "classify", "zoom"):  # "does this look tubular or villous?"
                 cue = self._visual_cue(clause) or cue
             takes_over = (cue in ("vqa", "composition") and name not in ("compare", "recall")) or (
-                cue in ("recall", "compare", "knowledge")
+                cue in ("recall", "compare", "knowledge", "experts")
                 or name is None
                 or (cue == "zoom" and name in YIELDS_TO_ZOOM)
                 # "go back to the second one", "show me a 2048 x 2048 region centred at …": a

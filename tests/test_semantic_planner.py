@@ -876,6 +876,19 @@ def test_the_whole_image_anywhere_and_yes_or_no_presence(router: SemanticRouter)
     assert _tools(quarters) == ["detect"] * 4
 
 
+def test_questions_about_the_models_and_two_compartments(router: SemanticRouter) -> None:
+    for asked in (
+        "be honest: which of your models are actually valid for head and neck squamous tissue? "
+        "what can't you do on this slide?",
+        "can you tell neutrophils from lymphocytes?",
+        "what are your limitations?",
+    ):
+        assert _tools(_plan(router, asked, 1)) == ["experts"], asked
+    assert _tools(_plan(router, "can you count the nuclei", 1)) == ["detect"]
+    plan = _plan(router, "how much of the tissue is epidermis vs dermis?", 1)
+    assert [s.args["what"] for s in plan.steps] == ["epithelium", "stroma"]
+
+
 def test_a_summary_of_the_tile_is_the_cases_findings(router: SemanticRouter) -> None:
     for asked in (
         "summarise this tile in one or two sentences",
