@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from agent.asked_slot import PREDICATES, AskedSlot, answers, asked_slot, relation_words
@@ -261,7 +262,11 @@ def _recall(
         # "What is MSI-H and why does it matter in colon cancer?": colon cancer linked, not
         # what was asked about
         assert slot is not None
-        summary.text(f"The knowledge graph has no entry for “{slot.subjects[0]}”; about ")
+        asked = slot.subjects[0]
+        if re.search(r"\d", asked):  # the user's digits are no claim of any evidence
+            summary.text("The knowledge graph has no entry for what was asked; about ")
+        else:
+            summary.text(f"The knowledge graph has no entry for “{asked}”; about ")
         summary.text(f"{name}, as context only: ")
     answered = False
     for f in group:
