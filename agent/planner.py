@@ -29,7 +29,12 @@ from agent.review_planner import (
     plan_recall,
     plan_region_vs_whole,
 )
-from agent.semantic_planner import SemanticRouter, clarifying_question, semantic_parse
+from agent.semantic_planner import (
+    SemanticRouter,
+    clarifying_question,
+    semantic_parse,
+    without_complaints,
+)
 from agent.state import CaseLookup, CaseState, Node, Plan, PlannerName, PlanStep, Roi
 from agent.stated_scale import read_stated_scale
 from core.errors import ConfigError
@@ -275,7 +280,7 @@ def semantic_plan(
     """
     has_view = any(r.slide_id == slide_id for r in rois)
     has_class = any(r.get("ok") and _labels(str(r.get("tool"))) for r in archive or [])
-    asked = _first_ranked_named(request, archive or [])
+    asked = _first_ranked_named(without_complaints(request), archive or [])
     asked = _same_spelled_out(_other_half(asked, archive or [], slide or {}), archive or [])
     parsed, routing, low = semantic_parse(asked, router, has_view=has_view, has_class=has_class)
     ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None

@@ -166,6 +166,28 @@ _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
 """What the co-pilot said, told back beside an order, not asked."""
+_COMPLAINT_RE = re.compile(
+    r"\s*(?:but\s+|no,?\s+|nope,?\s+)?(?:you|it)\s+(?:only\s+|just\s+)?(?:looked|analy[sz]ed|"
+    r"counted|used|did|zoomed|showed|gave|went|measured|segmented|classified|re-?ran|repeated|"
+    r"ignored|skipped|missed|dropped)\b[^?]*|"
+    r"\s*(?:no,?\s+)?(?:that'?s|that\s+is|this\s+is|it'?s)\b[^?]*\bnot\s+what\s+i\s+"
+    r"(?:asked|wanted|meant)\b[^?]*"
+)
+"""A complaint about the last answer ("you only looked at the bottom-left box", "that's the top
+left, not what I asked"): its place words are what was done, not where to go."""
+
+
+def without_complaints(request: str) -> str:
+    """``request`` without its sentences that complain about the last answer (when more is said).
+
+    "You only looked at the bottom-left box. Whole image please": the place named in the
+    complaint is where the co-pilot went, not where to go now.
+    """
+    sentences = re.split(r"(?<=[.!?;])\s+|\s+-\s+", request.strip())
+    kept = [x for x in sentences if not _COMPLAINT_RE.fullmatch(x.rstrip(".!;").lower())]
+    return " ".join(kept) if kept and len(kept) < len(sentences) else request
+
+
 _ANY_RE = re.compile(r"\b(?:any|anywhere)\b")
 _MASK_WORD_RE = re.compile(r"\b(?:masks?|segment\w*|outlines?)\b")
 _HAS_VERB_RE = re.compile(

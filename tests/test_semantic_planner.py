@@ -889,6 +889,15 @@ def test_questions_about_the_models_and_two_compartments(router: SemanticRouter)
     assert [s.args["what"] for s in plan.steps] == ["epithelium", "stroma"]
 
 
+def test_a_place_named_in_a_complaint_is_not_where_to_go(router: SemanticRouter) -> None:
+    plan = _plan(router, "you zoomed to the top left. go to the bottom right", 2)
+    assert [(s.tool, s.args.get("part")) for s in plan.steps] == [("zoom", "bottom_right")]
+    plan = _plan(
+        router, "that's the top-left, not what I asked. count the nuclei in the whole image"
+    )
+    assert [(s.tool, s.args.get("target")) for s in plan.steps] == [("detect", "slide")]
+
+
 def test_a_summary_of_the_tile_is_the_cases_findings(router: SemanticRouter) -> None:
     for asked in (
         "summarise this tile in one or two sentences",
