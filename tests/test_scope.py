@@ -183,13 +183,12 @@ def test_classification_reports_every_class_above_the_floor(
     out = ev["output"]
     top = out["top"]
     assert out["top_floor"] == 0.1
-    assert top[0]["label"] == out["label"] == "mucus"
+    assert top[0]["label"] == out["label"] == "debris"
     assert [t["label"] for t in top] == [
-        "mucus",
         "debris",
+        "mucus",
         "colorectal adenocarcinoma epithelium",
-        "normal colon mucosa",
-    ]  # measured 0.390, 0.323, 0.124, 0.101
+    ]  # measured 0.398, 0.380, 0.131 over 9 tiles that reach every edge of the 512-px tile
     assert all(t["p"] >= 0.1 for t in top)
     assert [t["p"] for t in top] == sorted((t["p"] for t in top), reverse=True)
     assert {k for k, p in out["probabilities"].items() if p >= 0.1} == {t["label"] for t in top}
@@ -197,7 +196,7 @@ def test_classification_reports_every_class_above_the_floor(
     assert f"; other classes at or above 0.10: {others}." in r.answer
     (step,) = [s for s in r.chain if s["kind"] == "infer"]
     bound = {c["path"] for c in step["claims"] if c["kind"] == "number"}
-    assert {"top_floor", "top.1.p", "top.2.p", "top.3.p"} <= bound
+    assert {"top_floor", "top.1.p", "top.2.p"} <= bound
     assert r.verification["status"] == "verified", r.verification["reasons"]
 
 

@@ -167,9 +167,8 @@ def region_tile_grid(
                 f"the region ({said}) is smaller than one {tile_px}-px tile: classified as one tile"
             )
         return [rgb], [(0, 0, in_w, in_h)], notes
-    y_off, x_off = (height - rows * tile_px) // 2, (width - cols * tile_px) // 2
     tissue = tissue_mask(rgb)
-    boxes = [(y_off + r * tile_px, x_off + c * tile_px) for r in range(rows) for c in range(cols)]
+    boxes = [(y, x) for y in _starts(height, tile_px) for x in _starts(width, tile_px)]
     shares = [float(tissue[y : y + tile_px, x : x + tile_px].mean()) for y, x in boxes]
     kept = [b for b, s in zip(boxes, shares, strict=True) if s >= min_tissue]
     if not kept:
@@ -194,3 +193,15 @@ def region_tile_grid(
         f"out of {len(boxes)}"
     )
     return tiles, boxes_in, notes
+
+
+def _starts(length: int, tile: int) -> list[int]:
+    """Where tiles start along one side of the region.
+
+    A centred grid; when a quarter tile or more would be left out, one more tile and the grid
+    spread from edge to edge (neighbours overlap a little).
+    """
+    count, left = divmod(length, tile)
+    if left * 4 < tile:
+        return [left // 2 + i * tile for i in range(count)]
+    return [int(v) for v in np.linspace(0, length - tile, count + 1).round()]
