@@ -20,15 +20,13 @@ from tools.phrasing import decimals_for, experts_word, where, with_notes
 from tools.regions import RegionInput, read_analysis_region
 from tools.router import Contribution, Router, ScoredBox, combine_boxes
 from tools.served_detect import served_boxes
-from tools.tissue import tissue_fraction_of
+from tools.tissue import ALL_TISSUE, tissue_fraction_of
 from tools.types import Box, RegionRead
 
 __all__ = ["NMS_IOU", "DetectInput", "DetectOutput", "DetectTool", "DetectedObject"]
 
 NMS_IOU = 0.5
 """Boxes of one label from several experts overlapping at this IoU or more are one object."""
-_ALL_TISSUE = 0.95
-"""A region at least this share tissue is all tissue: its density per tissue goes unsaid."""
 
 
 class DetectInput(RegionInput):
@@ -481,4 +479,4 @@ def _sizes(o: dict[str, Any], e: str, lead: str) -> Writer | None:
 def _glass(o: dict[str, Any]) -> bool:
     """The region holds glass enough that per region and per tissue differ (over 5%)."""
     fraction = o.get("tissue_fraction")
-    return fraction is not None and fraction < _ALL_TISSUE
+    return fraction is not None and fraction < ALL_TISSUE

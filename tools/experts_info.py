@@ -150,9 +150,9 @@ class ExpertsInfoTool(ExpertTool):
         organs = [organ for organ, _ in organs_in(low)]
         tasks = {task for task, cue in _TASK_CUES if re.search(cue, low)}
         experts = list(self._pool.config.experts)
-        shown = [x for x in experts if not tasks or x.task in tasks] or experts
-        cards = [self._card(x, organs) for x in shown]
-        working = {c.task for c in (self._card(x, []) for x in experts) if c.available}
+        every = [self._card(x, organs) for x in experts]  # each expert's availability once
+        cards = [c for c in every if not tasks or c.task in tasks] or every
+        working = {c.task for c in every if c.available}
         wanted = [t for t in _EXPECTED if not tasks or t in tasks]
         out = ExpertsInfoOutput(
             experts=cards,

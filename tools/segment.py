@@ -35,7 +35,7 @@ from tools.segmentation import (
     segments_from_labels,
 )
 from tools.shell_epithelium import ShellSegmenter
-from tools.tissue import tissue_fraction_of
+from tools.tissue import ALL_TISSUE, tissue_fraction_of
 from tools.types import Box, RegionRead
 
 __all__ = ["MaskOut", "SegmentInput", "SegmentOutput", "SegmentTool"]
@@ -55,8 +55,6 @@ MASK_LABELS = {
     "stroma": "stroma",
 }
 """The label each mask of a segmentation target carries."""
-_ALL_TISSUE = 0.95
-"""A region at least this share tissue is all tissue: its share of the tissue goes unsaid."""
 MIN_TISSUE_REGION_UM2 = 100.0
 """Smallest epithelium or stroma region kept, µm² (a few cells)."""
 
@@ -173,7 +171,7 @@ class SegmentTool(Tool):
         w.text("% of it")
         if o.get("total_area_um2") is not None:
             w.text(" (").num(o["total_area_um2"], e, "total_area_um2", decimals=0).text(" µm²)")
-        if o.get("tissue_share") is not None and (o.get("tissue_fraction") or 1.0) < _ALL_TISSUE:
+        if o.get("tissue_share") is not None and (o.get("tissue_fraction") or 1.0) < ALL_TISSUE:
             # glass in the region: the share of the tissue is what "how much of the tissue" asks
             w.text("; tissue covers ")
             w.num(100 * o["tissue_fraction"], e, "tissue_fraction", unit="%", decimals=1)

@@ -131,6 +131,10 @@ def tissue_mask(rgb: np.ndarray) -> np.ndarray:
     return _drop_small(mask, max(64, int(_MIN_OBJECT_FRACTION * mask.size)))
 
 
+ALL_TISSUE = 0.95
+"""A region at least this share tissue is all tissue: its shares of the tissue go unsaid."""
+
+
 def tissue_fraction_of(image: np.ndarray, side: int = 1024) -> float:
     """Share of an RGB image that is tissue (not glass), by ``tissue_mask`` on a shrunk copy.
 
