@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import PurePath
 
 __all__ = ["ORGANS", "TCGA_PROJECTS", "organ_names", "organs_in", "organs_in_path"]
 
@@ -85,10 +86,17 @@ def organs_in(text: str) -> list[tuple[str, str]]:
 
 
 def organs_in_path(path: str) -> list[tuple[str, str]]:
-    """The organs a slide's file path names by a TCGA project code ("…_CHOL/tile.jpg")."""
+    """The organs a slide's file path names.
+
+    A TCGA project code anywhere in it ("…_CHOL/tile.jpg"), or an organ's name in the file's
+    own name ("kidney-48-5.tif", "colon_biopsy_3.svs"); folders above the file are places.
+    """
     found: dict[str, str] = {}
     for token in re.split(r"[^A-Za-z0-9]+", path):
         organ = TCGA_PROJECTS.get(token)
         if organ is not None:
             found.setdefault(organ, f"TCGA-{token}")
+    stem = re.sub(r"[\W_]+", " ", PurePath(path).stem)
+    for organ, word in organs_in(stem):
+        found.setdefault(organ, word)
     return list(found.items())

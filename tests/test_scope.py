@@ -43,6 +43,9 @@ def test_organ_words_and_tcga_codes() -> None:
     assert organs_in("classify this region; count the nuclei") == []
     assert organs_in_path(f"/data/{CHOL}") == [("bile duct", "TCGA-CHOL")]
     assert organs_in_path("/data/ov/slide-1.svs") == []  # codes are read in capitals only
+    # the file's own name names its organ; folders above it do not ("colon/" is a place)
+    assert organs_in_path("/data/wsi/kidney-48-5.tif") == [("kidney", "kidney")]
+    assert organs_in_path("/data/colon/slide_1.svs") == []
     mentions = organ_mentions("classify it", ["an ovarian mass", "show it"], f"/data/{CHOL}")
     assert [(m.organ, m.source) for m in mentions] == [("ovary", "an earlier request of this case")]
 
