@@ -55,11 +55,11 @@ PREDICATES: dict[str, tuple[str, ...]] = {
     "features": ("feature",),
     "grading": ("grading",),
     "differential": ("differential",),
-    "markers": (),
-    "test_method": (),
+    "markers": ("markers",),
+    "test_method": ("testing",),
     "staging": (),
 }
-"""Knowledge-graph predicates that answer each relation; none hold markers, tests or stages."""
+"""Knowledge-graph predicates that answer each relation; none holds stages."""
 
 _IN_DEFINITION = {"site": "located_in", "cell_of_origin": "derives_from"}
 """Relations a Disease Ontology definition states in its text ('… that is located_in the liver')."""
@@ -97,6 +97,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\bhow (?:do|can|would|should|is|are|does) (?:we |you |i |one |it |they )?"
             r"(?:test|tested|detect|detected|assess|assessed|measure|check)\w*"
+            r"|\bhow (?:is|are) [\w-]+(?: [\w-]+)? (?:tested|assessed|measured|scored|detected)\b"
             r"|\btest(?:ed|ing)? for\b|\bassays?\b"
         ),
     ),

@@ -8,6 +8,7 @@ import threading
 
 from agent.state import Evidence, RecalledFact
 from memory.kg.linker import EntityLinker, Link, Mentions, medical_terms
+from memory.kg.model import Fact
 from memory.kg.store import KGStore
 from tools.registry import tool_class
 
@@ -15,9 +16,23 @@ __all__ = ["Knowledge", "LabelRef", "labels_of", "statements_of"]
 
 logger = logging.getLogger(__name__)
 
-_ORDER = ("definition", "located_in", "derives_from", "is_a", "feature", "grading", "differential")
+_ORDER = (
+    "definition",
+    "located_in",
+    "derives_from",
+    "is_a",
+    "feature",
+    "grading",
+    "differential",
+    "markers",
+    "testing",
+)
 _MAX_SUBJECTS = 2
 _MAX_IS_A = 2
+_BORROWED = ("feature", "grading", "differential", "markers", "testing")
+"""Curated relations an entity may take from a relative (never a definition or a site)."""
+_LINEAGE = 4
+"""Steps up the ``is_a`` hierarchy searched for a relative that holds an asked relation."""
 _SEMANTIC_K = 3
 _SEMANTIC_FLOOR = 0.6
 
@@ -63,6 +78,7 @@ class Knowledge:
         *,
         knowledge: bool,
         statements: list[LabelRef] | None = None,
+        asked: tuple[str, ...] = (),
     ) -> list[RecalledFact]:
         """Facts about the entities the labels and the request name (at most two entities).
 
@@ -71,7 +87,11 @@ class Knowledge:
         quote it from the evidence); then, for a request that asks about ``knowledge``
         only, diseases written in the request: a disease merely named in a question that runs
         a tool ("is this melanoma? classify it") is not what the tool found, so it brings no
-        facts. When nothing links and the request asks about knowledge, the facts nearest in
+        facts. ``asked``: the predicates a knowledge question asks for ("markers"); an entity
+        that has none of them borrows them from its closest relative that has (``_related``:
+        markers of colon adenocarcinoma are colorectal adenocarcinoma's); each such fact names
+        its own subject. When nothing links and the request asks about knowledge, the facts
+        nearest in
         meaning are returned.
         """
         subjects: list[tuple[Link, str | None]] = []
@@ -90,7 +110,12 @@ class Knowledge:
         seen: set[str] = set()
         for link, ev in _unique_subjects(subjects)[:_MAX_SUBJECTS]:
             facts = self.store.facts_about(link.entity, _ORDER)
-            facts.sort(key=lambda f: (_ORDER.index(f.predicate), f.id))
+            lacking = tuple(
+                p for p in asked if p in _BORROWED and not any(f.predicate == p for f in facts)
+            )
+            if lacking and knowledge:
+                facts += self._related(link.entity, facts, lacking)
+            facts.sort(key=lambda f: (f.subject != link.entity, _ORDER.index(f.predicate), f.id))
             is_a = 0
             for f in facts:
                 if f.predicate == "is_a":
@@ -127,6 +152,51 @@ class Knowledge:
                     )
         logger.info("recalled %d fact(s)", len(out))
         return out
+
+    def _related(self, entity: str, facts: list[Fact], asked: tuple[str, ...]) -> list[Fact]:
+        """The asked facts of the closest relative that has them, or none.
+
+        Closest first: a broader entity (up to ``_LINEAGE`` steps up), then a narrower one
+        (``entity`` among its broader entities), then one that shares a broader entity two
+        steps up or less from both (colorectal adenocarcinoma for colon adenocarcinoma).
+        """
+        holders: dict[str, list[Fact]] = {}
+        for f in self.store.facts_with(asked):
+            holders.setdefault(f.subject, []).append(f)
+        if not holders:
+            return []
+        up = self._lineage(entity, facts)
+        ranked: list[tuple[int, str]] = []
+        for subject in holders:
+            theirs = self._lineage(subject, self.store.facts_about(subject, ("is_a",)))
+            if subject in up:
+                ranked.append((up[subject], subject))
+            elif entity in theirs:
+                ranked.append((_LINEAGE + theirs[entity], subject))
+            else:
+                shared = [d + up[a] for a, d in theirs.items() if d <= 2 and up.get(a, 99) <= 2]
+                if shared:
+                    ranked.append((2 * _LINEAGE + min(shared), subject))
+        if not ranked:
+            return []
+        return holders[min(ranked)[1]]
+
+    def _lineage(self, entity: str, facts: list[Fact]) -> dict[str, int]:
+        """Broader entities of ``entity`` (``facts``: its own) by steps up, nearest first."""
+        found: dict[str, int] = {}
+        level = [f.object for f in facts if f.predicate == "is_a" and f.object]
+        for step in range(1, _LINEAGE + 1):
+            above: list[str] = []
+            for parent in level:
+                if parent in found or parent == entity:
+                    continue
+                found[parent] = step
+                if step < _LINEAGE:
+                    above += [
+                        f.object for f in self.store.facts_about(parent, ("is_a",)) if f.object
+                    ]
+            level = above
+        return found
 
     def _name(self, entity: str) -> str:
         found = self.store.entity(entity)

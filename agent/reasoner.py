@@ -195,6 +195,8 @@ _LEADS = {
     "feature": "Look for: ",
     "grading": "Grading: ",
     "differential": "Differential: ",
+    "markers": "Markers: ",
+    "testing": "Testing: ",
 }
 
 

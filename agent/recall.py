@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from agent.asked_slot import PREDICATES, asked_slot
 from agent.deps import GraphDeps
 from agent.knowledge import Knowledge, LabelRef, labels_of, statements_of
 from agent.scope import caveats_of_state, out_of_domain
@@ -57,9 +58,13 @@ def make_recall(deps: GraphDeps) -> Node:
                 notes = [*plan.notes, problem or "no knowledge graph"]
                 update["plan"] = plan.model_copy(update={"notes": notes}).model_dump(mode="json")
             return update
-        facts = kb.recall(
-            state.get("request", ""), labels, knowledge=knowledge, statements=statements
+        request = state.get("request", "")
+        asked = (
+            tuple(p for r in asked_slot(request).relations for p in PREDICATES.get(r, ()))
+            if knowledge
+            else ()
         )
+        facts = kb.recall(request, labels, knowledge=knowledge, statements=statements, asked=asked)
         return {"facts": [f.model_dump(mode="json") for f in facts]}
 
     return recall

@@ -290,3 +290,27 @@ def test_slide_file_name_is_not_an_entity_the_chain_names(
     assert r.verification["status"] == "verified"
     assert "lung-1.svs" in r.answer
     assert r.verification["entity_dice"] is None
+
+
+def test_a_markers_question_gets_the_curated_panel(kg_copilot: Copilot, cmu_slide: Path):
+    """IHC questions are answered from the curated markers facts, cited and verified."""
+    r = kg_copilot.ask(cmu_slide, "Which IHC markers would help confirm HGSC?", "mk1")
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+    assert "HIST:serous-markers" in [f["id"] for f in r.facts]
+    assert r.answer.startswith("Markers: High-grade serous carcinoma is positive for PAX8 and WT1")
+
+
+def test_an_entity_without_the_asked_relation_borrows_its_relatives(
+    kg_copilot: Copilot, cmu_slide: Path
+):
+    """Colon adenocarcinoma has no markers fact of its own: colorectal adenocarcinoma's is
+    recalled, naming its own subject; a definition question borrows nothing."""
+    r = kg_copilot.ask(cmu_slide, "which stains would you order for colon adenocarcinoma?", "mk2")
+    ids = [f["id"] for f in r.facts]
+    assert "HIST:crc-markers" in ids
+    assert not any(i.startswith("DOID:0050861#") for i in ids)  # only the asked relation
+    assert "Markers: Colorectal adenocarcinoma is typically CK20-positive" in r.answer
+    assert "no markers" not in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+    plain = kg_copilot.ask(cmu_slide, "what is colon adenocarcinoma?", "mk3")
+    assert not any(f["id"].startswith("HIST:") for f in plain.facts)

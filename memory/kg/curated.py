@@ -25,7 +25,7 @@ class CuratedFact(BaseModel):
 
     id: str = Field(pattern=r"^HIST:[a-z0-9-]+$")
     subject: str = Field(pattern=r"^DOID:\d+$")
-    predicate: str = Field(pattern=r"^(feature|grading|differential)$")
+    predicate: str = Field(pattern=r"^(feature|grading|differential|markers|testing)$")
     text: str = Field(min_length=10)
     source: str
 

@@ -19,6 +19,8 @@ Predicate = Literal[
     "feature",
     "grading",
     "differential",
+    "markers",
+    "testing",
     "concept",
 ]
 

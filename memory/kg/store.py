@@ -345,6 +345,20 @@ class KGStore:
         ]
         return sorted(out, key=lambda f: f.id)
 
+    def facts_with(self, predicates: Iterable[str]) -> list[Fact]:
+        """Every fact of these predicates (a few dozen for the curated ones), sorted by id."""
+        col = self._collection(FACTS, create=False)
+        wanted = sorted(set(predicates))
+        if col is None or not wanted:
+            return []
+        where = {"predicate": wanted[0]} if len(wanted) == 1 else {"predicate": {"$in": wanted}}
+        res = col.get(where=where, include=["documents", "metadatas"])
+        out = [
+            _fact(rid, doc, meta)
+            for rid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+        ]
+        return sorted(out, key=lambda f: f.id)
+
     def facts(self, ids: Iterable[str]) -> list[Fact]:
         """The facts with these ids (unknown ids are left out)."""
         col = self._collection(FACTS, create=False)
