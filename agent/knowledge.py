@@ -7,6 +7,7 @@ import re
 import threading
 
 from agent.state import Evidence, RecalledFact
+from core.organs import organs_in
 from memory.kg.linker import EntityLinker, Link, Mentions, medical_terms
 from memory.kg.model import Fact
 from memory.kg.store import KGStore
@@ -158,7 +159,9 @@ class Knowledge:
 
         Closest first: a broader entity (up to ``_LINEAGE`` steps up), then a narrower one
         (``entity`` among its broader entities), then one that shares a broader entity two
-        steps up or less from both (colorectal adenocarcinoma for colon adenocarcinoma).
+        steps up or less from both (colorectal adenocarcinoma for colon adenocarcinoma). A
+        narrower or a cousin must name no organ the entity does not name: lung adenocarcinoma
+        never takes colorectal adenocarcinoma's differential.
         """
         holders: dict[str, list[Fact]] = {}
         for f in self.store.facts_with(asked):
@@ -166,20 +169,27 @@ class Knowledge:
         if not holders:
             return []
         up = self._lineage(entity, facts)
+        organs = self._organs(entity)
         ranked: list[tuple[int, str]] = []
         for subject in holders:
+            if subject not in up and not self._organs(subject) <= organs:
+                continue  # markers of "adenocarcinoma" are no one organ's adenocarcinoma's
             theirs = self._lineage(subject, self.store.facts_about(subject, ("is_a",)))
             if subject in up:
                 ranked.append((up[subject], subject))
             elif entity in theirs:
                 ranked.append((_LINEAGE + theirs[entity], subject))
-            else:
+            elif organs:  # a cousin of the same organ, never one of another organ
                 shared = [d + up[a] for a, d in theirs.items() if d <= 2 and up.get(a, 99) <= 2]
                 if shared:
                     ranked.append((2 * _LINEAGE + min(shared), subject))
         if not ranked:
             return []
         return holders[min(ranked)[1]]
+
+    def _organs(self, entity: str) -> set[str]:
+        """The organs an entity's name names ("colon adenocarcinoma": colorectum)."""
+        return {organ for organ, _ in organs_in(self._name(entity))}
 
     def _lineage(self, entity: str, facts: list[Fact]) -> dict[str, int]:
         """Broader entities of ``entity`` (``facts``: its own) by steps up, nearest first."""
