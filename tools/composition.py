@@ -4,14 +4,16 @@ A presence or extent question ("is there necrosis?", "how much of it is tumour?"
 by the configured CPU tile classifier (capricorn's nine colorectal classes today): the region's
 tissue tiles are classified one by one, each tile counts for the class it scores highest, and
 each class's share is its tiles over all tissue tiles, with the area those tiles cover in mm²
-when the slide records µm/px. The classifier's class names are what it knows; a question's word
-for one of them is mapped in the answer's notes ("necrosis" appears as its "debris" class).
+(overlapping edge tiles counted once) when the slide records µm/px. The classifier's class
+names are what it knows; a question's word for one of them is mapped in the answer's notes
+("necrosis" appears as its "debris" class).
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -70,7 +72,9 @@ class CompositionOutput(BaseModel):
     shares: dict[str, float] = Field(description="class -> share of the tissue tiles, 0..1")
     tiles: dict[str, int] = Field(description="class -> tissue tiles whose top class it is")
     areas_mm2: dict[str, float] | None = Field(
-        description="class -> area its tiles cover, mm²; None when the slide has no µm/px"
+        description=(
+            "class -> area its tiles cover, each pixel once, mm²; None when the slide has no µm/px"
+        )
     )
     tiles_used: int = Field(description="tissue tiles classified")
     tile_um: float = Field(description="side of one tile, µm")
@@ -250,7 +254,9 @@ class CompositionTool(ExpertTool):
         tile_um = expert.tile_px * expert.tile_mpp
         area = None
         if read.mpp is not None:
-            area = {k: round(counts[k] * (tile_um / 1000) ** 2, 4) for k in order}
+            covered = covered_px(read.image.shape[:2], tile_boxes, top.tolist(), len(classes))
+            mm2_per_px = (read.mpp / 1000) ** 2
+            area = {k: round(float(covered[classes.index(k)]) * mm2_per_px, 4) for k in order}
         out = CompositionOutput(
             shares={k: round(counts[k] / len(tiles), 4) for k in order},
             tiles={k: counts[k] for k in order},
@@ -280,6 +286,35 @@ class CompositionTool(ExpertTool):
             backend="cpu",
             artifacts=[str(artifact)],
         )
+
+
+def covered_px(
+    shape: tuple[int, int],
+    boxes: Sequence[tuple[int, int, int, int]],
+    labels: Sequence[int],
+    n_classes: int,
+) -> np.ndarray:
+    """Pixels of the image each class's tiles cover, each pixel counted once.
+
+    Neighbouring tiles overlap where the grid spreads to the region's edges; a pixel under
+    several tiles goes to the tile whose centre is nearest, so the areas never add up to more
+    than the region.
+    """
+    height, width = shape
+    best = np.full((height, width), np.inf, dtype=np.float32)
+    owner = np.full((height, width), -1, dtype=np.int32)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5  # pixel centres
+    for (x0, y0, x1, y1), label in zip(boxes, labels, strict=True):
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        d = (xs[y0:y1, x0:x1] - cx) ** 2 + (ys[y0:y1, x0:x1] - cy) ** 2
+        window, mine = best[y0:y1, x0:x1], owner[y0:y1, x0:x1]
+        nearer = d < window
+        window[nearer] = d[nearer]
+        mine[nearer] = label
+    return np.bincount(owner[owner >= 0].ravel(), minlength=n_classes)
 
 
 def _presence(o: dict[str, Any], e: str, yes: list[str], no: list[str]) -> list[Writer]:
