@@ -89,14 +89,33 @@ _BOX_RE = re.compile(
     rf"|\bx0\s*[=:]\s*({_NUM})\s*,?\s*y0\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?"
     rf"x1\s*[=:]\s*({_NUM})\s*,?\s*y1\s*[=:]\s*({_NUM})"
 )
+_RANGE_TO = r"(?:to|-|–|\.{2,3})"
 _XY_RANGE_RE = re.compile(
-    rf"\bx\s*[=:]?\s*({_NUM})\s*(?:to|-|–)\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})\s*"
-    rf"(?:to|-|–)\s*({_NUM})\b|"
+    rf"\bx\s*[=:]?\s*({_NUM})\s*{_RANGE_TO}\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})\s*"
+    rf"{_RANGE_TO}\s*({_NUM})\b|"
     rf"\b(?:from\s+)?({_NUM})\s*(?:to|-|–)\s*({_NUM})\s+(?:across|horizontally|in\s+x)\s*,?\s*"
     rf"(?:and\s+)?(?:from\s+)?({_NUM})\s*(?:to|-|–)\s*({_NUM})\s+(?:down|vertically|in\s+y)\b"
 )
 """A box as two ranges, x first ("x 60000 to 68000, y 20000 to 26000", "from 70000 to 76000
 across and 30000 to 35000 down")."""
+_PAIR = rf"\(?\s*({_NUM})\s*,\s*({_NUM})\s*\)?"
+_CORNERS_RE = re.compile(
+    rf"\b(?:top|upper)[\s-]*left(?:\s+corner)?\s*(?:at|=|:|of|is)?\s*{_PAIR}\s*"
+    rf"(?:,|;|and|to|-|–)?\s*(?:the\s+)?(?:bottom|lower)[\s-]*right(?:\s+corner)?\s*"
+    rf"(?:at|=|:|of|is)?\s*{_PAIR}"
+)
+"""A box by its named corners: "top-left (1600,700) bottom-right (2400,1200)"."""
+_XYWH_RE = re.compile(
+    rf"\bx\s*[=:]\s*({_NUM})\s*,?\s*y\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?"
+    rf"(?:w|width)\s*[=:]\s*({_NUM})\s*,?\s*(?:and\s+)?(?:h|height)\s*[=:]\s*({_NUM})"
+    rf"|\(?\s*x\s*,\s*y\s*,\s*w(?:idth)?\s*,\s*h(?:eight)?\s*\)?\s*(?:=|:)?\s*"
+    rf"[\(\[]\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*[\)\]]"
+)
+"""A box as its corner and size: "x=100, y=600, width=300, height=300", "x,y,w,h (0,0,750,1500)"."""
+_BARE_PAIRS_RE = re.compile(
+    rf"(?<![\w.,])({_NUM})\s*,\s*({_NUM})\s+(?:to|-|–)\s+({_NUM})\s*,\s*({_NUM})(?![\w.]|,\s*\d)"
+)
+"""Two corners written bare: "count 1150,900 to 1400,1400"."""
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b(?!\s*,\s*\d)"
@@ -263,6 +282,7 @@ def parts_compared(low: str) -> tuple[tuple[str, ...], Literal["slide", "view"] 
     "which quadrant has the most nuclei?" (all four), "compare the left half with the right
     half", "left vs right halves", "the top left and the bottom right quadrants".
     """
+    low = without_boxes(low)  # "top-left (1600,700) bottom-right (2400,1200)" is one box
     if _WHICH_PARTS_RE.search(low):
         parts: list[str] = list(QUADRANTS)
     elif _WHICH_HALF_RE.search(low) or _HALVES_RE.search(low):  # "which half is denser?"
@@ -292,6 +312,7 @@ def parts_compared(low: str) -> tuple[tuple[str, ...], Literal["slide", "view"] 
 
 def parse_relative(low: str) -> Relative | None:
     """Pans, relative zooms, quadrants / halves / centre, from a normalised request."""
+    low = without_boxes(low)
     pan = None
     fraction = 0.5
     m = _PAN_RE.search(low)
@@ -464,7 +485,8 @@ def parse_request(text: str) -> ParsedRequest:
     )
     rest = low
     if zoom is not None:
-        for pattern in (_SIZE_RE, _BOX_RE, _POINT_RE, _MAG_RE, _MPP_RE, _LEVEL_RE):
+        rest = without_boxes(rest)
+        for pattern in (_SIZE_RE, _POINT_RE, _MAG_RE, _MPP_RE, _LEVEL_RE):
             rest = pattern.sub(" ", rest)
     info = bool(_INFO_RE.search(rest))
     has_tissue = bool(re.search(r"\btissue\b", low))
@@ -604,7 +626,7 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
         scan = _FACTOR_RE.sub(" ", scan)
     box = _parse_box(scan)
     if box is not None:
-        scan = _BOX_RE.sub(" ", _XY_RANGE_RE.sub(" ", scan))
+        scan = without_boxes(scan)
     point = _parse_point(scan)
     if point is not None:
         scan = _POINT_RE.sub(" ", scan)
@@ -662,16 +684,58 @@ def box_named(low: str) -> tuple[int, int, int, int] | None:
 
 
 def _parse_box(low: str) -> tuple[int, int, int, int] | None:
-    r = _XY_RANGE_RE.search(low)
-    if r is not None:  # "x 60000 to 68000, y 20000 to 26000": x0, x1, then y0, y1
-        x0, x1, y0, y1 = (round(_bounded(v, "coordinate")) for v in r.groups() if v is not None)
-        return (x0, y0, x1, y1)
-    m = _BOX_RE.search(low)
-    if m is None:
+    """The first box a request names, in any form (``box_spans``), corners in order.
+
+    "[2400,1200,1600,700]" is the box [1600, 700, 2400, 1200]: corners written in either
+    order name one box.
+    """
+    found = box_spans(low)
+    if not found:
         return None
-    vals = [g for g in m.groups() if g is not None]
-    x0, y0, x1, y1 = (round(_bounded(v, "coordinate")) for v in vals)
-    return (x0, y0, x1, y1)
+    x0, y0, x1, y1 = found[0][2]
+    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def box_spans(low: str) -> list[tuple[int, int, tuple[int, int, int, int]]]:
+    """Every box a request names, as (start, end, (x0, y0, x1, y1)) in the order written.
+
+    Forms: "[x0, y0, x1, y1]", "box x0 y0 x1 y1", "from (x0,y0) to (x1,y1)", "(x0,y0)-(x1,y1)",
+    "x 60000 to 68000, y 20000 to 26000" and "x=1600..2400, y=700..1200", "top-left (x0,y0)
+    bottom-right (x1,y1)", "x=100, y=600, width=300, height=300", "x0,y0 to x1,y1". Where two
+    forms overlap, the one that starts first and is longest wins.
+    """
+    out: list[tuple[int, int, tuple[int, int, int, int]]] = []
+    for m, kind in _box_matches(low):
+        v = [round(_bounded(g, "coordinate")) for g in m.groups() if g is not None]
+        if kind == "ranges":  # x0, x1, then y0, y1
+            box = (v[0], v[2], v[1], v[3])
+        elif kind == "size":  # x, y, width, height
+            box = (v[0], v[1], v[0] + v[2], v[1] + v[3])
+        else:
+            box = (v[0], v[1], v[2], v[3])
+        out.append((m.start(), m.end(), box))
+    return out
+
+
+def _box_matches(low: str) -> list[tuple[re.Match[str], str]]:
+    """The box forms' matches, overlaps resolved: the earliest, then the longest, wins."""
+    found: list[tuple[re.Match[str], str]] = [(m, "ranges") for m in _XY_RANGE_RE.finditer(low)]
+    found += [(m, "size") for m in _XYWH_RE.finditer(low)]
+    for pattern in (_CORNERS_RE, _BOX_RE, _PAIR_BOX_RE, _BARE_PAIRS_RE):
+        found += [(m, "corners") for m in pattern.finditer(low)]
+    kept: list[tuple[re.Match[str], str]] = []
+    for m, kind in sorted(found, key=lambda f: (f[0].start(), -f[0].end())):
+        if kept and m.start() < kept[-1][0].end():
+            continue  # inside a box already read
+        kept.append((m, kind))
+    return kept
+
+
+def without_boxes(low: str) -> str:
+    """``low`` with every box it names blanked out (so no corner reads as a point)."""
+    for m, _ in reversed(_box_matches(low)):
+        low = low[: m.start()] + " " * (m.end() - m.start()) + low[m.end() :]
+    return low
 
 
 _PAIR_BOX_RE = re.compile(
@@ -685,16 +749,8 @@ def boxes_compared(low: str) -> tuple[tuple[int, int, int, int], ...] | None:
 
     None for fewer than two; each box is ordered (x0 < x1, y0 < y1) and given once.
     """
-    found: list[tuple[int, ...]] = []
-    for pattern in (_BOX_RE, _PAIR_BOX_RE):
-        for m in pattern.finditer(low):
-            vals = [round(_bounded(g, "coordinate")) for g in m.groups() if g is not None]
-            found.append((m.start(), *vals))
-    for m in _XY_RANGE_RE.finditer(low):  # "x 1550-1950, y 2350-2967": x0, x1, then y0, y1
-        x0, x1, y0, y1 = (round(_bounded(g, "coordinate")) for g in m.groups() if g is not None)
-        found.append((m.start(), x0, y0, x1, y1))
     boxes: list[tuple[int, int, int, int]] = []
-    for _, x0, y0, x1, y1 in sorted(found):
+    for _, _, (x0, y0, x1, y1) in box_spans(low):
         box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
         if box[2] > box[0] and box[3] > box[1] and box not in boxes:
             boxes.append(box)

@@ -889,7 +889,7 @@ def _plan_places(
     new = 0
     for i, box in enumerate(boxes):
         place = names[i] if names else f"box {box}"
-        if width and height and (box[2] > int(width) or box[3] > int(height)):
+        if width and height and (box[0] >= int(width) or box[1] >= int(height)):
             error = (
                 f"{place} is not on the slide, which spans 0-{width} × 0-{height} level-0 pixels"
             )

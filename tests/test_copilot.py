@@ -147,3 +147,19 @@ def test_failed_verification_routes_back_to_the_planner(home: Path, cmu_slide: P
     assert final["attempts"] == 2
     assert final["verification"]["status"] == "partial"
     assert final["verification"]["step_status"]["S1"] is False
+
+
+def test_a_box_past_the_slide_edge_is_clipped_and_said(copilot: Copilot, cmu_slide: Path) -> None:
+    """Part of the box is on the slide: that part is analysed, with a note; a box written by
+    its named corners is that box, not two quadrants."""
+    r = copilot.ask(cmu_slide, "count the nuclei in box [-500,-500,600,600]", "clip1")
+    assert r.exit_code == 0
+    detect = next(e for e in r.evidence if e["tool"] == "detect")
+    assert detect["ok"], detect["error"]
+    assert detect["output"]["region_box"] == [0, 0, 600, 600]
+    assert "runs past the slide's edges" in r.answer
+    corners = copilot.ask(
+        cmu_slide, "nuclei in box top-left (1000,1200) bottom-right (1400,1500), count", "clip2"
+    )
+    boxes = [e["output"]["region_box"] for e in corners.evidence if e["tool"] == "detect"]
+    assert boxes == [[1000, 1200, 1400, 1500]]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from agent.intents import (
+    boxes_compared,
     parse_relative,
     parse_request,
+    parts_compared,
     region_request,
     segment_target,
     zoom_request,
@@ -178,3 +180,30 @@ def test_sizes_relative_factors_and_ordinal_pieces() -> None:
 )
 def test_epidermis_and_glands_are_epithelium(text: str, what: str) -> None:
     assert segment_target(text) == what
+
+
+@pytest.mark.parametrize(
+    ("request_text", "box"),
+    [
+        ("nuclei in box top-left (1600,700) bottom-right (2400,1200)", (1600, 700, 2400, 1200)),
+        ("upper left corner at 10,20 and lower right corner at 30,40", (10, 20, 30, 40)),
+        ("I meant x=1600..2400, y=700..1200", (1600, 700, 2400, 1200)),
+        ("region A: x=100, y=600, width=300, height=300", (100, 600, 400, 900)),
+        ("A = x,y,w,h (0,0,750,1500)", (0, 0, 750, 1500)),
+        ("count 1150,900 to 1400,1400 please", (1150, 900, 1400, 1400)),
+        ("box [2400,1200,1600,700]", (1600, 700, 2400, 1200)),  # corners in either order
+    ],
+)
+def test_a_box_in_everyday_notation_is_that_box(request_text: str, box: tuple[int, ...]) -> None:
+    """Every way users wrote a box reads as that box, never as parts of the view or a point."""
+    z = zoom_request(normalise(request_text))
+    assert z is not None
+    assert (z.target, z.box) == ("box", box)
+    assert z.relative is None  # "top-left … bottom-right" names corners, not quadrants
+    assert parts_compared(normalise(request_text)) is None
+
+
+def test_two_boxes_in_two_notations_are_compared() -> None:
+    low = normalise("compare A (x=100,y=600,w=300,h=300) with box [600,100,900,400]")
+    assert boxes_compared(low) == ((100, 600, 400, 900), (600, 100, 900, 400))
+    assert boxes_compared(normalise("between 1,000 and 2,000 nuclei")) is None

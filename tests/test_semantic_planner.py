@@ -832,7 +832,7 @@ def test_boxes_named_side_by_side_are_each_analysed_and_compared(router: Semanti
     ]
     assert ranges.lookup is not None
     assert ranges.lookup.rank_by == "density"
-    off = _plan(router, "compare box [0,0,10,10] with box [0,0,200000,10]")
+    off = _plan(router, "compare box [0,0,10,10] with box [150000,0,200000,10]")
     assert off.steps[0].error is not None
     assert "not on the slide" in off.steps[0].error
 

@@ -94,7 +94,7 @@ def test_transparent_margin_is_flagged(ctx: ToolContext, synthetic_slide: Synthe
     "args",
     [
         {"target": "point", "center": [-5, 10]},
-        {"target": "box", "box": [0, 0, 10**6, 10]},
+        {"target": "box", "box": [10**6, 0, 10**6 + 10, 10]},  # none of it on the slide
         {"target": "slide", "level": 9},
     ],
 )

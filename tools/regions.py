@@ -81,15 +81,30 @@ def clipped(box: Box, meta: SlideMetadata, notes: list[str]) -> Box:
     return inside
 
 
-def on_slide(box: Box, meta: SlideMetadata) -> Box:
-    """Return ``box`` if it lies entirely on the slide, else raise RegionError."""
-    if box.clip(meta.width, meta.height) != box:
+def on_slide(box: Box, meta: SlideMetadata, notes: list[str] | None = None) -> Box:
+    """``box`` where it lies on the slide; RegionError when none of it is.
+
+    A box that runs past the slide's edges is clipped to them, said in ``notes``.
+    """
+    inside = box.clip(meta.width, meta.height)
+    if inside is None:
         msg = (
             f"box {box.as_list()} is not on the slide, which spans 0-{meta.width} × "
             f"0-{meta.height} level-0 pixels"
         )
         raise RegionError(msg)
-    return box
+    if inside != box and notes is not None:
+        notes.append(
+            f"box {box.as_list()} runs past the slide's edges (0-{meta.width} × "
+            f"0-{meta.height} px): the part on the slide, {inside.as_list()}, was used"
+        )
+    elif inside != box:
+        msg = (
+            f"box {box.as_list()} runs past the slide, which spans 0-{meta.width} × "
+            f"0-{meta.height} level-0 pixels"
+        )
+        raise RegionError(msg)
+    return inside
 
 
 def analysis_downsample(meta: SlideMetadata, mpp: float, notes: list[str]) -> float:
@@ -132,7 +147,7 @@ def analysis_region(
     max_view = ctx.settings.max_view_px
     whole = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
     if target == "box":
-        return on_slide(box_from_list(box, "an analysis box"), meta)
+        return on_slide(box_from_list(box, "an analysis box"), meta, notes)
     if target == "tissue_region":
         return fit_view(
             tissue_box(1 if region_index is None else region_index, ctx),

@@ -337,7 +337,7 @@ def _resolve_box(
 ) -> Box:
     """The level-0 box to read for the target."""
     if inp.target == "box":
-        return on_slide(box_from_list(inp.box, "a box target"), meta)
+        return on_slide(box_from_list(inp.box, "a box target"), meta, notes)
     if inp.target == "point":
         if not inp.center or len(inp.center) != 2:
             msg = "a point target needs [x, y] in level-0 pixels"
