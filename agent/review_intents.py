@@ -208,7 +208,15 @@ def compare_of(low: str, regions: tuple[RegionRef, ...]) -> CompareRequest:
     elif part:
         tool, what = "segment", _part_name(part.group(1))
     rank_by: Literal["density", "mean_area"] | None = None
-    if tool in (None, "detect"):
+    said = _RANK_SAID_RE.search(low)
+    if tool in (None, "detect") and said is not None:
+        # "rank the quadrants by count", whatever else the request measures
+        word = said.group(1)
+        if word.startswith("densit"):
+            rank_by = "density"
+        elif word in ("size", "area"):
+            rank_by = "mean_area"
+    elif tool in (None, "detect"):
         if _SIZE_RANK_RE.search(low):
             rank_by = "mean_area"
         elif _DENSITY_RANK_RE.search(low):
@@ -222,6 +230,11 @@ def compare_of(low: str, regions: tuple[RegionRef, ...]) -> CompareRequest:
     )
 
 
+_RANK_SAID_RE = re.compile(
+    r"\b(?:rank\w*|order\w*|sort\w*)\b[^.;?!]{0,40}?\bby\s+(?:(?:the|their|nuclear|nuclei|"
+    r"nucleus|raw|total|mean|average)\s+)*(count|number|densit\w*|size|area)\b"
+)
+"""The measure a ranking names outright ("rank the quadrants by count")."""
 _DENSITY_RANK_RE = re.compile(
     r"\bdensit\w*|\bper\s+(?:mm|tissue|area|unit|µm|um|square)|\bnormali[sz]\w*|"
     r"\b(?:more|most|less|least)\s+cellular\b|\bcellularity\b|\bdenser\b|\bdensest\b"

@@ -946,3 +946,21 @@ def test_how_variable_the_nuclei_are_goes_to_the_detector(router: SemanticRouter
     assert [(s.tool, s.args.get("size_variation")) for s in plan.steps] == [("detect", True)]
     assert "size_variation" not in _plan(router, "count the nuclei", 1).steps[0].args
     assert _tools(_plan(router, "is there marked nuclear pleomorphism?", 1)) == ["vqa"]
+
+
+def test_a_ranking_measure_said_outright_wins(router: SemanticRouter) -> None:
+    """ "rank … by count" ranks by the count, though the request also asks for mean areas."""
+    said = (
+        "the image is 0.25 µm/px: count all nuclei, density per mm² of tissue, mean and median "
+        "area; rank the four quadrants by count"
+    )
+    plan = _plan(router, said)
+    assert plan.lookup is not None
+    assert len(plan.lookup.rois) == 4
+    assert plan.lookup.rank_by is None  # the count: the default ranking of detections
+    by_size = _plan(router, "which quadrant has the largest mean nuclear area?")
+    assert by_size.lookup is not None
+    assert by_size.lookup.rank_by == "mean_area"
+    by_density = _plan(router, "count each quadrant and order them by density")
+    assert by_density.lookup is not None
+    assert by_density.lookup.rank_by == "density"
