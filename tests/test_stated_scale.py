@@ -164,3 +164,19 @@ def test_a_file_that_records_its_scale_keeps_it(copilot: Copilot, cmu_slide: Pat
     assert ev["output"]["mpp_x"] == pytest.approx(0.499)
     assert ev["output"]["mpp_stated"] is False
     assert "as stated" not in r.answer
+
+
+def test_nuclei_are_not_counted_at_a_scale_too_coarse_for_them(
+    copilot: Copilot, shared_data: Path
+) -> None:
+    """At 16 µm/px a nucleus is under a pixel: the count is declined with the reason, never
+    reported as "0 nuclei"."""
+    slide = shared_data / "wsi" / "kidney-48-5.tif"
+    r = copilot.ask(
+        slide, "the image is 16 µm/px. count the nuclei in box [284,503,401,568]", "coarse"
+    )
+    (detect,) = [e for e in r.evidence if e["tool"] == "detect"]
+    assert not detect["ok"]
+    assert detect["error"].startswith("nuclei cannot be counted at 16 µm/px")
+    assert "0 nuclei" not in r.answer
+    assert r.exit_code == 2

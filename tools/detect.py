@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from core.errors import ModelOutputError, ToolError, ToolServerError
+from core.errors import ModelOutputError, ToolError, ToolInputError, ToolServerError
 from core.narration import CompareMetric, Outcome, Section, StepKind, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import CPU_DETECTORS
@@ -27,6 +27,10 @@ __all__ = ["NMS_IOU", "DetectInput", "DetectOutput", "DetectTool", "DetectedObje
 
 NMS_IOU = 0.5
 """Boxes of one label from several experts overlapping at this IoU or more are one object."""
+
+
+COARSEST_MPP = 4.0
+"""The coarsest scale nuclei are counted at: a 5-10 µm nucleus is 1-2.5 px at 4 µm/px."""
 
 
 class DetectInput(RegionInput):
@@ -211,6 +215,13 @@ class DetectTool(Tool):
         assert ctx.slide is not None
         notes: list[str] = []
         region, read = read_analysis_region(inp, ctx, notes)
+        if read.mpp is not None and read.mpp > COARSEST_MPP:
+            msg = (
+                f"nuclei cannot be counted at {read.mpp:g} µm/px: a nucleus (about 5-10 µm) is "
+                f"{5 / read.mpp:.1f}-{10 / read.mpp:.1f} px across at this scale; counting needs "
+                f"{COARSEST_MPP:g} µm/px or finer (a scan at 20x or 40x)"
+            )
+            raise ToolInputError(msg)
         if read.all_transparent:
             notes.append("the region holds no scanned pixels (OpenSlide returned it transparent)")
         experts = self._pool.router().select("detect", "roi")
