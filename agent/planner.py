@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 
+from agent.beyond_he import beyond_he
 from agent.capabilities import BUILT_IN, Capability, capabilities_of
 from agent.case_memory import ANALYSIS_TOOLS, RANK_FIELD
 from agent.intents import (
@@ -292,10 +293,16 @@ def semantic_plan(
         vs = plan_region_vs_whole(low, tool, here, current, archive or [], slide or {})
         if vs is not None:  # "how does the density in that box compare with the whole tile?"
             return Plan(request=request, steps=vs[0], lookup=vs[1], routing=routing.as_json())
+    beyond = beyond_he(low)
     if _nothing(parsed):
-        question = clarifying_question(routing, router.capabilities)
+        question = beyond or clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())
     plan = build_plan(low, parsed, rois, current, slide_id, archive=archive, slide=slide)
+    if beyond is not None and plan.lookup is None and {s.tool for s in plan.steps} <= {"vqa"}:
+        # "is this tumour MSI-high?": neither a textbook fact nor the image's look answers it
+        return Plan(request=request, clarify=beyond, routing=routing.as_json())
+    if beyond is not None:  # "count the nuclei here and is it HER2 positive?": the rest is said
+        plan = plan.model_copy(update={"notes": [*plan.notes, beyond.split(". None")[0]]})
     steps = [_with_question(s, request) for s in plan.steps]  # the user's words, not ``low``
     return plan.model_copy(
         update={"request": request, "steps": steps, "routing": routing.as_json()}
