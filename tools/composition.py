@@ -30,7 +30,14 @@ from tools.nuclei import DEFAULT_MPP
 from tools.phrasing import where, with_notes
 from tools.regions import RegionInput, read_analysis_region
 
-__all__ = ["CLASS_COLOURS", "CompositionInput", "CompositionOutput", "CompositionTool", "class_map"]
+__all__ = [
+    "CLASS_COLOURS",
+    "CLASS_WORDS",
+    "CompositionInput",
+    "CompositionOutput",
+    "CompositionTool",
+    "class_map",
+]
 
 MAX_TILES = 64
 """Tiles classified per region at most, spread evenly over its tissue."""
@@ -51,7 +58,7 @@ _PRESENCE_RE = re.compile(
     r"\bcontains?\b|\byes\s+or\s+no\b|\by/n\b|\bor\s+not\b|\bseen\b"
 )
 """A question whether something is there."""
-_CLASS_WORDS = {
+CLASS_WORDS = {
     "debris": r"\bnecro\w*|\bdebris\b",
     "colorectal adenocarcinoma epithelium": (
         r"\btumou?rs?\b|\bcancer\b|\bcarcinoma\w*|\bmalignan\w*|\bneoplas\w*"
@@ -341,7 +348,7 @@ def _asked_classes(question: str, classes: list[str]) -> list[str]:
     low = " ".join(question.lower().split())
     if not _PRESENCE_RE.search(low):
         return []
-    return [c for c in classes if c in _CLASS_WORDS and re.search(_CLASS_WORDS[c], low)]
+    return [c for c in classes if c in CLASS_WORDS and re.search(CLASS_WORDS[c], low)]
 
 
 def _vocabulary_note(classes: list[str]) -> str:

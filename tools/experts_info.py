@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from core.narration import Outcome, Section, Writer
 from core.organs import organs_in
 from tools.base import ExpertTool, ToolContext, ToolResult
+from tools.composition import CLASS_WORDS
 from tools.experts import ExpertSpec
 
 __all__ = ["ExpertCard", "ExpertsInfoInput", "ExpertsInfoOutput", "ExpertsInfoTool"]
@@ -41,6 +42,15 @@ _TASK_CUES = (
 )
 """Words that narrow a question to the experts of some tasks ("what classes does the classifier
 know?"); none: every expert."""
+_ASKED_THING_RE = re.compile(
+    r"\b(detect|find|identify|spot|see|grade|recogni[sz]e|pick\s+up|assess|measure|score)\s+"
+    r"(?:the\s+|any\s+|a\s+|an\s+)?([a-z][\w\s/-]{1,40}?)\s*(?:\bat\s+all\b|\bin\s+general\b|"
+    r"\bon\s+(?:a|the|this)\b|\bin\s+(?:a|the|this)\b|[?.!,;]|$)"
+)
+"""The thing a capability question asks about ("can you detect pen or ink at all?")."""
+_FILLER = frozenset({"and", "the", "any", "for", "all", "its", "this", "that", "with"})
+_ANY_EXPERT_WORDS = ("nucle", "cell", "tissue", "epitheli", "strom", "gland")
+"""Words of things some built-in task handles whatever the experts' classes."""
 
 
 class ExpertsInfoInput(BaseModel):
@@ -78,6 +88,11 @@ class ExpertsInfoOutput(BaseModel):
     experts: list[ExpertCard]
     organs_asked: list[str] = Field(description="organs the question names")
     not_configured: list[str] = Field(description="tasks no configured expert can do now, in words")
+    not_handled: str | None = Field(
+        default=None,
+        description="what the question asks to be found or graded that no expert's task or "
+        "classes name ('pen or ink', 'mitoses'), in its words",
+    )
 
 
 class ExpertsInfoTool(ExpertTool):
@@ -129,6 +144,11 @@ class ExpertsInfoTool(ExpertTool):
             w = _card(card, e, i)
             parts.append(("observe", w))
             short.text(" " if i else "").extend(w)
+        if o.get("not_handled"):
+            w = Writer().text("No expert here is made to find or grade “")
+            w.quote(o["not_handled"], e).text("”: none has it as a task or a class.")
+            parts.insert(0, ("observe", w))
+            short = Writer().extend(w).text(" ").extend(short)
         if o["not_configured"]:
             w = Writer().text("No expert here can do ")
             for i, task in enumerate(o["not_configured"]):
@@ -158,6 +178,7 @@ class ExpertsInfoTool(ExpertTool):
             experts=cards,
             organs_asked=organs,
             not_configured=[TASK_WORDS[t] for t in wanted if t not in working],
+            not_handled=_not_handled(low, every),
         )
         ready = sum(c.available for c in cards)
         summary = f"{len(cards)} expert(s) described, {ready} available now"
@@ -222,3 +243,25 @@ def _listed(w: Writer, items: list[str], e: str, sep: str = ", ") -> None:
     """Each string of the output quoted on its own (a quote must be one string of it)."""
     for i, item in enumerate(items):
         w.text(sep if i else "").quote(item, e)
+
+
+def _not_handled(low: str, cards: list[ExpertCard]) -> str | None:
+    """What the question asks to be found that no expert's task words or classes name."""
+    m = _ASKED_THING_RE.search(low)
+    if m is None:
+        return None
+    thing = " ".join(m.group(2).split())
+    if m.group(1) in ("grade", "score"):
+        return thing  # no expert grades or scores: finding a class is not grading it
+    stems = [w[:5] for w in re.findall(r"[a-z]{3,}", thing) if w not in _FILLER]
+    if not stems:
+        return None
+    known = " ".join(
+        [*(c.task_words for c in cards), *(k for c in cards for k in c.classes)]
+    ).lower()
+    if any(word in thing for word in _ANY_EXPERT_WORDS) or any(s in known for s in stems):
+        return None
+    classes = [k for c in cards for k in c.classes]
+    if any(k in CLASS_WORDS and re.search(CLASS_WORDS[k], thing) for k in classes):
+        return None  # "fat": the tile classifier's adipose
+    return thing
