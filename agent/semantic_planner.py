@@ -314,6 +314,10 @@ class SemanticRouter:
                 self._cache[key] = found
         return found
 
+    def names(self) -> list[str]:
+        """The capabilities' names, in the router's order."""
+        return [c.name for c in self.capabilities]
+
     def fix_typos(self, low: str) -> str:
         """Replace words close to a word of the examples ("segmnet" → "segment")."""
         return fix_typos(low, self._vocab, self._words)
@@ -792,6 +796,17 @@ def semantic_parse(
     if not chosen and has_view and WHAT_IS_THIS_RE.fullmatch(low):
         chosen = {"classify"}
         routing = Routing([Scored("classify", router.threshold, low)], routing.nearest)
+    elif (
+        not has_view
+        and WHAT_IS_THIS_RE.fullmatch(low)
+        and chosen <= {"slide_info", "classify"}
+        and {"slide_info", "tissue"} <= set(router.names())
+    ):
+        # "what have we got here?" on a slide just opened: its facts and where its tissue is
+        chosen = {"slide_info", "tissue"}
+        routing = Routing(
+            [Scored(c, router.threshold, low) for c in ("slide_info", "tissue")], routing.nearest
+        )
     if not chosen:
         return ParsedRequest(), routing, low
     recall = None

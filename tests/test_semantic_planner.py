@@ -964,3 +964,15 @@ def test_a_ranking_measure_said_outright_wins(router: SemanticRouter) -> None:
     by_density = _plan(router, "count each quadrant and order them by density")
     assert by_density.lookup is not None
     assert by_density.lookup.rank_by == "density"
+
+
+def test_what_is_this_on_a_slide_just_opened_gives_its_facts_and_tissue(
+    router: SemanticRouter,
+) -> None:
+    """No view yet: "what have we got here?" is the slide's facts and where its tissue is; on
+    a view it is the view's tissue class."""
+    for said in ("what have we got here?", "what am I looking at?", "what is this?"):
+        fresh = _plan(router, said)
+        assert [s.tool for s in fresh.steps] == ["slide_info", "tissue"], said
+    on_view = _plan(router, "what is this?", 1)
+    assert [s.tool for s in on_view.steps] == ["classify"]
