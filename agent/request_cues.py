@@ -135,7 +135,12 @@ _TEXTBOOK_RE = re.compile(
     r"\bwhich\s+(?:genes?|mutations?|ihc|immunostains?|antibod\w+|subtypes?)\b|"
     r"\b(?:prognosis|staging|grading\s+system|who\s+classification|epidemiology|aetiology|"
     r"etiology|pathogenesis|risk\s+factors?)\s+(?:of|for|in)\b|"
-    r"\bhow\s+common\s+is\b|\bwhere\s+does\s+[\w\s-]+\s+(?:spread|metastasi[sz]e)\b"
+    r"\bhow\s+common\s+is\b|\bwhere\s+does\s+[\w\s-]+\s+(?:spread|metastasi[sz]e)\b|"
+    # "ddx and first-line IHC for …", "histology differences", "ISUP grade 3 criterion"
+    r"\bddx\b|\bfirst[\s-]line\s+(?:ihc|stains?|panel|immuno\w*)|\bihc\s+(?:panel|work[\s-]?up)\b|"
+    r"\bhistolog\w*\s+(?:differences?|criteria)\b|"
+    r"\b(?:isup|gleason|fuhrman|nottingham|who|figo)\s+grade\s+\d\b[^?]*\bcriteri\w*|"
+    r"\bgrade\s+\d\s+criteri\w*"
 )
 """A textbook question ("what is necrosis?", "where does X arise?"): knowledge, unless it
 names the slide, a place on it or something the tools measure."""

@@ -976,3 +976,16 @@ def test_what_is_this_on_a_slide_just_opened_gives_its_facts_and_tissue(
         assert [s.tool for s in fresh.steps] == ["slide_info", "tissue"], said
     on_view = _plan(router, "what is this?", 1)
     assert [s.tool for s in on_view.steps] == ["classify"]
+
+
+def test_textbook_questions_about_entities_the_graph_may_lack_are_knowledge(
+    router: SemanticRouter,
+) -> None:
+    """ "histology differences" or "ddx and first-line IHC" ask the textbook, never the image
+    or the help text, whether or not the graph holds the entity."""
+    cysts = _plan(router, "epidermoid vs trichilemmal cyst - histology differences?", 1)
+    assert cysts.knowledge
+    assert cysts.steps == []
+    ddx = _plan(router, "ddx and first-line IHC for an undifferentiated epithelioid sheet?", 1)
+    assert ddx.knowledge
+    assert ddx.clarify is None
