@@ -360,7 +360,10 @@ def _resolve(
         analysed = [a.roi for a in analyses if a.roi is not None]
         number = analysed[-1] if analysed else current
         if number is None:
-            return None, "the case has no region yet: zoom to one first"
+            return None, (
+                "this slide has no region in the case yet: analyse or zoom to one first "
+                "(regions are compared within one slide)"
+            )
         if ref == "previous":
             before = [r.number for r in rois if r.number < number]
             if not before:
