@@ -812,6 +812,7 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         r"\b(whole|entire|full)[\s-]slide\b(?![\s-]+(?:classifi|model|label|diagnos|predict))|"
         r"\b(?:whole|entire|full)\s+(?:image|tile|picture|section|field\s+of\s+the\s+image)\b|"
         r"\banywhere\b|\bthroughout\b|\b(?:all|any)\s+(?:of\s+)?(?:the|this)\s+(?:image|tile)\b|"
+        r"\b(?:whole|entire|total)\s+(?:of\s+)?(?:the\s+)?tissue\b|\ball\s+(?:of\s+)?the\s+tissue\b|"
         r"\boverview\b|\bthumbnail\b|\bacross\s+(?:the|this)\s+slide\b|"
         r"\b(?:much|all|most|percent(?:age)?|fraction|proportion|share)\s+of\s+(?:the|this)\s+slide\b",
         low,

@@ -207,3 +207,15 @@ def test_two_boxes_in_two_notations_are_compared() -> None:
     low = normalise("compare A (x=100,y=600,w=300,h=300) with box [600,100,900,400]")
     assert boxes_compared(low) == ((100, 600, 400, 900), (600, 100, 900, 400))
     assert boxes_compared(normalise("between 1,000 and 2,000 nuclei")) is None
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "epithelium and stroma shares over the whole tissue",
+        "how much necrosis in all of the tissue?",
+        "count nuclei across the entire tissue",
+    ],
+)
+def test_the_whole_tissue_is_the_slide_not_the_current_view(request_text: str) -> None:
+    assert region_request(normalise(request_text)).target == "slide"
