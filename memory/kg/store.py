@@ -264,7 +264,7 @@ class KGStore:
                 ids=ids,
                 documents=docs,
                 metadatas=[wanted[r][1] for r in ids],
-                embeddings=self.embedder.encode(docs),
+                embeddings=self.embedder.encode(docs, bulk=True),
             )
             done += len(ids)
             if progress:
