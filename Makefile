@@ -32,6 +32,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -m "not gpu"
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_tiles.py
 	$(BIN)/python benchmarks/tissue_agreement.py
 	$(BIN)/python benchmarks/bench_experts.py

@@ -7,6 +7,7 @@ from langgraph.graph import END, START, StateGraph
 from agent.deps import GraphDeps
 from agent.executor import make_executor, route_after_act
 from agent.intake import make_intake
+from agent.node_timing import timed
 from agent.planner import make_planner
 from agent.recall import make_recall
 from agent.respond import make_respond
@@ -19,13 +20,17 @@ __all__ = ["build_graph"]
 def build_graph(deps: GraphDeps) -> StateGraph:
     """Return the uncompiled graph; compile it with a checkpointer in app/ or tests."""
     graph = StateGraph(CaseState)
-    graph.add_node("intake", make_intake(deps))
-    graph.add_node("plan", deps.planner or make_planner(deps.tools, deps.settings))
-    graph.add_node("act", make_executor(deps))
-    graph.add_node("recall", make_recall(deps))
-    graph.add_node("reason", deps.reasoner)
-    graph.add_node("verify", make_verify(deps.knowledge))
-    graph.add_node("respond", make_respond(deps))
+    nodes = {
+        "intake": make_intake(deps),
+        "plan": deps.planner or make_planner(deps.tools, deps.settings),
+        "act": make_executor(deps),
+        "recall": make_recall(deps),
+        "reason": deps.reasoner,
+        "verify": make_verify(deps.knowledge),
+        "respond": make_respond(deps),
+    }
+    for name, node in nodes.items():
+        graph.add_node(name, timed(name, node))  # each run's seconds on the custom stream
     graph.add_edge(START, "intake")
     graph.add_edge("intake", "plan")
     graph.add_edge("plan", "act")

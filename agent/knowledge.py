@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from agent.state import Evidence, RecalledFact
 from core.organs import organs_in
@@ -13,7 +17,7 @@ from memory.kg.model import Fact
 from memory.kg.store import KGStore
 from tools.registry import tool_class
 
-__all__ = ["Knowledge", "LabelRef", "labels_of", "statements_of"]
+__all__ = ["Knowledge", "LabelRef", "kg_seconds", "labels_of", "statements_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +44,33 @@ _SEMANTIC_FLOOR = 0.6
 LabelRef = tuple[str, str | None]
 """(label text, evidence id that produced it or None for an earlier turn's finding)."""
 
+_CLOCK = threading.local()
+"""Per thread: seconds spent in ``Knowledge``'s look-ups (``seconds``) and the call depth."""
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def kg_seconds() -> float:
+    """Seconds this thread has spent in the knowledge graph's look-ups so far."""
+    return float(getattr(_CLOCK, "seconds", 0.0))
+
+
+def _on_clock(method: _F) -> _F:
+    """Add the method's time to this thread's ``kg_seconds`` (once for nested look-ups)."""
+
+    @functools.wraps(method)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_CLOCK, "depth", 0)
+        _CLOCK.depth = depth + 1
+        started = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _CLOCK.depth = depth
+            if depth == 0:
+                _CLOCK.seconds = kg_seconds() + time.perf_counter() - started
+
+    return timed  # type: ignore[return-value]
+
 
 class Knowledge:
     """Recall and entity mentions over a built ``KGStore``; ``problem`` says when there is none."""
@@ -51,6 +82,7 @@ class Knowledge:
         self._checked = False
         self._lock = threading.Lock()
 
+    @_on_clock
     def problem(self) -> str | None:
         """Why no knowledge graph can be used (one line), or None; checked once per build."""
         with self._lock:
@@ -72,6 +104,7 @@ class Knowledge:
         except Exception as exc:  # a server down: say so, answer without facts
             return f"knowledge graph unavailable: {exc}"
 
+    @_on_clock
     def recall(
         self,
         request: str,
@@ -212,6 +245,7 @@ class Knowledge:
         found = self.store.entity(entity)
         return found.name if found else ""
 
+    @_on_clock
     def link_label(self, label: str) -> Link | None:
         """The disease a class label names, or None.
 
@@ -226,6 +260,7 @@ class Knowledge:
         found = self.linker.link(label, kinds={"disease"})
         return found[0] if found else None
 
+    @_on_clock
     def mentions(self, text: str) -> Mentions:
         """Entities named in ``text`` and medical terms that link to none."""
         return self.linker.mentions(text)

@@ -42,6 +42,7 @@ from core.errors import ConfigError
 from core.http import ModelClient
 from core.settings import Settings
 from memory.kg.embed import shared_embedder
+from memory.vector_cache import VectorCache
 from tools.registry import tool_class
 from tools.zoom import PARTS
 
@@ -134,7 +135,10 @@ def make_planner(
             choice = PlannerChoice("rules", f"the semantic planner cannot run: {problem}")
         else:
             router = SemanticRouter(
-                capabilities_of(registry), encoder, threshold=settings.planner_threshold
+                capabilities_of(registry),
+                encoder,
+                threshold=settings.planner_threshold,
+                cache=VectorCache(settings.cache_dir, "planner"),
             )
 
     def plan(state: CaseState, config: RunnableConfig) -> dict[str, Any]:

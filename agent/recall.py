@@ -41,7 +41,6 @@ def make_recall(deps: GraphDeps) -> Node:
         knowledge = plan.knowledge if plan else False
         statements = statements_of(evidence)
         kb = deps.knowledge
-        problem = kb.problem() if kb else "no knowledge graph is configured"
         if not labels and knowledge and not _names_a_disease(kb, state.get("request", "")):
             # "what is this tumour?" after a classification: the case's label is the topic;
             # a request that names its own disease is about that one
@@ -51,7 +50,8 @@ def make_recall(deps: GraphDeps) -> Node:
                     labels = [(str(x), said) for x in finding["labels"]]
                     break
         if not (labels or knowledge or statements):
-            return {"facts": []}
+            return {"facts": []}  # nothing to look up: the store is not opened
+        problem = kb.problem() if kb else "no knowledge graph is configured"
         if kb is None or problem:
             update: dict[str, Any] = {"facts": []}
             if plan is not None and knowledge:

@@ -91,6 +91,7 @@ from agent.review_intents import (
     region_refs,
 )
 from agent.visual_question import visual_question
+from memory.vector_cache import VectorCache, cache_key
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -254,15 +255,21 @@ _PROBE_WEIGHT = 0.2
 """How far a capability's score moves with the probability the softmax head gives it: ±0.1 at
 the extremes. Chosen on three batches scored before any tuning on them (+12 of 443 requests
 over the examples' similarity alone)."""
+_CACHE_VERSION = "router-1"
+"""Part of the disk cache's key: change it when the example vectors or the head change meaning."""
 _PROBE_SCALE = 10.0
 _SPLIT_MARGIN = 0.15
 """How far above the threshold both halves of an "and" must score to be taken apart."""
 
 
 class SemanticRouter:
-    """Scores clauses against the capabilities' examples; example vectors cached per process."""
+    """Scores clauses against the capabilities' examples.
 
-    _cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+    The example vectors and the probe head are computed once per process, and kept on disk
+    when a ``cache`` is given (``memory.vector_cache``).
+    """
+
+    _cache: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     _cache_lock = threading.Lock()
 
     def __init__(
@@ -271,8 +278,15 @@ class SemanticRouter:
         encoder: Encoder,
         *,
         threshold: float = DEFAULT_THRESHOLD,
+        cache: VectorCache | None = None,
     ) -> None:
+        """Route over ``capabilities`` with ``encoder``.
+
+        ``cache`` keeps the example vectors and the probe head on disk, so that a new process
+        encodes the request alone (about 1500 examples take seconds to encode).
+        """
         self.capabilities = list(capabilities)
+        self._disk = cache
         self._by_name = {c.name: c for c in self.capabilities}
         self.threshold = threshold
         self._encoder = encoder
@@ -294,24 +308,39 @@ class SemanticRouter:
         self._vocab = sorted(w for w in authored | users if len(w) >= 5)
 
     def _examples(self) -> np.ndarray:
-        key = (self._encoder.name, self._texts)
-        with self._cache_lock:
-            found = self._cache.get(key)
-        if found is None:
-            found = np.asarray(self._encoder.encode(list(self._texts)), dtype=np.float32)
-            with self._cache_lock:
-                self._cache[key] = found
-        return found
+        return self._trained()[0]
 
     def _probe(self) -> tuple[np.ndarray, np.ndarray]:
         """A softmax-regression head over the example vectors (weights, bias), cached."""
-        key = (self._encoder.name + "#probe", self._texts)
+        _, weights, bias = self._trained()
+        return weights, bias
+
+    def _trained(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Example vectors and probe head: from this process, the disk cache, or computed."""
+        fingerprint = getattr(self._encoder, "fingerprint", None) or self._encoder.name
+        key = (fingerprint, self._texts)
         with self._cache_lock:
             found = self._cache.get(key)
-        if found is None:
-            found = _train_probe(self._examples(), np.asarray(self._owner), len(self.capabilities))
-            with self._cache_lock:
-                self._cache[key] = found
+        if found is not None:
+            return found
+        disk_key = cache_key(
+            _CACHE_VERSION,
+            fingerprint,
+            *self._texts,
+            ",".join(map(str, self._owner)),
+            f"{_PROBE_SCALE}",
+        )
+        stored = self._disk.get(disk_key) if self._disk is not None else None
+        if stored is not None and {"examples", "weights", "bias"} <= stored.keys():
+            found = (stored["examples"], stored["weights"], stored["bias"])
+        else:
+            examples = np.asarray(self._encoder.encode(list(self._texts)), dtype=np.float32)
+            weights, bias = _train_probe(examples, np.asarray(self._owner), len(self.capabilities))
+            found = (examples, weights, bias)
+            if self._disk is not None:
+                self._disk.put(disk_key, {"examples": examples, "weights": weights, "bias": bias})
+        with self._cache_lock:
+            self._cache[key] = found
         return found
 
     def names(self) -> list[str]:

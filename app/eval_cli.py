@@ -13,10 +13,12 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
-from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 __all__ = [
     "EXIT_THRESHOLDS_MISSED",
@@ -63,7 +65,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
         metavar="BASELINE",
         help="an earlier run folder: also write compare.md/html of it (A) against this run (B)",
     )
-    from eval.routing_report import add_parser as add_routing_parser
+    from eval.routing_args import add_parser as add_routing_parser
 
     add_routing_parser(ev_sub)
     cmp_p = ev_sub.add_parser(

@@ -7,14 +7,12 @@ import json
 import os
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
 from core.errors import ToolServerError
-from core.http import ModelClient
-from core.settings import Settings
-from tools.availability import check_experts
-from tools.experts import load_experts
-from tools.registry import models_dir
-from tools.serve_command import planner_command, render, vllm_command
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 __all__ = ["add_parser", "run"]
 
@@ -36,6 +34,12 @@ def add_parser(sub: argparse._SubParsersAction, parser_class: type) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ``experts`` subcommand; return the exit code."""
+    from core.http import ModelClient
+    from tools.availability import check_experts
+    from tools.experts import load_experts
+    from tools.registry import models_dir
+    from tools.serve_command import planner_command, render, vllm_command
+
     config = load_experts(settings.experts_file)
     if args.experts_command == "list":
         rows = [e.model_dump() for e in config.experts]

@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.kg_build import BuildStep, build_from_source, report_line, source_folder
 from core.errors import ConfigError
-from core.settings import Settings
-from memory.kg.linker import EntityLinker
-from memory.kg.store import KGStore
+
+if TYPE_CHECKING:
+    from app.kg_build import BuildStep
+    from core.settings import Settings
 
 __all__ = ["add_parser", "run"]
 
@@ -36,6 +37,10 @@ def add_parser(sub: argparse._SubParsersAction, parser_class: type) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ``kg`` subcommand; return the exit code."""
+    from app.kg_build import build_from_source, report_line, source_folder
+    from memory.kg.linker import EntityLinker
+    from memory.kg.store import KGStore
+
     store = KGStore(settings)
     if args.kg_command == "build":
         source = source_folder(settings, args.source)

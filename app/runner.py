@@ -16,6 +16,7 @@ from agent.chain_format import tagged
 from agent.deps import GraphDeps
 from agent.graph import build_graph
 from agent.knowledge import Knowledge
+from agent.node_timing import NodeTiming, turn_timings
 from agent.planner import make_planner
 from agent.state import ReasoningChain, SlideRef
 from app.case_recovery import inspect_case, needs_repair, repair
@@ -58,7 +59,10 @@ class TurnResult(BaseModel):
     plan: dict[str, Any] | None
     facts: list[dict[str, Any]]
     artifacts: list[str]
-    timings: dict[str, float]
+    timings: dict[str, float] = Field(
+        description="where the turn's seconds went: total_s, tools_s, kg_s, agent_s (the rest), "
+        "node_<name>_s per node, kg_<name>_s, graph_s (see agent.node_timing.turn_timings)"
+    )
     reasoner_error: dict[str, str] | None = Field(
         default=None, description="why the LLM reasoner wrote no chain: kind and message"
     )
@@ -203,6 +207,7 @@ class Copilot:
             started = time.perf_counter()
             final: dict[str, Any] = {}
             seen: dict[str, int] = {}
+            runs: list[NodeTiming] = []
             stream = self.graph.stream(
                 inputs,
                 config={
@@ -218,6 +223,8 @@ class Copilot:
                         final = chunk
                     elif mode == "custom" and isinstance(chunk, Progress):
                         yield chunk
+                    elif mode == "custom" and isinstance(chunk, NodeTiming):
+                        runs.append(chunk)
                     elif mode == "custom" and isinstance(chunk, dict) and "tool_progress" in chunk:
                         text = str(chunk["tool_progress"])
                         yield Progress(kind="tool_progress", node="act", text=text)
@@ -230,7 +237,7 @@ class Copilot:
                 self._abandoned(case_id, exc)
                 raise
             total = time.perf_counter() - started
-            result = _result(case_id, final, total)
+            result = _result(case_id, final, total, runs)
             self.cases.touch(
                 case_id,
                 slide=result.slide,
@@ -321,7 +328,9 @@ def _node_line(node: str, times: int) -> str:
     return _NODE_LINES.get(node, f"{node}…")
 
 
-def _result(case_id: str, state: dict[str, Any], total_s: float) -> TurnResult:
+def _result(
+    case_id: str, state: dict[str, Any], total_s: float, runs: list[NodeTiming] | None = None
+) -> TurnResult:
     verification = state.get("verification") or {}
     step_status = verification.get("step_status", {})
     chain = [
@@ -353,8 +362,5 @@ def _result(case_id: str, state: dict[str, Any], total_s: float) -> TurnResult:
         facts=state.get("facts", []),
         artifacts=[a for e in evidence for a in e.get("artifacts", [])],
         reasoner_error=state.get("reasoner_error"),
-        timings={
-            "total_s": round(total_s, 4),
-            "tools_s": round(sum(e.get("seconds", 0.0) for e in evidence), 4),
-        },
+        timings=turn_timings(total_s, sum(e.get("seconds", 0.0) for e in evidence), runs or []),
     )

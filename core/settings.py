@@ -173,6 +173,11 @@ class Settings(BaseSettings):
         return self.home / "samples"
 
     @property
+    def cache_dir(self) -> Path:
+        """Folder of data derived from models, rebuilt when missing (the planner's vectors)."""
+        return self.home / "cache"
+
+    @property
     def kg_dir(self) -> Path:
         """Folder of the embedded Chroma store of the knowledge graph."""
         return self.kg_path or self.home / "kg"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage as ndi
 
 from core.errors import ToolInputError
+from core.lazy_import import lazy_module
 from tools.base import ToolContext
 from tools.nuclei import haematoxylin_od
 from tools.types import Box
+
+ndi = lazy_module("scipy.ndimage")
 
 __all__ = ["MIN_TISSUE_SHARE", "densest_window"]
 

@@ -7,12 +7,15 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage.color import rgb2hed
-from skimage.filters import gaussian, threshold_otsu
-from skimage.measure import regionprops
-from skimage.morphology import disk, h_maxima
-from skimage.segmentation import watershed
+
+from core.lazy_import import lazy_module
+
+ndi = lazy_module("scipy.ndimage")
+_skcolor = lazy_module("skimage.color")
+_skfilters = lazy_module("skimage.filters")
+_skmeasure = lazy_module("skimage.measure")
+_skmorphology = lazy_module("skimage.morphology")
+_sksegmentation = lazy_module("skimage.segmentation")
 
 __all__ = [
     "DEFAULT_MPP",
@@ -104,14 +107,14 @@ def haematoxylin_od(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] < 3:
         msg = f"expected an (H, W, 3) RGB image, got shape {rgb.shape}"
         raise ValueError(msg)
-    return rgb2hed(rgb[..., :3]).astype(np.float32)[..., 0]
+    return _skcolor.rgb2hed(rgb[..., :3]).astype(np.float32)[..., 0]
 
 
 def _threshold(h: np.ndarray) -> float | None:
     """Otsu's threshold on haematoxylin, or None where the image shows no nuclear stain."""
     if float(np.percentile(h, 99.5)) < _MIN_PEAK_H:
         return None
-    threshold = max(float(threshold_otsu(h)), float(np.median(h)) + _MIN_CONTRAST)
+    threshold = max(float(_skfilters.threshold_otsu(h)), float(np.median(h)) + _MIN_CONTRAST)
     return threshold if float(h.max()) > threshold else None
 
 
@@ -122,7 +125,7 @@ def estimate_mpp(rgb: np.ndarray) -> float | None:
     transform) is taken as ``_NUCLEAR_RADIUS_UM``. An estimate, good to a factor of ~1.5: it
     sizes the detector's filters, never an area reported in µm².
     """
-    h = gaussian(haematoxylin_od(np.asarray(rgb)), sigma=1.0)
+    h = _skfilters.gaussian(haematoxylin_od(np.asarray(rgb)), sigma=1.0)
     threshold = _threshold(h) if h.size else None
     if threshold is None:
         return None
@@ -145,7 +148,7 @@ def _foreground(h: np.ndarray, px_per_um: float) -> tuple[np.ndarray, float]:
     if mask.mean() > _MAX_FOREGROUND:
         return np.zeros_like(mask), threshold
     radius = max(1, round(_OPEN_UM * px_per_um))
-    mask = ndi.binary_opening(mask, structure=disk(radius))
+    mask = ndi.binary_opening(mask, structure=_skmorphology.disk(radius))
     return ndi.binary_fill_holes(mask), threshold
 
 
@@ -156,11 +159,11 @@ def _split(mask: np.ndarray, px_per_um: float) -> np.ndarray:
     of stain is not sliced into a ladder of strips, while a saddle deeper than ``_SEED_H_UM``
     between two touching nuclei still separates them.
     """
-    distance = gaussian(ndi.distance_transform_edt(mask), sigma=1.0)
-    seeds = h_maxima(distance, _SEED_H_UM * px_per_um)
+    distance = _skfilters.gaussian(ndi.distance_transform_edt(mask), sigma=1.0)
+    seeds = _skmorphology.h_maxima(distance, _SEED_H_UM * px_per_um)
     seeds &= distance >= _MIN_SEED_DEPTH_UM * px_per_um
     markers, _ = ndi.label(seeds)
-    return watershed(-distance, markers, mask=mask).astype(np.int32)
+    return _sksegmentation.watershed(-distance, markers, mask=mask).astype(np.int32)
 
 
 def _filter_sizes(labels: np.ndarray, px_per_um: float) -> np.ndarray:
@@ -180,7 +183,7 @@ def _measure(
     """Measure every instance of `labels` on the haematoxylin channel `h`."""
     margin = max(threshold - background, 1e-6)
     nuclei = []
-    for region in regionprops(labels, intensity_image=h):
+    for region in _skmeasure.regionprops(labels, intensity_image=h):
         y0, x0, y1, x1 = region.bbox
         cy, cx = region.centroid
         mean_h = float(region.intensity_mean)
@@ -230,7 +233,7 @@ def detect_nuclei(rgb: np.ndarray, *, mpp: float | None = None) -> NucleiResult:
     used = mpp or guess or DEFAULT_MPP
     estimated = mpp is None and guess is not None
     px_per_um = 1.0 / used
-    h = gaussian(h, sigma=_SMOOTH_UM * px_per_um)
+    h = _skfilters.gaussian(h, sigma=_SMOOTH_UM * px_per_um)
     mask, threshold = _foreground(h, px_per_um)
     if not mask.any():
         return _empty(h.shape)

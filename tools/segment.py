@@ -9,9 +9,9 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, Field
-from skimage.measure import regionprops
 
 from core.errors import ToolServerError
+from core.lazy_import import lazy_module
 from core.narration import CompareMetric, Outcome, Section, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.cpu_experts import (
@@ -37,6 +37,8 @@ from tools.segmentation import (
 from tools.shell_epithelium import ShellSegmenter
 from tools.tissue import ALL_TISSUE, tissue_fraction_of
 from tools.types import Box, RegionRead
+
+_skmeasure = lazy_module("skimage.measure")
 
 __all__ = ["MaskOut", "SegmentInput", "SegmentOutput", "SegmentTool"]
 
@@ -196,7 +198,9 @@ class SegmentTool(Tool):
         self, expert: ExpertSpec, image: np.ndarray, labels: np.ndarray, notes: list[str]
     ) -> tuple[np.ndarray, list[Segment]]:
         """Prompt SAM with the box of every classical instance; its masks replace them."""
-        boxes = [[c0, r0, c1, r1] for r0, c0, r1, c1 in (r.bbox for r in regionprops(labels))]
+        boxes = [
+            [c0, r0, c1, r1] for r0, c0, r1, c1 in (r.bbox for r in _skmeasure.regionprops(labels))
+        ]
         masks = self._sam_for(expert).masks(image, boxes)
         notes.append(f"segment-anything refined the {len(boxes)} classical outline(s) box by box")
         refined = label_masks(masks)

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage.filters import gaussian, threshold_otsu
-from skimage.measure import approximate_polygon, find_contours, label, regionprops
-from skimage.morphology import disk
 
+from core.lazy_import import lazy_module
 from tools.nuclei import DEFAULT_MPP, detect_nuclei, haematoxylin_od
+
+ndi = lazy_module("scipy.ndimage")
+_skfilters = lazy_module("skimage.filters")
+_skmeasure = lazy_module("skimage.measure")
+_skmorphology = lazy_module("skimage.morphology")
 
 __all__ = [
     "Segment",
@@ -52,7 +54,7 @@ def segment_image(
 def segments_from_labels(labels: np.ndarray) -> list[Segment]:
     """One outline (image px) and area per instance of an int label image."""
     segments = []
-    for region in regionprops(labels):
+    for region in _skmeasure.regionprops(labels):
         r0, c0, _, _ = region.bbox
         outline = [(x + c0, y + r0) for x, y in _outline(region.image)]
         segments.append(Segment(polygon=outline, area_px=int(region.area)))
@@ -70,30 +72,30 @@ def label_masks(masks: np.ndarray) -> np.ndarray:
 def _cellular(rgb: np.ndarray, mpp: float | None) -> np.ndarray:
     """Label connected regions dense in haematoxylin (clusters of nuclei)."""
     px_per_um = 1.0 / (mpp or DEFAULT_MPP)
-    h = gaussian(haematoxylin_od(rgb), sigma=_CELLULAR_SMOOTH_UM * px_per_um)
+    h = _skfilters.gaussian(haematoxylin_od(rgb), sigma=_CELLULAR_SMOOTH_UM * px_per_um)
     if float(h.max()) <= 0.02:
         return np.zeros(h.shape, dtype=np.int32)
-    mask = h > max(float(threshold_otsu(h)), 0.02)
-    mask = ndi.binary_closing(mask, structure=disk(max(1, round(2 * px_per_um))))
+    mask = h > max(float(_skfilters.threshold_otsu(h)), 0.02)
+    mask = ndi.binary_closing(mask, structure=_skmorphology.disk(max(1, round(2 * px_per_um))))
     return label_regions(ndi.binary_fill_holes(mask), _CELLULAR_MIN_UM2 * px_per_um**2)
 
 
 def label_regions(mask: np.ndarray, min_px: float) -> np.ndarray:
     """Int32 labels of the connected regions of ``mask`` with at least ``min_px`` pixels."""
-    labels = label(mask)
+    labels = _skmeasure.label(mask)
     areas = np.bincount(labels.ravel())
     small = areas < min_px
     small[0] = False
     labels[small[labels]] = 0
-    return label(labels > 0).astype(np.int32)
+    return _skmeasure.label(labels > 0).astype(np.int32)
 
 
 def _outline(mask: np.ndarray) -> list[tuple[float, float]]:
     """The longest outer contour of ``mask`` as (x, y) image pixels, simplified to 0.5 px."""
     padded = np.pad(mask, 1)
-    contours = find_contours(padded.astype(float), 0.5)
+    contours = _skmeasure.find_contours(padded.astype(float), 0.5)
     if not contours:
         return []
     longest = max(contours, key=len)
-    simple = approximate_polygon(longest, tolerance=0.5)
+    simple = _skmeasure.approximate_polygon(longest, tolerance=0.5)
     return [(round(float(c) - 1, 2), round(float(r) - 1, 2)) for r, c in simple]

@@ -35,10 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage.morphology import remove_small_holes, remove_small_objects
 
+from core.lazy_import import lazy_module
 from tools.pixels import resize_rgb
+
+ndi = lazy_module("scipy.ndimage")
+_skmorphology = lazy_module("skimage.morphology")
 
 __all__ = [
     "ShellResult",
@@ -85,8 +87,8 @@ def detect_background(rgb: np.ndarray) -> np.ndarray:
         white = white_base
     else:
         white = white_entropy | (white_base & (val > 0.94))
-    white = remove_small_objects(white, max_size=256)
-    white = remove_small_holes(white, max_size=256)
+    white = _skmorphology.remove_small_objects(white, max_size=256)
+    white = _skmorphology.remove_small_holes(white, max_size=256)
     labels, n = ndi.label(white)
     if n == 0:
         return np.zeros(white.shape, dtype=bool)

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage as ndi
-from skimage.filters import threshold_otsu
 
+from core.lazy_import import lazy_module
 from tools.slide import Slide
 from tools.types import Box
+
+ndi = lazy_module("scipy.ndimage")
+_skfilters = lazy_module("skimage.filters")
 
 __all__ = ["TissueMap", "TissueRegion", "detect_tissue", "mask_iou", "resize_mask", "tissue_mask"]
 
@@ -74,7 +76,7 @@ def _saturation_and_density(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _clamped_otsu(values: np.ndarray, bounds: tuple[float, float]) -> float:
     if float(values.max()) - float(values.min()) < 1e-6:
         return bounds[1]
-    return float(np.clip(threshold_otsu(values), *bounds))
+    return float(np.clip(_skfilters.threshold_otsu(values), *bounds))
 
 
 def _pen_marks(rgb: np.ndarray, saturation: np.ndarray) -> np.ndarray:

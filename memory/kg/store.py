@@ -32,6 +32,8 @@ FACTS = "smartpath-facts"
 NAMES = "smartpath-names"
 _PAGE = 5000
 _BATCH = 512
+_DB_FILE = "chroma.sqlite3"
+"""The database file of an embedded (PersistentClient) store, written when it is first opened."""
 _SPELLING = (("tumour", "tumor"), ("oesophag", "esophag"), ("haem", "hem"), ("oedema", "edema"))
 
 
@@ -174,7 +176,12 @@ class KGStore:
             raise ConfigError(msg) from None
 
     def is_built(self) -> bool:
-        """Whether a graph has been built into this store."""
+        """Whether a graph has been built into this store.
+
+        An embedded store without its database file has none: it is not opened (nor created).
+        """
+        if not self._settings.kg_chroma_url and not (self._settings.kg_dir / _DB_FILE).is_file():
+            return False
         facts = self._collection(FACTS, create=False)
         return facts is not None and facts.count() > 0
 
@@ -264,7 +271,7 @@ class KGStore:
                 ids=ids,
                 documents=docs,
                 metadatas=[wanted[r][1] for r in ids],
-                embeddings=self.embedder.encode(docs),
+                embeddings=self.embedder.encode(docs, bulk=True),
             )
             done += len(ids)
             if progress:
