@@ -60,6 +60,9 @@ def test_abbreviation_links_case_sensitively(kg_copilot: Copilot, cmu_slide: Pat
     assert kb is not None
     assert {x.entity for x in kb.mentions("Is NSCLC common?").links} == {"DOID:3908"}
     assert kb.mentions("is nsclc common?").links == []  # an abbreviation only as written
+    # WHO's name for invasive ductal carcinoma, and its abbreviation
+    for said in ("markers of carcinoma of no special type", "is NST the same as IDC?"):
+        assert "DOID:3008" in {x.entity for x in kb.mentions(said).links}, said
 
 
 def test_comparison_recalls_both_entities(kg_copilot: Copilot, cmu_slide: Path) -> None:
