@@ -138,12 +138,16 @@ _TEXTBOOK_RE = re.compile(
     r"\bhow\s+common\s+is\b|\bwhere\s+does\s+[\w\s-]+\s+(?:spread|metastasi[sz]e)\b|"
     # "ddx and first-line IHC for …", "histology differences", "ISUP grade 3 criterion"
     r"\bddx\b|\bfirst[\s-]line\s+(?:ihc|stains?|panel|immuno\w*)|\bihc\s+(?:panel|work[\s-]?up)\b|"
-    r"\bhistolog\w*\s+(?:differences?|criteria)\b|"
-    r"\b(?:isup|gleason|fuhrman|nottingham|who|figo)\s+grade\s+\d\b[^?]*\bcriteri\w*|"
-    r"\bgrade\s+\d\s+criteri\w*"
+    r"\bhistolog\w*\s+(?:differences?|criteria)\b"
 )
 """A textbook question ("what is necrosis?", "where does X arise?"): knowledge, unless it
 names the slide, a place on it or something the tools measure."""
+_GRADE_CRITERIA_RE = re.compile(
+    r"\b(?:isup|gleason|fuhrman|nottingham|who|figo)\s+grade\s+\d\b[^?]*\bcriteri\w*|"
+    r"\bgrade\s+\d\s+criteri\w*"
+)
+"""A grading system's criteria ("ISUP grade 3 criterion - at which magnification is it
+assessed?"): textbook, whatever "it" or "magnification" the question holds."""
 _NOT_A_TERM = (
     r"(?!(?:this|that|these|those|it|here|there|we|you|i|"
     r"the\s+(?:view|field|region|slide|image))\b)"
@@ -547,7 +551,11 @@ def grammar_cue(clause: str) -> str | None:
         return "wsi_classify"
     if _WHAT_WAS_RE.search(clause) and set(findings_asked(clause)) - {"slide_info"}:
         return "recall"  # "what was the segmentation of region 2?"
-    if _MEANS_RE.search(clause) or _LOOKS_ON_SLIDES_RE.search(clause):
+    if (
+        _MEANS_RE.search(clause)
+        or _LOOKS_ON_SLIDES_RE.search(clause)
+        or _GRADE_CRITERIA_RE.search(clause)
+    ):
         return "knowledge"
     same = _SAME_ANALYSIS_RE.search(clause)
     if same is not None and not COMPARE_CUE_RE.search(clause):

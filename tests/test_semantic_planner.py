@@ -989,3 +989,6 @@ def test_textbook_questions_about_entities_the_graph_may_lack_are_knowledge(
     ddx = _plan(router, "ddx and first-line IHC for an undifferentiated epithelioid sheet?", 1)
     assert ddx.knowledge
     assert ddx.clarify is None
+    isup = _plan(router, "ISUP grade 3 criterion - at which magnification is it assessed?", 1)
+    assert isup.knowledge
+    assert isup.steps == []  # not the slide's magnification
