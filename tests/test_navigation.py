@@ -49,9 +49,13 @@ def test_a_corner_of_the_slide_and_its_answer_is_verified(
 def test_a_question_no_tool_serves_is_asked_back_not_answered_with_help(
     copilot: Copilot, cmu_slide: Path
 ) -> None:
-    result = copilot.ask(cmu_slide, "what would you expect the Ki-67 to be here?", "clarify")
+    result = copilot.ask(cmu_slide, "what would you do next here?", "clarify")
     assert result.evidence == []
     assert result.plan is not None
     assert result.plan["clarify"]
     assert result.answer.startswith("I am not sure which analysis you mean")
     assert "I can report the slide's size" not in result.answer  # not the generic help text
+    # a result no H&E image gives is named as such, not asked back
+    ki67 = copilot.ask(cmu_slide, "what would you expect the Ki-67 to be here?", "clarify")
+    assert ki67.evidence == []
+    assert ki67.answer.startswith("Ki-67 results cannot be read from an H&E image")
