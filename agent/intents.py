@@ -132,6 +132,8 @@ _MPP_RE = re.compile(
     rf"(?<![\w.-]){_SCALE_NUM}\s*"
     r"(?:(?:µm|μm|um|microns?|micromet(?:er|re)s?)\s*(?:/|per)\s*(?:px|pixels?)|mpp\b)"
 )
+_MPP_FIRST_RE = re.compile(rf"\bmpp\s*(?:of|=|:|at|to)?\s*{_SCALE_NUM}(?![\w.])")
+"""The unit before the number: "go to mpp 0.25", "mpp=0.5"."""
 _LEVEL_RE = re.compile(r"\blevel\s*(\d+)\b")
 _ZOOM_VERB_RE = re.compile(
     r"\b(zoom|magnify|go\s+back|go\s+to|navigate|move\s+to|pan|cent(?:er|re)\s+on|show|view|"
@@ -631,7 +633,7 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
     if point is not None:
         scan = _POINT_RE.sub(" ", scan)
     mag = _MAG_RE.search(scan)
-    mpp = _MPP_RE.search(scan)
+    mpp = _MPP_RE.search(scan) or _MPP_FIRST_RE.search(scan)
     level = _LEVEL_RE.search(scan)
     direction = (
         "out"

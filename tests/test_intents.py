@@ -72,6 +72,10 @@ def test_zoom_arguments_as_users_write_them() -> None:
     assert z.relative is not None
     assert z.relative.factor == 0.5
     assert zoom_request(normalise("show it at 2 micrometres per pixel")).mpp == 2.0
+    # the unit before the number
+    assert zoom_request(normalise("go to mpp 0.25")).mpp == 0.25
+    assert zoom_request(normalise("set the mpp to 0.5, left half")).mpp == 0.5
+    assert zoom_request(normalise("mpp=1.0 please")).mpp == 1.0
     z = zoom_request(normalise("biggest bit at 10x"))
     assert (z.target, z.region_index, z.magnification) == ("tissue_region", 1, 10.0)
     assert zoom_request(normalise("then the thumbnail please")).target == "slide"
