@@ -42,15 +42,24 @@ _MAX_AREA_UM2 = 400.0
 """Largest nucleus kept, µm² (large pleomorphic tumour nuclei reach ~300 µm²; bigger is a clump)."""
 _MIN_WIDTH_UM = 1.5
 """Least minor axis of a nucleus, µm: thinner objects are fibre fragments or strands."""
+_MAX_ELONGATION = 6.0
+"""Greatest ratio of major to minor axis: longer is a fibre fragment (a spindle-shaped
+fibroblast nucleus, ~2.5 × 12 µm, is about 5)."""
 _MIN_FILL = 0.8
 """Least share of its moment-equivalent ellipse an object fills: lower is a ragged fragment."""
 _MIN_RELATIVE_H = 1.1
 """A nucleus's mean haematoxylin is at least this multiple of the threshold (faint debris)."""
 _MAX_EOSIN_RATIO = 3.0
-"""Mean eosin over mean haematoxylin above which an object is a red cell (nuclei: 0.4-1.5)."""
+"""Mean eosin over mean haematoxylin above which an object is a red cell (nuclei of a well
+stained section: 0.4-1.5) ..."""
 _MAX_DAB_RATIO = 0.8
-"""Mean brown (third stain) over haematoxylin above which an object is pigment or debris
-(nuclei: 0.01-0.3; haemosiderin, formalin pigment and black debris are far above)."""
+"""... and mean brown (third stain) over haematoxylin above which it is pigment or debris
+(nuclei: 0.01-0.3; haemosiderin, formalin pigment and black debris are far above) ..."""
+_COLOUR_OUTLIER = 2.5
+"""... or this multiple of the image's median ratio over its candidate nuclei, if more: the
+fixed stain matrix fits some sections badly (a reddish frozen section's nuclei read eosin and
+brown at 2-3 times their haematoxylin), and a red cell is an outlier among its own image's
+nuclei."""
 _SMOOTH_UM = 0.5
 """Gaussian sigma on the haematoxylin channel, µm."""
 _OPEN_UM = 0.5
@@ -273,6 +282,8 @@ class _TileNuclei:
     eccentricity: np.ndarray
     hematoxylin: np.ndarray
     fill: np.ndarray
+    eosin_ratio: np.ndarray  # mean eosin / mean haematoxylin
+    dab_ratio: np.ndarray  # mean brown / mean haematoxylin
 
 
 def _moments(
@@ -320,10 +331,9 @@ def _analyse_tile(
         (area >= _MIN_AREA_UM2 * px_per_um2)
         & (area <= _MAX_AREA_UM2 * px_per_um2)
         & (4 * np.sqrt(minor) >= _MIN_WIDTH_UM * ctx.px_per_um)
+        & (major <= _MAX_ELONGATION**2 * minor)
         & (fill >= _MIN_FILL)
         & (h_mean >= _MIN_RELATIVE_H * ctx.threshold)
-        & (mean[1] <= _MAX_EOSIN_RATIO * h_mean)
-        & (mean[2] <= _MAX_DAB_RATIO * h_mean)
         & (cx >= x0)
         & (cx < x1)
         & (cy >= y0)
@@ -348,6 +358,8 @@ def _analyse_tile(
         eccentricity=ecc,
         hematoxylin=h_mean[ids],
         fill=np.minimum(fill[ids], 1.0),
+        eosin_ratio=mean[1][ids] / h_mean[ids],
+        dab_ratio=mean[2][ids] / h_mean[ids],
     )
 
 
@@ -423,8 +435,9 @@ def detect_nuclei(
     thresholded by Otsu over the whole image (floored so blank or eosin-only images give
     nothing); each tile is opened and hole-filled, touching nuclei are split at seeds of the
     distance transform, and objects are rejected by size (15-400 µm²), shape (thinner than
-    1.5 µm: fibres; ragged: fragments) and colour (pale: debris; eosin- or brown-dominated: red
-    cells and pigment). Deterministic, whatever the number of workers.
+    1.5 µm or over 6 times longer than wide: fibres; ragged: fragments) and colour (pale:
+    debris; eosin- or brown-dominated: red cells and pigment, judged against the image's own
+    nuclei). Deterministic, whatever the number of workers.
 
     Args:
         rgb: (H, W, 3) uint8 RGB image (an alpha channel, if present, is ignored).
@@ -481,14 +494,47 @@ def detect_nuclei(
     )
 
 
+def _colour_limits(parts: list[_TileNuclei]) -> tuple[float, float]:
+    """Greatest eosin and brown ratios a nucleus of this image may have."""
+    eosin = np.concatenate([p.eosin_ratio for p in parts])
+    dab = np.concatenate([p.dab_ratio for p in parts])
+    if eosin.size == 0:
+        return _MAX_EOSIN_RATIO, _MAX_DAB_RATIO
+    return (
+        max(_MAX_EOSIN_RATIO, _COLOUR_OUTLIER * float(np.median(eosin))),
+        max(_MAX_DAB_RATIO, _COLOUR_OUTLIER * float(np.median(dab))),
+    )
+
+
+def _select(part: _TileNuclei, keep: np.ndarray) -> _TileNuclei:
+    """The tile's nuclei where ``keep``."""
+    if bool(keep.all()):
+        return part
+    return _TileNuclei(
+        labels=part.labels,
+        origin=part.origin,
+        ids=part.ids[keep],
+        box=part.box[keep],
+        centroid=part.centroid[keep],
+        area=part.area[keep],
+        eccentricity=part.eccentricity[keep],
+        hematoxylin=part.hematoxylin[keep],
+        fill=part.fill[keep],
+        eosin_ratio=part.eosin_ratio[keep],
+        dab_ratio=part.dab_ratio[keep],
+    )
+
+
 def _assemble(
     parts: list[_TileNuclei], shape: tuple[int, int], ctx: _Context
 ) -> tuple[np.ndarray, list[Nucleus]]:
     """Paste each tile's kept nuclei into one instance mask, numbered 1..n in tile order."""
     labels = np.zeros(shape, dtype=np.int32)
     margin = max(ctx.threshold - ctx.background, 1e-6)
+    max_eosin, max_dab = _colour_limits(parts)
     nuclei: list[Nucleus] = []
     for part in parts:
+        part = _select(part, (part.eosin_ratio <= max_eosin) & (part.dab_ratio <= max_dab))
         if part.ids.size == 0:
             continue
         first = len(nuclei) + 1
