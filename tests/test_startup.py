@@ -17,7 +17,7 @@ import pytest
 
 HEAVY = ("torch", "torchvision", "transformers", "timm", "chromadb", "gradio")
 """Libraries a metadata question never needs (the sentence encoder runs on NumPy)."""
-ALSO_LAZY = ("sentence_transformers", "sklearn", "scipy", "skimage")
+ALSO_LAZY = ("sentence_transformers", "sklearn", "scipy", "skimage", "cv2")
 """Loaded only by the work that needs them (KG builds, image analyses)."""
 
 _RUN_AND_LIST = """
