@@ -212,3 +212,14 @@ def test_each_stored_tile_decoded_once(cmu_slide: Path, monkeypatch: pytest.Monk
         assert sum(1 for _ in reader.read(tiles)) == len(tiles) == 88
     # 8×11 tiles cover 2048×2816 px: columns 0..8 and rows 0..11 of the 240-px grid
     assert sorted(decoded) == [(0, c, r) for c in range(9) for r in range(12)]
+
+
+@pytest.mark.shared_data
+def test_tiny_cache_same_pixels(cmu_slide: Path) -> None:
+    """With no room to keep stored tiles, shared ones are decoded again: same pixels."""
+    with Slide.open(cmu_slide) as slide:
+        tiles = tile_grid(slide.metadata, None, tile_px=256)[:20]
+    with TileReader(cmu_slide, workers=2, cache_bytes=1) as reader:
+        got = [rgb for _, rgb in reader.read(tiles)]
+    for rgb, reference in zip(got, _plain(cmu_slide, tiles), strict=True):
+        assert np.array_equal(rgb, reference)

@@ -32,7 +32,10 @@ _VENDORS = frozenset({"aperio", "generic-tiff"})
 
 @dataclass(frozen=True)
 class _Level:
-    page: Any  # tifffile.TiffPage
+    decode: Any  # the page's tifffile decoder: (data, index, jpegtables=) -> (segment, ...)
+    jpegtables: bytes | None
+    offsets: tuple[int, ...]
+    counts: tuple[int, ...]
     width: int
     height: int
     tile_w: int
@@ -85,7 +88,17 @@ class TiffCells:
             matches = [p for p in pages if _same_level(p, width, height, tile)]
             if len(matches) == 1 and _decodable(matches[0]):
                 page = matches[0]
-                levels[index] = _Level(page, width, height, tile[0], tile[1], -(-width // tile[0]))
+                levels[index] = _Level(
+                    page.decode,  # built once here, not by racing threads
+                    page.jpegtables,
+                    tuple(int(v) for v in page.dataoffsets),
+                    tuple(int(v) for v in page.databytecounts),
+                    width,
+                    height,
+                    tile[0],
+                    tile[1],
+                    -(-width // tile[0]),
+                )
         if not levels:
             tiff.close()
             return None
@@ -105,16 +118,15 @@ class TiffCells:
         """
         fd = self._fd
         info = self._levels[level]
-        page = info.page
         index = row * info.columns + column
-        if fd is None or index >= len(page.dataoffsets):
+        if fd is None or index >= len(info.offsets):
             return None
-        count = int(page.databytecounts[index])
+        count = info.counts[index]
         if count == 0:  # a missing tile: OpenSlide paints it transparent
             return None
         try:
-            data = os.pread(fd, count, int(page.dataoffsets[index]))
-            segment, _, _ = page.decode(data, index, jpegtables=page.jpegtables)
+            data = os.pread(fd, count, info.offsets[index])
+            segment, _, _ = info.decode(data, index, jpegtables=info.jpegtables)
         except Exception as error:  # noqa: BLE001 - OpenSlide reports a corrupt tile its own way
             logger.debug("tile %d of level %d not decoded here: %s", index, level, error)
             return None
