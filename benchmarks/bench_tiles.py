@@ -4,8 +4,10 @@ Every run opens fresh handles (OpenSlide's tile cache starts cold), reads every 
 the level-0 grid once and converts it to an RGB numpy array. Rounds run every reader once, in an
 order that rotates from round to round, so load from other processes hits all alike; the table
 gives each reader's median tiles/s and the median (and range) of its per-round ratio to the plain
-loop of the same round. A last row measures the machine itself: GIL-free work (zlib) on 2 threads
-against 1 thread in the same rounds, the most 2 workers could gain while the machine is shared.
+loop of the same round, and ``cpu ratio``, the plain loop's CPU seconds (all threads of the process)
+over the reader's: the work saved, whatever share of the cores other processes leave. A last row
+measures the machine itself: GIL-free work (zlib) on 2 threads against 1 thread in the same
+rounds, the most that 2 workers could gain in wall time while the machine is shared.
 """
 
 from __future__ import annotations
@@ -76,21 +78,23 @@ def zlib_seconds(threads: int, chunks: int) -> float:
 
 def interleaved(
     runs: dict[str, Callable[[], object]], repeats: int, zlib_chunks: int
-) -> tuple[dict[str, list[float]], list[float]]:
-    """Seconds per run of each reader, per round, and the machine's 2-thread ratio per round."""
+) -> tuple[dict[str, list[float]], dict[str, list[float]], list[float]]:
+    """Wall and CPU seconds of each reader per round, and the machine's 2-thread ratio per round."""
     for run in runs.values():
         run()  # warm-up: page cache and imports
     seconds: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     ceiling: list[float] = []
     names = list(runs)
     for round_ in range(repeats):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             runs[name]()
             seconds[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
         ceiling.append(zlib_seconds(1, zlib_chunks) / zlib_seconds(2, zlib_chunks))
-    return seconds, ceiling
+    return seconds, cpu, ceiling
 
 
 def bench_reader(path: Path, tile_px: int, repeats: int) -> None:
@@ -121,15 +125,15 @@ def bench_reader(path: Path, tile_px: int, repeats: int) -> None:
     start = time.perf_counter()
     plain_loop(path, tiles)
     chunks = max(2, 2 * round((time.perf_counter() - start) / per_chunk / 2))
-    seconds, ceiling = interleaved(runs, repeats, chunks)
-    ref = seconds[REFERENCE]
-    print(f"{'reader':<30}{'tiles/s':>9}{'ratio':>8}{'min':>7}{'max':>7}")
+    seconds, cpu, ceiling = interleaved(runs, repeats, chunks)
+    ref, ref_cpu = seconds[REFERENCE], statistics.median(cpu[REFERENCE])
+    print(f"{'reader':<30}{'tiles/s':>9}{'ratio':>8}{'min':>7}{'max':>7}{'cpu ratio':>11}")
     for name, values in seconds.items():
         ratios = [r / v for r, v in zip(ref, values, strict=True)]
         rate = len(tiles) / statistics.median(values)
         print(
             f"{name:<30}{rate:>9.1f}{statistics.median(ratios):>8.2f}"
-            f"{min(ratios):>7.2f}{max(ratios):>7.2f}"
+            f"{min(ratios):>7.2f}{max(ratios):>7.2f}{ref_cpu / statistics.median(cpu[name]):>11.2f}"
         )
     print(
         f"{CEILING:<30}{'':>9}{statistics.median(ceiling):>8.2f}"
