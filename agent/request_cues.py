@@ -148,6 +148,16 @@ _GRADE_CRITERIA_RE = re.compile(
 )
 """A grading system's criteria ("ISUP grade 3 criterion - at which magnification is it
 assessed?"): textbook, whatever "it" or "magnification" the question holds."""
+_STAGING_RE = re.compile(
+    r"^(?![^?]*\b(?:you|we|your|our)\b)[^?]*(?:"
+    r"\b(?:size\s+)?(?:cut[\s-]?offs?|thresholds?|criteri(?:a|on)|definition)\s+(?:for|of)\s+"
+    r"(?:an?\s+|calling\s+(?:it\s+)?(?:an?\s+)?)?"
+    r"(?!(?:this|that|these|those|it|here|there|the\s+(?:view|field|region|slide|image|count)))[a-z]|"
+    r"\b(?:p?[tnm]\s*(?:category|categories|stage|staging)|ajcc|tnm)\b|"
+    r"\bp?[tn]\d[a-d]?\s+(?:vs\.?|versus|from|and|or)\s+p?[tn]\d[a-d]?\b)"
+)
+"""A staging or definitional threshold ("the size cutoff for a micrometastasis", "does ENE
+change the N category", "N1a vs N1b"): textbook, whatever size or number the question holds."""
 _NOT_A_TERM = (
     r"(?!(?:this|that|these|those|it|here|there|we|you|i|"
     r"the\s+(?:view|field|region|slide|image))\b)"
@@ -555,6 +565,7 @@ def grammar_cue(clause: str) -> str | None:
         _MEANS_RE.search(clause)
         or _LOOKS_ON_SLIDES_RE.search(clause)
         or _GRADE_CRITERIA_RE.search(clause)
+        or _STAGING_RE.search(clause)
     ):
         return "knowledge"
     same = _SAME_ANALYSIS_RE.search(clause)

@@ -141,6 +141,22 @@ _RELATION_RE = re.compile(
 )
 """A verb or a place relative to something else in the thing asked about ("cells wrapping
 around a nerve", "a stromal reaction around these glands", "into the fat"): more than a class."""
+_LEADING_NAV_RE = re.compile(
+    r"\s*(?:(?:ok|so|now|then|and|please|pls)\s+)*(?:go|take\s+me|navigate|move|jump|head|"
+    r"bring\s+up|open|show\s+me|zoom)\b"
+)
+_ANALYSIS_WORD_RE = re.compile(
+    r"\b(?:classif\w*|count\w*|composition|breakdown|detect\w*|segment\w*|mask\w*|outline\w*|"
+    r"enumerat\w*|measur\w*|quantif\w*|how\s+(?:many|much)|percent\w*|proportion|density|area)\b"
+)
+_SPREAD_RE = re.compile(
+    r"\b(?:does|do|did|is|are|has|have)\s+(?:the\s+|this\s+|that\s+)?(?:tumou?r|carcinoma|"
+    r"cancer|lesion|neoplasm|it|they|cells)\s+(?:\w+\s+)?(?:go(?:es|ing)?\s+(?:through|into|"
+    r"beyond|past)|extend\w*|invad\w*|penetrat\w*|breach\w*|cross\w*|reach\w*|involv\w*|"
+    r"infiltrat\w*|abut\w*|touch\w*|spread\w*)"
+)
+"""Whether a tumour reaches or passes a structure ("does the tumour go through the capsule",
+"is it involving the margin"): a visual question, whatever class it names."""
 _MEASURE_ONLY_RE = re.compile(
     r"\s*(?:and\s+)?(?:[\w-]+\s+){0,2}[\w-]+[\s-]wise\s*|"
     r"\s*(?:and\s+|so\s+)?what\s+is\s+(?:the\s+)?different(?:ce)?\b[^?.;]*"
@@ -427,6 +443,8 @@ class SemanticRouter:
         by_name = self._by_name
         if "vqa" not in by_name:
             return None
+        if _SPREAD_RE.search(clause):
+            return "vqa"
         asked = visual_question(clause)
         choices = either_choices(clause)
         if asked is None and choices and "composition" in by_name:
@@ -548,6 +566,14 @@ class SemanticRouter:
                     and len(set(region_refs(clause))) < 2
                 )
                 or (cue == "zoom" and name == "classify" and NAV_VERB_RE.search(clause))
+                # "go to the largest fragment, that should be the thyroid lobe": a place to
+                # go, described; nothing in it orders an analysis
+                or (
+                    cue == "zoom"
+                    and name in ("segment", "detect", "composition", "wsi_classify")
+                    and _LEADING_NAV_RE.match(clause)
+                    and not _ANALYSIS_WORD_RE.search(clause)
+                )
                 # "go to the most cellular area": a place to go, not an outline to draw
                 or (cue == "zoom" and name == "segment" and HOTSPOT_RE.search(clause))
                 # "give me an overview of the slide": a low-power view, not the case's summary

@@ -435,6 +435,9 @@ def test_a_dismissed_view_adds_no_step(router: SemanticRouter) -> None:
         "would you call these nuclei vesicular?",
         "is this consistent with a tubulovillous adenoma?",
         "does the epithelium here show surface maturation?",
+        # whether the tumour reaches or passes a structure, whatever class it names
+        "does the tumour go through the full thickness of the capsule here?",
+        "is it involving the inked margin?",
     ],
 )
 def test_visual_questions_in_their_common_forms_go_to_vqa(
@@ -450,6 +453,10 @@ def test_visual_questions_in_their_common_forms_go_to_vqa(
         "how is pancreatic neuroendocrine tumour graded?",
         "what is the difference between an adenoma and an adenocarcinoma",
         "which IHC would separate mesothelioma from adenocarcinoma",
+        # staging and definitional thresholds, whatever size or number they hold
+        "what is the size cutoff for a micrometastasis?",
+        "does extranodal extension change the N category in thyroid cancer",
+        "for PTC, what separates N1a from N1b?",
     ],
 )
 def test_textbook_questions_in_their_common_forms_run_no_tool(
@@ -458,6 +465,13 @@ def test_textbook_questions_in_their_common_forms_run_no_tool(
     plan = _plan(router, request_text, views=1)
     assert plan.steps == []
     assert plan.knowledge
+
+
+def test_a_place_described_is_only_a_place(router: SemanticRouter) -> None:
+    """What the user expects to find there orders no analysis."""
+    plan = _plan(router, "Go to the largest fragment, that should be the thyroid lobe. 5x", views=0)
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["region_index"] == 1
 
 
 def test_spoken_numbers_are_read_as_digits() -> None:
