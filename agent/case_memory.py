@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 MAX_LIST = 32
-ANALYSIS_TOOLS = ("segment", "detect", "classify")
+ANALYSIS_TOOLS = ("segment", "detect", "classify", "composition")
 RANK_FIELD = {"detect": "count", "segment": "area_fraction"}
 """The output field parts set side by side are ranked by ("which quadrant has the most
 nuclei?"): the answer ranks them by it, and "that quadrant" after it is the first."""

@@ -80,7 +80,10 @@ AGENT_FUNCTIONS: tuple[dict[str, Any], ...] = (
                             ]
                         },
                     },
-                    "analysis": {"type": "string", "enum": ["detect", "segment", "classify"]},
+                    "analysis": {
+                        "type": "string",
+                        "enum": ["detect", "segment", "classify", "composition"],
+                    },
                 },
                 "required": ["kind"],
             },

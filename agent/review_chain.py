@@ -271,6 +271,9 @@ def _difference(a: Evidence, b: Evidence) -> Writer | None:
     if _label_field(a):
         return _compare_labels(a, b)
     cls = tool_class(a.tool)
+    if cls is not None and cls.compare_shares:
+        named = cls.shares_named(str(a.inputs.get("question") or ""))
+        return _compare_shares(a, b, cls.compare_shares, named)
     w = Writer()
     written: list[str] = []
     for m in cls.compare_metrics if cls is not None else ():
@@ -293,6 +296,46 @@ def _difference(a: Evidence, b: Evidence) -> Writer | None:
                 " The two regions differ in size, so their counts are not directly comparable, "
                 f"and without µm/px {fair} per mm² cannot be given."
             )
+    return w if w.render() else None
+
+
+_SHARE_FLOOR = 0.05
+"""A class is compared when it holds at least this share of either region."""
+_MAX_SHARES = 4
+
+
+def _compare_shares(a: Evidence, b: Evidence, field: str, named: list[str]) -> Writer | None:
+    """How much more of each class one region holds: the classes asked about, then the rest.
+
+    A class is shown when it is asked about or holds ``_SHARE_FLOOR`` of either region.
+    """
+    sa, sb = a.output.get(field), b.output.get(field)
+    if not isinstance(sa, dict) or not isinstance(sb, dict):
+        return None
+    shared = [
+        k
+        for k in sa
+        if k in sb and isinstance(sa[k], int | float) and isinstance(sb[k], int | float)
+    ]
+    asked = [k for k in named if k in shared]
+    shown = (
+        asked
+        + sorted(
+            (k for k in shared if max(sa[k], sb[k]) >= _SHARE_FLOOR and k not in asked),
+            key=lambda k: (-max(sa[k], sb[k]), shared.index(k)),
+        )[: max(0, _MAX_SHARES - len(asked))]
+    )
+    w = Writer()
+    for k in shown:
+        if w.render():
+            w.text(" ")
+        words = ("higher", "lower")
+        _metric(w, a, b, f"{field}.{k}", "share", "%", 0, words, " percentage points", k)
+    if w.render() and _sizes_differ(a, b):
+        w.text(
+            " The regions differ in size; each share is of its own region's tiles, so the "
+            "shares compare fairly."
+        )
     return w if w.render() else None
 
 
@@ -319,9 +362,20 @@ def _metric(
     decimals: int | None,
     words: tuple[str, str],
     unit_text: str,
+    quoted: str | None = None,
 ) -> None:
+    """One sentence comparing the number at ``path`` in two outputs.
+
+    ``quoted``: a class name the measure is of ("the <quoted> share"), quoted from ``a``'s
+    output rather than written as a term.
+    """
+    subject = Writer().text("The ")
+    if quoted is not None:
+        subject.quote(quoted, a.id).text(f" {what}")
+    else:
+        subject.text(what or "number of " + _noun(a))
     scale = 100.0 if unit == "%" else 1.0
-    va, vb = scale * float(a.output[path]), scale * float(b.output[path])
+    va, vb = scale * float(_value(a, path)), scale * float(_value(b, path))
     hi, lo = (a, b) if va >= vb else (b, a)
     shown_a = Writer().num(va, a.id, path, unit=unit, decimals=decimals)
     shown_b = Writer().num(vb, b.id, path, unit=unit, decimals=decimals)
@@ -341,7 +395,7 @@ def _metric(
         tolerance=step,
     )
     if diff.claims[0].value == 0:
-        w.text(f"The {what or 'number of ' + _noun(a)} is the same in ")
+        w.extend(subject).text(" is the same in ")
         w.extend(where_of(a.output, a.id)).text(" and ").extend(where_of(b.output, b.id))
         w.text(" (difference ").extend(diff).text(f"{unit_text}: ").extend(shown_a)
         w.text(f"{suffix} vs ").extend(shown_b).text(f"{suffix}).")
@@ -351,9 +405,17 @@ def _metric(
         w.extend(_cap(where_of(a.output, a.id))).text(" has ").extend(diff)
         w.text(f" {word} {_noun(a)} than ").extend(where_of(b.output, b.id)).extend(values)
         return
-    w.text(f"The {what} is ").extend(diff).text(f"{unit_text} {word} in ")
+    w.extend(subject).text(" is ").extend(diff).text(f"{unit_text} {word} in ")
     w.extend(where_of(a.output, a.id)).text(" than in ").extend(where_of(b.output, b.id))
     w.extend(values)
+
+
+def _value(ev: Evidence, path: str) -> float:
+    """The number at a dotted output path ("count", "shares.adipose")."""
+    node: object = ev.output
+    for part in path.split(".") if path not in ev.output else [path]:
+        node = node[part] if isinstance(node, dict) else None
+    return float(node) if isinstance(node, int | float) else 0.0
 
 
 def _compare_labels(a: Evidence, b: Evidence) -> Writer:

@@ -74,8 +74,19 @@ _DETECT_RE = re.compile(
 )
 _CLASSIFY_RE = re.compile(
     r"\bclassif(?:y|ied|ications?|iers?)\b|\b(?:labels?|tissue\s+types?|class(?:es)?)\b|"
-    r"\bsame\s+(?:\w+\s+)?type\b|\bsame\s+tissue\b|\btissue[\s-]+wise\b|\b(?:tissue\s+)?composition\b|\bkind\s+of\s+tissue\b"
+    r"\bsame\s+(?:\w+\s+)?type\b|\bsame\s+tissue\b|\btissue[\s-]+wise\b|\bkind\s+of\s+tissue\b"
 )
+_COMPOSITION_RE = re.compile(
+    r"\b(?:tissue\s+)?composition\b|\b(?:class|tissue)\s+(?:shares?|proportions?|breakdown|"
+    r"make-?up|percentages?)\b|"
+    r"\b(?:more|less|most|least|fewer|higher|lower|bigger|larger|smaller)\s+(?:\w+\s+)?"
+    r"(?:tumou?r|necro\w*|debris|muc(?:us|in)|fat|adipose|lymphocyt\w*|muscle)\b|"
+    r"\b(?:tumou?r|necro\w*|debris|muc(?:us|in)|fat|adipose|lymphocyt\w*|muscle)\s+"
+    r"(?:content|burden|shares?|fractions?|proportions?|percentages?|%|by\s+area)\b|"
+    r"\bhow\s+much\s+(?:\w+\s+)?(?:tumou?r|necro\w*|debris|muc(?:us|in)|fat|adipose|lymphocyt\w*|muscle)\b"
+)
+"""A comparison by the tile classifier's class shares ("which had more tumour?", "compare
+the composition", "necrosis fraction in both")."""
 _NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")
 _PART_RE = re.compile(r"\b(epitheli(?:um|al)|stroma(?:l)?|cellular(?:ity)?)\b")
 
@@ -85,7 +96,7 @@ class CompareRequest:
     """Compare two (or more) earlier regions by an analysis (None: the case's latest one)."""
 
     regions: tuple[RegionRef, ...]
-    tool: Literal["segment", "detect", "classify"] | None = None
+    tool: Literal["segment", "detect", "classify", "composition"] | None = None
     what: str | None = None
     nuclei: bool = False
     last: int | None = None
@@ -193,7 +204,7 @@ def parse_compare(low: str) -> CompareRequest | None:
 
 def compare_of(low: str, regions: tuple[RegionRef, ...]) -> CompareRequest:
     """The comparison of ``regions`` by the analysis ``low`` names (None: the latest one)."""
-    tool: Literal["segment", "detect", "classify"] | None = None
+    tool: Literal["segment", "detect", "classify", "composition"] | None = None
     what = None
     part = _PART_RE.search(low)
     if _SEGMENT_RE.search(low):
@@ -201,6 +212,8 @@ def compare_of(low: str, regions: tuple[RegionRef, ...]) -> CompareRequest:
         what = _part_name(part.group(1)) if part else "nuclei"
     elif _DETECT_RE.search(low):
         tool = "detect"
+    elif _COMPOSITION_RE.search(low):
+        tool = "composition"
     elif _CLASSIFY_RE.search(low):
         tool = "classify"
     elif part and part.group(1).startswith("cellular"):

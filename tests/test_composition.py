@@ -98,3 +98,41 @@ def test_an_extent_question_on_an_earlier_region_uses_its_box(
     assert ev["output"]["tiles_used"] == 2
     assert ev["output"]["shares"]["colorectal adenocarcinoma epithelium"] == 0.0
     assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
+@pytest.fixture
+def mucosa_and_tumour(shared_data: Path, tmp_path: Path) -> Path:
+    """Normal mucosa on the left half (2 × 2 tiles), colorectal carcinoma on the right half."""
+    kather = shared_data / "kather_mopadi"
+    normal = Image.open(kather / "CRC-VAL-HE-7K" / "NORM-TCGA-YLVCMEHK.tif").convert("RGB")
+    carcinoma = Image.open(kather / "TCGA-AD-6964-01Z-00-DX1_COAD" / "Tile_(22016,11776).jpg")
+    tiles = [  # both at the classifier's scale: the Kather tile as it is, a crop of the TCGA one
+        np.asarray(normal.resize((TILE_PX, TILE_PX))),
+        np.asarray(carcinoma.convert("RGB").crop((144, 144, 144 + TILE_PX, 144 + TILE_PX))),
+    ]
+    row = np.hstack([tiles[0], tiles[0], tiles[1], tiles[1]])
+    path = tmp_path / "mucosa-and-tumour.png"
+    Image.fromarray(np.vstack([row, row])).save(path)
+    return path
+
+
+def test_two_views_are_compared_by_their_class_shares(
+    copilot: Copilot, models_home: Path, mucosa_and_tumour: Path
+) -> None:
+    """ "Which had more tumour?" runs the composition of each view and compares its shares."""
+    copilot.ask(mucosa_and_tumour, "show the region from (0, 0) to (448, 448)", "cmp")
+    copilot.ask(mucosa_and_tumour, "show the region from (448, 0) to (896, 448)", "cmp")
+    r = copilot.ask(mucosa_and_tumour, "which had more tumour, view 1 or view 2?", "cmp")
+    assert r.exit_code == 0
+    assert [e["tool"] for e in r.evidence] == ["composition", "composition"]
+    one, two = (e["output"] for e in r.evidence)
+    assert (one["region_box"], two["region_box"]) == ([0, 0, 448, 448], [448, 0, 896, 448])
+    tumour = "colorectal adenocarcinoma epithelium"
+    a, b = round(100 * one["shares"][tumour]), round(100 * two["shares"][tumour])
+    assert b > a
+    # the class asked about first, every share cited from the two regions' evidence
+    assert (
+        f"Comparison: The {tumour} share is {b - a} percentage points lower in region #1 than "
+        f"in region #2 ({a}% vs {b}%)."
+    ) in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]

@@ -92,7 +92,16 @@ class Tool(ABC):
 
     compare_metrics: ClassVar[tuple[CompareMetric, ...]] = ()
     """The numbers two of this tool's outputs (two regions) are compared by, in order."""
+    compare_shares: ClassVar[str | None] = None
+    """An output mapping of class → share of the region (a fraction) two outputs are compared
+    by, class by class ("the tumour share is 30 percentage points higher in region #1")."""
     compare_fairly_by: ClassVar[str] = ""
+
+    @classmethod
+    def shares_named(cls, question: str) -> list[str]:
+        """The keys of ``compare_shares`` a question names ("more tumour?"), to compare first."""
+        return []
+
     """The measure that stays fair when the two regions differ in size ("the density")."""
     opinions: ClassVar[tuple[str, ...]] = ()
     """Output paths (``*`` for any key or index) holding a model's free-text statements (a VQA

@@ -159,6 +159,14 @@ class CompositionTool(ExpertTool):
     class_words = ("colorectal", "colon", "epitheli", "adeno", "smooth", "mucosa", "tissue")
     Input = CompositionInput
     Output = CompositionOutput
+    compare_shares = "shares"
+
+    @classmethod
+    def shares_named(cls, question: str) -> list[str]:
+        """The classes a question names, in the classifier's order."""
+        low = " ".join(question.lower().split())
+        return [c for c in LABELS if c in CLASS_WORDS and re.search(CLASS_WORDS[c], low)]
+
     claimable = {
         "shares.*": "fraction",
         "tiles.*": "count",
