@@ -176,3 +176,69 @@ def test_cli_build_unreadable_source_is_one_line(
     assert err.count("\n") == 1, err
     assert "cannot read knowledge-graph source" in err
     assert "Traceback" not in err
+
+
+def _chroma_facts_about(store: KGStore, subject: str) -> list:
+    """What Chroma's metadata filter returns for ``subject`` (the reference for the index)."""
+    from memory.kg.store import FACTS, _fact
+
+    col = store._chroma().get_collection(FACTS, embedding_function=None)
+    res = col.get(where={"subject": subject}, include=["documents", "metadatas"])
+    rows = zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+    return sorted((_fact(*r) for r in rows), key=lambda f: f.id)
+
+
+def test_subject_index_answers_as_chroma_and_is_rebuilt_when_stale(
+    tmp_path: Path, kg_store_dir: Path
+) -> None:
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "kg"
+    shutil.copytree(kg_store_dir, copy)
+    index_file = copy / "subjects.sqlite3"
+    assert index_file.is_file()  # written by the build, beside chroma.sqlite3
+    store = KGStore(Settings(home=tmp_path / "home", kg_path=copy))
+    subjects = ["DOID:3910", "DOID:1612", "DOID:684"]
+    for subject in subjects:
+        want = _chroma_facts_about(store, subject)
+        assert want
+        assert store.facts_about(subject) == want
+    is_a = store.facts_about("DOID:3910", ("is_a",))
+    assert is_a
+    assert {f.predicate for f in is_a} == {"is_a"}
+    assert store.facts([is_a[0].id, "nope#x"]) == [is_a[0]]
+    assert {f.predicate for f in store.facts_with(["grading"])} == {"grading"}
+    store.close()
+
+    index_file.unlink()  # missing: rebuilt from Chroma at the first look-up
+    store = KGStore(Settings(home=tmp_path / "home", kg_path=copy))
+    assert store.facts_about("DOID:3910") == _chroma_facts_about(store, "DOID:3910")
+    assert index_file.is_file()
+    store.close()
+
+    with sqlite3.connect(index_file) as conn:  # stale: another build's token, a fact lost
+        conn.execute("UPDATE meta SET value = 'another-build' WHERE key = 'token'")
+        conn.execute("DELETE FROM facts WHERE subject = 'DOID:1612'")
+    conn.close()
+    store = KGStore(Settings(home=tmp_path / "home", kg_path=copy))
+    assert store.facts_about("DOID:1612") == _chroma_facts_about(store, "DOID:1612") != []
+    store.close()
+
+
+def test_query_embeddings_are_cached_per_process(kg_settings: Settings, monkeypatch) -> None:
+    store = KGStore(kg_settings)
+    embedder = store.embedder
+    question = "which cells does a cholangiocarcinoma come from, cache test"
+    first = store.query_facts(question, k=2)
+    calls: list[list[str]] = []
+    encode = embedder._encode
+    monkeypatch.setattr(
+        embedder, "_encode", lambda texts, **kw: calls.append(texts) or encode(texts, **kw)
+    )
+    again = store.query_facts(question, k=2)
+    assert calls == []  # answered from the cache
+    assert [h.fact.id for h in again] == [h.fact.id for h in first]
+    mixed = embedder.encode([question, "a text not seen before"])
+    assert calls == [["a text not seen before"]]
+    assert mixed[0] == embedder.encode([question])[0]

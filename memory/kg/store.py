@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,6 +26,7 @@ from core.errors import ConfigError
 from core.settings import Settings
 from memory.kg.embed import Embedder, shared_embedder
 from memory.kg.model import Entity, Fact, Graph
+from memory.kg.subject_index import TOKEN_KEY, SubjectIndex
 
 __all__ = ["BuildReport", "KGStats", "KGStore", "NameHit", "ScoredFact", "normalise"]
 
@@ -34,6 +38,8 @@ _PAGE = 5000
 _BATCH = 512
 _DB_FILE = "chroma.sqlite3"
 """The database file of an embedded (PersistentClient) store, written when it is first opened."""
+_INDEX_FILE = "subjects.sqlite3"
+"""The subject index (``memory.kg.subject_index``) beside an embedded store's database."""
 _SPELLING = (("tumour", "tumor"), ("oesophag", "esophag"), ("haem", "hem"), ("oedema", "edema"))
 
 
@@ -105,12 +111,24 @@ class KGStore:
         self._entities: dict[str, Entity] | None = None
         self._generation = 0  # counts builds: a name index read during a build is not kept
         self._lock = threading.Lock()
+        self._subject_index = SubjectIndex(self._index_path())
+        self._index_checked = -1
+        """The generation whose subject index was found consistent with Chroma (-1: none)."""
+        self._index_lock = threading.Lock()
 
     # -- connection ----------------------------------------------------------------------------
     @property
     def where(self) -> str:
         """The Chroma server URL or the embedded store's folder."""
         return self._settings.kg_chroma_url or str(self._settings.kg_dir)
+
+    def _index_path(self) -> Path:
+        """Beside an embedded store's database; under home for a Chroma server (one per URL)."""
+        url = self._settings.kg_chroma_url
+        if not url:
+            return self._settings.kg_dir / _INDEX_FILE
+        key = hashlib.sha256(url.encode()).hexdigest()[:16]
+        return self._settings.home / "kg-index" / f"{key}-{_INDEX_FILE}"
 
     def _chroma(self) -> Any:
         with self._lock:
@@ -160,6 +178,7 @@ class KGStore:
                     if session is not None:
                         session.close()
                 self._client = None
+        self._subject_index.close()
 
     def _collection(self, name: str, *, create: bool) -> Any:
         client = self._chroma()
@@ -227,13 +246,15 @@ class KGStore:
             e2, r2 = self._sync(FACTS, rows, "facts", progress)
             embedded, removed = embedded + e2, removed + r2
             col = self._collection(FACTS, create=True)
-            col.modify(
-                metadata={
-                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "sources": json.dumps(graph.sources, sort_keys=True),
-                    "embedding_model": self.embedder.name,
-                }
-            )
+            token = uuid.uuid4().hex
+            meta = {
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "sources": json.dumps(graph.sources, sort_keys=True),
+                "embedding_model": self.embedder.name,
+            }
+            if self._write_index(graph.facts, token):
+                meta[TOKEN_KEY] = token
+            col.modify(metadata=meta)
         self._forget_names()
         return BuildReport(
             entities=len(graph.entities),
@@ -339,7 +360,14 @@ class KGStore:
         ]
 
     def facts_about(self, subject: str, predicates: Iterable[str] | None = None) -> list[Fact]:
-        """Every fact whose subject is ``subject`` (optionally of the given predicates)."""
+        """Every fact whose subject is ``subject`` (optionally of the given predicates), by id.
+
+        Read from the subject index (a B-tree look-up, whatever the graph's size); from
+        Chroma's metadata filter only when no index can be kept.
+        """
+        index = self.subject_index()
+        if index is not None:
+            return index.about(subject, predicates)
         col = self._collection(FACTS, create=False)
         if col is None:
             return []
@@ -354,9 +382,14 @@ class KGStore:
 
     def facts_with(self, predicates: Iterable[str]) -> list[Fact]:
         """Every fact of these predicates (a few dozen for the curated ones), sorted by id."""
-        col = self._collection(FACTS, create=False)
         wanted = sorted(set(predicates))
-        if col is None or not wanted:
+        if not wanted:
+            return []
+        index = self.subject_index()
+        if index is not None:
+            return index.with_predicates(wanted)
+        col = self._collection(FACTS, create=False)
+        if col is None:
             return []
         where = {"predicate": wanted[0]} if len(wanted) == 1 else {"predicate": {"$in": wanted}}
         res = col.get(where=where, include=["documents", "metadatas"])
@@ -368,15 +401,60 @@ class KGStore:
 
     def facts(self, ids: Iterable[str]) -> list[Fact]:
         """The facts with these ids (unknown ids are left out)."""
-        col = self._collection(FACTS, create=False)
         wanted = list(dict.fromkeys(ids))
-        if col is None or not wanted:
+        if not wanted:
+            return []
+        index = self.subject_index()
+        if index is not None:
+            return index.by_ids(wanted)
+        col = self._collection(FACTS, create=False)
+        if col is None:
             return []
         res = col.get(ids=wanted, include=["documents", "metadatas"])
         return [
             _fact(rid, doc, meta)
             for rid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
         ]
+
+    # -- subject index -------------------------------------------------------------------------
+    def subject_index(self) -> SubjectIndex | None:
+        """The subject index, consistent with Chroma's facts; None when there are no facts.
+
+        Checked once per build seen by this store: an index that is missing, unreadable or
+        stamped with another token than the facts collection's is rebuilt from Chroma's
+        records (and both stamped anew). None also when the index cannot be written (a
+        read-only folder): the look-ups then use Chroma's metadata filter.
+        """
+        with self._index_lock:
+            generation = self._generation
+            if self._index_checked == generation:
+                return self._subject_index
+            col = self._collection(FACTS, create=False)
+            if col is None:
+                return None
+            meta = dict(col.metadata or {})
+            token = meta.get(TOKEN_KEY)
+            if token is None or self._subject_index.token() != token:
+                logger.info(
+                    "rebuilding the knowledge graph's subject index %s", self._subject_index.path
+                )
+                facts = [_fact(rid, doc, m) for rid, doc, m in _paged_facts(col)]
+                token = uuid.uuid4().hex
+                if not self._write_index(facts, token):
+                    return None
+                col.modify(metadata={**meta, TOKEN_KEY: token})
+            self._index_checked = generation
+            return self._subject_index
+
+    def _write_index(self, facts: Iterable[Fact], token: str) -> bool:
+        """Write the subject index; False (logged) when its folder cannot be written."""
+        try:
+            n = self._subject_index.write(facts, token)
+        except (OSError, sqlite3.Error) as exc:
+            logger.warning("cannot write the subject index %s: %s", self._subject_index.path, exc)
+            return False
+        logger.info("subject index %s: %d facts", self._subject_index.path, n)
+        return True
 
     def entity(self, entity_id: str) -> Entity | None:
         """The entity with this id, with its names, or None."""
@@ -465,6 +543,16 @@ def _paged(col: Any, include: list[str]) -> Iterator[tuple[str, dict[str, Any]]]
         metas = res.get("metadatas") or [None] * len(ids)
         yield from zip(ids, metas, strict=True)
         offset += len(ids)
+
+
+def _paged_facts(col: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    offset = 0
+    while True:
+        res = col.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+        if not res["ids"]:
+            return
+        yield from zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+        offset += len(res["ids"])
 
 
 def _fact(rid: str, doc: str, meta: dict[str, Any]) -> Fact:
