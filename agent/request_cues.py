@@ -149,7 +149,7 @@ _GRADE_CRITERIA_RE = re.compile(
 """A grading system's criteria ("ISUP grade 3 criterion - at which magnification is it
 assessed?"): textbook, whatever "it" or "magnification" the question holds."""
 _STAGING_RE = re.compile(
-    r"^(?![^?]*\b(?:you|we|your|our)\b)[^?]*(?:"
+    r"^(?![^?]*\b(?:you|we|your|our|i)\b)[^?]*(?:"
     r"\b(?:size\s+)?(?:cut[\s-]?offs?|thresholds?|criteri(?:a|on)|definition)\s+(?:for|of)\s+"
     r"(?:an?\s+|calling\s+(?:it\s+)?(?:an?\s+)?)?"
     r"(?!(?:this|that|these|those|it|here|there|the\s+(?:view|field|region|slide|image|count)))[a-z]|"
@@ -365,7 +365,7 @@ NOT_A_FEATURE_RE = re.compile(
 """A clause starting with one of these is not a bare noun phrase."""
 _DISEASE_RE = re.compile(
     r"\w+(?:oma|omas)\b|\bcarcinoma|\bcancer|\bneoplasm|\bsyndrome|\w+itis\b|\w+plasia\b|"
-    r"\bpolyps?\b|"
+    r"\bpolyps?\b|\bcysts?\b|\bkeratos[ie]s\b|\bn(?:a)?ev(?:us|i)\b|"
     r"\bdisease|\b(?:[A-Z]{2,6}|[A-Z]{2,5}-[A-Z0-9]{1,3})s?\b"
 )
 _NOT_DISEASE = frozenset({"ROI", "ROIS", "WSI", "HPF", "ICD", "OK", "MM", "PX", "UM", "ID", "PDF"})
@@ -540,7 +540,7 @@ def grammar_cue(clause: str) -> str | None:
         _SUMMARY_RE.search(clause)
         and not names_disease(clause)
         and re.search(
-            r"\b(?:tile|image|slide|case|region|view|field|findings?|results?|found|far|we|"
+            r"\b(?:tile|image|slide|case|regions?|views?|fields?|findings?|results?|found|far|we|"
             r"this|report|it|everything|all)\b",
             clause,
         )
@@ -706,7 +706,10 @@ _CLASS_WORD_RE = re.compile(
 """A tissue class the tile classifier knows, named in a yes-or-no question."""
 _SUMMARY_RE = re.compile(
     r"\b(?:summari[sz]e|summari[sz]ing|summary|sum\s+(?:it\s+|this\s+|things\s+|everything\s+)?up|"
-    r"recap|wrap\s+(?:it\s+|this\s+)?up)\b(?!\s+(?:of\s+)?(?:the\s+)?(?:literature|evidence|guidelines?))"
+    r"recap|wrap\s+(?:it\s+|this\s+)?up)\b(?!\s+(?:of\s+)?(?:the\s+)?(?:literature|evidence|guidelines?))|"
+    # "make me a table of the regions", "tabulate the counts of every view"
+    r"\b(?:tables?|tabulate|tabular|spreadsheet)\b(?=[^?.;]*\b(?:regions?|views?|fields?|rois?|"
+    r"counts|results|findings|everything|all)\b)"
 )
 """A summary asked for: of the case's findings, unless a disease is named."""
 _VISUAL_WORD_RE = re.compile(r"\b(?:describe|looks?|see|seen|appear\w*)\b")

@@ -467,6 +467,24 @@ def test_textbook_questions_in_their_common_forms_run_no_tool(
     assert plan.knowledge
 
 
+@pytest.mark.parametrize(
+    ("request_text", "kind"),
+    [
+        ("trichilemmal cyst then?", "knowledge"),  # a lesion's name alone: what it is
+        ("could it be a seborrheic keratosis then?", "knowledge"),
+        ("make me a table of the regions", "recall"),  # the case's findings, tabulated
+        ("tabulate the counts of all views", "recall"),
+    ],
+)
+def test_a_named_lesion_or_a_table_of_findings_runs_no_tool(
+    router: SemanticRouter, request_text: str, kind: str
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert plan.steps == []
+    answered_by = "knowledge" if plan.knowledge else (plan.lookup.kind if plan.lookup else None)
+    assert answered_by == kind
+
+
 def test_a_place_described_is_only_a_place(router: SemanticRouter) -> None:
     """What the user expects to find there orders no analysis."""
     plan = _plan(router, "Go to the largest fragment, that should be the thyroid lobe. 5x", views=0)
