@@ -12,6 +12,7 @@ import re
 
 from agent.case_memory import RANK_FIELD
 from agent.claims import Writer
+from agent.findings_table import TABLE_ASKED_RE, findings_table
 from agent.reasoner import add_facts, section_of, step_of, where_of
 from agent.state import CaseLookup, ChainStep, Evidence, Plan, ReasoningChain, RecalledFact, Roi
 from tools.phrasing import decimals_for
@@ -46,6 +47,10 @@ def compose_review(
         cites = _compare(steps, answer, evidence, earlier, lookup)
     else:
         cites = _recall_regions(steps, answer, earlier, lookup, rois)
+        table = _table(earlier, lookup) if TABLE_ASKED_RE.search(plan.request.lower()) else None
+        if table is not None:  # the regions' details stay in the chain's steps
+            lead = "The case's findings by region (earlier results, not re-run):\n\n"
+            answer = Writer().text(lead).extend(table)
         if _WHICH_RE.search(plan.request.lower()):
             _rank_counts(steps, answer, [e for e in earlier if e.id in cites])
     if plan.also is not None:  # a recall asked beside the comparison
@@ -67,6 +72,15 @@ def compose_review(
         step_of(len(steps) + 1, "conclude", answer.without_repeated_notes(), [*cites, *fact_ids])
     )
     return ReasoningChain(steps=steps)
+
+
+def _table(earlier: list[Evidence], lookup: CaseLookup) -> Writer | None:
+    """The recalled regions' results as a table (``agent.findings_table``)."""
+    regions = [
+        (n, [e for e in earlier if e.tool != "zoom" and e.output.get("roi_number") == n])
+        for n in lookup.rois
+    ]
+    return findings_table(regions)
 
 
 _WHICH_RE = re.compile(

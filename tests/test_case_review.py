@@ -644,3 +644,21 @@ def test_that_quadrant_after_a_ranking_is_the_one_ranked_first(copilot: Copilot)
         ("zoom", first),
         ("detect", first),
     ]  # not the last quadrant counted
+
+
+def test_a_table_of_the_regions_lists_each_regions_results(copilot: Copilot) -> None:
+    """ "Make me a table of the regions": one row per region, each cell cited and verified."""
+    tile = SHARED_DATA / "kather_mopadi" / "TCGA-AD-6964-01Z-00-DX1_COAD" / "Tile_(22016,11776).jpg"
+    one = copilot.ask(tile, "count the nuclei in the box (0,0)-(256,256)", "table")
+    two = copilot.ask(tile, "count the nuclei in the box (256,0)-(512,256)", "table")
+    r = copilot.ask(tile, "make me a table of the regions", "table")
+    assert r.evidence == []  # nothing re-run
+    counts = [t.evidence[-1]["output"]["count"] for t in (one, two)]
+    lines = r.answer.splitlines()
+    assert lines[2:6] == [
+        "| Region | Box (level-0 px) | Nuclei |",
+        "|---|---|---|",
+        f"| #1 | [0, 0, 256, 256] | {counts[0]} |",
+        f"| #2 | [256, 0, 512, 256] | {counts[1]} |",
+    ]
+    assert r.verification["status"] == "verified", r.verification["reasons"]
