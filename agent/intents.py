@@ -713,6 +713,9 @@ def box_spans(low: str) -> list[tuple[int, int, tuple[int, int, int, int]]]:
             box = (v[0], v[2], v[1], v[3])
         elif kind == "size":  # x, y, width, height
             box = (v[0], v[1], v[0] + v[2], v[1] + v[3])
+        elif kind == "centred":  # width, height, centre x, centre y
+            x0, y0 = v[2] - v[0] // 2, v[3] - v[1] // 2
+            box = (x0, y0, x0 + v[0], y0 + v[1])
         else:
             box = (v[0], v[1], v[2], v[3])
         out.append((m.start(), m.end(), box))
@@ -725,6 +728,8 @@ def _box_matches(low: str) -> list[tuple[re.Match[str], str]]:
     found += [(m, "size") for m in _XYWH_RE.finditer(low)]
     for pattern in (_CORNERS_RE, _BOX_RE, _PAIR_BOX_RE, _BARE_PAIRS_RE):
         found += [(m, "corners") for m in pattern.finditer(low)]
+    if found:  # "… and a 300 x 300 box centred at (800, 800)": a second box beside the first
+        found += [(m, "centred") for m in _CENTRED_BOX_RE.finditer(low)]
     kept: list[tuple[re.Match[str], str]] = []
     for m, kind in sorted(found, key=lambda f: (f[0].start(), -f[0].end())):
         if kept and m.start() < kept[-1][0].end():
@@ -740,6 +745,12 @@ def without_boxes(low: str) -> str:
     return low
 
 
+_CENTRED_BOX_RE = re.compile(
+    rf"\b({_NUM})\s*(?:x|×|by)\s*({_NUM})\s*(?:px|pixels?)?\s*(?:[a-z]+\s+){{0,2}}?"
+    rf"(?:cent(?:er|re)d|around)\s+(?:at|on)?\s*\(?\s*({_NUM}){_CS}({_NUM})\s*\)?"
+)
+"""A box by its size and centre (level-0 px): read only beside another box, since a field of a
+size centred on a point alone is a view at that point."""
 _PAIR_BOX_RE = re.compile(
     rf"\(\s*({_NUM}){_CS}({_NUM})\s*\)\s*(?:to|-|–)\s*\(\s*({_NUM}){_CS}({_NUM})\s*\)"
 )

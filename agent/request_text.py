@@ -199,7 +199,8 @@ _THOUSANDS_RE = re.compile(r"\b([xy]\s*[=:]?\s*)(\d{1,3}),(\d{3})\b(?!,\d)")
 _THOUSANDS_PAIR_RE = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{3})\s*,\s+(\d{1,3}),(\d{3})\b(?!,\d)")
 """"centre on 52,000, 38,500": a point written with thousands separators."""
 _THOUSANDS_RANGE_RE = re.compile(
-    r"(?<![\d,.])(\d{1,3}),(\d{3})\b(?!,\d)(?=\s*(?:to|-|–|across|down|wide|high|px)\b|(?<=to\s\d)|$)|"
+    r"(?<![\d,.])(?<!\bon\s)(?<!\bat\s)(?<!\()(?<!around\s)"
+    r"(\d{1,3}),(\d{3})\b(?!,\d)(?=\s*(?:to|-|–|across|down|wide|high|px)\b|(?<=to\s\d)|$)|"
     r"(?<=\bto\s)(\d{1,3}),(\d{3})\b(?!,\d)"
 )
 """"from 70,000 to 76,000 across": the ends of a range written with thousands separators."""

@@ -211,6 +211,11 @@ def test_two_boxes_in_two_notations_are_compared() -> None:
     low = normalise("compare A (x=100,y=600,w=300,h=300) with box [600,100,900,400]")
     assert boxes_compared(low) == ((100, 600, 400, 900), (600, 100, 900, 400))
     assert boxes_compared(normalise("between 1,000 and 2,000 nuclei")) is None
+    # a box by its size and centre beside another box (a field alone at a point is a view)
+    low = normalise("compare the box [100,100,400,400] with a 300x300 px box centred on 800,800")
+    assert boxes_compared(low) == ((100, 100, 400, 400), (650, 650, 950, 950))
+    z = zoom_request(normalise("show a 2000 x 2000 px field centred at (30000, 15000)"))
+    assert (z.target, z.center, z.size_px) == ("point", (30000.0, 15000.0), (2000, 2000))
 
 
 @pytest.mark.parametrize(
