@@ -438,10 +438,11 @@ def detect_nuclei(
     Haematoxylin is separated by colour deconvolution (rgb2hed's matrix), smoothed and
     thresholded by Otsu over the whole image (floored so blank or eosin-only images give
     nothing); each tile is opened and hole-filled, touching nuclei are split at seeds of the
-    distance transform, and objects are rejected by size (15-400 µm²), shape (thinner than
-    1.5 µm or over 6 times longer than wide: fibres; ragged: fragments) and colour (pale:
-    debris; eosin- or brown-dominated: red cells and pigment, judged against the image's own
-    nuclei). Deterministic, whatever the number of workers.
+    distance transform, and objects are rejected by size (15-400 µm², and at least 0.3 of the
+    image's typical nucleus), shape (thinner than 1.5 µm or over 6 times longer than wide:
+    fibres; ragged: fragments) and colour (pale: debris; eosin- or brown-dominated: red cells
+    and pigment, judged against the image's own nuclei). Deterministic, whatever the number of
+    workers.
 
     Args:
         rgb: (H, W, 3) uint8 RGB image (an alpha channel, if present, is ignored).
