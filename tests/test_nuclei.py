@@ -135,6 +135,24 @@ def test_without_mpp_the_scale_is_estimated_from_the_nuclei() -> None:
     assert estimate_mpp(_paint([], size=200, seed=1)) is None
 
 
+def test_small_debris_is_judged_against_the_images_own_nuclei() -> None:
+    # nuclei of 113 µm² and dark specks of 16 µm²: above the absolute floor (15 µm²), but
+    # under a third of the image's typical nucleus, so fragments and debris, not nuclei
+    nuclei = [(30 + 60 * i, 30 + 60 * j) for i in range(5) for j in range(2)]
+    specks = [(30 + 60 * i, 150) for i in range(5)] + [(60 + 60 * i, 210) for i in range(4)]
+    img = _paint(nuclei, size=300, radius=12)
+    yy, xx = np.mgrid[:300, :300]
+    for x, y in specks:
+        img[(xx - x) ** 2 + (yy - y) ** 2 <= 4.5**2] = PURPLE
+    for mpp in (0.5, None):  # given, and estimated from the nuclei
+        result = detect_nuclei(img, mpp=mpp)
+        assert len(result.nuclei) == len(nuclei)
+        assert not any(result.labels[y, x] for x, y in specks)
+    # an image of small nuclei alone keeps them: the floor is relative to the image
+    alone = detect_nuclei(_paint(specks, size=300, radius=5), mpp=0.5)
+    assert len(alone.nuclei) == len(specks)
+
+
 def test_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="RGB"):
         detect_nuclei(np.zeros((10, 10), dtype=np.uint8))
@@ -153,12 +171,12 @@ def test_hgsc_above_measured_floors(shared_data: Path) -> None:
     iou = match_by_iou(result.labels, truth)
     pred_xy = np.array([n.centroid for n in result.nuclei])
     cen = match_by_centroid(pred_xy, label_centroids(truth), CENTROID_RADIUS_PX)
-    # measured (OpenCV detector, 2x2 tiles): F1@IoU0.5 0.587, centroid F1 0.718, count error
-    # +252 of 1294 (the 15 µm² lower size bound keeps small stromal nuclei and fragments)
+    # measured (OpenCV detector, 2x2 tiles, area floor 0.3 of the typical nucleus): F1@IoU0.5
+    # 0.624, centroid F1 0.749, count error +38 of 1294 (+252 with the 15 µm² floor alone)
     assert result.tiles == 4
-    assert iou.f1 > 0.56
-    assert cen.f1 > 0.70
-    assert 0 <= iou.count_error <= 300
+    assert iou.f1 > 0.60
+    assert cen.f1 > 0.73
+    assert abs(iou.count_error) <= 0.08 * len(np.unique(truth[truth > 0]))
     one = detect_nuclei(rgb, mpp=ASSUMED_MPP, workers=1)
     assert np.array_equal(one.labels, result.labels)  # threads do not change the answer
 

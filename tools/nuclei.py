@@ -38,6 +38,10 @@ DEFAULT_MPP = 0.5
 
 _MIN_AREA_UM2 = 15.0
 """Smallest nucleus kept, µm²: thin stromal (fibroblast) nuclei are ~15-25 µm² in section."""
+_RELATIVE_MIN_AREA = 0.3
+"""... and at least this share of the image's typical nucleus (the area-weighted median of its
+candidate nuclei), whatever the scale: small fragments, debris and split-off pieces fall below
+it, and a floor relative to the image holds when the scale is only estimated."""
 _MAX_AREA_UM2 = 400.0
 """Largest nucleus kept, µm² (large pleomorphic tumour nuclei reach ~300 µm²; bigger is a clump)."""
 _MIN_WIDTH_UM = 1.5
@@ -434,10 +438,11 @@ def detect_nuclei(
     Haematoxylin is separated by colour deconvolution (rgb2hed's matrix), smoothed and
     thresholded by Otsu over the whole image (floored so blank or eosin-only images give
     nothing); each tile is opened and hole-filled, touching nuclei are split at seeds of the
-    distance transform, and objects are rejected by size (15-400 µm²), shape (thinner than
-    1.5 µm or over 6 times longer than wide: fibres; ragged: fragments) and colour (pale:
-    debris; eosin- or brown-dominated: red cells and pigment, judged against the image's own
-    nuclei). Deterministic, whatever the number of workers.
+    distance transform, and objects are rejected by size (15-400 µm², and at least 0.3 of the
+    image's typical nucleus), shape (thinner than 1.5 µm or over 6 times longer than wide:
+    fibres; ragged: fragments) and colour (pale: debris; eosin- or brown-dominated: red cells
+    and pigment, judged against the image's own nuclei). Deterministic, whatever the number of
+    workers.
 
     Args:
         rgb: (H, W, 3) uint8 RGB image (an alpha channel, if present, is ignored).
@@ -506,6 +511,17 @@ def _colour_limits(parts: list[_TileNuclei]) -> tuple[float, float]:
     )
 
 
+def _area_floor(parts: list[_TileNuclei]) -> float:
+    """Least area, pixels², of a nucleus of this image: a share of its typical nucleus."""
+    area = np.concatenate([p.area for p in parts])
+    if area.size == 0:
+        return 0.0
+    order = np.sort(area)
+    weight = np.cumsum(order)
+    typical = float(order[np.searchsorted(weight, weight[-1] / 2)])
+    return _RELATIVE_MIN_AREA * typical
+
+
 def _select(part: _TileNuclei, keep: np.ndarray) -> _TileNuclei:
     """The tile's nuclei where ``keep``."""
     if bool(keep.all()):
@@ -532,9 +548,11 @@ def _assemble(
     labels = np.zeros(shape, dtype=np.int32)
     margin = max(ctx.threshold - ctx.background, 1e-6)
     max_eosin, max_dab = _colour_limits(parts)
+    parts = [_select(p, (p.eosin_ratio <= max_eosin) & (p.dab_ratio <= max_dab)) for p in parts]
+    floor = _area_floor(parts)
     nuclei: list[Nucleus] = []
     for part in parts:
-        part = _select(part, (part.eosin_ratio <= max_eosin) & (part.dab_ratio <= max_dab))
+        part = _select(part, part.area >= floor)
         if part.ids.size == 0:
             continue
         first = len(nuclei) + 1
