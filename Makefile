@@ -34,6 +34,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_tiles.py
+	$(BIN)/python benchmarks/bench_tile_grid.py
+	$(BIN)/python benchmarks/bench_nuclei.py
 	$(BIN)/python benchmarks/tissue_agreement.py
 	$(BIN)/python benchmarks/bench_experts.py
 	$(BIN)/python benchmarks/bench_pypi_models.py

@@ -584,7 +584,7 @@ def grammar_cue(clause: str) -> str | None:
         compare = compare_from_refs(clause)
         if compare is not None:
             return "compare"
-    if _COMPOSITION_RE.search(clause) and not SLIDE_WIDE_RE.search(clause):
+    if _COMPOSITION_RE.search(clause):  # of a region or of the whole slide
         return "composition"
     if (
         (_TISSUE_TYPE_RE.search(clause) or _EITHER_CLASS_RE.search(clause))

@@ -136,6 +136,9 @@ def region_tiles(
     return tiles, notes
 
 
+_MASK_SIDE = 2048
+"""A region longer than this at the tile scale (px) has its tissue found on a copy shrunk to
+it, and only the tiles kept are resampled (a whole slide is not resampled whole)."""
 _FRAGMENT_FLOOR = 0.05
 """Least tissue share of a tile classified when no tile is mostly tissue."""
 
@@ -152,11 +155,13 @@ def region_tile_grid(
     """``region_tiles`` with each tile's box in the input image's pixels (x0, y0, x1, y1)."""
     notes: list[str] = []
     in_h, in_w = rgb.shape[:2]
-    height, width = rgb.shape[:2]
+    source = rgb
     scale = mpp / tile_mpp
-    if abs(scale - 1) > 0.01:
-        rgb = resize_rgb(rgb, max(1, round(width * scale)), max(1, round(height * scale)))
-        height, width = rgb.shape[:2]
+    width, height = max(1, round(in_w * scale)), max(1, round(in_h * scale))
+    # a large region: the tissue mask on a shrunk copy, only the chosen tiles resampled
+    large = max(width, height) > _MASK_SIDE
+    if abs(scale - 1) > 0.01 and not large:
+        rgb = resize_rgb(rgb, width, height)
     rows, cols = height // tile_px, width // tile_px
     if rows == 0 or cols == 0:
         stretch = tile_px / max(1, min(height, width))
@@ -171,9 +176,24 @@ def region_tile_grid(
                 f"the region ({said}) is smaller than one {tile_px}-px tile: classified as one tile"
             )
         return [rgb], [(0, 0, in_w, in_h)], notes
-    tissue = tissue_mask(rgb)
     boxes = [(y, x) for y in _starts(height, tile_px) for x in _starts(width, tile_px)]
-    shares = [float(tissue[y : y + tile_px, x : x + tile_px].mean()) for y, x in boxes]
+    if large:
+        shrink = max(width, height) / _MASK_SIDE  # tile-scale pixels per mask pixel
+        small = resize_rgb(source, max(1, round(width / shrink)), max(1, round(height / shrink)))
+        tissue = tissue_mask(small)
+        cell = max(1, round(tile_px / shrink))
+        shares = [
+            float(
+                tissue[
+                    round(y / shrink) : round(y / shrink) + cell,
+                    round(x / shrink) : round(x / shrink) + cell,
+                ].mean()
+            )
+            for y, x in boxes
+        ]
+    else:
+        tissue = tissue_mask(rgb)
+        shares = [float(tissue[y : y + tile_px, x : x + tile_px].mean()) for y, x in boxes]
     kept = [b for b, s in zip(boxes, shares, strict=True) if s >= min_tissue]
     best = max(shares)
     if not kept and best > 0:
@@ -190,8 +210,21 @@ def region_tile_grid(
     if len(kept) > max_tiles:
         picks = np.linspace(0, len(kept) - 1, max_tiles).round().astype(int)
         kept = [kept[i] for i in picks]
-    tiles = [rgb[y : y + tile_px, x : x + tile_px] for y, x in kept]
     back = in_w / width, in_h / height  # resampled pixels → input pixels
+    if large:
+        tiles = [
+            resize_rgb(
+                source[
+                    round(y * back[1]) : round((y + tile_px) * back[1]),
+                    round(x * back[0]) : round((x + tile_px) * back[0]),
+                ],
+                tile_px,
+                tile_px,
+            )
+            for y, x in kept
+        ]
+    else:
+        tiles = [rgb[y : y + tile_px, x : x + tile_px] for y, x in kept]
     boxes_in = [
         (
             round(x * back[0]),
