@@ -1,7 +1,12 @@
-"""Entity linking: text -> knowledge-graph entities, exact names first, meaning second.
+"""Entity linking: text -> knowledge-graph entities, exact names first, then a hybrid match.
 
-``link`` maps one phrase to entities: an exact (normalised) name or synonym scores 1.0; else the
-nearest names by embedding, kept only at or above the threshold. ``mentions`` finds the entity
+``link`` maps one phrase to entities: an exact (normalised) name or synonym scores 1.0; else
+candidates from the nearest names by embedding and by word bags (``memory.kg.lexical``:
+'vulva adenocarcinoma' for 'adenocarcinoma of the vulva') are scored by the mean of the cosine
+and the word-bag similarity, best name per entity; among the candidates close to the best, the
+ontology prefers the deepest entity whose name the mention covers (is_a facts: 'malignant
+Leydig cell tumour of testis' is the testicular one, not its parent); links at or above the
+threshold are kept. ``mentions`` finds the entity
 names written in a sentence (longest match first) and the medical-looking terms that link to
 nothing, which the verifier reports as unlinked. A name that is an abbreviation (HGSC, NSCLC,
 MSI-H) matches only as written, case and all: 'ALL' is a leukaemia, 'all' is a word.
@@ -10,11 +15,15 @@ MSI-H) matches only as written, case and all: 'ALL' is a leukaemia, 'all' is a w
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Mapping
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel
 
 from memory.kg.abbreviations import is_abbreviation
+from memory.kg.lexical import LexicalIndex, words
 from memory.kg.store import KGStore, normalise
 
 __all__ = ["EntityLinker", "Link", "Mentions", "medical_terms"]
@@ -47,6 +56,12 @@ _GENERIC = frozenset(
 )
 """Words too general to name one entity: never linked as a mention, never reported unlinked."""
 _STOP = frozenset({"a", "an", "the", "of", "in", "this", "that", "and", "or", "is", "are"})
+_CANDIDATES = 12
+"""Names taken from each side (embedding, word bags) as candidates for a mention."""
+_EMBEDDING_WEIGHT = 0.5
+"""Weight of the cosine in a hybrid score (the word-bag similarity has the rest)."""
+_MARGIN = 0.03
+"""How far below the best score a deeper covering entity may be and still be preferred."""
 
 
 class Link(BaseModel):
@@ -56,7 +71,7 @@ class Link(BaseModel):
     name: str
     kind: str
     score: float
-    method: Literal["exact", "embedding"]
+    method: Literal["exact", "hybrid", "embedding"]
     text: str
 
 
@@ -73,14 +88,27 @@ class Mentions(BaseModel):
 
 
 class EntityLinker:
-    """Link phrases and sentences to the entities of a ``KGStore``."""
+    """Link phrases and sentences to the entities of a ``KGStore``.
 
-    def __init__(self, store: KGStore, threshold: float) -> None:
+    ``parents``: entity -> its broader entities; None reads them from the store's is_a facts.
+    """
+
+    def __init__(
+        self,
+        store: KGStore,
+        threshold: float,
+        *,
+        parents: Mapping[str, set[str]] | None = None,
+    ) -> None:
         self.store = store
         self.threshold = threshold
+        self._parents = parents
+        self._lexical: tuple[int, LexicalIndex] | None = None
+        self._depth: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def link(self, text: str, *, kinds: set[str] | None = None, k: int = 3) -> list[Link]:
-        """Entities for ``text``: exact matches, else embedding matches at or above threshold."""
+        """Entities for ``text``: exact matches, else hybrid matches at or above threshold."""
         key = normalise(text)
         exact = [
             Link(entity=e, name=n, kind=kd, score=1.0, method="exact", text=text)
@@ -89,20 +117,95 @@ class EntityLinker:
         ]
         if exact:
             return _unique(exact)
-        hits = self.store.query_names(text, k=k * 3)
-        out = [
+        if not key:
+            return []
+        ranked = self.rank(text, kinds=kinds)
+        return [x for x in ranked if x.score >= self.threshold][:k]
+
+    def rank(self, text: str, *, kinds: set[str] | None = None) -> list[Link]:
+        """Hybrid candidates for ``text``, best first, whatever their score (no exact step)."""
+        matrix, rows = self.store.name_vectors()
+        if not rows:
+            return []
+        lexical = self._lexical_index(rows)
+        vector = np.asarray(self.store.embedder.encode([text])[0], dtype=np.float32)
+        sims = matrix @ vector
+        n = min(_CANDIDATES, len(rows))
+        mention = words(text)
+        pool = {*np.argpartition(-sims, n - 1)[:n].tolist(), *lexical.candidates(mention, n)}
+        best: dict[str, tuple[float, bool, int]] = {}
+        for row in pool:
+            entity, kind, _ = rows[row]
+            if entity in best or (kinds is not None and kind not in kinds):
+                continue
+            scored = []
+            for j in lexical.by_entity[entity]:
+                lex, covers = lexical.score(mention, j)
+                hybrid = _EMBEDDING_WEIGHT * float(sims[j]) + (1 - _EMBEDDING_WEIGHT) * lex
+                scored.append((hybrid, covers, j))
+            top = max(scored, key=lambda x: x[0])
+            best[entity] = (top[0], any(c for _, c, _ in scored), top[2])
+        order = sorted(best, key=lambda e: -best[e][0])
+        order = self._prefer_deepest(order, best)
+        return [
             Link(
-                entity=h.entity,
-                name=h.name,
-                kind=h.kind,
-                score=h.score,
-                method="embedding",
+                entity=e,
+                name=rows[best[e][2]][2],
+                kind=rows[best[e][2]][1],
+                score=round(min(best[e][0], 0.9999), 4),
+                method="hybrid",
                 text=text,
             )
-            for h in hits
-            if h.score >= self.threshold and (kinds is None or h.kind in kinds)
+            for e in order
         ]
-        return _unique(out)[:k]
+
+    def _prefer_deepest(
+        self, order: list[str], best: dict[str, tuple[float, bool, int]]
+    ) -> list[str]:
+        """Move up the deepest covering relative of the best entity within ``_MARGIN``."""
+        if len(order) < 2:
+            return order
+        first = order[0]
+        close = [e for e in order[1:6] if best[e][0] >= best[first][0] - _MARGIN and best[e][1]]
+        above = self._ancestors(first)
+        deeper = [e for e in close if first in self._ancestors(e) and e not in above]
+        if not deeper:
+            return order
+        pick = max(deeper, key=lambda e: (self._depth_of(e), best[e][0]))
+        return [pick, *(e for e in order if e != pick)]
+
+    def _parent_map(self) -> Mapping[str, set[str]]:
+        with self._lock:
+            if self._parents is None:
+                found: dict[str, set[str]] = {}
+                for f in self.store.facts_with(("is_a",)):
+                    if f.object:
+                        found.setdefault(f.subject, set()).add(f.object)
+                self._parents = found
+            return self._parents
+
+    def _ancestors(self, entity: str) -> set[str]:
+        parents = self._parent_map()
+        out: set[str] = set()
+        stack = [entity]
+        while stack:
+            for p in parents.get(stack.pop(), ()):
+                if p not in out:
+                    out.add(p)
+                    stack.append(p)
+        return out
+
+    def _depth_of(self, entity: str) -> int:
+        if entity not in self._depth:
+            self._depth[entity] = len(self._ancestors(entity))
+        return self._depth[entity]
+
+    def _lexical_index(self, rows: list[tuple[str, str, str]]) -> LexicalIndex:
+        """The word-bag index of ``rows``, made again when the store loads other names."""
+        with self._lock:
+            if self._lexical is None or self._lexical[0] != id(rows):
+                self._lexical = (id(rows), LexicalIndex(rows))
+            return self._lexical[1]
 
     def mentions(self, text: str) -> Mentions:
         """Entity names in ``text`` (longest first) and medical terms that link to nothing."""
