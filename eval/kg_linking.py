@@ -10,9 +10,10 @@ and precision and coverage at the linking threshold (what the agent links, and h
 Two linkers are scored in the same run on the same names: the nearest name by embedding alone
 (the former linker, at its threshold 0.8) and the hybrid ``EntityLinker.rank`` (embedding,
 word bags learned from the indexed names only, the ontology's is_a; at the configured
-threshold), with its latency per mention. ``--split dev`` swaps the halves (indexes the
-held-out synonyms, tests the others): the half on which the linker's weights and threshold
-were chosen, so that the default (test) half stays unseen.
+threshold), with the median latency per mention of each (interleaved, every mention's
+vector cached first, so the time is the linking itself). ``--split dev`` swaps the halves
+(indexes the held-out synonyms, tests the others): the half on which the linker's weights
+and threshold were chosen, so that the default (test) half stays unseen.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ BEFORE_THRESHOLD = 0.8
 
 _DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kg"
 EVAL_NAMES = "smartpath-names-linking-eval"
+_WARM_BATCH = 16
+"""Mentions embedded at once to fill the embedder's cache before the timed loop."""
 
 
 class LinkingScores(BaseModel):
@@ -53,7 +56,7 @@ class LinkingScores(BaseModel):
     linker: str = "embedding"
     split: str = "test"
     p50_ms: float | None = None
-    """Median latency of linking one mention (the hybrid linker), in milliseconds."""
+    """Median latency of linking one mention, its vector cached, in milliseconds."""
     synonyms_tested: int
     entities_tested: int
     top1: float
@@ -103,18 +106,31 @@ def evaluate(graph: Graph, settings: Settings, split: str = "test") -> list[Link
         seconds = time.perf_counter() - start
         linker = EntityLinker(store, settings.link_threshold, parents=parents)
         linker.rank("warm-up mention")
-        hybrid, times = [], []
-        for _, s in tests:
+        store.query_names("warm-up mention")
+        for i in range(0, len(tests), _WARM_BATCH):  # every mention's vector into the cache
+            store.embedder.encode([s for _, s in tests[i : i + _WARM_BATCH]])
+        hybrid, times, reference = [], [], []
+        for _, s in tests:  # interleaved: the old linker, then the hybrid, on one mention
             t0 = time.perf_counter()
+            store.query_names(s, k=5)
+            t1 = time.perf_counter()
             hybrid.append([(x.entity, x.score) for x in linker.rank(s)[:5]])
-            times.append(time.perf_counter() - t0)
+            times.append(time.perf_counter() - t1)
+            reference.append(t1 - t0)
     finally:
         store.close()
     before = [[(h.entity, h.score) for h in hits] for hits in embedded]
     common = {"split": split, "indexed_names": report.names}
     return [
         _scores(
-            tests, before, parents, BEFORE_THRESHOLD, linker="embedding", seconds=seconds, **common
+            tests,
+            before,
+            parents,
+            BEFORE_THRESHOLD,
+            linker="embedding",
+            seconds=round(seconds, 1),
+            p50_ms=_p50_ms(reference),
+            **common,
         ),
         _scores(
             tests,
@@ -123,10 +139,14 @@ def evaluate(graph: Graph, settings: Settings, split: str = "test") -> list[Link
             settings.link_threshold,
             linker="hybrid",
             seconds=round(sum(times), 1),
-            p50_ms=round(statistics.median(times) * 1000, 2) if times else None,
+            p50_ms=_p50_ms(times),
             **common,
         ),
     ]
+
+
+def _p50_ms(times: list[float]) -> float | None:
+    return round(statistics.median(times) * 1000, 2) if times else None
 
 
 def _scores(
@@ -183,7 +203,10 @@ def format_table(scores: list[LinkingScores], source: Path) -> str:
         ),
         ("linked at the threshold", [f"{x.linked_share:.3f}" for x in scores]),
         ("precision of those links", [f"{x.precision_at_threshold:.3f}" for x in scores]),
-        ("p50 ms per mention", [f"{x.p50_ms}" if x.p50_ms is not None else "-" for x in scores]),
+        (
+            "p50 ms per mention (embedding cached)",
+            [f"{x.p50_ms}" if x.p50_ms is not None else "-" for x in scores],
+        ),
         ("seconds", [f"{x.seconds}" for x in scores]),
     ]
     out = [

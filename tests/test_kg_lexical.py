@@ -41,3 +41,20 @@ def test_substitutions_are_weighted_by_how_often_they_keep_the_entity() -> None:
     assert index.score([], 0) == (0.0, False)
     near, _ = index.score(words("pulmonery cancer"), 4)  # a typo still pairs
     assert 0.85 < near < 1.0
+
+
+def test_candidates_rank_names_by_shared_words_substitutes_and_near_spellings() -> None:
+    index = LexicalIndex(ROWS)
+    found = [index.rows[i][2] for i in index.candidates(words("adenocarcinoma of the vulva"), 3)]
+    assert found[0] == "vulva adenocarcinoma"
+    assert len(found) == 1  # no other name shares a word with the mention
+    # a near spelling of the rare word 'pulmonary' outweighs the common word 'carcinoma'
+    typo = [index.rows[i][2] for i in index.candidates(words("pulmonery carcinoma"), 3)]
+    assert typo[0] == "pulmonary cancer"
+    assert "lung carcinoma" in typo
+    assert index.rows[index.candidates(words("pulmonery cancer"), 1)[0]][2] == "pulmonary cancer"
+    # renal substitutes kidney (names of one entity): kidney names are proposed for 'renal'
+    renal = {index.rows[i][2] for i in index.candidates(words("renal carcinoma"), 3)}
+    assert "kidney carcinoma" in renal
+    assert index.candidates([], 3) == []
+    assert index.candidates(words("zzzz qqqq"), 3) == []

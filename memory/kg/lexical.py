@@ -7,13 +7,22 @@ either names of one entity (the words are synonyms there: tumor/neoplasm, renal/
 two (the words tell entities apart: cancer/carcinoma, childhood/adult). A substitution's weight
 is the share of such pairs that name one entity, and likewise for a word left out
 ('malignant' often, 'childhood' rarely). Near spellings of a word (plurals, typos) match
-through ``rapidfuzz``, which also proposes candidate names for a mention.
+through ``rapidfuzz``.
+
+Candidate names for a mention come from an inverted index (word -> names holding it, NumPy
+arrays): each mention word, its learned substitutes and its near spellings add their IDF to
+the names that hold them, and the names with the highest Dice share of IDF are proposed. Word
+pairs are scored once per index (cached), so a mention costs a few dictionary look-ups per
+pair of words rather than a string comparison.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+
+import numpy as np
 
 from memory.kg.store import normalise
 
@@ -24,6 +33,10 @@ _STOP = frozenset(
 )
 _NEAR = 85
 """Lowest ``rapidfuzz`` ratio (0-100) at which two words of four letters or more match."""
+_NEAR_LIMIT = 5
+"""Near spellings of a mention word looked up in the vocabulary."""
+_CACHE = 200_000
+"""Word pairs (and words' near spellings) kept scored; the caches are emptied when full."""
 
 
 def words(text: str) -> list[str]:
@@ -37,24 +50,60 @@ class LexicalIndex:
     def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
         self.rows = list(rows)
         self.words = [words(n) for _, _, n in self.rows]
-        self._choices = [" ".join(sorted(w)) for w in self.words]
         self.by_entity: dict[str, list[int]] = defaultdict(list)
         for i, (entity, _, _) in enumerate(self.rows):
             self.by_entity[entity].append(i)
         self._sub, self._drop = _learn(
             [(e, frozenset(w)) for (e, _, _), w in zip(self.rows, self.words, strict=True)]
         )
+        self._subs_of: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for (a, b), weight in self._sub.items():
+            self._subs_of[a].append((b, weight))
+        holders: dict[str, set[int]] = defaultdict(set)
+        for i, bag in enumerate(self.words):
+            for w in bag:
+                holders[w].add(i)
+        self._vocab = sorted(holders)
+        self._long_vocab = [w for w in self._vocab if len(w) > 3]
+        n = max(len(self.rows), 1)
+        self._idf = {w: math.log(1 + n / len(r)) for w, r in holders.items()}
+        self._postings = {w: np.fromiter(sorted(r), dtype=np.int64) for w, r in holders.items()}
+        self._row_idf = np.array(
+            [sum(self._idf[w] for w in set(bag)) for bag in self.words], dtype=np.float64
+        )
+        self._pairs: dict[tuple[str, str], float] = {}
+        self._near: dict[str, list[tuple[str, float]]] = {}
 
     def candidates(self, mention: list[str], limit: int) -> list[int]:
-        """Rows whose word bags are nearest to ``mention`` (``rapidfuzz`` token-set ratio)."""
-        from rapidfuzz import fuzz, process
+        """Rows whose word bags share the most IDF with ``mention`` (Dice), best first.
 
-        if not mention:
+        A name word counts in full when it is a mention word, at the learned weight when it
+        substitutes one, at 0.9 × the ratio when it is a near spelling of one.
+        """
+        if not mention or not self.rows:
             return []
-        found = process.extract(
-            " ".join(sorted(mention)), self._choices, scorer=fuzz.token_set_ratio, limit=limit
-        )
-        return [i for _, _, i in found]
+        shared = np.zeros(len(self.rows), dtype=np.float64)
+        own = 0.0
+        for a in dict.fromkeys(mention):
+            own += self._idf.get(a, max(self._idf.values(), default=1.0))
+            matches: dict[str, float] = {}
+            if a in self._postings:
+                matches[a] = 1.0
+            for b, weight in self._subs_of.get(a, ()):
+                matches[b] = max(matches.get(b, 0.0), weight)
+            for b, weight in self._near_words(a):
+                matches[b] = max(matches.get(b, 0.0), weight)
+            for b, weight in matches.items():
+                rows = self._postings[b]
+                shared[rows] = np.maximum(shared[rows], weight * self._idf[b])
+        found = np.flatnonzero(shared)
+        if not found.size:
+            return []
+        dice = 2 * shared[found] / (own + self._row_idf[found])
+        top = min(limit, found.size)
+        pick = np.argpartition(-dice, top - 1)[:top]
+        pick = pick[np.argsort(-dice[pick], kind="stable")]
+        return found[pick].tolist()
 
     def score(self, mention: list[str], row: int) -> tuple[float, bool]:
         """(Dice similarity of the two word bags in [0, 1], whether the mention covers the name).
@@ -91,16 +140,41 @@ class LexicalIndex:
     def _pair(self, a: str, b: str) -> float:
         if a == b:
             return 1.0
-        weight = self._sub.get((a, b))
-        if weight is not None:
-            return weight
-        if len(a) > 3 and len(b) > 3:
-            from rapidfuzz import fuzz
+        key = (a, b)
+        cached = self._pairs.get(key)
+        if cached is not None:
+            return cached
+        weight = self._sub.get(key)
+        if weight is None:
+            weight = 0.0
+            if len(a) > 3 and len(b) > 3:
+                from rapidfuzz import fuzz
 
-            ratio = fuzz.ratio(a, b)
-            if ratio >= _NEAR:
-                return 0.9 * ratio / 100
-        return 0.0
+                ratio = fuzz.ratio(a, b)
+                if ratio >= _NEAR:
+                    weight = 0.9 * ratio / 100
+        if len(self._pairs) >= _CACHE:
+            self._pairs.clear()
+        self._pairs[key] = weight
+        return weight
+
+    def _near_words(self, a: str) -> list[tuple[str, float]]:
+        """Vocabulary words spelt near ``a`` (four letters or more), with their pair weight."""
+        if len(a) <= 3:
+            return []
+        cached = self._near.get(a)
+        if cached is not None:
+            return cached
+        from rapidfuzz import fuzz, process
+
+        found = process.extract(
+            a, self._long_vocab, scorer=fuzz.ratio, score_cutoff=_NEAR, limit=_NEAR_LIMIT
+        )
+        near = [(b, 0.9 * ratio / 100) for b, ratio, _ in found if b != a]
+        if len(self._near) >= _CACHE:
+            self._near.clear()
+        self._near[a] = near
+        return near
 
 
 def _learn(

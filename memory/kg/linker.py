@@ -17,16 +17,18 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
 
 from memory.kg.abbreviations import is_abbreviation
+from memory.kg.embed import one_blas_thread
 from memory.kg.lexical import LexicalIndex, words
 from memory.kg.store import KGStore, normalise
 
-__all__ = ["EntityLinker", "Link", "Mentions", "medical_terms"]
+__all__ = ["Candidate", "EntityLinker", "Link", "Mentions", "medical_terms"]
 
 _MAX_WORDS = 8
 _MEDICAL = re.compile(
@@ -73,6 +75,24 @@ class Link(BaseModel):
     score: float
     method: Literal["exact", "hybrid", "embedding"]
     text: str
+
+
+@dataclass
+class Candidate:
+    """One candidate entity of a mention: its best name by hybrid score, and that score's parts."""
+
+    entity: str
+    kind: str
+    name: str
+    row: int
+    cosine: float
+    lexical: float
+    hybrid: float
+    covers: bool
+    """Whether the mention covers one of the entity's names (not only the best one)."""
+    name_words: int
+    max_cosine: float = 0.0
+    """The highest cosine over all of the entity's names."""
 
 
 class Mentions(BaseModel):
@@ -124,40 +144,65 @@ class EntityLinker:
 
     def rank(self, text: str, *, kinds: set[str] | None = None) -> list[Link]:
         """Hybrid candidates for ``text``, best first, whatever their score (no exact step)."""
-        matrix, rows = self.store.name_vectors()
-        if not rows:
+        found = self.candidates(text, kinds=kinds)
+        if not found:
             return []
-        lexical = self._lexical_index(rows)
-        vector = np.asarray(self.store.embedder.encode([text])[0], dtype=np.float32)
-        sims = matrix @ vector
-        n = min(_CANDIDATES, len(rows))
-        mention = words(text)
-        pool = {*np.argpartition(-sims, n - 1)[:n].tolist(), *lexical.candidates(mention, n)}
-        best: dict[str, tuple[float, bool, int]] = {}
-        for row in pool:
-            entity, kind, _ = rows[row]
-            if entity in best or (kinds is not None and kind not in kinds):
-                continue
-            scored = []
-            for j in lexical.by_entity[entity]:
-                lex, covers = lexical.score(mention, j)
-                hybrid = _EMBEDDING_WEIGHT * float(sims[j]) + (1 - _EMBEDDING_WEIGHT) * lex
-                scored.append((hybrid, covers, j))
-            top = max(scored, key=lambda x: x[0])
-            best[entity] = (top[0], any(c for _, c, _ in scored), top[2])
-        order = sorted(best, key=lambda e: -best[e][0])
-        order = self._prefer_deepest(order, best)
+        best = {c.entity: (c.hybrid, c.covers, c.row) for c in found}
+        order = self._prefer_deepest([c.entity for c in found], best)
+        by_entity = {c.entity: c for c in found}
         return [
             Link(
                 entity=e,
-                name=rows[best[e][2]][2],
-                kind=rows[best[e][2]][1],
-                score=round(min(best[e][0], 0.9999), 4),
+                name=by_entity[e].name,
+                kind=by_entity[e].kind,
+                score=round(min(by_entity[e].hybrid, 0.9999), 4),
                 method="hybrid",
                 text=text,
             )
             for e in order
         ]
+
+    def candidates(self, text: str, *, kinds: set[str] | None = None) -> list[Candidate]:
+        """Entities near ``text`` by embedding or word bags, by hybrid score (best first)."""
+        matrix, rows = self.store.name_vectors()
+        if not rows:
+            return []
+        lexical = self._lexical_index(rows)
+        vector = np.asarray(self.store.embedder.encode([text])[0], dtype=np.float32)
+        with one_blas_thread():  # a matrix-vector product: threads only wait on each other
+            sims = matrix @ vector
+        n = min(_CANDIDATES, len(rows))
+        mention = words(text)
+        pool = {*np.argpartition(-sims, n - 1)[:n].tolist(), *lexical.candidates(mention, n)}
+        found: dict[str, Candidate] = {}
+        for row in sorted(pool):
+            entity, kind, _ = rows[row]
+            if entity in found or (kinds is not None and kind not in kinds):
+                continue
+            best: Candidate | None = None
+            covers = False
+            for j in lexical.by_entity[entity]:
+                lex, cover = lexical.score(mention, j)
+                cosine = float(sims[j])
+                hybrid = _EMBEDDING_WEIGHT * cosine + (1 - _EMBEDDING_WEIGHT) * lex
+                covers = covers or cover
+                if best is None or hybrid > best.hybrid:
+                    best = Candidate(
+                        entity=entity,
+                        kind=rows[j][1],
+                        name=rows[j][2],
+                        row=j,
+                        cosine=cosine,
+                        lexical=lex,
+                        hybrid=hybrid,
+                        covers=cover,
+                        name_words=len(lexical.words[j]),
+                    )
+            if best is not None:
+                best.covers = covers
+                best.max_cosine = max(float(sims[j]) for j in lexical.by_entity[entity])
+                found[entity] = best
+        return sorted(found.values(), key=lambda c: (-c.hybrid, c.entity))
 
     def _prefer_deepest(
         self, order: list[str], best: dict[str, tuple[float, bool, int]]
