@@ -34,7 +34,7 @@ from pydantic import BaseModel
 
 from core.settings import Settings
 from memory.kg.build import assemble
-from memory.kg.linker import EntityLinker
+from memory.kg.linker import _RERANKED, EntityLinker
 from memory.kg.model import Entity, Graph
 from memory.kg.sources import read_sources
 from memory.kg.store import KGStore, normalise
@@ -46,6 +46,8 @@ BEFORE_THRESHOLD = 0.8
 
 _DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kg"
 EVAL_NAMES = "smartpath-names-linking-eval"
+SWEEP = (0.5, 0.6, 0.7, 0.74, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95)
+"""Thresholds at which the share linked and the precision are reported."""
 _WARM_BATCH = 16
 """Mentions embedded at once to fill the embedder's cache before the timed loop."""
 
@@ -78,7 +80,9 @@ def held_out(entity_id: str, synonym: str) -> bool:
     return digest[0] % 2 == 0
 
 
-def evaluate(graph: Graph, settings: Settings, split: str = "test") -> list[LinkingScores]:
+def evaluate(
+    graph: Graph, settings: Settings, split: str = "test", fit: bool = False
+) -> list[LinkingScores]:
     """Build a names collection without the tested synonyms; score both linkers on them."""
     start = time.perf_counter()
 
@@ -109,6 +113,8 @@ def evaluate(graph: Graph, settings: Settings, split: str = "test") -> list[Link
         store.query_names("warm-up mention")
         for i in range(0, len(tests), _WARM_BATCH):  # every mention's vector into the cache
             store.embedder.encode([s for _, s in tests[i : i + _WARM_BATCH]])
+        if fit:
+            _fit(linker, tests)
         hybrid, times, reference = [], [], []
         for _, s in tests:  # interleaved: the old linker, then the hybrid, on one mention
             t0 = time.perf_counter()
@@ -145,6 +151,25 @@ def evaluate(graph: Graph, settings: Settings, split: str = "test") -> list[Link
     ]
 
 
+def _fit(linker: EntityLinker, tests: list[tuple[str, str]]) -> None:
+    """Fit the re-ranker's logistic model on these mentions; print its weights."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from memory.kg.rerank import FEATURES, features
+
+    blocks, labels = [], []
+    for eid, s in tests:
+        found = linker.candidates(s)[:_RERANKED]
+        if found:
+            blocks.append(features(found, linker.ancestors))
+            labels += [c.entity == eid for c in found]
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(np.vstack(blocks), np.array(labels))
+    for name, w in zip(FEATURES, model.coef_[0], strict=True):
+        sys.stdout.write(f"{name}: {w:.3f}\n")
+    sys.stdout.write(f"intercept: {model.intercept_[0]:.8f}\n")
+
+
 def _p50_ms(times: list[float]) -> float | None:
     return round(statistics.median(times) * 1000, 2) if times else None
 
@@ -175,7 +200,7 @@ def _scores(
         return len(linked) / n, (correct / len(linked) if linked else 0.0)
 
     share, precision = at(thr)
-    sweep = [(t, *at(t)) for t in (0.7, 0.75, 0.8, 0.85, 0.9, 0.95)]
+    sweep = [(t, *at(t)) for t in SWEEP]
     return LinkingScores(
         synonyms_tested=len(tests),
         entities_tested=len({eid for eid, _ in tests}),
@@ -235,13 +260,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=_DEFAULT_SOURCE)
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--split", choices=["test", "dev"], default="test")
+    parser.add_argument(
+        "--fit", action="store_true", help="fit the re-ranker on these mentions, print weights"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         extra = {"link_threshold": args.threshold} if args.threshold is not None else {}
         settings = Settings(home=Path(tmp), **extra)
         graph = assemble(read_sources(args.source))
-        scores = evaluate(graph, settings, args.split)
+        scores = evaluate(graph, settings, args.split, fit=args.fit)
     sys.stdout.write(format_table(scores, args.source) + "\n")
     return 0
 

@@ -3,10 +3,10 @@
 ``link`` maps one phrase to entities: an exact (normalised) name or synonym scores 1.0; else
 candidates from the nearest names by embedding and by word bags (``memory.kg.lexical``:
 'vulva adenocarcinoma' for 'adenocarcinoma of the vulva') are scored by the mean of the cosine
-and the word-bag similarity, best name per entity; among the candidates close to the best, the
-ontology prefers the deepest entity whose name the mention covers (is_a facts: 'malignant
-Leydig cell tumour of testis' is the testicular one, not its parent); links at or above the
-threshold are kept. ``mentions`` finds the entity
+and the word-bag similarity, best name per entity; a logistic re-ranker (``memory.kg.rerank``)
+then orders them by the probability of being right, from that score's parts and the ontology
+(depth, is_a above or below the best candidate), and links whose probability is at or above
+the threshold are kept. ``mentions`` finds the entity
 names written in a sentence (longest match first) and the medical-looking terms that link to
 nothing, which the verifier reports as unlinked. A name that is an abbreviation (HGSC, NSCLC,
 MSI-H) matches only as written, case and all: 'ALL' is a leukaemia, 'all' is a word.
@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from memory.kg.abbreviations import is_abbreviation
 from memory.kg.embed import one_blas_thread
 from memory.kg.lexical import LexicalIndex, words
+from memory.kg.rerank import features, probabilities
 from memory.kg.store import KGStore, normalise
 
 __all__ = ["Candidate", "EntityLinker", "Link", "Mentions", "medical_terms"]
@@ -62,8 +63,8 @@ _CANDIDATES = 12
 """Names taken from each side (embedding, word bags) as candidates for a mention."""
 _EMBEDDING_WEIGHT = 0.5
 """Weight of the cosine in a hybrid score (the word-bag similarity has the rest)."""
-_MARGIN = 0.03
-"""How far below the best score a deeper covering entity may be and still be preferred."""
+_RERANKED = 12
+"""Candidates (best hybrid score first) that the re-ranker orders; the rest are dropped."""
 
 
 class Link(BaseModel):
@@ -124,7 +125,6 @@ class EntityLinker:
         self.threshold = threshold
         self._parents = parents
         self._lexical: tuple[int, LexicalIndex] | None = None
-        self._depth: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def link(self, text: str, *, kinds: set[str] | None = None, k: int = 3) -> list[Link]:
@@ -143,23 +143,22 @@ class EntityLinker:
         return [x for x in ranked if x.score >= self.threshold][:k]
 
     def rank(self, text: str, *, kinds: set[str] | None = None) -> list[Link]:
-        """Hybrid candidates for ``text``, best first, whatever their score (no exact step)."""
-        found = self.candidates(text, kinds=kinds)
+        """Hybrid candidates for ``text`` by the re-ranker's probability, whatever its value."""
+        found = self.candidates(text, kinds=kinds)[:_RERANKED]
         if not found:
             return []
-        best = {c.entity: (c.hybrid, c.covers, c.row) for c in found}
-        order = self._prefer_deepest([c.entity for c in found], best)
-        by_entity = {c.entity: c for c in found}
+        chance = probabilities(features(found, self.ancestors))
+        order = sorted(range(len(found)), key=lambda i: (-chance[i], i))
         return [
             Link(
-                entity=e,
-                name=by_entity[e].name,
-                kind=by_entity[e].kind,
-                score=round(min(by_entity[e].hybrid, 0.9999), 4),
+                entity=found[i].entity,
+                name=found[i].name,
+                kind=found[i].kind,
+                score=round(min(float(chance[i]), 0.9999), 4),
                 method="hybrid",
                 text=text,
             )
-            for e in order
+            for i in order
         ]
 
     def candidates(self, text: str, *, kinds: set[str] | None = None) -> list[Candidate]:
@@ -204,21 +203,6 @@ class EntityLinker:
                 found[entity] = best
         return sorted(found.values(), key=lambda c: (-c.hybrid, c.entity))
 
-    def _prefer_deepest(
-        self, order: list[str], best: dict[str, tuple[float, bool, int]]
-    ) -> list[str]:
-        """Move up the deepest covering relative of the best entity within ``_MARGIN``."""
-        if len(order) < 2:
-            return order
-        first = order[0]
-        close = [e for e in order[1:6] if best[e][0] >= best[first][0] - _MARGIN and best[e][1]]
-        above = self._ancestors(first)
-        deeper = [e for e in close if first in self._ancestors(e) and e not in above]
-        if not deeper:
-            return order
-        pick = max(deeper, key=lambda e: (self._depth_of(e), best[e][0]))
-        return [pick, *(e for e in order if e != pick)]
-
     def _parent_map(self) -> Mapping[str, set[str]]:
         with self._lock:
             if self._parents is None:
@@ -229,7 +213,8 @@ class EntityLinker:
                 self._parents = found
             return self._parents
 
-    def _ancestors(self, entity: str) -> set[str]:
+    def ancestors(self, entity: str) -> set[str]:
+        """The broader entities of ``entity``, all the way up (is_a)."""
         parents = self._parent_map()
         out: set[str] = set()
         stack = [entity]
@@ -239,11 +224,6 @@ class EntityLinker:
                     out.add(p)
                     stack.append(p)
         return out
-
-    def _depth_of(self, entity: str) -> int:
-        if entity not in self._depth:
-            self._depth[entity] = len(self._ancestors(entity))
-        return self._depth[entity]
 
     def _lexical_index(self, rows: list[tuple[str, str, str]]) -> LexicalIndex:
         """The word-bag index of ``rows``, made again when the store loads other names."""
