@@ -37,9 +37,24 @@ FEATURES = (
     "lead of best",
 )
 _WEIGHTS = np.array(
-    [1.328, -0.789, 0.270, 1.461, 5.997, 6.287, 1.573, 1.094, 0.499, -0.501, 1.429, 1.946, 1.287]
-    + [4.360]
+    [
+        1.328,
+        -0.789,
+        0.270,
+        1.461,
+        5.997,
+        6.287,
+        1.573,
+        1.094,
+        0.499,
+        -0.501,
+        1.429,
+        1.946,
+        1.287,
+        4.360,
+    ]
 )
+"""One coefficient per name in ``FEATURES``, in order."""
 _INTERCEPT = -5.84505699
 _DEPTH = 12
 """Depths (ancestors) counted; deeper entities count as this deep."""
