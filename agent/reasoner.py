@@ -218,7 +218,7 @@ def _recall(
     if slot is not None and slot.comparison:
         wanted = (*wanted, "differential")
     missing: list[str] = []
-    semantic = all(f.link_method == "embedding" for f in group)
+    semantic = all(f.link_method in ("embedding", "hybrid") for f in group)
     if slot is not None and slot.relations and not semantic:
         asked = [p for r in slot.relations for p in PREDICATES.get(r, ())]
         if slot.comparison:

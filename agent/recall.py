@@ -74,4 +74,4 @@ def _names_a_disease(kb: Knowledge | None, request: str) -> bool:
     """The request names a disease of the knowledge graph by name, synonym or abbreviation."""
     if kb is None or kb.problem():
         return False
-    return any(x.kind == "disease" and x.method != "embedding" for x in kb.mentions(request).links)
+    return any(x.kind == "disease" and x.method == "exact" for x in kb.mentions(request).links)

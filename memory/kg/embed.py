@@ -22,7 +22,7 @@ import numpy as np
 from core.errors import ConfigError
 from memory.kg.numpy_encoder import NumpyEncoder
 
-__all__ = ["Embedder", "default_model_dir", "shared_embedder"]
+__all__ = ["Embedder", "default_model_dir", "one_blas_thread", "shared_embedder"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _few_threads(small: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def one_blas_thread() -> Iterator[None]:
     """Run the NumPy encoder's matrix products on one BLAS thread (as ``_few_threads``).
 
     Measured here with the other core busy: a one-sentence request in 24 ms on one thread
@@ -200,7 +200,7 @@ class Embedder:
     ) -> list[list[float]]:
         light = None if bulk else self._numpy_encoder()
         if light is not None:
-            with _one_blas_thread():
+            with one_blas_thread():
                 return light.encode(texts).tolist()
         model = self._load()
         if small and self._fast is not None:

@@ -1,7 +1,12 @@
-"""Entity linking: text -> knowledge-graph entities, exact names first, meaning second.
+"""Entity linking: text -> knowledge-graph entities, exact names first, then a hybrid match.
 
-``link`` maps one phrase to entities: an exact (normalised) name or synonym scores 1.0; else the
-nearest names by embedding, kept only at or above the threshold. ``mentions`` finds the entity
+``link`` maps one phrase to entities: an exact (normalised) name or synonym scores 1.0; else
+candidates from the nearest names by embedding and by word bags (``memory.kg.lexical``:
+'vulva adenocarcinoma' for 'adenocarcinoma of the vulva') are scored by the mean of the cosine
+and the word-bag similarity, best name per entity; a logistic re-ranker (``memory.kg.rerank``)
+then orders them by the probability of being right, from that score's parts and the ontology
+(depth, is_a above or below the best candidate), and links whose probability is at or above
+the threshold are kept. ``mentions`` finds the entity
 names written in a sentence (longest match first) and the medical-looking terms that link to
 nothing, which the verifier reports as unlinked. A name that is an abbreviation (HGSC, NSCLC,
 MSI-H) matches only as written, case and all: 'ALL' is a leukaemia, 'all' is a word.
@@ -10,14 +15,21 @@ MSI-H) matches only as written, case and all: 'ALL' is a leukaemia, 'all' is a w
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel
 
 from memory.kg.abbreviations import is_abbreviation
+from memory.kg.embed import one_blas_thread
+from memory.kg.lexical import LexicalIndex, words
+from memory.kg.rerank import features, probabilities
 from memory.kg.store import KGStore, normalise
 
-__all__ = ["EntityLinker", "Link", "Mentions", "medical_terms"]
+__all__ = ["Candidate", "EntityLinker", "Link", "Mentions", "medical_terms"]
 
 _MAX_WORDS = 8
 _MEDICAL = re.compile(
@@ -47,6 +59,12 @@ _GENERIC = frozenset(
 )
 """Words too general to name one entity: never linked as a mention, never reported unlinked."""
 _STOP = frozenset({"a", "an", "the", "of", "in", "this", "that", "and", "or", "is", "are"})
+_CANDIDATES = 12
+"""Names taken from each side (embedding, word bags) as candidates for a mention."""
+_EMBEDDING_WEIGHT = 0.5
+"""Weight of the cosine in a hybrid score (the word-bag similarity has the rest)."""
+_RERANKED = 12
+"""Candidates (best hybrid score first) that the re-ranker orders; the rest are dropped."""
 
 
 class Link(BaseModel):
@@ -56,8 +74,26 @@ class Link(BaseModel):
     name: str
     kind: str
     score: float
-    method: Literal["exact", "embedding"]
+    method: Literal["exact", "hybrid", "embedding"]
     text: str
+
+
+@dataclass
+class Candidate:
+    """One candidate entity of a mention: its best name by hybrid score, and that score's parts."""
+
+    entity: str
+    kind: str
+    name: str
+    row: int
+    cosine: float
+    lexical: float
+    hybrid: float
+    covers: bool
+    """Whether the mention covers one of the entity's names (not only the best one)."""
+    name_words: int
+    max_cosine: float = 0.0
+    """The highest cosine over all of the entity's names."""
 
 
 class Mentions(BaseModel):
@@ -73,14 +109,26 @@ class Mentions(BaseModel):
 
 
 class EntityLinker:
-    """Link phrases and sentences to the entities of a ``KGStore``."""
+    """Link phrases and sentences to the entities of a ``KGStore``.
 
-    def __init__(self, store: KGStore, threshold: float) -> None:
+    ``parents``: entity -> its broader entities; None reads them from the store's is_a facts.
+    """
+
+    def __init__(
+        self,
+        store: KGStore,
+        threshold: float,
+        *,
+        parents: Mapping[str, set[str]] | None = None,
+    ) -> None:
         self.store = store
         self.threshold = threshold
+        self._parents = parents
+        self._lexical: tuple[int, LexicalIndex] | None = None
+        self._lock = threading.Lock()
 
     def link(self, text: str, *, kinds: set[str] | None = None, k: int = 3) -> list[Link]:
-        """Entities for ``text``: exact matches, else embedding matches at or above threshold."""
+        """Entities for ``text``: exact matches, else hybrid matches at or above threshold."""
         key = normalise(text)
         exact = [
             Link(entity=e, name=n, kind=kd, score=1.0, method="exact", text=text)
@@ -89,20 +137,100 @@ class EntityLinker:
         ]
         if exact:
             return _unique(exact)
-        hits = self.store.query_names(text, k=k * 3)
-        out = [
+        if not key:
+            return []
+        ranked = self.rank(text, kinds=kinds)
+        return [x for x in ranked if x.score >= self.threshold][:k]
+
+    def rank(self, text: str, *, kinds: set[str] | None = None) -> list[Link]:
+        """Hybrid candidates for ``text`` by the re-ranker's probability, whatever its value."""
+        found = self.candidates(text, kinds=kinds)[:_RERANKED]
+        if not found:
+            return []
+        chance = probabilities(features(found, self.ancestors))
+        order = sorted(range(len(found)), key=lambda i: (-chance[i], i))
+        return [
             Link(
-                entity=h.entity,
-                name=h.name,
-                kind=h.kind,
-                score=h.score,
-                method="embedding",
+                entity=found[i].entity,
+                name=found[i].name,
+                kind=found[i].kind,
+                score=round(min(float(chance[i]), 0.9999), 4),
+                method="hybrid",
                 text=text,
             )
-            for h in hits
-            if h.score >= self.threshold and (kinds is None or h.kind in kinds)
+            for i in order
         ]
-        return _unique(out)[:k]
+
+    def candidates(self, text: str, *, kinds: set[str] | None = None) -> list[Candidate]:
+        """Entities near ``text`` by embedding or word bags, by hybrid score (best first)."""
+        matrix, rows = self.store.name_vectors()
+        if not rows:
+            return []
+        lexical = self._lexical_index(rows)
+        vector = np.asarray(self.store.embedder.encode([text])[0], dtype=np.float32)
+        with one_blas_thread():  # a matrix-vector product: threads only wait on each other
+            sims = matrix @ vector
+        n = min(_CANDIDATES, len(rows))
+        mention = words(text)
+        pool = {*np.argpartition(-sims, n - 1)[:n].tolist(), *lexical.candidates(mention, n)}
+        found: dict[str, Candidate] = {}
+        for row in sorted(pool):
+            entity, kind, _ = rows[row]
+            if entity in found or (kinds is not None and kind not in kinds):
+                continue
+            best: Candidate | None = None
+            covers = False
+            for j in lexical.by_entity[entity]:
+                lex, cover = lexical.score(mention, j)
+                cosine = float(sims[j])
+                hybrid = _EMBEDDING_WEIGHT * cosine + (1 - _EMBEDDING_WEIGHT) * lex
+                covers = covers or cover
+                if best is None or hybrid > best.hybrid:
+                    best = Candidate(
+                        entity=entity,
+                        kind=rows[j][1],
+                        name=rows[j][2],
+                        row=j,
+                        cosine=cosine,
+                        lexical=lex,
+                        hybrid=hybrid,
+                        covers=cover,
+                        name_words=len(lexical.words[j]),
+                    )
+            if best is not None:
+                best.covers = covers
+                best.max_cosine = max(float(sims[j]) for j in lexical.by_entity[entity])
+                found[entity] = best
+        return sorted(found.values(), key=lambda c: (-c.hybrid, c.entity))
+
+    def _parent_map(self) -> Mapping[str, set[str]]:
+        with self._lock:
+            if self._parents is None:
+                found: dict[str, set[str]] = {}
+                for f in self.store.facts_with(("is_a",)):
+                    if f.object:
+                        found.setdefault(f.subject, set()).add(f.object)
+                self._parents = found
+            return self._parents
+
+    def ancestors(self, entity: str) -> set[str]:
+        """The broader entities of ``entity``, all the way up (is_a)."""
+        parents = self._parent_map()
+        out: set[str] = set()
+        stack = [entity]
+        while stack:
+            for p in parents.get(stack.pop(), ()):
+                if p not in out:
+                    out.add(p)
+                    stack.append(p)
+        return out
+
+    def _lexical_index(self, rows: list[tuple[str, str, str]]) -> LexicalIndex:
+        """The word-bag index of ``rows``, made again when the store loads other names."""
+        with self._lock:
+            if self._lexical is None or self._lexical[0] != id(rows):
+                self._lexical = (id(rows), LexicalIndex(rows))
+            return self._lexical[1]
 
     def mentions(self, text: str) -> Mentions:
         """Entity names in ``text`` (longest first) and medical terms that link to nothing."""

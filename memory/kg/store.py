@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from core.errors import ConfigError
@@ -109,6 +110,7 @@ class KGStore:
         self._client: Any = None
         self._index: dict[str, list[tuple[str, str, str]]] | None = None
         self._entities: dict[str, Entity] | None = None
+        self._vectors: tuple[int, np.ndarray, list[tuple[str, str, str]]] | None = None
         self._generation = 0  # counts builds: a name index read during a build is not kept
         self._lock = threading.Lock()
         self._subject_index = SubjectIndex(self._index_path())
@@ -498,6 +500,34 @@ class KGStore:
             if generation == self._generation:  # no build ended meanwhile
                 self._index, self._entities = index, ents
         return index, ents
+
+    def name_vectors(self) -> tuple[np.ndarray, list[tuple[str, str, str]]]:
+        """Every name's unit vector (rows of a float32 matrix) and its (entity, kind, name).
+
+        Loaded once per build, for the linker: scoring a mention against every name is one
+        matrix product (under a millisecond for thousands of names), and any candidate that
+        lexical matching proposes has its similarity too.
+        """
+        with self._lock:
+            cached, generation = self._vectors, self._generation
+        if cached is not None and cached[0] == generation:
+            return cached[1], cached[2]
+        col = self._collection(self._names_name, create=False)
+        rows: list[tuple[str, str, str]] = []
+        parts: list[np.ndarray] = []
+        offset = 0
+        while col is not None:
+            res = col.get(include=["metadatas", "embeddings"], limit=_PAGE, offset=offset)
+            if not res["ids"]:
+                break
+            rows += [(m["entity"], m["kind"], m["name"]) for m in res["metadatas"]]
+            parts.append(np.asarray(res["embeddings"], dtype=np.float32))
+            offset += len(res["ids"])
+        matrix = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+        with self._lock:
+            if generation == self._generation:
+                self._vectors = (generation, matrix, rows)
+        return matrix, rows
 
     def query_names(self, text: str, k: int = 5) -> list[NameHit]:
         """Entity names nearest in meaning to ``text``."""
