@@ -242,3 +242,22 @@ def test_query_embeddings_are_cached_per_process(kg_settings: Settings, monkeypa
     mixed = embedder.encode([question, "a text not seen before"])
     assert calls == [["a text not seen before"]]
     assert mixed[0] == embedder.encode([question])[0]
+
+
+def test_every_curated_abbreviation_names_an_entity_of_the_real_graph(shared_data: Path) -> None:
+    """Each alias in memory/data/abbreviations.toml lands on a disease of the full neoplasm
+    branch, under its abbreviation and every name it lists ("papillary thyroid cancer", which
+    the Disease Ontology lacks, names thyroid gland papillary carcinoma)."""
+    import tomllib
+
+    aliases = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "memory" / "data" / "abbreviations.toml").read_text()
+    )["aliases"]
+    entities = {e.id: e for e in assemble(read_sources(shared_data / "kg")).entities}
+    for alias in aliases:
+        entity = entities[alias["subject"]]
+        names = {n.lower() for n in (entity.name, *entity.synonyms)}
+        wanted = [alias["abbreviation"], alias["expansion"], *alias.get("names", [])]
+        assert {w.lower() for w in wanted} <= names, alias["abbreviation"]
+    assert entities["DOID:3969"].name == "thyroid gland papillary carcinoma"
+    assert "papillary thyroid cancer" in entities["DOID:3969"].synonyms
