@@ -21,7 +21,7 @@ from agent.intents import (
     region_request,
 )
 from agent.llm_planner import make_llm_planner
-from agent.request_cues import SIZE_VARIATION_RE
+from agent.request_cues import DENSITY_ASKED_RE, SIZE_VARIATION_RE
 from agent.review_intents import CompareRequest
 from agent.review_planner import (
     ordinal_analyses,
@@ -407,6 +407,8 @@ def build_plan(
         step = _region_step("detect", parsed.detect, here, current, notes, view, slide)
         if not step.error and SIZE_VARIATION_RE.search(request.lower()):
             step = step.model_copy(update={"args": {**step.args, "size_variation": True}})
+        if not step.error and DENSITY_ASKED_RE.search(request.lower()):
+            step = step.model_copy(update={"args": {**step.args, "density": True}})
         steps.append(step)
     if parsed.classify is not None:
         steps.append(_region_step("classify", parsed.classify, here, current, notes, view, slide))

@@ -52,6 +52,7 @@ __all__ = [
     "THIS_DISEASE_RE",
     "WHAT_IS_THIS_RE",
     "SIZE_VARIATION_RE",
+    "DENSITY_ASKED_RE",
     "YIELDS_TO_CLASSIFY",
     "YIELDS_TO_ZOOM",
     "analysis_verb",
@@ -259,6 +260,11 @@ SIZE_VARIATION_RE = re.compile(
     r"\b(?:vary|varies)\s+in\s+size\b"
 )
 """How much the nuclear sizes vary ("how variable are they?"): the detector's spread of areas."""
+DENSITY_ASKED_RE = re.compile(
+    r"\bdensit(?:y|ies)\b|\bper\s+(?:mm|square|sq\b|µm|um\b|unit\s+area)|\bhow\s+dense(?:ly)?\b|"
+    r"/\s*mm|\bcells?\s+per\b|\bnuclei\s+per\b"
+)
+"""The density is asked for ("nuclear density per mm² of tissue"): the answer leads with it."""
 ANAPHOR_RE = re.compile(r"\b(?:it|they|them|those|these|that\s+one)\b")
 ECHO_RE = re.compile(
     r"\s*(?:and\s+|so\s+)?how\s+(?:confident|sure|certain|reliable)\s+(?:is|was|are|were)\s+"

@@ -80,6 +80,16 @@ def test_density_is_given_per_area_of_tissue_when_the_region_holds_glass(
     assert out["per_tissue_10k_px"] == pytest.approx(out["count"] / tissue_px * 1e4, rel=0.01)
     assert f"so {out['density_per_tissue_mm2']:.0f} per mm² of tissue" in r.answer
     assert r.verification["status"] == "verified", r.verification["reasons"]
+    # asked for the density, the answer leads with it, per mm² of tissue
+    asked = copilot.ask(cmu_slide, "nuclear density per mm² of tissue there?", "d5")
+    o = asked.evidence[-1]["output"]
+    assert o["density_asked"]
+    assert asked.answer.startswith(
+        f"{o['density_per_tissue_mm2']:.0f} nuclei per mm² of tissue in region #1 "
+        f"({o['count']} nuclei; tissue covers {100 * o['tissue_fraction']:.1f}% of the region, "
+        f"{o['density_per_mm2']:.0f} per mm² of the whole region)."
+    )
+    assert asked.verification["status"] == "verified", asked.verification["reasons"]
 
 
 def test_background_region_has_no_nuclei(copilot: Copilot, cmu_slide: Path) -> None:

@@ -41,6 +41,10 @@ class DetectInput(RegionInput):
         default=False,
         description="report how much the nuclear areas vary (asked: 'how variable are they?')",
     )
+    density: bool = Field(
+        default=False,
+        description="the density was asked for ('per mm² of tissue'): the answer leads with it",
+    )
 
 
 class DetectedObject(BaseModel):
@@ -91,6 +95,7 @@ class DetectOutput(BaseModel):
         description="coefficient of variation of the nuclear areas (standard deviation / mean)",
     )
     size_variation: bool = Field(default=False, description="the spread of areas was asked for")
+    density_asked: bool = Field(default=False, description="the density was asked for")
     contributions: list[Contribution] = Field(
         default_factory=list, description="the experts whose boxes were combined, and weights"
     )
@@ -193,10 +198,14 @@ class DetectTool(Tool):
         short = Writer().num(o["count"], e, "count").text(f" {o['object']} detected in ")
         short.extend(here)
         sizes = _sizes(o, e, "The mean nuclear area is ")
+        lead = _density_lead(o, e) if o.get("density_asked") else None
+        if lead is not None:  # "what is the density per mm² of tissue?": that number first
+            short = lead
         if sizes is not None:
             parts.append(("measure", sizes))
-            short.text("; ").extend(_sizes(o, e, "mean nuclear area ") or Writer())
-        else:
+            if lead is None:
+                short.text("; ").extend(_sizes(o, e, "mean nuclear area ") or Writer())
+        elif lead is None:
             short.text(".")
         if o.get("size_variation") and o.get("area_cv") is not None:
             spread = Writer().text("The nuclear areas vary with a coefficient of variation of ")
@@ -402,6 +411,7 @@ def _output(
         ),
         area_cv=_cv(px),
         size_variation=inp.size_variation,
+        density_asked=inp.density,
         notes=notes,
     )
 
@@ -484,6 +494,33 @@ def _sizes(o: dict[str, Any], e: str, lead: str) -> Writer | None:
                 w.num(100 * o["tissue_fraction"], e, "tissue_fraction", unit="%", decimals=1)
                 w.text("% of the region)")
         return w.text(".")
+    return None
+
+
+def _density_lead(o: dict[str, Any], e: str) -> Writer | None:
+    """The density asked for, per mm² of tissue where glass is left out; None without one.
+
+    "3114 nuclei per mm² of tissue in region #1 (686 nuclei; tissue covers 53.8% of the region,
+    1674 per mm² of the whole region)."
+    """
+    count = Writer().num(o["count"], e, "count").text(f" {o['object']}")
+    tissue = o.get("density_per_tissue_mm2")
+    if _glass(o) and tissue is not None and o.get("density_per_mm2") is not None:
+        w = Writer().num(tissue, e, "density_per_tissue_mm2", decimals=0)
+        w.text(" nuclei per mm² of tissue in ").extend(where(o, e)).text(" (").extend(count)
+        w.text("; tissue covers ")
+        w.num(100 * o["tissue_fraction"], e, "tissue_fraction", unit="%", decimals=1)
+        w.text("% of the region, ").num(o["density_per_mm2"], e, "density_per_mm2", decimals=0)
+        return w.text(" per mm² of the whole region).")
+    if o.get("density_per_mm2") is not None:
+        w = Writer().num(o["density_per_mm2"], e, "density_per_mm2", decimals=0)
+        w.text(" nuclei per mm² in ").extend(where(o, e)).text(" (").extend(count)
+        return w.text(").")
+    if o.get("per_tissue_10k_px") is not None:
+        w = Writer().num(o["per_tissue_10k_px"], e, "per_tissue_10k_px", decimals=2)
+        w.text(" nuclei per ten thousand pixels² of tissue in ").extend(where(o, e))
+        w.text(" (").extend(count)
+        return w.text("; no µm/px is recorded, so no density per mm²).")
     return None
 
 
