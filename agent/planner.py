@@ -318,12 +318,18 @@ _CELLULARITY_RE = re.compile(
     r"fewer\s+nuclei|more\s+cells|fewer\s+cells)\b|\bdensity\b"
 )
 """Cellularity compared: the nuclear count and density are the measure."""
+_OUTLINE_RE = re.compile(r"\b(?:segment\w*|mask\w*|outlin\w*|cover\w*|area\s+fraction)\b")
+"""A comparison that names a mask: the segmentation is the measure, cellular or not."""
 
 
 def _compared_tool(parsed: ParsedRequest, low: str) -> str | None:
     """The analysis a comparison (or an analysis beside a "versus") is about, or None."""
     if parsed.compare is not None:
         return parsed.compare.tool or "detect"
+    if parsed.segment is not None and _CELLULARITY_RE.search(low) and not _OUTLINE_RE.search(low):
+        # "is this area more cellular than the rest of the slide?": pathologists compare
+        # cellularity by the nuclear count and density, not by a mask's share
+        return "detect"
     for tool, region in (
         ("detect", parsed.detect),
         ("segment", parsed.segment),

@@ -198,10 +198,15 @@ _THOUSANDS_RE = re.compile(r"\b([xy]\s*[=:]?\s*)(\d{1,3}),(\d{3})\b(?!,\d)")
 """"x 42,000, y 18,500": a labelled coordinate written with a thousands separator."""
 _THOUSANDS_PAIR_RE = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{3})\s*,\s+(\d{1,3}),(\d{3})\b(?!,\d)")
 """"centre on 52,000, 38,500": a point written with thousands separators."""
+_GO_TO = (
+    r"(?<!go\sto\s)(?<!move\sto\s)(?<!jump\sto\s)(?<!zoom\sto\s)(?<!head\sto\s)(?<!me\sto\s)"
+    r"(?<!navigate\sto\s)(?<!pan\sto\s)"
+)
+"""Not after "go to", "take me to": there "800,800" is a point, not eight hundred thousand."""
 _THOUSANDS_RANGE_RE = re.compile(
-    r"(?<![\d,.])(?<!\bon\s)(?<!\bat\s)(?<!\()(?<!around\s)"
+    rf"(?<![\d,.])(?<!\bon\s)(?<!\bat\s)(?<!\()(?<!around\s){_GO_TO}"
     r"(\d{1,3}),(\d{3})\b(?!,\d)(?=\s*(?:to|-|–|across|down|wide|high|px)\b|(?<=to\s\d)|$)|"
-    r"(?<=\bto\s)(\d{1,3}),(\d{3})\b(?!,\d)"
+    rf"(?<=\bto\s){_GO_TO}(\d{{1,3}}),(\d{{3}})\b(?!,\d)"
 )
 """"from 70,000 to 76,000 across": the ends of a range written with thousands separators."""
 _UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

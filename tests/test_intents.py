@@ -214,6 +214,9 @@ def test_two_boxes_in_two_notations_are_compared() -> None:
     # a box by its size and centre beside another box (a field alone at a point is a view)
     low = normalise("compare the box [100,100,400,400] with a 300x300 px box centred on 800,800")
     assert boxes_compared(low) == ((100, 100, 400, 400), (650, 650, 950, 950))
+    # "go to 800,800" is a point; "from 70,000 to 76,000" a range with thousands separators
+    assert zoom_request(normalise("go to 800,800")).center == (800.0, 800.0)
+    assert normalise("from 70,000 to 76,000 across") == "from 70000 to 76000 across"
     z = zoom_request(normalise("show a 2000 x 2000 px field centred at (30000, 15000)"))
     assert (z.target, z.center, z.size_px) == ("point", (30000.0, 15000.0), (2000, 2000))
 
