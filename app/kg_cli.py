@@ -81,7 +81,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         _out(json.dumps([x.model_dump() for x in links]))
     else:
         if not links:
-            _out(f"no entity at or above similarity {settings.link_threshold}")
+            limit = settings.link_threshold
+            _out(f"no entity at or above the link score {limit} (SMARTPATH_LINK_THRESHOLD)")
         for x in links:
             _out(f"{x.score:.3f}  {x.entity}  {x.name}  ({x.kind}, {x.method})")
     return 0
