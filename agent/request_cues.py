@@ -715,7 +715,9 @@ _SUMMARY_RE = re.compile(
     r"recap|wrap\s+(?:it\s+|this\s+)?up)\b(?!\s+(?:of\s+)?(?:the\s+)?(?:literature|evidence|guidelines?))|"
     # "make me a table of the regions", "tabulate the counts of every view"
     r"\b(?:tables?|tabulate|tabular|spreadsheet)\b(?=[^?.;]*\b(?:regions?|views?|fields?|rois?|"
-    r"counts|results|findings|everything|all)\b)"
+    r"counts|results|findings|everything|all)\b)|"
+    r"\b(?:everything|all\s+(?:of\s+)?(?:it|this|that|the\s+(?:results|findings|regions|views|counts)))"
+    r"\s+(?:in(?:to)?|as)\s+a\s+(?:table|spreadsheet)\b"
 )
 """A summary asked for: of the case's findings, unless a disease is named."""
 _VISUAL_WORD_RE = re.compile(r"\b(?:describe|looks?|see|seen|appear\w*)\b")

@@ -474,6 +474,7 @@ def test_textbook_questions_in_their_common_forms_run_no_tool(
         ("could it be a seborrheic keratosis then?", "knowledge"),
         ("make me a table of the regions", "recall"),  # the case's findings, tabulated
         ("tabulate the counts of all views", "recall"),
+        ("put everything in a table", "recall"),
     ],
 )
 def test_a_named_lesion_or_a_table_of_findings_runs_no_tool(
