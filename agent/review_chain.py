@@ -344,7 +344,8 @@ def _compare_shares(a: Evidence, b: Evidence, field: str, named: list[str]) -> W
         if w.render():
             w.text(" ")
         words = ("higher", "lower")
-        _metric(w, a, b, f"{field}.{k}", "share", "%", 0, words, " percentage points", k)
+        hi, lo = (b, a) if sb[k] > sa[k] else (a, b)  # the region with more of it first
+        _metric(w, hi, lo, f"{field}.{k}", "share", "%", 0, words, " percentage points", k)
     if w.render() and _sizes_differ(a, b):
         w.text(
             " The regions differ in size; each share is of its own region's tiles, so the "

@@ -130,9 +130,9 @@ def test_two_views_are_compared_by_their_class_shares(
     tumour = "colorectal adenocarcinoma epithelium"
     a, b = round(100 * one["shares"][tumour]), round(100 * two["shares"][tumour])
     assert b > a
-    # the class asked about first, every share cited from the two regions' evidence
+    # the class asked about first, the region with more of it first, every share cited
     assert (
-        f"Comparison: The {tumour} share is {b - a} percentage points lower in region #1 than "
-        f"in region #2 ({a}% vs {b}%)."
+        f"Comparison: The {tumour} share is {b - a} percentage points higher in region #2 than "
+        f"in region #1 ({b}% vs {a}%)."
     ) in r.answer
     assert r.verification["status"] == "verified", r.verification["reasons"]
