@@ -15,6 +15,7 @@ from agent.claims import Writer
 from agent.findings_table import TABLE_ASKED_RE, findings_table
 from agent.reasoner import add_facts, section_of, step_of, where_of
 from agent.state import CaseLookup, ChainStep, Evidence, Plan, ReasoningChain, RecalledFact, Roi
+from core.claimable import resolve_path
 from tools.phrasing import decimals_for
 from tools.registry import tool_class
 
@@ -390,7 +391,7 @@ def _metric(
     else:
         subject.text(what or "number of " + _noun(a))
     scale = 100.0 if unit == "%" else 1.0
-    va, vb = scale * float(_value(a, path)), scale * float(_value(b, path))
+    va, vb = (scale * float(resolve_path(e.output, path)[1] or 0.0) for e in (a, b))
     hi, lo = (a, b) if va >= vb else (b, a)
     shown_a = Writer().num(va, a.id, path, unit=unit, decimals=decimals)
     shown_b = Writer().num(vb, b.id, path, unit=unit, decimals=decimals)
@@ -423,14 +424,6 @@ def _metric(
     w.extend(subject).text(" is ").extend(diff).text(f"{unit_text} {word} in ")
     w.extend(where_of(a.output, a.id)).text(" than in ").extend(where_of(b.output, b.id))
     w.extend(values)
-
-
-def _value(ev: Evidence, path: str) -> float:
-    """The number at a dotted output path ("count", "shares.adipose")."""
-    node: object = ev.output
-    for part in path.split(".") if path not in ev.output else [path]:
-        node = node[part] if isinstance(node, dict) else None
-    return float(node) if isinstance(node, int | float) else 0.0
 
 
 def _compare_labels(a: Evidence, b: Evidence) -> Writer:

@@ -57,7 +57,7 @@ from agent.state import (
     RecalledFact,
     Verification,
 )
-from core.claimable import UNIT_FACTORS, stored_unit
+from core.claimable import UNIT_FACTORS, resolve_path, stored_unit
 from core.labels import file_label
 from core.narration import OPINION_MARK
 from memory.kg.linker import medical_terms
@@ -551,7 +551,7 @@ def _check_claim(
         )
     if claim.kind == "compare":
         return _check_compare(claim, step, ev, by_id)
-    found, source = _resolve(ev.output, claim.path)
+    found, source = resolve_path(ev.output, claim.path)
     if claim.kind == "absent":
         return None if found and source is None else f"{ev.id}.{claim.path} is not empty"
     if not found or not isinstance(source, int | float) or isinstance(source, bool):
@@ -572,8 +572,8 @@ def _check_compare(
     other = by_id.get(claim.other_evidence or "")
     if other is None or claim.other_evidence not in step.evidence:
         return f"compare claim needs {claim.other_evidence} cited as tool evidence"
-    found_a, a = _resolve(ev.output, claim.path)
-    found_b, b = _resolve(other.output, claim.other_path or claim.path)
+    found_a, a = resolve_path(ev.output, claim.path)
+    found_b, b = resolve_path(other.output, claim.other_path or claim.path)
     where = f"{ev.id}.{claim.path} and {other.id}.{claim.other_path or claim.path}"
     if not (found_a and found_b):
         return f"{where}: a value is missing"
@@ -604,18 +604,6 @@ def _convert(value: float, tool: str, path: str, unit: str | None) -> float | No
     source = stored_unit(path, cls.claimable_kind(path) if cls is not None else None)
     factor = UNIT_FACTORS.get((source, unit)) if source is not None else None
     return None if factor is None else value * factor
-
-
-def _resolve(output: dict[str, Any], path: str) -> tuple[bool, Any]:
-    node: Any = output
-    for part in path.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False, None
-    return True, node
 
 
 def strings_in(node: Any) -> list[str]:

@@ -21,6 +21,7 @@ __all__ = [
     "check_claimable",
     "claimable_numbers",
     "declared_kind",
+    "resolve_path",
     "pattern_matches",
     "stored_unit",
 ]
@@ -133,3 +134,16 @@ def stored_unit(path: str, kind: str | None) -> str | None:
         return kind if kind in ("fraction", "%", "µm²", "mm²") else None
     name = path.rsplit(".", 1)[-1]
     return next((unit for suffix, unit in _NAME_UNITS if name.endswith(suffix)), None)
+
+
+def resolve_path(output: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    """(found, value) at a dotted ``path`` into an output (list items by index)."""
+    node: Any = output
+    for part in path.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False, None
+    return True, node
