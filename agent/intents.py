@@ -72,7 +72,7 @@ _AREA = r"(?:region|roi|area|view|spot|place|location|field)"
 _PIECE = r"(?:piece|fragment|core|section|island|chip)s?"
 
 _SIZE_RE = re.compile(
-    r"(\d+)\s*[x×]\s*(\d+)\s*(?:px|pixels?\b|(?=\s*(?:region|area|field|view|box|tile|patch|"
+    r"(\d+)\s*(?:[x×]|by)\s*(\d+)\s*(?:px|pixels?\b|(?=\s*(?:region|area|field|view|box|tile|patch|"
     r"window|crop|square)s?\b))"
     r"|\b(\d+)[\s-]*(?:px|pixels?)[\s-]+(?:square|box)\b"
 )
@@ -99,6 +99,9 @@ _XY_RANGE_RE = re.compile(
 """A box as two ranges, x first ("x 60000 to 68000, y 20000 to 26000", "from 70000 to 76000
 across and 30000 to 35000 down")."""
 _PAIR = rf"\(?\s*({_NUM})\s*,\s*({_NUM})\s*\)?"
+_XY = rf"\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
+_XY_CORNERS_RE = re.compile(rf"{_XY}\s*,?\s*(?:to|until|till|through|-|–)\s*{_XY}")
+"""A box by two labelled corners: "from x=20480, y=15360 to x=24576, y=19456"."""
 _CORNERS_RE = re.compile(
     rf"\b(?:top|upper)[\s-]*left(?:\s+corner)?\s*(?:at|=|:|of|is)?\s*{_PAIR}\s*"
     rf"(?:,|;|and|to|-|–)?\s*(?:the\s+)?(?:bottom|lower)[\s-]*right(?:\s+corner)?\s*"
@@ -118,7 +121,8 @@ _BARE_PAIRS_RE = re.compile(
 """Two corners written bare: "count 1150,900 to 1400,1400"."""
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
-    rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b(?!\s*,\s*\d)"
+    rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at|pt|point|zoom)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b"
+    r"(?!\s*,\s*\d)"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{3,7}})\s+(?:by\s+)?(\d{{3,7}})\b"
     r"(?!\s*(?:,\s*)?\d|\s*(?:x|×|px|pixels?|µm|um|microns?|mpp|region|field|area|window|"
     r"tile|patch|crop|square|box)\b)"
@@ -134,9 +138,10 @@ _MPP_RE = re.compile(
 )
 _MPP_FIRST_RE = re.compile(rf"\bmpp\s*(?:of|=|:|at|to)?\s*{_SCALE_NUM}(?![\w.])")
 """The unit before the number: "go to mpp 0.25", "mpp=0.5"."""
-_LEVEL_RE = re.compile(r"\blevel\s*(\d+)\b")
+_LEVEL_RE = re.compile(r"\blevel\s*(?:to\s+|=\s*|:\s*)?(\d+)\b")
 _ZOOM_VERB_RE = re.compile(
     r"\b(zoom|magnify|go\s+back|go\s+to|navigate|move\s+to|pan|cent(?:er|re)\s+on|show|view|"
+    r"(?:set|change|switch)\s+(?:the\s+)?(?:level|magnification|mag|zoom)|"
     r"look\s+at|return\s+to|take\s+me|open)\b"
 )
 _INFO_RE = re.compile(
@@ -187,7 +192,8 @@ _PAN_RE = re.compile(
     r"(?:field|screen|view|frame)\s+|further\s+|more\s+|one\s+(?:field|screen|view)\s+)?"
     r"(?:(?:to\s+(?:the\s+)?|towards?\s+(?:the\s+)?)?)"
     r"(left|right|up|down|upwards?|downwards?|north|south|east|west|leftwards?|rightwards?)\b"
-    r"|\b(a\s+(?:bit|little)\s+|slightly\s+|further\s+)(?:to\s+the\s+)?(left|right|up|down)\b"
+    r"|\b(a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)\s+|slightly\s+|further\s+)(?:more\s+)?"
+    r"(?:to\s+the\s+)?(left|right|up|down)\b"
     r"|\b(?:to\s+the\s+)?(left|right)\s+a\s+(?:bit|little)\b"
 )
 _PAN_WORDS = {
@@ -215,6 +221,53 @@ _FACTOR_RE = re.compile(
     r"|\bzoom(?:ed|ing)?\s+(out)\b[^.?;\d]{0,20}?\bby\s+(?:a\s+)?(half)\b"
     r"|\b(closer|further|farther)\s*[.,:;-]?\s*(?:by\s+)?(\d+(?:\.\d+)?)\s*(?:x|×|times)(?!\w)"
 )
+_TIMES_WORDS = {
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "eight": "8",
+    "ten": "10",
+}
+_TIMES_WORD_RE = re.compile(
+    r"\b(two|three|four|five|six|eight|ten)(?:\s*-?\s*fold\b|\s+times\b|\s*x\b)"
+)
+_ZOOM_FILLER_RE = re.compile(
+    r"\b(zoom(?:ed|ing)?\s+(?:in|out))\s+(?:like|about|roughly|around|maybe|approx(?:imately)?|~)\s+"
+)
+_MAGNIFY_BY_RE = re.compile(
+    r"\b(?:magnify|enlarge|blow\s+up)\s+(?:it\s+|this\s+|that\s+|the\s+(?:view|field|image)\s+)?"
+    r"(?:by\s+)?(?:a\s+factor\s+of\s+)?(\d+(?:\.\d+)?)\s*(?:times|fold|-fold|x(?=\W|$))"
+)
+_ZOOM_N_INTO_RE = re.compile(
+    r"\bzoom\s+(\d+(?:\.\d+)?)\s*(?:x|×|times|fold|-fold)\s+(?:in(?:to)?|closer)\b"
+)
+_BARE_IN_OUT_RE = re.compile(r"^\s*(in|out)\s*(?:x\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*x)\b")
+_CLOSER_TWICE_RE = re.compile(r"\b(closer|further|farther)\b[\s.,;:-]{0,4}twice\b")
+
+
+def factor_phrased(low: str) -> str:
+    """``low`` with a relative zoom's other wordings as "zoom in 2x" / "zoom out 4x".
+
+    "magnify three times", "zoom in twofold", "zoom in like 2x", "zoom 4x into the current
+    field", "in x2", "closer. twice". "magnify 40x" stays a magnification: only a factor below 5
+    with "x" alone reads as relative.
+    """
+    low = _TIMES_WORD_RE.sub(lambda m: f"{_TIMES_WORDS[m.group(1)]}x", low)
+    low = _ZOOM_FILLER_RE.sub(lambda m: f"{m.group(1)} ", low)
+
+    def magnify(m: re.Match[str]) -> str:
+        value = float(m.group(1))
+        said_x = not re.search(r"times|fold", m.group())
+        return m.group() if said_x and value >= 5 else f"zoom in {m.group(1)}x"
+
+    low = _MAGNIFY_BY_RE.sub(magnify, low)
+    low = _ZOOM_N_INTO_RE.sub(lambda m: f"zoom in {m.group(1)}x", low)
+    low = _BARE_IN_OUT_RE.sub(lambda m: f"zoom {m.group(1)} {m.group(2) or m.group(3)}x", low)
+    return _CLOSER_TWICE_RE.sub(lambda m: f"{m.group(1)} 2x", low)
+
+
 _CORNER_RE = re.compile(
     r"\b(top|upper|bottom|lower)[\s-]*(left|right)(?:[\s-]*(?:hand))?\b"
     r"|\b(left|right|top|bottom|upper|lower)\s+half\b"
@@ -314,7 +367,7 @@ def parts_compared(low: str) -> tuple[tuple[str, ...], Literal["slide", "view"] 
 
 def parse_relative(low: str) -> Relative | None:
     """Pans, relative zooms, quadrants / halves / centre, from a normalised request."""
-    low = without_boxes(low)
+    low = factor_phrased(without_boxes(low))
     pan = None
     fraction = 0.5
     m = _PAN_RE.search(low)
@@ -625,6 +678,7 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
     size = _SIZE_RE.search(low)
     scan = _SIZE_RE.sub(" ", low)
     if relative is not None and relative.factor is not None:
+        scan = factor_phrased(scan)
         scan = _FACTOR_RE.sub(" ", scan)
     box = _parse_box(scan)
     if box is not None:
@@ -726,7 +780,7 @@ def _box_matches(low: str) -> list[tuple[re.Match[str], str]]:
     """The box forms' matches, overlaps resolved: the earliest, then the longest, wins."""
     found: list[tuple[re.Match[str], str]] = [(m, "ranges") for m in _XY_RANGE_RE.finditer(low)]
     found += [(m, "size") for m in _XYWH_RE.finditer(low)]
-    for pattern in (_CORNERS_RE, _BOX_RE, _PAIR_BOX_RE, _BARE_PAIRS_RE):
+    for pattern in (_CORNERS_RE, _XY_CORNERS_RE, _BOX_RE, _PAIR_BOX_RE, _BARE_PAIRS_RE):
         found += [(m, "corners") for m in pattern.finditer(low)]
     if found:  # "… and a 300 x 300 box centred at (800, 800)": a second box beside the first
         found += [(m, "centred") for m in _CENTRED_BOX_RE.finditer(low)]

@@ -33,6 +33,7 @@ __all__ = [
     "either_choices",
     "CLASSIFIER_NAMED_RE",
     "BARE_REF_RE",
+    "asks_nothing",
     "WHICH_MORE_RE",
     "COMPARE_CUE_RE",
     "NAV_VERB_RE",
@@ -199,6 +200,23 @@ NOTHING_ASKED_RE = re.compile(
     r"go|help|please|hi|hello)\s*[,.!?]*\s*)*"
 )
 """Words that ask for nothing ("ok so um", "help", "go"): a clarifying question."""
+_VAGUE = """
+ok okay so um uh hmm right well and then now yes yeah alright fine go on please pls hi hello
+can could would will you u just do does did it that this those these again but the a an other
+another way better one ones setting settings option options try run rerun check fix redo repeat
+same as before for also too i me we mentioned sorry wait with something thing stuff looks look
+off wrong weird process slide case
+"""
+_VAGUE_WORDS = frozenset(_VAGUE.split())
+"""Words that name no tool, no measure, no place and no move: "do it again but better"."""
+
+
+def asks_nothing(low: str) -> bool:
+    """``low`` is made of words that ask for nothing in particular ("try the other setting")."""
+    words = re.findall(r"[a-z]+|\d+", low)
+    return bool(words) and all(w in _VAGUE_WORDS for w in words)
+
+
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"

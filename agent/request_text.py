@@ -171,6 +171,14 @@ _UNITS_PLUS_RE = re.compile(
 """Two units of one figure ("mm² + %"): one clause, not two."""
 _STEP_OUT_RE = re.compile(r"\b(?:step|pull|back)\s+(out|in)\b(?=\s+(?:by\s+)?\d|\s*$|\s*[,;.])")
 """A note's "step out 2x": a zoom."""
+_LR_RE = re.compile(
+    r"\b(pan|move|shift|nudge|scroll|go|step)\s+([lr])\b(?!\s*\d)|(?<![\w.])([lr])\s+(half|side)\b"
+)
+""""shift L a bit", "r half of view": left and right by their letters."""
+_AT_SIGN_RE = re.compile(r"\s*@\s*(?=\d)")
+""""zoom 12000,8000 @20x": at."""
+_CORNER_ARROW_RE = re.compile(r"(?<=\d)\s*(?:->|→|=>)\s*(?=\(?\s*\d)")
+"""An arrow between two corners ("box 12000,8000 -> 14048,10048"): from one to the other."""
 _ARROW_RE = re.compile(r"\s*(?:->|→|=>)\s*")
 """A note's arrow ("step out 2x -> recount nuc"): the next step."""
 _LIST_MARK_RE = re.compile(r"(?:^|(?<=\s))\d\)\s+")
@@ -203,6 +211,8 @@ _GO_TO = (
     r"(?<!navigate\sto\s)(?<!pan\sto\s)"
 )
 """Not after "go to", "take me to": there "800,800" is a point, not eight hundred thousand."""
+_SLASHED_PAIR_RE = re.compile(r"(?<![\d.,/])(\d{1,3}),(\d{3})\s*/\s*(\d{1,3}),(\d{3})(?![\d,/])")
+""""from 12,000/8,000 to 16,000/12,000": x and y of a corner, written with a slash."""
 _THOUSANDS_RANGE_RE = re.compile(
     rf"(?<![\d,.])(?<!\bon\s)(?<!\bat\s)(?<!\()(?<!around\s){_GO_TO}"
     r"(\d{1,3}),(\d{3})\b(?!,\d)(?=\s*(?:to|-|–|across|down|wide|high|px)\b|(?<=to\s\d)|$)|"
@@ -404,6 +414,13 @@ _PHRASES = (
 """Shorthand that is only shorthand beside other words."""
 
 
+def _side_letter(m: re.Match[str]) -> str:
+    side = {"l": "left", "r": "right"}
+    if m.group(1):
+        return f"{m.group(1)} {side[m.group(2)]}"
+    return f"{side[m.group(3)]} {m.group(4)}"
+
+
 def normalise(text: str) -> str:
     """Lower case, single spaces, plain quotes and ×, pathologists' shorthand spelled out."""
     low = _BULLET_RE.sub("; ", text.lower()).lstrip("; ")
@@ -412,6 +429,9 @@ def normalise(text: str) -> str:
     low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
     low = _UNITS_PLUS_RE.sub(r"\1/\2", low)
     low = _STEP_OUT_RE.sub(r"zoom \1", low)
+    low = _CORNER_ARROW_RE.sub(" to ", low)
+    low = _LR_RE.sub(_side_letter, low)
+    low = _AT_SIGN_RE.sub(" at ", low)
     low = _ARROW_RE.sub("; then ", low)
     if "(" not in low:  # "(0, 0) to (448, 224)" is a box, not a list
         low = _LIST_MARK_RE.sub("; ", low)
@@ -421,6 +441,7 @@ def normalise(text: str) -> str:
     low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)
     low = _STARTED_RE.sub("the first view", low)
     low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)
+    low = _SLASHED_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
     low = _THOUSANDS_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _THOUSANDS_RANGE_RE.sub(r"\1\2", low)

@@ -63,6 +63,7 @@ from agent.request_cues import (
     YIELDS_TO_CLASSIFY,
     YIELDS_TO_ZOOM,
     analysis_verb,
+    asks_nothing,
     can_compare,
     class_stems,
     compare_from_refs,
@@ -162,6 +163,18 @@ _MEASURE_ONLY_RE = re.compile(
     r"\s*(?:and\s+|so\s+)?what\s+is\s+(?:the\s+)?different(?:ce)?\b[^?.;]*"
 )
 """"…, cell-count wise", "what's different tissue-wise": the measure of a comparison."""
+_UNITS = """
+area areas fraction fractions percent percentage percentages proportion proportions share shares
+coverage cover covers covered occupies occupy occupied take takes up size sizes mm mm2 mm² um2
+µm² microns square units absolute relative number numbers value values figure figures in of and
+or as per what how much is are it its they them their those these that this the a an me us give
+tell report show please pls if so any also plus both too with view field region roi box here
+there whole
+"""
+_UNIT_WORDS = frozenset(_UNITS.split())
+"""Words of a clause that asks only for the unit or the share of what the clause before measured:
+"…, area in mm² please", "and tell me what area fraction it occupies"."""
+_AREA_TOOLS = frozenset({"segment", "composition", "tissue"})
 _LISTED_RE = re.compile(r"\b[\w-]+\s*,\s*[\w-]+(?:\s*,\s*[\w-]+)*\s*,?\s+or\s+[\w-]+")
 _ONLY_A_REF_RE = re.compile(
     r"(?:(?:in|for|on|of|from)\s+)?(?:the\s+)?(?:view|region|roi|field|piece|fragment)\s*#?\s*\d+|"
@@ -219,6 +232,14 @@ _OBSERVATION_RE = re.compile(
     r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
 )
 """A statement of what the user sees ("the glands look crowded"), not a question."""
+_STANCE_RE = re.compile(
+    r"\s*(?:but\s+|and\s+|though\s+|although\s+)?(?:i\s+(?:do\s+)?(?:expect|suspect|think|reckon|"
+    r"guess|believe|bet|assume|doubt|favou?r|lean\s+towards)\b|i'?m\s+(?:expecting|guessing|"
+    r"thinking|leaning|fairly\s+sure|pretty\s+sure|sure|certain|convinced)\b|my\s+(?:own\s+)?"
+    r"(?:impression|diagnosis|call|guess|read|bet|feeling|gut|working\s+diagnosis|differential)\b)"
+)
+"""What the user believes or expects ("I expect lots of lymphocytes", "my impression is serous
+carcinoma"), said beside an order: context for the answer, not a further question."""
 _CASE_CONTEXT_RE = re.compile(
     r"\s*(?:so\s+|ok\s+|fyi\s*,?\s*)?(?:this|it)\s+(?:is|'s)\s+(?:a|an)\s+(?:[\w-]+\s+){0,5}"
     r"(?:biopsy|resection|excision|specimen|core|curettings?|sample|frozen(?:\s+section)?|"
@@ -516,8 +537,8 @@ class SemanticRouter:
 
     def route(self, low: str, exclude: frozenset[str] = frozenset()) -> Routing:
         """Capabilities the request asks for, in the order its clauses name them."""
-        if BARE_REF_RE.fullmatch(low) or NOTHING_ASKED_RE.fullmatch(low):
-            # "the other one", "ok so um": nothing asked of it, ask what
+        if BARE_REF_RE.fullmatch(low) or NOTHING_ASKED_RE.fullmatch(low) or asks_nothing(low):
+            # "the other one", "ok so um", "do it again but better": nothing asked, ask what
             return Routing(selected=[], nearest=[])
         clauses = split_clauses(low)
         texts = [*clauses, low] if len(clauses) > 1 else clauses
@@ -537,12 +558,16 @@ class SemanticRouter:
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and ASIDE_RE.match(clause):
                 continue  # "..., my attending asked and I have no idea where to look"
+            if selected and selected[-1].capability in _AREA_TOOLS and _only_units(clause):
+                continue  # "segment the stroma here. area in mm² please": its unit, not tissue
             if selected and ECHO_RE.fullmatch(clause):
                 continue  # "run the classifier on piece 6 and give me the label"
             if len(clauses) > 1 and _YOU_SAID_RE.match(clause) and not _asked(clause, low):
                 continue  # "you said three fragments earlier. re-run the tissue detection"
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
                 continue  # "does this look like DCIS? the ducts look stuffed with cells"
+            if selected and _STANCE_RE.match(clause) and not _asked(clause, low):
+                continue  # "count the nuclei here - I expect lots of lymphocytes"
             if len(clauses) > 1 and _CASE_CONTEXT_RE.fullmatch(clause) and not _asked(clause, low):
                 continue  # "This is a head and neck biopsy. Find the tissue ..."
             if len(clauses) > 1 and _PLACE_ONLY_RE.fullmatch(clause):
@@ -720,6 +745,14 @@ class SemanticRouter:
 
 
 _FILLER = frozenset({"a", "an", "the", "just", "some", "mostly", "all", "only", "or", "and"})
+
+
+def _only_units(clause: str) -> bool:
+    """``clause`` names a unit or a share and nothing else to measure (``_UNIT_WORDS``)."""
+    words = re.findall(r"[^\W\d_]+|%|²", clause)
+    return any(
+        w in ("area", "areas", "%", "percent", "percentage", "fraction", "mm") for w in words
+    ) and all(w in _UNIT_WORDS or w in ("%", "²") for w in words)
 
 
 def _beyond_classes(thing: str, stems: Sequence[str], class_words: Sequence[str]) -> bool:
