@@ -196,6 +196,10 @@ def test_epidermis_and_glands_are_epithelium(text: str, what: str) -> None:
         ("A = x,y,w,h (0,0,750,1500)", (0, 0, 750, 1500)),
         ("count 1150,900 to 1400,1400 please", (1150, 900, 1400, 1400)),
         ("box [2400,1200,1600,700]", (1600, 700, 2400, 1200)),  # corners in either order
+        ("show the box from x=1000, y=2000 to x=3000, y=4000", (1000, 2000, 3000, 4000)),
+        ("go from x 500, y 600 until x 900, y 1000", (500, 600, 900, 1000)),
+        ("box 12000,8000 -> 14048,10048", (12000, 8000, 14048, 10048)),
+        ("the box from 12,000/8,000 to 16,000/12,000", (12000, 8000, 16000, 12000)),
     ],
 )
 def test_a_box_in_everyday_notation_is_that_box(request_text: str, box: tuple[int, ...]) -> None:
@@ -231,3 +235,45 @@ def test_two_boxes_in_two_notations_are_compared() -> None:
 )
 def test_the_whole_tissue_is_the_slide_not_the_current_view(request_text: str) -> None:
     assert region_request(normalise(request_text)).target == "slide"
+
+
+@pytest.mark.parametrize(
+    ("text", "factor"),
+    [
+        ("magnify three times", 3.0),
+        ("zoom in twofold", 2.0),
+        ("enlarge it 2 times", 2.0),
+        ("zoom in like 2x", 2.0),
+        ("zoom 4x into this field", 4.0),
+        ("in x2", 2.0),
+        ("zoom out four-fold", 0.25),
+        ("closer. twice", 2.0),
+        ("Magnify two times, please.", 2.0),
+    ],
+)
+def test_a_relative_zoom_in_other_words_is_that_factor(text: str, factor: float) -> None:
+    z = zoom_request(normalise(text))
+    assert z.relative is not None
+    assert (z.relative.factor, z.magnification) == (factor, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "magnification"), [("magnify 40x", 40.0), ("zoom in to 20x", 20.0)]
+)
+def test_an_objective_power_stays_a_magnification(text: str, magnification: float) -> None:
+    z = zoom_request(normalise(text))
+    assert (z.magnification, z.relative) == (magnification, None)
+
+
+def test_shorthand_moves_points_sizes_and_levels() -> None:
+    assert parse_relative(normalise("shift R a bit")).pan == "right"
+    left = parse_relative(normalise("a little bit to the left please"))
+    assert (left.pan, left.pan_fraction) == ("left", 0.25)
+    assert parse_relative(normalise("l half of view")).part == "left_half"
+    z = zoom_request(normalise("pt 30000,20000 @ 10x"))
+    assert (z.target, z.center, z.magnification) == ("point", (30000.0, 20000.0), 10.0)
+    z = zoom_request(normalise("bottom left of this view, field size 2048 by 2048 px"))
+    assert z.size_px == (2048, 2048)
+    assert zoom_request(normalise("set the level to 2")).level == 2
+    # an arrow between two steps is still the next step, not a box
+    assert normalise("step out 2x -> recount nuc").startswith("zoom out 2x; then")

@@ -1025,3 +1025,33 @@ def test_textbook_questions_about_entities_the_graph_may_lack_are_knowledge(
     isup = _plan(router, "ISUP grade 3 criterion - at which magnification is it assessed?", 1)
     assert isup.knowledge
     assert isup.steps == []  # not the slide's magnification
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "ok go on then",
+        "do it again but better",
+        "try the other setting",
+        "process this",
+        "hmm that looks off, can you fix it?",
+    ],
+)
+def test_a_request_that_names_nothing_gets_a_question_not_a_view(
+    router: SemanticRouter, request_text: str
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert plan.clarify is not None
+    assert plan.steps == []
+
+
+def test_a_unit_or_a_stance_beside_an_order_adds_no_step(router: SemanticRouter) -> None:
+    plan = _plan(router, "segment the stroma here. area in mm2 please", views=1)
+    assert _tools(plan) == ["segment"]
+    plan = _plan(router, "mask the epithelium and tell me the area fraction", views=1)
+    assert _tools(plan) == ["segment"]
+    plan = _plan(router, "count the nuclei here - I expect lots of lymphocytes", views=1)
+    assert _tools(plan) == ["detect"]
+    # a unit beside a named subject of its own is still asked
+    plan = _plan(router, "segment the stroma, and what is the tissue area in mm2", views=1)
+    assert set(_tools(plan)) == {"tissue", "segment"}
