@@ -211,8 +211,13 @@ _VAGUE_WORDS = frozenset(_VAGUE.split())
 """Words that name no tool, no measure, no place and no move: "do it again but better"."""
 
 
+_ONE_BEFORE_RE = re.compile(r"\b(?:one|view|region)\s+before\s+(?:that|this|it|last)\b")
+
+
 def asks_nothing(low: str) -> bool:
     """``low`` is made of words that ask for nothing in particular ("try the other setting")."""
+    if _ONE_BEFORE_RE.search(low):
+        return False  # "and the one before that?": an earlier region, named by its order
     words = re.findall(r"[a-z]+|\d+", low)
     return bool(words) and all(w in _VAGUE_WORDS for w in words)
 

@@ -39,8 +39,10 @@ _SPLIT_RE = re.compile(
     r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give|i|we|my|our)\b))\s*"
 )
 _RUN_ON_RE = re.compile(
-    r"\b(view|field|region|area|here|there|slide|piece|fragment|\d+x)\s+"
-    r"(?=(?:count|segment|classify|outline|detect|measure|zoom)\s)"
+    r"\b((?:view|field|region|roi|area|piece|fragment|core|box)\s*#?\d+|view|field|region|area|here|"
+    r"there|slide|piece|fragment|\d+x)\s+"
+    r"(?=(?:count|segment|classify|outline|detect|measure|zoom)\s(?!(?:results?|outputs?|masks?|"
+    r"labels?|counts?|values?|numbers?)\b))"
 )
 """A dictated run-on ("zoom to the centre of this view count the cells"): a new order starts
 at an analysis verb right after a place."""

@@ -240,6 +240,18 @@ _STANCE_RE = re.compile(
 )
 """What the user believes or expects ("I expect lots of lymphocytes", "my impression is serous
 carcinoma"), said beside an order: context for the answer, not a further question."""
+_CLASS_ASKED_RE = re.compile(
+    r"(?:the\s+)?(?:tissue|tile)\s+(?:type|class|label|category)|(?:the\s+)?(?:class|label)\s+(?:of|for)\b"
+)
+"""A bare noun phrase asking for the tile class ("tissue type of the second fragment")."""
+_CAN_IT_TELL_RE = re.compile(
+    r"\s*(?:and\s+|but\s+|so\s+)?(?:can|could|does|would|will|is)\s+(?:the\s+)?(?:tile\s+|slide\s+)?"
+    r"(?:classifier|model|tool|detector|ai|it|you|software)\s+(?:be\s+able\s+to\s+)?(?:tell|say|see|"
+    r"know|distinguish|decide|separate|judge|call\s+it)(?:\s+(?:the\s+difference|them\s+apart|"
+    r"which|that|at\s+all|here|from\s+this))*\s*[?.!]*\s*"
+)
+"""Whether the tool can answer, asked right after the question itself ("is this tumour or
+normal mucosa, can the classifier tell"): the question is what to answer."""
 _CASE_CONTEXT_RE = re.compile(
     r"\s*(?:so\s+|ok\s+|fyi\s*,?\s*)?(?:this|it)\s+(?:is|'s)\s+(?:a|an)\s+(?:[\w-]+\s+){0,5}"
     r"(?:biopsy|resection|excision|specimen|core|curettings?|sample|frozen(?:\s+section)?|"
@@ -468,11 +480,14 @@ class SemanticRouter:
             return "vqa"
         asked = visual_question(clause)
         choices = either_choices(clause)
-        if asked is None and choices and "composition" in by_name:
+        if choices and "composition" in by_name and (asked is None or asked.form != "presence"):
             # "is this an invasive front or just reactive stroma": the classifier can only
-            # choose between classes it knows
+            # choose between classes it knows; "is this stroma or tumour?" is such a choice
             stems = class_stems(by_name["composition"])
-            return None if all(names_any(c, stems) for c in choices) else "vqa"
+            if all(names_any(c, stems) for c in choices):
+                return None if asked is None else "classify"
+            if asked is None:
+                return "vqa"
         if asked is None:
             vqa = by_name["vqa"]
             if _HOW_MANY_RE.match(clause) and names_any(clause, vqa.vocabulary):
@@ -521,7 +536,11 @@ class SemanticRouter:
         or not": a noun phrase with no verb, naming a feature in a place, several of something
         or asking "or not". Only when nothing else was chosen.
         """
-        if not BARE_FEATURE_RE.fullmatch(clause) or NOT_A_FEATURE_RE.match(clause):
+        if (
+            not BARE_FEATURE_RE.fullmatch(clause)
+            or NOT_A_FEATURE_RE.match(clause)
+            or _CLASS_ASKED_RE.match(clause)
+        ):
             return None
         words = clause.split()
         if not (
@@ -560,6 +579,8 @@ class SemanticRouter:
                 continue  # "..., my attending asked and I have no idea where to look"
             if selected and selected[-1].capability in _AREA_TOOLS and _only_units(clause):
                 continue  # "segment the stroma here. area in mm² please": its unit, not tissue
+            if selected and _CAN_IT_TELL_RE.fullmatch(clause):
+                continue  # "is this tumour or normal mucosa, can the classifier tell"
             if selected and ECHO_RE.fullmatch(clause):
                 continue  # "run the classifier on piece 6 and give me the label"
             if len(clauses) > 1 and _YOU_SAID_RE.match(clause) and not _asked(clause, low):
@@ -709,6 +730,8 @@ class SemanticRouter:
                 or not (
                     (WHICH_MORE_RE.match(s.clause) and analysis_verb(s.clause) is None)
                     or _MEASURE_ONLY_RE.fullmatch(s.clause)
+                    # "compare these two, the nuclei counts": a bare noun phrase, the measure
+                    or (not _HAS_VERB_RE.search(s.clause) and not region_refs(s.clause))
                 )
             ]
         whole = table[-1]

@@ -1055,3 +1055,37 @@ def test_a_unit_or_a_stance_beside_an_order_adds_no_step(router: SemanticRouter)
     # a unit beside a named subject of its own is still asked
     plan = _plan(router, "segment the stroma, and what is the tissue area in mm2", views=1)
     assert set(_tools(plan)) == {"tissue", "segment"}
+
+
+def test_a_choice_between_tile_classes_is_a_classification(router: SemanticRouter) -> None:
+    for text in (
+        "is this stroma or tumour epithelium?",
+        "tissue type of the second fragment",
+        "is this tumour or normal mucosa, can the classifier tell",
+    ):
+        plan = _plan(router, text, views=2)
+        assert _tools(plan) == ["classify"], text
+    # a choice the classes do not hold is a visual question
+    plan = _plan(router, "is this an invasive front or just reactive stroma", views=2)
+    assert _tools(plan) == ["vqa"]
+
+
+def test_the_measure_of_a_comparison_in_a_fragment_adds_no_analysis(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "compare these two, the nuclei counts", views=4)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert {s.why.endswith("to compare") for s in plan.steps} == {True}
+
+
+def test_a_dictated_place_with_its_number_then_an_order_is_two_steps(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "40x on fragment 3 count the nuclei", views=2)
+    assert _tools(plan) == ["zoom", "detect"]
+    assert plan.steps[0].args["magnification"] == 40.0
+    # "view 8 seg result": a past result named, not an order
+    plan = _plan(router, "v8 seg result?", views=9)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
