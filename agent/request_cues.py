@@ -120,7 +120,9 @@ _WHAT_WAS_RE = re.compile(
 _TEXTBOOK_RE = re.compile(
     r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:(?:can|could|would)\s+you\s+"
     r"(?:please\s+)?(?:explain|tell\s+me)\s+)?(?:what\s+(?:is|are)|what'?s|whats|define|"
-    r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)|"
+    r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)"
+    r"(?!the\s+(?:[\w-]+\s+)?(?:growth\s+pattern|architecture|architectural\s+pattern|morphology|"
+    r"appearance|differentiation)\s*(?:here|now|in\s+(?:this|the)\s+\w+|,|[?.!]|$))|"
     r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
     r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
     r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?|"
@@ -235,6 +237,13 @@ _SLIDE_FACT_RE = re.compile(
     r"(?:\s+(?:please|again))?\s*[?.!]*\s*"
 )
 """A bare question for one of the slide's facts ("mpp?", "magnification please")."""
+_SLIDE_FACT_ASKED_RE = re.compile(
+    r"\bhow\s+many\s+(?:pyramid\s+|zoom\s+|resolution\s+)?levels\b|\b(?:number|count)\s+of\s+"
+    r"(?:pyramid\s+)?levels\b|\bfile\s+size\b|\b(?:which|what)\s+scanner\b|\bscanner\s+(?:model|"
+    r"vendor|make|type)\b|\b(?:level[\s-]*0\s+)?dimensions?\s+(?:of|in)\b|\b(?:width|height)\s+in\s+"
+    r"pixels\b|\bpixel\s+dimensions\b"
+)
+"""A question for one of the scan's facts however worded ("how many levels does this wsi have")."""
 _WHICH_SLIDE_RE = re.compile(
     r"\bwhat\s+(?:slide|file|image|scan)\s+is\s+(?:this|that|it|open)\b|"
     r"\bwhich\s+(?:slide|file|image)\s+(?:is\s+(?:this|open)|are\s+we\s+(?:on|looking\s+at))\b"
@@ -248,7 +257,8 @@ _WHAT_CASE_IS_RE = re.compile(
     r"\bwhat\s+(?:this|the)\s+(?:whole\s+)?(?:case|slide|specimen)\s+(?:is|shows)\b|"
     r"\b(?:whole[\s-]+slide|slide[\s-]+level|overall)\s+(?:prediction|call|label|class|verdict|"
     r"diagnosis|classification|answer)\b|"
-    r"\bsign\s+(?:this|it|the\s+(?:case|slide))\s+out\s+as\b|\bfinal\s+(?:diagnosis|call|label)\b|"
+    r"\bsign(?:ed|ing)?\s+(?:(?:this|it|that|the)\s+(?:(?:slide|case|one)\s+)?)?out\b|"
+    r"\bfinal\s+(?:diagnosis|call|label)\b|"
     r"\b(?:is|are)\s+(?:this|the)\s+(?:case|slide|specimen)\s+(?:malignant|benign|positive|"
     r"negative|cancer\w*|tumou?r\w*)\b"
 )
@@ -369,7 +379,10 @@ ASIDE_RE = re.compile(
 """A later sentence that gives the reason or the setting of the request, not an order:
 "asking bc the nuclei look soft", "my attending wants a number", "need a cellularity for
 molecular"."""
-DIAGNOSIS_RE = re.compile(r"\bdiagnos[ie]s\b|\bdx\b")
+DIAGNOSIS_RE = re.compile(
+    r"\bdiagnos[ie]s\b|\bdx\b|\bsign(?:ed|ing)?\s+(?:(?:it|this|that)\s+(?:\w+\s+)?)?out\b|"
+    r"\bsign[\s-]?out\s+(?:as|diagnosis)\b"
+)
 NO_DIAGNOSIS = frozenset({"tissue", "slide_info", "zoom", "detect", "segment", "composition"})
 """Capabilities that never answer a question for a diagnosis, however close its wording."""
 JOINED_REFS_RE = re.compile(
@@ -579,6 +592,7 @@ def grammar_cue(clause: str) -> str | None:
     if (
         _SLIDE_FACT_RE.fullmatch(clause)
         or _WHICH_SLIDE_RE.search(clause)
+        or (_SLIDE_FACT_ASKED_RE.search(clause) and not analysis_verb(clause))
         or (_FORMAT_RE.search(clause) and not analysis_verb(clause))
     ):
         return "slide_info"

@@ -189,9 +189,16 @@ slide-level diagnosis was"), not the comparison's wording."""
 _PLACE_ONLY_RE = re.compile(
     r"\s*(?:(?:and|ok|okay|so|now)\s+)?(?:what\s+about\s+|how\s+about\s+)?"
     r"(?:there|here|this\s+one|that\s+one)\s*|"
-    r"\s*(?:across|over|on|for|in)\s+(?:the\s+)?(?:whole|entire|full)\s+slide\s*"
+    r"\s*(?:(?:across|over|on|for|in)\s+)?(?:the\s+)?(?:whole|entire|full)\s+slide\s*"
 )
 """A clause that only points at a place, beside one that says what to do there."""
+_ONLY_WHOLE_SLIDE_RE = re.compile(
+    r"[,;:-]\s*(?:(?:across|over|on|for|in)\s+)?(?:the\s+)?(?:whole|entire|full)\s+slide\s*[?.!]*\s*$|"
+    r"^\s*(?:the\s+)?(?:whole|entire|full)\s+slide\s*[,:;-]"
+)
+"""The whole slide said as a clause of its own, before or after the question."""
+_FEW_WORDS_RE = re.compile(r"[a-z][a-z-]*(?:\s+[a-z-]+){0,2}")
+"""A clause of one to three words and nothing else."""
 _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
@@ -536,12 +543,29 @@ class SemanticRouter:
         or not": a noun phrase with no verb, naming a feature in a place, several of something
         or asking "or not". Only when nothing else was chosen.
         """
+        vqa = self._by_name.get("vqa")
+        composition = self._by_name.get("composition")
+        stems = class_stems(composition) if composition is not None else ()
+        if (
+            vqa is not None
+            and _FEW_WORDS_RE.fullmatch(clause)
+            and not NOT_A_FEATURE_RE.match(clause)
+            and names_any(clause, vqa.vocabulary)
+        ):
+            return "vqa"  # "budding?", "signet rings?": a feature only the image shows
         if (
             not BARE_FEATURE_RE.fullmatch(clause)
             or NOT_A_FEATURE_RE.match(clause)
             or _CLASS_ASKED_RE.match(clause)
         ):
             return None
+        if " or " in clause and not clause.endswith(" or not"):
+            # "expansile or infiltrative?", "architecture preserved or effaced?": a choice about
+            # the image; the classifier's only where every choice is one of its classes
+            choices = [c for c in re.split(r",\s*|\s+or\s+", clause) if c.strip()]
+            if stems and all(names_any(c, stems) for c in choices):
+                return "classify"
+            return "vqa"
         words = clause.split()
         if not (
             re.search(r"\b(?:in|within|around|of)\s+(?:the|these|this|those)\b", clause)
@@ -549,8 +573,7 @@ class SemanticRouter:
             or (len(words) >= 2 and re.search(r"[a-z]{3}(?:s|ies|ae|i)$", words[-1]))
         ):
             return None
-        composition = self._by_name.get("composition")
-        if composition is not None and names_any(clause, class_stems(composition)):
+        if stems and names_any(clause, stems):
             return "composition"
         return "vqa"
 
@@ -878,6 +901,16 @@ def semantic_parse(
                 for s in routing.selected
             ],
             routing.nearest,
+        )
+    if (
+        chosen == {"classify"}
+        and "wsi_classify" in router.names()
+        and _ONLY_WHOLE_SLIDE_RE.search(low)
+        and not names_a_place(_ONLY_WHOLE_SLIDE_RE.sub(" ", low))
+    ):  # "tumour or normal, whole slide": the slide's class, not a region's
+        chosen = {"wsi_classify"}
+        routing = Routing(
+            [Scored("wsi_classify", s.score, s.clause) for s in routing.selected], routing.nearest
         )
     if has_class and THIS_DISEASE_RE.search(low) and chosen <= {"classify", "knowledge"}:
         # "what is this tumour?" after a classification: the class the case has is the topic

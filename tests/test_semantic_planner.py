@@ -1089,3 +1089,19 @@ def test_a_dictated_place_with_its_number_then_an_order_is_two_steps(
     plan = _plan(router, "v8 seg result?", views=9)
     assert plan.lookup is not None
     assert plan.lookup.kind == "recall"
+
+
+def test_bare_features_and_choices_about_the_image_go_to_the_vqa_experts(
+    router: SemanticRouter,
+) -> None:
+    for text in ("budding?", "expansile or infiltrative?", "what's the growth pattern?"):
+        assert _tools(_plan(router, text, views=2)) == ["vqa"], text
+    assert _tools(_plan(router, "mucus or debris?", views=2)) == ["classify"]
+    plan = _plan(router, "what is the growth pattern of lobular carcinoma", views=2)
+    assert (plan.steps, plan.knowledge) == ([], True)
+
+
+def test_sign_out_and_slide_facts_however_worded(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "how would you sign this out")) == ["wsi_classify"]
+    assert _tools(_plan(router, "tumour or normal, whole slide")) == ["wsi_classify"]
+    assert _tools(_plan(router, "how many levels does this wsi have")) == ["slide_info"]
