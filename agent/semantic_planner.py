@@ -199,6 +199,18 @@ _ONLY_WHOLE_SLIDE_RE = re.compile(
 """The whole slide said as a clause of its own, before or after the question."""
 _FEW_WORDS_RE = re.compile(r"[a-z][a-z-]*(?:\s+[a-z-]+){0,2}")
 """A clause of one to three words and nothing else."""
+_ANY_THERE_RE = re.compile(
+    r"\b(?:is|are)\s+there\s+any\b(?!\s+[a-z]{4,}(?<!here)(?<!this)(?<!view)(?<!field))|"
+    r"\b(?:see|find|spot)\s+(?:any|it|them)\b(?!\s+[a-z]{4,}(?<!here))|\bany\s+(?:of\s+(?:it|them)\s+)?"
+    r"(?:here|in\s+(?:this|the)\s+\w+)"
+)
+"""A presence question that points back at the thing named before ("is there any here?")."""
+_RUN_ON_IT_RE = re.compile(
+    r"^\s*(?:(?:and|then|so|just|please|now)\s+)*(?:run|use|apply|try|do)\s+(?:the\s+|a\s+)?[\w\s-]{0,30}?"
+    r"\b(?:on|for|over)\s+(?:it|that|that\s+one|there|them)\b"
+)
+"""An order to run a tool on what the question before named ("run the classifier on it")."""
+_PRONOUN_RE = re.compile(r"\b(?:it|that\s+one|that|them|there)\b")
 _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
@@ -757,6 +769,28 @@ class SemanticRouter:
                     or (not _HAS_VERB_RE.search(s.clause) and not region_refs(s.clause))
                 )
             ]
+        kinds = [s.capability for s in selected]
+        if (
+            len(selected) == 2
+            and kinds[0] == "recall"
+            and kinds[1] in _ANALYSES
+            and _RUN_ON_IT_RE.search(selected[1].clause)
+        ):  # "what tissue was in the first region? run the classifier on it": asked, then the
+            # order that answers it
+            said = f"{selected[0].clause}; {selected[1].clause}"
+            selected = [Scored(kinds[1], selected[1].score, said)]
+        composition = self._by_name.get("composition")
+        for j in range(1, len(selected)):
+            before, this = selected[j - 1], selected[j]
+            if (
+                composition is not None
+                and "composition" not in exclude
+                and before.capability == "knowledge"
+                and this.capability == "vqa"
+                and _ANY_THERE_RE.search(this.clause)
+                and names_any(before.clause, class_stems(composition))
+            ):  # "what is necrosis, and is there any here?": that class, present or not
+                selected[j] = Scored("composition", this.score, f"{before.clause}; {this.clause}")
         whole = table[-1]
         pointed = bool(re.search(r"\b(?:this|these|here)\b", clauses[0]))
         only = [s.capability for s in selected]
@@ -1062,6 +1096,10 @@ def _analysis_region(clause: str, low: str, after_zoom: bool) -> RegionRequest:
     pointing = found.roi_ref == "current" and not DEICTIC_RE.search(clause)
     if pointing or (found.target == "default" and found.box is None and found.centre_size is None):
         whole = region_request(low)
+        if whole.roi_ref == "current" and not DEICTIC_RE.search(low):
+            # "what tissue was in view 1? run the classifier on it": "it" is the region named
+            named = region_request(_PRONOUN_RE.sub(" ", low))
+            whole = named if named.target != "default" else whole
         if not (after_zoom and whole.target == "roi"):
             found = whole
     if after_zoom and found.target == "roi" and found.roi_ref == "current":

@@ -1105,3 +1105,20 @@ def test_sign_out_and_slide_facts_however_worded(router: SemanticRouter) -> None
     assert _tools(_plan(router, "how would you sign this out")) == ["wsi_classify"]
     assert _tools(_plan(router, "tumour or normal, whole slide")) == ["wsi_classify"]
     assert _tools(_plan(router, "how many levels does this wsi have")) == ["slide_info"]
+
+
+def test_a_question_then_the_order_that_answers_it_is_one_analysis_of_the_named_region(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "what tissue was in view 1? run the classifier on it", views=3)
+    assert _tools(plan) == ["classify"]
+    assert plan.steps[0].args["roi_number"] == 1
+    assert plan.lookup is None
+
+
+def test_any_of_a_tile_class_just_defined_is_its_presence(router: SemanticRouter) -> None:
+    plan = _plan(router, "define necrosis; is there any in this view?", views=2)
+    assert (_tools(plan), plan.knowledge) == (["composition"], True)
+    # a feature no tile class holds is put to the VQA experts
+    plan = _plan(router, "what is a granuloma, and are there any here?", views=2)
+    assert (_tools(plan), plan.knowledge) == (["vqa"], True)
