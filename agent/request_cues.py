@@ -122,7 +122,7 @@ _TEXTBOOK_RE = re.compile(
     r"(?:please\s+)?(?:explain|tell\s+me)\s+)?(?:what\s+(?:is|are)|what'?s|whats|define|"
     r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)"
     r"(?!the\s+(?:[\w-]+\s+)?(?:growth\s+pattern|architecture|architectural\s+pattern|morphology|"
-    r"appearance|differentiation)\s*(?:here|now|in\s+(?:this|the)\s+\w+|,|[?.!]|$))|"
+    r"appearance|differentiation)\s*(?:like|here|now|in\s+(?:this|the)\s+\w+|,|[?.!]|$))|"
     r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
     r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
     r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?|"
@@ -244,6 +244,11 @@ _SLIDE_FACT_ASKED_RE = re.compile(
     r"pixels\b|\bpixel\s+dimensions\b"
 )
 """A question for one of the scan's facts however worded ("how many levels does this wsi have")."""
+_SLIDE_MODEL_RE = re.compile(
+    r"\b(?:whole[\s-]+slide|slide[\s-]+level|wsi|mil)\s+(?:model|classifier|classification|"
+    r"prediction|predictor|network|call|label)s?\b"
+)
+""""run the whole slide model": the slide classifier, named."""
 _WHICH_SLIDE_RE = re.compile(
     r"\bwhat\s+(?:slide|file|image|scan)\s+is\s+(?:this|that|it|open)\b|"
     r"\bwhich\s+(?:slide|file|image)\s+(?:is\s+(?:this|open)|are\s+we\s+(?:on|looking\s+at))\b"
@@ -600,7 +605,11 @@ def grammar_cue(clause: str) -> str | None:
         clause
     ):
         return "recall"
-    if _WHAT_CASE_RE.fullmatch(clause) or _WHAT_CASE_IS_RE.search(clause):
+    if (
+        _WHAT_CASE_RE.fullmatch(clause)
+        or _WHAT_CASE_IS_RE.search(clause)
+        or _SLIDE_MODEL_RE.search(clause)
+    ):
         return "wsi_classify"
     if _WHAT_WAS_RE.search(clause) and set(findings_asked(clause)) - {"slide_info"}:
         return "recall"  # "what was the segmentation of region 2?"

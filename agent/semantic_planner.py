@@ -211,6 +211,11 @@ _RUN_ON_IT_RE = re.compile(
 )
 """An order to run a tool on what the question before named ("run the classifier on it")."""
 _PRONOUN_RE = re.compile(r"\b(?:it|that\s+one|that|them|there)\b")
+_MEASURED_RE = re.compile(
+    r"\b(?:mean|average|median|total|sizes?|areas?|counts?|number|density|densities|percent(?:age)?|"
+    r"proportion|fraction|share|distribution|statistics|stats)\b"
+)
+"""Words of a measurement: a noun phrase with one asks for a number, not about a feature."""
 _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
@@ -571,6 +576,8 @@ class SemanticRouter:
             or _CLASS_ASKED_RE.match(clause)
         ):
             return None
+        if _MEASURED_RE.search(clause):
+            return None  # "mean nuclear size in this area?": a measurement, not a feature
         if " or " in clause and not clause.endswith(" or not"):
             # "expansile or infiltrative?", "architecture preserved or effaced?": a choice about
             # the image; the classifier's only where every choice is one of its classes
@@ -677,7 +684,7 @@ class SemanticRouter:
                 or (name == "knowledge" and cue is not None and analysis_verb(clause) == cue)
                 or (
                     cue == "wsi_classify"
-                    and name in ("classify", "slide_info", "tissue", "composition")
+                    and name in ("classify", "slide_info", "tissue", "composition", "zoom")
                 )
                 or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
                 or (cue == "slide_info" and name in ("wsi_classify", "classify", "zoom", "tissue"))

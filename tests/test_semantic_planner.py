@@ -1122,3 +1122,11 @@ def test_any_of_a_tile_class_just_defined_is_its_presence(router: SemanticRouter
     # a feature no tile class holds is put to the VQA experts
     plan = _plan(router, "what is a granuloma, and are there any here?", views=2)
     assert (_tools(plan), plan.knowledge) == (["vqa"], True)
+
+
+def test_measurements_the_slide_model_and_the_architecture_by_other_names(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(_plan(router, "mean nuclear size in this area?", views=2)) == ["detect"]
+    assert _tools(_plan(router, "run the whole slide model")) == ["wsi_classify"]
+    assert _tools(_plan(router, "what's the architecture like", views=2)) == ["vqa"]
