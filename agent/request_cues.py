@@ -271,7 +271,7 @@ _WHAT_CASE_IS_RE = re.compile(
 """"Overall, what is this case?": the slide's class."""
 PROPORTION_RE = re.compile(
     r"\b(?:fraction|percent(?:ages?)?|proportions?|share|mostly|majority|predominantly|"
-    r"how\s+much)\b|%"
+    r"how\s+much)\b|%|\b(?:tumou?r|stroma\w*|necro\w*)\s+(?:content|burden|cellularity)\b"
 )
 """How much of a region a class takes: the composition's question, when it names a class."""
 CLASSIFIER_NAMED_RE = re.compile(r"^(?!.*\bclassif(?:y|ied|ication)\b).*\bclassifier\b")
@@ -481,6 +481,8 @@ _COMPOSITION_RE = re.compile(
     r"(?:tissue\s+)?(?:classes|labels|tiles|tissue\s+types)\b|\bhistogram\s+of\s+(?:the\s+)?"
     r"(?:predicted\s+)?(?:labels|classes)\b|\bper[\s-]class\b|"
     r"\b(?:tumou?r|class|tissue)\s+(?:heat\s*-?\s*map|map|overlay)\b|"
+    r"\bmap\s+(?:out\s+)?(?:the\s+|all\s+the\s+)?(?:tissue\s+)?(?:classes|class(?:es)?\s+labels|"
+    r"tissue\s+types)\b|\b(?:tissue\s+)?(?:classes|tissue\s+types)\s+across\b|"
     r"\b(?:percentages?|proportions?|shares?|fractions?)\s+of\s+(?:each|every|all\s+the)\s+"
     r"(?:tissue\s+)?(?:types?|class(?:es)?|tissues?)\b|"
     r"\bwhat\s+is\s+(?:this|the|it)\s*(?:region|field|view|area|biopsy|piece|fragment)?\s+"

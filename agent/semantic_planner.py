@@ -216,6 +216,10 @@ _MEASURED_RE = re.compile(
     r"proportion|fraction|share|distribution|statistics|stats)\b"
 )
 """Words of a measurement: a noun phrase with one asks for a number, not about a feature."""
+_SHARE_ASKED_RE = re.compile(
+    r"\d\s*%|\bpercent\w*|\bproportions?\b|\bfractions?\b|\bcontent\b|\bburden\b|\bhow\s+much\b"
+)
+"""A share asked for as a number ("above 20%", "what proportion", "tumour content")."""
 _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
@@ -502,6 +506,14 @@ class SemanticRouter:
             return None
         if _SPREAD_RE.search(clause):
             return "vqa"
+        composition = by_name.get("composition")
+        if (
+            composition is not None
+            and _SHARE_ASKED_RE.search(clause)
+            and re.search(r"\b(?:this|here|it)\b", clause)
+            and names_any(clause, class_stems(composition))
+        ):
+            return "composition"  # "is the tumour content above 20% in this field?"
         asked = visual_question(clause)
         choices = either_choices(clause)
         if choices and "composition" in by_name and (asked is None or asked.form != "presence"):
@@ -527,7 +539,6 @@ class SemanticRouter:
             return "vqa"
         if _RELATION_RE.search(asked.thing):  # "tumour cells wrapping around a nerve"
             return "vqa"
-        composition = by_name.get("composition")
         stems = class_stems(composition) if composition is not None else ()
         if asked.form != "presence" and " or " in asked.thing:
             # "is this an invasive front or just reactive stroma": a classifier can only

@@ -1130,3 +1130,10 @@ def test_measurements_the_slide_model_and_the_architecture_by_other_names(
     assert _tools(_plan(router, "mean nuclear size in this area?", views=2)) == ["detect"]
     assert _tools(_plan(router, "run the whole slide model")) == ["wsi_classify"]
     assert _tools(_plan(router, "what's the architecture like", views=2)) == ["vqa"]
+
+
+def test_a_share_of_a_class_asked_as_a_number_is_the_composition(router: SemanticRouter) -> None:
+    plan = _plan(router, "is the tumour content above 20% in this field?", views=2)
+    assert _tools(plan) == ["composition"]
+    plan = _plan(router, "classify this region, then map the tissue classes across it", views=2)
+    assert _tools(plan) == ["classify", "composition"]
