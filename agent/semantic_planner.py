@@ -138,7 +138,9 @@ class Routing:
 _HOW_MANY_RE = re.compile(r"\s*(?:and\s+|so\s+)?how\s+many\b(?![^?.;]*\b(?:nucle|cells?\b))")
 _RELATION_RE = re.compile(
     r"\b(?!(?:some|any|no|every)thing\b|(?:lining|pooling|staining|lakes?)\b)[a-z]{3,}ing\b|"
-    r"\b(?:around|surrounding|encircling|along|into|invading|between|beneath|beyond)\b"
+    r"\b(?:around|surrounding|encircling|along|into|invading|between|beneath|beyond)\b|"
+    r"\b(?:in|within|inside)\s+(?:the\s+|a\s+)?(?:lymphatics?|vessels?|vascular\s+spaces?|veins?|"
+    r"capillar(?:y|ies)|nerves?|sinus(?:es|oids)?|lumens?|lumina|ducts?|margins?)\b"
 )
 """A verb or a place relative to something else in the thing asked about ("cells wrapping
 around a nerve", "a stromal reaction around these glands", "into the fat"): more than a class."""

@@ -63,9 +63,8 @@ _LOOKS_TO_ME_RE = re.compile(
 )
 """"Looks cribriform to me - agree?": the user's impression, put to the expert."""
 _ARE_THE_RE = re.compile(
-    _LEAD
-    + _IF_SO
-    + r"(?:is|are)\s+(?:(?:the|these|those|this|that)\s+)?(?P<subject>nucle(?:i|us)|cells?|"
+    _LEAD + _IF_SO + r"(?:is|are)\s+(?:(?:the|these|those|this|that)\s+)?"
+    r"(?:(?!(?:whole|entire|slide|case|specimen|wsi)\b)[a-z-]+\s+){0,2}?(?P<subject>nucle(?:i|us)|cells?|"
     r"glands?|tumou?r\s+cells?|tumou?r|lesion|nucleoli|chromatin|cytoplasm|mitoses|epithelium|"
     r"vessels?|nerves?|mucosa|crypts?|villi|stroma|infiltrate|lymphocytes|neutrophils|"
     r"eosinophils|plasma\s+cells|histiocytes|macrophages|architecture|pattern|surface|epidermis|"
@@ -93,7 +92,8 @@ _LIKE_RE = re.compile(
 """"What's the N:C ratio like in these atypical cells?": a feature's state in the image."""
 _SHOW_RE = re.compile(
     _LEAD + r"(?:does|do)\s+(?:(?:the|this|these|that|those)\s+)?(?P<subject>[\w-]+(?:\s+[\w-]+)?)"
-    r"\s+(?:here\s+|there\s+)?(?:show|have|display|contain|exhibit)\s+(?P<thing>[^?.;]+)"
+    r"\s+(?:here\s+|there\s+)?(?:show|have|display|contain|exhibit|form|float|infiltrate|invade|"
+    r"extend|reach|involve|surround|abut|line|wrap)\s+(?P<thing>[^?.;]+)"
 )
 """"Does the tumour here show a cribriform pattern?": a feature of something in the image."""
 _IDENTITY_RE = re.compile(

@@ -1137,3 +1137,16 @@ def test_a_share_of_a_class_asked_as_a_number_is_the_composition(router: Semanti
     assert _tools(plan) == ["composition"]
     plan = _plan(router, "classify this region, then map the tissue classes across it", views=2)
     assert _tools(plan) == ["classify", "composition"]
+
+
+def test_visual_questions_with_longer_subjects_and_places_inside_structures(
+    router: SemanticRouter,
+) -> None:
+    for text in (
+        "is the lymph node architecture preserved?",
+        "do the tumour cells float in mucin pools or is it acellular mucin?",
+        "are there tumour cells in the lymphatics?",
+    ):
+        assert _tools(_plan(router, text, views=2)) == ["vqa"], text
+    plan = _plan(router, "is the whole slide tumor or normal according to the model")
+    assert _tools(plan) == ["wsi_classify"]
