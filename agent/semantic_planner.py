@@ -222,6 +222,18 @@ _SHARE_ASKED_RE = re.compile(
     r"\d\s*%|\bpercent\w*|\bproportions?\b|\bfractions?\b|\bcontent\b|\bburden\b|\bhow\s+much\b"
 )
 """A share asked for as a number ("above 20%", "what proportion", "tumour content")."""
+_VIEWS_RANKED_RE = re.compile(
+    r"\b(?:rank|order|sort)\s+(?:all\s+)?(?:the\s+|our\s+|these\s+|those\s+)?(?:views|regions|fields|"
+    r"rois|areas)\b|\bwhich\s+of\s+(?:all\s+)?(?:the\s+|our\s+|these\s+|those\s+)?(?:views|regions|"
+    r"fields|rois|areas)\b[^?.;]*\b(?:most|least|highest|lowest|largest|smallest|biggest|densest|"
+    r"more|fewer|less|higher|lower|\w+est)\b"
+)
+"""Every view the case looked at, ranked by a measure: a comparison of all of them."""
+_BARE_VIEW_RE = re.compile(
+    r"\s*(?:(?:and|ok|okay|now|so|then)\s+)*(?:the\s+)?(?:previous|last|prior|first|second|third|"
+    r"earlier|original|next|other)\s+(?:view|region|field|roi)\s*(?:again|please|pls)?\s*[?.!]*\s*"
+)
+"""A view named alone ("the previous view please"): show it."""
 _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
@@ -741,6 +753,8 @@ class SemanticRouter:
                 name = "segment"
             if SIZE_VARIATION_RE.search(clause) and "detect" in names and "detect" not in exclude:
                 name, best = "detect", max(best, self.threshold)  # the spread of nuclear areas
+            if name == "recall" and "zoom" in names and _BARE_VIEW_RE.fullmatch(clause):
+                name = "zoom"  # "the previous view please": a view named alone is a place to go
             if name == "recall" and WHAT_IS_THIS_RE.fullmatch(clause):
                 # "what have we got here?": the slide in front of us, not the case's past
                 name = "slide_info" if "slide_info" in names else None
@@ -1009,6 +1023,15 @@ def semantic_parse(
         return ParsedRequest(), routing, low
     recall = None
     compare = None
+    if (
+        _VIEWS_RANKED_RE.search(low)
+        and chosen & {"detect", "segment", "classify", "composition"}
+        and not chosen & {"compare", "recall"}
+    ):  # "which of the views has the most cells?", "rank the views by density": every view's
+        compare = replace(compare_of(low, ()), last=0)
+        chosen -= {"detect", "segment", "classify", "composition", "zoom"}
+        best = max((x.score for x in routing.selected), default=router.threshold)
+        routing = Routing([Scored("compare", best, low)], routing.nearest)
     clause_of = {s.capability: s.clause for s in routing.selected}
     if "compare" in chosen and boxes is not None:
         compare = replace(compare_of(low, ()), boxes=boxes)

@@ -1150,3 +1150,19 @@ def test_visual_questions_with_longer_subjects_and_places_inside_structures(
         assert _tools(_plan(router, text, views=2)) == ["vqa"], text
     plan = _plan(router, "is the whole slide tumor or normal according to the model")
     assert _tools(plan) == ["wsi_classify"]
+
+
+def test_every_view_ranked_by_a_measure_is_a_comparison_of_all_of_them(
+    router: SemanticRouter,
+) -> None:
+    for text in ("rank the views by cell density", "which of the views has the most cells"):
+        plan = _plan(router, text, views=4)
+        assert plan.lookup is not None and plan.lookup.kind == "compare", text
+        assert sorted(s.args["roi_number"] for s in plan.steps) == [1, 2, 3, 4]
+        assert {s.tool for s in plan.steps} == {"detect"}
+
+
+def test_a_view_named_alone_is_a_place_to_go(router: SemanticRouter) -> None:
+    plan = _plan(router, "the previous view please", views=4)
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["roi_number"] == 3
