@@ -758,6 +758,8 @@ class SemanticRouter:
             if name == "recall" and WHAT_IS_THIS_RE.fullmatch(clause):
                 # "what have we got here?": the slide in front of us, not the case's past
                 name = "slide_info" if "slide_info" in names else None
+            if name == "zoom" and selected and _nowhere(clause):
+                continue  # "…, then we move on", "take it with a pinch of salt": no place named
             if name is not None:
                 selected.append(Scored(name, best, clause))
         picked = {s.capability for s in selected}
@@ -867,6 +869,20 @@ def _only_units(clause: str) -> bool:
     return any(
         w in ("area", "areas", "%", "percent", "percentage", "fraction", "mm") for w in words
     ) and all(w in _UNIT_WORDS or w in ("%", "²") for w in words)
+
+
+def _nowhere(clause: str) -> bool:
+    """``clause`` names no place, scale, move or zoom: not a view, whatever its words are near."""
+    z = zoom_request(clause)
+    if z.error is not None or z.direction is not None or z.relative is not None:
+        return False
+    if any(v is not None for v in (z.magnification, z.mpp, z.level, z.box, z.center, z.size_px)):
+        return False
+    if z.target not in ("default", "roi") or (z.target == "roi" and z.roi_ref != "current"):
+        return False
+    return not re.search(
+        r"\b(?:zoom\w*|view|overview|thumbnail|whole\s+slide|back|there)\b", clause
+    )
 
 
 def _beyond_classes(thing: str, stems: Sequence[str], class_words: Sequence[str]) -> bool:

@@ -1157,7 +1157,8 @@ def test_every_view_ranked_by_a_measure_is_a_comparison_of_all_of_them(
 ) -> None:
     for text in ("rank the views by cell density", "which of the views has the most cells"):
         plan = _plan(router, text, views=4)
-        assert plan.lookup is not None and plan.lookup.kind == "compare", text
+        assert plan.lookup is not None, text
+        assert plan.lookup.kind == "compare", text
         assert sorted(s.args["roi_number"] for s in plan.steps) == [1, 2, 3, 4]
         assert {s.tool for s in plan.steps} == {"detect"}
 
@@ -1166,3 +1167,15 @@ def test_a_view_named_alone_is_a_place_to_go(router: SemanticRouter) -> None:
     plan = _plan(router, "the previous view please", views=4)
     assert _tools(plan) == ["zoom"]
     assert plan.steps[0].args["roi_number"] == 3
+
+
+def test_a_later_clause_that_names_no_place_adds_no_view(router: SemanticRouter) -> None:
+    plan = _plan(router, "scanner and tissue fraction, then we move on")
+    assert [s.tool for s in plan.steps] == ["slide_info", "tissue"]
+    plan = _plan(
+        router, "classify this field; the fixation is poor so take it with a pinch of salt", views=2
+    )
+    assert _tools(plan) == ["classify"]
+    # a place named by "there" is still a view to show
+    plan = _plan(router, "how big is the second largest fragment in mm²? take me there after")
+    assert _tools(plan) == ["tissue", "zoom"]
