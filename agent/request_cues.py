@@ -249,6 +249,19 @@ _SLIDE_MODEL_RE = re.compile(
     r"prediction|predictor|network|call|label)s?\b"
 )
 """"run the whole slide model": the slide classifier, named."""
+_ABOUT_THAT_CLASS_RE = re.compile(
+    r"\bhow\s+(?:do|does|would|should|is|are|do\s+you|would\s+you)\s+(?:you\s+|u\s+|we\s+|i\s+|one\s+|"
+    r"pathologists\s+)?(?:even\s+|actually\s+|usually\s+|normally\s+)?(?:score|grade|stage|assess|"
+    r"quantify|report)\s+(?:it|them|that|those)\b(?!\s+(?:here|in\s+this|on\s+this))|"
+    r"\bhow\s+(?:is|are)\s+(?:it|they|those|these)\s+(?:scored|graded|staged|counted|assessed|"
+    r"reported)\b|"
+    r"\b(?:features?|criteria|characteristics|significance|appearance)\s+of\s+(?:that|this|the)\s+"
+    r"(?:tissue\s+type|type|class|entity|diagnosis|tumou?r\s+type|label)\b|"
+    r"\b(?:tell\s+me\s+(?:more\s+)?about|explain|define)\s+(?:that|this|the)\s+(?:class|label|diagnosis|"
+    r"entity|tissue\s+type)\b"
+)
+"""A textbook question about what was just named or found ("how do you score it", "the typical
+features of that tissue type"): the knowledge graph's."""
 _WHICH_SLIDE_RE = re.compile(
     r"\bwhat\s+(?:slide|file|image|scan)\s+is\s+(?:this|that|it|open)\b|"
     r"\bwhich\s+(?:slide|file|image)\s+(?:is\s+(?:this|open)|are\s+we\s+(?:on|looking\s+at))\b"
@@ -583,7 +596,7 @@ def grammar_cue(clause: str) -> str | None:
         and not re.search(r"\b(?:slide|case|overall|diagnos\w*|patient)\b", clause)
     ):
         return "composition"  # "necrosis y/n": a tissue class present or not
-    if _KNOWLEDGE_ASK_RE.search(clause):
+    if _KNOWLEDGE_ASK_RE.search(clause) or _ABOUT_THAT_CLASS_RE.search(clause):
         return "knowledge"
     if (
         _SUMMARY_RE.search(clause)

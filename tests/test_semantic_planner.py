@@ -1179,3 +1179,16 @@ def test_a_later_clause_that_names_no_place_adds_no_view(router: SemanticRouter)
     # a place named by "there" is still a view to show
     plan = _plan(router, "how big is the second largest fragment in mm²? take me there after")
     assert _tools(plan) == ["tissue", "zoom"]
+
+
+def test_a_textbook_question_about_what_was_just_named_is_knowledge(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "any tumour budding here? and how do you score it", views=2)
+    assert (_tools(plan), plan.knowledge) == (["vqa"], True)
+    text = "what tissue is this, and what are the typical features of that tissue type?"
+    plan = _plan(router, text, views=2)
+    assert (_tools(plan), plan.knowledge) == (["classify"], True)
+    # "how do you count the nuclei here" is an order, not a textbook question
+    plan = _plan(router, "how do you count the nuclei here", views=2)
+    assert _tools(plan) == ["detect"]
