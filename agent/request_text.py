@@ -163,6 +163,12 @@ _SHORTHAND = {
     "musc": "muscle",
     "epith": "epithelium",
     "recount": "count again",
+    "pred": "prediction",
+    "preds": "predictions",
+    "comp": "composition",
+    "clfr": "classifier",
+    "strom": "stroma",
+    "epi": "epithelium",
 }
 _BULLET_RE = re.compile(r"\s*\n\s*(?:[-*•]\s+)?|^\s*[-*•]\s+")
 """Lines of a note, each one a clause ("- nuc count\n- mitotic figs seen?")."""

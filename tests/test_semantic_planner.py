@@ -1192,3 +1192,13 @@ def test_a_textbook_question_about_what_was_just_named_is_knowledge(
     # "how do you count the nuclei here" is an order, not a textbook question
     plan = _plan(router, "how do you count the nuclei here", views=2)
     assert _tools(plan) == ["detect"]
+
+
+def test_note_shorthand_for_predictions_composition_and_compartments(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(_plan(router, "wsi pred")) == ["wsi_classify"]
+    assert _tools(_plan(router, "comp here pls", views=2)) == ["composition"]
+    plan = _plan(router, "strom seg v1", views=2)
+    assert _tools(plan) == ["segment"]
+    assert plan.steps[0].args["what"] == "stroma"
