@@ -38,6 +38,11 @@ _SPLIT_RE = re.compile(
     r"\s+\+\s+|\s+&\s+|\s+[-–—]+\s+(?=(?:is|are|any|do|does|can|could|what|how|which|"
     r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give|i|we|my|our)\b))\s*"
 )
+_COLON_QUESTION_RE = re.compile(
+    r"(?P<lead>(?:^|[.;!?]\s*)[^.;!?:]*?):\s+(?=(?:is|are|do|does|did|can|could|would|what|how|which|"
+    r"where|why|any)\b)"
+)
+"""A question after a colon ("what I want is your read on these cells: do they look viable?")."""
 _RUN_ON_RE = re.compile(
     r"\b((?:view|field|region|roi|area|piece|fragment|core|box)\s*#?\d+|view|field|region|area|here|"
     r"there|slide|piece|fragment|\d+x)\s+"
@@ -500,9 +505,19 @@ def mask_arguments(low: str) -> str:
     return low
 
 
+def _colon_split(m: re.Match[str]) -> str:
+    """A clause of its own before the colon when it says something (five words or more).
+
+    "Oral mucosa: does the epithelium look dysplastic?" keeps its label with the question.
+    """
+    lead = m.group("lead")
+    return f"{lead}; " if len(lead.split()) >= 5 else m.group()
+
+
 def split_clauses(low: str) -> list[str]:
     """The request's clauses (each with at least one word); the whole when it has one."""
     low = _RUN_ON_RE.sub(r"\1; ", low)
+    low = _COLON_QUESTION_RE.sub(_colon_split, low)
     low = _FACT_AND_RE.sub(r"\1; ", low)
     parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
     clauses = [p for p in parts if WORD_RE.search(p or "")]

@@ -234,6 +234,10 @@ _BARE_VIEW_RE = re.compile(
     r"earlier|original|next|other)\s+(?:view|region|field|roi)\s*(?:again|please|pls)?\s*[?.!]*\s*"
 )
 """A view named alone ("the previous view please"): show it."""
+_OPINION_RE = re.compile(
+    r"\byour\s+(?:read|take|impression|opinion|thoughts|view)\s+(?:on|of|about)\b"
+)
+"""The expert's opinion asked for ("your read on the tumour cells here"): a visual question."""
 _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
@@ -518,7 +522,9 @@ class SemanticRouter:
         by_name = self._by_name
         if "vqa" not in by_name:
             return None
-        if _SPREAD_RE.search(clause):
+        if _SPREAD_RE.search(clause) or (
+            _OPINION_RE.search(clause) and _POINTS_AT_IMAGE_RE.search(clause)
+        ):  # "your read on the tumour cells in this field"
             return "vqa"
         composition = by_name.get("composition")
         if (

@@ -1202,3 +1202,14 @@ def test_note_shorthand_for_predictions_composition_and_compartments(
     plan = _plan(router, "strom seg v1", views=2)
     assert _tools(plan) == ["segment"]
     assert plan.steps[0].args["what"] == "stroma"
+
+
+def test_a_question_after_a_colon_and_the_experts_read_asked_for(router: SemanticRouter) -> None:
+    text = (
+        "We've been over the margins already. What I want now is your read on the tumour cells "
+        "in this field: do they look viable or is it just mucin with ghost cells?"
+    )
+    assert _tools(_plan(router, text, views=2)) == ["vqa"]
+    # a short label before the colon stays with its question
+    text = "Oral mucosa: does the epithelium look dysplastic to you?"
+    assert _tools(_plan(router, text, views=2)) == ["vqa"]
