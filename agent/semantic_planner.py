@@ -563,8 +563,7 @@ class SemanticRouter:
         if asked.form != "presence" and " or " in asked.thing:
             # "is this an invasive front or just reactive stroma": a classifier can only
             # choose between classes it knows
-            choices = re.split(r",\s*|\s+or\s+", asked.thing)
-            return "classify" if all(names_any(c, stems) for c in choices if c) else "vqa"
+            return _choice_cue(asked.thing, stems)
         words = composition.class_words if composition is not None else ()
         if asked.form == "look" and _beyond_classes(asked.thing, stems, words):
             return "vqa"  # "is this consistent with high grade serous carcinoma?": a diagnosis
@@ -611,11 +610,8 @@ class SemanticRouter:
             return None  # "mean nuclear size in this area?": a measurement, not a feature
         if " or " in clause and not clause.endswith(" or not"):
             # "expansile or infiltrative?", "architecture preserved or effaced?": a choice about
-            # the image; the classifier's only where every choice is one of its classes
-            choices = [c for c in re.split(r",\s*|\s+or\s+", clause) if c.strip()]
-            if stems and all(names_any(c, stems) for c in choices):
-                return "classify"
-            return "vqa"
+            # the image
+            return _choice_cue(clause, stems)
         words = clause.split()
         if not (
             re.search(r"\b(?:in|within|around|of)\s+(?:the|these|this|those)\b", clause)
@@ -875,6 +871,12 @@ def _only_units(clause: str) -> bool:
     return any(
         w in ("area", "areas", "%", "percent", "percentage", "fraction", "mm") for w in words
     ) and all(w in _UNIT_WORDS or w in ("%", "²") for w in words)
+
+
+def _choice_cue(thing: str, stems: Sequence[str]) -> str:
+    """``classify`` when every alternative of "X or Y" names a tile class, else ``vqa``."""
+    choices = [c for c in re.split(r",\s*|\s+or\s+", thing) if c.strip()]
+    return "classify" if stems and all(names_any(c, stems) for c in choices) else "vqa"
 
 
 def _nowhere(clause: str) -> bool:
