@@ -160,9 +160,10 @@ _CELLULAR_RE = re.compile(
     r"\bcellular\b|\bh(?:a)?ematoxylin[- ]?(?:rich|dense)\b|\bcell[- ]?(?:rich|dense)\b"
 )
 _COMPARTMENT_RE = re.compile(
-    r"\bepitheli(?:um|al)\b|\bstroma(?:l)?\b|\bepiderm(?:is|al)\b|\bglands?\b|\bglandular\b"
+    r"\bepitheli(?:um|al)\b|\bstroma(?:l)?\b|\bepiderm(?:is|al)\b|\bglands?\b|\bglandular\b|"
+    r"\bnests?\b"
 )
-"""A compartment a segmentation names; the epidermis and glands are epithelium."""
+"""A compartment a segmentation names; the epidermis, glands and tumour nests are epithelium."""
 _KNOWLEDGE_RE = re.compile(
     r"\blook\s+for\b|\bdefin(?:e|ition)\b|\bcell\s+of\s+origin\b|\bdifferential\b|"
     r"\bgrad(?:e|ed|ing)\b|\bparent\s+class\b|\bdiagnos[ie]s\b|\btell\s+me\s+about\b|"
@@ -598,7 +599,7 @@ def segment_targets(low: str) -> tuple[str, ...]:
     """Every compartment a segmentation request names, in order (at least one)."""
     named = []
     for m in re.finditer(
-        r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|epiderm(?:is|al)|glands?|glandular|stroma(?:l)?|"
+        r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|epiderm(?:is|al)|glands?|glandular|nests?|stroma(?:l)?|"
         r"derm(?:is|al)|cellular|cell[- ]rich)\b",
         low,
     ):
@@ -607,7 +608,7 @@ def segment_targets(low: str) -> tuple[str, ...]:
             "nuclei"
             if word.startswith("nucle")
             else "epithelium"
-            if word.startswith(("epitheli", "epiderm", "gland"))
+            if word.startswith(("epitheli", "epiderm", "gland", "nest"))
             else "stroma"
             if word.startswith(("stroma", "derm"))
             else "cellular"

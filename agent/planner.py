@@ -38,6 +38,7 @@ from agent.semantic_planner import (
 )
 from agent.state import CaseLookup, CaseState, Node, Plan, PlannerName, PlanStep, Roi
 from agent.stated_scale import read_stated_scale
+from agent.typed_count import typed_count
 from core.errors import ConfigError
 from core.http import ModelClient
 from core.settings import Settings
@@ -297,6 +298,10 @@ def semantic_plan(
         vs = plan_region_vs_whole(low, tool, here, current, archive or [], slide or {})
         if vs is not None:  # "how does the density in that box compare with the whole tile?"
             return Plan(request=request, steps=vs[0], lookup=vs[1], routing=routing.as_json())
+    typed = typed_count(low)
+    if typed is not None and {s.capability for s in routing.selected} <= _TYPED_COUNT_TOOLS:
+        # "count only the lymphocytes in this core": the total would answer another question
+        return Plan(request=request, clarify=typed, routing=routing.as_json())
     beyond = beyond_he(low)
     if _nothing(parsed):
         question = beyond or clarifying_question(routing, router.capabilities)
@@ -311,6 +316,10 @@ def semantic_plan(
     return plan.model_copy(
         update={"request": request, "steps": steps, "routing": routing.as_json()}
     )
+
+
+_TYPED_COUNT_TOOLS = frozenset({"detect", "composition", "vqa"})
+"""What a count of one cell type is routed to; none of them counts one type."""
 
 
 _CELLULARITY_RE = re.compile(

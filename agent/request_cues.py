@@ -397,6 +397,17 @@ ASIDE_RE = re.compile(
 """A later sentence that gives the reason or the setting of the request, not an order:
 "asking bc the nuclei look soft", "my attending wants a number", "need a cellularity for
 molecular"."""
+PURPOSE_RE = re.compile(
+    r"\s*(?:and\s+|but\s+)?(?:so\s+(?:that\s+)?(?:i|we)\s+(?:can|could|may|might)\b|(?:"
+    r"i(?:'d|\s+would)\s+(?:like|love|want)\s+to|i\s+(?:want|need|wanted|hope|plan|intend)\s+to|"
+    r"i'?m\s+(?:trying|hoping|going|about|planning)\s+to|(?:in\s+order\s+)?to\s+help\s+me)\s+"
+    r"(?:\w+\s+)?(?:hunt|search|look\s+(?:at|for|closer|more\s+closely)|review|complete|finish|"
+    r"grade|draft|start|begin|see\s+(?:whether|if|how|what|which)|know\s+(?:whether|if|how)|"
+    r"check\s+(?:whether|if)|judge|decide|assess|gauge|tabulate|jot|write|report|sign|dictate|"
+    r"document|record|include|mention|put|plan|think|be\s+(?:sure|certain)|make\s+sure)\b)"
+)
+"""What the user means to do with the answer ("I'd like to hunt for mitotic figures", "so I can
+put them next to each other"), said after the order: a purpose, not a further order."""
 DIAGNOSIS_RE = re.compile(
     r"\bdiagnos[ie]s\b|\bdx\b|\bsign(?:ed|ing)?\s+(?:(?:it|this|that)\s+(?:\w+\s+)?)?out\b|"
     r"\bsign[\s-]?out\s+(?:as|diagnosis)\b"

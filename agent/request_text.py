@@ -56,6 +56,10 @@ _FACT_AND_RE = re.compile(
     r"(?:and|&|\+|,)\s+"
 )
 """"mpp and tissue % please": a bare slide fact, then another request."""
+_PURPOSE_SPLIT_RE = re.compile(
+    r"(?<=\w)\s+(?=so\s+(?:that\s+)?(?:i|we)\s+(?:can|could|may|might)\b)"
+)
+""""segment the nests so I can see how much is tumour": the purpose is a clause of its own."""
 WORD_RE = re.compile(r"[a-zA-Zµ]+")
 _NUM = r"-?\d+(?:\.\d+)?"
 # Argument phrases that name *where*, not *what*: masked before a clause is embedded, so that
@@ -519,6 +523,7 @@ def split_clauses(low: str) -> list[str]:
     low = _RUN_ON_RE.sub(r"\1; ", low)
     low = _COLON_QUESTION_RE.sub(_colon_split, low)
     low = _FACT_AND_RE.sub(r"\1; ", low)
+    low = _PURPOSE_SPLIT_RE.sub("; ", low)
     parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
     clauses = [p for p in parts if WORD_RE.search(p or "")]
     return clauses or [low]

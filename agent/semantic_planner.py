@@ -54,6 +54,7 @@ from agent.request_cues import (
     NOTHING_ASKED_RE,
     PAST_RESULT_RE,
     PROPORTION_RE,
+    PURPOSE_RE,
     SEGMENT_VERB_RE,
     SIZE_VARIATION_RE,
     SLIDE_WIDE_RE,
@@ -656,6 +657,8 @@ class SemanticRouter:
                 continue  # "you said three fragments earlier. re-run the tissue detection"
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
                 continue  # "does this look like DCIS? the ducts look stuffed with cells"
+            if selected and PURPOSE_RE.match(clause):
+                continue  # "go to the middle of this core at 40x. I'd like to hunt for mitoses"
             if selected and _STANCE_RE.match(clause) and not _asked(clause, low):
                 continue  # "count the nuclei here - I expect lots of lymphocytes"
             if len(clauses) > 1 and _CASE_CONTEXT_RE.fullmatch(clause) and not _asked(clause, low):
@@ -940,8 +943,11 @@ def _without_asides(low: str) -> str:
     clauses = split_clauses(low)
     if len(clauses) < 2:
         return low
+    ordered = False  # a purpose only follows an order: "hi. i'd like to look at the top left"
     for clause in clauses:
-        if ASIDE_RE.match(clause) and clause in low:
+        purpose = ordered and PURPOSE_RE.match(clause)
+        ordered = ordered or not ASIDE_RE.match(clause)
+        if (ASIDE_RE.match(clause) or purpose) and clause in low:
             low = low.replace(clause, " ", 1)
     return " ".join(low.split())
 

@@ -1213,3 +1213,31 @@ def test_a_question_after_a_colon_and_the_experts_read_asked_for(router: Semanti
     # a short label before the colon stays with its question
     text = "Oral mucosa: does the epithelium look dysplastic to you?"
     assert _tools(_plan(router, text, views=2)) == ["vqa"]
+
+
+def test_what_the_user_means_to_do_with_the_answer_adds_no_step(router: SemanticRouter) -> None:
+    plan = _plan(router, "go to the middle of this core at 40x. I'd like to hunt for mitoses", 1)
+    assert _tools(plan) == ["zoom"]
+    text = "count the nuclei, then segment the tumour nests so I can see the share"
+    plan = _plan(router, text, views=1)
+    assert _tools(plan) == ["detect", "segment"]
+    assert plan.steps[1].args["what"] == "epithelium"
+    # the same words as the only request are still what is asked
+    plan = _plan(router, "hi. I'd like to look at the top left quadrant", views=1)
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["part"] == "top_left"
+
+
+def test_a_count_of_one_cell_type_says_what_can_be_counted(router: SemanticRouter) -> None:
+    for text in (
+        "Could you count only the lymphocytes in this core?",
+        "can u count just the lymphocytes seperately from the tumor cells",
+        "count only the melanocytes along the DEJ",
+    ):
+        plan = _plan(router, text, views=2)
+        assert plan.steps == [], text
+        assert plan.clarify is not None
+        assert "every nucleus" in plan.clarify
+    # a count with no restriction is the count of all nuclei
+    plan = _plan(router, "roughly how many tumour cells are in this view?", views=2)
+    assert _tools(plan) == ["detect"]

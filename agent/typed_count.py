@@ -1,0 +1,44 @@
+"""Counts of one cell type: the nuclei expert finds every nucleus and types none.
+
+"Count only the lymphocytes in this core", "can you count just the melanocytes along the DEJ",
+"plasma cells separately from the rest": the total nuclear count would answer another question,
+so such a request gets one line saying what can be measured instead. A count with no restriction
+("roughly how many tumour cells are in this view?") stays a count of all nuclei, labelled so.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["typed_count"]
+
+_CELL_TYPES = (
+    r"lymphocytes?|plasma\s+cells?|melanocytes?|neutrophils?|eosinophils?|macrophages?|"
+    r"histiocytes?|mast\s+cells?|immune\s+cells?|inflammatory\s+cells?|tils?|"
+    r"tumou?r\s+cells?|cancer\s+cells?|neoplastic\s+(?:cells?|nuclei)|mitos[ie]s|"
+    r"mitotic\s+figures|keratinocytes?|fibroblasts?|endothelial\s+cells?|red\s+(?:blood\s+)?cells?"
+)
+_COUNT = r"\b(?:count|enumerate|tally|number\s+of|how\s+many)\b"
+_ONLY = r"\b(?:only|just|separately|exclusively|specifically|alone|apart\s+from|excluding)\b"
+_TYPED_COUNT_RE = re.compile(
+    rf"{_COUNT}[^.;?!]*?\b(?P<cell>{_CELL_TYPES})\b[^.;?!]*?{_ONLY}|"
+    rf"{_COUNT}[^.;?!]*?{_ONLY}[^.;?!]*?\b(?P<cell2>{_CELL_TYPES})\b|"
+    rf"{_ONLY}\s+(?:please\s+)?{_COUNT}[^.;?!]*?\b(?P<cell3>{_CELL_TYPES})\b"
+)
+
+
+def typed_count(low: str) -> str | None:
+    """The line for a count restricted to one cell type, or None.
+
+    ``low``: the request normalised, in lower case.
+    """
+    m = _TYPED_COUNT_RE.search(low)
+    if m is None:
+        return None
+    cell = " ".join((m.group("cell") or m.group("cell2") or m.group("cell3")).split())
+    return (
+        f"The nuclei expert counts every nucleus and does not tell {cell} from other cells, "
+        "so a count of them alone is not available. Ask for the nuclear count of this view "
+        "(all nuclei), for the share of lymphocyte-rich tissue (the tissue composition), or "
+        "describe what you see and ask the visual-question expert where one is configured."
+    )
