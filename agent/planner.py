@@ -12,6 +12,7 @@ from langchain_core.runnables import RunnableConfig
 from agent.beyond_he import beyond_he
 from agent.capabilities import BUILT_IN, Capability, capabilities_of
 from agent.case_memory import ANALYSIS_TOOLS, RANK_FIELD
+from agent.errands import errand_line
 from agent.intents import (
     ParsedRequest,
     RegionRequest,
@@ -304,7 +305,7 @@ def semantic_plan(
         return Plan(request=request, clarify=typed, routing=routing.as_json())
     beyond = beyond_he(low)
     if _nothing(parsed):
-        question = beyond or clarifying_question(routing, router.capabilities)
+        question = beyond or errand_line(low) or clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())
     plan = build_plan(low, parsed, rois, current, slide_id, archive=archive, slide=slide)
     if beyond is not None and plan.lookup is None and {s.tool for s in plan.steps} <= {"vqa"}:
@@ -318,6 +319,7 @@ def semantic_plan(
     )
 
 
+_CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 _TYPED_COUNT_TOOLS = frozenset({"detect", "composition", "vqa"})
 """What a count of one cell type is routed to; none of them counts one type."""
 
@@ -691,9 +693,11 @@ def _relative_step(
             return PlanStep(tool="zoom", args=args, why="an earlier region", error=error)
         cur = found
     if rel.part is not None:
-        if rel.part == "center" and rel.factor is not None and rel.factor > 1:
+        closer = rel.factor is not None and rel.factor > 1
+        if closer and rel.part in ("center", *_CORNERS):
             args["factor"] = rel.factor  # "zoom in 4x on the centre": the central quarter
-        if rel.part_of == "view" and cur is not None:
+        if (rel.part_of == "view" or (closer and rel.part_of is None)) and cur is not None:
+            # "zoom in 4x on the bottom right": closer than the view, so the view's corner
             args.update(
                 target="roi",
                 roi_number=cur.number,

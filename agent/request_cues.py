@@ -107,8 +107,9 @@ PAST_RESULT_RE = re.compile(
 )
 """A question about a result the case already has ("what was the count earlier?")."""
 _KNOWLEDGE_ASK_RE = re.compile(
-    r"\bremind\s+me\s+(?:of\s+)?the\s+(?:\w+\s+)?(?:features?|definition|criteria|grading|"
-    r"markers?|differentials?|sites?)\s+(?:of|for)\b|"
+    r"\bremind\s+me\s+(?:of\s+|about\s+)?the\s+(?:[\w-]+\s+){0,3}?(?:features?|definition|criteria|"
+    r"grading|markers?|differentials?|sites?|cut[\s-]?offs?|thresholds?|categor(?:y|ies)|"
+    r"staging|system|classification|rules?)\s+(?:of|for|in|between)\b|"
     r"\bremind\s+me\s+(?:of\s+)?(?:what|how|which)\b(?![^?]*\b(?:we|you|i)\b)[^?]*\b(?:defines?|"
     r"definition|features?|criteria|grad(?:e|ed|ing)|markers?|differentials?)\b"
 )
@@ -397,6 +398,19 @@ ASIDE_RE = re.compile(
 """A later sentence that gives the reason or the setting of the request, not an order:
 "asking bc the nuclei look soft", "my attending wants a number", "need a cellularity for
 molecular"."""
+BARE_REMIND_RE = re.compile(
+    r"\s*(?:(?:ok|so|and|quick(?:ly)?|please|pls|can\s+you|could\s+you)\s+)*remind\s+me"
+    r"(?:\s+(?:again|quickly|please|pls))*\s*[,:.!-]*\s*"
+)
+""""remind me, what are the criteria for …": the question that follows is what is asked."""
+NEGATED_ORDER_RE = re.compile(
+    r"\s*(?:but\s+|and\s+|so\s+|please\s+)?(?:don'?t|dont|do\s+not|no\s+need\s+to|without|"
+    r"never|not|no)\s+(?:\w+\s+)?(?:zoom|mov|navigat|pan|go\b|goin|chang|jump|re-?run|run|redo|"
+    r"repeat|segment|count|classif|detect|recomput)\w*(?:\s+(?:in|out|anywhere|anything|again|it|"
+    r"the\s+view|this|that|away))*\s*[.!]*\s*"
+)
+"""A clause that says what not to do ("don't zoom", "no need to move", "without re-running"):
+beside an order it orders nothing."""
 PURPOSE_RE = re.compile(
     r"\s*(?:and\s+|but\s+)?(?:so\s+(?:that\s+)?(?:i|we)\s+(?:can|could|may|might)\b|(?:"
     r"i(?:'d|\s+would)\s+(?:like|love|want)\s+to|i\s+(?:want|need|wanted|hope|plan|intend)\s+to|"

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from agent.capabilities import BUILT_IN, Capability
+from agent.errands import ERRAND_RE
 from agent.intents import (
     HOTSPOT_RE,
     ParsedRequest,
@@ -41,6 +42,7 @@ from agent.request_cues import (
     ASIDE_RE,
     BARE_FEATURE_RE,
     BARE_REF_RE,
+    BARE_REMIND_RE,
     CLASSIFIER_NAMED_RE,
     COMPARE_CUE_RE,
     COUNT_VERB_RE,
@@ -49,6 +51,7 @@ from agent.request_cues import (
     IMPRESSION_RE,
     JOINED_REFS_RE,
     NAV_VERB_RE,
+    NEGATED_ORDER_RE,
     NO_DIAGNOSIS,
     NOT_A_FEATURE_RE,
     NOTHING_ASKED_RE,
@@ -645,6 +648,12 @@ class SemanticRouter:
                         table[i, k] = -1.0
         selected: list[Scored] = []
         for i, clause in enumerate(clauses):
+            if len(clauses) > 1 and BARE_REMIND_RE.fullmatch(clause):
+                continue  # "remind me, what are the criteria for high grade dysplasia?"
+            if len(clauses) > 1 and NEGATED_ORDER_RE.fullmatch(clause):
+                continue  # "don't zoom, just count nuclei here"
+            if ERRAND_RE.match(clause):
+                continue  # "order MART-1 on block A2", "forward this to Dr Patel"
             if len(clauses) > 1 and ASIDE_RE.match(clause):
                 continue  # "..., my attending asked and I have no idea where to look"
             if selected and selected[-1].capability in _AREA_TOOLS and _only_units(clause):
@@ -981,7 +990,8 @@ def semantic_parse(
     routing = router.route(low)
     low = _without_asides(low)  # "…, I know it will take a while": no "it" to resolve
     chosen = {s.capability for s in routing.selected}
-    if not chosen and names_disease(request):
+    if not chosen and names_disease(request) and not ERRAND_RE.match(low):
+        # "what about melanoma?"; not "dictate a melanoma report into the LIS"
         best = routing.nearest[0].score if routing.nearest else 0.0
         routing = Routing([Scored("knowledge", best, low)], routing.nearest)
         chosen = {"knowledge"}

@@ -1241,3 +1241,35 @@ def test_a_count_of_one_cell_type_says_what_can_be_counted(router: SemanticRoute
     # a count with no restriction is the count of all nuclei
     plan = _plan(router, "roughly how many tumour cells are in this view?", views=2)
     assert _tools(plan) == ["detect"]
+
+
+def test_zooming_in_on_a_corner_is_that_corner_of_the_view(router: SemanticRouter) -> None:
+    (step,) = _plan(router, "zoom in 4x on the bottom right", views=3).steps
+    assert step.args["target"] == "roi"
+    assert step.args["roi_number"] == 3
+    assert step.args["part"] == "bottom_right"
+    assert step.args["factor"] == 4
+    # a corner named alone is the slide's
+    (step,) = _plan(router, "show me the bottom right", views=3).steps
+    assert step.args == {"target": "slide", "part": "bottom_right"}
+
+
+def test_what_not_to_do_errands_and_reminders_of_textbook_facts(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "don't zoom, just count nuclei here", views=2)) == ["detect"]
+    assert _tools(_plan(router, "no need to move, segment the stroma", views=2)) == ["segment"]
+    for text in ("order MART-1 and PRAME on block A2", "dictate a melanoma report into the LIS"):
+        plan = _plan(router, text, views=2)
+        assert plan.steps == [], text
+        assert plan.clarify is not None
+        assert "outside the co-pilot" in plan.clarify
+    assert _tools(_plan(router, "count the nuclei and send me the number", views=2)) == ["detect"]
+    for text in (
+        "remind me of the AJCC cutoffs for pT1a vs pT1b melanoma",
+        "remind me, what are the criteria for high grade dysplasia?",
+    ):
+        plan = _plan(router, text, views=2)
+        assert plan.knowledge, text
+        assert plan.lookup is None
+    plan = _plan(router, "remind me what the count was in view 2", views=2)
+    assert not plan.knowledge
+    assert plan.lookup is not None

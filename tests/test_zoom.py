@@ -159,6 +159,16 @@ def test_zooming_in_on_the_centre_of_a_view_by_a_factor_keeps_its_centre(
     assert plain.box == [600, 600, 1000, 1000]  # the central half
 
 
+def test_zooming_in_on_a_corner_of_a_view_by_a_factor_keeps_that_corner(ctx: ToolContext) -> None:
+    view = [400, 400, 1200, 1200]
+    out = zoom(ctx, target="roi", box=view, view_px=[256, 256], part="bottom_right", factor=4)
+    assert out.box == [1000, 1000, 1200, 1200]  # a quarter of each side, in the corner
+    out = zoom(ctx, target="roi", box=view, view_px=[256, 256], part="top_left", factor=4)
+    assert out.box == [400, 400, 600, 600]
+    plain = zoom(ctx, target="roi", box=view, view_px=[256, 256], part="bottom_right")
+    assert plain.box == [800, 800, 1200, 1200]  # the quadrant
+
+
 def test_panning_off_the_slide_is_a_region_error(ctx: ToolContext) -> None:
     with pytest.raises(RegionError, match="would leave the slide"):
         zoom(

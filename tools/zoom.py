@@ -86,7 +86,8 @@ class ZoomInput(BaseModel):
         gt=0,
         le=64,
         description="relative zoom of an earlier region's view: 2 = twice as close, 0.5 = out; "
-        "with part center, the central 1/factor of the view",
+        "with part center or a corner, 1/factor of each side of the view, centred or in "
+        "that corner",
     )
     part: Part | None = Field(
         default=None,
@@ -256,6 +257,9 @@ def _has_scale(inp: ZoomInput) -> bool:
     return any(v is not None for v in (inp.magnification, inp.mpp, inp.level))
 
 
+_CORNERS = frozenset({"top_left", "top_right", "bottom_left", "bottom_right"})
+
+
 def _part_box(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -> Box:
     """The level-0 box of a part (a quadrant, a half, the centre) of the slide or a region."""
     if inp.target == "roi":
@@ -270,6 +274,11 @@ def _part_box(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -> Box:
     if inp.part == "center" and inp.factor is not None and inp.factor > 1:
         half = 0.5 / inp.factor  # "zoom in 4x on the centre": the central 1/4 of each side
         fx0, fy0, fx1, fy1 = 0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half
+    elif inp.part in _CORNERS and inp.factor is not None and inp.factor > 1:
+        side = 1.0 / inp.factor  # "zoom in 4x on the bottom right": 1/4 of each side, in its corner
+        fx0 = 0.0 if fx0 == 0.0 else 1.0 - side
+        fy0 = 0.0 if fy0 == 0.0 else 1.0 - side
+        fx1, fy1 = fx0 + side, fy0 + side
     part = Box(
         x0=whole.x0 + round(fx0 * whole.width),
         y0=whole.y0 + round(fy0 * whole.height),

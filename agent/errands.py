@@ -1,0 +1,43 @@
+"""Errands outside the co-pilot: ordering stains, sending images, writing into the LIS.
+
+"Order MART-1 and PRAME on block A2", "forward this image to Dr Patel", "dictate a synoptic
+report into the LIS", "what's the IoU against the ground-truth annotation?": the co-pilot reads
+the slide open in the case and answers from its tools and the knowledge graph; it has no link to
+the laboratory's systems, other people or annotations it was never given. Such a clause orders
+no tool, and a request made only of it gets one line saying so.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["ERRAND_RE", "errand_line"]
+
+_POLITE = (
+    r"(?:(?:ok|okay|so|and|also|then|now|please|pls|kindly|can\s+you|could\s+you|would\s+you|"
+    r"will\s+you|can\s+u|could\s+u|would\s+it\s+be\s+possible\s+to|i'?d\s+like\s+you\s+to)\s+)*"
+)
+ERRAND_RE = re.compile(
+    rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|fax|forward|send|print|book|schedule|"
+    r"upload|phone)\b(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
+    r"summary|result|number|view|region)s?\b)|"
+    r".*\b(?:ground[\s-]?truth|(?:pathologist|manual|expert|my|our|reference)'?s?\s+"
+    r"annotations?)\b"
+)
+"""A clause that asks for an errand outside the co-pilot, or a score against an annotation the
+case does not hold. "Send me the count" is an answer asked for, not an errand."""
+
+
+def errand_line(low: str) -> str | None:
+    """The line for a request made only of an errand, or None.
+
+    ``low``: the request normalised, in lower case.
+    """
+    if not ERRAND_RE.match(low):
+        return None
+    return (
+        "That is outside the co-pilot: it has no link to the laboratory's systems, to other "
+        "people or to annotations it was not given. It can measure this slide (tissue, nuclei, "
+        "segmentation, tissue classes, the slide-level call), answer visual and textbook "
+        "questions, and summarise the case so far for you to pass on."
+    )
