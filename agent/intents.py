@@ -60,6 +60,9 @@ def _bounded(text: str, what: str) -> float:
 
 
 def _size(match: re.Match[str]) -> tuple[int, int]:
+    if match.group(4) is not None:  # "2048 x 2048"
+        w, h = (round(_bounded(match.group(i), "size")) for i in (4, 5))
+        return w, h
     if match.group(1) is None:  # "a 500 px square"
         side = round(_bounded(match.group(3), "size"))
         return side, side
@@ -75,9 +78,10 @@ _SIZE_RE = re.compile(
     r"(\d+)\s*(?:[x×]|by)\s*(\d+)\s*(?:px|pixels?\b|(?=\s*(?:region|area|field|view|box|tile|patch|"
     r"window|crop|square)s?\b))"
     r"|\b(\d+)[\s-]*(?:px|pixels?)[\s-]+(?:square|box)\b"
+    r"|(?<![\d.,])(\d{3,6})\s*[x×]\s*(\d{3,6})(?![\d.,])"
 )
-"""A field's size in pixels: "1024 x 1024 px", "2048 x 2048 region" or "a 500 px square" (never
-a magnification)."""
+"""A field's size in pixels: "1024 x 1024 px", "2048 x 2048 region", "a 500 px square" or two
+numbers of three digits or more ("2048 x 2048"): never a magnification."""
 _CS = r"\s*(?:,\s*|\s)\s*"
 """Between two coordinates: a comma, or only spaces as dictated ("box 5000 5000 7000 7000")."""
 _BOX_RE = re.compile(

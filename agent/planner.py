@@ -794,6 +794,10 @@ def _roi_step(z: ZoomRequest, roi: Roi, args: dict[str, Any]) -> PlanStep:
     """Zoom on an earlier region: same view, or same centre at a new scale."""
     args["roi_number"] = roi.number
     has_scale = any(k in args for k in ("magnification", "mpp", "level"))
+    if z.size_px:  # "set the field to 2048 by 2048 pixels": that size around the view's centre
+        x0, y0, x1, y1 = roi.box
+        args.update(target="point", center=[(x0 + x1) / 2, (y0 + y1) / 2], size_px=list(z.size_px))
+        return PlanStep(tool="zoom", args=args, why=f"a field around region {roi.number}'s centre")
     if not has_scale and z.direction is None:
         args.update(target="box", box=roi.box, downsample=roi.downsample)
         return PlanStep(tool="zoom", args=args, why=f"region {roi.number} again")

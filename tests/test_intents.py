@@ -277,3 +277,10 @@ def test_shorthand_moves_points_sizes_and_levels() -> None:
     assert zoom_request(normalise("set the level to 2")).level == 2
     # an arrow between two steps is still the next step, not a box
     assert normalise("step out 2x -> recount nuc").startswith("zoom out 2x; then")
+
+
+def test_a_field_size_around_the_current_view_and_sizes_without_a_unit() -> None:
+    assert zoom_request("2048 x 2048 at view 2").size_px == (2048, 2048)
+    assert zoom_request("2048 x 2048 at view 2").magnification is None
+    assert zoom_request("set the field to 2048 by 2048 pixels at 0.5 mpp").size_px == (2048, 2048)
+    assert zoom_request("zoom to 40x").magnification == 40

@@ -1273,3 +1273,11 @@ def test_what_not_to_do_errands_and_reminders_of_textbook_facts(router: Semantic
     plan = _plan(router, "remind me what the count was in view 2", views=2)
     assert not plan.knowledge
     assert plan.lookup is not None
+
+
+def test_a_field_size_for_the_current_view_keeps_its_centre(router: SemanticRouter) -> None:
+    (step,) = _plan(router, "Set the field to 2048 by 2048 pixels at 0.5 mpp.", views=1).steps
+    assert step.args["target"] == "point"
+    assert step.args["center"] == [11_024, 9_024]  # the centre of view 1
+    assert step.args["size_px"] == [2048, 2048]
+    assert step.args["mpp"] == 0.5
