@@ -1,10 +1,11 @@
 """Errands outside the co-pilot: ordering stains, sending images, writing into the LIS.
 
 "Order MART-1 and PRAME on block A2", "forward this image to Dr Patel", "dictate a synoptic
-report into the LIS", "what's the IoU against the ground-truth annotation?": the co-pilot reads
-the slide open in the case and answers from its tools and the knowledge graph; it has no link to
-the laboratory's systems, other people or annotations it was never given. Such a clause orders
-no tool, and a request made only of it gets one line saying so.
+report into the LIS", "what's the IoU against the ground-truth annotation?", "open the TURBT
+slide from the same patient": the co-pilot reads the slide open in the case and answers from
+its tools and the knowledge graph; it has no link to the laboratory's systems, other people,
+annotations it was never given or other slides. Such a clause orders no tool, and a request
+made only of it gets one line saying so.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ ERRAND_RE = re.compile(
     r"upload|phone)\b(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
     r"summary|result|number|view|region)s?\b)|"
     r".*\b(?:ground[\s-]?truth|(?:pathologist|manual|expert|my|our|reference)'?s?\s+"
-    r"annotations?)\b"
+    r"annotations?)\b|"
+    rf"\s*{_POLITE}(?:open|load|switch\s+to|pull\s+up|bring\s+up|go\s+to)\s+(?:up\s+)?"
+    r"(?:the\s+|a\s+)?(?:(?:other|another|next|previous|second|patient's|[\w-]+)\s+)?"
+    r"(?:slides?|cases?|blocks?)\s+(?:from|of|for)\s+(?:the\s+same|another|that|this|the\s+other)\s+"
+    r"(?:patient|case|specimen)|"
+    rf"\s*{_POLITE}(?:open|load|switch\s+to)\s+(?:up\s+)?(?:the\s+)?(?:other|another|next|previous)\s+"
+    r"(?:slide|case|block)\b"
 )
 """A clause that asks for an errand outside the co-pilot, or a score against an annotation the
 case does not hold. "Send me the count" is an answer asked for, not an errand."""
@@ -37,7 +44,8 @@ def errand_line(low: str) -> str | None:
         return None
     return (
         "That is outside the co-pilot: it has no link to the laboratory's systems, to other "
-        "people or to annotations it was not given. It can measure this slide (tissue, nuclei, "
+        "people, to annotations it was not given or to other slides from this chat (open "
+        "another slide as a case of its own). It can measure this slide (tissue, nuclei, "
         "segmentation, tissue classes, the slide-level call), answer visual and textbook "
         "questions, and summarise the case so far for you to pass on."
     )

@@ -867,6 +867,8 @@ _COMPARE_WORD_RE = re.compile(
     r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bcontrast\w*|"
     r"\bdiffer\w*|\bside\s+by\s+side\b|\bhead\s+to\s+head\b|\bstack(?:s|ed)?\s+(?:up\b|"
     r"(?:\w+\s+){1,4}(?:up\s+)?against\b)|\bagainst\s+(?:each\s+other|one\s+another)\b|"
+    r"\b(?:stands?|set|measures?|holds?|matche?s?)\s+(?:up\s+)?(?:against|to|with)\s+(?!(?:the\s+)?"
+    r"(?:slide|reason|criteria|standard)\b)|"
     r"\bwhich\s+(?:of\s+(?:the|these|those|our)\s+)?(?:views?|regions?|fields?|rois?|areas?|ones?)\s+"
     r"(?:had|has|have|showed|shows|is|was|were|gave)\s+(?:the\s+)?(?:more|less|fewer|higher|lower|most|"
     r"least|highest|lowest|bigger|smaller|larger)\b"

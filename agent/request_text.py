@@ -31,6 +31,9 @@ _SPLIT_RE = re.compile(
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
     r"head|navigate|open|take|bring|switch|return|pull|locate|map)\b)|"
     r",\s*(?=(?:because|as\s+that|since\s+that)\b)|"
+    r",\s*(?=(?:the\s+|my\s+)?(?:clinician|surgeon|requisition|referral|clinical\s+history|history|"
+    r"oncologist|dermatologist|radiologist|gp)\s+(?:said|says|wrote|writes|states|mentions|notes|"
+    r"reports?|described|describes)\b)|"
     r",\s*(?=(?:suspect|suspected|query|possible|possibly|probable|likely|clinically|hx|"
     r"history\s+of|known|r/o)\b)|"
     r"\s+and\s+(?:the\s+|a\s+)?(?=(?:composition|classification|segmentation|breakdown|"
@@ -46,7 +49,7 @@ _COLON_QUESTION_RE = re.compile(
 _RUN_ON_RE = re.compile(
     r"\b((?:view|field|region|roi|area|piece|fragment|core|box)\s*#?\d+|view|field|region|area|here|"
     r"there|slide|piece|fragment|\d+x)\s+"
-    r"(?=(?:count|segment|classify|outline|detect|measure|zoom)\s(?!(?:results?|outputs?|masks?|"
+    r"(?=(?:count|segment|classify|outline|detect|measure(?!\s+up)|zoom)\s(?!(?:results?|outputs?|masks?|"
     r"labels?|counts?|values?|numbers?)\b))"
 )
 """A dictated run-on ("zoom to the centre of this view count the cells"): a new order starts

@@ -647,12 +647,14 @@ class SemanticRouter:
                     if name in NO_DIAGNOSIS:
                         table[i, k] = -1.0
         selected: list[Scored] = []
+        errand = False
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and BARE_REMIND_RE.fullmatch(clause):
                 continue  # "remind me, what are the criteria for high grade dysplasia?"
             if len(clauses) > 1 and NEGATED_ORDER_RE.fullmatch(clause):
                 continue  # "don't zoom, just count nuclei here"
             if ERRAND_RE.match(clause):
+                errand = True
                 continue  # "order MART-1 on block A2", "forward this to Dr Patel"
             if len(clauses) > 1 and ASIDE_RE.match(clause):
                 continue  # "..., my attending asked and I have no idea where to look"
@@ -666,7 +668,7 @@ class SemanticRouter:
                 continue  # "you said three fragments earlier. re-run the tissue detection"
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
                 continue  # "does this look like DCIS? the ducts look stuffed with cells"
-            if selected and PURPOSE_RE.match(clause):
+            if (selected or errand) and PURPOSE_RE.match(clause):
                 continue  # "go to the middle of this core at 40x. I'd like to hunt for mitoses"
             if selected and _STANCE_RE.match(clause) and not _asked(clause, low):
                 continue  # "count the nuclei here - I expect lots of lymphocytes"
@@ -947,6 +949,15 @@ def _train_probe(
     return w * _PROBE_SCALE, b
 
 
+def _only_errands(low: str) -> bool:
+    """Every clause of ``low`` is an errand, or a reason or purpose beside one."""
+    clauses = split_clauses(low)
+    errands = [bool(ERRAND_RE.match(c)) for c in clauses]
+    return any(errands) and all(
+        e or ASIDE_RE.match(c) or PURPOSE_RE.match(c) for e, c in zip(errands, clauses, strict=True)
+    )
+
+
 def _without_asides(low: str) -> str:
     """``low`` without the clauses that only give a reason or a setting (``ASIDE_RE``)."""
     clauses = split_clauses(low)
@@ -988,6 +999,8 @@ def semantic_parse(
     """
     low = router.fix_typos(normalise(request))
     routing = router.route(low)
+    if not routing.selected and _only_errands(low):
+        return ParsedRequest(), routing, low  # "open the TURBT slide from the same patient"
     low = _without_asides(low)  # "…, I know it will take a while": no "it" to resolve
     chosen = {s.capability for s in routing.selected}
     if not chosen and names_disease(request) and not ERRAND_RE.match(low):

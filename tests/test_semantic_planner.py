@@ -1281,3 +1281,30 @@ def test_a_field_size_for_the_current_view_keeps_its_centre(router: SemanticRout
     assert step.args["center"] == [11_024, 9_024]  # the centre of view 1
     assert step.args["size_px"] == [2048, 2048]
     assert step.args["mpp"] == 0.5
+
+
+def test_features_named_in_a_word_and_comparisons_by_other_verbs(router: SemanticRouter) -> None:
+    for text in ("surface ulceration?", "storiform?", "any eosinophils?"):
+        assert _tools(_plan(router, text, views=2)) == ["vqa"], text
+    plan = _plan(router, "how does that count stand against view 1?", views=2)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert sorted(plan.lookup.rois) == [1, 2]
+    plan = _plan(router, "how does view 2 measure up to view 1 for nuclei", views=2)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    # what someone else said about the lesion is no question of its own
+    text = "is there any necrosis here, the clinician said the lesion was ulcerated"
+    assert _tools(_plan(router, text, views=2)) == ["composition"]
+
+
+def test_another_slide_from_the_chat_is_outside_the_co_pilot(router: SemanticRouter) -> None:
+    text = (
+        "Would it be possible to open the TURBT slide from the same patient? "
+        "I'd like to review the two side by side."
+    )
+    plan = _plan(router, text, views=3)
+    assert plan.steps == []
+    assert plan.lookup is None
+    assert plan.clarify is not None
+    assert "other slides" in plan.clarify

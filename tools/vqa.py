@@ -142,6 +142,11 @@ class VqaTool(ExpertTool):
         *("calcif", "granulom", "haemorrh", "hemorrh", "apopto", "vascular", "emboli"),
         *("morpholog", "impression", "architect", "organism", "bacteri", "infiltrat"),
         *("cytoplasm", "chromatin", "cribrif", "budding"),
+        # features a pathologist names in a word ("surface ulceration?", "storiform?")
+        *("ulcer", "erosi", "palisad", "cleft", "pagetoid", "spongio", "acanth", "parakerat"),
+        *("hyperkerat", "dyskerat", "dysplas", "polarit", "stratif", "groove", "psammom"),
+        *("pseudoinclus", "colloid", "papill", "follicul", "storiform", "giant", "desmopla"),
+        *("crush", "cauter", "eosinophil", "neutrophil", "plasma", "histiocyt", "hobnail"),
     )
     Input = VqaInput
     Output = VqaOutput
