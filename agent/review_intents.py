@@ -199,7 +199,31 @@ def parse_compare(low: str) -> CompareRequest | None:
         return None
     if len(refs) == 1 and refs[0] != "current":
         refs = ["current", *refs]
+    elif (
+        "current" not in refs
+        and (others := _WITH_OTHERS_RE.search(low)) is not None
+        and not region_refs(low[: others.start()])  # not "how does view 2 compare with 3, 4"
+    ):
+        refs = [*refs, "current"]  # "compare the density here with views 1 and 2"
     return compare_of(low, tuple(refs))
+
+
+_MEASURE_NOUN = (
+    r"(?:(?:nuclear|nuclei|cell|tissue|epithelial|stromal)\s+)?(?:density|densities|counts?|"
+    r"numbers?|nuclei|cellularity|composition|make-?up|results?|areas?|figures?|values?|class)"
+)
+_WITH_OTHERS_RE = re.compile(
+    r"\b(?:compar\w*|contrast\w*|stack\w*\s+up|stand\w*\s+(?:up\s+)?|measur\w*\s+up|set)\s+"
+    rf"(?:(?:it|this|that|these|those|the\s+{_MEASURE_NOUN}|(?:this|that|these|those)\s+"
+    rf"{_MEASURE_NOUN}|the\s+{_MEASURE_NOUN}\s+(?:here|there))\s+)?"
+    r"(?:with|to|against)\s+(?:both\s+)?(?:the\s+)?(?:views?|regions?|rois?|fields?)\s*#?\s*\d+\s*"
+    r"(?:,\s*|and\s+|&\s*)+(?:views?\s*|regions?\s*|rois?\s*|fields?\s*)?#?\s*\d+|"
+    rf"\bhow\s+(?:does|do)\s+(?:it|this|that|this\s+{_MEASURE_NOUN}|that\s+{_MEASURE_NOUN}|"
+    rf"the\s+{_MEASURE_NOUN}\s+here)\s+(?:compare|stack\s+up|measure\s+up|stand)\b"
+)
+"""The view on screen (or the result just asked of it) set against two or more named views:
+"count the nuclei here and compare the density with views 1 and 2", "how does that nuclear
+count compare with views 3 and 4?"."""
 
 
 def compare_of(low: str, regions: tuple[RegionRef, ...]) -> CompareRequest:

@@ -1308,3 +1308,19 @@ def test_another_slide_from_the_chat_is_outside_the_co_pilot(router: SemanticRou
     assert plan.lookup is None
     assert plan.clarify is not None
     assert "other slides" in plan.clarify
+
+
+def test_this_view_set_against_two_named_views_is_compared_with_both(
+    router: SemanticRouter,
+) -> None:
+    text = "count the nuclei here and compare the density with views 1 and 2"
+    plan = _plan(router, text, views=4)
+    assert plan.lookup is not None
+    assert sorted(plan.lookup.rois) == [1, 2, 4]
+    plan = _plan(router, "how does that nuclear count compare with views 1 and 2?", views=4)
+    assert plan.lookup is not None
+    assert sorted(plan.lookup.rois) == [1, 2, 4]
+    # a view named before the verb is the subject, not the view on screen
+    plan = _plan(router, "how does view 1 compare with views 2 and 3 for nuclei", views=4)
+    assert plan.lookup is not None
+    assert sorted(plan.lookup.rois) == [1, 2, 3]
