@@ -149,7 +149,13 @@ _TEXTBOOK_RE = re.compile(
 names the slide, a place on it or something the tools measure."""
 _GRADE_CRITERIA_RE = re.compile(
     r"\b(?:isup|gleason|fuhrman|nottingham|who|figo)\s+grade\s+\d\b[^?]*\bcriteri\w*|"
-    r"\bgrade\s+\d\s+criteri\w*"
+    r"\bgrade\s+\d\s+criteri\w*|"
+    # "marsh classification for coeliac", "the modified Gleason scoring of prostate cancer"
+    r"\b(?!(?:tissue|tile|slide|patch|region|image|the|this|that|a|an|your|its|run|do|redo)\b)"
+    r"[a-z]{3,}\s+(?:classification|grading|staging|scoring)\s+(?:system\s+|scheme\s+)?"
+    r"(?:for|of|in)\s+"
+    r"(?!(?:this|that|these|those|it|here|view|region|field|the\s+(?:slide|view|region|field|"
+    r"tile|image|current|first|second|last|previous))\b)[a-z]"
 )
 """A grading system's criteria ("ISUP grade 3 criterion - at which magnification is it
 assessed?"): textbook, whatever "it" or "magnification" the question holds."""

@@ -82,7 +82,8 @@ _COMPOSITION_RE = re.compile(
     r"\b(?:more|less|most|least|fewer|higher|lower|bigger|larger|smaller)\s+(?:\w+\s+)?"
     r"(?:tumou?r|necro\w*|debris|muc(?:us|in)|fat|adipose|lymphocyt\w*|muscle)\b|"
     r"\b(?:tumou?r|necro\w*|debris|muc(?:us|in)|fat|adipose|lymphocyt\w*|muscle)\s+"
-    r"(?:content|burden|shares?|fractions?|proportions?|percentages?|%|by\s+area)\b|"
+    r"(?:(?:content|burden|shares?|fractions?|proportions?|percentages?|by\s+area)\b|\s*%)|"
+    r"\b(?:tissue\s+|class\s+)?(?:breakdowns?|make-?ups?)\b|"
     r"\bhow\s+much\s+(?:\w+\s+)?(?:tumou?r|necro\w*|debris|muc(?:us|in)|fat|adipose|lymphocyt\w*|muscle)\b"
 )
 """A comparison by the tile classifier's class shares ("which had more tumour?", "compare

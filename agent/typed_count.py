@@ -16,7 +16,8 @@ _CELL_TYPES = (
     r"lymphocytes?|plasma\s+cells?|melanocytes?|neutrophils?|eosinophils?|macrophages?|"
     r"histiocytes?|mast\s+cells?|immune\s+cells?|inflammatory\s+cells?|tils?|"
     r"tumou?r\s+cells?|cancer\s+cells?|neoplastic\s+(?:cells?|nuclei)|mitos[ie]s|"
-    r"mitotic\s+figures|keratinocytes?|fibroblasts?|endothelial\s+cells?|red\s+(?:blood\s+)?cells?"
+    r"mitotic\s+figures|keratinocytes?|fibroblasts?|endothelial\s+cells?|red\s+(?:blood\s+)?cells?|"
+    r"(?!(?:all|the|these|those|any|nucleated|of|in|here|there|tissue|cell)\b)[a-z-]{4,}\s+cells?"
 )
 _COUNT = r"\b(?:count|enumerate|tally|number\s+of|how\s+many)\b"
 _ONLY = r"\b(?:only|just|separately|exclusively|specifically|alone|apart\s+from|excluding)\b"

@@ -1324,3 +1324,21 @@ def test_this_view_set_against_two_named_views_is_compared_with_both(
     plan = _plan(router, "how does view 1 compare with views 2 and 3 for nuclei", views=4)
     assert plan.lookup is not None
     assert sorted(plan.lookup.rois) == [1, 2, 3]
+
+
+def test_named_grading_systems_typed_cells_and_shares_compared(router: SemanticRouter) -> None:
+    plan = _plan(router, "marsh classification for coeliac, the 3a b c bits", views=2)
+    assert plan.knowledge
+    assert plan.steps == []
+    assert _tools(_plan(router, "what's the tissue classification of this field", 2)) == [
+        "classify"
+    ]
+    plan = _plan(router, "count only the mesothelial cells", views=2)
+    assert plan.steps == []
+    assert plan.clarify is not None
+    assert "mesothelial cells" in plan.clarify
+    assert _tools(_plan(router, "just count the cells here", views=2)) == ["detect"]
+    for text in ("compare tumor % here vs view 1", "compare that breakdown with view 1"):
+        plan = _plan(router, text, views=2)
+        assert plan.lookup is not None
+        assert plan.lookup.tool == "composition", text
