@@ -9,6 +9,7 @@ Typos are fixed by edit distance towards the words of the capabilities' examples
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -483,12 +484,29 @@ def normalise(text: str) -> str:
     return _R_NUMBER_RE.sub(r"region \1", low)
 
 
+_ENDINGS = frozenset(
+    (
+        *("s", "es", "ed", "d", "ing", "e", "er", "ers", "al", "ally", "ly", "ies", "y"),
+        *("ation", "ations", "ate", "ated", "ion", "ions", "ic", "ical", "ity", "ities", "ous"),
+        *("ar", "um", "i", "a", "ae", "us", "is", "ia", "ial", "ness", "ment", "ments"),
+        *("ise", "ize", "ised", "ized", "red", "ered", "re"),
+    )
+)
+"""Word endings: two words that differ in these only are one word inflected ("centred")."""
+
+
 def _inflection(word: str, known: str) -> bool:
-    """``word`` and ``known`` differ in an ending only ("piece"/"pieces", "predict"/"predicted")."""
+    """``word`` and ``known`` differ in an ending only ("piece"/"pieces", "predict"/"predicted").
+
+    "epithelim" is no inflection of "epithelium": "m" and "um" are not both endings.
+    """
     if word.startswith(known):
         return True
     stem = min(len(word), len(known)) - 1
-    return word[:stem] == known[:stem] and abs(len(word) - len(known)) <= 2
+    if not (word[:stem] == known[:stem] and abs(len(word) - len(known)) <= 2):
+        return False
+    common = len(os.path.commonprefix([word, known]))
+    return all(rest in _ENDINGS or not rest for rest in (word[common:], known[common:]))
 
 
 def _edits(a: str, b: str) -> int:

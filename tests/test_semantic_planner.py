@@ -322,6 +322,8 @@ def test_an_aside_after_the_request_adds_no_step(router: SemanticRouter) -> None
 def test_typos_are_fixed_to_the_nearest_word_by_edits(router: SemanticRouter) -> None:
     assert router.fix_typos("count the nuceli") == "count the nuclei"
     assert router.fix_typos("a slide-level prediction") == "a slide-level prediction"
+    # a letter dropped inside an ending is a typo, not an inflection
+    assert router.fix_typos("segment the epithelim") == "segment the epithelium"
 
 
 def test_comparison_wordings_and_a_composition_breakdown(router: SemanticRouter) -> None:
