@@ -412,8 +412,11 @@ BARE_REMIND_RE = re.compile(
 NEGATED_ORDER_RE = re.compile(
     r"\s*(?:but\s+|and\s+|so\s+|please\s+)?(?:don'?t|dont|do\s+not|no\s+need\s+to|without|"
     r"never|not|no)\s+(?:\w+\s+)?(?:zoom|mov|navigat|pan|go\b|goin|chang|jump|re-?run|run|redo|"
-    r"repeat|segment|count|classif|detect|recomput)\w*(?:\s+(?:in|out|anywhere|anything|again|it|"
-    r"the\s+view|this|that|away))*\s*[.!]*\s*"
+    r"repeat|segment|count|classif|detect|recomput|re-?do|re-?count|re-?segment)\w*"
+    r"(?:\s+(?:in|out|anywhere|anything|again|it|the\s+view|this|that|away))*\s*[.!]*\s*|"
+    # "no need to count nuclei again", "no need to re-run the tissue detection, we know where"
+    r"\s*(?:but\s+|and\s+|so\s+)?(?:no\s+need\s+to|don'?t\s+(?:bother\s+to|need\s+to)|"
+    r"you\s+(?:don'?t|do\s+not)\s+need\s+to|there'?s\s+no\s+need\s+to)\s+.*"
 )
 """A clause that says what not to do ("don't zoom", "no need to move", "without re-running"):
 beside an order it orders nothing."""

@@ -40,7 +40,8 @@ _SPLIT_RE = re.compile(
     r"\s+and\s+(?:the\s+|a\s+)?(?=(?:composition|classification|segmentation|breakdown|"
     r"diagnosis|nuclei\s+count|cell\s+count|tissue\s+type|mpp|magnification)\b)|"
     r"\s+\+\s+|\s+&\s+|\s+[-–—]+\s+(?=(?:is|are|any|do|does|can|could|what|how|which|"
-    r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give|i|we|my|our)\b))\s*"
+    r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give|i|we|my|our|no|not|"
+    r"don'?t|dont|without|never|but)\b))\s*"
 )
 _COLON_QUESTION_RE = re.compile(
     r"(?P<lead>(?:^|[.;!?]\s*)[^.;!?:]*?):\s+(?=(?:is|are|do|does|did|can|could|would|what|how|which|"
@@ -284,7 +285,12 @@ _BARE_PAIR_RE = re.compile(
     r"(and|vs|versus|with|to)\s+(\d{1,2})\b"
     r"(?![.,]\d)(?!\s*(?:x|px|%|µm|um|mm|mpp|pixels?|hpf|cells?|nuclei)\b(?!\s+count))"
 )
-_NOUN_BEFORE = re.compile(r"views?|regions?|rois?|fields?|pieces?|fragments?|levels?|tissue|\d+")
+_NOUN_BEFORE = re.compile(
+    r"views?|regions?|rois?|fields?|pieces?|fragments?|levels?|tissue|\d+|"
+    # "tubule score 1 vs 2 vs 3", "grade 2 or 3": a grading scale's values, not views
+    r"scores?|grades?|patterns?|stages?|types?|tiers?|groups?|class(?:es)?|categor(?:y|ies)|"
+    r"steps?|points?"
+)
 
 
 def _bare_pair(m: re.Match[str]) -> str:

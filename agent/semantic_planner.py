@@ -660,6 +660,8 @@ class SemanticRouter:
                 continue  # "..., my attending asked and I have no idea where to look"
             if selected and selected[-1].capability in _AREA_TOOLS and _only_units(clause):
                 continue  # "segment the stroma here. area in mm² please": its unit, not tissue
+            if selected and selected[-1].capability == "detect" and _only_per_area(clause):
+                continue  # "how many nuclei in this box, and what is that per square mm?"
             if selected and _CAN_IT_TELL_RE.fullmatch(clause):
                 continue  # "is this tumour or normal mucosa, can the classifier tell"
             if selected and ECHO_RE.fullmatch(clause):
@@ -864,7 +866,7 @@ class SemanticRouter:
             bare = self._bare_feature(clauses[0])
             if bare is not None:
                 selected = [Scored(bare, self.threshold, clauses[0])]
-        if not selected:
+        if not selected and not errand:  # an errand asked alone is not a weak order
             k = int(np.argmax(whole))
             if float(whole[k]) >= self.threshold:
                 selected.append(Scored(names[k], float(whole[k]), low))
@@ -885,6 +887,26 @@ def _only_units(clause: str) -> bool:
     return any(
         w in ("area", "areas", "%", "percent", "percentage", "fraction", "mm") for w in words
     ) and all(w in _UNIT_WORDS or w in ("%", "²") for w in words)
+
+
+_PER_AREA_WORDS = frozenset(
+    (
+        *("does", "do", "did", "work", "works", "out", "to", "come", "comes", "translate"),
+        *("translates", "into", "density", "densities", "square", "sq", "millimetre"),
+        *("millimetres", "millimeter", "millimeters", "hpf", "unit"),
+    )
+)
+
+
+def _only_per_area(clause: str) -> bool:
+    """``clause`` asks only what a count comes to per unit area.
+
+    "And what does that work out to per square millimetre?": the density of the count before.
+    """
+    words = re.findall(r"[^\W\d_]+|%|²", clause)
+    return "per" in words and all(
+        w in _UNIT_WORDS or w in _PER_AREA_WORDS or w in ("%", "²") for w in words
+    )
 
 
 def _choice_cue(thing: str, stems: Sequence[str]) -> str:

@@ -1344,3 +1344,26 @@ def test_named_grading_systems_typed_cells_and_shares_compared(router: SemanticR
         plan = _plan(router, text, views=2)
         assert plan.lookup is not None
         assert plan.lookup.tool == "composition", text
+
+
+def test_steps_not_to_do_scores_of_a_scale_and_a_count_per_area(router: SemanticRouter) -> None:
+    text = "Mask the epithelium in this view and give me its area; no need to count nuclei again."
+    assert _tools(_plan(router, text, views=2)) == ["segment"]
+    text = "Go to fragment 2 at 5x - no need to re-run the tissue detection, we know the pieces."
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["region_index"] == 2
+    text = (
+        "in Nottingham grading, what proportion of gland formation gives tubule score 1 vs 2 vs 3?"
+    )
+    plan = _plan(router, text, views=3)
+    assert plan.knowledge
+    assert plan.lookup is None
+    text = "How many nuclei are in this box, and what does that work out to per square millimeter?"
+    assert _tools(_plan(router, text, views=2)) == ["detect"]
+    plan = _plan(router, "Please order deeper levels on block A3 for me.", views=2)
+    assert plan.steps == []
+    assert plan.clarify is not None
+    # an analysis that mentions the user's own annotations is still the analysis
+    text = "segment the nuclei as a binary mask, I need it to compute IoU against our annotations"
+    assert _tools(_plan(router, text, views=2)) == ["segment"]
