@@ -214,7 +214,7 @@ ok okay so um uh hmm right well and then now yes yeah alright fine go on please 
 can could would will you u just do does did it that this those these again but the a an other
 another way better one ones setting settings option options try run rerun check fix redo repeat
 same as before for also too i me we mentioned sorry wait with something thing stuff looks look
-off wrong weird process slide case
+off wrong weird process slide case from earlier last time
 """
 _VAGUE_WORDS = frozenset(_VAGUE.split())
 """Words that name no tool, no measure, no place and no move: "do it again but better"."""
@@ -527,13 +527,13 @@ _COMPOSITION_RE = re.compile(
     r"(?:in|present|there|seen)\b|\bclass\s+distribution\b|\bdistribution\s+of\s+(?:the\s+)?"
     r"(?:tissue\s+)?(?:classes|labels|tiles|tissue\s+types)\b|\bhistogram\s+of\s+(?:the\s+)?"
     r"(?:predicted\s+)?(?:labels|classes)\b|\bper[\s-]class\b|"
-    r"\b(?:tumou?r|class|tissue)\s+(?:heat\s*-?\s*map|map|overlay)\b|"
+    r"\b(?:tumou?r|class|tissue|tile)\s+(?:heat\s*-?\s*map|map|overlay)\b|"
     r"\bmap\s+(?:out\s+)?(?:the\s+|all\s+the\s+)?(?:tissue\s+)?(?:classes|class(?:es)?\s+labels|"
     r"tissue\s+types)\b|\b(?:tissue\s+)?(?:classes|tissue\s+types)\s+across\b|"
     r"\b(?:percentages?|proportions?|shares?|fractions?)\s+of\s+(?:each|every|all\s+the)\s+"
     r"(?:tissue\s+)?(?:types?|class(?:es)?|tissues?)\b|"
-    r"\bwhat\s+is\s+(?:this|the|it)\s*(?:region|field|view|area|biopsy|piece|fragment)?\s+"
-    r"(?:made\s+(?:up\s+)?of|composed\s+of)\b"
+    r"\bwhat\s+(?:is\s+)?(?:this|the|it|that)\s*(?:region|field|view|area|biopsy|piece|fragment)?\s+"
+    r"(?:is\s+)?(?:made\s+(?:up\s+)?of|composed\s+of)\b"
 )
 """The share of each tissue class in a region: the composition tool's question."""
 _HOW_MANY_PIECES_RE = re.compile(

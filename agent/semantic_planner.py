@@ -251,7 +251,10 @@ _COMPLAINT_RE = re.compile(
     r"counted|used|did|zoomed|showed|gave|went|measured|segmented|classified|re-?ran|repeated|"
     r"ignored|skipped|missed|dropped)\b[^?]*|"
     r"\s*(?:no,?\s+)?(?:that'?s|that\s+is|this\s+is|it'?s)\b[^?]*\bnot\s+what\s+i\s+"
-    r"(?:asked|wanted|meant)\b[^?]*"
+    r"(?:asked|wanted|meant)\b[^?]*|"
+    r"\s*(?:no,?\s+|hmm+,?\s+)?(?:that|the|this|your)\s+(?:[\w-]+\s+){0,2}(?:is|was|looks|seems)\s+"
+    r"(?:(?:way|a\s+bit|totally|completely|clearly)\s+)?(?:off|wrong|weird|bad|broken|incorrect|"
+    r"not\s+right|rubbish|nonsense)\b[^?]*"
 )
 """A complaint about the last answer ("you only looked at the bottom-left box", "that's the top
 left, not what I asked"): its place words are what was done, not where to go."""
@@ -277,6 +280,12 @@ _HAS_VERB_RE = re.compile(
     r"quantify|jump|head|return|step|navigate|centre|center|any)\b"
 )
 """A clause with a verb of its own (or "any …?"), not a fragment."""
+_REMARK_RE = re.compile(
+    r"\s*(?:(?:well|ok|okay|hmm+|so|oh|ah|ugh|right)\s*,?\s*)*(?:that|this|it)\s+(?:is|was)\s+"
+    r"(?:mostly|all|just|only|pure(?:ly)?|largely|entirely|basically|pretty\s+much|nothing\s+but|"
+    r"full\s+of)\s+[\w\s-]+"
+)
+"""A remark on what is on screen ("well, that's mostly glass"), said before the order."""
 _OBSERVATION_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?(?:the|these|those|this|that|it|they)\s+(?:[\w-]+\s+){0,3}"
     r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
@@ -668,6 +677,8 @@ class SemanticRouter:
                 continue  # "run the classifier on piece 6 and give me the label"
             if len(clauses) > 1 and _YOU_SAID_RE.match(clause) and not _asked(clause, low):
                 continue  # "you said three fragments earlier. re-run the tissue detection"
+            if len(clauses) > 1 and _REMARK_RE.fullmatch(clause) and not _asked(clause, low):
+                continue  # "well, that's mostly glass. pan down a bit"
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
                 continue  # "does this look like DCIS? the ducts look stuffed with cells"
             if (selected or errand) and PURPOSE_RE.match(clause):
@@ -1253,6 +1264,14 @@ def clarifying_question(routing: Routing, capabilities: Sequence[Capability]) ->
     """One question naming the two or three nearest capabilities, never a guess."""
     by_name = {c.name: c for c in capabilities}
     options = [by_name[s.capability].summary for s in routing.nearest if s.capability in by_name]
+    if not options:  # "ok go on then", "fix it": nothing is near, so what is most often asked
+        short = [text for name, text in _MOST_ASKED if name in by_name]
+        listed = "; ".join(f"({k}) {text}" for k, text in enumerate(short, start=1))
+        return (
+            "I am not sure what you would like me to do, and I answer only what a tool or the "
+            f"knowledge graph can back. I can, for example: {listed}. Which would you like, and "
+            "on which region?"
+        )
     short = [_short(text) for text in options[:3]]
     listed = "; ".join(f"({k}) {text}" for k, text in enumerate(short, start=1))
     return (
@@ -1260,6 +1279,17 @@ def clarifying_question(routing: Routing, capabilities: Sequence[Capability]) ->
         f"knowledge graph can back. The nearest things I can do: {listed}. Which of these "
         "would you like, and on which region?"
     )
+
+
+_MOST_ASKED = (
+    ("zoom", "show a region, a fragment or a point at a chosen magnification"),
+    ("detect", "count the nuclei in a region"),
+    ("segment", "segment the epithelium, the stroma or the nuclei"),
+    ("composition", "measure the tissue classes of a region"),
+    ("vqa", "answer a question about what a region shows"),
+    ("recall", "recall what this case has found so far"),
+)
+"""What a clarifying question offers when nothing in the request is near any capability."""
 
 
 def _short(summary: str) -> str:

@@ -1037,6 +1037,8 @@ def test_textbook_questions_about_entities_the_graph_may_lack_are_knowledge(
         "try the other setting",
         "process this",
         "hmm that looks off, can you fix it?",
+        "Hmm. Do the thing from before.",
+        "That outline is off. Fix it.",
     ],
 )
 def test_a_request_that_names_nothing_gets_a_question_not_a_view(
@@ -1045,6 +1047,9 @@ def test_a_request_that_names_nothing_gets_a_question_not_a_view(
     plan = _plan(router, request_text, views=2)
     assert plan.clarify is not None
     assert plan.steps == []
+    # the question offers what can be done, numbered
+    assert "(1) " in plan.clarify
+    assert "(3) " in plan.clarify
 
 
 def test_a_unit_or_a_stance_beside_an_order_adds_no_step(router: SemanticRouter) -> None:
@@ -1367,3 +1372,11 @@ def test_steps_not_to_do_scores_of_a_scale_and_a_count_per_area(router: Semantic
     # an analysis that mentions the user's own annotations is still the analysis
     text = "segment the nuclei as a binary mask, I need it to compute IoU against our annotations"
     assert _tools(_plan(router, text, views=2)) == ["segment"]
+
+
+def test_a_remark_on_the_screen_adds_no_step_and_a_tile_map_is_the_composition(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(_plan(router, "Well, that's mostly glass. Pan down a bit.", views=2)) == ["zoom"]
+    text = "Zoom to 20x on the largest fragment and tell me what it's made of by the tile map."
+    assert _tools(_plan(router, text, views=2)) == ["zoom", "composition"]
