@@ -280,6 +280,13 @@ _HAS_VERB_RE = re.compile(
     r"quantify|jump|head|return|step|navigate|centre|center|any)\b"
 )
 """A clause with a verb of its own (or "any …?"), not a fragment."""
+_TILE_CLASSIFIER_ASKED_RE = re.compile(
+    r"^(?=.*\b(?:is|are|does|do|what|which|would|will)\b)(?!.*\b(?:slide|wsi|whole|overall|"
+    r"heat\s*map|attention)\b).*\b(?:(?:your|the|tile|patch|this)\s+)?classifier'?s?\b"
+    r"(?:\s+(?:is\s+)?concerned|\s+(?:eyes|view|opinion|read|call|say|think|make))"
+)
+"""A question about the region put to the tile classifier by name ("as far as your classifier is
+concerned", "in the classifier's eyes"): its class, whatever the classes asked about."""
 _REMARK_RE = re.compile(
     r"\s*(?:(?:well|ok|okay|hmm+|so|oh|ah|ugh|right)\s*,?\s*)*(?:that|this|it)\s+(?:is|was)\s+"
     r"(?:mostly|all|just|only|pure(?:ly)?|largely|entirely|basically|pretty\s+much|nothing\s+but|"
@@ -535,6 +542,10 @@ class SemanticRouter:
         by_name = self._by_name
         if "vqa" not in by_name:
             return None
+        if "classify" in by_name and _TILE_CLASSIFIER_ASKED_RE.search(clause):
+            return (
+                "classify"  # "is this neoplasm or connective tissue, as your classifier sees it?"
+            )
         if _SPREAD_RE.search(clause) or (
             _OPINION_RE.search(clause) and _POINTS_AT_IMAGE_RE.search(clause)
         ):  # "your read on the tumour cells in this field"
@@ -896,7 +907,9 @@ def _only_units(clause: str) -> bool:
     """``clause`` names a unit or a share and nothing else to measure (``_UNIT_WORDS``)."""
     words = re.findall(r"[^\W\d_]+|%|²", clause)
     return any(
-        w in ("area", "areas", "%", "percent", "percentage", "fraction", "mm") for w in words
+        w in ("area", "areas", "%", "percent", "percentage", "percentages", "fraction", "mm")
+        or w in ("proportion", "proportions", "share", "shares", "fractions")
+        for w in words
     ) and all(w in _UNIT_WORDS or w in ("%", "²") for w in words)
 
 

@@ -1380,3 +1380,16 @@ def test_a_remark_on_the_screen_adds_no_step_and_a_tile_map_is_the_composition(
     assert _tools(_plan(router, "Well, that's mostly glass. Pan down a bit.", views=2)) == ["zoom"]
     text = "Zoom to 20x on the largest fragment and tell me what it's made of by the tile map."
     assert _tools(_plan(router, text, views=2)) == ["zoom", "composition"]
+
+
+def test_a_question_put_to_the_tile_classifier_by_name_is_its_class(
+    router: SemanticRouter,
+) -> None:
+    for text in (
+        "And is this neoplasm or connective tissue, as far as your classifier is concerned?",
+        "In your classifier's eyes, is this piece neoplastic or just collagen and fat?",
+    ):
+        assert _tools(_plan(router, text, views=2)) == ["classify"], text
+    assert _tools(_plan(router, "Any fat or mucin here? Give me the proportions.", 2)) == [
+        "composition"
+    ]
