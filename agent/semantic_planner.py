@@ -152,6 +152,11 @@ _LEADING_NAV_RE = re.compile(
     r"\s*(?:(?:ok|so|now|then|and|please|pls)\s+)*(?:go|take\s+me|navigate|move|jump|head|"
     r"bring\s+up|open|show\s+me|zoom)\b"
 )
+_WHERE_DONE_RE = re.compile(
+    r"\s+(?:where|in\s+which|on\s+which|that)\s+(?:you|we|i)\s+(?:\w+\s+){0,2}?"
+    r"(?:\w+ed|did|ran|got|found|saw|made|drew|had|took|gave|asked)\b[^,;]*"
+)
+"""A place told by what was done there ("… where you outlined the nuclei")."""
 _ANALYSIS_WORD_RE = re.compile(
     r"\b(?:classif\w*|count\w*|composition|breakdown|detect\w*|segment\w*|mask\w*|outline\w*|"
     r"enumerat\w*|measur\w*|quantif\w*|how\s+(?:many|much)|percent\w*|proportion|density|area)\b"
@@ -239,7 +244,8 @@ _BARE_VIEW_RE = re.compile(
 )
 """A view named alone ("the previous view please"): show it."""
 _OPINION_RE = re.compile(
-    r"\byour\s+(?:read|take|impression|opinion|thoughts|view)\s+(?:on|of|about)\b"
+    r"\byour\s+(?:read|take|impression|opinion|thoughts|view)\s+(?:on|of|about)\b|"
+    r"\b(?:would|do|don'?t)\s+you\s+agree\b"
 )
 """The expert's opinion asked for ("your read on the tumour cells here"): a visual question."""
 _YOU_SAID_RE = re.compile(
@@ -652,7 +658,11 @@ class SemanticRouter:
         if BARE_REF_RE.fullmatch(low) or NOTHING_ASKED_RE.fullmatch(low) or asks_nothing(low):
             # "the other one", "ok so um", "do it again but better": nothing asked, ask what
             return Routing(selected=[], nearest=[])
-        clauses = split_clauses(low)
+        # "take me back to the field where you outlined the nuclei": a place told by what was
+        # done there, not an order to do it again
+        clauses = [
+            _WHERE_DONE_RE.sub("", c) if NAV_VERB_RE.search(c) else c for c in split_clauses(low)
+        ]
         texts = [*clauses, low] if len(clauses) > 1 else clauses
         table = self.score([mask_arguments(t) for t in texts])
         for k, cap in enumerate(self.capabilities):

@@ -1393,3 +1393,14 @@ def test_a_question_put_to_the_tile_classifier_by_name_is_its_class(
     assert _tools(_plan(router, "Any fat or mucin here? Give me the proportions.", 2)) == [
         "composition"
     ]
+
+
+def test_agreement_asked_about_the_image_and_a_place_told_by_what_was_done_there(
+    router: SemanticRouter,
+) -> None:
+    text = "I'm inclined to call it pattern 3. Would you agree, judging by the glands here?"
+    assert _tools(_plan(router, text, views=2)) == ["vqa"]
+    text = "Could you take me back to the high-power field where you outlined the nuclei, please?"
+    assert _tools(_plan(router, text, views=2)) == ["zoom"]
+    text = "go back to the field where we counted and segment the stroma"
+    assert _tools(_plan(router, text, views=2)) == ["zoom", "segment"]
