@@ -288,6 +288,7 @@ def semantic_plan(
     has_view = any(r.slide_id == slide_id for r in rois)
     has_class = any(r.get("ok") and _labels(str(r.get("tool"))) for r in archive or [])
     asked = _first_ranked_named(without_complaints(request), archive or [])
+    asked = _place_by_what_was_done(asked, archive or [])
     asked = _same_spelled_out(_other_half(asked, archive or [], slide or {}), archive or [])
     parsed, routing, low = semantic_parse(asked, router, has_view=has_view, has_class=has_class)
     ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None
@@ -546,6 +547,50 @@ def _first_ranked_named(request: str, archive: list[dict[str, Any]]) -> str:
     top = max(ranked, key=lambda ev: float(ev["output"][RANK_FIELD[str(ev["tool"])]]))
     number = int(top["output"]["roi_number"])
     return request[: found.start()] + f"region {number}" + request[found.end() :]
+
+
+_DONE_THERE_RE = re.compile(
+    r"\b(?:the|that)\s+(?:[\w-]+\s+){0,3}?(?:field|view|region|area|spot|place|one|core|box)\s+"
+    r"(?:where|in\s+which|that)\s+(?:you|we|i)\s+(?:(?:first|last|just|already|earlier)\s+)?"
+    r"(?P<verb>counted|detected|enumerated|outlined|segmented|masked|classified|labell?ed|"
+    r"mapped|ran\s+the\s+(?:composition|class\s+map|tile\s+map|classifier|count|detector)|"
+    r"asked\s+about|described|did\s+the\s+(?:count|segmentation|mask|composition|classification))"
+    r"\b(?:\s+(?:the|its|all\s+the)\s+[\w-]+(?:\s+[\w-]+)?)?"
+    r"(?:\s+(?:before|earlier|previously|already|last\s+time|first))?"
+)
+"""A region told by what the case did there ("the field where you outlined the nuclei")."""
+_DONE_TOOL = (
+    ("count", "detect"),
+    ("detect", "detect"),
+    ("enumerat", "detect"),
+    ("outlin", "segment"),
+    ("segment", "segment"),
+    ("mask", "segment"),
+    ("classif", "classify"),
+    ("label", "classify"),
+    ("composition", "composition"),
+    ("map", "composition"),
+    ("asked", "vqa"),
+    ("described", "vqa"),
+)
+
+
+def _place_by_what_was_done(request: str, archive: list[dict[str, Any]]) -> str:
+    """``request`` with a region told by what was done there said as "region N".
+
+    "Take me back to the field where you outlined the nuclei": the region of the case's latest
+    segmentation. Unchanged when the case has no such analysis with a region.
+    """
+    found = _DONE_THERE_RE.search(request.lower())
+    if found is None:
+        return request
+    verb = found.group("verb")
+    tool = next((t for stem, t in _DONE_TOOL if stem in verb), None)
+    for ev in reversed(archive):
+        number = (ev.get("output") or {}).get("roi_number")
+        if ev.get("ok") and ev.get("tool") == tool and isinstance(number, int):
+            return request[: found.start()] + f"region {number}" + request[found.end() :]
+    return request
 
 
 def _same_spelled_out(request: str, archive: list[dict[str, Any]]) -> str:

@@ -1404,3 +1404,24 @@ def test_agreement_asked_about_the_image_and_a_place_told_by_what_was_done_there
     assert _tools(_plan(router, text, views=2)) == ["zoom"]
     text = "go back to the field where we counted and segment the stroma"
     assert _tools(_plan(router, text, views=2)) == ["zoom", "segment"]
+
+
+def test_a_region_told_by_what_was_done_there_is_that_analysis_region(
+    router: SemanticRouter,
+) -> None:
+    archive = [
+        {"id": "E2.1", "tool": "segment", "ok": True, "summary": "", "output": {"roi_number": 1}},
+        {"id": "E3.1", "tool": "detect", "ok": True, "summary": "", "output": {"roi_number": 2}},
+    ]
+    rois = [_view(n) for n in (1, 2, 3)]
+    text = "Could you take me back to the field where you outlined the nuclei, please?"
+    plan = semantic_plan(text, router, rois, 3, "s1", archive=archive, slide=SLIDE)
+    (step,) = plan.steps
+    assert step.tool == "zoom"
+    assert step.args["roi_number"] == 1
+    text = "how does this count stand against the one where we counted before?"
+    plan = semantic_plan(text, router, rois, 3, "s1", archive=archive, slide=SLIDE)
+    assert plan.routing[0]["clause"] == "how does this count stand against region 2"
+    # without such an analysis in the case the words are left as they are
+    plan = semantic_plan(text, router, rois, 3, "s1", archive=archive[:1], slide=SLIDE)
+    assert "region 2" not in plan.routing[0]["clause"]
