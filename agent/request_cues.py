@@ -155,7 +155,10 @@ _GRADE_CRITERIA_RE = re.compile(
     r"[a-z]{3,}\s+(?:classification|grading|staging|scoring)\s+(?:system\s+|scheme\s+)?"
     r"(?:for|of|in)\s+"
     r"(?!(?:this|that|these|those|it|here|view|region|field|the\s+(?:slide|view|region|field|"
-    r"tile|image|current|first|second|last|previous))\b)[a-z]"
+    r"tile|image|current|first|second|last|previous))\b)[a-z]|"
+    # "the expected cellularity of a bone marrow trephine in a 65-year-old": a reference value
+    r"\b(?:expected|typical|usual|reference)\s+(?:range\s+of\s+)?(?:[\w-]+\s+){0,2}?(?:of|for|in)\s+"
+    r"an?\s+(?!(?:field|view|region|slide|image|tile|box|area|patch|fragment|piece|core)\b)[a-z]"
 )
 """A grading system's criteria ("ISUP grade 3 criterion - at which magnification is it
 assessed?"): textbook, whatever "it" or "magnification" the question holds."""

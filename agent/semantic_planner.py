@@ -286,6 +286,10 @@ _HAS_VERB_RE = re.compile(
     r"quantify|jump|head|return|step|navigate|centre|center|any)\b"
 )
 """A clause with a verb of its own (or "any …?"), not a fragment."""
+_LEAD_FILLER_RE = re.compile(
+    r"^\s*(?:(?:ok|okay|so|right|well|hmm+|um+|uh+|alright|now|and|but)\b\s*,?\s*)+"
+)
+"""Words a question starts with that ask nothing ("ok so is this …")."""
 _TILE_CLASSIFIER_ASKED_RE = re.compile(
     r"^(?=.*\b(?:is|are|does|do|what|which|would|will)\b)(?!.*\b(?:slide|wsi|whole|overall|"
     r"heat\s*map|attention)\b).*\b(?:(?:your|the|tile|patch|this)\s+)?classifier'?s?\b"
@@ -548,6 +552,7 @@ class SemanticRouter:
         by_name = self._by_name
         if "vqa" not in by_name:
             return None
+        clause = _LEAD_FILLER_RE.sub("", clause)  # "ok so is this tumour or normal colon?"
         if "classify" in by_name and _TILE_CLASSIFIER_ASKED_RE.search(clause):
             return (
                 "classify"  # "is this neoplasm or connective tissue, as your classifier sees it?"

@@ -1425,3 +1425,17 @@ def test_a_region_told_by_what_was_done_there_is_that_analysis_region(
     # without such an analysis in the case the words are left as they are
     plan = semantic_plan(text, router, rois, 3, "s1", archive=archive[:1], slide=SLIDE)
     assert "region 2" not in plan.routing[0]["clause"]
+
+
+def test_a_filler_before_a_choice_and_a_reference_value_asked(router: SemanticRouter) -> None:
+    text = "ok so is this tumor or normal colon? like what would the classifier call it"
+    assert _tools(_plan(router, text, views=2)) == ["classify"]
+    text = "What is the expected cellularity of a bone marrow trephine in a 65-year-old?"
+    plan = _plan(router, text, views=2)
+    assert plan.knowledge
+    assert plan.steps == []
+    # the image's own value against a reference is still measured
+    text = "count the nuclei, what is the typical count for a lymph node"
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["detect"]
+    assert plan.knowledge
