@@ -46,7 +46,7 @@ from core.settings import Settings
 from memory.kg.embed import shared_embedder
 from memory.vector_cache import VectorCache
 from tools.registry import tool_class
-from tools.zoom import PARTS
+from tools.zoom import CORNERS, PARTS
 
 if TYPE_CHECKING:
     from tools.registry import ToolRegistry
@@ -320,7 +320,6 @@ def semantic_plan(
     )
 
 
-_CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 _TYPED_COUNT_TOOLS = frozenset({"detect", "composition", "vqa"})
 """What a count of one cell type is routed to; none of them counts one type."""
 
@@ -739,7 +738,7 @@ def _relative_step(
         cur = found
     if rel.part is not None:
         closer = rel.factor is not None and rel.factor > 1
-        if closer and rel.part in ("center", *_CORNERS):
+        if closer and (rel.part == "center" or rel.part in CORNERS):
             args["factor"] = rel.factor  # "zoom in 4x on the centre": the central quarter
         if (rel.part_of == "view" or (closer and rel.part_of is None)) and cur is not None:
             # "zoom in 4x on the bottom right": closer than the view, so the view's corner

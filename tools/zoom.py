@@ -16,7 +16,7 @@ from tools.regions import box_from_list, clipped, fit_view, on_slide, tissue_box
 from tools.scale import downsample_for
 from tools.types import Box, Coordinate, PointCoordinate, SidePx, SlideMetadata
 
-__all__ = ["PARTS", "ZoomInput", "ZoomOutput", "ZoomTool"]
+__all__ = ["CORNERS", "PARTS", "ZoomInput", "ZoomOutput", "ZoomTool"]
 
 ZoomTarget = Literal["slide", "tissue_region", "box", "point", "roi", "cellular"]
 PanDirection = Literal["left", "right", "up", "down"]
@@ -257,7 +257,8 @@ def _has_scale(inp: ZoomInput) -> bool:
     return any(v is not None for v in (inp.magnification, inp.mpp, inp.level))
 
 
-_CORNERS = frozenset({"top_left", "top_right", "bottom_left", "bottom_right"})
+CORNERS = frozenset({"top_left", "top_right", "bottom_left", "bottom_right"})
+"""The parts that a zoom factor shrinks toward their corner ("zoom in 4x on the bottom right")."""
 
 
 def _part_box(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -> Box:
@@ -274,7 +275,7 @@ def _part_box(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -> Box:
     if inp.part == "center" and inp.factor is not None and inp.factor > 1:
         half = 0.5 / inp.factor  # "zoom in 4x on the centre": the central 1/4 of each side
         fx0, fy0, fx1, fy1 = 0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half
-    elif inp.part in _CORNERS and inp.factor is not None and inp.factor > 1:
+    elif inp.part in CORNERS and inp.factor is not None and inp.factor > 1:
         side = 1.0 / inp.factor  # "zoom in 4x on the bottom right": 1/4 of each side, in its corner
         fx0 = 0.0 if fx0 == 0.0 else 1.0 - side
         fy0 = 0.0 if fy0 == 0.0 else 1.0 - side
