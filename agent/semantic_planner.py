@@ -386,6 +386,9 @@ _PROBE_SCALE = 10.0
 _SPLIT_MARGIN = 0.15
 """How far above the threshold both halves of an "and" must score to be taken apart."""
 
+_WEAK_MARGIN = 0.05
+"""How far above the threshold an uncued clause must score to add a step beside a surer one."""
+
 
 class SemanticRouter:
     """Scores clauses against the capabilities' examples.
@@ -682,6 +685,7 @@ class SemanticRouter:
                     if name in NO_DIAGNOSIS:
                         table[i, k] = -1.0
         selected: list[Scored] = []
+        weak: set[int] = set()
         errand = False
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and BARE_REMIND_RE.fullmatch(clause):
@@ -817,6 +821,13 @@ class SemanticRouter:
                 continue  # "…, then we move on", "take it with a pinch of salt": no place named
             if name is not None:
                 selected.append(Scored(name, best, clause))
+                if cue is None and best < self.threshold + _WEAK_MARGIN:
+                    weak.add(len(selected) - 1)
+        if len(weak) < len(selected):
+            # "Tall cells? ... Any hobnailing?", "okay, everybody can see the screen? ...":
+            # a clause only near an example, with no word that orders a tool, beside one that
+            # clearly does, is talk around the request
+            selected = [s for j, s in enumerate(selected) if j not in weak]
         picked = {s.capability for s in selected}
         if {"classify", "wsi_classify"} <= picked:
             # "What tissue is on this slide? classify it": the tissue's class, asked twice;

@@ -1439,3 +1439,21 @@ def test_a_filler_before_a_choice_and_a_reference_value_asked(router: SemanticRo
     plan = _plan(router, text, views=2)
     assert _tools(plan) == ["detect"]
     assert plan.knowledge
+
+
+def test_a_clause_only_near_an_example_beside_a_clear_order_adds_no_step(
+    router: SemanticRouter,
+) -> None:
+    text = "Tall cells? Are these at least twice as tall as they are wide? Any hobnailing?"
+    assert _tools(_plan(router, text, views=1)) == ["vqa"]
+    text = (
+        "Okay, everybody can see the screen? Great. Before we dive in - co-pilot, tell the "
+        "room what magnification this was scanned at and what the pixel size is."
+    )
+    plan = _plan(router, text, views=1)
+    assert _tools(plan) == ["slide_info"]
+    # the same weak clause asked alone is still the request
+    assert _tools(_plan(router, "tall cells?", views=1)) == ["vqa"]
+    # two clear orders are both kept
+    text = "count the nuclei here, and then segment the stroma"
+    assert _tools(_plan(router, text, views=1)) == ["detect", "segment"]
