@@ -76,7 +76,8 @@ PAST_RESULT_RE = re.compile(
     r"\b(?:earlier|before|previously|already|so\s+far|last\s+time|again|"
     r"you\s+(?:gave|got|found|said|say|reported|report|called|measured))\b|"
     r"\b(?:did|have)\s+(?:we|you)\s+already\b|\bhave\s+we\s+(?:looked|seen|visited|been)\b|"
-    r"\b(?:did|have)\s+you\s+(?:say|said|report|reported|call|called|tell|told|give|gave)\b|"
+    r"\b(?:did|have)\s+you\s+(?:say|said|report|reported|call|called|tell|told|give|gave|"
+    r"label|labell?ed|name|named)\b|"
     r"\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+\w+ed\b|"
     r"\bsummari[sz]e\s+(?:what|everything|all|our|the\s+findings)|"
     r"\bwhich\s+(?:view|region|field|area|roi|one|piece|fragment)\s+(?:had|showed|gave|was)\b|"
@@ -235,6 +236,15 @@ def asks_nothing(low: str) -> bool:
 
 
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
+_WHICH_VIEW_MOST_RE = re.compile(
+    r"\bwhich\b(?=[^?;]*\b(?:views|regions|fields|rois|areas\s+(?:we|you)|ones|places)\b)"
+    r"(?:[^?;]*?\b(?:views|regions|fields|rois|one|ones|places)\b)?[^?;]*?"
+    r"\b(?:is|was|has|had|have|shows?|showed|contains?|contained)\s+(?:the\s+)?"
+    r"(?:most|least|highest|lowest|largest|biggest|smallest|greatest|fewest|densest)\b|"
+    r"\b(?:of|among)\s+(?:all\s+)?the\s+(?:views|regions|fields|rois)\b[^?;]*?\bwhich\b[^?;]*?"
+    r"\b(?:most|least|highest|lowest|largest|biggest|smallest|greatest|fewest|densest)\b"
+)
+"""Which of the views visited has the most of a measure: the views set side by side."""
 _COMPARATIVE_RE = re.compile(
     r"\b(?:more|fewer|less|higher|lower|larger|bigger|smaller|denser|most|least|same\s+as|"
     r"\w+est\b|most\s+\w+|"
@@ -614,6 +624,8 @@ def grammar_cue(clause: str) -> str | None:
         and not _EARLIER_RE.search(clause)
     ):
         return "knowledge"  # "is SSL the same as sessile serrated adenoma?": two diseases
+    if _WHICH_VIEW_MOST_RE.search(clause):
+        return "compare"  # "of the views you segmented, which one had the most stroma?"
     if (
         _COMPARE_WORD_RE.search(clause)
         and can_compare(clause)
@@ -845,7 +857,7 @@ def can_compare(low: str) -> bool:
         return False
     two = bool(_TWO_RE.search(low) and _COMPARATIVE_RE.search(low))
     group = views_named(low) is not None and bool(_COMPARATIVE_RE.search(low))
-    return bool(cue) or refs >= 2 or two or group
+    return bool(cue) or refs >= 2 or two or group or bool(_WHICH_VIEW_MOST_RE.search(low))
 
 
 _TISSUE_OUTLINE_RE = re.compile(
@@ -900,6 +912,8 @@ def compare_from_refs(low: str) -> CompareRequest | None:
     """The comparison the request's region references make; "the two" are the last two views."""
     refs: list[RegionRef] = list(dict.fromkeys(region_refs(low)))
     group = views_named(low)
+    if not refs and group is None and _WHICH_VIEW_MOST_RE.search(low):
+        group = 0  # "of the views you segmented, which one had the most stroma?": every one
     if not refs and group is not None and group != 2:
         return replace(compare_of(low, ()), last=group)  # "the three views", "all the views"
     which = _WHICH_OF_TWO_RE.search(low)

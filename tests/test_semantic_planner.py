@@ -1457,3 +1457,21 @@ def test_a_clause_only_near_an_example_beside_a_clear_order_adds_no_step(
     # two clear orders are both kept
     text = "count the nuclei here, and then segment the stroma"
     assert _tools(_plan(router, text, views=1)) == ["detect", "segment"]
+
+
+def test_which_of_the_views_had_the_most_of_a_measure_sets_every_view_side_by_side(
+    router: SemanticRouter,
+) -> None:
+    text = "Of the views where you've already run the composition, which one had the most necrosis?"
+    plan = _plan(router, text, views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert sorted(s.args["roi_number"] for s in plan.steps) == [1, 2, 3]
+    assert {s.tool for s in plan.steps} == {"composition"}
+    # the largest piece of tissue is no view: still the tissue's regions
+    plan = _plan(router, "which fragment is the largest?", views=3)
+    assert _tools(plan) == ["tissue"]
+    # what a tool said of a view earlier is recalled
+    plan = _plan(router, "what did you label view 2?", views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
