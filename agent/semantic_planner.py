@@ -350,6 +350,17 @@ _POINTS_AT_IMAGE_RE = re.compile(
     r"you\s+see|we\s+see|i\s+see|present)\b|^\s*(?:please\s+)?describe\b"
 )
 """A clause beside a textbook question that asks about the image itself."""
+_IMAGE_QUESTION_RE = re.compile(
+    r"^\s*(?:(?:so|and|ok|okay|now)\s*,?\s+)?(?:is|are|does|do|did|can\s+you\s+see|could|any|has|"
+    r"have|was|were)\b|\?\s*$|\byes\s+or\s+no\b|\by\s*/\s*n\b|\bor\s+not\b"
+)
+"""A request put as a question (or a yes-or-no) rather than an order."""
+_ASKS_A_FAVOUR_RE = re.compile(
+    r"\s*(?:\w+\s*,\s*)?(?:can|could|would|will|may)\s+(?:you|i|we)\s+(?!see\b|tell\b|say\b)"
+)
+"""An order put politely ("can you ..."), not a question about what the image shows."""
+_PRESENCE_RE = re.compile(r"\byes\s+or\s+no\b|\by\s*/\s*n\b|\bor\s+not\b|\bany\b|\bis\s+there\b")
+"""Whether something is there at all."""
 _SCALE_WORDS = r"(?:mpp|µm/px|um/px|microns?\s+per\s+pixel|magnification|mag|resolution|scale)"
 _VIEW_SCALE_RE = re.compile(
     rf"\b{_SCALE_WORDS}\b[^?.;]*\b(?:this|the\s+current|current|the)\s+(?:view|field)\b|"
@@ -660,6 +671,27 @@ class SemanticRouter:
         if stems and names_any(clause, stems):
             return "composition"
         return "vqa"
+
+    def image_question(self, low: str) -> str | None:
+        """``vqa`` (``composition`` for a tissue class there or not) for a question about the image.
+
+        "In the lakes of mucin here, are tumour cells floating?", "adenoca in this field yes or
+        no": put as a question, pointing at the image, near no example. Not "can you export
+        those masks?" (an order put politely).
+        """
+        if (
+            "vqa" not in self._by_name
+            or not _IMAGE_QUESTION_RE.search(low)
+            or _ASKS_A_FAVOUR_RE.match(low)
+            or not _POINTS_AT_IMAGE_RE.search(low)
+            or COMPARE_CUE_RE.search(low)  # "is the density here higher than in the slide?"
+            or re.search(r"\bthan\b", low)
+        ):
+            return None
+        composition = self._by_name.get("composition")
+        stems = class_stems(composition) if composition is not None else ()
+        present = stems and _PRESENCE_RE.search(low) and names_any(low, stems)
+        return "composition" if present else "vqa"
 
     def route(self, low: str, exclude: frozenset[str] = frozenset()) -> Routing:
         """Capabilities the request asks for, in the order its clauses name them."""
@@ -1144,6 +1176,11 @@ def semantic_parse(
         routing = Routing(
             [Scored(c, router.threshold, low) for c in ("slide_info", "tissue")], routing.nearest
         )
+    if not chosen and not ERRAND_RE.match(low):
+        asked = router.image_question(low)
+        if asked is not None:  # a question about the image, near no example: its experts'
+            chosen = {asked}
+            routing = Routing([Scored(asked, router.threshold, low)], routing.nearest)
     if not chosen:
         return ParsedRequest(), routing, low
     recall = None

@@ -1475,3 +1475,18 @@ def test_which_of_the_views_had_the_most_of_a_measure_sets_every_view_side_by_si
     plan = _plan(router, "what did you label view 2?", views=3)
     assert plan.lookup is not None
     assert plan.lookup.kind == "recall"
+
+
+def test_a_question_about_the_image_far_from_every_example_goes_to_the_image_experts(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "adenoca in this field yes or no, quick", views=2)
+    assert _tools(plan) == ["composition"]
+    # an order put politely, or a plea for help, still asks what is wanted
+    for text in (
+        "Can you export those masks as GeoJSON so I can load them into QuPath?",
+        "Can you help me with this one?",
+    ):
+        plan = _plan(router, text, views=2)
+        assert plan.clarify, text
+        assert plan.steps == [], text

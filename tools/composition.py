@@ -140,7 +140,17 @@ class CompositionTool(ExpertTool):
         "how big is the tumour area in this region in mm2",
     )
     vocabulary = (
-        *("necro", "debris", "tumo", "cancer", "carcinom", "malignan", "neoplas", "lymph"),
+        *(
+            "necro",
+            "debris",
+            "tumo",
+            "cancer",
+            "carcinom",
+            "adenocarcinom",
+            "malignan",
+            "neoplas",
+            "lymph",
+        ),
         *(
             "inflamm",
             "immune",
