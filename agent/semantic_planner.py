@@ -913,6 +913,7 @@ class SemanticRouter:
             # order that answers it
             said = f"{selected[0].clause}; {selected[1].clause}"
             selected = [Scored(kinds[1], selected[1].score, said)]
+        selected = _share_by_its_mask(selected)
         composition = self._by_name.get("composition")
         for j in range(1, len(selected)):
             before, this = selected[j - 1], selected[j]
@@ -956,6 +957,40 @@ class SemanticRouter:
         for s in selected:
             unique.setdefault(s.capability, s)
         return Routing(selected=list(unique.values()), nearest=nearest)
+
+
+_STROMA_RE = re.compile(r"\b(?:strom\w*|collagen\w*|fibrous|fibrosis|desmoplas\w*)\b")
+_EPITHELIUM_RE = re.compile(r"\b(?:epitheli\w*|glands?|glandular|nests?)\b")
+
+
+def _compartment(clause: str) -> str | None:
+    """``stroma`` or ``epithelium`` when ``clause`` names that compartment (and not the other)."""
+    stroma, epithelium = _STROMA_RE.search(clause), _EPITHELIUM_RE.search(clause)
+    if stroma and not epithelium:
+        return "stroma"
+    if epithelium and not stroma:
+        return "epithelium"
+    return None
+
+
+def _share_by_its_mask(selected: list[Scored]) -> list[Scored]:
+    """A share of a compartment asked beside an order to mask it is that mask's area.
+
+    "Stroma occupies which percent of this field? Please with segmentation mask.", "how much
+    collagen is left between the tumour cells? outline the stroma here": the segmentation's
+    area fraction answers the share; the tile classes are not asked for.
+    """
+    kinds = [s.capability for s in selected]
+    if kinds.count("composition") != 1 or kinds.count("segment") != 1:
+        return selected
+    share = selected[kinds.index("composition")]
+    mask = selected[kinds.index("segment")]
+    asked = _compartment(share.clause)
+    if asked is None or _compartment(mask.clause) not in (None, asked):
+        return selected
+    # the compartment the mask is of: as the order names it, else as the share does
+    said = mask.clause if _compartment(mask.clause) else f"{share.clause}; {mask.clause}"
+    return [replace(s, clause=said) for s in selected if s is not share]
 
 
 _FILLER = frozenset({"a", "an", "the", "just", "some", "mostly", "all", "only", "or", "and"})

@@ -1490,3 +1490,22 @@ def test_a_question_about_the_image_far_from_every_example_goes_to_the_image_exp
         plan = _plan(router, text, views=2)
         assert plan.clarify, text
         assert plan.steps == [], text
+
+
+def test_a_share_of_a_compartment_beside_an_order_to_mask_it_is_the_masks_area(
+    router: SemanticRouter,
+) -> None:
+    text = "Stroma occupies which percent of this field? Please with segmentation mask."
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["segment"]
+    assert plan.steps[0].args["what"] == "stroma"
+    text = (
+        "I wonder how much collagen is left between the tumor cells. "
+        "Can you outline the stroma here?"
+    )
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["segment"]
+    assert plan.steps[0].args["what"] == "stroma"
+    # a tile class's share beside a mask of another compartment is still asked
+    text = "how much necrosis is in this field, and segment the epithelium"
+    assert sorted(_tools(_plan(router, text, views=2))) == ["composition", "segment"]
