@@ -30,7 +30,7 @@ _SPLIT_RE = re.compile(
     r"segment|do|does|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
     r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
-    r"head|navigate|open|take|bring|switch|return|pull|locate|map)\b)|"
+    r"head|navigate|open|take|bring|switch|return|pull|locate|map|describe|explain)\b)|"
     r",\s*(?=(?:because|as\s+that|since\s+that)\b)|"
     r",\s*(?=(?:the\s+|my\s+)?(?:clinician|surgeon|requisition|referral|clinical\s+history|history|"
     r"oncologist|dermatologist|radiologist|gp)\s+(?:said|says|wrote|writes|states|mentions|notes|"
@@ -56,6 +56,11 @@ _RUN_ON_RE = re.compile(
 )
 """A dictated run-on ("zoom to the centre of this view count the cells"): a new order starts
 at an analysis verb right after a place."""
+_SCALE_RUN_ON_RE = re.compile(
+    r"\b(\d+(?:\.\d+)?x)\s+(?=(?:what|which|describe|tell|how|is|are|any|does|do|count|segment|"
+    r"classify|show|give|outline)\b)"
+)
+"""A scale, then a question or an order ("zoom out 2x what does the tile classifier say")."""
 _FACT_AND_RE = re.compile(
     r"^((?:the\s+)?(?:mpp|magnification|resolution|objective|dimensions|scanner|vendor))\s+"
     r"(?:and|&|\+|,)\s+"
@@ -183,6 +188,13 @@ _SHORTHAND = {
     "clfr": "classifier",
     "strom": "stroma",
     "epi": "epithelium",
+    "mits": "mitoses",
+    "lymphs": "lymphocytes",
+    "aggs": "aggregates",
+    "archt": "architecture",
+    "mets": "metastases",
+    "hpfs": "high power fields",
+    "pleo": "pleomorphism",
 }
 _BULLET_RE = re.compile(r"\s*\n\s*(?:[-*•]\s+)?|^\s*[-*•]\s+")
 """Lines of a note, each one a clause ("- nuc count\n- mitotic figs seen?")."""
@@ -548,6 +560,7 @@ def _colon_split(m: re.Match[str]) -> str:
 def split_clauses(low: str) -> list[str]:
     """The request's clauses (each with at least one word); the whole when it has one."""
     low = _RUN_ON_RE.sub(r"\1; ", low)
+    low = _SCALE_RUN_ON_RE.sub(r"\1; ", low)
     low = _COLON_QUESTION_RE.sub(_colon_split, low)
     low = _FACT_AND_RE.sub(r"\1; ", low)
     low = _PURPOSE_SPLIT_RE.sub("; ", low)

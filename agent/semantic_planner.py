@@ -849,6 +849,12 @@ class SemanticRouter:
             if name == "recall" and WHAT_IS_THIS_RE.fullmatch(clause):
                 # "what have we got here?": the slide in front of us, not the case's past
                 name = "slide_info" if "slide_info" in names else None
+            after_view = bool(selected) and selected[-1].capability == "zoom"
+            bare = self._bare_feature(clause) if after_view and cue is None else None
+            if bare is not None and (name is None or best < self.threshold + _WEAK_MARGIN):
+                # "zoom in x2. mits?", "top left quadrant, 20x. paratrabecular lymphoid
+                # aggregates?": a bare feature asked after the order that shows it
+                name, best, cue = bare, self.threshold, bare
             if name == "zoom" and selected and _nowhere(clause):
                 continue  # "…, then we move on", "take it with a pinch of salt": no place named
             if name is not None:

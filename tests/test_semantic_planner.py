@@ -1509,3 +1509,20 @@ def test_a_share_of_a_compartment_beside_an_order_to_mask_it_is_the_masks_area(
     # a tile class's share beside a mask of another compartment is still asked
     text = "how much necrosis is in this field, and segment the epithelium"
     assert sorted(_tools(_plan(router, text, views=2))) == ["composition", "segment"]
+
+
+def test_a_feature_or_question_after_a_move_is_asked_of_the_new_view(
+    router: SemanticRouter,
+) -> None:
+    for text, tools in (
+        ("zoom in x2. mits?", ["zoom", "vqa"]),
+        ("largest frag @5x, describe archt.", ["zoom", "vqa"]),
+        ("pt (40000, 30000) at 40x, describe", ["zoom", "vqa"]),
+        ("zoom out two times what does the tile classifier say", ["zoom", "classify"]),
+    ):
+        plan = _plan(router, text, views=2)
+        assert _tools(plan) == tools, text
+        assert plan.steps[-1].args.get("roi_number") != 2, text  # the view the move makes
+    # a remark after an analysis is not a feature asked
+    text = "What percentage of view 1 is necrosis or debris? Two decimal places."
+    assert _tools(_plan(router, text, views=2)) == ["composition"]
