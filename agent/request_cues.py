@@ -236,7 +236,13 @@ def asks_nothing(low: str) -> bool:
 
 
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
-_WHICH_VIEW_MOST_RE = re.compile(
+_CLASS_MAP_RE = re.compile(
+    r"\b(?:tissue[- ]|tile[- ])?class(?:es)?[- ]?(?:maps?|overlays?)\b|"
+    r"\btile[- ]?(?:class\s+)?maps?\b|"
+    r"\bmap\s+of\s+(?:the\s+)?(?:tissue\s+|tile\s+)?classes\b"
+)
+"""A map of the tile classifier's classes over a view: the composition's overlay."""
+WHICH_VIEW_MOST_RE = re.compile(
     r"\bwhich\b(?=[^?;]*\b(?:views|regions|fields|rois|areas\s+(?:we|you)|ones|places)\b)"
     r"(?:[^?;]*?\b(?:views|regions|fields|rois|one|ones|places)\b)?[^?;]*?"
     r"\b(?:is|was|has|had|have|shows?|showed|contains?|contained)\s+(?:the\s+)?"
@@ -624,7 +630,9 @@ def grammar_cue(clause: str) -> str | None:
         and not _EARLIER_RE.search(clause)
     ):
         return "knowledge"  # "is SSL the same as sessile serrated adenoma?": two diseases
-    if _WHICH_VIEW_MOST_RE.search(clause):
+    if _CLASS_MAP_RE.search(clause):
+        return "composition"  # "whole slide class map pls", "class-map overlay of it"
+    if WHICH_VIEW_MOST_RE.search(clause):
         return "compare"  # "of the views you segmented, which one had the most stroma?"
     if (
         _COMPARE_WORD_RE.search(clause)
@@ -857,7 +865,7 @@ def can_compare(low: str) -> bool:
         return False
     two = bool(_TWO_RE.search(low) and _COMPARATIVE_RE.search(low))
     group = views_named(low) is not None and bool(_COMPARATIVE_RE.search(low))
-    return bool(cue) or refs >= 2 or two or group or bool(_WHICH_VIEW_MOST_RE.search(low))
+    return bool(cue) or refs >= 2 or two or group or bool(WHICH_VIEW_MOST_RE.search(low))
 
 
 _TISSUE_OUTLINE_RE = re.compile(
@@ -912,7 +920,7 @@ def compare_from_refs(low: str) -> CompareRequest | None:
     """The comparison the request's region references make; "the two" are the last two views."""
     refs: list[RegionRef] = list(dict.fromkeys(region_refs(low)))
     group = views_named(low)
-    if not refs and group is None and _WHICH_VIEW_MOST_RE.search(low):
+    if not refs and group is None and WHICH_VIEW_MOST_RE.search(low):
         group = 0  # "of the views you segmented, which one had the most stroma?": every one
     if not refs and group is not None and group != 2:
         return replace(compare_of(low, ()), last=group)  # "the three views", "all the views"

@@ -195,6 +195,12 @@ _SHORTHAND = {
     "mets": "metastases",
     "hpfs": "high power fields",
     "pleo": "pleomorphism",
+    "new clyde": "nuclei",
+    "new clydes": "nuclei",
+    "sell count": "cell count",
+    "sell counts": "cell counts",
+    "seg meant": "segment",
+    "my toes ease": "mitoses",
 }
 _BULLET_RE = re.compile(r"\s*\n\s*(?:[-*•]\s+)?|^\s*[-*•]\s+")
 """Lines of a note, each one a clause ("- nuc count\n- mitotic figs seen?")."""
@@ -460,6 +466,31 @@ def _side_letter(m: re.Match[str]) -> str:
     return f"{side[m.group(3)]} {m.group(4)}"
 
 
+_TO_SOMEONE_ELSE_RE = re.compile(
+    r"(?:^|(?<=[.?!;]\s))(?!(?:co-?pilot|assistant|smartpath|computer|ai|ok|okay|right|so|now|"
+    r"well|yes|no|sorry|thanks|please|also|then|next|first|second|third|finally|lastly|great|"
+    r"good|fine|hmm|actually|again|here|there|this|that|quick|briefly|overall|alright|cool|"
+    r"perfect|anyway|meanwhile|and|but|or|if|otherwise|similarly|however|honestly|stroma|"
+    r"necrosis|nuclei|tumou?r|epithelium|mucus|mucin|fat|glands?|cells|tissue|views?|regions?|"
+    r"fields?|slide|pieces?|fragments?|mitoses|lymphocytes|muscle|debris)\b)"
+    r"[a-z]{3,12},\s+[^.?!;]*(?:[.?!;]|$)"
+)
+_ADDRESSES_CO_PILOT_RE = re.compile(r"\bco-?pilot\s*,")
+
+
+def without_words_to_others(low: str) -> str:
+    """``low`` without the sentences it addresses by name to someone other than the co-pilot.
+
+    "Aisha, count the mitoses in ten HPFs. Co-pilot, meanwhile count all nuclei here": at a
+    multi-header scope only what is asked of the co-pilot is its to do. Only where the request
+    names the co-pilot as the one it asks; a lone "Stroma, how much?" keeps its words.
+    """
+    if not _ADDRESSES_CO_PILOT_RE.search(low):
+        return low
+    kept = _TO_SOMEONE_ELSE_RE.sub(" ", low)
+    return " ".join(kept.split()) or low
+
+
 def normalise(text: str) -> str:
     """Lower case, single spaces, plain quotes and ×, pathologists' shorthand spelled out."""
     low = _BULLET_RE.sub("; ", text.lower()).lstrip("; ")
@@ -566,7 +597,34 @@ def split_clauses(low: str) -> list[str]:
     low = _PURPOSE_SPLIT_RE.sub("; ", low)
     parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
     clauses = [p for p in parts if WORD_RE.search(p or "")]
+    if len(clauses) > 1 and low.startswith(f"{clauses[0]},") and topic_first(*clauses[:2]):
+        clauses[:2] = [f"{clauses[0]}, {clauses[1]}"]
     return clauses or [low]
+
+
+def topic_first(first: str, then: str) -> bool:
+    """``first`` is a topic put before the question about it (``then``), not a clause.
+
+    "Necrosis, how much is there in this field?", "the mucus, is present in this slide?".
+    """
+    return bool(
+        _TOPIC_RE.fullmatch(first)
+        and not _TOPIC_VERB_RE.search(first)
+        and _TOPIC_QUESTION_RE.match(then)
+    )
+
+
+_TOPIC_RE = re.compile(r"(?:the\s+|any\s+|some\s+)?[a-z-]+(?:\s+[a-z-]+){0,2}")
+_TOPIC_VERB_RE = re.compile(
+    r"\b(?:zoom|count|segment|classify|go|pan|show|move|take|outline|detect|measure|run|open|"
+    r"compare|describe|tell|give|find|is|are|was|were|do|does|did|ok|okay|right|so|now|please|"
+    r"thanks|hi|hello|well|yes|no|next|first|then|also|how|what|which|where|why|when|who|can|"
+    r"could|would|will|should|may|might|has|have|had)\b"
+)
+_TOPIC_QUESTION_RE = re.compile(
+    r"(?:how\s+much|how\s+many|is|are|any|present|where|what\s+(?:percent\w*|fraction|share|"
+    r"proportion))\b"
+)
 
 
 def names_any(text: str, stems: Sequence[str]) -> bool:

@@ -64,6 +64,7 @@ from agent.request_cues import (
     THIS_DISEASE_RE,
     WHAT_IS_THIS_RE,
     WHICH_MORE_RE,
+    WHICH_VIEW_MOST_RE,
     YIELDS_TO_CLASSIFY,
     YIELDS_TO_ZOOM,
     analysis_verb,
@@ -84,6 +85,8 @@ from agent.request_text import (
     names_any,
     normalise,
     split_clauses,
+    topic_first,
+    without_words_to_others,
 )
 from agent.review_intents import (
     CompareRequest,
@@ -308,6 +311,11 @@ _OBSERVATION_RE = re.compile(
     r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
 )
 """A statement of what the user sees ("the glands look crowded"), not a question."""
+_CANNOT_SEE_RE = re.compile(
+    r"\s*(?:but\s+|and\s+|as\s+|since\s+|because\s+)?(?:i\s+)?(?:can't|cannot|can\s+not|couldn't|"
+    r"could\s+not)\s+(?:really\s+|quite\s+)?(?:make\s+out|see|tell|resolve|read)\b(?!\s+(?:if|whether))"
+)
+"""Why the user moves ("zoom in 2x, can't make out individual cells at this res"), not an order."""
 _STANCE_RE = re.compile(
     r"\s*(?:but\s+|and\s+|though\s+|although\s+)?(?:i\s+(?:do\s+)?(?:expect|suspect|think|reckon|"
     r"guess|believe|bet|assume|doubt|favou?r|lean\s+towards)\b|i'?m\s+(?:expecting|guessing|"
@@ -534,6 +542,8 @@ class SemanticRouter:
                 len(parts) != 2
                 or min(len(p.split()) for p in parts) < 2
                 or JOINED_REFS_RE.search(clause)  # "are views 1 and 4 the same type?"
+                or WHICH_VIEW_MOST_RE.search(clause)  # "of the views …, which had the most?"
+                or topic_first(*parts)  # "the mucus, is it present in this slide?"
                 or _LISTED_RE.search(clause)  # "is this fat, muscle or mucosa?"
                 or any(_ONLY_A_REF_RE.fullmatch(p) for p in parts)  # "nuclei count, view 2"
             ):
@@ -735,12 +745,16 @@ class SemanticRouter:
                 continue  # "how many nuclei in this box, and what is that per square mm?"
             if selected and _CAN_IT_TELL_RE.fullmatch(clause):
                 continue  # "is this tumour or normal mucosa, can the classifier tell"
-            if selected and ECHO_RE.fullmatch(clause):
-                continue  # "run the classifier on piece 6 and give me the label"
+            if selected and selected[-1].capability != "zoom" and ECHO_RE.fullmatch(clause):
+                # "run the classifier on piece 6 and give me the label"; after a move, "go to
+                # 40x on this field and tell us the count" asks for the new view's count
+                continue
             if len(clauses) > 1 and _YOU_SAID_RE.match(clause) and not _asked(clause, low):
                 continue  # "you said three fragments earlier. re-run the tissue detection"
             if len(clauses) > 1 and _REMARK_RE.fullmatch(clause) and not _asked(clause, low):
                 continue  # "well, that's mostly glass. pan down a bit"
+            if selected and _CANNOT_SEE_RE.match(clause):
+                continue  # "zoom in 2x, can't make out individual cells at this res"
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
                 continue  # "does this look like DCIS? the ducts look stuffed with cells"
             if (selected or errand) and PURPOSE_RE.match(clause):
@@ -1142,7 +1156,7 @@ def semantic_parse(
 
     Returns the parsed request, the routing, and the text the grammar read (typos fixed).
     """
-    low = router.fix_typos(normalise(request))
+    low = without_words_to_others(router.fix_typos(normalise(request)))
     routing = router.route(low)
     if not routing.selected and _only_errands(low):
         return ParsedRequest(), routing, low  # "open the TURBT slide from the same patient"

@@ -1526,3 +1526,22 @@ def test_a_feature_or_question_after_a_move_is_asked_of_the_new_view(
     # a remark after an analysis is not a feature asked
     text = "What percentage of view 1 is necrosis or debris? Two decimal places."
     assert _tools(_plan(router, text, views=2)) == ["composition"]
+
+
+def test_words_to_a_resident_dictation_slips_and_why_the_user_moves(
+    router: SemanticRouter,
+) -> None:
+    text = "Aisha, count the mitoses in ten HPFs. Co-pilot, meanwhile count all nuclei here."
+    assert _tools(_plan(router, text, views=2)) == ["detect"]
+    # without the co-pilot named as the one asked, every sentence is the user's request
+    text = "Necrosis, how much is there in this field?"
+    assert _tools(_plan(router, text, views=2)) == ["composition"]
+    assert _tools(_plan(router, "sell count and epithelium segmentation please", 2)) == [
+        "detect",
+        "segment",
+    ]
+    plan = _plan(router, "zoom in 2x, can't make out individual cells at this res", views=2)
+    assert _tools(plan) == ["zoom"]
+    assert _tools(_plan(router, "whole slide class map pls", views=2)) == ["composition"]
+    text = "Go to 40x on this field and tell us the count."
+    assert _tools(_plan(router, text, views=2)) == ["zoom", "detect"]
