@@ -31,7 +31,11 @@ ERRAND_RE = re.compile(
     r"(?:slides?|cases?|blocks?)\s+(?:from|of|for)\s+(?:the\s+same|another|that|this|the\s+other)\s+"
     r"(?:patient|case|specimen)|"
     rf"\s*{_POLITE}(?:open|load|switch\s+to)\s+(?:up\s+)?(?:the\s+)?(?:other|another|next|previous)\s+"
-    r"(?:slide|case|block)\b"
+    r"(?:slide|case|block)\b|"
+    rf"\s*{_POLITE}(?:get|have)\s+[^.;?!]{{1,60}}?\s+(?:ordered|sent|emailed|faxed|booked|printed)\b|"
+    rf"\s*{_POLITE}(?:log|save|push|export|sync|write|post)\s+[^.;?!]{{0,60}}?\b(?:to|into|in)\s+"
+    r"(?:my|our|the)\s+(?:[\w-]+\s+)?(?:wandb|w&b|mlflow|project|drive|dropbox|database|db|"
+    r"spreadsheet|excel|sheet|lims|lis|epic|cerner|notebook|repo|bucket|server)\b"
 )
 """A clause that asks for an errand outside the co-pilot, or a score against an annotation the
 case does not hold. "Send me the count" is an answer asked for, not an errand."""

@@ -200,6 +200,7 @@ _PAN_RE = re.compile(
     r"|\b(a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)\s+|slightly\s+|further\s+)(?:more\s+)?"
     r"(?:to\s+the\s+)?(left|right|up|down)\b"
     r"|\b(?:to\s+the\s+)?(left|right)\s+a\s+(?:bit|little)\b"
+    r"|^\s*(?:(?:now|ok|okay|and|then|go)\s+)?(up|down)\s+(?:a\s+(?:tiny\s+)?(?:bit|little|touch)|slightly)\b"
 )
 _PAN_WORDS = {
     "upward": "up",
@@ -294,7 +295,8 @@ _CENTRAL_RE = re.compile(r"\b(?:central|cent(?:er|re)|middle)\b")
 _SLIDE_WORD_RE = re.compile(r"\bslide\b|\bwsi\b")
 _CENTRE_ALONE_RE = re.compile(
     r"\b(?:crop|zoom(?:\s+in)?|cut|narrow(?:\s+it)?(?:\s+down)?)\s+(?:to|on|into|onto)\s+the\s+"
-    r"(?:centre|center|middle)\b(?!\s+of\b)"
+    r"(?:centre|center|middle)\b(?!\s+of\b)|"
+    r"^\s*(?:(?:now|ok|okay|then)\s*,?\s+)?(?:the\s+)?(?:centre|center|middle)\s*(?=,|;|$|at\s+\d|\d+x\b|please\b)"
 )
 
 
@@ -380,7 +382,7 @@ def parse_relative(low: str) -> Relative | None:
         groups = [g for g in m.groups() if g]
         word = groups[-1]
         pan = _PAN_WORDS.get(word, word)
-        amount = " ".join(groups[:-1])
+        amount = " ".join(groups[:-1]) or m.group()  # "left a little": said after the way
         after = low[m.end() : m.end() + 24]
         if re.search(r"bit|little|slightly|just|touch", amount) or re.match(
             r"\s*(?:a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)|slightly)\b", after

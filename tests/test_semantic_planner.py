@@ -1545,3 +1545,23 @@ def test_words_to_a_resident_dictation_slips_and_why_the_user_moves(
     assert _tools(_plan(router, "whole slide class map pls", views=2)) == ["composition"]
     text = "Go to 40x on this field and tell us the count."
     assert _tools(_plan(router, text, views=2)) == ["zoom", "detect"]
+
+
+def test_a_bare_way_or_centre_is_a_move_and_more_errands_are_outside(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "down a bit", views=4)
+    assert plan.steps[0].args["pan"] == "down"
+    plan = _plan(router, "centre, 20x, count nuclei", views=1)
+    assert _tools(plan) == ["zoom", "detect"]
+    assert plan.steps[0].args["part"] == "center"
+    for text in (
+        "Could you get ATRX and p53 ordered on this block? The lab is usually slow on Fridays.",
+        "log the last 3 results to my wandb project",
+    ):
+        plan = _plan(router, text, views=2)
+        assert plan.steps == [], text
+        assert plan.lookup is None, text
+        assert not plan.knowledge, text
+    # an answer asked for is no errand
+    assert _tools(_plan(router, "get me the count here", views=2)) == ["detect"]
