@@ -359,10 +359,11 @@ _POINTS_AT_IMAGE_RE = re.compile(
 )
 """A clause beside a textbook question that asks about the image itself."""
 _IMAGE_QUESTION_RE = re.compile(
-    r"^\s*(?:(?:so|and|ok|okay|now)\s*,?\s+)?(?:is|are|does|do|did|can\s+you\s+see|could|any|has|"
-    r"have|was|were)\b|\?\s*$|\byes\s+or\s+no\b|\by\s*/\s*n\b|\bor\s+not\b"
+    r"^\s*(?:(?:so|and|ok|okay|now)\s*,?\s+)?(?:is|are|does|did|can\s+you\s+see|any|has|was|"
+    r"were)\b(?!\s+(?:you|i|we)\b)|\byes\s+or\s+no\b|\by\s*/\s*n\b|\bor\s+not\b|"
+    r"^\s*(?!(?:what|how|why|which|who|when|where)\b)(?:[a-z-]+\s+){1,4}(?:here|there|in\s+this\s+\w+)\s*\?\s*$"
 )
-"""A request put as a question (or a yes-or-no) rather than an order."""
+"""A yes-or-no question about what is there, not an order or a question put to the co-pilot."""
 _ASKS_A_FAVOUR_RE = re.compile(
     r"\s*(?:\w+\s*,\s*)?(?:can|could|would|will|may)\s+(?:you|i|we)\s+(?!see\b|tell\b|say\b)"
 )
