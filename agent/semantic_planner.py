@@ -358,9 +358,11 @@ _POINTS_AT_IMAGE_RE = re.compile(
     r"you\s+see|we\s+see|i\s+see|present)\b|^\s*(?:please\s+)?describe\b"
 )
 """A clause beside a textbook question that asks about the image itself."""
+_YES_OR_NO = r"\byes\s+or\s+no\b|\by\s*/\s*n\b|\bor\s+not\b"
+"""A yes-or-no asked for in so many words ("adenoca here, yes or no")."""
 _IMAGE_QUESTION_RE = re.compile(
     r"^\s*(?:(?:so|and|ok|okay|now)\s*,?\s+)?(?:is|are|does|did|can\s+you\s+see|any|has|was|"
-    r"were)\b(?!\s+(?:you|i|we)\b)|\byes\s+or\s+no\b|\by\s*/\s*n\b|\bor\s+not\b|"
+    rf"were)\b(?!\s+(?:you|i|we)\b)|{_YES_OR_NO}|"
     r"^\s*(?!(?:what|how|why|which|who|when|where)\b)(?:[a-z-]+\s+){1,4}(?:here|there|in\s+this\s+\w+)\s*\?\s*$"
 )
 """A yes-or-no question about what is there, not an order or a question put to the co-pilot."""
@@ -368,7 +370,7 @@ _ASKS_A_FAVOUR_RE = re.compile(
     r"\s*(?:\w+\s*,\s*)?(?:can|could|would|will|may)\s+(?:you|i|we)\s+(?!see\b|tell\b|say\b)"
 )
 """An order put politely ("can you ..."), not a question about what the image shows."""
-_PRESENCE_RE = re.compile(r"\byes\s+or\s+no\b|\by\s*/\s*n\b|\bor\s+not\b|\bany\b|\bis\s+there\b")
+_PRESENCE_RE = re.compile(rf"{_YES_OR_NO}|\bany\b|\bis\s+there\b")
 """Whether something is there at all."""
 _SCALE_WORDS = r"(?:mpp|µm/px|um/px|microns?\s+per\s+pixel|magnification|mag|resolution|scale)"
 _VIEW_SCALE_RE = re.compile(
