@@ -408,6 +408,10 @@ _PROBE_SCALE = 10.0
 _SPLIT_MARGIN = 0.15
 """How far above the threshold both halves of an "and" must score to be taken apart."""
 
+_WH_WORD_RE = re.compile(r"\b(?:what|which|how|why|where|when|who|whether|if)\b")
+"""A clause that asks, with or without its question mark."""
+_TALK_PRONE = frozenset({"knowledge", "classify", "vqa"})
+"""Capabilities whose examples read like talk about a case: a verbless statement lands near them."""
 _WEAK_MARGIN = 0.05
 """How far above the threshold an uncued clause must score to add a step beside a surer one."""
 
@@ -731,6 +735,7 @@ class SemanticRouter:
                         table[i, k] = -1.0
         selected: list[Scored] = []
         weak: set[int] = set()
+        told: set[int] = set()
         errand = False
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and BARE_REMIND_RE.fullmatch(clause):
@@ -878,6 +883,20 @@ class SemanticRouter:
                 selected.append(Scored(name, best, clause))
                 if cue is None and best < self.threshold + _WEAK_MARGIN:
                     weak.add(len(selected) - 1)
+                if (
+                    cue is None
+                    and name in _TALK_PRONE
+                    and not _asked(clause, low)
+                    and not _HAS_VERB_RE.search(clause)
+                    and not _WH_WORD_RE.search(clause)
+                    and not DIAGNOSIS_RE.search(clause)  # "dx + how many frags"
+                ):
+                    told.add(len(selected) - 1)
+        if len(told) < len(selected):
+            # "Right, small round blue cell tumour, adrenal mass in a 4-year-old. What's the
+            # mpp?": a sentence with no verb and no question mark tells, it asks nothing
+            selected = [s for j, s in enumerate(selected) if j not in told]
+            weak = {j - sum(1 for t in told if t < j) for j in weak if j not in told}
         if len(weak) < len(selected):
             # "Tall cells? ... Any hobnailing?", "okay, everybody can see the screen? ...":
             # a clause only near an example, with no word that orders a tool, beside one that

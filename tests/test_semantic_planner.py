@@ -1565,3 +1565,20 @@ def test_a_bare_way_or_centre_is_a_move_and_more_errands_are_outside(
         assert not plan.knowledge, text
     # an answer asked for is no errand
     assert _tools(_plan(router, "get me the count here", views=2)) == ["detect"]
+
+
+def test_a_verbless_statement_beside_a_question_tells_and_asks_nothing(
+    router: SemanticRouter,
+) -> None:
+    text = "Mucinous adenocarcinoma, pT3. Count the nuclei in view 1."
+    assert _tools(_plan(router, text, views=1)) == ["detect"]
+    text = "Small cell carcinoma, 60-year-old smoker. What is the pixel size on this scan?"
+    assert _tools(_plan(router, text, views=1)) == ["slide_info"]
+    # a noun phrase that names what is wanted is still asked for
+    text = "Count the nuclei here. Then the slide-level diagnosis."
+    assert _tools(_plan(router, text, views=1)) == ["detect", "wsi_classify"]
+    plan = _plan(router, "Mucinous adenocarcinoma, pT3. Count the nuclei in view 1.", views=1)
+    assert not plan.knowledge
+    # alone, a verbless request is the request
+    plan = _plan(router, "Melanoma staging, the Breslow thickness cut-offs")
+    assert plan.knowledge
