@@ -311,6 +311,14 @@ _OBSERVATION_RE = re.compile(
     r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
 )
 """A statement of what the user sees ("the glands look crowded"), not a question."""
+_STATED_RE = re.compile(
+    r"\s*(?:but\s+|and\s+|as\s+|since\s+|because\s+)?(?:the|this|that|it|these|those)\b"
+    r"(?:\s+[\w-]+){0,5}?\s+(?:is|are|was|were|isn't|aren't|wasn't|weren't)\s+(?!there\b)"
+)
+"""A statement of how things are ("the edge of the core is cut off"), said after a move: why."""
+_WANTED_RE = re.compile(
+    r"\b(?:want|wanted|need|needed|like|count|measure|segment|classify|outline|detect|describe)"
+)
 _CANNOT_SEE_RE = re.compile(
     r"\s*(?:but\s+|and\s+|as\s+|since\s+|because\s+)?(?:i\s+)?(?:can't|cannot|can\s+not|couldn't|"
     r"could\s+not)\s+(?:really\s+|quite\s+)?(?:make\s+out|see|tell|resolve|read)\b(?!\s+(?:if|whether))"
@@ -761,6 +769,15 @@ class SemanticRouter:
                 continue  # "you said three fragments earlier. re-run the tissue detection"
             if len(clauses) > 1 and _REMARK_RE.fullmatch(clause) and not _asked(clause, low):
                 continue  # "well, that's mostly glass. pan down a bit"
+            if (
+                selected
+                and selected[-1].capability == "zoom"
+                and _STATED_RE.match(clause)
+                and not _asked(clause, low)
+                and grammar_cue(clause) is None
+                and not _WANTED_RE.search(clause)  # "the nuclei are what I want to count"
+            ):
+                continue  # "shift the view a little to the left. the edge of the core is cut off"
             if selected and _CANNOT_SEE_RE.match(clause):
                 continue  # "zoom in 2x, can't make out individual cells at this res"
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):

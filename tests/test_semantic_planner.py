@@ -1582,3 +1582,12 @@ def test_a_verbless_statement_beside_a_question_tells_and_asks_nothing(
     # alone, a verbless request is the request
     plan = _plan(router, "Melanoma staging, the Breslow thickness cut-offs")
     assert plan.knowledge
+
+
+def test_a_statement_after_a_move_says_why_and_orders_nothing(router: SemanticRouter) -> None:
+    plan = _plan(router, "Pan up a little please. The top of the gland is cut off.", views=2)
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["pan"] == "up"
+    # what is wanted, said as a statement, is still an order
+    text = "Zoom in 2x. The nuclei are what I want to count."
+    assert _tools(_plan(router, text, views=2)) == ["zoom", "detect"]
