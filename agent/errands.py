@@ -1,11 +1,11 @@
 """Errands outside the co-pilot: ordering stains, sending images, writing into the LIS.
 
-"Order MART-1 and PRAME on block A2", "forward this image to Dr Patel", "dictate a synoptic
-report into the LIS", "what's the IoU against the ground-truth annotation?", "open the TURBT
-slide from the same patient": the co-pilot reads the slide open in the case and answers from
-its tools and the knowledge graph; it has no link to the laboratory's systems, other people,
-annotations it was never given or other slides. Such a clause orders no tool, and a request
-made only of it gets one line saying so.
+"Order MART-1 and PRAME on block A2", "run a PARR clonality assay", "forward this image to
+Dr Patel", "dictate a synoptic report into the LIS", "what's the IoU against the ground-truth
+annotation?", "open the TURBT slide from the same patient": the co-pilot reads the slide open
+in the case and answers from its tools and the knowledge graph; it has no link to the
+laboratory's systems, other people, annotations it was never given or other slides. Such a
+clause orders no tool, and a request made only of it gets one line saying so.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:open|load|switch\s+to)\s+(?:up\s+)?(?:the\s+)?(?:other|another|next|previous)\s+"
     r"(?:slide|case|block)\b|"
     rf"\s*{_POLITE}(?:get|have)\s+[^.;?!]{{1,60}}?\s+(?:ordered|sent|emailed|faxed|booked|printed)\b|"
-    rf"\s*{_POLITE}(?:log|save|push|export|sync|write|post)\s+[^.;?!]{{0,60}}?\b(?:to|into|in)\s+"
+    rf"\s*{_POLITE}(?:run|do|perform|send\s+off\s+for)\s+(?:an?\s+|the\s+)?[^.;?!]{{0,40}}?\b(?:assay|pcr|"
+    r"sequencing|ngs|fish|clonality|methylation|flow\s+cytometry|immunostains?|ihc)\b|"
+    rf"\s*{_POLITE}(?:log|save|push|export|sync|write|post)\s+[^.;?!]{{0,60}}?\b(?:to|into|in|on)\s+"
     r"(?:my|our|the)\s+(?:[\w-]+\s+)?(?:wandb|w&b|mlflow|project|drive|dropbox|database|db|"
     r"spreadsheet|excel|sheet|lims|lis|epic|cerner|notebook|repo|bucket|server)\b"
 )

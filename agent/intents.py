@@ -201,6 +201,7 @@ _PAN_RE = re.compile(
     r"(?:to\s+the\s+)?(left|right|up|down)\b"
     r"|\b(?:to\s+the\s+)?(left|right)\s+a\s+(?:bit|little)\b"
     r"|^\s*(?:(?:now|ok|okay|and|then|go)\s+)?(up|down)\s+(?:a\s+(?:tiny\s+)?(?:bit|little|touch)|slightly)\b"
+    r"|\b(?:the\s+)?(next\s+(?:field|view|frame|screen))\s+(?:to\s+the\s+)?(left|right|up|down)\b"
 )
 _PAN_WORDS = {
     "upward": "up",
@@ -239,6 +240,7 @@ _TIMES_WORDS = {
 _TIMES_WORD_RE = re.compile(
     r"\b(two|three|four|five|six|eight|ten)(?:\s*-?\s*fold\b|\s+times\b|\s*x\b)"
 )
+_FACTOR_OF_WORD_RE = re.compile(r"\bfactor\s+of\s+(two|three|four|five|six|eight|ten)\b")
 _ZOOM_FILLER_RE = re.compile(
     r"\b(zoom(?:ed|ing)?\s+(?:in|out))\s+(?:like|about|roughly|around|maybe|approx(?:imately)?|~)\s+"
 )
@@ -261,6 +263,7 @@ def factor_phrased(low: str) -> str:
     with "x" alone reads as relative.
     """
     low = _TIMES_WORD_RE.sub(lambda m: f"{_TIMES_WORDS[m.group(1)]}x", low)
+    low = _FACTOR_OF_WORD_RE.sub(lambda m: f"factor of {_TIMES_WORDS[m.group(1)]}", low)
     low = _ZOOM_FILLER_RE.sub(lambda m: f"{m.group(1)} ", low)
 
     def magnify(m: re.Match[str]) -> str:
@@ -294,7 +297,8 @@ WHICH_RE = re.compile(r"\bwhich\b")
 _CENTRAL_RE = re.compile(r"\b(?:central|cent(?:er|re)|middle)\b")
 _SLIDE_WORD_RE = re.compile(r"\bslide\b|\bwsi\b")
 _CENTRE_ALONE_RE = re.compile(
-    r"\b(?:crop|zoom(?:\s+in)?|cut|narrow(?:\s+it)?(?:\s+down)?)\s+(?:to|on|into|onto)\s+the\s+"
+    r"\b(?:crop|zoom(?:\s+in)?(?:\s+(?:by\s+)?(?:a\s+factor\s+of\s+)?\d+(?:\.\d+)?x?)?|cut|narrow(?:\s+it)?(?:\s+down)?)\s+"
+    r"(?:to|on|into|onto)\s+the\s+"
     r"(?:centre|center|middle)\b(?!\s+of\b)|"
     r"^\s*(?:(?:now|ok|okay|then)\s*,?\s+)?(?:the\s+)?(?:centre|center|middle)\s*(?=,|;|$|at\s+\d|\d+x\b|please\b)"
 )

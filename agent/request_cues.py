@@ -75,6 +75,9 @@ PAST_RESULT_RE = re.compile(
     r"\b(?:what|which|how\s+many|how\s+much)\b[^?.;]*?\b(?:was|were|did|had)\b[^?.;]*?"
     r"\b(?:earlier|before|previously|already|so\s+far|last\s+time|again|"
     r"you\s+(?:gave|got|found|said|say|reported|report|called|measured))\b|"
+    r"^\s*(?:and\s+|so\s+)?what\s+(?:is|are)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:count|density|area|"
+    r"score|label|class|percentage|share|number|total|call)\b[^?.;]*\b(?:region|view)\s+\d+\s+"
+    r"again\b|"  # "what's the density in v4 again": a figure of a named view, to be reminded of
     r"\b(?:did|have)\s+(?:we|you)\s+already\b|\bhave\s+we\s+(?:looked|seen|visited|been)\b|"
     r"\b(?:did|have)\s+you\s+(?:say|said|report|reported|call|called|tell|told|give|gave|"
     r"label|labell?ed|name|named)\b|"
@@ -137,6 +140,7 @@ _TEXTBOOK_RE = re.compile(
     r"(?:graded|staged|diagnosed|classified|distinguish\w*|differentiat\w*|tell\s+apart|treated|"
     r"managed|defined|grade|stage|diagnose|classify)\b|"
     r"\b(?:difference|differences|distinguish\w*|differentiat\w*)\s+between\b|"
+    r"\bwhat\s+(?:criteria|features?|clues?)\s+(?:would|do|should|can)\s+(?:you|i|we|one)\s+use\b|"
     r"\bwhat\s+(?:causes|genes?|mutations?|ihc|immunostains?|antibod\w+)\b|"
     r"\bwhich\s+(?:genes?|mutations?|ihc|immunostains?|antibod\w+|subtypes?)\b|"
     r"\b(?:prognosis|staging|grading\s+system|who\s+classification|epidemiology|aetiology|"
@@ -239,7 +243,9 @@ _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _CLASS_MAP_RE = re.compile(
     r"\b(?:tissue[- ]|tile[- ])?class(?:es)?[- ]?(?:maps?|overlays?)\b|"
     r"\btile[- ]?(?:class\s+)?maps?\b|"
-    r"\bmap\s+of\s+(?:the\s+)?(?:tissue\s+|tile\s+)?classes\b"
+    r"\bmap\s+of\s+(?:the\s+)?(?:tissue\s+|tile\s+)?classes\b|"
+    r"\bcolou?r\s+(?:in\s+)?(?:the\s+|this\s+)?(?:picture|image|view|field|slide|it|tissue)\s+"
+    r"(?:in\s+)?by\s+(?:tissue\s+)?(?:type|class)"
 )
 """A map of the tile classifier's classes over a view: the composition's overlay."""
 WHICH_VIEW_MOST_RE = re.compile(
@@ -606,6 +612,13 @@ _YOU_SAID_RE = re.compile(r"\byou\s+(?:told\s+me|said|reported|gave\s+me)\b")
 _ATTENTION_RE = re.compile(r"\b(?:attn|attention|heat\s*-?maps?|maps?)\b")
 
 
+_SCALE_ALONE_RE = re.compile(
+    r"\s*(?:(?:now|ok|okay|then|and)\s*,?\s+)?(?:at\s+)?\d+(?:\.\d+)?\s*(?:µm|μm|um|microns?)?"
+    r"\s*(?:/\s*px|/\s*pixel|per\s+pixel|mpp)\s*(?:,?\s*(?:please|thanks))?\s*[.!]*\s*"
+)
+"""A resolution said alone, as an order ("0.5 mpp please")."""
+
+
 def grammar_cue(clause: str) -> str | None:
     """A capability the shared grammar makes certain for one clause, or None.
 
@@ -743,6 +756,8 @@ def grammar_cue(clause: str) -> str | None:
         )
         if explicit:
             return "zoom"
+    if zoom.mpp is not None and _SCALE_ALONE_RE.fullmatch(clause):
+        return "zoom"  # "1 µm/px pls": the resolution to view at, not the scan's
     return None
 
 

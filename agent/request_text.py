@@ -70,6 +70,10 @@ _PURPOSE_SPLIT_RE = re.compile(
     r"(?<=\w)\s+(?=so\s+(?:that\s+)?(?:i|we)\s+(?:can|could|may|might)\b)"
 )
 """"segment the nests so I can see how much is tumour": the purpose is a clause of its own."""
+_WHERE_SEEN_SPLIT_RE = re.compile(
+    r",\s+(?=where\s+(?:the|these|those|it|they)\b[^,;?]*?\b(?:looks?|seems?|appears?)\b)"
+)
+""""the right half at 20x, please, where the stroma looks infiltrated to me": why there."""
 WORD_RE = re.compile(r"[a-zA-Zµ]+")
 _NUM = r"-?\d+(?:\.\d+)?"
 # Argument phrases that name *where*, not *what*: masked before a clause is embedded, so that
@@ -212,9 +216,9 @@ _UNITS_PLUS_RE = re.compile(
 _STEP_OUT_RE = re.compile(r"\b(?:step|pull|back)\s+(out|in)\b(?=\s+(?:by\s+)?\d|\s*$|\s*[,;.])")
 """A note's "step out 2x": a zoom."""
 _LR_RE = re.compile(
-    r"\b(pan|move|shift|nudge|scroll|go|step)\s+([lr])\b(?!\s*\d)|(?<![\w.])([lr])\s+(half|side)\b"
+    r"\b(pan|move|shift|nudge|scroll|go|step)\s+([lr]t?)\b(?!\s*\d)|(?<![\w.])([lr]t?)\s+(half|side)\b"
 )
-""""shift L a bit", "r half of view": left and right by their letters."""
+""""shift L a bit", "r half of view", "pan rt": left and right by their letters."""
 _AT_SIGN_RE = re.compile(r"\s*@\s*(?=\d)")
 """"zoom 12000,8000 @20x": at."""
 _CORNER_ARROW_RE = re.compile(r"(?<=\d)\s*(?:->|→|=>)\s*(?=\(?\s*\d)")
@@ -460,7 +464,7 @@ _PHRASES = (
 
 
 def _side_letter(m: re.Match[str]) -> str:
-    side = {"l": "left", "r": "right"}
+    side = {"l": "left", "r": "right", "lt": "left", "rt": "right"}
     if m.group(1):
         return f"{m.group(1)} {side[m.group(2)]}"
     return f"{side[m.group(3)]} {m.group(4)}"
@@ -595,6 +599,7 @@ def split_clauses(low: str) -> list[str]:
     low = _COLON_QUESTION_RE.sub(_colon_split, low)
     low = _FACT_AND_RE.sub(r"\1; ", low)
     low = _PURPOSE_SPLIT_RE.sub("; ", low)
+    low = _WHERE_SEEN_SPLIT_RE.sub("; ", low)
     parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
     clauses = [p for p in parts if WORD_RE.search(p or "")]
     if len(clauses) > 1 and low.startswith(f"{clauses[0]},") and topic_first(*clauses[:2]):
@@ -648,6 +653,8 @@ def fix_typos(low: str, vocab: Sequence[str], real_words: frozenset[str]) -> str
         near.sort(key=lambda known: _edits(word, known))  # "nuceli": nuclei, not nucleoli
         if not near or _edits(word, near[0]) > (1 if len(word) <= 6 else 2):
             return word  # "solid" is not a typo of "slide"
+        if word[0] != near[0][0] and _edits(word, near[0]) > 1:
+            return word  # "retraction" is not a typo of "extraction": a slip keeps the start
         if _inflection(word, near[0]) or word.endswith(near[0]):
             return word
         return near[0]

@@ -307,7 +307,7 @@ _REMARK_RE = re.compile(
 )
 """A remark on what is on screen ("well, that's mostly glass"), said before the order."""
 _OBSERVATION_RE = re.compile(
-    r"\s*(?:but\s+|and\s+)?(?:the|these|those|this|that|it|they)\s+(?:[\w-]+\s+){0,3}"
+    r"\s*(?:but\s+|and\s+|where\s+)?(?:the|these|those|this|that|it|they)\s+(?:[\w-]+\s+){0,3}"
     r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
 )
 """A statement of what the user sees ("the glands look crowded"), not a question."""
@@ -371,9 +371,13 @@ _YES_OR_NO = r"\byes\s+or\s+no\b|\by\s*/\s*n\b|\bor\s+not\b"
 _IMAGE_QUESTION_RE = re.compile(
     r"^\s*(?:(?:so|and|ok|okay|now)\s*,?\s+)?(?:is|are|does|did|can\s+you\s+see|any|has|was|"
     rf"were)\b(?!\s+(?:you|i|we)\b)|{_YES_OR_NO}|"
-    r"^\s*(?!(?:what|how|why|which|who|when|where)\b)(?:[a-z-]+\s+){1,4}(?:here|there|in\s+this\s+\w+)\s*\?\s*$"
+    r"^\s*(?!(?:what|how|why|which|who|when|where)\b)(?:[a-z-]+\s+){1,4}(?:here|there|in\s+this\s+\w+)\s*\?\s*$|"
+    r"^\s*(?:(?:so|and|ok|okay|hmm|now)\s*,?\s+)?what(?:'s|\s+is|\s+are)\s+(?:those|these|that|the)\s+"
+    r"(?:[a-z-]+\s+){0,3}(?:things?|stuff|bits?|spots?|dots?|holes?|spaces?|cells?|structures?|"
+    r"material|areas?|blobs?|circles?|bodies)\b"
 )
-"""A yes-or-no question about what is there, not an order or a question put to the co-pilot."""
+"""A yes-or-no question about what is there ("what are those white holes?": what something
+seen is), not an order or a question put to the co-pilot."""
 _ASKS_A_FAVOUR_RE = re.compile(
     r"\s*(?:\w+\s*,\s*)?(?:can|could|would|will|may)\s+(?:you|i|we)\s+(?!see\b|tell\b|say\b)"
 )
@@ -390,6 +394,7 @@ _VIEW_SCALE_RE = re.compile(
 _GLAND_RE = re.compile(r"\b(?:glands?|glandular|epitheli(?:um|al))\b")
 _SLIDE_OVERVIEW_RE = re.compile(
     r"\boverview\s+of\s+(?:the\s+|this\s+)?(?:whole\s+|entire\s+)?(?:slide|wsi|section|tissue|image)\b"
+    r"|^\s*(?:(?:an|the|slide|low[\s-]power)\s+)*overview(?:\s+(?:please|thanks))?\s*[.!]*\s*$"
 )
 _WHOLE_SLIDE_CALL_RE = re.compile(
     r"\b(?:whole[\s-]+slide|slide[\s-]+level|overall)\b|\b(?:malignant|benign|cancer|carcinoma)\b"
@@ -401,6 +406,11 @@ _GLANDS_ASKED_RE = re.compile(
 the place of something else ("a stromal reaction around these glands")."""
 _OWN_WORDS = frozenset({"composition", "vqa"})
 """Tools beside the built-in ones whose wording the grammar knows (cues may override them)."""
+_EACH_CLASS_RE = re.compile(
+    r"\b(?:each|every|all|per)\s+(?:of\s+)?(?:its\s+|the\s+|their\s+)?(?:tissue\s+|tile\s+)?class(?:es)?\b|"
+    r"\bper[\s-]class\b"
+)
+"""The classifier's classes, all of them: their shares, not one class."""
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
 """Capabilities that analyse a region of the slide."""
 _ANAPHOR_WORDS = 5
@@ -870,7 +880,10 @@ class SemanticRouter:
                 and PROPORTION_RE.search(clause)
                 and not SEGMENT_VERB_RE.search(clause)
                 and not _MASK_WORD_RE.search(clause)  # "stroma mask, area and % coverage"
-                and names_any(clause, class_stems(self.capabilities[names.index("composition")]))
+                and (
+                    names_any(clause, class_stems(self.capabilities[names.index("composition")]))
+                    or _EACH_CLASS_RE.search(clause)  # "what share would it give each class?"
+                )
             ):  # "what fraction of this field is stroma?", "is it mostly tumour or stroma?"
                 name, best = "composition", max(best, self.threshold)
             elif (

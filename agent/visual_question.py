@@ -19,7 +19,7 @@ __all__ = ["VisualQuestion", "visual_question"]
 
 _LEAD = (
     r"^\s*(?:[a-z][\w\s-]{0,30}:\s+)?"  # "oral mucosa: does the epithelium look dysplastic?"
-    r"(?:(?:so|and|ok|okay|also|but|then|now|hmm|right|well|quick\s+q)\s*[,:-]?\s+)*"
+    r"(?:(?:so|and|ok|okay|also|but|then|now|hmm|right|well|quick\s+q|please|kindly)\s*[,:-]?\s+)*"
 )
 _IF_SO = r"(?:(?:and\s+)?if\s+so\s*,?\s*)?"
 _PRESENCE_RE = re.compile(
@@ -77,10 +77,12 @@ _DOING_RE = re.compile(
 )
 """"Is it spreading out into the fat?": what the tumour is doing, put to the expert."""
 _WHETHER_RE = re.compile(
-    r"\b(?:know|tell\s+me|see|check|say)\s+(?:if|whether)\s+(?:the\s+)?"
+    r"\b(?:know|tell\s+me|see|check|say)\s+(?:if|whether)\s+(?:the\s+)?(?:[a-z-]+\s+){0,2}?"
     r"(?P<subject>glands?|cells?|nucle(?:i|us)|tumou?r(?:\s+cells?)?|lesion|epithelium|stroma|"
     r"vessels?|margins?|nerves?|mucosa|crypts?|villi)\s+(?:here\s+|there\s+)?"
-    r"(?:show|shows|have|has|display|displays|contain|contains|are|is|look|looks)\s+"
+    r"(?:show|shows|have|has|display|displays|contain|contains|are|is|look|looks|reach|reaches|"
+    r"extend|extends|involve|involves|invade|invades|infiltrate|infiltrates|touch|touches|"
+    r"cross|crosses|abut|abuts)\s+"
     r"(?P<thing>[^?.;]+)"
 )
 """"(The reg wants to) know if the glands here show a desmoplastic reaction": a state asked

@@ -1591,3 +1591,52 @@ def test_a_statement_after_a_move_says_why_and_orders_nothing(router: SemanticRo
     # what is wanted, said as a statement, is still an order
     text = "Zoom in 2x. The nuclei are what I want to count."
     assert _tools(_plan(router, text, views=2)) == ["zoom", "detect"]
+
+
+def test_moves_in_shorthand_words_and_a_resolution_said_alone(router: SemanticRouter) -> None:
+    assert _plan(router, "pan lt", views=3).steps[0].args["pan"] == "left"
+    plan = _plan(router, "next field down", views=3)
+    assert (plan.steps[0].args["pan"], plan.steps[0].args["pan_fraction"]) == ("down", 1.0)
+    plan = _plan(router, "zoom in by a factor of three on the centre", views=3)
+    assert (plan.steps[0].args["factor"], plan.steps[0].args["part"]) == (3.0, "center")
+    plan = _plan(router, "0.5 mpp please", views=3)
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["mpp"] == 0.5
+    assert _tools(_plan(router, "mpp?", views=3)) == ["slide_info"]  # the scan's, asked
+    plan = _plan(router, "slide overview please", views=3)
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["target"] == "slide"
+    text = "the left half at 10x, where the glands look crowded"
+    assert _tools(_plan(router, text, views=3)) == ["zoom"]  # why there, not an order
+
+
+def test_questions_about_what_is_seen_and_the_criteria_to_tell_things_apart(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(_plan(router, "What are these pink blobs?", views=3)) == ["vqa"]
+    assert _tools(_plan(router, "Please describe this view", views=3)) == ["vqa"]
+    text = "go to the top half and tell me whether the tumour cells reach the margin"
+    assert _tools(_plan(router, text, views=3)) == ["zoom", "vqa"]
+    text = "What features would you use to tell apart a tubular adenoma from an adenocarcinoma?"
+    plan = _plan(router, text, views=3)
+    assert plan.steps == []
+    assert plan.knowledge
+    # a typo fix keeps a word's start: "retraction" is no slip of "extraction"
+    low = router.fix_typos(normalise("is that retraction artefact around the nests"))
+    assert "retraction" in low
+
+
+def test_class_maps_shares_of_every_class_errands_and_a_figure_asked_again(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(_plan(router, "colour the image by tissue class", views=3)) == ["composition"]
+    text = "what share of this view goes to each class?"
+    assert _tools(_plan(router, text, views=3)) == ["composition"]
+    for text in ("do a clonality PCR on this block", "save the counts on the shared drive"):
+        plan = _plan(router, text, views=3)
+        assert plan.steps == [], text
+        assert plan.lookup is None, text
+    plan = _plan(router, "what's the count in view 2 again", views=3)
+    assert plan.steps == []
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [2]
