@@ -843,8 +843,18 @@ def _parse_point(low: str) -> tuple[float, float] | None:
     return (vals[0], vals[1])
 
 
+_VIEW_DESCRIBED_RE = re.compile(
+    r"\b(?:view|region|roi|field)\s*#?\s*(\d+)\s*[,(–-]\s*the\s+[^,;.()]*?\b(?:of|on|around|at|in|"
+    r"over)\s+the\s+(?:[\w-]+\s+){0,2}(?:fragment|piece|core|tissue|section)\b"
+)
+"""A numbered view and, beside it, what it showed: the number names it."""
+
+
 def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]:
     """Return (target, tissue region index, ROI reference, ROI number)."""
+    m = _VIEW_DESCRIBED_RE.search(low)
+    if m:  # "view 1, the low-power view of the largest fragment": the view, described
+        return "roi", None, "number", int(m.group(1))
     m = re.search(
         rf"\b{_ORD}\s+(?:largest|biggest)\b(?:\s+(?:piece\s+of\s+)?(?:tissue\s+)?"
         r"(?:region|area|piece|fragment|section)\b)?",

@@ -263,7 +263,8 @@ _COMPARATIVE_RE = re.compile(
     r"different\s+from|as\s+many|the\s+same)\b"
 )
 _SLIDE_FACT_RE = re.compile(
-    r"\s*(?:and\s+|so\s+)?(?:what\s+is\s+|what\s+are\s+)?(?:the\s+)?(?:scan\s+|base\s+)?"
+    r"\s*(?:and\s+|so\s+|first\s+|then\s+|also\s+)?(?:what\s+is\s+|what\s+are\s+|(?:please\s+)?"
+    r"(?:tell|give|show)\s+me\s+)?(?:the\s+)?(?:scan\s+|base\s+)?"
     r"(?:mpp|µm/px|um/px|microns?\s+per\s+pixel|magnification|objective(?:\s+power)?|"
     r"resolution|scanner|vendor|file\s+format|format|dimensions|pixel\s+size)"
     r"(?:\s+(?:please|again))?\s*[?.!]*\s*"

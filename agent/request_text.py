@@ -327,7 +327,8 @@ def _bare_pair(m: re.Match[str]) -> str:
 _COMPARING_RE = re.compile(r"\b(?:compar\w*|versus|vs|differ\w*|between|side\s+by\s+side)\b")
 """In a comparison, "2 and 4" are two views ("how do the labels for 2 and 4 differ")."""
 _CORRECTION = (
-    r"\s*,?\s*(?:no\s+wait|no\s+sorry|sorry|i\s+mean|no|scratch\s+that|correction)\s*,?\s+"
+    r"\s*[,;:–-]?\s*(?:(?:no\s+wait|no\s+sorry|sorry|i\s+mean|i\s+meant|no|wait|oops|scratch\s+that|"
+    r"correction|make\s+that)\s*[,;:–-]?\s*)+(?<=\s)"
 )
 _CORRECTED_REF_RE = re.compile(
     rf"\b(view|region|roi|piece|fragment|field)(s?)\s+#?\d+{_CORRECTION}"
@@ -518,7 +519,7 @@ def normalise(text: str) -> str:
     low = _SLASHED_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
     low = _THOUSANDS_PAIR_RE.sub(r"\1\2, \3\4", low)
-    low = _THOUSANDS_RANGE_RE.sub(r"\1\2", low)
+    low = _THOUSANDS_RANGE_RE.sub(lambda m: "".join(g for g in m.groups() if g), low)
     low = _FILLER_RE.sub("", low)
     low = _SPOKEN_RE.sub(_spoken, low)
     low = _PAIR_RE.sub(
@@ -542,7 +543,7 @@ _ENDINGS = frozenset(
         *("s", "es", "ed", "d", "ing", "e", "er", "ers", "al", "ally", "ly", "ies", "y"),
         *("ation", "ations", "ate", "ated", "ion", "ions", "ic", "ical", "ity", "ities", "ous"),
         *("ar", "um", "i", "a", "ae", "us", "is", "ia", "ial", "ness", "ment", "ments"),
-        *("ise", "ize", "ised", "ized", "red", "ered", "re"),
+        *("ise", "ize", "ised", "ized", "red", "ered", "re", "ian", "ians", "ist", "ists"),
     )
 )
 """Word endings: two words that differ in these only are one word inflected ("centred")."""
@@ -555,10 +556,9 @@ def _inflection(word: str, known: str) -> bool:
     """
     if word.startswith(known):
         return True
-    stem = min(len(word), len(known)) - 1
-    if not (word[:stem] == known[:stem] and abs(len(word) - len(known)) <= 2):
-        return False
     common = len(os.path.commonprefix([word, known]))
+    if common < max(4, min(len(word), len(known)) - 3) or abs(len(word) - len(known)) > 2:
+        return False  # "clinician"/"clinical": one stem, two endings
     return all(rest in _ENDINGS or not rest for rest in (word[common:], known[common:]))
 
 

@@ -91,6 +91,7 @@ from agent.request_text import (
 from agent.review_intents import (
     CompareRequest,
     RecallRequest,
+    RegionRef,
     compare_of,
     findings_asked,
     parse_compare,
@@ -406,6 +407,11 @@ _GLANDS_ASKED_RE = re.compile(
 the place of something else ("a stromal reaction around these glands")."""
 _OWN_WORDS = frozenset({"composition", "vqa"})
 """Tools beside the built-in ones whose wording the grammar knows (cues may override them)."""
+_WITH_OTHERS_RE = re.compile(
+    r"\b(?:compare|contrast)\w*\s+(?:[\w-]+\s+){0,4}?(?:with|against|to)\s+(?:the\s+)?"
+    r"(?:views?|regions?|fields?|rois?)\b"
+)
+"""The analysed place compared with others ("compare stromal area with views 2 and 3")."""
 _EACH_CLASS_RE = re.compile(
     r"\b(?:each|every|all|per)\s+(?:of\s+)?(?:its\s+|the\s+|their\s+)?(?:tissue\s+|tile\s+)?class(?:es)?\b|"
     r"\bper[\s-]class\b"
@@ -754,6 +760,7 @@ class SemanticRouter:
         selected: list[Scored] = []
         weak: set[int] = set()
         told: set[int] = set()
+        idle: set[int] = set()
         errand = False
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and BARE_REMIND_RE.fullmatch(clause):
@@ -907,9 +914,17 @@ class SemanticRouter:
                 # "zoom in x2. mits?", "top left quadrant, 20x. paratrabecular lymphoid
                 # aggregates?": a bare feature asked after the order that shows it
                 name, best, cue = bare, self.threshold, bare
-            if name == "zoom" and selected and _nowhere(clause):
-                continue  # "…, then we move on", "take it with a pinch of salt": no place named
+            if (
+                name == "zoom"
+                and (selected or (cue is None and best < self.threshold + _WEAK_MARGIN))
+                and _nowhere(clause)
+            ):
+                # "…, then we move on", "take it with a pinch of salt", "explain": no place
+                # named, and alone only near an example
+                continue
             if name is not None:
+                if name == "zoom" and cue is None and _nowhere(clause):
+                    idle.add(len(selected))  # "we've been over the margins already. …"
                 selected.append(Scored(name, best, clause))
                 if cue is None and best < self.threshold + _WEAK_MARGIN:
                     weak.add(len(selected) - 1)
@@ -922,6 +937,9 @@ class SemanticRouter:
                     and not DIAGNOSIS_RE.search(clause)  # "dx + how many frags"
                 ):
                     told.add(len(selected) - 1)
+        if idle and len(idle) < len(selected):
+            # a move that names no place, said before an order: talk, not a view
+            told |= idle
         if len(told) < len(selected):
             # "Right, small round blue cell tumour, adrenal mass in a 4-year-old. What's the
             # mpp?": a sentence with no verb and no question mark tells, it asks nothing
@@ -1021,7 +1039,13 @@ class SemanticRouter:
                 selected = [Scored(bare, self.threshold, clauses[0])]
         if not selected and not errand:  # an errand asked alone is not a weak order
             k = int(np.argmax(whole))
-            if float(whole[k]) >= self.threshold:
+            weak_move = (
+                names[k] == "zoom"
+                and float(whole[k]) < self.threshold + _WEAK_MARGIN
+                and grammar_cue(low) is None
+                and _nowhere(low)
+            )  # "explain", "next.": near a terse move, naming none
+            if float(whole[k]) >= self.threshold and not weak_move:
                 selected.append(Scored(names[k], float(whole[k]), low))
         nearest_order = np.argsort(-table.max(axis=0))
         nearest = [Scored(names[k], float(table.max(axis=0)[k]), low) for k in nearest_order[:3]]
@@ -1370,7 +1394,7 @@ def semantic_parse(
         parts = segment_targets(clause_of.get("segment", low))
         segment = replace(segment, what=parts[0])
     if compare is not None:
-        compare = _compare_with_analysis(compare, analyses, segment)
+        compare = _compare_with_analysis(compare, analyses, segment, clause_of.get("compare", low))
     by_name = {c.name: c for c in router.capabilities}
     other = tuple(
         (
@@ -1423,11 +1447,13 @@ def _compare_with_analysis(
     compare: CompareRequest,
     analyses: dict[str, RegionRequest | None],
     segment: RegionRequest | None,
+    said: str,
 ) -> CompareRequest:
     """A comparison beside an analysis compares by that analysis, from the region it names.
 
     "segment the epithelium here and compare it with view 1" compares segmentations;
-    "count nuclei in view 2 and compare with view 1" compares view 2, not the current view.
+    "count nuclei in view 2 and compare with view 1" compares view 2, not the current view;
+    "segment stroma here and compare stromal area with views 2 and 3" compares all three.
     """
     name = next((n for n in ("segment", "detect", "classify") if analyses.get(n)), None)
     if name is None:
@@ -1440,6 +1466,13 @@ def _compare_with_analysis(
     if region.roi_number is not None and region.roi_number not in compare.regions:
         regions = tuple(region.roi_number if r == "current" else r for r in compare.regions)
         compare = replace(compare, regions=regions)
+    analysed: RegionRef = region.roi_number if region.roi_number is not None else "current"
+    if (
+        region.target in ("default", "roi")
+        and analysed not in compare.regions
+        and _WITH_OTHERS_RE.search(said)
+    ):
+        compare = replace(compare, regions=(analysed, *compare.regions))
     return compare
 
 

@@ -1640,3 +1640,49 @@ def test_class_maps_shares_of_every_class_errands_and_a_figure_asked_again(
     assert plan.steps == []
     assert plan.lookup is not None
     assert plan.lookup.rois == [2]
+
+
+def test_corrections_ranges_and_a_view_named_with_what_it_showed(router: SemanticRouter) -> None:
+    text = "go back to view 1 - sorry, no, view 2 - and count the nuclei there"
+    plan = _plan(router, text, views=3)
+    assert _tools(plan) == ["zoom", "detect"]
+    assert plan.steps[0].args["roi_number"] == 2
+    text = "look at the region from x 60,000 to 70,000 and y 40,000 to 48,000"
+    plan = _plan(router, text, views=3)
+    assert plan.steps[0].args["box"] == [60000, 40000, 70000, 48000]
+    text = "take me back to view 1, the low-power view of the largest fragment"
+    plan = _plan(router, text, views=3)
+    assert plan.steps[0].args["roi_number"] == 1
+    assert plan.steps[0].args.get("region_index") is None
+    text = "first tell me the magnification, then zoom to the centre of the slide"
+    assert _tools(_plan(router, text, views=3)) == ["slide_info", "zoom"]
+
+
+def test_an_analysis_here_compared_with_other_views_compares_all_of_them(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "segment stroma here and compare the stromal area with views 2 and 3", 4)
+    assert plan.lookup is not None
+    assert sorted(plan.lookup.rois) == [2, 3, 4]
+    # two views named alone are the two compared
+    plan = _plan(router, "segment stroma here and compare views 2 and 3", views=4)
+    assert plan.lookup is not None
+    assert sorted(plan.lookup.rois) == [2, 3]
+
+
+def test_a_single_word_near_a_move_naming_no_place_is_asked_about(router: SemanticRouter) -> None:
+    for text in ("explain", "Next."):
+        plan = _plan(router, text, views=3)
+        assert plan.steps == [], text
+        assert plan.clarify, text
+    plan = _plan(router, "next field", views=3)
+    assert _tools(plan) == ["zoom"]
+
+
+def test_a_move_naming_no_place_before_an_order_and_words_of_one_stem_kept(
+    router: SemanticRouter,
+) -> None:
+    text = "We've been over the margins already. Is the tumour here viable?"
+    assert _tools(_plan(router, text, views=2)) == ["vqa"]
+    # "clinician" is no slip of "clinical": one stem, two endings
+    assert "clinician" in router.fix_typos(normalise("the clinician said it was ulcerated"))
