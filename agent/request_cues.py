@@ -127,7 +127,8 @@ _TEXTBOOK_RE = re.compile(
     r"(?:please\s+)?(?:explain|tell\s+me)\s+)?(?:what\s+(?:is|are)|what'?s|whats|define|"
     r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)"
     r"(?!the\s+(?:[\w-]+\s+)?(?:growth\s+pattern|architecture|architectural\s+pattern|morphology|"
-    r"appearance|differentiation)\s*(?:like|here|now|in\s+(?:this|the)\s+\w+|,|[?.!]|$))|"
+    r"appearance|differentiation)\s*(?:like|here|now|in\s+(?:this|the)\s+\w+|,|[?.!]|$))"
+    r"(?!the\s+(?:[\w-]+\s+){0,4}(?:things|blobs|clumps|circles|dots|specks|stuff|bits)\b)|"
     r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
     r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
     r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?|"
@@ -492,7 +493,8 @@ _NOT_DISEASE = frozenset({"ROI", "ROIS", "WSI", "HPF", "ICD", "OK", "MM", "PX", 
 """A request that names a disease (or an acronym of one) and matches no tool asks about it."""
 _ANALYSIS_RE = re.compile(
     r"\b(?:classif\w*|count\w*|composition|breakdown|detect\w*|segment\w*|outline\w*|enumerat\w*|measure\w*|"
-    r"quantif\w*|how\s+many|what\s+(?:kind|type)\s+of\s+tissue|tissue\s+type)\b"
+    r"quantif\w*|how\s+many|what\s+(?:kind|type)\s+of\s+tissue|tissue\s+type|"
+    r"what\s+(?:proportion|percent\w*|fraction|share)|how\s+much\s+(?!closer|further|more\s+zoom))\b"
 )
 _PLACE_RE = re.compile(
     r"\b(?:cent(?:er|re)|middle|corner|quadrant|half|region|area|field|view|spot|box|here|"

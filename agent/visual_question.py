@@ -19,7 +19,8 @@ __all__ = ["VisualQuestion", "visual_question"]
 
 _LEAD = (
     r"^\s*(?:[a-z][\w\s-]{0,30}:\s+)?"  # "oral mucosa: does the epithelium look dysplastic?"
-    r"(?:(?:so|and|ok|okay|also|but|then|now|hmm|right|well|quick\s+q|please|kindly)\s*[,:-]?\s+)*"
+    r"(?:(?:so|and|ok|okay|also|but|then|now|hmm|right|well|quick\s+q|please|kindly|"
+    r"in\s+your\s+(?:opinion|view|eyes))\s*[,:-]?\s+)*"
 )
 _IF_SO = r"(?:(?:and\s+)?if\s+so\s*,?\s*)?"
 _PRESENCE_RE = re.compile(

@@ -1686,3 +1686,15 @@ def test_a_move_naming_no_place_before_an_order_and_words_of_one_stem_kept(
     assert _tools(_plan(router, text, views=2)) == ["vqa"]
     # "clinician" is no slip of "clinical": one stem, two endings
     assert "clinician" in router.fix_typos(normalise("the clinician said it was ulcerated"))
+
+
+def test_things_seen_and_an_opinion_asked_go_to_the_image_experts(router: SemanticRouter) -> None:
+    text = "what are the tiny dark blue dots in the stroma?"
+    assert _tools(_plan(router, text, views=3)) == ["vqa"]
+    text = (
+        "In your opinion, is this a tubular adenoma, and what grade of dysplasia would you give it?"
+    )
+    assert _tools(_plan(router, text, views=3)) == ["vqa"]
+    plan = _plan(router, "what are the criteria for dysplasia", views=3)
+    assert plan.steps == []
+    assert plan.knowledge
