@@ -14,6 +14,7 @@ import pytest
 
 from agent.capabilities import capabilities_of
 from agent.planner import FOR_ANALYSIS, choose_planner, make_planner, semantic_plan
+from agent.request_cues import grammar_cue
 from agent.request_text import normalise, split_clauses
 from agent.semantic_planner import SemanticRouter
 from agent.state import Plan, Roi
@@ -1698,3 +1699,9 @@ def test_things_seen_and_an_opinion_asked_go_to_the_image_experts(router: Semant
     plan = _plan(router, "what are the criteria for dysplasia", views=3)
     assert plan.steps == []
     assert plan.knowledge
+
+
+def test_a_share_of_a_named_box_is_no_order_to_show_the_box() -> None:
+    low = normalise("What proportion of the box 30000,10000,36000,16000 is adipose tissue?")
+    assert grammar_cue(low) != "zoom"
+    assert grammar_cue(normalise("show me the box 30000,10000,36000,16000")) == "zoom"
