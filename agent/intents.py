@@ -218,7 +218,7 @@ _PAN_WORDS = {
     "rightwards": "right",
 }
 _FACTOR_RE = re.compile(
-    r"\bzoom(?:ed|ing)?\s+(in|out)\s*,?\s+(?:please\s*,?\s+)?(?:by\s+)?(?:a\s+factor\s+of\s+)?"
+    r"\bzoom(?:ed|ing)?\s+(in|out)\s*,?\s+(?:please\s*,?\s+)?(?:by\s+|of\s+)?(?:a\s+factor\s+of\s+)?"
     r"(\d+(?:\.\d+)?)\s*"
     r"(?:x|×|times|fold|-fold)?(?!\s*(?:µm|μm|um|microns?|px|pixels?))"
     r"|\b(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(closer|further|farther|more|less|out|in)\b"

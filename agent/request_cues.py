@@ -566,9 +566,11 @@ _COMPOSITION_RE = re.compile(
 """The share of each tissue class in a region: the composition tool's question."""
 _HOW_MANY_PIECES_RE = re.compile(
     r"\b(?:how\s+many|number\s+of)\s+(?:separate\s+|distinct\s+)?(?:tissue\s+)?"
-    r"(?:regions|pieces|fragments|cores|bits)\b"
+    r"(?:regions|pieces|fragments|cores|bits)\b|"
+    r"\b(?:fragment|piece|core)s?\s+count\b|\bcount\s+(?:of\s+)?(?:the\s+)?(?:tissue\s+)?"
+    r"(?:fragments|pieces|cores)\b"
 )
-"""How many pieces of tissue the slide holds: the tissue tool's regions."""
+"""How many pieces of tissue the slide holds ("the fragment count"): the tissue tool's regions."""
 SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)[\s-]+slide\b|\bslide[- ]level\b|\boverall\b")
 _A_SLIDE_RE = re.compile(
     r"\b(?:this|the|that)\s+(?:[a-z-]+\s+){0,2}(?:slide|case|wsi)\b|\bwhole\s+slide\b"

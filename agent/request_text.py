@@ -52,7 +52,7 @@ _RUN_ON_RE = re.compile(
     r"\b((?:view|field|region|roi|area|piece|fragment|core|box)\s*#?\d+|view|field|region|area|here|"
     r"there|slide|piece|fragment|\d+x)\s+"
     r"(?=(?:count|segment|classify|outline|detect|measure(?!\s+up)|zoom)\s(?!(?:results?|outputs?|masks?|"
-    r"labels?|counts?|values?|numbers?)\b))"
+    r"labels?|counts?|values?|numbers?)\b|[+&,]|and\b|per\b))"
 )
 """A dictated run-on ("zoom to the centre of this view count the cells"): a new order starts
 at an analysis verb right after a place."""

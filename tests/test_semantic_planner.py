@@ -1705,3 +1705,13 @@ def test_a_share_of_a_named_box_is_no_order_to_show_the_box() -> None:
     low = normalise("What proportion of the box 30000,10000,36000,16000 is adipose tissue?")
     assert grammar_cue(low) != "zoom"
     assert grammar_cue(normalise("show me the box 30000,10000,36000,16000")) == "zoom"
+
+
+def test_a_fragment_count_is_the_tissue_tools_and_zooming_out_of_a_factor(
+    router: SemanticRouter,
+) -> None:
+    text = "run the tissue detection, then the fragment count + the area of each in mm²"
+    assert _tools(_plan(router, text, views=3)) == ["tissue"]
+    plan = _plan(router, "zoom out of 3 times and tell me the composition", views=3)
+    assert _tools(plan) == ["zoom", "composition"]
+    assert plan.steps[0].args["factor"] == pytest.approx(1 / 3)
