@@ -407,6 +407,7 @@ _GLANDS_ASKED_RE = re.compile(
 the place of something else ("a stromal reaction around these glands")."""
 _OWN_WORDS = frozenset({"composition", "vqa"})
 """Tools beside the built-in ones whose wording the grammar knows (cues may override them)."""
+_NC_RATIO_RE = re.compile(r"\bnuclear[\s-]+to[\s-]+cytoplasmic\b|\bn\s*[:/]\s*c\s+ratio\b")
 _WITH_OTHERS_RE = re.compile(
     r"\b(?:compare|contrast)\w*\s+(?:[\w-]+\s+){0,4}?(?:with|against|to)\s+(?:the\s+)?"
     r"(?:views?|regions?|fields?|rois?)\b"
@@ -638,6 +639,8 @@ class SemanticRouter:
             vqa = by_name["vqa"]
             if _HOW_MANY_RE.match(clause) and names_any(clause, vqa.vocabulary):
                 return "vqa"  # "how many mitoses per 10 hpf": no tool counts mitoses
+            if _NC_RATIO_RE.search(clause) and _POINTS_AT_IMAGE_RE.search(clause):
+                return "vqa"  # the detector outlines nuclei only: no cytoplasm to set them against
             return None
         if (
             asked.form == "presence"

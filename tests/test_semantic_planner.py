@@ -1715,3 +1715,13 @@ def test_a_fragment_count_is_the_tissue_tools_and_zooming_out_of_a_factor(
     plan = _plan(router, "zoom out of 3 times and tell me the composition", views=3)
     assert _tools(plan) == ["zoom", "composition"]
     assert plan.steps[0].args["factor"] == pytest.approx(1 / 3)
+
+
+def test_the_nuclear_to_cytoplasmic_ratio_of_cells_seen_is_a_visual_question(
+    router: SemanticRouter,
+) -> None:
+    # the detector outlines nuclei and no cytoplasm: the ratio is the image experts' to judge
+    low = normalise("What would you estimate the N:C ratio of these cells to be?")
+    assert router._visual_cue(low) == "vqa"
+    low = normalise("what is the normal N:C ratio of a lymphocyte")
+    assert router._visual_cue(low) is None
