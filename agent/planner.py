@@ -309,8 +309,14 @@ def semantic_plan(
         question = beyond or errand_line(low) or clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())
     plan = build_plan(low, parsed, rois, current, slide_id, archive=archive, slide=slide)
-    if beyond is not None and plan.lookup is None and {s.tool for s in plan.steps} <= {"vqa"}:
-        # "is this tumour MSI-high?": neither a textbook fact nor the image's look answers it
+    tools = {s.tool for s in plan.steps}
+    if (
+        beyond is not None
+        and plan.lookup is None
+        and (tools <= {"vqa"} or (len(routing.selected) <= 1 and tools <= _SHARE_OR_LOOK))
+    ):
+        # "is this tumour MSI-high?", "the Ki-67 percentage for this area": neither a textbook
+        # fact, the image's look nor its tissue classes answer it
         return Plan(request=request, clarify=beyond, routing=routing.as_json())
     if beyond is not None:  # "count the nuclei here and is it HER2 positive?": the rest is said
         plan = plan.model_copy(update={"notes": [*plan.notes, beyond.split(". None")[0]]})
@@ -320,6 +326,8 @@ def semantic_plan(
     )
 
 
+_SHARE_OR_LOOK = frozenset({"vqa", "composition", "classify"})
+"""Tools a stain's index or a molecular status asked alone lands near: none answers it."""
 _TYPED_COUNT_TOOLS = frozenset({"detect", "composition", "vqa"})
 """What a count of one cell type is routed to; none of them counts one type."""
 

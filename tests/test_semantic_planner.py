@@ -1725,3 +1725,16 @@ def test_the_nuclear_to_cytoplasmic_ratio_of_cells_seen_is_a_visual_question(
     assert router._visual_cue(low) == "vqa"
     low = normalise("what is the normal N:C ratio of a lymphocyte")
     assert router._visual_cue(low) is None
+
+
+def test_a_stain_index_asked_alone_is_not_answered_by_the_tissue_classes(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "Can you give me the Ki-67 percentage for this field?", views=3)
+    assert plan.steps == []
+    assert plan.clarify is not None
+    assert "Ki-67 immunohistochemistry" in plan.clarify
+    # beside an order the tools can carry out, the order runs and the index is said to be out
+    plan = _plan(router, "count the nuclei here and is it HER2 positive?", views=3)
+    assert _tools(plan) == ["detect"]
+    assert any("HER2" in note for note in plan.notes)
