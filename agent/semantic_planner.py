@@ -407,6 +407,13 @@ _GLANDS_ASKED_RE = re.compile(
 the place of something else ("a stromal reaction around these glands")."""
 _OWN_WORDS = frozenset({"composition", "vqa"})
 """Tools beside the built-in ones whose wording the grammar knows (cues may override them)."""
+_ABSTRACT_THERE_RE = re.compile(
+    r"\s*(?:and\s+|so\s+|but\s+)?(?:is|are)\s+there\s+(?:an?\s+|any\s+|some\s+)?(?:[\w-]+\s+){0,2}?"
+    r"(?:scales?|systems?|consensus|guidelines?|cut[\s-]?offs?|thresholds?|rules?|criteria|"
+    r"tests?|mnemonics?|classifications?|scores?|scoring|definitions?|differences?|way)\b"
+    r"(?![^?]*\b(?:here|this|these|field|view|slide|image)\b)"
+)
+"""A question whether a rule or scheme exists: the textbook question's, not the image's."""
 _NC_RATIO_RE = re.compile(r"\bnuclear[\s-]+to[\s-]+cytoplasmic\b|\bn\s*[:/]\s*c\s+ratio\b")
 _WITH_OTHERS_RE = re.compile(
     r"\b(?:compare|contrast)\w*\s+(?:[\w-]+\s+){0,4}?(?:with|against|to)\s+(?:the\s+)?"
@@ -979,7 +986,10 @@ class SemanticRouter:
                 s
                 for s in selected
                 if s.capability not in _ANALYSES
-                or _POINTS_AT_IMAGE_RE.search(s.clause)
+                or (
+                    _POINTS_AT_IMAGE_RE.search(s.clause)
+                    and not _ABSTRACT_THERE_RE.match(s.clause)  # "is there a standard scale?"
+                )
                 or [r for r in region_refs(s.clause) if r != "current"]  # not a bare "it"
                 or analysis_verb(s.clause)
             ]

@@ -1738,3 +1738,13 @@ def test_a_stain_index_asked_alone_is_not_answered_by_the_tissue_classes(
     plan = _plan(router, "count the nuclei here and is it HER2 positive?", views=3)
     assert _tools(plan) == ["detect"]
     assert any("HER2" in note for note in plan.notes)
+
+
+def test_whether_a_scheme_exists_belongs_to_the_textbook_question(router: SemanticRouter) -> None:
+    text = "How is a melanoma staged? Is there an agreed system?"
+    plan = _plan(router, text, views=3)
+    assert plan.steps == []
+    assert plan.knowledge
+    # whether something is in this field is still the image's
+    text = "what are the criteria for perineural invasion? is there any in this field?"
+    assert _tools(_plan(router, text, views=3)) == ["vqa"]
