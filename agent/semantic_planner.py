@@ -414,6 +414,10 @@ _ABSTRACT_THERE_RE = re.compile(
     r"(?![^?]*\b(?:here|this|these|field|view|slide|image)\b)"
 )
 """A question whether a rule or scheme exists: the textbook question's, not the image's."""
+_BARE_CHOICE_RE = re.compile(
+    r"\s*(?:then\s+|and\s+|so\s+)?[a-z-]+(?:\s+[a-z-]+)?\s+or\s+[a-z-]+(?:\s+[a-z-]+)?\s*\??\s*"
+)
+"""Two things named as a choice, nothing else ("lymphs or tumour?")."""
 _NC_RATIO_RE = re.compile(r"\bnuclear[\s-]+to[\s-]+cytoplasmic\b|\bn\s*[:/]\s*c\s+ratio\b")
 _WITH_OTHERS_RE = re.compile(
     r"\b(?:compare|contrast)\w*\s+(?:[\w-]+\s+){0,4}?(?:with|against|to)\s+(?:the\s+)?"
@@ -632,6 +636,13 @@ class SemanticRouter:
             and names_any(clause, class_stems(composition))
         ):
             return "composition"  # "is the tumour content above 20% in this field?"
+        if (
+            composition is not None
+            and "classify" in by_name
+            and _BARE_CHOICE_RE.fullmatch(clause)
+            and _choice_cue(clause, class_stems(composition)) == "classify"
+        ):
+            return "classify"  # "pan R, then lymphs or tumour?": which of two classes
         asked = visual_question(clause)
         choices = either_choices(clause)
         if choices and "composition" in by_name and (asked is None or asked.form != "presence"):

@@ -1748,3 +1748,12 @@ def test_whether_a_scheme_exists_belongs_to_the_textbook_question(router: Semant
     # whether something is in this field is still the image's
     text = "what are the criteria for perineural invasion? is there any in this field?"
     assert _tools(_plan(router, text, views=3)) == ["vqa"]
+
+
+def test_two_tile_classes_named_as_a_choice_after_a_move_ask_for_the_class(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "pan left, then lymphocytes or tumour?", views=3)
+    assert _tools(plan) == ["zoom", "classify"]
+    # a choice between things no tile class names is the image experts'
+    assert _tools(_plan(router, "expansile or infiltrative?", views=3)) == ["vqa"]
