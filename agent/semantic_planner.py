@@ -415,7 +415,8 @@ _ABSTRACT_THERE_RE = re.compile(
 )
 """A question whether a rule or scheme exists: the textbook question's, not the image's."""
 _BARE_CHOICE_RE = re.compile(
-    r"\s*(?:then\s+|and\s+|so\s+)?[a-z-]+(?:\s+[a-z-]+)?\s+or\s+[a-z-]+(?:\s+[a-z-]+)?\s*\??\s*"
+    r"\s*(?:then\s+|and\s+|so\s+)?(?!(?:any|some|no|more|less|much|many)\b)[a-z-]+"
+    r"(?:\s+[a-z-]+)?\s+or\s+(?!(?:not|none|neither)\b)[a-z-]+(?:\s+(?!(?:here|there)\b)[a-z-]+)?\s*\??\s*"
 )
 """Two things named as a choice, nothing else ("lymphs or tumour?")."""
 _NC_RATIO_RE = re.compile(r"\bnuclear[\s-]+to[\s-]+cytoplasmic\b|\bn\s*[:/]\s*c\s+ratio\b")
