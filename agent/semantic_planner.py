@@ -959,19 +959,17 @@ class SemanticRouter:
                     and not DIAGNOSIS_RE.search(clause)  # "dx + how many frags"
                 ):
                     told.add(len(selected) - 1)
-        if idle and len(idle) < len(selected):
-            # a move that names no place, said before an order: talk, not a view
-            told |= idle
-        if len(told) < len(selected):
-            # "Right, small round blue cell tumour, adrenal mass in a 4-year-old. What's the
-            # mpp?": a sentence with no verb and no question mark tells, it asks nothing
-            selected = [s for j, s in enumerate(selected) if j not in told]
-            weak = {j - sum(1 for t in told if t < j) for j in weak if j not in told}
-        if len(weak) < len(selected):
-            # "Tall cells? ... Any hobnailing?", "okay, everybody can see the screen? ...":
-            # a clause only near an example, with no word that orders a tool, beside one that
-            # clearly does, is talk around the request
-            selected = [s for j, s in enumerate(selected) if j not in weak]
+        kept = list(range(len(selected)))
+        for talk in (told | idle if len(idle) < len(selected) else told, weak):
+            # a move that names no place, said before an order ("we've been over the margins
+            # already. …"); a sentence with no verb and no question mark ("Right, small round
+            # blue cell tumour, adrenal mass in a 4-year-old. What's the mpp?"); a clause only
+            # near an example, with no word that orders a tool ("Tall cells? ... Any
+            # hobnailing?"): beside a clause that asks, each is talk around the request
+            rest = [j for j in kept if j not in talk]
+            if rest:
+                kept = rest
+        selected = [selected[j] for j in kept]
         picked = {s.capability for s in selected}
         if {"classify", "wsi_classify"} <= picked:
             # "What tissue is on this slide? classify it": the tissue's class, asked twice;
