@@ -1,8 +1,9 @@
 """Errands outside the co-pilot: ordering stains, sending images, writing into the LIS.
 
 "Order MART-1 and PRAME on block A2", "run a PARR clonality assay", "forward this image to
-Dr Patel", "dictate a synoptic report into the LIS", "what's the IoU against the ground-truth
-annotation?", "open the TURBT slide from the same patient": the co-pilot reads the slide open
+Dr Patel", "rescan it at 40x", "write my essay", "make slides for the tumour board", "dictate a
+synoptic report into the LIS", "what's the IoU against the ground-truth annotation?", "open
+the TURBT slide from the same patient": the co-pilot reads the slide open
 in the case and answers from its tools and the knowledge graph; it has no link to the
 laboratory's systems, other people, annotations it was never given or other slides. Such a
 clause orders no tool, and a request made only of it gets one line saying so.
@@ -20,7 +21,7 @@ _POLITE = (
 )
 ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|fax|forward|send|print|book|schedule|"
-    r"upload|phone)\b(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
+    r"upload|phone|re-?scan|re-?cut|re-?stain)\b(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
     r"summary|result|number|view|region)s?\b)|"
     r"(?!\s*(?:(?:please|pls|can\s+you|could\s+you)\s+)?(?:segment|count|detect|classify|mask|"
     r"outline|run|zoom|go|show)\b)"  # "segment the nuclei as a mask to score against our truth"
@@ -35,6 +36,9 @@ ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:get|have)\s+[^.;?!]{{1,60}}?\s+(?:ordered|sent|emailed|faxed|booked|printed)\b|"
     rf"\s*{_POLITE}(?:run|do|perform|send\s+off\s+for)\s+(?:an?\s+|the\s+)?[^.;?!]{{0,40}}?\b(?:assay|pcr|"
     r"sequencing|ngs|fish|clonality|methylation|flow\s+cytometry|immunostains?|ihc)\b|"
+    rf"\s*{_POLITE}(?:write|draft|make|prepare|create|put\s+together)\s+(?:me\s+)?(?:up\s+)?"
+    r"(?:my|an?|the|our|some)?\s*(?:[\w-]+\s+){0,2}?(?:essay|paper|thesis|abstract|manuscript|grant|"
+    r"letter|powerpoint|ppt|slide\s+deck|deck|presentation|poster|slides\s+for)\b|"
     rf"\s*{_POLITE}(?:log|save|push|export|sync|write|post)\s+[^.;?!]{{0,60}}?\b(?:to|into|in|on)\s+"
     r"(?:my|our|the)\s+(?:[\w-]+\s+)?(?:wandb|w&b|mlflow|project|drive|dropbox|database|db|"
     r"spreadsheet|excel|sheet|lims|lis|epic|cerner|notebook|repo|bucket|server)\b"

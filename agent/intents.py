@@ -197,6 +197,7 @@ _PAN_RE = re.compile(
     r"(?:field|screen|view|frame)\s+|further\s+|more\s+|one\s+(?:field|screen|view)\s+)?"
     r"(?:(?:to\s+(?:the\s+)?|towards?\s+(?:the\s+)?)?)"
     r"(left|right|up|down|upwards?|downwards?|north|south|east|west|leftwards?|rightwards?)\b"
+    r"(?![\s-]+(?:hand\s+)?(?:half|side)\s+of\b)"
     r"|\b(a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)\s+|slightly\s+|further\s+)(?:more\s+)?"
     r"(?:to\s+the\s+)?(left|right|up|down)\b"
     r"|\b(?:to\s+the\s+)?(left|right)\s+a\s+(?:bit|little)\b"
@@ -279,7 +280,8 @@ def factor_phrased(low: str) -> str:
 
 _CORNER_RE = re.compile(
     r"\b(top|upper|bottom|lower)[\s-]*(left|right)(?:[\s-]*(?:hand))?\b"
-    r"|\b(left|right|top|bottom|upper|lower)\s+half\b"
+    r"|\b(left|right|top|bottom|upper|lower)(?:\s+half\b|[\s-]+(?:hand\s+)?side\s+(?=of\s+(?:the\s+|this\s+|"
+    r"that\s+)?(?:current\s+)?(?:slide|view|field|image|section|tissue|glass|screen)\b))"
     r"|\b(?:the\s+)?(cent(?:er|re)|middle|central\s+(?:part|area|region|portion))\s+of\s+(?:the\s+)?"
     r"(?:current\s+|present\s+|this\s+|that\s+)?(slide|view|field|image|region|roi|area|it|this)\b"
 )
@@ -300,7 +302,9 @@ _CENTRE_ALONE_RE = re.compile(
     r"\b(?:crop|zoom(?:\s+in)?(?:\s+(?:by\s+)?(?:a\s+factor\s+of\s+)?\d+(?:\.\d+)?x?)?|cut|narrow(?:\s+it)?(?:\s+down)?)\s+"
     r"(?:to|on|into|onto)\s+the\s+"
     r"(?:centre|center|middle)\b(?!\s+of\b)|"
-    r"^\s*(?:(?:now|ok|okay|then)\s*,?\s+)?(?:the\s+)?(?:centre|center|middle)\s*(?=,|;|$|at\s+\d|\d+x\b|please\b)"
+    r"^\s*(?:(?:now|ok|okay|then)\s*,?\s+)?(?:(?:go|move|jump|head)\s+(?:to\s+)?)?(?:the\s+)?"
+    r"(?:centre|center|middle)\s*(?=,|;|$|at\s+\d|\d+x\b|please\b)|"
+    r"\b\d+(?:\.\d+)?\s*x\s+(?:on|in|at)\s+the\s+(?:centre|center|middle)\b(?!\s+of\b)"
 )
 
 
@@ -402,6 +406,8 @@ def parse_relative(low: str) -> Relative | None:
         if f.group(1):
             value = float(f.group(2))
             factor = value if f.group(1) == "in" else 1.0 / value
+            if value >= 10 and not re.search(r"\b(?:by|factor|times|fold)\b|-fold", f.group()):
+                factor = None  # "zoom in, 20x": an objective's power, not twenty times closer
         elif f.group(3):
             value = float(f.group(3))
             closer = f.group(4) in ("closer", "more", "in")
@@ -901,7 +907,7 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         r"\b(?:whole|entire|full)\s+(?:image|tile|picture|section|field\s+of\s+the\s+image)\b|"
         r"\banywhere\b|\bthroughout\b|\b(?:all|any)\s+(?:of\s+)?(?:the|this)\s+(?:image|tile)\b|"
         r"\b(?:whole|entire|total)\s+(?:of\s+)?(?:the\s+)?tissue\b|\ball\s+(?:of\s+)?the\s+tissue\b|"
-        r"\boverview\b|\bthumbnail\b|\bacross\s+(?:the|this)\s+slide\b|"
+        r"\boverview\b|\bthumbnail\b|\b(?:across|(?:on|in|over|for)\s+all|all\s+over)\s+(?:the|this)\s+slide\b|"
         r"\b(?:much|all|most|percent(?:age)?|fraction|proportion|share)\s+of\s+(?:the|this)\s+slide\b",
         low,
     ):

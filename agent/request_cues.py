@@ -52,6 +52,7 @@ __all__ = [
     "SLIDE_WIDE_RE",
     "THIS_DISEASE_RE",
     "WHAT_IS_THIS_RE",
+    "LOOKING_AT_RE",
     "SIZE_VARIATION_RE",
     "DENSITY_ASKED_RE",
     "YIELDS_TO_CLASSIFY",
@@ -96,6 +97,9 @@ PAST_RESULT_RE = re.compile(
     r"\bsummar(?:y|ise|ize)\s+(?:of\s+)?(?:the\s+)?(?:case|findings|results|session)\b|"
     r"\bgo\s+(?:back\s+)?over\s+(?:what|the\s+(?:findings|results))\b|"
     r"\bwhat\s+(?:have|did)\s+(?:we|you)\s+(?:found|find|got|get|seen|see)\b|"
+    r"\bwhat\s+(?:\w+\s+)?did\s+(?:the\s+|your\s+)?(?:seg\w*|detect\w*|classif\w*|tile\s+\w+|slide[\s-]+level"
+    r"(?:\s+\w+)?|model|composition|count|counter|tool|it)\s+(?:give|say|show|find|report|return|"
+    r"call|come\s+up\s+with|come\s+to)\b|"
     r"\byou\s+(?:told|said\s+to)\s+me\b|\bdid\s+i\s+already\b|"
     r"\bwhat\s+(?:\w+\s+)?did\s+(?:the|that|this|your)\s+(?:[\w-]+\s+){0,4}?(?:show|say|give|find|"
     r"report|return|assign|call|predict)\b|"
@@ -114,8 +118,11 @@ _KNOWLEDGE_ASK_RE = re.compile(
     r"\bremind\s+me\s+(?:of\s+|about\s+)?the\s+(?:[\w-]+\s+){0,3}?(?:features?|definition|criteria|"
     r"grading|markers?|differentials?|sites?|cut[\s-]?offs?|thresholds?|categor(?:y|ies)|"
     r"staging|system|classification|rules?)\s+(?:of|for|in|between)\b|"
-    r"\bremind\s+me\s+(?:of\s+)?(?:what|how|which)\b(?![^?]*\b(?:we|you|i)\b)[^?]*\b(?:defines?|"
-    r"definition|features?|criteria|grad(?:e|ed|ing)|markers?|differentials?)\b"
+    r"\bremind\s+me\s+(?:of\s+)?(?:\([^)]*\)\s*)?(?:what|how|which)\b(?![^?]*\b(?:we|you|our|views?|regions?|fields?|earlier|before|this|here|there|"
+    r"was|i\s+(?:\w+\s+)?"
+    r"(?:found|saw|said|asked|got|had|counted|measured))\b)[^?]*\b(?:defines?|definition|features?|"
+    r"criteria|grad(?:e|ed|ing)|scor(?:e|ed|ing)|staged?|cut[\s-]?offs?|thresholds?|markers?|"
+    r"differentials?)\b"
 )
 """A request to be reminded of textbook knowledge, not of the case's findings."""
 _WHAT_WAS_RE = re.compile(
@@ -280,7 +287,12 @@ _SLIDE_FACT_ASKED_RE = re.compile(
 """A question for one of the scan's facts however worded ("how many levels does this wsi have")."""
 _SLIDE_MODEL_RE = re.compile(
     r"\b(?:whole[\s-]+slide|slide[\s-]+level|wsi|mil)\s+(?:model|classifier|classification|"
-    r"prediction|predictor|network|call|label)s?\b"
+    r"prediction|predictor|network|call|label|score|probability)s?\b|"
+    r"\bwhere\s+(?:the|your|its|this)\s+(?:ai|model|classifier|algorithm|network|machine)\s+"
+    r"(?:is\s+|was\s+)?(?:looking|looks|looked|focus\w*|attend\w*)\b|"
+    r"\b(?:show|give|display|overlay|draw|produce|generate|get|see|plot|pull\s+up|bring\s+up)\b"
+    r"[^.;?]*\b(?:the|its|an?|your|that)\s+(?:(?:attention|attn)\s*(?:heat\s*)?-?|heat\s*-?)maps?\b(?!\s+(?:of|for)\s+(?:the\s+)?"
+    r"(?:tiles?|class|tissue|nucle|densit|cell|composition))"
 )
 """"run the whole slide model": the slide classifier, named."""
 _ABOUT_THAT_CLASS_RE = re.compile(
@@ -391,12 +403,14 @@ ECHO_RE = re.compile(
 """A later clause that asks for the output of the one before ("run the classifier on piece 6
 and give me the label"): no request of its own."""
 WHAT_IS_THIS_RE = re.compile(
-    r"\s*(?:so\s+|ok\s+|and\s+)?(?:what\s+is\s+(?:this|that|here)|what\s+am\s+i\s+looking\s+at"
-    r"(?:\s+here)?|what\s+are\s+we\s+looking\s+at(?:\s+here)?|"
+    r"\s*(?:so\s+|ok\s+|and\s+)?(?:what\s+is\s+(?:this|that|here)|what\s+(?:am\s+i|are\s+we)\s+"
+    r"looking\s+at(?:\s+(?:here|now|right\s+now))?|"
     r"what\s+(?:have\s+we|'?ve\s+we|do\s+we\s+have|have\s+i|do\s+i\s+have)\s+(?:got\s+)?here)"
     r"\s*[?.!]*\s*"
 )
 """A bare "what is this?" about the view on screen: its tissue class."""
+LOOKING_AT_RE = re.compile(r"\blooking\s+at\b")
+"""Of those, "what am I looking at?": on a view, a description of it rather than one class."""
 ASIDE_RE = re.compile(
     r"\s*(?:asking|because|bc|cos|cuz|since|like|sorry|thanks|thank\s+you|cheers|no\s+rush|"
     r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"

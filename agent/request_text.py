@@ -38,7 +38,8 @@ _SPLIT_RE = re.compile(
     r",\s*(?=(?:suspect|suspected|query|possible|possibly|probable|likely|clinically|hx|"
     r"history\s+of|known|r/o)\b)|"
     r"\s+and\s+(?:the\s+|a\s+)?(?=(?:composition|classification|segmentation|breakdown|"
-    r"diagnosis|nuclei\s+count|cell\s+count|tissue\s+type|mpp|magnification)\b)|"
+    r"diagnosis|nuclei\s+count|cell\s+count|tissue\s+type|mpp|magnification|"
+    r"tissue\s+(?:fraction|percent\w*|%|outlines?|mask))\b)|"
     r"\s+\+\s+|\s+&\s+|\s+[-–—]+\s+(?=(?:is|are|any|do|does|can|could|what|how|which|"
     r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give|i|we|my|our|no|not|"
     r"don'?t|dont|without|never|but)\b))\s*"
@@ -74,6 +75,13 @@ _WHERE_SEEN_SPLIT_RE = re.compile(
     r",\s+(?=where\s+(?:the|these|those|it|they)\b[^,;?]*?\b(?:looks?|seems?|appears?)\b)"
 )
 """"the right half at 20x, please, where the stroma looks infiltrated to me": why there."""
+_SLIDE_CALL_SPLIT_RE = re.compile(
+    r"(?<=\w)\s+(?=(?:and|&|\+|plus)\s+(?:also\s+)?(?:the|its|a|an|your)\s+(?:(?:slide[\s-]+level|"
+    r"whole[\s-]+slide|wsi)\s+(?:score|call|label|classification|prediction|probability|"
+    r"diagnosis)|attention\s+(?:heat\s*)?map|heat\s*-?map)\b)"
+)
+""""the class map for the whole slide and the slide level score": the slide classifier's
+output, asked beside another request."""
 WORD_RE = re.compile(r"[a-zA-Zµ]+")
 _NUM = r"-?\d+(?:\.\d+)?"
 # Argument phrases that name *where*, not *what*: masked before a clause is embedded, so that
@@ -201,6 +209,10 @@ _SHORTHAND = {
     "pleo": "pleomorphism",
     "new clyde": "nuclei",
     "new clydes": "nuclei",
+    "wat": "what",
+    "wut": "what",
+    "nuc grade": "nuclear grade",
+    "pan write": "pan right",
     "sell count": "cell count",
     "sell counts": "cell counts",
     "seg meant": "segment",
@@ -229,7 +241,11 @@ _LIST_MARK_RE = re.compile(r"(?:^|(?<=\s))\d\)\s+")
 """A numbered list in a note ("1) count 2) compare with v1"): one clause per item."""
 _QUERY_MARK_RE = re.compile(r"(?:(?<=[\s,(])|^)\?(?=[a-z])")
 """A clinician's "?metastatic colorectal" on a form: a query, not a question mark."""
-_SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, _SHORTHAND)) + r")(?![\w/])")
+_SHORTHAND_RE = re.compile(
+    r"(?<![\w/])("
+    + "|".join(map(re.escape, sorted(_SHORTHAND, key=len, reverse=True)))
+    + r")(?![\w/])"
+)  # the longest first: "nuc grade" before "nuc"
 _CONTRACTIONS = {"'s": " is", "'re": " are", "'m": " am", "'ve": " have", "'ll": " will"}
 _CONTRACTION_RE = re.compile(
     r"\b(what|where|how|who|which|it|that|there|here|we|you|i|they)('s|'re|'m|'ve|'ll)\b"
@@ -600,6 +616,7 @@ def split_clauses(low: str) -> list[str]:
     low = _FACT_AND_RE.sub(r"\1; ", low)
     low = _PURPOSE_SPLIT_RE.sub("; ", low)
     low = _WHERE_SEEN_SPLIT_RE.sub("; ", low)
+    low = _SLIDE_CALL_SPLIT_RE.sub("; ", low)
     parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
     clauses = [p for p in parts if WORD_RE.search(p or "")]
     if len(clauses) > 1 and low.startswith(f"{clauses[0]},") and topic_first(*clauses[:2]):

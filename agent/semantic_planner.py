@@ -50,6 +50,7 @@ from agent.request_cues import (
     ECHO_RE,
     IMPRESSION_RE,
     JOINED_REFS_RE,
+    LOOKING_AT_RE,
     NAV_VERB_RE,
     NEGATED_ORDER_RE,
     NO_DIAGNOSIS,
@@ -215,7 +216,7 @@ _ONLY_WHOLE_SLIDE_RE = re.compile(
 _FEW_WORDS_RE = re.compile(r"[a-z][a-z-]*(?:\s+[a-z-]+){0,2}")
 """A clause of one to three words and nothing else."""
 _ANY_THERE_RE = re.compile(
-    r"\b(?:is|are)\s+there\s+any\b(?!\s+[a-z]{4,}(?<!here)(?<!this)(?<!view)(?<!field))|"
+    r"\b(?:is|are)\s+there\s+(?:any|lots|many|much|a\s+lot|plenty)\b(?!\s+[a-z]{4,}(?<!here)(?<!this)(?<!view)(?<!field))|"
     r"\b(?:see|find|spot)\s+(?:any|it|them)\b(?!\s+[a-z]{4,}(?<!here))|\bany\s+(?:of\s+(?:it|them)\s+)?"
     r"(?:here|in\s+(?:this|the)\s+\w+)"
 )
@@ -326,8 +327,10 @@ _CANNOT_SEE_RE = re.compile(
 )
 """Why the user moves ("zoom in 2x, can't make out individual cells at this res"), not an order."""
 _STANCE_RE = re.compile(
-    r"\s*(?:but\s+|and\s+|though\s+|although\s+)?(?:i\s+(?:do\s+)?(?:expect|suspect|think|reckon|"
-    r"guess|believe|bet|assume|doubt|favou?r|lean\s+towards)\b|i'?m\s+(?:expecting|guessing|"
+    r"\s*(?:(?:but|and|though|although|ok|okay|so|well|honestly)\s*,?\s+)*(?:for\s+the\s+record\s*,?\s+)?"
+    r"(?:i\s+(?:do\s+)?(?:expect|suspect|think|reckon|"
+    r"guess|believe|bet|assume|doubt|favou?r|lean\s+towards|disagree|agree)\b|"
+    r"i\s+(?:do\s+not|don'?t|dont)\s+(?:really\s+)?(?:buy|believe|trust|agree\s+with)\b|i'?m\s+(?:expecting|guessing|"
     r"thinking|leaning|fairly\s+sure|pretty\s+sure|sure|certain|convinced)\b|my\s+(?:own\s+)?"
     r"(?:impression|diagnosis|call|guess|read|bet|feeling|gut|working\s+diagnosis|differential)\b)"
 )
@@ -402,23 +405,36 @@ _WHOLE_SLIDE_CALL_RE = re.compile(
 )
 _GLANDS_ASKED_RE = re.compile(
     r"(?:any\s+|some\s+)?(?:glandular\s+)?(?:glands?|epitheli(?:um|al))\b(?!\s+(?:cells?\s+)?with)"
+    r"(?=\s*$|\s+(?:tissue\s+|cells?\s+)?(?:in|on|at|within|anywhere|here|there|present|left|at\s+all)\b|"
+    r"\s+(?:tissue|cells?)\s*$)"
 )
 """Glands or epithelium as the thing asked about ("is there epithelium in that field?"), not
-the place of something else ("a stromal reaction around these glands")."""
+the place of something else ("a stromal reaction around these glands") nor a feature of them
+("any gland crowding?")."""
 _OWN_WORDS = frozenset({"composition", "vqa"})
 """Tools beside the built-in ones whose wording the grammar knows (cues may override them)."""
 _ABSTRACT_THERE_RE = re.compile(
     r"\s*(?:and\s+|so\s+|but\s+)?(?:is|are)\s+there\s+(?:an?\s+|any\s+|some\s+)?(?:[\w-]+\s+){0,2}?"
     r"(?:scales?|systems?|consensus|guidelines?|cut[\s-]?offs?|thresholds?|rules?|criteria|"
     r"tests?|mnemonics?|classifications?|scores?|scoring|definitions?|differences?|way)\b"
-    r"(?![^?]*\b(?:here|this|these|field|view|slide|image)\b)"
+    r"(?![^?]*\b(?:here|this|these|field|view|slide|image)\b)|"
+    r"(?:.*\bor\s+)?(?:is|are)\s+there\s+(?:more|anything\s+(?:more|else))\s+to\s+it\b"
 )
 """A question whether a rule or scheme exists: the textbook question's, not the image's."""
+_COMPARE_LEAD_RE = re.compile(
+    r"\s*(?:(?:please|pls|can\s+you|could\s+you|now|then|so)\s+)*(?:compare|contrast)\b"
+)
+_CHOICE_TAIL = (
+    r"\s*,?\s*(?:here|there|(?:in|on)\s+(?:this|the|that)\s+(?:field|view|area|region|one|bit|"
+    r"spot|patch|tile)|(?:would|do)\s+you\s+(?:say|think)|you\s+think)\s*\??\s*$"
+)
 _BARE_CHOICE_RE = re.compile(
     r"\s*(?:then\s+|and\s+|so\s+)?(?!(?:any|some|no|more|less|much|many)\b)[a-z-]+"
-    r"(?:\s+[a-z-]+)?\s+or\s+(?!(?:not|none|neither)\b)[a-z-]+(?:\s+(?!(?:here|there)\b)[a-z-]+)?\s*\??\s*"
+    r"(?:\s+[a-z-]+)?\s+or\s+(?!(?:not|none|neither)\b)[a-z-]+(?:\s+(?!(?:here|there|in|on)\b)[a-z-]+)?"
+    rf"(?:{_CHOICE_TAIL})?\s*\??\s*"
 )
-"""Two things named as a choice, nothing else ("lymphs or tumour?")."""
+"""Two things named as a choice, nothing else but where ("lymphs or tumour?", "tumour or
+lymphocytes in this field, would you say?")."""
 _NC_RATIO_RE = re.compile(r"\bnuclear[\s-]+to[\s-]+cytoplasmic\b|\bn\s*[:/]\s*c\s+ratio\b")
 _WITH_OTHERS_RE = re.compile(
     r"\b(?:compare|contrast)\w*\s+(?:[\w-]+\s+){0,4}?(?:with|against|to)\s+(?:the\s+)?"
@@ -590,6 +606,7 @@ class SemanticRouter:
                 or topic_first(*parts)  # "the mucus, is it present in this slide?"
                 or _LISTED_RE.search(clause)  # "is this fat, muscle or mucosa?"
                 or any(_ONLY_A_REF_RE.fullmatch(p) for p in parts)  # "nuclei count, view 2"
+                or _COMPARE_LEAD_RE.match(parts[0])  # "compare view 3 and this one for counts"
             ):
                 out_clauses.append(clause)
                 rows.append(table[i])
@@ -641,7 +658,8 @@ class SemanticRouter:
             composition is not None
             and "classify" in by_name
             and _BARE_CHOICE_RE.fullmatch(clause)
-            and _choice_cue(clause, class_stems(composition)) == "classify"
+            and _choice_cue(re.sub(_CHOICE_TAIL, "", clause), class_stems(composition))
+            == "classify"
         ):
             return "classify"  # "pan R, then lymphs or tumour?": which of two classes
         asked = visual_question(clause)
@@ -679,6 +697,8 @@ class SemanticRouter:
         words = composition.class_words if composition is not None else ()
         if asked.form == "look" and _beyond_classes(asked.thing, stems, words):
             return "vqa"  # "is this consistent with high grade serous carcinoma?": a diagnosis
+        if asked.form == "presence" and stems and _feature_of_class(asked.thing):
+            return "vqa"  # "any tumour budding?", "a lymphoepithelial lesion?": no class's share
         if stems and names_any(asked.thing, stems):
             return "composition" if asked.form == "presence" else "classify"
         return "vqa"
@@ -800,9 +820,21 @@ class SemanticRouter:
                 continue  # "how many nuclei in this box, and what is that per square mm?"
             if selected and _CAN_IT_TELL_RE.fullmatch(clause):
                 continue  # "is this tumour or normal mucosa, can the classifier tell"
-            if selected and selected[-1].capability != "zoom" and ECHO_RE.fullmatch(clause):
+            if (
+                selected
+                and selected[-1].capability != "zoom"
+                and len(selected) - 1 not in weak
+                and ECHO_RE.fullmatch(clause)
+            ):
                 # "run the classifier on piece 6 and give me the label"; after a move, "go to
-                # 40x on this field and tell us the count" asks for the new view's count
+                # 40x on this field and tell us the count" asks for the new view's count; after
+                # talk only near an example ("I never trust heatmaps. Still, show me the
+                # attention map"), the output named is what is asked
+                before = selected[-1]
+                if grammar_cue(before.clause) is None and grammar_cue(clause) == before.capability:
+                    # "heatmaps mislead me. Still, show me the attention map": the order, not
+                    # the remark its words are near, is the clause that asks
+                    selected[-1] = Scored(before.capability, before.score, clause)
                 continue
             if len(clauses) > 1 and _YOU_SAID_RE.match(clause) and not _asked(clause, low):
                 continue  # "you said three fragments earlier. re-run the tissue detection"
@@ -823,7 +855,11 @@ class SemanticRouter:
                 continue  # "does this look like DCIS? the ducts look stuffed with cells"
             if (selected or errand) and PURPOSE_RE.match(clause):
                 continue  # "go to the middle of this core at 40x. I'd like to hunt for mitoses"
-            if selected and _STANCE_RE.match(clause) and not _asked(clause, low):
+            if (
+                (selected or i < len(clauses) - 1)
+                and _STANCE_RE.match(clause)
+                and not _asked(clause, low)
+            ):
                 continue  # "count the nuclei here - I expect lots of lymphocytes"
             if len(clauses) > 1 and _CASE_CONTEXT_RE.fullmatch(clause) and not _asked(clause, low):
                 continue  # "This is a head and neck biopsy. Find the tissue ..."
@@ -1176,6 +1212,77 @@ def _beyond_classes(thing: str, stems: Sequence[str], class_words: Sequence[str]
     return bool(stems) and names_any(thing, stems) and any(not w.startswith(known) for w in words)
 
 
+_PLACE_AFTER_RE = re.compile(
+    r"\s+(?:in|at|inside|within|around|on|left|anywhere|apart|beyond|floating|near|along|among|"
+    r"between|from|here|there|this|that|or|,)\b|,"
+)
+_FEATURE_HEADS = frozenset(
+    {
+        "lesion",
+        "lesions",
+        "budding",
+        "buds",
+        "invasion",
+        "reaction",
+        "emboli",
+        "embolus",
+        "spread",
+        "centres",
+        "centers",
+        "formation",
+        "bodies",
+        "figures",
+        "crowding",
+        "permeation",
+        "extension",
+        "infiltration",
+        "atypia",
+        "dysplasia",
+        "metaplasia",
+        "change",
+        "changes",
+    }
+)
+"""Head nouns of a feature seen beside or in a tissue class ("tumour budding")."""
+
+
+def _feature_of_class(thing: str) -> bool:
+    """``thing`` (asked present or not) is a feature beside or of a class, not the class.
+
+    "tumour budding", "a lymphoepithelial lesion", "a desmoplastic stromal reaction", "signet
+    ring cells floating in those mucin pools": its head noun is a feature, or cells of no class
+    the tile classifier knows; "necrosis", "tumour cells", "lymphoid aggregates" are classes.
+    """
+    head = _PLACE_AFTER_RE.split(thing, maxsplit=1)[0]
+    words = WORD_RE.findall(head)
+    if not words:
+        return False
+    last = words[-1]
+    return last in _FEATURE_HEADS or (
+        last in ("cells", "cell") and len(words) > 1 and not names_any(head, _CLASS_CELL_STEMS)
+    )
+
+
+_CLASS_CELL_STEMS = (
+    "tumo",
+    "cancer",
+    "carcinom",
+    "malignan",
+    "neoplas",
+    "lymph",
+    "inflamm",
+    "immune",
+    "muscl",
+    "stroma",
+    "fibro",
+    "fat",
+    "adipo",
+    "epitheli",
+    "normal",
+)
+"""Cells named by a tile class ("tumour cells", "lymphoid cells")."""
+
+
 def _train_probe(
     x: np.ndarray, y: np.ndarray, classes: int, *, steps: int = 300, l2: float = 1e-3
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -1317,8 +1424,10 @@ def semantic_parse(
         # "which quadrant has the most nuclei?": an analysis of each part, side by side
         chosen = (chosen - {"detect", "segment", "classify", "zoom"}) | {"compare"}
     if not chosen and has_view and WHAT_IS_THIS_RE.fullmatch(low):
-        chosen = {"classify"}
-        routing = Routing([Scored("classify", router.threshold, low)], routing.nearest)
+        # "what is this?" is the view's class; "what am I looking at?" asks it described
+        seen = "vqa" if LOOKING_AT_RE.search(low) and "vqa" in router.names() else "classify"
+        chosen = {seen}
+        routing = Routing([Scored(seen, router.threshold, low)], routing.nearest)
     elif (
         not has_view
         and WHAT_IS_THIS_RE.fullmatch(low)

@@ -94,7 +94,8 @@ _LIKE_RE = re.compile(
 )
 """"What's the N:C ratio like in these atypical cells?": a feature's state in the image."""
 _SHOW_RE = re.compile(
-    _LEAD + r"(?:does|do)\s+(?:(?:the|this|these|that|those)\s+)?(?P<subject>[\w-]+(?:\s+[\w-]+)?)"
+    _LEAD + r"(?:does|do)\s+(?:(?:any|some|all|either|both|each)\s+(?:of\s+)?)?"
+    r"(?:(?:the|this|these|that|those)\s+)?(?P<subject>[\w-]+(?:\s+[\w-]+)?)"
     r"\s+(?:here\s+|there\s+)?(?:show|have|display|contain|exhibit|form|float|infiltrate|invade|"
     r"extend|reach|involve|surround|abut|line|wrap)\s+(?P<thing>[^?.;]+)"
 )

@@ -1757,3 +1757,103 @@ def test_two_tile_classes_named_as_a_choice_after_a_move_ask_for_the_class(
     assert _tools(plan) == ["zoom", "classify"]
     # a choice between things no tile class names is the image experts'
     assert _tools(_plan(router, "expansile or infiltrative?", views=3)) == ["vqa"]
+
+
+def test_what_am_i_looking_at_on_a_view_asks_for_it_described(router: SemanticRouter) -> None:
+    # on a view, the question asks what the field shows; "what is this?" stays its class
+    assert _tools(_plan(router, "what are we looking at right now?", views=2)) == ["vqa"]
+    assert _tools(_plan(router, "what is this?", views=2)) == ["classify"]
+
+
+def test_remind_me_how_a_scheme_is_scored_is_the_textbook_not_the_case(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "remind me how Gleason patterns are scored nowadays", views=2)
+    assert plan.knowledge
+    assert plan.steps == []
+    # an aside in brackets with "I" in it does not make it a question about the case
+    text = "remind me (I always forget) what the cut-offs are for micrometastases"
+    assert _plan(router, text, views=2).knowledge
+    # what a view held is still the case's memory
+    assert _plan(router, "remind me what the tumour grade was in view 2", views=3).lookup
+
+
+def test_rescans_essays_and_slide_decks_are_errands(router: SemanticRouter) -> None:
+    for said in (
+        "rescan this slide at 20x please",
+        "could you write my dissertation abstract on serrated polyps",
+        "make me some slides for the tumour board",
+    ):
+        plan = _plan(router, said, views=2)
+        assert plan.steps == [], said
+        assert plan.clarify is not None, said
+        assert "outside the co-pilot" in plan.clarify, said
+
+
+def test_the_slide_classifiers_score_and_gaze_are_asked_by_name(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "show me where the model is looking on this case", views=2)) == [
+        "wsi_classify"
+    ]
+    both = _plan(router, "class map for the whole slide and the slide-level score", views=2)
+    assert sorted(_tools(both)) == ["composition", "wsi_classify"]
+    shares = _plan(router, "the share of each tissue class on all the slide", views=2)
+    assert [(s.tool, s.args.get("target")) for s in shares.steps] == [("composition", "slide")]
+    # talk only near an example before it does not swallow the output asked for
+    text = (
+        "Heatmaps mislead me half the time. Still, show me the attention map, then go to piece 2."
+    )
+    assert sorted(_tools(_plan(router, text, views=2))) == ["wsi_classify", "zoom"]
+    # a heat map of tissue classes is the class map's
+    assert _tools(_plan(router, "show me a tumour heatmap of this field", views=2)) == [
+        "composition"
+    ]
+
+
+def test_a_side_of_the_slide_is_its_half_and_a_power_after_zoom_in_is_absolute(
+    router: SemanticRouter,
+) -> None:
+    side = _plan(router, "go to the left side of the slide", views=2).steps
+    assert [(s.tool, s.args.get("part")) for s in side] == [("zoom", "left_half")]
+    power = _plan(router, "zoom in, 20x", views=2).steps[0].args
+    assert power.get("magnification") == 20.0
+    assert power.get("factor") is None
+    assert _plan(router, "zoom in 2x", views=2).steps[0].args.get("factor") == 2.0
+    centre = _plan(router, "go to 20x on the middle", views=2).steps[0].args
+    assert (centre.get("part"), centre.get("magnification")) == ("center", 20.0)
+
+
+def test_a_feature_beside_a_tissue_class_is_the_image_experts(router: SemanticRouter) -> None:
+    for said in (
+        "any lymphoepithelial lesions in this field?",
+        "is there gland crowding here?",
+        "do any of these follicles have germinal centres?",
+    ):
+        assert _tools(_plan(router, said, views=2)) == ["vqa"], said
+    # the class itself, present or not, is the tile classifier's; glands are the epithelium's
+    assert _tools(_plan(router, "is there necrosis in this field?", views=2)) == ["composition"]
+    assert _tools(_plan(router, "any glands in this field?", views=2)) == ["segment"]
+
+
+def test_two_classes_offered_with_a_place_or_would_you_say_ask_for_the_class(
+    router: SemanticRouter,
+) -> None:
+    text = "stroma or tumour in this field, would you say? and count the nuclei"
+    assert sorted(_tools(_plan(router, text, views=2))) == ["classify", "detect"]
+
+
+def test_a_stance_before_an_order_adds_no_step(router: SemanticRouter) -> None:
+    text = "for the record I don't buy the tumour call. count the nuclei here"
+    assert _tools(_plan(router, text, views=2)) == ["detect"]
+
+
+def test_compare_this_and_that_for_a_measure_is_one_comparison(router: SemanticRouter) -> None:
+    plan = _plan(router, "compare view 1 and this one for cell counts", views=3)
+    assert [r["capability"] for r in plan.routing] == ["compare"]
+    assert sorted(s.args.get("roi_number") for s in plan.steps) == [1, 3]
+
+
+def test_texting_shorthand_reads_as_words(router: SemanticRouter) -> None:
+    assert _plan(router, "wat did the classifier say about view 2", views=3).lookup
+    assert _tools(_plan(router, "nuc grade?", views=2)) == ["vqa"]
+    overview = _plan(router, "start with the overview and the tissue fraction", views=0)
+    assert sorted(_tools(overview)) == ["tissue", "zoom"]

@@ -141,7 +141,7 @@ class VqaTool(ExpertTool):
         *("signet", "descri", "stand", "suspicio", "unusual", "pleomorph", "nucleol", "atypi"),
         *("calcif", "granulom", "haemorrh", "hemorrh", "apopto", "vascular", "emboli"),
         *("morpholog", "impression", "architect", "organism", "bacteri", "infiltrat"),
-        *("cytoplasm", "chromatin", "cribrif", "budding"),
+        *("cytoplasm", "chromatin", "cribrif", "budding", "grade"),
         # features a pathologist names in a word ("surface ulceration?", "storiform?")
         *("ulcer", "erosi", "palisad", "cleft", "pagetoid", "spongio", "acanth", "parakerat"),
         *("hyperkerat", "dyskerat", "dysplas", "polarit", "stratif", "groove", "psammom"),
