@@ -127,7 +127,8 @@ _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at|pt|point|zoom)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b"
     r"(?!\s*,\s*\d)"
-    rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at)\s+(\d{{3,7}})\s+(?:by\s+)?(\d{{3,7}})\b"
+    rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at|point|position|coordinates?)\s+"
+    rf"(\d{{3,7}})\s+(?:by\s+)?(\d{{3,7}})\b"
     r"(?!\s*(?:,\s*)?\d|\s*(?:x|×|px|pixels?|µm|um|microns?|mpp|region|field|area|window|"
     r"tile|patch|crop|square|box)\b)"
 )

@@ -85,7 +85,7 @@ PAST_RESULT_RE = re.compile(
     r"\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+\w+ed\b|"
     r"\bsummari[sz]e\s+(?:what|everything|all|our|the\s+findings)|"
     r"\bwhich\s+(?:view|region|field|area|roi|one|piece|fragment)\s+(?:had|showed|gave|was)\b|"
-    r"\b(?:we|you)\s+(?:have\s+)?already\s+(?:checked|looked\s+at|analy[sz]ed|visited|counted|"
+    r"\b(?:we|you|i)\s+(?:have\s+)?already\s+(?:checked|looked\s+at|analy[sz]ed|visited|counted|"
     r"classified|segmented|seen)\b|"
     r"\bwhat\s+(?:tissue|class|label|count|diagnosis|result)\s+(?:[\w-]+\s+){0,3}(?:was|were)\b|"
     r"\bdid\s+(?:we|you)\s+(?:\w+\s+)?(?:call|name|label|check|look|test|run|count|classify|segment|measure|"
@@ -156,7 +156,16 @@ _TEXTBOOK_RE = re.compile(
     r"\bhow\s+common\s+is\b|\bwhere\s+does\s+[\w\s-]+\s+(?:spread|metastasi[sz]e)\b|"
     # "ddx and first-line IHC for …", "histology differences", "ISUP grade 3 criterion"
     r"\bddx\b|\bfirst[\s-]line\s+(?:ihc|stains?|panel|immuno\w*)|\bihc\s+(?:panel|work[\s-]?up)\b|"
-    r"\bhistolog\w*\s+(?:differences?|criteria)\b"
+    r"\bhistolog\w*\s+(?:differences?|criteria)\b|"
+    # "which tumours have psammoma bodies?", "what actually counts as STAS?", "how do you tell
+    # it apart from carry-over?", "how is tumour-stroma ratio meant to be scored?"
+    r"\bwhich\s+(?:tumou?rs|cancers|lesions|neoplasms|entities|diseases|lymphomas|carcinomas)\s+"
+    r"(?:have|show|contain|cause|are\s+associated)\b|"
+    r"\bwhat\s+(?:actually\s+|exactly\s+|really\s+)?counts\s+as\b|"
+    r"\bhow\s+(?:do|does|would|can)\s+(?:you|one|i|we|pathologists)\s+(?:reliably\s+)?tell\s+"
+    r"(?:it|them|\w+)\s+apart\b|"
+    r"\bhow\s+(?:is|are)\s+[\w\s-]{2,40}?\s+(?:meant|supposed)\s+to\s+be\s+(?:scored|graded|staged|"
+    r"assessed|measured|reported)\b"
 )
 """A textbook question ("what is necrosis?", "where does X arise?"): knowledge, unless it
 names the slide, a place on it or something the tools measure."""
@@ -198,7 +207,8 @@ _MEANS_RE = re.compile(
 _CASE_NOUN_RE = re.compile(
     r"\b(?:mpp|microns?|µm|um/px|magnification|mag|objective|resolution|size|dimensions?|"
     r"pixels?|px|levels?|scanner|vendor|format|file|fraction|percent\w*|proportion|share|"
-    r"counts?|number|density|composition|make-?up|breakdown|class|label|(?<!differential\s)diagnosis|dx|prediction|results?|"
+    r"counts?(?!\s+as\b)|number|density|composition|make-?up|breakdown|class|label|"
+    r"(?<!differential\s)diagnosis|dx|prediction|results?|"
     r"findings?|slide|downsampl\w*|pyramid|"
     r"wsi|image|scan|specimen|case|section|view|region|field|roi|fragments?|pieces?|cores?|"
     r"tissue\s+(?:area|type)|hpf|mm²|mm2|square\s+(?:mm|millimet\w+|microns?)|"
@@ -275,6 +285,7 @@ _SLIDE_FACT_RE = re.compile(
     r"(?:tell|give|show)\s+me\s+)?(?:the\s+)?(?:scan\s+|base\s+)?"
     r"(?:mpp|µm/px|um/px|microns?\s+per\s+pixel|magnification|objective(?:\s+power)?|"
     r"resolution|scanner|vendor|file\s+format|format|dimensions|pixel\s+size)"
+    r"(?:\s+(?:at|of)\s+(?:level\s*0|(?:the\s+)?(?:base|full|native)\s+(?:level|resolution)))?"
     r"(?:\s+(?:please|again))?\s*[?.!]*\s*"
 )
 """A bare question for one of the slide's facts ("mpp?", "magnification please")."""
@@ -288,6 +299,8 @@ _SLIDE_FACT_ASKED_RE = re.compile(
 _SLIDE_MODEL_RE = re.compile(
     r"\b(?:whole[\s-]+slide|slide[\s-]+level|wsi|mil)\s+(?:model|classifier|classification|"
     r"prediction|predictor|network|call|label|score|probability)s?\b|"
+    r"\b(?:is|does)\s+(?:the\s+)?(?:whole|entire)\s+slide\s+(?:look\s+(?:like\s+)?)?(?:an?\s+)?"
+    r"(?:[\w-]+\s+){0,2}?(?:or\s+not|tumou?r|cancer|carcinoma|adenocarcinoma|normal|benign|malignant)\b|"
     r"\bwhere\s+(?:the|your|its|this)\s+(?:ai|model|classifier|algorithm|network|machine)\s+"
     r"(?:is\s+|was\s+)?(?:looking|looks|looked|focus\w*|attend\w*)\b|"
     r"\b(?:show|give|display|overlay|draw|produce|generate|get|see|plot|pull\s+up|bring\s+up)\b"
@@ -555,6 +568,9 @@ _WHERE_TISSUE_RE = re.compile(
     r"^\s*which\s+(?:one\s+)?is\s+the\s+(?:largest|biggest|smallest)\s+(?:bit|piece|fragment|core|"
     r"region|area)(?:\s+of\s+tissue)?\s*$|"
     r"\bwhere\s+(?:is|are)\s+(?:the\s+|all\s+the\s+)?tissues?\b(?!\s+(?:type|class))|"
+    r"^\s*(?:(?:ok|okay|so|and|first)\s*,?\s+)?where\s+(?:is|are)\s+(?:the\s+|all\s+the\s+|my\s+)?"
+    r"(?:core|cores|biops(?:y|ies)|fragments?|pieces?|sections?|specimen|curettings)"
+    r"(?:\s+(?:on\s+(?:the|this)\s+(?:slide|glass)|please))?\s*[?.!]*\s*$|"
     r"^\s*(?:(?:please|now|first)\s+)?(?:find|detect|locate|map|identify)\s+(?:me\s+)?(?:all\s+)?"
     r"(?:the\s+)?tissue(?:\s+(?:pieces|regions|fragments|areas|bits|cores))?\s*(?:first|please)?\s*$|"
     r"\btissue\s+(?:mask|detection|segmentation\s+mask|outline)s?\b(?!\s+(?:type|class))"
@@ -600,14 +616,14 @@ NAV_VERB_RE = re.compile(
     r"look\s+(?:at|around|over)|"
     r"(?:^|please\s+|you\s+)show\b|\bshow\s+(?:me|us)\b|"
     r"(?:have|take)\s+a\s+look|return|take|"
-    r"open|jump|head|bring\s+up|display|visit|switch|overview)\b|"
+    r"open|jump|head|bring\s+up|display|visit|switch|overview|^\s*back\s+to)\b|"
     r"^\s*(?:\d+(?:\.\d+)?\s*x|at\s+\d|level\s+\d)"
 )
 
 
 _ORDER_RE = re.compile(
     r"\s*(?:ok(?:ay)?\s*,?\s+|now\s+|so\s+)?(?:(?:could|can|would)\s+you\s+(?:please\s+)?|please\s+)?"
-    r"(?:count|classify|segment|outline|detect|run|zoom|go\s+back|take\s+me|show\s+me|pan|"
+    r"(?:count|classify|segment|outline|detect|run|zoom|go\s+back|back\s+to|take\s+me|show\s+me|pan|"
     r"navigate|measure|quantify|enumerate)\b"
 )
 """"Could you count cells in the first region we looked at?": an order, whatever memory words

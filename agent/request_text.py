@@ -208,6 +208,7 @@ _SHORTHAND = {
     "hpfs": "high power fields",
     "pleo": "pleomorphism",
     "new clyde": "nuclei",
+    "new clay": "nuclei",
     "new clydes": "nuclei",
     "wat": "what",
     "wut": "what",

@@ -297,7 +297,8 @@ _LEAD_FILLER_RE = re.compile(
 """Words a question starts with that ask nothing ("ok so is this …")."""
 _TILE_CLASSIFIER_ASKED_RE = re.compile(
     r"^(?=.*\b(?:is|are|does|do|what|which|would|will)\b)(?!.*\b(?:slide|wsi|whole|overall|"
-    r"heat\s*map|attention)\b).*\b(?:(?:your|the|tile|patch|this)\s+)?classifier'?s?\b"
+    r"heat\s*map|attention)\b).*(?:\b(?:(?:your|the|tile|patch|this)\s+)?classifier'?s?\b|"
+    r"\b(?:tile|patch)\s+(?:model|classifier|network)'?s?\b)"
     r"(?:\s+(?:is\s+)?concerned|\s+(?:eyes|view|opinion|read|call|say|think|make))"
 )
 """A question about the region put to the tile classifier by name ("as far as your classifier is
@@ -330,6 +331,7 @@ _STANCE_RE = re.compile(
     r"\s*(?:(?:but|and|though|although|ok|okay|so|well|honestly)\s*,?\s+)*(?:for\s+the\s+record\s*,?\s+)?"
     r"(?:i\s+(?:do\s+)?(?:expect|suspect|think|reckon|"
     r"guess|believe|bet|assume|doubt|favou?r|lean\s+towards|disagree|agree)\b|"
+    r"i'?d\s+(?:bet|guess|say|wager|put\s+money\s+on)\b|"
     r"i\s+(?:do\s+not|don'?t|dont)\s+(?:really\s+)?(?:buy|believe|trust|agree\s+with)\b|i'?m\s+(?:expecting|guessing|"
     r"thinking|leaning|fairly\s+sure|pretty\s+sure|sure|certain|convinced)\b|my\s+(?:own\s+)?"
     r"(?:impression|diagnosis|call|guess|read|bet|feeling|gut|working\s+diagnosis|differential)\b)"
@@ -421,6 +423,17 @@ _ABSTRACT_THERE_RE = re.compile(
     r"(?:.*\bor\s+)?(?:is|are)\s+there\s+(?:more|anything\s+(?:more|else))\s+to\s+it\b"
 )
 """A question whether a rule or scheme exists: the textbook question's, not the image's."""
+_TISSUE_OUTPUT = (
+    r"(?:its\s+|their\s+|the\s+)?(?:areas?|outlines?|masks?|sizes?|contours?|bounding\s+box(?:es)?)"
+)
+_TISSUE_OUTPUT_RE = re.compile(
+    rf"\s*(?:and\s+|also\s+|with\s+)?{_TISSUE_OUTPUT}(?:\s*(?:,|and|&)\s*{_TISSUE_OUTPUT})*"
+    r"(?:\s+(?:too|please|pls))?\s*[?.!]*\s*"
+)
+_BACK_TO_RE = re.compile(
+    r"\s*(?:(?:ok|okay|now|so|then|and|right)\s*,?\s+)*(?:(?:please|pls)\s+)?(?:go\s+|take\s+me\s+|"
+    r"get\s+me\s+|head\s+|jump\s+)?back\s+to\b"
+)
 _COMPARE_LEAD_RE = re.compile(
     r"\s*(?:(?:please|pls|can\s+you|could\s+you|now|then|so)\s+)*(?:compare|contrast)\b"
 )
@@ -816,6 +829,12 @@ class SemanticRouter:
                 continue  # "..., my attending asked and I have no idea where to look"
             if selected and selected[-1].capability in _AREA_TOOLS and _only_units(clause):
                 continue  # "segment the stroma here. area in mm² please": its unit, not tissue
+            if (
+                selected
+                and selected[-1].capability == "tissue"
+                and _TISSUE_OUTPUT_RE.fullmatch(clause)
+            ):
+                continue  # "where's the core? area + outline": the tissue's own outputs
             if selected and selected[-1].capability == "detect" and _only_per_area(clause):
                 continue  # "how many nuclei in this box, and what is that per square mm?"
             if selected and _CAN_IT_TELL_RE.fullmatch(clause):
@@ -896,6 +915,8 @@ class SemanticRouter:
                 or (cue == "zoom" and name == "segment" and HOTSPOT_RE.search(clause))
                 # "give me an overview of the slide": a low-power view, not the case's summary
                 or (cue == "zoom" and name == "recall" and _SLIDE_OVERVIEW_RE.search(clause))
+                # "back to where we were before": a place to return to, however it is recalled
+                or (cue == "zoom" and name == "recall" and _BACK_TO_RE.match(clause))
                 # "count cells in this view, then compare it with view 1": the count first
                 or (
                     cue in ("detect", "segment", "classify")

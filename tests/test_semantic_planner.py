@@ -1857,3 +1857,28 @@ def test_texting_shorthand_reads_as_words(router: SemanticRouter) -> None:
     assert _tools(_plan(router, "nuc grade?", views=2)) == ["vqa"]
     overview = _plan(router, "start with the overview and the tissue fraction", views=0)
     assert sorted(_tools(overview)) == ["tissue", "zoom"]
+
+
+def test_requests_that_failed_without_their_own_examples(router: SemanticRouter) -> None:
+    """Phrasings that routed right only while their own batch's examples were present."""
+    assert _tools(_plan(router, "I'd bet that's budding. Any tumour buds at this front?", 2)) == [
+        "vqa"
+    ]
+    for said in ("which tumours have psammoma bodies?", "what exactly counts as STAS?"):
+        plan = _plan(router, said, views=2)
+        assert plan.knowledge, said
+        assert plan.steps == [], said
+    assert _tools(_plan(router, "is the entire slide carcinoma or not?", views=2)) == [
+        "wsi_classify"
+    ]
+    assert _plan(router, "which views have I already looked at?", views=3).lookup
+    assert _tools(_plan(router, "how many new clay are there in this one", views=2)) == ["detect"]
+    assert _tools(_plan(router, "what's the mpp at level 0?", views=2)) == ["slide_info"]
+    back = _plan(router, "back to where we were before", views=3).steps
+    assert [(s.tool, s.args.get("roi_number")) for s in back] == [("zoom", 2)]
+    assert _tools(_plan(router, "what does the patch model call this, mucus or debris?", 2)) == [
+        "classify"
+    ]
+    assert _tools(_plan(router, "where are the cores? outline and area", views=0)) == ["tissue"]
+    point = _plan(router, "take me to the point 40000 30000", views=2).steps[0].args
+    assert (point.get("target"), point.get("center")) == ("point", [40000.0, 30000.0])
