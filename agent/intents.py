@@ -251,7 +251,7 @@ _MAGNIFY_BY_RE = re.compile(
     r"(?:by\s+)?(?:a\s+factor\s+of\s+)?(\d+(?:\.\d+)?)\s*(?:times|fold|-fold|x(?=\W|$))"
 )
 _ZOOM_N_INTO_RE = re.compile(
-    r"\bzoom\s+(\d+(?:\.\d+)?)\s*(?:x|×|times|fold|-fold)\s+(?:in(?:to)?|closer)\b"
+    r"\bzoom\s+(\d+(?:\.\d+)?)\s*(?:x|×|times|fold|-fold)\s+(?:in|closer|(into))\b"
 )
 _BARE_IN_OUT_RE = re.compile(r"^\s*(in|out)\s*(?:x\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*x)\b")
 _CLOSER_TWICE_RE = re.compile(r"\b(closer|further|farther)\b[\s.,;:-]{0,4}twice\b")
@@ -274,7 +274,9 @@ def factor_phrased(low: str) -> str:
         return m.group() if said_x and value >= 5 else f"zoom in {m.group(1)}x"
 
     low = _MAGNIFY_BY_RE.sub(magnify, low)
-    low = _ZOOM_N_INTO_RE.sub(lambda m: f"zoom in {m.group(1)}x", low)
+    low = _ZOOM_N_INTO_RE.sub(
+        lambda m: f"zoom in {m.group(1)}x{' into' if m.group(2) else ''}", low
+    )
     low = _BARE_IN_OUT_RE.sub(lambda m: f"zoom {m.group(1)} {m.group(2) or m.group(3)}x", low)
     return _CLOSER_TWICE_RE.sub(lambda m: f"{m.group(1)} 2x", low)
 
@@ -877,7 +879,8 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
             low,
         )
         or re.search(
-            r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section|bit|chunk)\b",
+            r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section|bit|chunk|core|"
+            r"chip|island|biopsy)\b",
             low,
         )
         or (

@@ -746,7 +746,7 @@ def _relative_step(
         cur = found
     if rel.part is not None:
         closer = rel.factor is not None and rel.factor > 1
-        if closer and (rel.part == "center" or rel.part in CORNERS):
+        if closer and (rel.part == "center" or rel.part in CORNERS or rel.part.endswith("_half")):
             args["factor"] = rel.factor  # "zoom in 4x on the centre": the central quarter
         if (rel.part_of == "view" or (closer and rel.part_of is None)) and cur is not None:
             # "zoom in 4x on the bottom right": closer than the view, so the view's corner

@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 COMPARE_CUE_RE = re.compile(
-    r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bdiffer|\bcontrast|"
+    r"\bcompar(?:e|es|ed|ing|isons?|ative|atively)\b|\bversus\b|\bvs\b|\bdiffer(?!entiat)|\bcontrast|"
     r"\bboth\b|\bbetween\b|"
     r"\bsame\s+(?:as|type|tissue|class)|\bmore\s+\w+\s+than\b|\bagainst\b|\bside\s+by\s+side\b"
 )
@@ -117,12 +117,13 @@ PAST_RESULT_RE = re.compile(
 _KNOWLEDGE_ASK_RE = re.compile(
     r"\bremind\s+me\s+(?:of\s+|about\s+)?the\s+(?:[\w-]+\s+){0,3}?(?:features?|definition|criteria|"
     r"grading|markers?|differentials?|sites?|cut[\s-]?offs?|thresholds?|categor(?:y|ies)|"
-    r"staging|system|classification|rules?)\s+(?:of|for|in|between)\b|"
+    r"staging|system|classification|rules?|recommendations?|guidelines?|consensus)\s+"
+    r"(?:of|for|in|between|on)\b|"
     r"\bremind\s+me\s+(?:of\s+)?(?:\([^)]*\)\s*)?(?:what|how|which)\b(?![^?]*\b(?:we|you|our|views?|regions?|fields?|earlier|before|this|here|there|"
     r"was|i\s+(?:\w+\s+)?"
     r"(?:found|saw|said|asked|got|had|counted|measured))\b)[^?]*\b(?:defines?|definition|features?|"
     r"criteria|grad(?:e|ed|ing)|scor(?:e|ed|ing)|staged?|cut[\s-]?offs?|thresholds?|markers?|"
-    r"differentials?)\b"
+    r"differentials?|stains?|immunostains?|ihc|antibod\w+|panels?|works?)\b"
 )
 """A request to be reminded of textbook knowledge, not of the case's findings."""
 _WHAT_WAS_RE = re.compile(
@@ -497,8 +498,8 @@ JOINED_REFS_RE = re.compile(
 )
 """Two numbered regions joined by "and" or "or": one reference, not two clauses."""
 IMPRESSION_RE = re.compile(
-    r"\s*(?:(?:it|this|that|the)(?:\s+[\w-]+){0,2}\s+)?(?:looks|seems|appears)\s+(?!like\s+"
-    r"(?:what|which))"
+    r"\s*(?:(?:it|this|that|the)(?:\s+[\w-]+){0,2}\s+|[\w-]+(?:\s+[\w-]+)?\s+(?=\S+(?:\s+\S+)?\s+to\s+me\b))?"
+    r"(?:looks|seems|appears)\s+(?!like\s+(?:what|which))"
 )
 """The user's own impression ("this node looks packed with lymphocytes"), said beside a
 question: the question is what to answer."""
@@ -621,7 +622,7 @@ NAV_VERB_RE = re.compile(
 )
 
 
-_ORDER_RE = re.compile(
+ORDER_RE = re.compile(
     r"\s*(?:ok(?:ay)?\s*,?\s+|now\s+|so\s+)?(?:(?:could|can|would)\s+you\s+(?:please\s+)?|please\s+)?"
     r"(?:count|classify|segment|outline|detect|run|zoom|go\s+back|back\s+to|take\s+me|show\s+me|pan|"
     r"navigate|measure|quantify|enumerate)\b"
@@ -721,7 +722,7 @@ def grammar_cue(clause: str) -> str | None:
         or (_FORMAT_RE.search(clause) and not analysis_verb(clause))
     ):
         return "slide_info"
-    if (parse_recall(clause) is not None or PAST_RESULT_RE.search(clause)) and not _ORDER_RE.match(
+    if (parse_recall(clause) is not None or PAST_RESULT_RE.search(clause)) and not ORDER_RE.match(
         clause
     ):
         return "recall"

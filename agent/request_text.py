@@ -344,24 +344,57 @@ def _bare_pair(m: re.Match[str]) -> str:
 _COMPARING_RE = re.compile(r"\b(?:compar\w*|versus|vs|differ\w*|between|side\s+by\s+side)\b")
 """In a comparison, "2 and 4" are two views ("how do the labels for 2 and 4 differ")."""
 _CORRECTION = (
-    r"\s*[,;:–-]?\s*(?:(?:no\s+wait|no\s+sorry|sorry|i\s+mean|i\s+meant|no|wait|oops|scratch\s+that|"
-    r"correction|make\s+that)\s*[,;:–-]?\s*)+(?<=\s)"
+    r"\s*[,;:–—-]?\s*(?:(?:no\s+wait|no\s+sorry|sorry|i\s+mean|i\s+meant|no|wait|oops|scratch\s+that|"
+    r"correction|make\s+that|actually|er+|or\s+rather|rather)\s*[,;:–—-]?\s*)+(?<=\s)"
 )
 _CORRECTED_REF_RE = re.compile(
     rf"\b(view|region|roi|piece|fragment|field)(s?)\s+#?\d+{_CORRECTION}"
-    rf"(?:(?:\1\2?\s+#?(\d+))|(?:the\s+)?({ORDINAL_PATTERN})(?:\s+one)?)\b"
+    rf"(?:(?:\1\2?\s+#?(\d+))|(?:the\s+)?({ORDINAL_PATTERN})(?:\s+one)?|(\d+)(?!\s*(?:x|mpp|µm|um|%|px)\b))\b"
 )
 _CORRECTED_PAIR_RE = re.compile(
     rf"\bviews?\s+\d+\s+(?:and|vs|versus|with)\s+(?:view\s+)?\d+{_CORRECTION}"
     r"(views?\s+\d+\s+(?:and|vs|versus|with)\s+(?:view\s+)?\d+)"
 )
-_CORRECTED_MAG_RE = re.compile(rf"\b\d+(?:\.\d+)?x{_CORRECTION}(\d+(?:\.\d+)?x)")
+_SCALE_UNIT = r"(?:x|mpp|µm/px|um/px)"
+_CORRECTED_MAG_RE = re.compile(
+    rf"\b\d+(?:\.\d+)?\s*({_SCALE_UNIT}){_CORRECTION}(\d+(?:\.\d+)?)(\s*{_SCALE_UNIT})?\b"
+    rf"|\b\d+(?:\.\d+)?{_CORRECTION}(\d+(?:\.\d+)?\s*{_SCALE_UNIT})"
+)
+_PART = (
+    r"(?:top|bottom|upper|lower)[\s-]*(?:left|right)|(?:left|right|top|bottom|upper|lower)\s+half|"
+    r"cent(?:er|re)"
+)
+_CORRECTED_PART_RE = re.compile(
+    rf"\b(?:{_PART})(\s+of\s+the\s+\w+)?{_CORRECTION}((?:the\s+)?(?:{_PART}))\b"
+)
+_CORRECTED_POINT_RE = re.compile(
+    rf"\b\d{{3,7}}\s*,\s*\d{{3,7}}{_CORRECTION}(\d{{3,7}}\s*,\s*\d{{3,7}})(?:\s*[,;:–—-]\s*)?"
+)
 """"piece 3 no wait the second one", "20x sorry 40x": a dictated correction; the last word wins."""
 
 
 def _corrected_ref(m: re.Match[str]) -> str:
-    number = m.group(3) or str(ordinal_number(m.group(4)))
+    number = m.group(3) or m.group(5) or str(ordinal_number(m.group(4)))
     return f"{m.group(1)} {number}"
+
+
+def _corrected_scale(m: re.Match[str]) -> str:
+    """A scale corrected: "20x sorry 40x" is 40x; "0.25 mpp, sorry, 0.5" is 0.5 mpp."""
+    if m.group(4):
+        return m.group(4)
+    unit = m.group(3) or m.group(1)
+    return f"{m.group(2)}{unit}" if unit == "x" else f"{m.group(2)} {unit.strip()}"
+
+
+_CORRECTING_LEAD_RE = re.compile(
+    r"(^|[.;!?]\s+)(actually|no\s+wait|wait|instead|make\s+that)\s*,\s*"
+)
+""""Pan up. Actually, pan left": the correcting word stays with the order it corrects."""
+_RETRACTED_RE = re.compile(
+    r"(?:^|(?<=[.;?!]\s))[^.;?!]*?\s*[,;:–—-]*\s*\b(?:actually\s*,?\s*(?:no|scratch\s+that|forget\s+"
+    r"(?:that|it)|cancel\s+that)|scratch\s+that|forget\s+that|on\s+second\s+thoughts?)\b\s*[,;:–—-]*\s*"
+)
+""""count nuclei — actually scratch that, segment the epithelium": what was taken back is gone."""
 
 
 _FILLER_RE = re.compile(r"\b(?:um+|uh+m?|erm+|hmm+)\b,?\s*")
@@ -507,10 +540,16 @@ def without_words_to_others(low: str) -> str:
     multi-header scope only what is asked of the co-pilot is its to do. Only where the request
     names the co-pilot as the one it asks; a lone "Stroma, how much?" keeps its words.
     """
-    if not _ADDRESSES_CO_PILOT_RE.search(low):
-        return low
-    kept = _TO_SOMEONE_ELSE_RE.sub(" ", low)
+    kept = _TO_SOMEONE_ELSE_RE.sub(" ", low) if _ADDRESSES_CO_PILOT_RE.search(low) else low
+    kept = _CO_PILOT_NAMED_RE.sub("", kept)  # "co-pilot, count the nuclei": the order
     return " ".join(kept.split()) or low
+
+
+_CO_PILOT_NAMED_RE = re.compile(
+    r"(?:^|(?<=[.?!;]\s))(?:(?:hey|ok|okay|right|so|and|now)\s*,?\s+)?co-?pilot\s*,\s*|"
+    r",\s*co-?pilot\s*(?=[.?!;]|$)"
+)
+"""The co-pilot named as the one asked: the words of the request are what follows."""
 
 
 def normalise(text: str) -> str:
@@ -551,7 +590,11 @@ def normalise(text: str) -> str:
     low = _X_MAG_RE.sub(r"\1x", low)
     low = _CORRECTED_PAIR_RE.sub(r"\1", low)
     low = _CORRECTED_REF_RE.sub(_corrected_ref, low)
-    low = _CORRECTED_MAG_RE.sub(r"\1", low)
+    low = _CORRECTED_MAG_RE.sub(_corrected_scale, low)
+    low = _CORRECTED_PART_RE.sub(lambda m: m.group(2) + (m.group(1) or ""), low)
+    low = _CORRECTED_POINT_RE.sub(r"\1 ", low)
+    low = _RETRACTED_RE.sub("", low)
+    low = _CORRECTING_LEAD_RE.sub(r"\1\2 ", low)
     return _R_NUMBER_RE.sub(r"region \1", low)
 
 

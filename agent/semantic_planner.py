@@ -56,6 +56,7 @@ from agent.request_cues import (
     NO_DIAGNOSIS,
     NOT_A_FEATURE_RE,
     NOTHING_ASKED_RE,
+    ORDER_RE,
     PAST_RESULT_RE,
     PROPORTION_RE,
     PURPOSE_RE,
@@ -250,7 +251,8 @@ _BARE_VIEW_RE = re.compile(
 """A view named alone ("the previous view please"): show it."""
 _OPINION_RE = re.compile(
     r"\byour\s+(?:read|take|impression|opinion|thoughts|view)\s+(?:on|of|about)\b|"
-    r"\b(?:would|do|don'?t)\s+you\s+agree\b"
+    r"\b(?:would|do|don'?t)\s+you\s+agree\b|"
+    r"\bhow\s+would\s+you\s+(?:grade|describe|assess|characteri[sz]e|rate|score)\b"
 )
 """The expert's opinion asked for ("your read on the tumour cells here"): a visual question."""
 _YOU_SAID_RE = re.compile(
@@ -288,7 +290,7 @@ _HAS_VERB_RE = re.compile(
     r"\b(?:is|are|was|were|be|do|does|did|has|have|had|can|could|would|will|should|count|show|"
     r"go|take|zoom|segment|classify|run|tell|give|find|pan|move|open|measure|mask|outline|detect|"
     r"compare|look|see|check|estimate|describe|bring|put|make|get|redo|repeat|calculate|"
-    r"quantify|jump|head|return|step|navigate|centre|center|any)\b"
+    r"quantify|jump|head|return|step|navigate|centre|center|any|remind|explain|define|list)\b"
 )
 """A clause with a verb of its own (or "any …?"), not a fragment."""
 _LEAD_FILLER_RE = re.compile(
@@ -306,7 +308,9 @@ concerned", "in the classifier's eyes"): its class, whatever the classes asked a
 _REMARK_RE = re.compile(
     r"\s*(?:(?:well|ok|okay|hmm+|so|oh|ah|ugh|right)\s*,?\s*)*(?:that|this|it)\s+(?:is|was)\s+"
     r"(?:mostly|all|just|only|pure(?:ly)?|largely|entirely|basically|pretty\s+much|nothing\s+but|"
-    r"full\s+of)\s+[\w\s-]+"
+    r"full\s+of)\s+[\w\s-]+|"
+    r"\s*(?:which|that|this|it|(?!(?:which|what|how|where|who|why)\b)[\w-]+(?:\s+[\w-]+){0,2})\s+would\s+"
+    r"(?:fit|go\s+with|support|favou?r|suggest|point\s+to|be\s+in\s+keeping\s+with)\b[\w\s-]*"
 )
 """A remark on what is on screen ("well, that's mostly glass"), said before the order."""
 _OBSERVATION_RE = re.compile(
@@ -342,6 +346,11 @@ _CLASS_ASKED_RE = re.compile(
     r"(?:the\s+)?(?:tissue|tile)\s+(?:type|class|label|category)|(?:the\s+)?(?:class|label)\s+(?:of|for)\b"
 )
 """A bare noun phrase asking for the tile class ("tissue type of the second fragment")."""
+_ACCORDING_TO_RE = re.compile(
+    r"\s*(?:according\s+to|as\s+per|per|in\s+the\s+eyes\s+of)\s+(?:the|your|its)\s+(?:own\s+)?"
+    r"(?:tile\s+|patch\s+|slide[\s-]+level\s+|whole[\s-]+slide\s+)?(?:classifier|model|tool|ai|algorithm|"
+    r"network|expert)s?\s*[?.!]*\s*"
+)
 _CAN_IT_TELL_RE = re.compile(
     r"\s*(?:and\s+|but\s+|so\s+)?(?:can|could|does|would|will|is)\s+(?:the\s+)?(?:tile\s+|slide\s+)?"
     r"(?:classifier|model|tool|detector|ai|it|you|software)\s+(?:be\s+able\s+to\s+)?(?:tell|say|see|"
@@ -428,8 +437,14 @@ _TISSUE_OUTPUT = (
 )
 _TISSUE_OUTPUT_RE = re.compile(
     rf"\s*(?:and\s+|also\s+|with\s+)?{_TISSUE_OUTPUT}(?:\s*(?:,|and|&)\s*{_TISSUE_OUTPUT})*"
-    r"(?:\s+(?:too|please|pls))?\s*[?.!]*\s*"
+    r"(?:\s+(?:too|please|pls))?\s*[?.!]*\s*|"
+    r"\s*(?:and\s+|then\s+|please\s+)*(?:outline|mask|draw|trace|show)\s+(?:it|them)(?:\s+(?:for\s+"
+    r"(?:us|me)|too|please|pls))*\s*[?.!]*\s*"
 )
+_CORRECTS_RE = re.compile(
+    r"\s*(?:actually|no\s+wait|wait|sorry|no|instead|rather|make\s+that|i\s+mean)\b\s*[,;:–—-]?\s*"
+)
+"""A clause that takes back the one before it on the same order ("pan up. actually, pan left")."""
 _BACK_TO_RE = re.compile(
     r"\s*(?:(?:ok|okay|now|so|then|and|right)\s*,?\s+)*(?:(?:please|pls)\s+)?(?:go\s+|take\s+me\s+|"
     r"get\s+me\s+|head\s+|jump\s+)?back\s+to\b"
@@ -620,6 +635,10 @@ class SemanticRouter:
                 or _LISTED_RE.search(clause)  # "is this fat, muscle or mucosa?"
                 or any(_ONLY_A_REF_RE.fullmatch(p) for p in parts)  # "nuclei count, view 2"
                 or _COMPARE_LEAD_RE.match(parts[0])  # "compare view 3 and this one for counts"
+                # "what tissue types are in view 2 and in what proportions?": how it is asked
+                or re.fullmatch(
+                    r"in\s+what\s+(?:proportions?|percentages?|amounts?|shares?)", parts[1]
+                )
             ):
                 out_clauses.append(clause)
                 rows.append(table[i])
@@ -837,6 +856,8 @@ class SemanticRouter:
                 continue  # "where's the core? area + outline": the tissue's own outputs
             if selected and selected[-1].capability == "detect" and _only_per_area(clause):
                 continue  # "how many nuclei in this box, and what is that per square mm?"
+            if selected and _ACCORDING_TO_RE.fullmatch(clause):
+                continue  # "tumour or stroma, according to the tile classifier?": whose answer
             if selected and _CAN_IT_TELL_RE.fullmatch(clause):
                 continue  # "is this tumour or normal mucosa, can the classifier tell"
             if (
@@ -925,6 +946,20 @@ class SemanticRouter:
                     and not can_compare(clause)
                 )
                 or (cue == "classify" and name in YIELDS_TO_CLASSIFY)
+                # "what does the tile model call this spot, …?": the classifier, named
+                or (
+                    cue == "classify"
+                    and name == "knowledge"
+                    and _TILE_CLASSIFIER_ASKED_RE.search(clause)
+                )
+                # "count nuclei in the first view we looked at": an order, whatever memory
+                # words its place is named with
+                or (
+                    cue in ("detect", "segment", "classify")
+                    and name == "recall"
+                    and ORDER_RE.match(clause)
+                    and analysis_verb(clause) == cue
+                )
                 or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
                 # "roughly how many tumour cells are in this view": a count, not a share
                 or (cue == "detect" and name == "composition" and not PROPORTION_RE.search(clause))
@@ -960,7 +995,10 @@ class SemanticRouter:
             ):  # "how much necrosis does the tile classifier find?": the classes' shares
                 name, best = "composition", max(best, self.threshold)
             elif (
-                name in (None, "segment", "classify", "tissue")
+                (
+                    name in (None, "segment", "classify", "tissue")
+                    or (name == "zoom" and not NAV_VERB_RE.search(clause))
+                )
                 and "composition" in names
                 and "composition" not in exclude
                 and PROPORTION_RE.search(clause)
@@ -1131,6 +1169,9 @@ class SemanticRouter:
         nearest = [Scored(names[k], float(table.max(axis=0)[k]), low) for k in nearest_order[:3]]
         unique: dict[str, Scored] = {}
         for s in selected:
+            if s.capability in unique and _CORRECTS_RE.match(s.clause):
+                # "pan up. actually, pan left": the second word on the same order wins
+                del unique[s.capability]
             unique.setdefault(s.capability, s)
         return Routing(selected=list(unique.values()), nearest=nearest)
 

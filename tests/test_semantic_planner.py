@@ -1882,3 +1882,48 @@ def test_requests_that_failed_without_their_own_examples(router: SemanticRouter)
     assert _tools(_plan(router, "where are the cores? outline and area", views=0)) == ["tissue"]
     point = _plan(router, "take me to the point 40000 30000", views=2).steps[0].args
     assert (point.get("target"), point.get("center")) == ("point", [40000.0, 30000.0])
+
+
+def test_a_correction_said_mid_request_keeps_the_last_word(router: SemanticRouter) -> None:
+    assert _tools(
+        _plan(router, "count the nuclei - actually scratch that, outline the stroma", 2)
+    ) == ["segment"]
+    piece = _plan(router, "go to piece 2 — er, 3", views=2).steps[0].args
+    assert (piece.get("target"), piece.get("region_index")) == ("tissue_region", 3)
+    scale = _plan(router, "zoom to 0.5 mpp, sorry, 0.25", views=2).steps[0].args
+    assert scale.get("mpp") == 0.25
+    part = _plan(router, "go to the top left of the view — wait, bottom left", views=2).steps[0]
+    assert part.args.get("part") == "bottom_left"
+    pan = _plan(router, "Pan right. Actually, pan down, and count the nuclei there", views=2)
+    assert [(s.tool, s.args.get("pan")) for s in pan.steps][0] == ("zoom", "down")
+
+
+def test_the_co_pilot_named_as_the_one_asked_is_no_request(router: SemanticRouter) -> None:
+    plan = _plan(router, "Great work today, team. Thanks, co-pilot.", views=2)
+    assert plan.steps == []
+    typed = _plan(router, "Co-pilot, count just the neutrophils here for Priya.", views=2)
+    assert typed.steps == []
+    assert typed.clarify is not None
+    assert "neutrophils" in typed.clarify
+
+
+def test_more_phrasings_from_the_newest_blind_batches(router: SemanticRouter) -> None:
+    core = _plan(router, "now the biggest core at 10x", views=2).steps[0].args
+    assert (core.get("target"), core.get("region_index")) == ("tissue_region", 1)
+    half = _plan(router, "zoom in 2x on the top half", views=2).steps[0].args
+    assert (half.get("part"), half.get("factor")) == ("top_half", 2.0)
+    centre = _plan(router, "zoom 4x into the middle", views=2).steps[0].args
+    assert (centre.get("part"), centre.get("factor")) == ("center", 4.0)
+    text = "Any mitoses here? And remind me which stains highlight mast cells."
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["vqa"]
+    assert plan.knowledge
+    graded = "How would you grade the differentiation in this field?"
+    assert _tools(_plan(router, graded, views=2)) == ["vqa"]
+    assert _tools(_plan(router, "Stroma or muscle, as per the tile classifier?", views=2)) == [
+        "classify"
+    ]
+    remark = "Any necrosis here? That would fit a colorectal primary."
+    assert _tools(_plan(router, remark, views=2)) == ["composition"]
+    low_to_me = "Cellularity looks high to me. Are these plasma cells?"
+    assert _tools(_plan(router, low_to_me, views=2)) == ["vqa"]

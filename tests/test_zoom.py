@@ -169,6 +169,18 @@ def test_zooming_in_on_a_corner_of_a_view_by_a_factor_keeps_that_corner(ctx: Too
     assert plain.box == [800, 800, 1200, 1200]  # the quadrant
 
 
+def test_zooming_in_on_a_half_of_a_view_by_a_factor_centres_on_that_half(
+    ctx: ToolContext,
+) -> None:
+    view = [400, 400, 1200, 1200]
+    out = zoom(ctx, target="roi", box=view, view_px=[256, 256], part="bottom_half", factor=2)
+    assert out.box == [600, 800, 1000, 1200]  # half of each side, centred on the bottom half
+    out = zoom(ctx, target="roi", box=view, view_px=[256, 256], part="left_half", factor=4)
+    assert out.box == [500, 700, 700, 900]  # a quarter of each side, centred on the left half
+    plain = zoom(ctx, target="roi", box=view, view_px=[256, 256], part="bottom_half")
+    assert plain.box == [400, 800, 1200, 1200]  # the half
+
+
 def test_panning_off_the_slide_is_a_region_error(ctx: ToolContext) -> None:
     with pytest.raises(RegionError, match="would leave the slide"):
         zoom(

@@ -86,8 +86,8 @@ class ZoomInput(BaseModel):
         gt=0,
         le=64,
         description="relative zoom of an earlier region's view: 2 = twice as close, 0.5 = out; "
-        "with part center or a corner, 1/factor of each side of the view, centred or in "
-        "that corner",
+        "with part center, a corner or a half, 1/factor of each side of the view, centred, "
+        "in that corner or centred on that half",
     )
     part: Part | None = Field(
         default=None,
@@ -279,6 +279,12 @@ def _part_box(inp: ZoomInput, meta: SlideMetadata, notes: list[str]) -> Box:
         side = 1.0 / inp.factor  # "zoom in 4x on the bottom right": 1/4 of each side, in its corner
         fx0 = 0.0 if fx0 == 0.0 else 1.0 - side
         fy0 = 0.0 if fy0 == 0.0 else 1.0 - side
+        fx1, fy1 = fx0 + side, fy0 + side
+    elif inp.part.endswith("_half") and inp.factor is not None and inp.factor > 1:
+        # "zoom in 2x on the bottom half": 1/2 of each side, centred on that half (inside it)
+        side = 1.0 / inp.factor
+        fx0 = min(max((fx0 + fx1 - side) / 2, 0.0), 1.0 - side)
+        fy0 = min(max((fy0 + fy1 - side) / 2, 0.0), 1.0 - side)
         fx1, fy1 = fx0 + side, fy0 + side
     part = Box(
         x0=whole.x0 + round(fx0 * whole.width),
