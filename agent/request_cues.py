@@ -442,6 +442,7 @@ ASIDE_RE = re.compile(
     r"baseline|feel)|to\s+(?:exclude|rule\s+out|get\s+a\s+(?:sense|feel|idea)|be\s+sure|make\s+sure|"
     r"confirm|document)|to\s+know\s+whether\s+it\s+(?:reads|calls|sees|thinks))\b|"
     r"(?:you\s+all|as\s+you\s+(?:all\s+)?)know\b|notice\s+that\b|"
+    r"(?:(?:yes|yeah|ok|okay)\s*,?\s+)?i\s+know\b(?!\s+(?:what|which|how|where|if|whether|the\s+answer))|"
     r"(?:a\s+)?second\s+opinion\b|before\s+i\s+start\b|"
     r"(?:the\s+)?(?:clinician|surgeon|requisition|request\s+form|form|referral)\s+"
     r"(?:wrote|writes|says|said|states|mentions)\b|"
@@ -787,9 +788,10 @@ def grammar_cue(clause: str) -> str | None:
     if verb is not None:
         return verb
     if NAV_VERB_RE.search(clause) and not analysis:
-        explicit = zoom.target != "default" or any(
+        here = zoom.target == "roi" and zoom.roi_ref == "current"
+        explicit = (zoom.target != "default" and not here) or any(
             v is not None for v in (zoom.magnification, zoom.mpp, zoom.level)
-        )
+        )  # "look at the vessels here" names the view on screen: no move
         if explicit:
             return "zoom"
     if zoom.mpp is not None and _SCALE_ALONE_RE.fullmatch(clause):

@@ -856,6 +856,12 @@ class SemanticRouter:
                 continue  # "where's the core? area + outline": the tissue's own outputs
             if selected and selected[-1].capability == "detect" and _only_per_area(clause):
                 continue  # "how many nuclei in this box, and what is that per square mm?"
+            if (
+                selected
+                and selected[-1].capability == "wsi_classify"
+                and _BARE_CHOICE_RE.fullmatch(clause)
+            ):
+                continue  # "what is the model's diagnosis? tumour or normal?": its choices
             if selected and _ACCORDING_TO_RE.fullmatch(clause):
                 continue  # "tumour or stroma, according to the tile classifier?": whose answer
             if selected and _CAN_IT_TELL_RE.fullmatch(clause):

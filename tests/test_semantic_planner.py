@@ -1927,3 +1927,16 @@ def test_more_phrasings_from_the_newest_blind_batches(router: SemanticRouter) ->
     assert _tools(_plan(router, remark, views=2)) == ["composition"]
     low_to_me = "Cellularity looks high to me. Are these plasma cells?"
     assert _tools(_plan(router, low_to_me, views=2)) == ["vqa"]
+
+
+def test_asides_beside_a_slide_level_question_add_no_step(router: SemanticRouter) -> None:
+    text = (
+        "Does the slide-level model call this slide tumour or normal? Yes, I know, colon-trained."
+    )
+    assert _tools(_plan(router, text, views=2)) == ["wsi_classify"]
+    text = "What is the model's diagnosis for the whole slide? Tumour or normal?"
+    assert _tools(_plan(router, text, views=2)) == ["wsi_classify"]
+    # looking at something on the view in front of us is no move
+    text = "Look at the glands here. Do you see any cribriform architecture?"
+    assert _tools(_plan(router, text, views=2)) == ["vqa"]
+    assert _tools(_plan(router, "look at view 1", views=2)) == ["zoom"]
