@@ -1940,3 +1940,8 @@ def test_asides_beside_a_slide_level_question_add_no_step(router: SemanticRouter
     text = "Look at the glands here. Do you see any cribriform architecture?"
     assert _tools(_plan(router, text, views=2)) == ["vqa"]
     assert _tools(_plan(router, "look at view 1", views=2)) == ["zoom"]
+
+
+def test_the_outputs_named_after_a_count_are_that_counts(router: SemanticRouter) -> None:
+    text = "detect the nuclei in this region and give their count and mean area"
+    assert _tools(_plan(router, text, views=1)) == ["detect"]
