@@ -729,7 +729,7 @@ class SemanticRouter:
         words = composition.class_words if composition is not None else ()
         if asked.form == "look" and _beyond_classes(asked.thing, stems, words):
             return "vqa"  # "is this consistent with high grade serous carcinoma?": a diagnosis
-        if asked.form == "presence" and stems and _feature_of_class(asked.thing):
+        if asked.form == "presence" and stems and _feature_of_class(asked.thing, (*stems, *words)):
             return "vqa"  # "any tumour budding?", "a lymphoepithelial lesion?": no class's share
         if stems and names_any(asked.thing, stems):
             return "composition" if asked.form == "presence" else "classify"
@@ -1314,7 +1314,7 @@ _FEATURE_HEADS = frozenset(
 """Head nouns of a feature seen beside or in a tissue class ("tumour budding")."""
 
 
-def _feature_of_class(thing: str) -> bool:
+def _feature_of_class(thing: str, known: Sequence[str]) -> bool:
     """``thing`` (asked present or not) is a feature beside or of a class, not the class.
 
     "tumour budding", "a lymphoepithelial lesion", "a desmoplastic stromal reaction", "signet
@@ -1327,28 +1327,8 @@ def _feature_of_class(thing: str) -> bool:
         return False
     last = words[-1]
     return last in _FEATURE_HEADS or (
-        last in ("cells", "cell") and len(words) > 1 and not names_any(head, _CLASS_CELL_STEMS)
+        last in ("cells", "cell") and len(words) > 1 and not names_any(head, known)
     )
-
-
-_CLASS_CELL_STEMS = (
-    "tumo",
-    "cancer",
-    "carcinom",
-    "malignan",
-    "neoplas",
-    "lymph",
-    "inflamm",
-    "immune",
-    "muscl",
-    "stroma",
-    "fibro",
-    "fat",
-    "adipo",
-    "epitheli",
-    "normal",
-)
-"""Cells named by a tile class ("tumour cells", "lymphoid cells")."""
 
 
 def _train_probe(
