@@ -17,7 +17,8 @@ __all__ = ["ERRAND_RE", "errand_line"]
 
 _POLITE = (
     r"(?:(?:ok|okay|so|and|also|then|now|please|pls|kindly|can\s+you|could\s+you|would\s+you|"
-    r"will\s+you|can\s+u|could\s+u|would\s+it\s+be\s+possible\s+to|i'?d\s+like\s+you\s+to)\s+)*"
+    r"will\s+you|can\s+u|could\s+u|would\s+it\s+be\s+possible\s+to|"
+    r"i(?:'d|\s+would|\s+should)\s+like\s+(?:you|it)\s+to|i\s+(?:want|need)\s+(?:you|it)\s+to)\s+)*"
 )
 ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|fax|forward|send|print|book|schedule|"

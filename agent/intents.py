@@ -123,6 +123,12 @@ _BARE_PAIRS_RE = re.compile(
     rf"(?<![\w.,])({_NUM})\s*,\s*({_NUM})\s+(?:to|-|–)\s+({_NUM})\s*,\s*({_NUM})(?![\w.]|,\s*\d)"
 )
 """Two corners written bare: "count 1150,900 to 1400,1400"."""
+_BOUNDED_RE = re.compile(
+    rf"\b(?:bounded\s+by|between|(?:with\s+)?corners?\s+(?:at\s+)?)(?:the\s+points?\s+)?\s*"
+    rf"\(?\s*({_NUM}){_CS}({_NUM})\s*\)?\s*(?:and|to|-|–)\s*\(?\s*({_NUM}){_CS}({_NUM})\s*\)?"
+)
+"""A box by two corners after a word that bounds it: "the region bounded by 44000, 31000 and
+47000, 34000", "between (100, 200) and (900, 700)"."""
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at|pt|point|zoom)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b"
@@ -800,7 +806,14 @@ def _box_matches(low: str) -> list[tuple[re.Match[str], str]]:
     """The box forms' matches, overlaps resolved: the earliest, then the longest, wins."""
     found: list[tuple[re.Match[str], str]] = [(m, "ranges") for m in _XY_RANGE_RE.finditer(low)]
     found += [(m, "size") for m in _XYWH_RE.finditer(low)]
-    for pattern in (_CORNERS_RE, _XY_CORNERS_RE, _BOX_RE, _PAIR_BOX_RE, _BARE_PAIRS_RE):
+    for pattern in (
+        _CORNERS_RE,
+        _XY_CORNERS_RE,
+        _BOX_RE,
+        _PAIR_BOX_RE,
+        _BARE_PAIRS_RE,
+        _BOUNDED_RE,
+    ):
         found += [(m, "corners") for m in pattern.finditer(low)]
     if found:  # "… and a 300 x 300 box centred at (800, 800)": a second box beside the first
         found += [(m, "centred") for m in _CENTRED_BOX_RE.finditer(low)]

@@ -686,6 +686,8 @@ def _zoom_step(
         args.update(
             target="tissue_region", region_index=1 if z.region_index is None else z.region_index
         )
+        if z.size_px:
+            args["size_px"] = list(z.size_px)
         return PlanStep(
             tool="zoom",
             args=args,
@@ -731,7 +733,12 @@ def _relative_step(
     notes: list[str],
 ) -> PlanStep | None:
     """A pan, a relative zoom, a part of the slide or view, or the slide's centre; else None."""
-    if rel.slide_centre and slide.get("width") and slide.get("height"):
+    if (
+        rel.slide_centre
+        and z.target not in ("tissue_region", "box", "point")  # "the centre of fragment 2"
+        and slide.get("width")
+        and slide.get("height")
+    ):
         centre = [slide["width"] / 2, slide["height"] / 2]
         args.update(target="point", center=centre)
         if z.size_px:

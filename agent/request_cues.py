@@ -123,7 +123,8 @@ _KNOWLEDGE_ASK_RE = re.compile(
     r"was|i\s+(?:\w+\s+)?"
     r"(?:found|saw|said|asked|got|had|counted|measured))\b)[^?]*\b(?:defines?|definition|features?|"
     r"criteria|grad(?:e|ed|ing)|scor(?:e|ed|ing)|staged?|cut[\s-]?offs?|thresholds?|markers?|"
-    r"differentials?|stains?|immunostains?|ihc|antibod\w+|panels?|works?)\b"
+    r"differentials?|stains?|immunostains?|ihc|antibod\w+|panels?|works?|methods?|approach|"
+    r"schemes?|protocols?|techniques?|systems?|means?)\b"
 )
 """A request to be reminded of textbook knowledge, not of the case's findings."""
 _WHAT_WAS_RE = re.compile(
@@ -166,7 +167,14 @@ _TEXTBOOK_RE = re.compile(
     r"\bhow\s+(?:do|does|would|can)\s+(?:you|one|i|we|pathologists)\s+(?:reliably\s+)?tell\s+"
     r"(?:it|them|\w+)\s+apart\b|"
     r"\bhow\s+(?:is|are)\s+[\w\s-]{2,40}?\s+(?:meant|supposed)\s+to\s+be\s+(?:scored|graded|staged|"
-    r"assessed|measured|reported)\b"
+    r"assessed|measured|reported)\b|"
+    # "is acetylcholinesterase staining useful on a suction biopsy?", "how many portal tracts do
+    # you need for an adequate liver biopsy?": what holds of biopsies in general
+    r"\b(?:useful|helpful|indicated|recommended|required|necessary|needed|reliable|sensitive|"
+    r"specific)\s+(?:in|on|for)\s+(?:an?|all)\s+(?!(?:[\w-]+\s+)?(?:view|field|region|box)\b)|"
+    r"\bhow\s+many\s+[\w\s-]{2,40}?\s+(?:do|does|should)\s+(?:you|one|we|i|it)\s+(?:need|require|"
+    r"want|have\s+to\s+see)\b[^?]*\b(?:an?|for)\s+(?:adequate|diagnos\w*|sufficient|reliable|"
+    r"biops\w*|specimen)"
 )
 """A textbook question ("what is necrosis?", "where does X arise?"): knowledge, unless it
 names the slide, a place on it or something the tools measure."""
@@ -445,6 +453,8 @@ ASIDE_RE = re.compile(
     r"(?:you\s+all|as\s+you\s+(?:all\s+)?)know\b|notice\s+that\b|"
     r"(?:(?:yes|yeah|ok|okay)\s*,?\s+)?i\s+know\b(?!\s+(?:what|which|how|where|if|whether|the\s+answer))|"
     r"(?:a\s+)?second\s+opinion\b|before\s+i\s+start\b|"
+    r"(?:if|in\s+the\s+event\s+that|provided\s+that|assuming)\s+(?:you|it|the\s+[\w-]+)\s+"
+    r"(?:can|could|is\s+able|are\s+able|were\s+able)\b(?:\s+to\s+do\s+(?:so|that|this|it))?\s*$|"
     r"(?:the\s+)?(?:clinician|surgeon|requisition|request\s+form|form|referral)\s+"
     r"(?:wrote|writes|says|said|states|mentions)\b|"
     r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
@@ -466,14 +476,23 @@ BARE_REMIND_RE = re.compile(
     r"(?:\s+(?:again|quickly|please|pls))*\s*[,:.!-]*\s*"
 )
 """"remind me, what are the criteria for …": the question that follows is what is asked."""
+BEFORE_LEAD_RE = re.compile(
+    r"\s*(?:(?:but|and|so|ok|okay|now|just|quick\s+one)\s+)*before\s+(?!(?:and|after)\b)[^?]*"
+)
+"""A clause that sets when, not what ("before we start", "before drawing any conclusions",
+"before you proceed to any counting"): beside an order it orders nothing."""
 NEGATED_ORDER_RE = re.compile(
-    r"\s*(?:but\s+|and\s+|so\s+|please\s+)?(?:don'?t|dont|do\s+not|no\s+need\s+to|without|"
+    r"\s*(?:(?:stop\s+(?:there|here)|that'?s\s+(?:it|all)|nothing\s+else)\s*,?\s*)?"
+    r"(?:but\s+|and\s+|so\s+|please\s+|then\s+)?(?:don'?t|dont|do\s+not|no\s+need\s+to|without|"
     r"never|not|no)\s+(?:\w+\s+)?(?:zoom|mov|navigat|pan|go\b|goin|chang|jump|re-?run|run|redo|"
-    r"repeat|segment|count|classif|detect|recomput|re-?do|re-?count|re-?segment)\w*"
-    r"(?:\s+(?:in|out|anywhere|anything|again|it|the\s+view|this|that|away))*\s*[.!]*\s*|"
+    r"repeat|segment|count|classif|detect|recomput|re-?do|re-?count|re-?segment|compos|describ|"
+    r"descript|quantif)\w*"
+    r"(?:\s+(?:in|out|anywhere|anything|again|it|the\s+view|this|that|away|this\s+time|yet|"
+    r"for\s+now|now|please|thanks))*\s*[.!]*\s*|"
     # "no need to count nuclei again", "no need to re-run the tissue detection, we know where"
     r"\s*(?:but\s+|and\s+|so\s+)?(?:no\s+need\s+to|don'?t\s+(?:bother\s+to|need\s+to)|"
-    r"you\s+(?:don'?t|do\s+not)\s+need\s+to|there'?s\s+no\s+need\s+to)\s+.*"
+    r"you\s+(?:don'?t|do\s+not)\s+need\s+to|there'?s\s+no\s+need\s+to|(?:it\s+)?is\s+not\s+"
+    r"necessary\s+to|it'?s\s+not\s+necessary\s+to|not\s+necessary\s+to)\s+.*"
 )
 """A clause that says what not to do ("don't zoom", "no need to move", "without re-running"):
 beside an order it orders nothing."""
@@ -500,7 +519,8 @@ JOINED_REFS_RE = re.compile(
 )
 """Two numbered regions joined by "and" or "or": one reference, not two clauses."""
 IMPRESSION_RE = re.compile(
-    r"\s*(?:(?:it|this|that|the)(?:\s+[\w-]+){0,2}\s+|[\w-]+(?:\s+[\w-]+)?\s+(?=\S+(?:\s+\S+)?\s+to\s+me\b))?"
+    r"\s*(?:(?:tbh|ngl|honestly|imo|imho|lol|ok|okay|so|well|hmm+|i\s+mean)\s*,?\s+)*"
+    r"(?:(?:it|this|that|the)(?:\s+[\w-]+){0,2}\s+|[\w-]+(?:\s+[\w-]+)?\s+(?=\S+(?:\s+\S+)?\s+to\s+me\b))?"
     r"(?:looks|seems|appears)\s+(?!like\s+(?:what|which))"
 )
 """The user's own impression ("this node looks packed with lymphocytes"), said beside a
@@ -657,6 +677,27 @@ _SCALE_ALONE_RE = re.compile(
 """A resolution said alone, as an order ("0.5 mpp please")."""
 
 
+_KG_NAMED_RE = re.compile(
+    r"\b(?:knowledge\s+(?:graph|base)|kg)\b[^?.;]*\b(?:give|say|says|said|list|have|has|hold|"
+    r"holds|know|contain|contains|offer|suggest|recommend|define)|"
+    r"\b(?:according\s+to|from|in|per|ask|check|search|query)\s+(?:the\s+|your\s+)?"
+    r"(?:knowledge\s+(?:graph|base)|kg)\b"
+)
+"""The knowledge graph named as the source ("what criteria does the knowledge graph give?")."""
+_SET_SCALE_RE = re.compile(
+    r"\s*(?:(?:please|pls|now|ok|okay|and|then|so|can\s+you|could\s+you)\s+)*"
+    r"(?:set|put|use|change|make)\b(?:\s+(?:it|this|the\s+(?:view|resolution|scale|magnification)|"
+    r"in|to|at|on|a|an))*\s+\d+(?:\.\d+)?\s*(?:mpp\b|µm|um/|um\s+per|microns?\b|x\b)"
+)
+"""An order that sets the view's scale ("set 0.5 microns per pixel", "put in 20x"): a view."""
+_REDO_COUNT_RE = re.compile(
+    r"\s*(?:(?:and|then|now|please|so)\s+)*(?:re-?do|repeat|re-?run|re-?calculate|recompute|"
+    r"re-?measure)\s+(?:the\s+|that\s+|your\s+)?(?:nuclear\s+|nuclei\s+|cell(?:ular)?\s+)?"
+    r"(?:density|densities|counts?)\b"
+)
+"""An order to measure the nuclei again ("redo the density"): the detector's."""
+
+
 def grammar_cue(clause: str) -> str | None:
     """A capability the shared grammar makes certain for one clause, or None.
 
@@ -681,6 +722,10 @@ def grammar_cue(clause: str) -> str | None:
         and not _EARLIER_RE.search(clause)
     ):
         return "knowledge"  # "is SSL the same as sessile serrated adenoma?": two diseases
+    if _SET_SCALE_RE.match(clause):
+        return "zoom"  # "set 0.5 microns per pixel", "put in 20x"
+    if _REDO_COUNT_RE.match(clause):
+        return "detect"  # "pan right by one field and redo the density"
     if _CLASS_MAP_RE.search(clause):
         return "composition"  # "whole slide class map pls", "class-map overlay of it"
     if WHICH_VIEW_MOST_RE.search(clause):
@@ -700,6 +745,7 @@ def grammar_cue(clause: str) -> str | None:
     if (
         _YES_NO_RE.search(clause)
         and _CLASS_WORD_RE.search(clause)
+        and not _CLASS_PROPERTY_RE.search(clause)
         and not _KNOWLEDGE_ASK_RE.search(clause)
         and not re.search(r"\b(?:slide|case|overall|diagnos\w*|patient)\b", clause)
     ):
@@ -738,6 +784,7 @@ def grammar_cue(clause: str) -> str | None:
         return "recall"  # "what was the segmentation of region 2?"
     if (
         _MEANS_RE.search(clause)
+        or _KG_NAMED_RE.search(clause)
         or _LOOKS_ON_SLIDES_RE.search(clause)
         or _GRADE_CRITERIA_RE.search(clause)
         or _STAGING_RE.search(clause)
@@ -882,6 +929,14 @@ _CLASS_WORD_RE = re.compile(
     r"muscle|stroma\w*)\b"
 )
 """A tissue class the tile classifier knows, named in a yes-or-no question."""
+_CLASS_PROPERTY_RE = re.compile(
+    r"\b(?:necro\w*|debris|tumou?rs?|cancer|carcinoma|lympho\w*|mucus|mucin\w*|fat|adipose|"
+    r"muscle|stroma\w*)\s*[:,-]?\s+(?:is\s+|are\s+|looks?\s+|seems?\s+)?(?!(?:present|seen|there|visible|"
+    r"identified|found|detected|involved|positive|negative)\b)[a-z-]+(?:tic|ic|ous|ive|oid|ar|al|"
+    r"ed|ent|ant)\s+or\s+not\b"
+)
+"""A property of a class asked yes or no ("is the stroma desmoplastic or not?"): how it looks,
+not whether it is there."""
 _SUMMARY_RE = re.compile(
     r"\b(?:summari[sz]e|summari[sz]ing|summary|sum\s+(?:it\s+|this\s+|things\s+|everything\s+)?up|"
     r"recap|wrap\s+(?:it\s+|this\s+)?up)\b(?!\s+(?:of\s+)?(?:the\s+)?(?:literature|evidence|guidelines?))|"

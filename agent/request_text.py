@@ -21,17 +21,19 @@ if TYPE_CHECKING:
 __all__ = ["WORD_RE", "fix_typos", "mask_arguments", "names_any", "normalise", "split_clauses"]
 
 _SPLIT_RE = re.compile(
-    r"\s*(?:[;!?]+|\.(?:\s+|$)|,?\s+and\s+then\s+|,?\s+then\s+|,\s*(?:and|also|plus)\s+|"
+    r"\s*(?:[;!?]+(?:\s*then\b)?|\.(?:\s+|$)|,?\s+and\s+then\s+|"
+    r",?\s+and\s*,\s*(?=(?:once|when|while|having|after)\b)|,?\s+then\s+|,\s*(?:and|also|plus)\s+|"
     r"\s+and\s+(?:also\s+)?(?=(?:zoom|count|detect|segment|classify|show|measure|tell|what|how|"
     r"give|report|outline|identify|find|list|go|pan|move|compare|summari[sz]e|estimate|"
     r"quantify|delineate|mask|enumerate|label|navigate|open|look|take|describe|explain|"
     r"define|is|are|which|where|highlight|draw|colou?r|mark|run|check|calculate|assess|get|"
-    r"remind|recall|did|have|was|were|re-?run|redo|repeat|why|"
+    r"remind|recall|did|have|was|were|re-?run|redo|repeat|why|know|"
     r"segment|do|does|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
     r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
     r"head|navigate|open|take|bring|switch|return|pull|locate|map|describe|explain)\b)|"
     r",\s*(?=(?:because|as\s+that|since\s+that)\b)|"
+    r",\s*(?=i(?:\s+should|\s+would|'d|\s+want|\s+need)\s+(?:like\s+)?(?:you|it)\s+to\b)|"
     r",\s*(?=(?:the\s+|my\s+)?(?:clinician|surgeon|requisition|referral|clinical\s+history|history|"
     r"oncologist|dermatologist|radiologist|gp)\s+(?:said|says|wrote|writes|states|mentions|notes|"
     r"reports?|described|describes)\b)|"
@@ -238,8 +240,22 @@ _CORNER_ARROW_RE = re.compile(r"(?<=\d)\s*(?:->|→|=>)\s*(?=\(?\s*\d)")
 """An arrow between two corners ("box 12000,8000 -> 14048,10048"): from one to the other."""
 _ARROW_RE = re.compile(r"\s*(?:->|→|=>)\s*")
 """A note's arrow ("step out 2x -> recount nuc"): the next step."""
-_LIST_MARK_RE = re.compile(r"(?:^|(?<=\s))\d\)\s+")
-"""A numbered list in a note ("1) count 2) compare with v1"): one clause per item."""
+_LIST_MARK_RE = re.compile(r"(?:^|(?<=\s))(?<![,(]\s)(?:\d|[a-f])\)\s+")
+"""A numbered or lettered list in a note ("1) count 2) compare with v1", "a) describe b) count"):
+one clause per item. Not the second number of a pair ("(0, 0) to (448, 224)")."""
+_MAKE_ZOOM_RE = re.compile(r"\bmake\s+(?:a\s+)?zoom\b")
+""""make zoom in the center": a zoom said as in Spanish or Portuguese ("hacer zoom")."""
+_ZOOM_IN_THE_RE = re.compile(
+    r"\bzoom\s+in\s+(?=the\s+(?:cent(?:er|re)|middle|top|bottom|left|right|upper|lower)\b)"
+)
+""""zoom in the center": on the centre."""
+_FOR_THE_SIDE_RE = re.compile(
+    r"\b(go|move|pan|walk|shift|slide)(\s+(?:a\s+)?(?:little|bit|touch|tad)(?:\s+bit)?)?\s+for\s+the\s+"
+    r"(left|right|top|bottom)\b"
+)
+""""go a little for the right": to the right."""
+_TEXTED_AND_RE = re.compile(r"(?<=[a-z]) n (?=[a-z])")
+""""zoom in n tell me what it is": a texted "and"."""
 _QUERY_MARK_RE = re.compile(r"(?:(?<=[\s,(])|^)\?(?=[a-z])")
 """A clinician's "?metastatic colorectal" on a form: a query, not a question mark."""
 _SHORTHAND_RE = re.compile(
@@ -258,6 +274,11 @@ _STARTED_RE = re.compile(
 )
 """"Where we started": the case's first view."""
 _R_NUMBER_RE = re.compile(r"\b(?:r|roi|v|view)(\d{1,3})\b")
+_COMPARED_NUMBER_RE = re.compile(
+    r"\b(compar\w*\s+(?:it\s+|this\s+|that\s+|them\s+)?(?:with|to|against|vs\.?)\s+)(\d{1,2})"
+    r"(?![\d.,]|\s*(?:x\b|%|px|µm|um|mm|times|fold|pixels?|microns?))"
+)
+""""compare with 1": a view named by its number alone."""
 
 
 _GLUED = {"whats": "what is", "thats": "that is", "theres": "there is", "hows": "how is"}
@@ -267,6 +288,10 @@ _THOUSANDS_RE = re.compile(r"\b([xy]\s*[=:]?\s*)(\d{1,3}),(\d{3})\b(?!,\d)")
 """"x 42,000, y 18,500": a labelled coordinate written with a thousands separator."""
 _THOUSANDS_PAIR_RE = re.compile(r"(?<![\d,.])(\d{1,3}),(\d{3})\s*,\s+(\d{1,3}),(\d{3})\b(?!,\d)")
 """"centre on 52,000, 38,500": a point written with thousands separators."""
+_THOUSANDS_SIZE_RE = re.compile(
+    r"(?<![\d,.])(\d{1,3}),(\d{3})\s*(x|by)\s*(\d{1,3}),(\d{3})\b(?!,\d)"
+)
+""""a field of 2,000 by 2,000 pixels": a size written with thousands separators."""
 _GO_TO = (
     r"(?<!go\sto\s)(?<!move\sto\s)(?<!jump\sto\s)(?<!zoom\sto\s)(?<!head\sto\s)(?<!me\sto\s)"
     r"(?<!navigate\sto\s)(?<!pan\sto\s)"
@@ -564,9 +589,12 @@ def normalise(text: str) -> str:
     low = _LR_RE.sub(_side_letter, low)
     low = _AT_SIGN_RE.sub(" at ", low)
     low = _ARROW_RE.sub("; then ", low)
-    if "(" not in low:  # "(0, 0) to (448, 224)" is a box, not a list
-        low = _LIST_MARK_RE.sub("; ", low)
+    low = _LIST_MARK_RE.sub("; ", low)
     low = _QUERY_MARK_RE.sub("query ", low)
+    low = _TEXTED_AND_RE.sub(" and ", low)
+    low = _MAKE_ZOOM_RE.sub("zoom", low)
+    low = _ZOOM_IN_THE_RE.sub("zoom in on ", low)
+    low = _FOR_THE_SIDE_RE.sub(lambda m: f"{m.group(1)}{m.group(2) or ''} to the {m.group(3)}", low)
     for pattern, replacement in _PHRASES:
         low = pattern.sub(replacement, low)
     low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)
@@ -575,6 +603,7 @@ def normalise(text: str) -> str:
     low = _SLASHED_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
     low = _THOUSANDS_PAIR_RE.sub(r"\1\2, \3\4", low)
+    low = _THOUSANDS_SIZE_RE.sub(r"\1\2 \3 \4\5", low)
     low = _THOUSANDS_RANGE_RE.sub(lambda m: "".join(g for g in m.groups() if g), low)
     low = _FILLER_RE.sub("", low)
     low = _SPOKEN_RE.sub(_spoken, low)
@@ -595,6 +624,7 @@ def normalise(text: str) -> str:
     low = _CORRECTED_POINT_RE.sub(r"\1 ", low)
     low = _RETRACTED_RE.sub("", low)
     low = _CORRECTING_LEAD_RE.sub(r"\1\2 ", low)
+    low = _COMPARED_NUMBER_RE.sub(r"\1view \2", low)
     return _R_NUMBER_RE.sub(r"region \1", low)
 
 
@@ -663,9 +693,20 @@ def split_clauses(low: str) -> list[str]:
     low = _SLIDE_CALL_SPLIT_RE.sub("; ", low)
     parts = [p.strip(" ,.") for p in _SPLIT_RE.split(low)]
     clauses = [p for p in parts if WORD_RE.search(p or "")]
-    if len(clauses) > 1 and low.startswith(f"{clauses[0]},") and topic_first(*clauses[:2]):
+    if (
+        len(clauses) > 1
+        and low.startswith(f"{clauses[0]},")
+        and (topic_first(*clauses[:2]) or _PLACE_LEAD_RE.fullmatch(clauses[0]))
+    ):
         clauses[:2] = [f"{clauses[0]}, {clauses[1]}"]
     return clauses or [low]
+
+
+_PLACE_LEAD_RE = re.compile(
+    r"(?:(?:and|so|ok|okay|now|then|but)\s+)*(?:in\s+)?(?:here|there|this\s+one|that\s+one|"
+    r"this\s+(?:view|field|region|area|spot)|(?:in\s+)?the\s+(?:same|next|new)\s+(?:view|field))"
+)
+""""And here, any ganglion cells?": the place the question that follows is about."""
 
 
 def topic_first(first: str, then: str) -> bool:
@@ -718,6 +759,12 @@ def fix_typos(low: str, vocab: Sequence[str], real_words: frozenset[str]) -> str
             return word  # "retraction" is not a typo of "extraction": a slip keeps the start
         if _inflection(word, near[0]) or word.endswith(near[0]):
             return word
+        if any(
+            word.endswith(ending) and word[: -len(ending)] in real_words
+            for ending in _ENDINGS
+            if len(word) - len(ending) >= 4
+        ):
+            return word  # "staining": a known word ("stain") with an ending, not "staring"
         return near[0]
 
     return WORD_RE.sub(fix, low)

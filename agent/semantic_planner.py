@@ -43,6 +43,7 @@ from agent.request_cues import (
     BARE_FEATURE_RE,
     BARE_REF_RE,
     BARE_REMIND_RE,
+    BEFORE_LEAD_RE,
     CLASSIFIER_NAMED_RE,
     COMPARE_CUE_RE,
     COUNT_VERB_RE,
@@ -183,7 +184,8 @@ _MEASURE_ONLY_RE = re.compile(
 _UNITS = """
 area areas fraction fractions percent percentage percentages proportion proportions share shares
 coverage cover covers covered occupies occupy occupied take takes up size sizes mm mm2 mm² um2
-µm² microns square units absolute relative number numbers value values figure figures in of and
+µm² microns square units compute calculate measure get total absolute relative number numbers
+value values figure figures in of and
 or as per what how much is are it its they them their those these that this the a an me us give
 tell report show please pls if so any also plus both too with view field region roi box here
 there whole
@@ -294,9 +296,10 @@ _HAS_VERB_RE = re.compile(
 )
 """A clause with a verb of its own (or "any …?"), not a fragment."""
 _LEAD_FILLER_RE = re.compile(
-    r"^\s*(?:(?:ok|okay|so|right|well|hmm+|um+|uh+|alright|now|and|but)\b\s*,?\s*)+"
+    r"^\s*(?:(?:ok|okay|so|right|well|hmm+|um+|uh+|alright|now|and|but)\b\s*,?\s*|"
+    r"(?:in\s+)?(?:here|there)\s*,\s*)+"
 )
-"""Words a question starts with that ask nothing ("ok so is this …")."""
+"""Words a question starts with that ask nothing ("ok so is this …", "and here, any …")."""
 _TILE_CLASSIFIER_ASKED_RE = re.compile(
     r"^(?=.*\b(?:is|are|does|do|what|which|would|will)\b)(?!.*\b(?:slide|wsi|whole|overall|"
     r"heat\s*map|attention)\b).*(?:\b(?:(?:your|the|tile|patch|this)\s+)?classifier'?s?\b|"
@@ -432,11 +435,18 @@ _ABSTRACT_THERE_RE = re.compile(
     r"(?:.*\bor\s+)?(?:is|are)\s+there\s+(?:more|anything\s+(?:more|else))\s+to\s+it\b"
 )
 """A question whether a rule or scheme exists: the textbook question's, not the image's."""
+_LIMIT_ASKED_RE = re.compile(
+    r"\s*(?:and\s+|so\s+|but\s+)?(?:until|up\s+to|from|over|under|above|below|beyond)\s+how\s+"
+    r"(?:many|much|big|large|small|far)\b(?![^?]*\b(?:here|this|these|view|field|region)\b)[^?]*"
+)
+"""A limit asked of the definition just asked about ("… according to the ITBCC? until how many
+cells?"), not a count."""
 _TISSUE_OUTPUT = (
     r"(?:its\s+|their\s+|the\s+)?(?:areas?|outlines?|masks?|sizes?|contours?|bounding\s+box(?:es)?)"
 )
 _TISSUE_OUTPUT_RE = re.compile(
-    rf"\s*(?:and\s+|also\s+|with\s+)?{_TISSUE_OUTPUT}(?:\s*(?:,|and|&)\s*{_TISSUE_OUTPUT})*"
+    r"\s*(?:and\s+|also\s+|with\s+|then\s+)?(?:(?:show|give|draw|display)\s+(?:me\s+|us\s+)?)?"
+    rf"{_TISSUE_OUTPUT}(?:\s*(?:,|and|&)\s*{_TISSUE_OUTPUT})*"
     r"(?:\s+(?:too|please|pls))?\s*[?.!]*\s*|"
     r"\s*(?:and\s+|then\s+|please\s+)*(?:outline|mask|draw|trace|show)\s+(?:it|them)(?:\s+(?:for\s+"
     r"(?:us|me)|too|please|pls))*\s*[?.!]*\s*"
@@ -479,6 +489,13 @@ _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
 _ANAPHOR_WORDS = 5
 """A later clause this short that only points back ("how big is it") adds no capability of its
 own unless it scores clearly."""
+_ANALYSIS_VERB = {
+    "classify": re.compile(r"\bclassif"),
+    "detect": re.compile(r"\b(?:count|detect|enumerat)"),
+    "segment": re.compile(r"\bsegment"),
+}
+"""An analysis's own verb: "third piece, 40x, what's it classified as" asks for it, however
+short."""
 _PROBE_WEIGHT = 0.2
 """How far a capability's score moves with the probability the softmax head gives it: ±0.1 at
 the extremes. Chosen on three batches scored before any tuning on them (+12 of 443 requests
@@ -841,6 +858,8 @@ class SemanticRouter:
                 continue  # "remind me, what are the criteria for high grade dysplasia?"
             if len(clauses) > 1 and NEGATED_ORDER_RE.fullmatch(clause):
                 continue  # "don't zoom, just count nuclei here"
+            if i == 0 and len(clauses) > 1 and BEFORE_LEAD_RE.fullmatch(clause):
+                continue  # "before drawing any conclusions, take me back to the overview"
             if ERRAND_RE.match(clause):
                 errand = True
                 continue  # "order MART-1 on block A2", "forward this to Dr Patel"
@@ -862,6 +881,12 @@ class SemanticRouter:
                 and _BARE_CHOICE_RE.fullmatch(clause)
             ):
                 continue  # "what is the model's diagnosis? tumour or normal?": its choices
+            if (
+                selected
+                and selected[-1].capability == "knowledge"
+                and _LIMIT_ASKED_RE.fullmatch(clause)
+            ):
+                continue  # "what is tumour budding per the ITBCC? until how many cells?"
             if selected and _ACCORDING_TO_RE.fullmatch(clause):
                 continue  # "tumour or stroma, according to the tile classifier?": whose answer
             if selected and _CAN_IT_TELL_RE.fullmatch(clause):
@@ -987,6 +1012,7 @@ class SemanticRouter:
                 and ANAPHOR_RE.search(clause)
                 and len(clause.split()) <= _ANAPHOR_WORDS
                 and best < self.threshold + _SPLIT_MARGIN
+                and not (name in _ANALYSIS_VERB and _ANALYSIS_VERB[name].search(clause))
             ):
                 continue  # "..., and how big is it?": a weak echo of the clause before
             if name is not None and name not in BUILT_IN and name not in _OWN_WORDS:
@@ -1385,6 +1411,16 @@ def _without_asides(low: str) -> str:
     return " ".join(low.split())
 
 
+def _without_compared(low: str, clause_of: dict[str, str]) -> str:
+    """``low`` without the clause that compares earlier views.
+
+    "Zoom in 2x, count, compare with view 1" zooms into the view on screen, not into view 1. A
+    recalled view stays: "remind me of the count from view 2 and take me back there".
+    """
+    clause = clause_of.get("compare")
+    return low.replace(clause, " ") if clause and clause != low else low
+
+
 def _with_recalled(compare: CompareRequest, recall: RecallRequest, said: str) -> CompareRequest:
     """A comparison that names one region beside a recall of another compares the two.
 
@@ -1553,7 +1589,7 @@ def semantic_parse(
         zoom = zoom_request("show the current view again")
     if "zoom" in chosen:
         zoom = zoom_request(clause_of.get("zoom", low))
-        whole = zoom_request(low)
+        whole = zoom_request(_without_compared(low, clause_of))
         if (zoom.target == "default" and whole.target != "default") or (
             zoom.relative is None and whole.relative is not None
         ):

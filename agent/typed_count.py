@@ -17,7 +17,10 @@ _CELL_TYPES = (
     r"histiocytes?|mast\s+cells?|immune\s+cells?|inflammatory\s+cells?|tils?|"
     r"tumou?r\s+cells?|cancer\s+cells?|neoplastic\s+(?:cells?|nuclei)|mitos[ie]s|"
     r"mitotic\s+figures|keratinocytes?|fibroblasts?|endothelial\s+cells?|red\s+(?:blood\s+)?cells?|"
-    r"(?!(?:all|the|these|those|any|nucleated|of|in|here|there|tissue|cell)\b)[a-z-]{4,}\s+cells?"
+    r"(?!(?:all|the|these|those|any|nucleated|of|in|here|there|tissue|cell)\b)[a-z-]{4,}\s+cells?|"
+    r"[a-z0-9-]+\+\s*(?:cells?|nuclei|lymphocytes?)|"  # "the CD8+ cells"
+    r"(?!(?:all|the|these|those|any|of|in|here|there|tissue|cell|visible|remaining|other|total)\b)"
+    r"[a-z-]{4,}\s+nuclei"  # "the hepatocyte nuclei"
 )
 _COUNT = r"\b(?:count|enumerate|tally|number\s+of|how\s+many)\b"
 _ONLY = r"\b(?:only|just|separately|exclusively|specifically|alone|apart\s+from|excluding)\b"

@@ -1945,3 +1945,60 @@ def test_asides_beside_a_slide_level_question_add_no_step(router: SemanticRouter
 def test_the_outputs_named_after_a_count_are_that_counts(router: SemanticRouter) -> None:
     text = "detect the nuclei in this region and give their count and mean area"
     assert _tools(_plan(router, text, views=1)) == ["detect"]
+
+
+def test_lettered_lists_arrows_and_steps_not_to_take(router: SemanticRouter) -> None:
+    text = "a) describe the field b) is it tumour c) stop there, no counting"
+    assert sorted(_tools(_plan(router, text, views=3))) == ["classify", "vqa"]
+    plan = _plan(router, "pan up -> classify -> no composition this time", views=3)
+    assert _tools(plan) == ["zoom", "classify"]
+    plan = _plan(router, "1) point (70000, 20000) at 10x 2) tumor or stroma?", views=3)
+    assert _tools(plan) == ["zoom", "classify"]
+    assert plan.steps[0].args["center"] == [70000.0, 20000.0]
+    # a comparison with a view named by its number alone; the zoom stays on the view on screen
+    plan = _plan(router, "zoom in 2x -> count -> compare with 1", views=3)
+    assert plan.lookup is not None and plan.lookup.rois == [4, 1]
+    zoom = next(s for s in plan.steps if s.tool == "zoom")
+    assert zoom.args["roi_number"] == 3 and zoom.args["factor"] == 2.0
+
+
+def test_a_lead_before_clause_orders_nothing(router: SemanticRouter) -> None:
+    text = (
+        "Before you proceed to any counting, please move down somewhat, and then describe the "
+        "serosa for me."
+    )
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["zoom", "vqa"] and plan.lookup is None
+    assert plan.steps[0].args["pan"] == "down"
+
+
+def test_fields_named_by_bounds_and_by_size_at_a_fragment(router: SemanticRouter) -> None:
+    text = (
+        "Would you now go to the region bounded by 44,000, 31,000 and 47,000, 34,000, and there "
+        "perform a composition analysis?"
+    )
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["zoom", "composition"]
+    assert plan.steps[0].args["box"] == [44000, 31000, 47000, 34000]
+    plan = _plan(router, "Open a 1024 x 1024 px field at the center of fragment 2.", views=2)
+    assert plan.steps[0].args == {
+        "target": "tissue_region",
+        "region_index": 2,
+        "size_px": [1024, 1024],
+    }
+    plan = _plan(router, "Put in 0.5 microns per pixel", views=2)
+    assert _tools(plan) == ["zoom"] and plan.steps[0].args["mpp"] == 0.5
+
+
+def test_sources_limits_and_typed_cells(router: SemanticRouter) -> None:
+    text = "LVI vs retraction artifact - what criteria does the knowledge graph give?"
+    plan = _plan(router, text, views=2)
+    assert plan.steps == [] and plan.knowledge
+    text = "What is the definition of tumour budding according to the ITBCC? until how many cells?"
+    plan = _plan(router, text, views=2)
+    assert plan.steps == [] and plan.knowledge
+    for typed in ("Count only the CD8+ cells here.", "Count only the hepatocyte nuclei."):
+        assert _plan(router, typed, views=2).steps == []
+    assert _tools(_plan(router, "count only the nuclei in view 2", views=2)) == ["detect"]
+    text = "In the event that the tool is able to do so, I should like it to order a Gram stain."
+    assert _plan(router, text, views=2).steps == []

@@ -52,6 +52,18 @@ def test_tissue_region_box_is_in_level0_pixels(
     assert out.mpp == pytest.approx(synthetic_slide.mpp * ds, rel=1e-3)
 
 
+def test_a_sized_field_at_a_tissue_region_is_centred_on_that_region(
+    ctx: ToolContext, synthetic_slide: SyntheticSlide
+) -> None:
+    cx, cy, _, _ = synthetic_slide.ellipse
+    out = zoom(ctx, target="tissue_region", region_index=1, size_px=[200, 120])
+    x0, y0, x1, y1 = out.box
+    tol = 4 * ctx.slides.tissue(ctx.slide, ctx.settings.thumbnail_px).downsample
+    assert (x1 - x0, y1 - y0) == (200, 120)
+    assert (x0 + x1) / 2 == pytest.approx(cx, abs=tol)
+    assert (y0 + y1) / 2 == pytest.approx(cy, abs=tol)
+
+
 def test_view_is_fitted_and_zoom_out_keeps_the_centre(ctx: ToolContext) -> None:
     first = zoom(ctx, target="tissue_region", region_index=1)
     assert max(first.output_width, first.output_height) <= 256

@@ -60,7 +60,8 @@ class ZoomInput(BaseModel):
     box: list[Coordinate] | None = Field(default=None, description="[x0, y0, x1, y1], level-0 px")
     center: list[PointCoordinate] | None = Field(default=None, description="[x, y], level-0 px")
     size_px: list[SidePx] | None = Field(
-        default=None, description="[w, h] of a point view, level-0 px"
+        default=None,
+        description="[w, h] of a point view or of a field at a tissue region's centre, level-0 px",
     )
     view_px: list[SidePx] | None = Field(default=None, description="[w, h] of the view, output px")
     magnification: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
@@ -391,6 +392,9 @@ def _resolve_box(
         return densest_window(ctx, w, h)
     if inp.target == "tissue_region":
         target = tissue_box(1 if inp.region_index is None else inp.region_index, ctx)
+        if inp.size_px:  # "a 1024 x 1024 px field at the centre of fragment 2"
+            w, h = inp.size_px
+            return clipped(Box.around(*target.center, w, h), meta, notes)
     else:
         target = Box(x0=0, y0=0, x1=meta.width, y1=meta.height)
     return fit_view(target, downsample, ctx.settings.max_view_px, meta, notes)
