@@ -131,7 +131,8 @@ _BOUNDED_RE = re.compile(
 47000, 34000", "between (100, 200) and (900, 700)"."""
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
-    rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at|pt|point|zoom)\s+(\d{{2,7}})\s*,\s*(\d{{2,7}})\b"
+    rf"|\b(?:to|into|at|on|around|near|centred\s+at|centered\s+at|pt|point|zoom)\s+(\d{{2,7}})\s*,\s*"
+    rf"(\d{{2,7}})\b"
     r"(?!\s*,\s*\d)"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at|point|position|coordinates?)\s+"
     rf"(\d{{3,7}})\s+(?:by\s+)?(\d{{3,7}})\b"
@@ -924,7 +925,8 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         r"\b(?:whole|entire|full)\s+(?:image|tile|picture|section|field\s+of\s+the\s+image)\b|"
         r"\banywhere\b|\bthroughout\b|\b(?:all|any)\s+(?:of\s+)?(?:the|this)\s+(?:image|tile)\b|"
         r"\b(?:whole|entire|total)\s+(?:of\s+)?(?:the\s+)?tissue\b|\ball\s+(?:of\s+)?the\s+tissue\b|"
-        r"\boverview\b|\bthumbnail\b|\b(?:across|(?:on|in|over|for)\s+all|all\s+over)\s+(?:the|this)\s+slide\b|"
+        r"\boverview\b|\bthumbnail\b|\b(?:across|(?:on|in|over|for)\s+all|all\s+over)\s+(?:(?:the|this)\s+)?"
+        r"slide\b|"
         r"\b(?:much|all|most|percent(?:age)?|fraction|proportion|share)\s+of\s+(?:the|this)\s+slide\b",
         low,
     ):

@@ -134,7 +134,7 @@ _WHAT_WAS_RE = re.compile(
 _TEXTBOOK_RE = re.compile(
     r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:(?:can|could|would)\s+you\s+"
     r"(?:please\s+)?(?:explain|tell\s+me)\s+)?(?:what\s+(?:is|are)|what'?s|whats|define|"
-    r"explain|tell\s+me\s+about)\s+(?!(?:this|that|these|those|it|here|there|we|you|i)\b)"
+    r"explain|tell\s+me\s+about)\s+(?:me\s+)?(?!(?:this|that|these|those|it|here|there|we|you|i)\b)"
     r"(?!the\s+(?:[\w-]+\s+)?(?:growth\s+pattern|architecture|architectural\s+pattern|morphology|"
     r"appearance|differentiation)\s*(?:like|here|now|in\s+(?:this|the)\s+\w+|,|[?.!]|$))"
     r"(?!the\s+(?:[\w-]+\s+){0,4}(?:things|blobs|clumps|circles|dots|specks|stuff|bits)\b)|"
@@ -172,6 +172,8 @@ _TEXTBOOK_RE = re.compile(
     # you need for an adequate liver biopsy?": what holds of biopsies in general
     r"\b(?:useful|helpful|indicated|recommended|required|necessary|needed|reliable|sensitive|"
     r"specific)\s+(?:in|on|for)\s+(?:an?|all)\s+(?!(?:[\w-]+\s+)?(?:view|field|region|box)\b)|"
+    r"\b(?:normal|expected|typical)\s+(?:[\w-]+\s+){0,3}?(?:for|at)\s+(?:an?\s+)?(?:\d+[\s-]*"
+    r"(?:y/?o|yo|years?[\s-]old|year)\b|(?:this|that|his|her|the\s+patient'?s)\s+age\b)|"
     r"\bhow\s+many\s+[\w\s-]{2,40}?\s+(?:do|does|should)\s+(?:you|one|we|i|it)\s+(?:need|require|"
     r"want|have\s+to\s+see)\b[^?]*\b(?:an?|for)\s+(?:adequate|diagnos\w*|sufficient|reliable|"
     r"biops\w*|specimen)"
@@ -219,7 +221,8 @@ _CASE_NOUN_RE = re.compile(
     r"counts?(?!\s+as\b)|number|density|composition|make-?up|breakdown|class|label|"
     r"(?<!differential\s)diagnosis|dx|prediction|results?|"
     r"findings?|slide|downsampl\w*|pyramid|"
-    r"wsi|image|scan|specimen|case|section|view|region|field|roi|fragments?|pieces?|cores?|"
+    r"wsi|image|scan|specimen|case|section|glass|metadata|header|view|region|field|roi|"
+    r"fragments?|pieces?|cores?|"
     r"tissue\s+(?:area|type)|hpf|mm²|mm2|square\s+(?:mm|millimet\w+|microns?)|"
     r"(?:area|size|count|number|length|width|diameter)\s+of\s+(?:each|every|both|all)|"
     r"(?:area|size)\s+in)\b|%|\d+(?:\.\d+)?\s*(?:x|×|px|mm|µm|um)\b|\d+\s*,\s*\d+|mm²"
@@ -435,7 +438,7 @@ WHAT_IS_THIS_RE = re.compile(
 LOOKING_AT_RE = re.compile(r"\blooking\s+at\b")
 """Of those, "what am I looking at?": on a view, a description of it rather than one class."""
 ASIDE_RE = re.compile(
-    r"\s*(?:asking|because|bc|cos|cuz|since|like|sorry|thanks|thank\s+you|cheers|no\s+rush|"
+    r"\s*(?:asking|because|bc|cos|cuz|since|like(?!\s+(?:at\s+|around\s+|about\s+)?\d)|sorry|thanks|thank\s+you|cheers|no\s+rush|"
     r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
     r"(?:it\s+is\s+|it's\s+)?(?:hard|difficult|tricky|impossible)\s+to\s+(?:tell|say|judge)|"
     r"(?:(?:ok|okay|right|so)\s*,?\s+)?(?:forget|never\s*mind|scrap|ignore)\b|"
@@ -461,7 +464,8 @@ ASIDE_RE = re.compile(
     r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|honestly\b|"
     r"our\s+(?:old\s+|new\s+)?(?:viewer|scanner|lab|system|software|pipeline|team)\b|"
     r"an?\s+(?:medical\s+)?(?:student|resident|colleague|clinician|trainee)\s+(?:asked|wants)\b|"
-    r"i\s+(?:can|could)\s+(?:see|count)\b|"
+    r"i\s+(?:can\s+|could\s+)?(?:see|count)\b|"
+    r"in\s+(?:the\s+)?(?:requisition|request\s+form|referral|form|clinical\s+notes?)\b|"
     r"i(?:'d|\s+would)\s+like\s+to\s+(?:mention|note|include|put|add|say|write|cite|quote)\b|"
     r"i\s+(?:have|had|was|am|don't|do\s+not|didn't|can't|cannot|think|guess|know|realise|realize|"
     r"suspect|just|need\s+(?:it|this|that|these)\b)|i\s+am\b|i\s+have\b|we\s+are\b|"
@@ -482,9 +486,10 @@ BEFORE_LEAD_RE = re.compile(
 """A clause that sets when, not what ("before we start", "before drawing any conclusions",
 "before you proceed to any counting"): beside an order it orders nothing."""
 NEGATED_ORDER_RE = re.compile(
-    r"\s*(?:(?:stop\s+(?:there|here)|that'?s\s+(?:it|all)|nothing\s+else)\s*,?\s*)?"
+    r"\s*(?:(?:stop\s+(?:there|here)|that'?s\s+(?:it|all)|nothing\s+else|actually|no|wait|sorry|"
+    r"hmm+|ok(?:ay)?|on\s+second\s+thoughts?)\s*,?\s*)*"
     r"(?:but\s+|and\s+|so\s+|please\s+|then\s+)?(?:don'?t|dont|do\s+not|no\s+need\s+to|without|"
-    r"never|not|no)\s+(?:\w+\s+)?(?:zoom|mov|navigat|pan|go\b|goin|chang|jump|re-?run|run|redo|"
+    r"never|not|no|skip|scrap|scratch|drop|forget|cancel)\s+(?:\w+\s+)?(?:zoom|mov|navigat|pan|go\b|goin|chang|jump|re-?run|run|redo|"
     r"repeat|segment|count|classif|detect|recomput|re-?do|re-?count|re-?segment|compos|describ|"
     r"descript|quantif)\w*"
     r"(?:\s+(?:in|out|anywhere|anything|again|it|the\s+view|this|that|away|this\s+time|yet|"
@@ -494,6 +499,21 @@ NEGATED_ORDER_RE = re.compile(
     r"you\s+(?:don'?t|do\s+not)\s+need\s+to|there'?s\s+no\s+need\s+to|(?:it\s+)?is\s+not\s+"
     r"necessary\s+to|it'?s\s+not\s+necessary\s+to|not\s+necessary\s+to)\s+.*"
 )
+CANCELLED_RE = re.compile(
+    r"\b(?:actually|no|wait|sorry|skip|scrap|scratch|drop|forget|cancel|yet|instead|rather|"
+    r"second\s+thoughts?)\b"
+)
+"""A word that makes a negated order take back an earlier one ("count the nuclei — hmm, no,
+don't count yet, just describe it")."""
+NEGATED_CAPABILITY = (
+    ("detect", re.compile(r"\b(?:count|detect|enumerat|re-?count)")),
+    ("vqa", re.compile(r"\bdescri(?:b|pt)")),
+    ("segment", re.compile(r"\b(?:re-?)?segment")),
+    ("classify", re.compile(r"\bclassif")),
+    ("composition", re.compile(r"\bcompos")),
+    ("zoom", re.compile(r"\b(?:zoom|mov|navigat|pan|jump)")),
+)
+"""The capability a negated order names by its verb."""
 """A clause that says what not to do ("don't zoom", "no need to move", "without re-running"):
 beside an order it orders nothing."""
 PURPOSE_RE = re.compile(

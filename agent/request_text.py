@@ -33,6 +33,7 @@ _SPLIT_RE = re.compile(
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
     r"head|navigate|open|take|bring|switch|return|pull|locate|map|describe|explain)\b)|"
     r",\s*(?=(?:because|as\s+that|since\s+that)\b)|"
+    r",\s*(?=just\s+(?:count|zoom|describe|segment|classify|measure)\b)|"
     r",\s*(?=i(?:\s+should|\s+would|'d|\s+want|\s+need)\s+(?:like\s+)?(?:you|it)\s+to\b)|"
     r",\s*(?=(?:the\s+|my\s+)?(?:clinician|surgeon|requisition|referral|clinical\s+history|history|"
     r"oncologist|dermatologist|radiologist|gp)\s+(?:said|says|wrote|writes|states|mentions|notes|"
@@ -44,7 +45,7 @@ _SPLIT_RE = re.compile(
     r"tissue\s+(?:fraction|percent\w*|%|outlines?|mask))\b)|"
     r"\s+\+\s+|\s+&\s+|\s+[-–—]+\s+(?=(?:is|are|any|do|does|can|could|what|how|which|"
     r"where|then|and|now|also|count|zoom|segment|classify|show|tell|give|i|we|my|our|no|not|"
-    r"don'?t|dont|without|never|but)\b))\s*"
+    r"don'?t|dont|without|never|but|actually|wait|sorry|skip|scrap|scratch|hmm+)\b))\s*"
 )
 _COLON_QUESTION_RE = re.compile(
     r"(?P<lead>(?:^|[.;!?]\s*)[^.;!?:]*?):\s+(?=(?:is|are|do|does|did|can|could|would|what|how|which|"

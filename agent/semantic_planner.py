@@ -44,6 +44,7 @@ from agent.request_cues import (
     BARE_REF_RE,
     BARE_REMIND_RE,
     BEFORE_LEAD_RE,
+    CANCELLED_RE,
     CLASSIFIER_NAMED_RE,
     COMPARE_CUE_RE,
     COUNT_VERB_RE,
@@ -53,6 +54,7 @@ from agent.request_cues import (
     JOINED_REFS_RE,
     LOOKING_AT_RE,
     NAV_VERB_RE,
+    NEGATED_CAPABILITY,
     NEGATED_ORDER_RE,
     NO_DIAGNOSIS,
     NOT_A_FEATURE_RE,
@@ -188,7 +190,7 @@ coverage cover covers covered occupies occupy occupied take takes up size sizes 
 value values figure figures in of and
 or as per what how much is are it its they them their those these that this the a an me us give
 tell report show please pls if so any also plus both too with view field region roi box here
-there whole
+there whole on all slide entire across
 """
 _UNIT_WORDS = frozenset(_UNITS.split())
 """Words of a clause that asks only for the unit or the share of what the clause before measured:
@@ -435,6 +437,8 @@ _ABSTRACT_THERE_RE = re.compile(
     r"(?:.*\bor\s+)?(?:is|are)\s+there\s+(?:more|anything\s+(?:more|else))\s+to\s+it\b"
 )
 """A question whether a rule or scheme exists: the textbook question's, not the image's."""
+_QUALIFIER_RE = re.compile(r"\s*(?:(?:and|or|but)\s+)?(?:at|in|for|with|on|from|of|by)\b")
+"""A fragment that qualifies the question beside it ("…, and at what magnification?")."""
 _LIMIT_ASKED_RE = re.compile(
     r"\s*(?:and\s+|so\s+|but\s+)?(?:until|up\s+to|from|over|under|above|below|beyond)\s+how\s+"
     r"(?:many|much|big|large|small|far)\b(?![^?]*\b(?:here|this|these|view|field|region)\b)[^?]*"
@@ -443,6 +447,7 @@ _LIMIT_ASKED_RE = re.compile(
 cells?"), not a count."""
 _TISSUE_OUTPUT = (
     r"(?:its\s+|their\s+|the\s+)?(?:areas?|outlines?|masks?|sizes?|contours?|bounding\s+box(?:es)?)"
+    r"(?:\s+(?:for|of)\s+(?:each|every|all|the)\s+(?:(?:tissue\s+)?fragments?|pieces?|cores?))?"
 )
 _TISSUE_OUTPUT_RE = re.compile(
     r"\s*(?:and\s+|also\s+|with\s+|then\s+)?(?:(?:show|give|draw|display)\s+(?:me\s+|us\s+)?)?"
@@ -466,10 +471,15 @@ _CHOICE_TAIL = (
     r"\s*,?\s*(?:here|there|(?:in|on)\s+(?:this|the|that)\s+(?:field|view|area|region|one|bit|"
     r"spot|patch|tile)|(?:would|do)\s+you\s+(?:say|think)|you\s+think)\s*\??\s*$"
 )
+_WHOLE_TAIL = (
+    r"\s*,?\s*(?:for|on|of|across)\s+the\s+(?:entire|whole|full)\s+(?:thing|slide|case|specimen)"
+    r"\s*\??\s*$"
+)
 _BARE_CHOICE_RE = re.compile(
     r"\s*(?:then\s+|and\s+|so\s+)?(?!(?:any|some|no|more|less|much|many)\b)[a-z-]+"
-    r"(?:\s+[a-z-]+)?\s+or\s+(?!(?:not|none|neither)\b)[a-z-]+(?:\s+(?!(?:here|there|in|on)\b)[a-z-]+)?"
-    rf"(?:{_CHOICE_TAIL})?\s*\??\s*"
+    r"(?:\s+[a-z-]+)?\s+(?:or|vs\.?|versus)\s+(?!(?:not|none|neither)\b)[a-z-]+"
+    r"(?:\s+(?!(?:here|there|in|on|for)\b)[a-z-]+)?"
+    rf"(?:{_CHOICE_TAIL}|{_WHOLE_TAIL})?\s*\??\s*"
 )
 """Two things named as a choice, nothing else but where ("lymphs or tumour?", "tumour or
 lymphocytes in this field, would you say?")."""
@@ -849,6 +859,7 @@ class SemanticRouter:
                     if name in NO_DIAGNOSIS:
                         table[i, k] = -1.0
         selected: list[Scored] = []
+        taken_back: set[int] = set()
         weak: set[int] = set()
         told: set[int] = set()
         idle: set[int] = set()
@@ -857,6 +868,9 @@ class SemanticRouter:
             if len(clauses) > 1 and BARE_REMIND_RE.fullmatch(clause):
                 continue  # "remind me, what are the criteria for high grade dysplasia?"
             if len(clauses) > 1 and NEGATED_ORDER_RE.fullmatch(clause):
+                if CANCELLED_RE.search(clause):  # "…, count the nuclei. Hmm, no, don't count yet"
+                    named = {c for c, verb in NEGATED_CAPABILITY if verb.search(clause)}
+                    taken_back |= {j for j, s in enumerate(selected) if s.capability in named}
                 continue  # "don't zoom, just count nuclei here"
             if i == 0 and len(clauses) > 1 and BEFORE_LEAD_RE.fullmatch(clause):
                 continue  # "before drawing any conclusions, take me back to the overview"
@@ -1086,7 +1100,7 @@ class SemanticRouter:
                     and not DIAGNOSIS_RE.search(clause)  # "dx + how many frags"
                 ):
                     told.add(len(selected) - 1)
-        kept = list(range(len(selected)))
+        kept = [j for j in range(len(selected)) if j not in taken_back]
         for talk in (told | idle if len(idle) < len(selected) else told, weak):
             # a move that names no place, said before an order ("we've been over the margins
             # already. …"); a sentence with no verb and no question mark ("Right, small round
@@ -1114,7 +1128,17 @@ class SemanticRouter:
             # "for view 8, what were the epithelial areas from the segmentation?", "and view
             # 10 - what was your label?": a fragment beside a recall qualifies it
             selected = [
-                s for s in selected if s.capability == "recall" or _HAS_VERB_RE.search(s.clause)
+                s
+                for s in selected
+                if s.capability == "recall"
+                or _HAS_VERB_RE.search(s.clause)
+                # "objective power at scan time and the full-res dimensions - and remind me …":
+                # the scan's facts, asked beside the recall, name no view
+                or (
+                    s.capability == "slide_info"
+                    and not region_refs(s.clause)
+                    and not _QUALIFIER_RE.match(s.clause)  # "…, and at what magnification?"
+                )
             ]
         if len(selected) > 1 and selected[0].capability == "knowledge":
             # "what is the grading scheme for DCIS - does necrosis come into it?": the rest of

@@ -27,7 +27,9 @@ _ONLY = r"\b(?:only|just|separately|exclusively|specifically|alone|apart\s+from|
 _TYPED_COUNT_RE = re.compile(
     rf"{_COUNT}[^.;?!]*?\b(?P<cell>{_CELL_TYPES})\b[^.;?!]*?{_ONLY}|"
     rf"{_COUNT}[^.;?!]*?{_ONLY}[^.;?!]*?\b(?P<cell2>{_CELL_TYPES})\b|"
-    rf"{_ONLY}\s+(?:please\s+)?{_COUNT}[^.;?!]*?\b(?P<cell3>{_CELL_TYPES})\b"
+    rf"{_ONLY}\s+(?:please\s+)?{_COUNT}[^.;?!]*?\b(?P<cell3>{_CELL_TYPES})\b|"
+    # "just the plasma cells, how many"
+    rf"{_ONLY}\s+(?:the\s+)?(?P<cell4>{_CELL_TYPES})\b[^.;?!]*?{_COUNT}"
 )
 
 
@@ -39,7 +41,8 @@ def typed_count(low: str) -> str | None:
     m = _TYPED_COUNT_RE.search(low)
     if m is None:
         return None
-    cell = " ".join((m.group("cell") or m.group("cell2") or m.group("cell3")).split())
+    named = m.group("cell") or m.group("cell2") or m.group("cell3") or m.group("cell4")
+    cell = " ".join(named.split())
     return (
         f"The nuclei expert counts every nucleus and does not tell {cell} from other cells, "
         "so a count of them alone is not available. Ask for the nuclear count of this view "

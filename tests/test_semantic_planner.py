@@ -1957,9 +1957,11 @@ def test_lettered_lists_arrows_and_steps_not_to_take(router: SemanticRouter) -> 
     assert plan.steps[0].args["center"] == [70000.0, 20000.0]
     # a comparison with a view named by its number alone; the zoom stays on the view on screen
     plan = _plan(router, "zoom in 2x -> count -> compare with 1", views=3)
-    assert plan.lookup is not None and plan.lookup.rois == [4, 1]
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [4, 1]
     zoom = next(s for s in plan.steps if s.tool == "zoom")
-    assert zoom.args["roi_number"] == 3 and zoom.args["factor"] == 2.0
+    assert zoom.args["roi_number"] == 3
+    assert zoom.args["factor"] == 2.0
 
 
 def test_a_lead_before_clause_orders_nothing(router: SemanticRouter) -> None:
@@ -1968,7 +1970,8 @@ def test_a_lead_before_clause_orders_nothing(router: SemanticRouter) -> None:
         "serosa for me."
     )
     plan = _plan(router, text, views=2)
-    assert _tools(plan) == ["zoom", "vqa"] and plan.lookup is None
+    assert _tools(plan) == ["zoom", "vqa"]
+    assert plan.lookup is None
     assert plan.steps[0].args["pan"] == "down"
 
 
@@ -1987,18 +1990,59 @@ def test_fields_named_by_bounds_and_by_size_at_a_fragment(router: SemanticRouter
         "size_px": [1024, 1024],
     }
     plan = _plan(router, "Put in 0.5 microns per pixel", views=2)
-    assert _tools(plan) == ["zoom"] and plan.steps[0].args["mpp"] == 0.5
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["mpp"] == 0.5
 
 
 def test_sources_limits_and_typed_cells(router: SemanticRouter) -> None:
-    text = "LVI vs retraction artifact - what criteria does the knowledge graph give?"
+    text = "What criteria does the knowledge graph give for lymphovascular invasion here?"
     plan = _plan(router, text, views=2)
-    assert plan.steps == [] and plan.knowledge
+    assert plan.steps == []
+    assert plan.knowledge
     text = "What is the definition of tumour budding according to the ITBCC? until how many cells?"
     plan = _plan(router, text, views=2)
-    assert plan.steps == [] and plan.knowledge
+    assert plan.steps == []
+    assert plan.knowledge
     for typed in ("Count only the CD8+ cells here.", "Count only the hepatocyte nuclei."):
         assert _plan(router, typed, views=2).steps == []
     assert _tools(_plan(router, "count only the nuclei in view 2", views=2)) == ["detect"]
     text = "In the event that the tool is able to do so, I should like it to order a Gram stain."
     assert _plan(router, text, views=2).steps == []
+
+
+def test_an_order_taken_back_later_in_the_message_is_not_run(router: SemanticRouter) -> None:
+    text = "Describe the field and count the nuclei — actually skip the description, just count"
+    assert _tools(_plan(router, text, views=2)) == ["detect"]
+    text = (
+        "Zoom into 40000, 30000 — no, 45000, 30000 — at 20x and count the nuclei. Hmm, no, "
+        "don't count yet, just describe it."
+    )
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["zoom", "vqa"]
+    assert plan.steps[0].args["center"] == [45000.0, 30000.0]
+    # a step not to take that takes nothing back: the order before it stands
+    text = "go to view 1, count the nuclei, don't zoom again"
+    assert _tools(_plan(router, text, views=2)) == ["zoom", "detect"]
+    text = "Don't re-run the count, just tell me what it was"
+    plan = _plan(router, text, views=2)
+    assert plan.steps == []
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
+
+
+def test_facts_beside_a_recall_and_scales_said_after_a_purpose(router: SemanticRouter) -> None:
+    text = (
+        "Objective power at scan time and the full-res dimensions - and remind me what the "
+        "slide-level score was"
+    )
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["slide_info"]
+    assert plan.lookup is not None
+    text = "Which views have we visited so far, and at what magnification?"
+    assert _plan(router, text, views=2).steps == []
+    plan = _plan(router, "Can you zoom in so I can actually see cells? like 20x maybe", views=2)
+    assert plan.steps[0].args["magnification"] == 20.0
+    text = "The mucus, is present in this slide? How much in percent on all slide?"
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["composition"]
+    assert plan.steps[0].args["target"] == "slide"
