@@ -146,10 +146,14 @@ def region_refs(low: str) -> list[RegionRef]:
         for k, extra in enumerate(re.findall(r"\d+", m.group(2) or "")):
             found.append((m.start(2) + k, int(extra)))
     listed: list[tuple[int, int]] = []
-    for m in _ORDINAL_RE.finditer(low):
+    ordinals = list(_ORDINAL_RE.finditer(low))
+    counted = any(m.group(1) != "last" for m in ordinals)
+    for m in ordinals:
         extras = re.findall(_ORD, m.group(2) or "")
-        if m.group(1) == "last" and not extras:
-            continue  # "the last view" alone is the one before (PREVIOUS_RE)
+        if m.group(1) == "last" and not extras and not counted:
+            # "the last view" alone is the one before (PREVIOUS_RE); beside "the first one" it
+            # is the latest ("is the first one more cellular than the last one")
+            continue
         found.append((m.start(1), ordinal_number(m.group(1))))
         listed.append((m.start(), m.end()))
         for k, extra in enumerate(extras):

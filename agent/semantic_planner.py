@@ -437,6 +437,12 @@ _ABSTRACT_THERE_RE = re.compile(
     r"(?:.*\bor\s+)?(?:is|are)\s+there\s+(?:more|anything\s+(?:more|else))\s+to\s+it\b"
 )
 """A question whether a rule or scheme exists: the textbook question's, not the image's."""
+_ORDINAL_WORD = r"(?:first|second|third|fourth|fifth|sixth|last|previous|latest|current)"
+_JOINED_ORDINALS_RE = re.compile(
+    rf"\b{_ORDINAL_WORD}\s+(?:(?:one|view|region|field|roi|core|piece)s?\s+)?(?:and|&)\s+"
+    rf"(?:the\s+)?{_ORDINAL_WORD}\b"
+)
+"""Two views named by their ordinals and joined ("the first and the last view"): one phrase."""
 _QUALIFIER_RE = re.compile(r"\s*(?:(?:and|or|but)\s+)?(?:at|in|for|with|on|from|of|by)\b")
 """A fragment that qualifies the question beside it ("…, and at what magnification?")."""
 _LIMIT_ASKED_RE = re.compile(
@@ -657,6 +663,7 @@ class SemanticRouter:
                 len(parts) != 2
                 or min(len(p.split()) for p in parts) < 2
                 or JOINED_REFS_RE.search(clause)  # "are views 1 and 4 the same type?"
+                or _JOINED_ORDINALS_RE.search(clause)  # "the first and the last view"
                 or WHICH_VIEW_MOST_RE.search(clause)  # "of the views …, which had the most?"
                 or topic_first(*parts)  # "the mucus, is it present in this slide?"
                 or _LISTED_RE.search(clause)  # "is this fat, muscle or mucosa?"

@@ -2046,3 +2046,16 @@ def test_facts_beside_a_recall_and_scales_said_after_a_purpose(router: SemanticR
     plan = _plan(router, text, views=2)
     assert _tools(plan) == ["composition"]
     assert plan.steps[0].args["target"] == "slide"
+
+
+def test_the_last_view_beside_the_first_is_the_latest(router: SemanticRouter) -> None:
+    plan = _plan(router, "is the first one more cellular than the last one", views=3)
+    assert plan.lookup is not None
+    assert sorted(plan.lookup.rois) == [1, 3]
+    plan = _plan(router, "side by side comparison of the first and the last view pls", views=5)
+    assert _tools(plan) == ["detect", "detect"]
+    assert plan.lookup is not None
+    assert sorted(plan.lookup.rois) == [1, 5]
+    # alone, the last view is the one before the view on screen
+    plan = _plan(router, "go back to the last view", views=3)
+    assert plan.steps[0].args["roi_number"] == 2
