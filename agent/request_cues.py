@@ -453,7 +453,7 @@ ASIDE_RE = re.compile(
     r"i(?:\s+want|\s+wanted|\s+need|'d\s+like|\s+would\s+like)\s+(?:a\s+(?:rough\s+)?(?:sense|idea|"
     r"baseline|feel)|to\s+(?:exclude|rule\s+out|get\s+a\s+(?:sense|feel|idea)|be\s+sure|make\s+sure|"
     r"confirm|document)|to\s+know\s+whether\s+it\s+(?:reads|calls|sees|thinks))\b|"
-    r"(?:you\s+all|as\s+you\s+(?:all\s+)?)know\b|notice\s+that\b|"
+    r"(?:you\s+all|as\s+you(?:\s+all)?)\s+know\b|notice\s+that\b|"
     r"(?:(?:yes|yeah|ok|okay)\s*,?\s+)?i\s+know\b(?!\s+(?:what|which|how|where|if|whether|the\s+answer))|"
     r"(?:a\s+)?second\s+opinion\b|before\s+i\s+start\b|"
     r"(?:if|in\s+the\s+event\s+that|provided\s+that|assuming)\s+(?:you|it|the\s+[\w-]+)\s+"

@@ -567,10 +567,31 @@ def without_words_to_others(low: str) -> str:
     names the co-pilot as the one it asks; a lone "Stroma, how much?" keeps its words.
     """
     kept = _TO_SOMEONE_ELSE_RE.sub(" ", low) if _ADDRESSES_CO_PILOT_RE.search(low) else low
+    turn = _CO_PILOT_TURNED_TO_RE.search(kept)
+    if turn is not None:  # "Look at these nuclei. Vesicular chromatin. Co-pilot, would you …"
+        said = [
+            s
+            for s in _SENTENCE_RE.findall(kept[: turn.start()])
+            if (s.rstrip().endswith("?") or _ORDER_WORD_RE.search(s)) and not _ROOM_RE.search(s)
+        ]
+        kept = " ".join([*said, kept[turn.start() :]])
     kept = _CO_PILOT_NAMED_RE.sub("", kept)  # "co-pilot, count the nuclei": the order
     return " ".join(kept.split()) or low
 
 
+_CO_PILOT_TURNED_TO_RE = re.compile(r"(?<=[.?!;]\s)co-?pilot\s*,")
+"""The co-pilot addressed after a sentence said to the room."""
+_SENTENCE_RE = re.compile(r"[^.?!;]+[.?!;]*")
+_ORDER_WORD_RE = re.compile(
+    r"\b(?:zoom|go|pan|move|slide|shift|scroll|jump|take|bring|open|show|count|detect|segment|"
+    r"classify|measure|outline|mask|run|quantify|estimate|compare|describe|tell|give|find|"
+    r"navigate|head|return|centre|center)\b"
+)
+"""A sentence with one of these orders something of the co-pilot, whoever else hears it."""
+_ROOM_RE = re.compile(
+    r"\b(?:everyone|everybody|you\s+all|y'?all|folks|guys|team|residents|students|trainees)\b"
+)
+"""Words that say a sentence is for the people in the room."""
 _CO_PILOT_NAMED_RE = re.compile(
     r"(?:^|(?<=[.?!;]\s))(?:(?:hey|ok|okay|right|so|and|now)\s*,?\s+)?co-?pilot\s*,\s*|"
     r",\s*co-?pilot\s*(?=[.?!;]|$)"

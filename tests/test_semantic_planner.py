@@ -2059,3 +2059,23 @@ def test_the_last_view_beside_the_first_is_the_latest(router: SemanticRouter) ->
     # alone, the last view is the one before the view on screen
     plan = _plan(router, "go back to the last view", views=3)
     assert plan.steps[0].args["roi_number"] == 2
+
+
+def test_sentences_to_the_room_before_the_co_pilot_is_addressed(router: SemanticRouter) -> None:
+    text = (
+        "Look at these nuclei. Vesicular chromatin, big nucleoli. Co-pilot, would you call them "
+        "pleomorphic?"
+    )
+    assert _tools(_plan(router, text, views=2)) == ["vqa"]
+    text = (
+        "You all know dirty necrosis is a clue to a colorectal primary. Co-pilot, does the "
+        "classifier pick up necrosis anywhere in this field?"
+    )
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["composition"]
+    assert not plan.knowledge
+    text = "Everyone see the glands? Co-pilot, count the nuclei."
+    assert _tools(_plan(router, text, views=2)) == ["detect"]
+    # an order said before the co-pilot is named is still the co-pilot's
+    text = "Zoom in 2x. Co-pilot, what tissue is this?"
+    assert _tools(_plan(router, text, views=2)) == ["zoom", "classify"]
