@@ -290,6 +290,9 @@ def semantic_plan(
     asked = _first_ranked_named(without_complaints(request), archive or [])
     asked = _place_by_what_was_done(asked, archive or [])
     asked = _same_spelled_out(_other_half(asked, archive or [], slide or {}), archive or [])
+    asked, which = _other_view(asked, rois, current, slide_id)
+    if which is not None:  # "same for the other one", with three views to choose from
+        return Plan(request=request, clarify=which)
     parsed, routing, low = semantic_parse(asked, router, has_view=has_view, has_class=has_class)
     ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None
     if ordered is not None:  # "what were the first and second counts, and how do they compare?"
@@ -326,6 +329,37 @@ def semantic_plan(
     )
 
 
+def _other_view(
+    request: str, rois: list[Roi], current: int | None, slide_id: str
+) -> tuple[str, str | None]:
+    """``request`` with "the other one" named by its number, or a question asking which.
+
+    Beside the view on screen, "the other one" is the slide's one other view; among more it
+    names none of them, so the user is asked which (their numbers listed).
+    """
+    m = _OTHER_VIEW_RE.search(request)
+    if m is None or _VIEW_NUMBER_RE.search(request):  # "no, the other one — view 3"
+        return request, None
+    here = [r.number for r in rois if r.slide_id == slide_id]
+    others = [n for n in here if n != current]
+    if len(others) == 1:
+        return f"{request[: m.start()]}view {others[0]}{request[m.end() :]}", None
+    if not others:
+        return request, "There is no other view on this slide yet: which place do you mean?"
+    listed = ", ".join(str(n) for n in here)
+    on_screen = f" (view {current} is on screen)" if current in here else ""
+    return request, (
+        f'Which view do you mean by "the other one"? This slide has views {listed}{on_screen}: '
+        "name it by its number."
+    )
+
+
+_OTHER_VIEW_RE = re.compile(
+    r"\bthe\s+other\s+(?:one|view|region|roi|field)\b(?!\s*(?:s\b|half|side|corner|#?\s*\d))",
+    re.IGNORECASE,
+)
+"""A view named only as "the other one"."""
+_VIEW_NUMBER_RE = re.compile(r"\b(?:view|region|roi|field)\s*#?\s*\d+", re.IGNORECASE)
 _SHARE_OR_LOOK = frozenset({"vqa", "composition", "classify"})
 """Tools a stain's index or a molecular status asked alone lands near: none answers it."""
 _TYPED_COUNT_TOOLS = frozenset({"detect", "composition", "vqa"})

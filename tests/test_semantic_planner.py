@@ -2079,3 +2079,16 @@ def test_sentences_to_the_room_before_the_co_pilot_is_addressed(router: Semantic
     # an order said before the co-pilot is named is still the co-pilot's
     text = "Zoom in 2x. Co-pilot, what tissue is this?"
     assert _tools(_plan(router, text, views=2)) == ["zoom", "classify"]
+
+
+def test_the_other_view_is_named_or_asked_for(router: SemanticRouter) -> None:
+    plan = _plan(router, "compare this one with the other one", views=2)
+    assert plan.lookup is not None
+    assert sorted(plan.lookup.rois) == [1, 2]
+    plan = _plan(router, "Sorry, could you go to the one I mentioned before, the other one?", 3)
+    assert plan.steps == []
+    assert plan.clarify is not None
+    assert "views 1, 2, 3" in plan.clarify
+    plan = _plan(router, "no, the other one — view 3", views=4)
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["roi_number"] == 3
