@@ -704,6 +704,12 @@ _KG_NAMED_RE = re.compile(
     r"(?:knowledge\s+(?:graph|base)|kg)\b"
 )
 """The knowledge graph named as the source ("what criteria does the knowledge graph give?")."""
+_TILED_SLIDE_RE = re.compile(
+    r"\btil(?:e|ing)\s+(?:the\s+|this\s+)?(?:entire|whole|full)\s+(?:slide|wsi|section)\b|"
+    r"\b(?:tile|patch)[\s-]+(?:by[\s-]+(?:tile|patch)|level)\b[^.?;]*\b(?:entire|whole|full)\s+slide\b"
+)
+"""The tile classifier run over every tile of the slide: its classes' shares, not the slide's
+diagnosis."""
 _SET_SCALE_RE = re.compile(
     r"\s*(?:(?:please|pls|now|ok|okay|and|then|so|can\s+you|could\s+you)\s+)*"
     r"(?:set|put|use|change|make)\b(?:\s+(?:it|this|the\s+(?:view|resolution|scale|magnification)|"
@@ -746,6 +752,8 @@ def grammar_cue(clause: str) -> str | None:
         return "zoom"  # "set 0.5 microns per pixel", "put in 20x"
     if _REDO_COUNT_RE.match(clause):
         return "detect"  # "pan right by one field and redo the density"
+    if _TILED_SLIDE_RE.search(clause):
+        return "composition"  # "tile the entire slide through the classifier"
     if _CLASS_MAP_RE.search(clause):
         return "composition"  # "whole slide class map pls", "class-map overlay of it"
     if WHICH_VIEW_MOST_RE.search(clause):

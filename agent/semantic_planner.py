@@ -187,7 +187,8 @@ _UNITS = """
 area areas fraction fractions percent percentage percentages proportion proportions share shares
 coverage cover covers covered occupies occupy occupied take takes up size sizes mm mm2 mm² um2
 µm² microns square units compute calculate measure get total absolute relative number numbers
-value values figure figures in of and
+value values figure figures in of and i d like want need would for comparison comparing later
+record note
 or as per what how much is are it its they them their those these that this the a an me us give
 tell report show please pls if so any also plus both too with view field region roi box here
 there whole on all slide entire across
@@ -443,6 +444,12 @@ _JOINED_ORDINALS_RE = re.compile(
     rf"(?:the\s+)?{_ORDINAL_WORD}\b"
 )
 """Two views named by their ordinals and joined ("the first and the last view"): one phrase."""
+_HOW_MUCH_OF_IT_RE = re.compile(
+    r"\s*(?:and\s+|so\s+|also\s+)?(?:how\s+much|what\s+(?:percent\w*|proportion|fraction|share))"
+    r"(?:\s+(?:of\s+(?:it|that|them|this|those)|is\s+there|in\s+(?:here|this\s+(?:field|view))))*"
+    r"\s*[?.]*\s*"
+)
+"""A share asked of the tissue class just named ("…, necrosis? how much of it")."""
 _QUALIFIER_RE = re.compile(r"\s*(?:(?:and|or|but)\s+)?(?:at|in|for|with|on|from|of|by)\b")
 """A fragment that qualifies the question beside it ("…, and at what magnification?")."""
 _LIMIT_ASKED_RE = re.compile(
@@ -692,6 +699,20 @@ class SemanticRouter:
         rows.append(table[-1])
         return out_clauses, np.vstack(rows)
 
+    def _share_of_named_class(self, clause: str, before: list[str], previous: str | None) -> bool:
+        """``clause`` asks how much there is of a tile class an earlier clause named.
+
+        ``previous``: the capability chosen for the clauses before; an area it measures
+        ("segment the stroma, how much of it is there") answers the share itself.
+        """
+        return (
+            bool(before)
+            and previous not in _AREA_TOOLS
+            and "composition" in self._by_name
+            and bool(_HOW_MUCH_OF_IT_RE.fullmatch(clause))
+            and names_any(" ".join(before), class_stems(self._by_name["composition"]))
+        )
+
     def _visual_cue(self, clause: str) -> str | None:
         """``vqa`` for a question about what the image shows that no measuring tool answers.
 
@@ -917,6 +938,7 @@ class SemanticRouter:
                 and selected[-1].capability != "zoom"
                 and len(selected) - 1 not in weak
                 and ECHO_RE.fullmatch(clause)
+                and not self._share_of_named_class(clause, clauses[:i], selected[-1].capability)
             ):
                 # "run the classifier on piece 6 and give me the label"; after a move, "go to
                 # 40x on this field and tell us the count" asks for the new view's count; after
@@ -1027,6 +1049,11 @@ class SemanticRouter:
                 or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
                 or (cue == "slide_info" and name in ("wsi_classify", "classify", "zoom", "tissue"))
             )
+            previous = selected[-1].capability if selected else None
+            if (name is None or best < self.threshold + _WEAK_MARGIN) and (
+                self._share_of_named_class(clause, clauses[:i], previous)
+            ):  # "what's that pink stuff in the lumen, necrosis? how much of it"
+                name, best, cue = "composition", self.threshold, "composition"
             if (
                 i > 0
                 and cue is None

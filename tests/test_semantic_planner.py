@@ -2092,3 +2092,21 @@ def test_the_other_view_is_named_or_asked_for(router: SemanticRouter) -> None:
     plan = _plan(router, "no, the other one — view 3", views=4)
     assert _tools(plan) == ["zoom"]
     assert plan.steps[0].args["roi_number"] == 3
+
+
+def test_shares_asked_after_a_class_named_and_a_tiled_slide(router: SemanticRouter) -> None:
+    text = "whats that pink amorphous stuff in the lumen, necrosis? how much of it"
+    assert sorted(_tools(_plan(router, text, views=2))) == ["composition", "vqa"]
+    # after an area the segmentation measures, "how much" is that area
+    assert _tools(_plan(router, "segment the stroma, how much of it is there", views=2)) == [
+        "segment"
+    ]
+    text = "Tile the entire slide through the classifier and return per-class area percentages."
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["composition"]
+    assert plan.steps[0].args["target"] == "slide"
+    text = (
+        "Could you move down a little, and then segment the stroma there? I'd like its area for "
+        "comparison."
+    )
+    assert _tools(_plan(router, text, views=2)) == ["zoom", "segment"]
