@@ -407,7 +407,8 @@ ECHO_RE = re.compile(
     r"\s*(?:and\s+)?(?:an?|the)\s+(?:outline|mask|contour|overlay)(?:\s+of\s+[\w\s]+?)?(?:\s+please)?\s*|"
     r"\s*(?:and\s+|then\s+)?(?:give|show|draw)\s+(?:me\s+|us\s+)?(?:an?|the)\s+(?:outline|contour)"
     r"(?:\s+of\s+(?:it|them|that|those|this|the\s+tissue))?(?:\s+please)?\s*|"
-    r"\s*(?:and\s+)?if\s+(?:yes|so)\s*,?\s+how\s+(?:much|many|big|large)\b[^?.;]*|"
+    r"\s*(?:and\s+)?if\s+(?:yes|so)\s*,?\s+(?:how\s+(?:much|many|big|large)|what\s+(?:proportion|"
+    r"percent\w*|fraction|share))\b[^?.;]*|"
     r"\s*(?:and\s+)?(?:show|give|tell)\s+(?:me\s+)?(?:your|the)\s+(?:working|work|maths?|calculations?)\s*|"
     r"\s*(?:and\s+)?with\s+(?:its|the|their)\s+(?:area|size|percentage|%|density|count)\b[^?.;]*|"
     r"\s*(?:and\s+)?what(?:'s|s|\s+is|\s+are|\s+were|\s+was)?\s+(?:their|its)\s+(?:mean\s+|average\s+|"
@@ -706,7 +707,9 @@ _KG_NAMED_RE = re.compile(
 """The knowledge graph named as the source ("what criteria does the knowledge graph give?")."""
 _TILED_SLIDE_RE = re.compile(
     r"\btil(?:e|ing)\s+(?:the\s+|this\s+)?(?:entire|whole|full)\s+(?:slide|wsi|section)\b|"
-    r"\b(?:tile|patch)[\s-]+(?:by[\s-]+(?:tile|patch)|level)\b[^.?;]*\b(?:entire|whole|full)\s+slide\b"
+    r"\b(?:tile|patch)[\s-]+(?:by[\s-]+(?:tile|patch)|level)\b[^.?;]*\b(?:entire|whole|full)\s+slide\b|"
+    r"\b(?:tile|patch)[\s-]+(?:level\s+)?classifier\b[^.?;]*\b(?:entire|whole|full)\s+slide\b|"
+    r"\b(?:entire|whole|full)\s+slide\b[^.?;]*\b(?:tile|patch)[\s-]+(?:level\s+)?classifier\b"
 )
 """The tile classifier run over every tile of the slide: its classes' shares, not the slide's
 diagnosis."""

@@ -450,6 +450,16 @@ _HOW_MUCH_OF_IT_RE = re.compile(
     r"\s*[?.]*\s*"
 )
 """A share asked of the tissue class just named ("…, necrosis? how much of it")."""
+_ITS_SHARE_RE = re.compile(
+    r"\s*(?:and\s+)?(?:if\s+(?:so|yes)\s*,?\s+)?(?:what|how\s+much)\s+(?:proportion|percent\w*|"
+    r"fraction|share|of)\s+(?:of\s+)?(?:the\s+|this\s+)?(?:tissue|slide|field|view|area|image)\s+"
+    r"(?:does|do|is|are)\s+(?:it|they|that|this|those)\s+(?:represent|cover|occupy|make\s+up|take\s+up|"
+    r"account\s+for)\b[^?.;]*"
+)
+"""The share of the thing just measured ("what proportion of the tissue does it represent?"):
+that measure's own output, not the tissue detector's."""
+_THERE_RE = re.compile(r"\b(?:there|that\s+(?:spot|place|area|piece|fragment|core))\b")
+"""A move to a place said before ("go there", "take me to that spot")."""
 _QUALIFIER_RE = re.compile(r"\s*(?:(?:and|or|but)\s+)?(?:at|in|for|with|on|from|of|by)\b")
 """A fragment that qualifies the question beside it ("…, and at what magnification?")."""
 _LIMIT_ASKED_RE = re.compile(
@@ -907,6 +917,12 @@ class SemanticRouter:
                 continue  # "order MART-1 on block A2", "forward this to Dr Patel"
             if len(clauses) > 1 and ASIDE_RE.match(clause):
                 continue  # "..., my attending asked and I have no idea where to look"
+            if (
+                selected
+                and selected[-1].capability in ("composition", "segment")
+                and _ITS_SHARE_RE.fullmatch(clause)
+            ):
+                continue  # "…, and if so, what proportion of the tissue does it represent?"
             if selected and selected[-1].capability in _AREA_TOOLS and _only_units(clause):
                 continue  # "segment the stroma here. area in mm² please": its unit, not tissue
             if (
@@ -1508,6 +1524,7 @@ def semantic_parse(
     routing = router.route(low)
     if not routing.selected and _only_errands(low):
         return ParsedRequest(), routing, low  # "open the TURBT slide from the same patient"
+    with_asides = low
     low = _without_asides(low)  # "…, I know it will take a while": no "it" to resolve
     chosen = {s.capability for s in routing.selected}
     if not chosen and names_disease(request) and not ERRAND_RE.match(low):
@@ -1652,6 +1669,16 @@ def semantic_parse(
             zoom.relative is None and whole.relative is not None
         ):
             zoom = whole  # "closer. 2x": the factor said in a clause of its own
+        elif zoom.target == "default" and _THERE_RE.search(clause_of.get("zoom", low)):
+            # "There's a polyp on the third piece. Go there at 20x.": the place the aside named
+            named = zoom_request(with_asides)
+            if named.target in ("tissue_region", "box", "point"):
+                zoom = replace(
+                    named,
+                    magnification=zoom.magnification or named.magnification,
+                    mpp=zoom.mpp or named.mpp,
+                    level=zoom.level if zoom.level is not None else named.level,
+                )
         elif zoom.magnification is None and zoom.mpp is None and zoom.level is None:
             # "go to x 51200 y 38400, 10x mag": the scale said in a clause of its own
             scale = {"magnification": whole.magnification, "mpp": whole.mpp, "level": whole.level}

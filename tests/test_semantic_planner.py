@@ -2110,3 +2110,24 @@ def test_shares_asked_after_a_class_named_and_a_tiled_slide(router: SemanticRout
         "comparison."
     )
     assert _tools(_plan(router, text, views=2)) == ["zoom", "segment"]
+
+
+def test_there_after_an_aside_and_the_tile_classifier_over_the_slide(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "There's a polyp on the third piece. Go there at 20x.", views=2)
+    assert plan.steps[0].args == {
+        "magnification": 20.0,
+        "target": "tissue_region",
+        "region_index": 3,
+    }
+    # "there" alone is the view on screen
+    plan = _plan(router, "go there at 20x", views=2)
+    assert plan.steps[0].args["roi_number"] == 2
+    text = (
+        "Is there anything on the whole slide that the tile classifier considers to be "
+        "adenocarcinoma, and if so, what proportion of the tissue does it represent?"
+    )
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["composition"]
+    assert plan.steps[0].args["target"] == "slide"
