@@ -713,6 +713,11 @@ _TILED_SLIDE_RE = re.compile(
 )
 """The tile classifier run over every tile of the slide: its classes' shares, not the slide's
 diagnosis."""
+WHERE_QUESTION_RE = re.compile(
+    r"\s*(?:and\s+|so\s+)?(?:is|are|does|do)\s+(?:most|all|much|any|some|the\s+bulk|it|they|the\s+"
+    r"(?:tissue|tumou?r|lesion|fragments?|pieces?))\b(?![^?]*\b(?:zoom|go|take|show|move|pan)\b)"
+)
+"""A question about where something lies ("is most of it in the right half?"), not a move."""
 _SET_SCALE_RE = re.compile(
     r"\s*(?:(?:please|pls|now|ok|okay|and|then|so|can\s+you|could\s+you)\s+)*"
     r"(?:set|put|use|change|make)\b(?:\s+(?:it|this|the\s+(?:view|resolution|scale|magnification)|"
@@ -858,7 +863,12 @@ def grammar_cue(clause: str) -> str | None:
     analysis = _ANALYSIS_RE.search(clause)
     if rel is not None and (rel.pan or rel.factor is not None):
         return "zoom"
-    if rel is not None and (rel.part or rel.slide_centre) and not analysis:
+    if (
+        rel is not None
+        and (rel.part or rel.slide_centre)
+        and not analysis
+        and not WHERE_QUESTION_RE.match(clause)
+    ):
         return "zoom"
     zoom = zoom_request(clause)
     if zoom.target in ("point", "box") and not analysis:
@@ -899,8 +909,10 @@ def grammar_cues(low: str, chosen: set[str], has_view: bool) -> set[str]:
         return set()
     if _ANALYSIS_RE.search(low) and not (rel.pan or rel.factor is not None):
         return set()  # a place named for an analysis ("classify the centre of the slide")
-    if rel.pan or rel.part or rel.slide_centre or (rel.factor is not None and has_view):
+    if rel.pan or (rel.factor is not None and has_view):
         return {"zoom"}
+    if (rel.part or rel.slide_centre) and not WHERE_QUESTION_RE.search(low):
+        return {"zoom"}  # not "… is most of it in the right half?"
     return set()
 
 

@@ -68,6 +68,7 @@ from agent.request_cues import (
     SLIDE_WIDE_RE,
     THIS_DISEASE_RE,
     WHAT_IS_THIS_RE,
+    WHERE_QUESTION_RE,
     WHICH_MORE_RE,
     WHICH_VIEW_MOST_RE,
     YIELDS_TO_CLASSIFY,
@@ -1121,6 +1122,8 @@ class SemanticRouter:
             if name == "recall" and WHAT_IS_THIS_RE.fullmatch(clause):
                 # "what have we got here?": the slide in front of us, not the case's past
                 name = "slide_info" if "slide_info" in names else None
+            if name == "zoom" and cue is None and WHERE_QUESTION_RE.match(clause):
+                continue  # "where does the tissue sit? is most of it in the right half?"
             after_view = bool(selected) and selected[-1].capability == "zoom"
             bare = self._bare_feature(clause) if after_view and cue is None else None
             if bare is not None and (name is None or best < self.threshold + _WEAK_MARGIN):

@@ -2131,3 +2131,10 @@ def test_there_after_an_aside_and_the_tile_classifier_over_the_slide(
     plan = _plan(router, text, views=2)
     assert _tools(plan) == ["composition"]
     assert plan.steps[0].args["target"] == "slide"
+
+
+def test_a_question_about_where_something_lies_is_no_move(router: SemanticRouter) -> None:
+    text = "Where does the tissue sit on the glass? Is most of it in the right half?"
+    assert _tools(_plan(router, text, views=2)) == ["tissue"]
+    assert _tools(_plan(router, "top left please", views=2)) == ["zoom"]
+    assert _tools(_plan(router, "is the tumour in the top left? zoom there", views=2))[0] == "zoom"
