@@ -500,9 +500,10 @@ NEGATED_ORDER_RE = re.compile(
     r"you\s+(?:don'?t|do\s+not)\s+need\s+to|there'?s\s+no\s+need\s+to|(?:it\s+)?is\s+not\s+"
     r"necessary\s+to|it'?s\s+not\s+necessary\s+to|not\s+necessary\s+to)\s+.*"
 )
+CORRECTION_WORDS = r"actually|no\s+wait|wait|sorry|no|instead|rather|make\s+that|i\s+mean"
+"""Words that correct what was just said ("pan up. actually, pan left")."""
 CANCELLED_RE = re.compile(
-    r"\b(?:actually|no|wait|sorry|skip|scrap|scratch|drop|forget|cancel|yet|instead|rather|"
-    r"second\s+thoughts?)\b"
+    rf"\b(?:{CORRECTION_WORDS}|skip|scrap|scratch|drop|forget|cancel|yet|second\s+thoughts?)\b"
 )
 """A word that makes a negated order take back an earlier one ("count the nuclei — hmm, no,
 don't count yet, just describe it")."""

@@ -47,6 +47,7 @@ from agent.request_cues import (
     CANCELLED_RE,
     CLASSIFIER_NAMED_RE,
     COMPARE_CUE_RE,
+    CORRECTION_WORDS,
     COUNT_VERB_RE,
     DIAGNOSIS_RE,
     ECHO_RE,
@@ -480,9 +481,7 @@ _TISSUE_OUTPUT_RE = re.compile(
     r"\s*(?:and\s+|then\s+|please\s+)*(?:outline|mask|draw|trace|show)\s+(?:it|them)(?:\s+(?:for\s+"
     r"(?:us|me)|too|please|pls))*\s*[?.!]*\s*"
 )
-_CORRECTS_RE = re.compile(
-    r"\s*(?:actually|no\s+wait|wait|sorry|no|instead|rather|make\s+that|i\s+mean)\b\s*[,;:–—-]?\s*"
-)
+_CORRECTS_RE = re.compile(rf"\s*(?:{CORRECTION_WORDS})\b\s*[,;:–—-]?\s*")
 """A clause that takes back the one before it on the same order ("pan up. actually, pan left")."""
 _BACK_TO_RE = re.compile(
     r"\s*(?:(?:ok|okay|now|so|then|and|right)\s*,?\s+)*(?:(?:please|pls)\s+)?(?:go\s+|take\s+me\s+|"
