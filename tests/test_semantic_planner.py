@@ -2138,3 +2138,14 @@ def test_a_question_about_where_something_lies_is_no_move(router: SemanticRouter
     assert _tools(_plan(router, text, views=2)) == ["tissue"]
     assert _tools(_plan(router, "top left please", views=2)) == ["zoom"]
     assert _tools(_plan(router, "is the tumour in the top left? zoom there", views=2))[0] == "zoom"
+
+
+def test_the_compartment_named_in_a_clause_of_its_own(router: SemanticRouter) -> None:
+    text = "Can you measure the glandy parts? I think you call that epithelium?"
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["segment"]
+    assert plan.steps[0].args["what"] == "epithelium"
+    # the compartment the segmentation clause names wins over one named elsewhere
+    text = "segment the nuclei here and tell me if the epithelium looks dysplastic"
+    plan = _plan(router, text, views=2)
+    assert plan.steps[0].args["what"] == "nuclei"
