@@ -359,6 +359,11 @@ _ACCORDING_TO_RE = re.compile(
     r"(?:tile\s+|patch\s+|slide[\s-]+level\s+|whole[\s-]+slide\s+)?(?:classifier|model|tool|ai|algorithm|"
     r"network|expert)s?\s*[?.!]*\s*"
 )
+_ACCORDING_INLINE_RE = re.compile(
+    r",?\s*(?:according\s+to|as\s+per|per)\s+(?:the|your|its)\s+(?:own\s+)?(?:tile\s+|patch\s+)?"
+    r"(?:classifier|model)\b"
+)
+"""The tile classifier named as whose answer, inside the question it answers."""
 _CAN_IT_TELL_RE = re.compile(
     r"\s*(?:and\s+|but\s+|so\s+)?(?:can|could|does|would|will|is)\s+(?:the\s+)?(?:tile\s+|slide\s+)?"
     r"(?:classifier|model|tool|detector|ai|it|you|software)\s+(?:be\s+able\s+to\s+)?(?:tell|say|see|"
@@ -740,6 +745,11 @@ class SemanticRouter:
         if "vqa" not in by_name:
             return None
         clause = _LEAD_FILLER_RE.sub("", clause)  # "ok so is this tumour or normal colon?"
+        whose = _ACCORDING_INLINE_RE.search(clause)
+        if whose is not None:  # "is there any tumour here according to the tile classifier?"
+            asked = self._visual_cue(clause[: whose.start()] + clause[whose.end() :])
+            if asked in ("composition", "classify"):
+                return asked
         if "classify" in by_name and _TILE_CLASSIFIER_ASKED_RE.search(clause):
             return (
                 "classify"  # "is this neoplasm or connective tissue, as your classifier sees it?"

@@ -2149,3 +2149,11 @@ def test_the_compartment_named_in_a_clause_of_its_own(router: SemanticRouter) ->
     text = "segment the nuclei here and tell me if the epithelium looks dysplastic"
     plan = _plan(router, text, views=2)
     assert plan.steps[0].args["what"] == "nuclei"
+
+
+def test_the_tile_classifier_named_inside_the_question(router: SemanticRouter) -> None:
+    text = "is there any tumour in this field according to the tile classifier?"
+    assert _tools(_plan(router, text, views=2)) == ["composition"]
+    assert _tools(_plan(router, "is this tumour according to the classifier?", views=2)) == [
+        "classify"
+    ]
