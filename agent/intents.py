@@ -621,14 +621,17 @@ def segment_target(low: str) -> Literal["nuclei", "cellular", "epithelium", "str
     return "stroma" if part.group().startswith("stroma") else "epithelium"
 
 
+COMPARTMENT_WORD_RE = re.compile(
+    r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|epiderm(?:is|al)|glands?|glandular|nests?|stroma(?:l)?|"
+    r"derm(?:is|al)|cellular|cell[- ]rich)\b"
+)
+"""A word that names what a segmentation outlines."""
+
+
 def segment_targets(low: str) -> tuple[str, ...]:
     """Every compartment a segmentation request names, in order (at least one)."""
     named = []
-    for m in re.finditer(
-        r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|epiderm(?:is|al)|glands?|glandular|nests?|stroma(?:l)?|"
-        r"derm(?:is|al)|cellular|cell[- ]rich)\b",
-        low,
-    ):
+    for m in COMPARTMENT_WORD_RE.finditer(low):
         word = m.group(1)
         what = (
             "nuclei"

@@ -26,6 +26,7 @@ import numpy as np
 from agent.capabilities import BUILT_IN, Capability
 from agent.errands import ERRAND_RE
 from agent.intents import (
+    COMPARTMENT_WORD_RE,
     HOTSPOT_RE,
     ParsedRequest,
     RegionRequest,
@@ -467,11 +468,6 @@ _ITS_SHARE_RE = re.compile(
 that measure's own output, not the tissue detector's."""
 _THERE_RE = re.compile(r"\b(?:there|that\s+(?:spot|place|area|piece|fragment|core))\b")
 """A move to a place said before ("go there", "take me to that spot")."""
-_COMPARTMENT_WORD_RE = re.compile(
-    r"\b(?:nucle\w*|epitheli\w*|epiderm\w*|glands?|glandular|nests?|stroma\w*|derm(?:is|al)|"
-    r"cellular|cell[- ]rich)\b"
-)
-"""A word that names what a segmentation outlines."""
 _QUALIFIER_RE = re.compile(r"\s*(?:(?:and|or|but)\s+)?(?:at|in|for|with|on|from|of|by)\b")
 """A fragment that qualifies the question beside it ("…, and at what magnification?")."""
 _LIMIT_ASKED_RE = re.compile(
@@ -1712,7 +1708,7 @@ def semantic_parse(
         said = clause_of.get("segment", low)
         # "can you measure the glandy parts? I think you call that epithelium?": the
         # compartment named in a clause of its own
-        parts = segment_targets(said if _COMPARTMENT_WORD_RE.search(said) else with_asides)
+        parts = segment_targets(said if COMPARTMENT_WORD_RE.search(said) else with_asides)
         segment = replace(segment, what=parts[0])
     if compare is not None:
         compare = _compare_with_analysis(compare, analyses, segment, clause_of.get("compare", low))
