@@ -14,6 +14,7 @@ from agent.capabilities import BUILT_IN, Capability, capabilities_of
 from agent.case_memory import ANALYSIS_TOOLS, RANK_FIELD
 from agent.errands import errand_line
 from agent.intents import (
+    COMPARTMENT_WORD_RE,
     ParsedRequest,
     RegionRequest,
     Relative,
@@ -650,10 +651,14 @@ def _same_spelled_out(request: str, archive: list[dict[str, Any]]) -> str:
     found = _SAME_FOR_RE.search(request)
     if found is None:
         return request
+    rest = request[found.end() :]
+    names_compartment = COMPARTMENT_WORD_RE.search(rest.lower()) is not None
     for ev in reversed(archive):
         said = _said(ev)
+        if said is not None and ev.get("tool") == "segment" and names_compartment:
+            said = "segment "  # "same for stroma in view 2": the compartment it names
         if said is not None:
-            return request[: found.start()] + said + request[found.end() :]
+            return request[: found.start()] + said + rest
     return request
 
 

@@ -525,6 +525,11 @@ _EACH_CLASS_RE = re.compile(
 """The classifier's classes, all of them: their shares, not one class."""
 _ANALYSES = frozenset({"detect", "classify", "segment", "composition", "vqa"})
 """Capabilities that analyse a region of the slide."""
+_AT_SCALE_RE = re.compile(
+    r"(?:\bat|@)\s*(?:a\s+)?(?:magnification\s+of\s+)?\d+(?:\.\d+)?\s*[x×](?!\w)"
+    r"(?!\s+(?:field|view|scan|image|objective)\b)"
+)
+"""'count the nuclei at 40x': the analysis asked at a magnification, so the view is made first."""
 _ANAPHOR_WORDS = 5
 """A later clause this short that only points back ("how big is it") adds no capability of its
 own unless it scores clearly."""
@@ -1658,6 +1663,7 @@ def semantic_parse(
     if compare is not None and recall is not None and recall.regions:
         compare = _with_recalled(compare, recall, clause_of.get("compare", ""))
     zoom = None
+    scaled = False  # the analysis is of the view a scale it names makes
     if "zoom" not in chosen and chosen & {"detect", "classify", "segment"}:
         named = zoom_request(low)
         if named.target in ("box", "point"):  # the place becomes a numbered region first
@@ -1675,6 +1681,17 @@ def semantic_parse(
         and _VIEW_SCALE_RE.search(low)
     ):  # "what's the mpp at this view?": the view's own scale, beside the scan's
         zoom = zoom_request("show the current view again")
+    if (
+        zoom is None
+        and "zoom" not in chosen
+        and compare is None
+        and any(
+            _AT_SCALE_RE.search(clause_of.get(name, low)) for name in chosen & (_ANALYSES - {"vqa"})
+        )
+    ):  # "count the nuclei in fragment 2 at 20x": the view at that scale, then the count
+        named = zoom_request(low)
+        zoom = named if named.magnification is not None else None
+        scaled = zoom is not None
     if "zoom" in chosen:
         zoom = zoom_request(clause_of.get("zoom", low))
         whole = zoom_request(_without_compared(low, clause_of))
@@ -1698,7 +1715,9 @@ def semantic_parse(
             zoom = replace(zoom, **scale)
     analyses: dict[str, RegionRequest | None] = {}
     for name in ("detect", "classify", "segment"):
-        if name in chosen:
+        if name in chosen and scaled:
+            analyses[name] = RegionRequest()
+        elif name in chosen:
             analyses[name] = _analysis_region(clause_of.get(name, low), low, zoom is not None)
         else:
             analyses[name] = None
@@ -1716,7 +1735,11 @@ def semantic_parse(
     other = tuple(
         (
             name,
-            _analysis_region(clause_of.get(name, low), low, zoom is not None)
+            (
+                RegionRequest()
+                if scaled
+                else _analysis_region(clause_of.get(name, low), low, zoom is not None)
+            )
             if by_name[name].takes_region
             else None,
         )

@@ -37,6 +37,8 @@ __all__ = [
     "FirstCallScore",
     "RoutingScore",
     "capabilities_in",
+    "PriorAnalysis",
+    "case_archive",
     "case_context",
     "first_call_in",
     "load_paraphrases",
@@ -51,14 +53,26 @@ SLIDE_ID = "routing-suite-slide"
 SLIDE = {"slide_id": SLIDE_ID, "name": "suite.svs", "width": 100_000, "height": 80_000}
 """The slide the suite's requests are planned on (level-0 px); no pixels are read."""
 
-Planner = Callable[[str, list[Roi], int | None, str, dict[str, Any]], Plan]
-"""(request, rois, current region, slide id, slide) -> plan."""
-FirstCall = Callable[[str, list[Roi], int | None, str, dict[str, Any]], Plan]
-"""(request, rois, current region, slide id, slide) -> the LLM planner's plan after one pass."""
+Planner = Callable[[str, list[Roi], int | None, str, dict[str, Any], list[dict[str, Any]]], Plan]
+"""(request, rois, current region, slide id, slide, archive) -> plan."""
+FirstCall = Callable[[str, list[Roi], int | None, str, dict[str, Any], list[dict[str, Any]]], Plan]
+"""(request, rois, current region, slide id, slide, archive) -> the LLM planner's plan after one
+pass."""
+ANALYSES = ("detect", "segment", "classify", "composition")
+"""The analyses a previous turn may have run that a follow-up ("same here") repeats."""
 
 NO_VALID_CALL = "no valid call"
 """What a first pass ends with when the model's call was refused again after the repair round,
 or its reply was empty: neither a capability nor an answer, so wrong for every request."""
+
+
+class PriorAnalysis(BaseModel):
+    """An analysis the case's previous turn ran, on the current region."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tool: str
+    what: str | None = Field(default=None, description="what a segmentation outlined")
 
 
 class Paraphrase(BaseModel):
@@ -70,6 +84,12 @@ class Paraphrase(BaseModel):
     context: int = Field(default=0, ge=0, description="regions visited before the request")
     expect: list[str]
     args: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    after: list[PriorAnalysis] = Field(
+        default_factory=list,
+        description="what the case's previous turn ran; by default, when the request goes on "
+        "a conversation (it follows a request of its batch with no more regions visited "
+        "before it), the analyses that request expects",
+    )
 
     @property
     def split(self) -> str:
@@ -93,10 +113,30 @@ def load_paraphrases(path: Path = PARAPHRASES, batch: str | None = None) -> list
     for file in files:
         if batch is not None and file.stem != batch:
             continue
+        previous: Paraphrase | None = None
         for raw in yaml.safe_load(file.read_text(encoding="utf-8")) or []:
-            item = Paraphrase.model_validate(raw)
+            item = _after(Paraphrase.model_validate(raw), previous)
             items.setdefault(item.request, item)
+            previous = item
     return list(items.values())
+
+
+def _after(item: Paraphrase, previous: Paraphrase | None) -> Paraphrase:
+    """``item`` with the request before it as its previous turn, where it goes on that request.
+
+    The batches are written as conversations, in order: a request goes on the one before it
+    when no fewer regions were visited before it. Its previous turn ran that request's analyses.
+    """
+    goes_on = previous is not None and previous.context <= item.context and item.context >= 1
+    if item.after or previous is None or not goes_on:
+        return item
+    what = (previous.args.get("segment") or {}).get("what")
+    after = [
+        PriorAnalysis(tool=cap, what=what if cap == "segment" else None)
+        for cap in previous.expect
+        if cap in ANALYSES
+    ]
+    return item.model_copy(update={"after": after})
 
 
 def case_context(visited: int) -> tuple[list[Roi], int | None]:
@@ -118,6 +158,26 @@ def case_context(visited: int) -> tuple[list[Roi], int | None]:
         for n in range(1, visited + 1)
     ]
     return rois, (visited or None)
+
+
+def case_archive(item: Paraphrase) -> list[dict[str, Any]]:
+    """The case's archived evidence of ``item``'s previous turn.
+
+    Its analyses of the current region, as the executor archives them; their measurements are
+    left out, since planning reads none.
+    """
+    turn = item.context + 1
+    return [
+        {
+            "id": f"E{turn}.{k}",
+            "tool": prior.tool,
+            "ok": True,
+            "summary": f"{prior.tool} of region {item.context}",
+            "inputs": {"what": prior.what} if prior.what else {},
+            "output": {"roi_number": item.context},
+        }
+        for k, prior in enumerate(item.after, 1)
+    ]
 
 
 def capabilities_in(plan: Plan) -> list[str]:
@@ -250,7 +310,7 @@ def score_planner(
             continue
         rois, current = case_context(item.context)
         started = time.perf_counter()
-        plan = planner(item.request, rois, current, SLIDE_ID, SLIDE)
+        plan = planner(item.request, rois, current, SLIDE_ID, SLIDE, case_archive(item))
         score.millis.append((time.perf_counter() - started) * 1000)
         got = capabilities_in(plan)
         ok = set(got) == set(item.expect)
@@ -332,7 +392,7 @@ def score_first_call(
     for k, item in enumerate(chosen, 1):
         rois, current = case_context(item.context)
         started = time.perf_counter()
-        plan = planner(item.request, rois, current, SLIDE_ID, SLIDE)
+        plan = planner(item.request, rois, current, SLIDE_ID, SLIDE, case_archive(item))
         score.millis.append((time.perf_counter() - started) * 1000)
         got = first_call_in(plan)
         score.first_calls[got] = score.first_calls.get(got, 0) + 1

@@ -84,16 +84,26 @@ def routing_scores(
 
 
 def _rules_planner(
-    request: str, rois: list[Roi], current: int | None, slide_id: str, slide: dict[str, Any]
+    request: str,
+    rois: list[Roi],
+    current: int | None,
+    slide_id: str,
+    slide: dict[str, Any],
+    archive: list[dict[str, Any]],
 ) -> Plan:
-    return plan_request(request, rois, current, slide_id, slide=slide)
+    return plan_request(request, rois, current, slide_id, archive=archive, slide=slide)
 
 
 def _semantic_planner(router: SemanticRouter) -> Planner:
     def plan(
-        request: str, rois: list[Roi], current: int | None, slide_id: str, slide: dict[str, Any]
+        request: str,
+        rois: list[Roi],
+        current: int | None,
+        slide_id: str,
+        slide: dict[str, Any],
+        archive: list[dict[str, Any]],
     ) -> Plan:
-        return semantic_plan(request, router, rois, current, slide_id, slide=slide)
+        return semantic_plan(request, router, rois, current, slide_id, archive=archive, slide=slide)
 
     return plan
 
@@ -167,7 +177,12 @@ def _llm_first_pass(
     )
 
     def plan(
-        request: str, rois: list[Roi], current: int | None, slide_id: str, slide: dict[str, Any]
+        request: str,
+        rois: list[Roi],
+        current: int | None,
+        slide_id: str,
+        slide: dict[str, Any],
+        archive: list[dict[str, Any]],
     ) -> Plan:
         state = {
             "request": request,
@@ -176,7 +191,7 @@ def _llm_first_pass(
             "current_roi": current,
             "turn": 1,
             "evidence": [],
-            "archive": [],
+            "archive": archive,
         }
         out = node(state)
         failed = [Evidence.model_validate(e) for e in out.get("evidence", []) if not e["ok"]]

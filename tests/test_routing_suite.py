@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from core.settings import Settings
-from eval.routing import load_paraphrases, split_of
+from eval.routing import case_archive, load_paraphrases, split_of
 from eval.routing_report import EXIT_BELOW_THRESHOLD, run_routing
 
 LABELS = {
@@ -80,3 +80,27 @@ def test_the_planner_learns_from_the_dev_half_only() -> None:
     assert len(learned) >= 300
     held_out = {i.request.strip() for i in items if i.split == "test"}
     assert not learned & held_out
+
+
+def test_a_request_that_goes_on_a_conversation_has_the_analyses_before_it(
+    tmp_path: Path,
+) -> None:
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(
+        "- {request: 'go to view 2 at 20x and mask the stroma', context: 1,"
+        " expect: [zoom, segment], args: {segment: {what: stroma}}}\n"
+        "- {request: same for view 1, context: 2, expect: [segment]}\n"
+        "- {request: count the nuclei on the whole slide, expect: [detect]}\n"
+        "- {request: same here, context: 0, expect: [clarify]}\n",
+        encoding="utf-8",
+    )
+    first, same, fresh, after_fresh = load_paraphrases(batch)
+    assert first.after == []
+    assert [(a.tool, a.what) for a in same.after] == [("segment", "stroma")]
+    (ev,) = case_archive(same)
+    assert (ev["tool"], ev["inputs"]) == ("segment", {"what": "stroma"})
+    assert ev["output"] == {"roi_number": 2}
+    assert ev["id"].startswith("E3.")  # after the turns that visited the case's two regions
+    # fewer regions visited than before: a new conversation; none visited: no "here" to repeat
+    assert fresh.after == []
+    assert after_fresh.after == []

@@ -2157,3 +2157,47 @@ def test_the_tile_classifier_named_inside_the_question(router: SemanticRouter) -
     assert _tools(_plan(router, "is this tumour according to the classifier?", views=2)) == [
         "classify"
     ]
+
+
+def test_an_analysis_asked_at_a_magnification_makes_that_view_first(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "count the nuclei in fragment 2 at 20x", views=3)
+    zoom, detect = plan.steps
+    assert zoom.tool == "zoom"
+    assert zoom.args["magnification"] == 20
+    assert zoom.args["region_index"] == 2
+    assert detect.tool == "detect"
+    assert detect.args["roi_number"] == 4  # the view the zoom makes, not the whole fragment
+    zoom, classify = _plan(router, "classify view 1 @ 10x", views=3).steps
+    assert (zoom.args["roi_number"], zoom.args["magnification"]) == (1, 10)
+    assert classify.args["roi_number"] == 4
+    # a scale said of something else is no order to zoom
+    text = "Are nucleoli conspicuous at 10x here? Trying to decide between ISUP 2 and 3."
+    assert _tools(_plan(router, text, views=3)) == ["vqa"]
+    text = "Compare the count here with the 40x field in view 2"
+    assert "zoom" not in _tools(_plan(router, text, views=3))
+
+
+def test_the_same_again_at_a_scale_or_of_another_compartment(router: SemanticRouter) -> None:
+    rois = [_view(n) for n in (1, 2, 3)]
+    counted = [{"id": "E4.1", "tool": "detect", "ok": True, "summary": "", "output": {}}]
+    plan = semantic_plan("same at 40x", router, rois, 3, "s1", archive=counted, slide=SLIDE)
+    assert _tools(plan) == ["zoom", "detect"]
+    assert plan.steps[0].args["magnification"] == 40
+    masked = [
+        {
+            "id": "E4.1",
+            "tool": "segment",
+            "ok": True,
+            "summary": "",
+            "inputs": {"what": "epithelium"},
+            "output": {"roi_number": 3},
+        }
+    ]
+    text = "Same for stroma in view 2, as a percentage of the view."
+    (step,) = semantic_plan(text, router, rois, 3, "s1", archive=masked, slide=SLIDE).steps
+    assert (step.tool, step.args["what"], step.args["roi_number"]) == ("segment", "stroma", 2)
+    text = "same for view 2"
+    (step,) = semantic_plan(text, router, rois, 3, "s1", archive=masked, slide=SLIDE).steps
+    assert (step.tool, step.args["what"], step.args["roi_number"]) == ("segment", "epithelium", 2)
