@@ -16,6 +16,7 @@ from core.errors import ToolError, ToolInputError, error_kind
 from core.progress import Progress, stream_writer
 from memory.audit import output_hash
 from tools.base import Tool, ToolContext, ToolResult
+from tools.regions import ranked_from_largest
 
 __all__ = ["case_id_of", "make_executor", "route_after_act"]
 
@@ -142,6 +143,7 @@ def _run_step(
             slides=deps.slides,
             slide=slide,
         )
+        inp = ranked_from_largest(inp, ctx)  # "the smallest fragment": its rank on this slide
         result: ToolResult = _run_reporting(tool, inp, ctx)
     except ToolError as exc:
         kind = error_kind(exc)

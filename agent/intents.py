@@ -876,11 +876,27 @@ _VIEW_DESCRIBED_RE = re.compile(
 """A numbered view and, beside it, what it showed: the number names it."""
 
 
+_SMALLEST_RE = re.compile(
+    rf"\b(?:{_ORD}[\s-]+)?(?:smallest|tiniest)\s+(?:(?P<piece>(?:piece\s+of\s+)?(?:tissue\s+)?"
+    r"(?:region|piece|fragment|section|bit|chunk|core|chip|island|biopsy)s?\b)|one\b|"
+    r"of\s+(?:them|the\s+(?:tissue\s+)?(?:pieces|fragments|cores|bits|chips|islands|regions))\b)"
+)
+"""'the smallest fragment', 'the second smallest piece': a tissue region counted from the
+smallest (-1, -2, ...)."""
+_VIEW_WORD_RE = re.compile(r"\b(?:views?|fields?|rois?|counts?|density)\b")
+
+
 def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]:
-    """Return (target, tissue region index, ROI reference, ROI number)."""
+    """Return (target, tissue region index, ROI reference, ROI number).
+
+    A tissue region counted from the smallest has a negative index (-1: the smallest).
+    """
     m = _VIEW_DESCRIBED_RE.search(low)
     if m:  # "view 1, the low-power view of the largest fragment": the view, described
         return "roi", None, "number", int(m.group(1))
+    m = _SMALLEST_RE.search(low)
+    if m and (m.group("piece") or not _VIEW_WORD_RE.search(low)):
+        return "tissue_region", -(_ordinal(m.group(1)) if m.group(1) else 1), None, None
     m = re.search(
         rf"\b{_ORD}\s+(?:largest|biggest)\b(?:\s+(?:piece\s+of\s+)?(?:tissue\s+)?"
         r"(?:region|area|piece|fragment|section)\b)?",

@@ -513,6 +513,14 @@ _SAME_FOR_RE = re.compile(
     re.IGNORECASE,
 )
 """'now the same for the bottom half': the case's latest analysis, asked of another place."""
+_DO_THE_SAME_RE = re.compile(
+    r"\b(?:do|repeat|run)\s+(?:the\s+)?same(?:\s+(?:thing|analysis|measurement|again))?\s*"
+    r"(?=(?:(?:here|there|again|too|as\s+well|now|please)\s*)*[?.!]*\s*$)|"
+    r"^\s*(?:(?:and|ok|okay|so|now|then)\s+)*(?:the\s+)?same(?:\s+(?:thing|analysis|measurement))?"
+    r"\s+(?=(?:here|there)\b)",
+    re.IGNORECASE,
+)
+"""'pan left and do the same there', 'same here': the case's latest analysis, asked again."""
 _SAID_AS = {
     "detect": "count the nuclei ",
     "classify": "classify the tissue ",
@@ -648,7 +656,7 @@ def _same_spelled_out(request: str, archive: list[dict[str, Any]]) -> str:
         if re.fullmatch(r"(?:the\s+)?(?:centre|center|middle)", place, re.IGNORECASE):
             place = "the centre of the slide"  # beside a quadrant or a half: the slide's
         return request if said is None else f"{said}in {place}"
-    found = _SAME_FOR_RE.search(request)
+    found = _SAME_FOR_RE.search(request) or _DO_THE_SAME_RE.search(request)
     if found is None:
         return request
     rest = request[found.end() :]
@@ -660,6 +668,15 @@ def _same_spelled_out(request: str, archive: list[dict[str, Any]]) -> str:
         if said is not None:
             return request[: found.start()] + said + rest
     return request
+
+
+def _tissue_region_said(index: int) -> str:
+    """How a plan step names tissue region ``index`` (negative: counted from the smallest)."""
+    if index >= 0:
+        return f"tissue region {index}"
+    if index == -1:
+        return "the smallest tissue region"
+    return f"the tissue region {-index}th from the smallest"
 
 
 def _new_place(steps: list[PlanStep], rois: list[Roi], slide_id: str) -> Roi | None:
@@ -727,11 +744,7 @@ def _zoom_step(
         )
         if z.size_px:
             args["size_px"] = list(z.size_px)
-        return PlanStep(
-            tool="zoom",
-            args=args,
-            why=f"tissue region {1 if z.region_index is None else z.region_index}",
-        )
+        return PlanStep(tool="zoom", args=args, why=_tissue_region_said(args["region_index"]))
     if z.target == "cellular":
         args["target"] = "cellular"
         return PlanStep(tool="zoom", args=args, why="the slide's most cellular field")
@@ -942,11 +955,7 @@ def _region_step(
             "target": "tissue_region",
             "region_index": 1 if d.region_index is None else d.region_index,
         }
-        return PlanStep(
-            tool=tool,
-            args=args,
-            why=f"tissue region {1 if d.region_index is None else d.region_index}",
-        )
+        return PlanStep(tool=tool, args=args, why=_tissue_region_said(args["region_index"]))
     if d.target == "slide":
         return PlanStep(tool=tool, args={"target": "slide"}, why="the whole slide")
     cur = next((r for r in rois if r.number == current), rois[-1] if rois else None)

@@ -2185,6 +2185,12 @@ def test_the_same_again_at_a_scale_or_of_another_compartment(router: SemanticRou
     plan = semantic_plan("same at 40x", router, rois, 3, "s1", archive=counted, slide=SLIDE)
     assert _tools(plan) == ["zoom", "detect"]
     assert plan.steps[0].args["magnification"] == 40
+    plan = semantic_plan("same here", router, rois, 3, "s1", archive=counted, slide=SLIDE)
+    assert _tools(plan) == ["detect"]
+    text = "Pan left and do the same there"
+    plan = semantic_plan(text, router, rois, 3, "s1", archive=counted, slide=SLIDE)
+    assert _tools(plan) == ["zoom", "detect"]
+    assert plan.steps[1].args["roi_number"] == 4  # the view the pan makes
     masked = [
         {
             "id": "E4.1",
@@ -2201,3 +2207,15 @@ def test_the_same_again_at_a_scale_or_of_another_compartment(router: SemanticRou
     text = "same for view 2"
     (step,) = semantic_plan(text, router, rois, 3, "s1", archive=masked, slide=SLIDE).steps
     assert (step.tool, step.args["what"], step.args["roi_number"]) == ("segment", "epithelium", 2)
+
+
+def test_the_smallest_fragment_is_counted_from_the_smallest(router: SemanticRouter) -> None:
+    plan = _plan(router, "find the tissue pieces and then take me to the smallest one")
+    assert _tools(plan) == ["tissue", "zoom"]
+    assert plan.steps[1].args == {"target": "tissue_region", "region_index": -1}
+    assert plan.steps[1].why == "the smallest tissue region"
+    (step,) = _plan(router, "count the nuclei in the second smallest fragment", views=2).steps
+    assert (step.tool, step.args["region_index"]) == ("detect", -2)
+    # the smallest of something else is no fragment
+    plan = _plan(router, "which view had the smallest count?", views=3)
+    assert all(s.args.get("target") != "tissue_region" for s in plan.steps)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from core.errors import RegionError
+from core.errors import RegionError, ToolInputError
 from core.settings import Settings
-from tests.fixtures.slides import SyntheticSlide
+from tests.fixtures.slides import SYNTHETIC_MPP, TISSUE_RGB, SyntheticSlide, write_pyramid
 from tools.base import ToolContext
 from tools.nuclei import haematoxylin_od
+from tools.regions import ranked_from_largest, tissue_box, tissue_rank
 from tools.slide_cache import SlideCache
 from tools.zoom import ZoomInput, ZoomOutput, ZoomTool
 
@@ -238,5 +240,40 @@ def test_the_most_cellular_field_is_darker_in_haematoxylin_than_the_tissue_aroun
         rows = slice(round(cy0 / d), round(cy1 / d))
         cols = slice(round(cx0 / d), round(cx1 / d))
         assert chosen > float(h[rows, cols][mask[rows, cols]].mean())
+    finally:
+        slides.close()
+
+
+def test_a_tissue_region_counted_from_the_smallest(tmp_path: Path) -> None:
+    """Three fragments of different sizes: -1 is the smallest, and what runs reports its rank."""
+    width, height = 2048, 1024
+    rgba = np.full((height, width, 4), 255, dtype=np.uint8)
+    yy, xx = np.mgrid[0:height, 0:width]
+    for cx, r in ((300, 250), (1000, 150), (1700, 80)):  # largest, middle, smallest
+        rgba[(xx - cx) ** 2 + (yy - height // 2) ** 2 <= r * r, :3] = TISSUE_RGB
+    path = tmp_path / "three.tiff"
+    write_pyramid(path, rgba, SYNTHETIC_MPP)
+    slides = SlideCache()
+    try:
+        ctx = ToolContext(
+            settings=Settings(home=tmp_path, max_view_px=256),
+            case_id="z",
+            evidence_id="E1.1",
+            slides=slides,
+            slide=slides.open(path),
+        )
+        assert tissue_rank(-1, ctx) == 3
+        assert tissue_rank(-3, ctx) == 1
+        smallest = tissue_box(-1, ctx)
+        assert smallest.center[0] == pytest.approx(1700, abs=16)
+        assert tissue_box(-2, ctx) == tissue_box(2, ctx)
+        ranked = ranked_from_largest(ZoomInput(target="tissue_region", region_index=-1), ctx)
+        assert isinstance(ranked, ZoomInput)
+        assert ranked.region_index == 3
+        out = zoom(ctx, **ranked.model_dump())
+        assert out.region_index == 3
+        assert (out.box[0] + out.box[2]) / 2 == pytest.approx(1700, abs=16)
+        with pytest.raises(ToolInputError, match="region -4 does not exist: the slide has 3"):
+            tissue_box(-4, ctx)
     finally:
         slides.close()

@@ -12,6 +12,7 @@ from tools.scale import downsample_for
 from tools.types import Box, Coordinate, RegionRead, SlideMetadata
 
 __all__ = [
+    "TISSUE_RANK_HELP",
     "AnalysisTarget",
     "RegionInput",
     "analysis_downsample",
@@ -20,8 +21,10 @@ __all__ = [
     "clipped",
     "fit_view",
     "on_slide",
+    "ranked_from_largest",
     "read_analysis_region",
     "tissue_box",
+    "tissue_rank",
 ]
 
 
@@ -37,22 +40,49 @@ def box_from_list(values: list[int] | None, what: str) -> Box:
         raise ToolInputError(msg) from None
 
 
-def tissue_box(index: int, ctx: ToolContext) -> Box:
-    """Level-0 box of tissue region ``index`` (1 = largest) of the open slide."""
+def tissue_rank(index: int, ctx: ToolContext) -> int:
+    """The size rank (1 = largest) of tissue region ``index`` of the open slide.
+
+    A negative ``index`` counts from the smallest: -1 is the smallest, -2 the second smallest.
+    """
     assert ctx.slide is not None
     tissue = ctx.slides.tissue(ctx.slide, ctx.settings.thumbnail_px)
-    if not tissue.regions:
+    count = len(tissue.regions)
+    if not count:
         msg = "no tissue was found on this slide, so there is no tissue region to use"
         raise ToolInputError(msg)
-    if index < 1:
-        msg = (
-            f"tissue region {index} does not exist: tissue regions are numbered from 1, the largest"
-        )
+    if index == 0:
+        msg = "tissue region 0 does not exist: tissue regions are numbered from 1, the largest"
         raise ToolInputError(msg)
-    if index > len(tissue.regions):
-        msg = f"tissue region {index} does not exist: the slide has {len(tissue.regions)}"
+    rank = index if index > 0 else count + 1 + index
+    if not 1 <= rank <= count:
+        msg = f"tissue region {index} does not exist: the slide has {count}"
+        if index < 0:
+            msg += f" (-1 is the smallest, -{count} the largest)"
         raise ToolInputError(msg)
-    return tissue.regions[index - 1].box
+    return rank
+
+
+def tissue_box(index: int, ctx: ToolContext) -> Box:
+    """Level-0 box of tissue region ``index`` (1 = largest, -1 = smallest) of the open slide."""
+    assert ctx.slide is not None
+    tissue = ctx.slides.tissue(ctx.slide, ctx.settings.thumbnail_px)
+    return tissue.regions[tissue_rank(index, ctx) - 1].box
+
+
+def ranked_from_largest(inp: BaseModel, ctx: ToolContext) -> BaseModel:
+    """``inp`` with a tissue region counted from the smallest given by its rank from the largest.
+
+    What the tool reports then names the region as the slide's tissue regions are numbered.
+    """
+    index = getattr(inp, "region_index", None)
+    if index is None or index >= 0 or ctx.slide is None:
+        return inp
+    return inp.model_copy(update={"region_index": tissue_rank(index, ctx)})
+
+
+TISSUE_RANK_HELP = "tissue region by size: 1 = largest, 2 = second largest; -1 = smallest"
+"""How an input's ``region_index`` counts."""
 
 
 def fit_view(
@@ -179,7 +209,7 @@ class RegionInput(BaseModel):
         default=None, ge=1, le=1_000_000, description="earlier ROI of the case"
     )
     region_index: int | None = Field(
-        default=None, ge=1, le=10_000, description="tissue region number"
+        default=None, ge=-10_000, le=10_000, description=TISSUE_RANK_HELP
     )
     analysis_mpp: float = Field(
         default=0.5, gt=0, le=1000, allow_inf_nan=False, description="µm/px of the analysed image"

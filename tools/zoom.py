@@ -12,7 +12,14 @@ from core.narration import Outcome, Section, Writer
 from tools.base import Tool, ToolContext, ToolResult
 from tools.hotspot import densest_window
 from tools.phrasing import decimals_for, with_notes
-from tools.regions import box_from_list, clipped, fit_view, on_slide, tissue_box
+from tools.regions import (
+    TISSUE_RANK_HELP,
+    box_from_list,
+    clipped,
+    fit_view,
+    on_slide,
+    tissue_box,
+)
 from tools.scale import downsample_for
 from tools.types import Box, Coordinate, PointCoordinate, SidePx, SlideMetadata
 
@@ -52,7 +59,7 @@ class ZoomInput(BaseModel):
 
     target: ZoomTarget = "slide"
     region_index: int | None = Field(
-        default=None, ge=1, le=10_000, description="tissue region number"
+        default=None, ge=-10_000, le=10_000, description=TISSUE_RANK_HELP
     )
     roi_number: int | None = Field(
         default=None, ge=1, le=1_000_000, description="earlier ROI of the case"
