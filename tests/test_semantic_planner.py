@@ -2187,7 +2187,7 @@ def test_the_same_again_at_a_scale_or_of_another_compartment(router: SemanticRou
     assert plan.steps[0].args["magnification"] == 40
     plan = semantic_plan("same here", router, rois, 3, "s1", archive=counted, slide=SLIDE)
     assert _tools(plan) == ["detect"]
-    text = "Pan left and do the same there"
+    text = "pan right a bit and do the same there"
     plan = semantic_plan(text, router, rois, 3, "s1", archive=counted, slide=SLIDE)
     assert _tools(plan) == ["zoom", "detect"]
     assert plan.steps[1].args["roi_number"] == 4  # the view the pan makes
