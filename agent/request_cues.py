@@ -205,6 +205,19 @@ _STAGING_RE = re.compile(
 )
 """A staging or definitional threshold ("the size cutoff for a micrometastasis", "does ENE
 change the N category", "N1a vs N1b"): textbook, whatever size or number the question holds."""
+_GUIDELINE_RE = re.compile(
+    r"\b(?:under|per|according\s+to|by)\s+(?:the\s+)?(?:\d{4}\s+|current\s+|latest\s+|new\s+)?"
+    r"(?:who|ajcc|uicc|cap|figo|isup|itbcc|nccn|rcpath)\b|"
+    r"\benough\s+(?:on\s+its\s+own\s+|by\s+itself\s+|alone\s+)?(?:for|to\s+(?:make|call)\s+"
+    r"(?:it\s+)?)(?:an?\s+)?(?:(?:who|isup|figo)\s+)?(?:grade|stage|pt|pn)\s*\d|"
+    r"\bhigh[\s-]risk\s+(?:features?|factors?|criteria)\b|"
+    r"\b(?:classification|grading|staging|scoring)\s+(?:system\s+|scheme\s+)?(?:based|built)\s+on\b|"
+    r"\b(?:which|what)\s+(?:[\w-]+\s+){1,3}counts?\s+as\b"
+)
+"""A question put to a guideline ("is that enough for grade 2 under the 2021 WHO?", "what
+makes PNI a high-risk feature", "which nodal stations count as N2"): textbook, unless it points
+at the image."""
+_ASKED_OF_THIS_RE = re.compile(r"\b(?:is|are|does|do|would|could|was)\s+(?:this|these)\b")
 _NOT_A_TERM = (
     r"(?!(?:this|that|these|those|it|here|there|we|you|i|"
     r"the\s+(?:view|field|region|slide|image))\b)"
@@ -825,6 +838,12 @@ def grammar_cue(clause: str) -> str | None:
         or _LOOKS_ON_SLIDES_RE.search(clause)
         or _GRADE_CRITERIA_RE.search(clause)
         or _STAGING_RE.search(clause)
+        or (
+            _GUIDELINE_RE.search(clause)
+            and not CURRENT_RE.search(clause)
+            and not _POINTED_RE.search(clause)
+            and not _ASKED_OF_THIS_RE.search(clause)  # "is this grade 2 under the WHO?"
+        )
     ):
         return "knowledge"
     same = _SAME_ANALYSIS_RE.search(clause)

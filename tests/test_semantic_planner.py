@@ -2219,3 +2219,22 @@ def test_the_smallest_fragment_is_counted_from_the_smallest(router: SemanticRout
     # the smallest of something else is no fragment
     plan = _plan(router, "which view had the smallest count?", views=3)
     assert all(s.args.get("target") != "tissue_region" for s in plan.steps)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is mitotic activity alone enough for grade 3 under the WHO?",
+        "what is the Banff classification based on?",
+        "which neck levels count as N1 in oral SCC?",
+        "what depth makes invasion a high-risk feature in a lip SCC?",
+    ],
+)
+def test_a_question_put_to_a_guideline_is_textbook(router: SemanticRouter, text: str) -> None:
+    plan = _plan(router, text, views=2)
+    assert plan.knowledge
+    assert plan.steps == []
+
+
+def test_a_guideline_asked_of_this_field_is_about_the_image(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "is this grade 2 under the WHO scheme?", views=2)) == ["vqa"]
