@@ -33,6 +33,8 @@ _SPLIT_RE = re.compile(
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
     r"head|navigate|open|take|bring|switch|return|pull|locate|map|describe|explain)\b)|"
     r",\s*(?=(?:because|as\s+that|since\s+that)\b)|"
+    # "20x on the 3rd piece, cells?": the analysis asked by its noun alone, after the place
+    r",\s*(?=(?:cells?|nuclei|cell\s+count|nuclear\s+count|count|composition|mask)\s*[?!.]*\s*$)|"
     r",\s*(?=just\s+(?:count|zoom|describe|segment|classify|measure)\b)|"
     r",\s*(?=i(?:\s+should|\s+would|'d|\s+want|\s+need)\s+(?:like\s+)?(?:you|it)\s+to\b)|"
     r",\s*(?=(?:the\s+|my\s+)?(?:clinician|surgeon|requisition|referral|clinical\s+history|history|"
@@ -337,7 +339,7 @@ _COUNTED_RE = re.compile(
 """"view one versus view two": a numbered region dictated as a word."""
 _HOMOPHONE = {"to": "2", "too": "2", "for": "4", "won": "1", "ate": "8"}
 _HOMOPHONE_RE = re.compile(
-    r"\b((?:views?|regions?|pieces?|fragments?)\s+)(to|too|for|won|ate)"
+    r"\b((?:view|region|piece|fragment)\s+)(to|too|for|won|ate)"
     r"(?=\s*(?:$|[,.;:?!]|(?:and|or|vs|versus|with|please|again)\b))"
 )
 """"compare view to and view for": a dictated number heard as another word, at a clause end."""

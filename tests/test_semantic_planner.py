@@ -2238,3 +2238,19 @@ def test_a_question_put_to_a_guideline_is_textbook(router: SemanticRouter, text:
 
 def test_a_guideline_asked_of_this_field_is_about_the_image(router: SemanticRouter) -> None:
     assert _tools(_plan(router, "is this grade 2 under the WHO scheme?", views=2)) == ["vqa"]
+
+
+def test_an_analysis_asked_by_its_noun_alone_after_a_place(router: SemanticRouter) -> None:
+    plan = _plan(router, "largest fragment at 10x, composition?")
+    assert _tools(plan) == ["zoom", "composition"]
+    plan = _plan(router, "second piece at 40x, nuclei?")
+    assert _tools(plan) == ["zoom", "detect"]
+
+
+def test_a_count_of_pieces_said_with_too_is_no_dictated_number(router: SemanticRouter) -> None:
+    plan = _plan(router, "do you count three pieces too?", views=1)
+    assert _tools(plan) == ["tissue"]
+    # a dictated number after one view is still heard as that number
+    plan = _plan(router, "compare view one and view too", views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [1, 2]
