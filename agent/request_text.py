@@ -720,17 +720,21 @@ def split_clauses(low: str) -> list[str]:
     if (
         len(clauses) > 1
         and low.startswith(f"{clauses[0]},")
-        and (topic_first(*clauses[:2]) or _PLACE_LEAD_RE.fullmatch(clauses[0]))
+        and (topic_first(*clauses[:2]) or PLACE_LEAD_RE.fullmatch(clauses[0]))
     ):
         clauses[:2] = [f"{clauses[0]}, {clauses[1]}"]
     return clauses or [low]
 
 
-_PLACE_LEAD_RE = re.compile(
+PLACE_LEAD_RE = re.compile(
     r"(?:(?:and|so|ok|okay|now|then|but)\s+)*(?:in\s+)?(?:here|there|this\s+one|that\s+one|"
-    r"this\s+(?:view|field|region|area|spot)|(?:in\s+)?the\s+(?:same|next|new)\s+(?:view|field))"
+    r"this\s+(?:view|field|region|area|spot)|(?:in\s+)?the\s+(?:same|next|new)\s+(?:view|field))|"
+    r"(?:(?:and|so|ok|okay|now|then|but)\s+)*(?:in|on|for)\s+(?:the\s+)?(?:(?:view|region|roi|field|"
+    r"fragment|piece|core)\s*(?:number\s+|#\s*)?\d+|(?:largest|biggest|smallest|\w+(?:st|nd|rd|th)"
+    r"|second|third|fourth|fifth)(?:[\s-]+largest)?\s+(?:tissue\s+)?(?:fragment|piece|core))"
 )
-""""And here, any ganglion cells?": the place the question that follows is about."""
+""""And here, any ganglion cells?", "in the fragment 3, how many nuclei are?": the place the
+question that follows is about."""
 
 
 def topic_first(first: str, then: str) -> bool:

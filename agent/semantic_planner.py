@@ -87,6 +87,7 @@ from agent.request_cues import (
     names_disease,
 )
 from agent.request_text import (
+    PLACE_LEAD_RE,
     WORD_RE,
     fix_typos,
     mask_arguments,
@@ -694,6 +695,7 @@ class SemanticRouter:
                 or _JOINED_ORDINALS_RE.search(clause)  # "the first and the last view"
                 or WHICH_VIEW_MOST_RE.search(clause)  # "of the views …, which had the most?"
                 or topic_first(*parts)  # "the mucus, is it present in this slide?"
+                or (PLACE_LEAD_RE.fullmatch(parts[0]) and clause.startswith(f"{parts[0]},"))
                 or _LISTED_RE.search(clause)  # "is this fat, muscle or mucosa?"
                 or any(_ONLY_A_REF_RE.fullmatch(p) for p in parts)  # "nuclei count, view 2"
                 or _COMPARE_LEAD_RE.match(parts[0])  # "compare view 3 and this one for counts"

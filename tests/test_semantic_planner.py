@@ -2254,3 +2254,17 @@ def test_a_count_of_pieces_said_with_too_is_no_dictated_number(router: SemanticR
     plan = _plan(router, "compare view one and view too", views=3)
     assert plan.lookup is not None
     assert plan.lookup.rois == [1, 2]
+
+
+def test_a_place_put_first_is_what_the_question_after_it_is_about(
+    router: SemanticRouter,
+) -> None:
+    (step,) = _plan(router, "on the largest piece, how many nuclei?", views=3).steps
+    assert (step.tool, step.args["region_index"]) == ("detect", 1)
+    (step,) = _plan(router, "In view 2, count the nuclei", views=3).steps
+    assert (step.tool, step.args["roi_number"]) == ("detect", 2)
+    # a place to go, then an order: both
+    assert _tools(_plan(router, "go to fragment 2, then count the nuclei", views=3)) == [
+        "zoom",
+        "detect",
+    ]
