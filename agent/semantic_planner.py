@@ -341,11 +341,19 @@ _CANNOT_SEE_RE = re.compile(
     r"could\s+not)\s+(?:really\s+|quite\s+)?(?:make\s+out|see|tell|resolve|read)\b(?!\s+(?:if|whether))"
 )
 """Why the user moves ("zoom in 2x, can't make out individual cells at this res"), not an order."""
+_DECLARED_RE = re.compile(
+    r"\s*(?!(?:what|which|how|where|why|who|when|is|are|do|does|can|could|would|will|please|"
+    r"count|segment|classify|zoom|go|show|give|tell|measure|run|compare|describe|outline)\b)"
+    r"(?:[\w-]+\s+){1,3}(?:is|are)\s+(?!there\b|(?:needed|required|wanted|what|the\s+one)\b)"
+    r"(?:[\w-]+\s*){1,4},\s*so\s+(?:i|my)\b"
+)
+"""A fact stated and what the user makes of it ("sarcoid dermis is fibroblastic, so my money
+is on stroma"): a remark beside the question, not another question."""
 _STANCE_RE = re.compile(
     r"\s*(?:(?:but|and|though|although|ok|okay|so|well|honestly)\s*,?\s+)*(?:for\s+the\s+record\s*,?\s+)?"
     r"(?:i\s+(?:do\s+)?(?:expect|suspect|think|reckon|"
     r"guess|believe|bet|assume|doubt|favou?r|lean\s+towards|disagree|agree)\b|"
-    r"i'?d\s+(?:bet|guess|say|wager|put\s+money\s+on)\b|"
+    r"i'?d\s+(?:bet|guess|say|wager|put\s+money\s+on)\b|my\s+money(?:'?s|\s+is|\s+would\s+be)\s+on\b|"
     r"i\s+(?:do\s+not|don'?t|dont)\s+(?:really\s+)?(?:buy|believe|trust|agree\s+with)\b|i'?m\s+(?:expecting|guessing|"
     r"thinking|leaning|fairly\s+sure|pretty\s+sure|sure|certain|convinced)\b|my\s+(?:own\s+)?"
     r"(?:impression|diagnosis|call|guess|read|bet|feeling|gut|working\s+diagnosis|differential)\b)"
@@ -997,6 +1005,14 @@ class SemanticRouter:
                 and not _WANTED_RE.search(clause)  # "the nuclei are what I want to count"
             ):
                 continue  # "shift the view a little to the left. the edge of the core is cut off"
+            if (
+                selected
+                and _DECLARED_RE.match(clause)
+                and not _asked(clause, low)
+                and grammar_cue(clause) is None
+                and float(table[i].max()) < self.threshold + _SPLIT_MARGIN
+            ):
+                continue  # "…? sarcoid dermis is fibroblastic, so my money is on stroma"
             if selected and _CANNOT_SEE_RE.match(clause):
                 continue  # "zoom in 2x, can't make out individual cells at this res"
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
