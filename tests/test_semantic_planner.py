@@ -2271,7 +2271,10 @@ def test_a_place_put_first_is_what_the_question_after_it_is_about(
 
 
 def test_a_fact_and_what_the_user_makes_of_it_adds_no_order(router: SemanticRouter) -> None:
-    text = "Tumour or stroma, per the classifier? Keloid is collagen-rich, so my money is on stroma."
+    text = (
+        "What would the classifier say here, stroma or tumour? Scar dermis is fibroblastic, "
+        "so my money is on stroma."
+    )
     assert _tools(_plan(router, text, views=2)) == ["classify"]
     text = "what does the tile classifier call it? my money's on mucosa"
     assert _tools(_plan(router, text, views=2)) == ["classify"]
