@@ -1010,7 +1010,6 @@ class SemanticRouter:
                 and _DECLARED_RE.match(clause)
                 and not _asked(clause, low)
                 and grammar_cue(clause) is None
-                and float(table[i].max()) < self.threshold + _SPLIT_MARGIN
             ):
                 continue  # "…? sarcoid dermis is fibroblastic, so my money is on stroma"
             if selected and _CANNOT_SEE_RE.match(clause):
