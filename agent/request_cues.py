@@ -218,6 +218,7 @@ _GUIDELINE_RE = re.compile(
 makes PNI a high-risk feature", "which nodal stations count as N2"): textbook, unless it points
 at the image."""
 _ASKED_OF_THIS_RE = re.compile(r"\b(?:is|are|does|do|would|could|was)\s+(?:this|these)\b")
+_REMIND_RE = re.compile(r"\bremind\s+me\b|\bremember\b")
 _NOT_A_TERM = (
     r"(?!(?:this|that|these|those|it|here|there|we|you|i|"
     r"the\s+(?:view|field|region|slide|image))\b)"
@@ -778,8 +779,10 @@ def grammar_cue(clause: str) -> str | None:
         return "composition"  # "tile the entire slide through the classifier"
     if _CLASS_MAP_RE.search(clause):
         return "composition"  # "whole slide class map pls", "class-map overlay of it"
-    if WHICH_VIEW_MOST_RE.search(clause):
-        return "compare"  # "of the views you segmented, which one had the most stroma?"
+    if WHICH_VIEW_MOST_RE.search(clause) and not _REMIND_RE.search(clause):
+        # "of the views you segmented, which one had the most stroma?"; "remind me which of
+        # the views showed the most tumour" asks what the case already found
+        return "compare"
     if (
         _COMPARE_WORD_RE.search(clause)
         and can_compare(clause)

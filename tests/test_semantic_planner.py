@@ -2278,3 +2278,24 @@ def test_a_fact_and_what_the_user_makes_of_it_adds_no_order(router: SemanticRout
     assert _tools(_plan(router, text, views=2)) == ["classify"]
     text = "what does the tile classifier call it? my money's on mucosa"
     assert _tools(_plan(router, text, views=2)) == ["classify"]
+
+
+def test_confidence_asked_of_a_tool_on_this_view_is_its_call_now(router: SemanticRouter) -> None:
+    plan = _plan(router, "how confident is the tile classifier here?", views=3)
+    assert _tools(plan) == ["classify"]
+    # of a view analysed before, or of "it": what the case holds
+    plan = _plan(router, "how confident was the classifier on view 1?", views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
+
+
+def test_remind_me_which_view_had_the_most_is_what_the_case_found(
+    router: SemanticRouter,
+) -> None:
+    text = "could you remind me which of the fields we looked at showed the most stroma?"
+    plan = _plan(router, text, views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
+    plan = _plan(router, "of the views you counted, which one had the most nuclei?", views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
