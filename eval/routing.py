@@ -3,7 +3,9 @@
 Each entry is a request, the number of regions the case has visited before it, the capabilities
 a correct plan runs and a subset of their arguments. The suite was written without reading the
 rules; it is split into a dev half (for tuning) and a test half (for reporting) by a stable hash
-of the request text. Planning only: no tool runs, so a plan is scored on what it would do.
+of the request text. Planning only: no tool runs, so a plan is scored on what it would do. A
+request that goes on the conversation of the one before it in its batch is planned with that
+one's analyses as the case's previous turn (from the suite's labels, not from a plan).
 
 The LLM planner plans one call per pass and reads each result before the next, so without running
 tools only its first call can be scored (``score_first_call``): on a request that asks for one
