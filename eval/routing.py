@@ -40,6 +40,7 @@ __all__ = [
     "RoutingScore",
     "capabilities_in",
     "PriorAnalysis",
+    "SuiteTurn",
     "case_archive",
     "case_context",
     "first_call_in",
@@ -47,6 +48,7 @@ __all__ = [
     "score_first_call",
     "score_planner",
     "split_of",
+    "suite_turn",
 ]
 
 PARAPHRASES = Path(__file__).parent / "routing"
@@ -55,11 +57,24 @@ SLIDE_ID = "routing-suite-slide"
 SLIDE = {"slide_id": SLIDE_ID, "name": "suite.svs", "width": 100_000, "height": 80_000}
 """The slide the suite's requests are planned on (level-0 px); no pixels are read."""
 
-Planner = Callable[[str, list[Roi], int | None, str, dict[str, Any], list[dict[str, Any]]], Plan]
-"""(request, rois, current region, slide id, slide, archive) -> plan."""
-FirstCall = Callable[[str, list[Roi], int | None, str, dict[str, Any], list[dict[str, Any]]], Plan]
-"""(request, rois, current region, slide id, slide, archive) -> the LLM planner's plan after one
-pass."""
+
+@dataclass(frozen=True)
+class SuiteTurn:
+    """What a planner is given for one request of the suite: the request and its case."""
+
+    request: str
+    rois: list[Roi]
+    current: int | None
+    archive: list[dict[str, Any]]
+    """The case's archived evidence (the previous turn's analyses)."""
+    slide_id: str = SLIDE_ID
+    slide: dict[str, Any] = field(default_factory=lambda: dict(SLIDE))
+
+
+Planner = Callable[[SuiteTurn], Plan]
+"""A request and its case -> plan."""
+FirstCall = Callable[[SuiteTurn], Plan]
+"""A request and its case -> the LLM planner's plan after one pass."""
 ANALYSES = ("detect", "segment", "classify", "composition")
 """The analyses a previous turn may have run that a follow-up ("same here") repeats."""
 
@@ -160,6 +175,12 @@ def case_context(visited: int) -> tuple[list[Roi], int | None]:
         for n in range(1, visited + 1)
     ]
     return rois, (visited or None)
+
+
+def suite_turn(item: Paraphrase) -> SuiteTurn:
+    """The case ``item`` is planned in: its visited regions and its previous turn."""
+    rois, current = case_context(item.context)
+    return SuiteTurn(item.request, rois, current, case_archive(item))
 
 
 def case_archive(item: Paraphrase) -> list[dict[str, Any]]:
@@ -310,9 +331,9 @@ def score_planner(
     for item in items:
         if split != "all" and item.split != split:
             continue
-        rois, current = case_context(item.context)
+        turn = suite_turn(item)
         started = time.perf_counter()
-        plan = planner(item.request, rois, current, SLIDE_ID, SLIDE, case_archive(item))
+        plan = planner(turn)
         score.millis.append((time.perf_counter() - started) * 1000)
         got = capabilities_in(plan)
         ok = set(got) == set(item.expect)
@@ -392,9 +413,9 @@ def score_first_call(
     chosen = [item for item in items if split == "all" or item.split == split]
     score = FirstCallScore(planner=name, split=split)
     for k, item in enumerate(chosen, 1):
-        rois, current = case_context(item.context)
+        turn = suite_turn(item)
         started = time.perf_counter()
-        plan = planner(item.request, rois, current, SLIDE_ID, SLIDE, case_archive(item))
+        plan = planner(turn)
         score.millis.append((time.perf_counter() - started) * 1000)
         got = first_call_in(plan)
         score.first_calls[got] = score.first_calls.get(got, 0) + 1

@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from agent.capabilities import capabilities_of
 from agent.llm_planner import make_llm_planner
 from agent.planner import plan_request, planner_client, semantic_plan
 from agent.semantic_planner import SemanticRouter
-from agent.state import Evidence, Plan, Roi
+from agent.state import Evidence, Plan
 from core.errors import ConfigError, CopilotError, ToolServerError
 from core.http import ModelClient
 from core.settings import Settings
@@ -37,6 +36,7 @@ from eval.routing import (
     Paraphrase,
     Planner,
     RoutingScore,
+    SuiteTurn,
     load_paraphrases,
     score_first_call,
     score_planner,
@@ -83,27 +83,23 @@ def routing_scores(
     return scores
 
 
-def _rules_planner(
-    request: str,
-    rois: list[Roi],
-    current: int | None,
-    slide_id: str,
-    slide: dict[str, Any],
-    archive: list[dict[str, Any]],
-) -> Plan:
-    return plan_request(request, rois, current, slide_id, archive=archive, slide=slide)
+def _rules_planner(turn: SuiteTurn) -> Plan:
+    return plan_request(
+        turn.request, turn.rois, turn.current, turn.slide_id, archive=turn.archive, slide=turn.slide
+    )
 
 
 def _semantic_planner(router: SemanticRouter) -> Planner:
-    def plan(
-        request: str,
-        rois: list[Roi],
-        current: int | None,
-        slide_id: str,
-        slide: dict[str, Any],
-        archive: list[dict[str, Any]],
-    ) -> Plan:
-        return semantic_plan(request, router, rois, current, slide_id, archive=archive, slide=slide)
+    def plan(turn: SuiteTurn) -> Plan:
+        return semantic_plan(
+            turn.request,
+            router,
+            turn.rois,
+            turn.current,
+            turn.slide_id,
+            archive=turn.archive,
+            slide=turn.slide,
+        )
 
     return plan
 
@@ -176,22 +172,15 @@ def _llm_first_pass(
         tools_in_prompt=tools_in_prompt,
     )
 
-    def plan(
-        request: str,
-        rois: list[Roi],
-        current: int | None,
-        slide_id: str,
-        slide: dict[str, Any],
-        archive: list[dict[str, Any]],
-    ) -> Plan:
+    def plan(turn: SuiteTurn) -> Plan:
         state = {
-            "request": request,
-            "slide": slide,
-            "rois": [r.model_dump(mode="json") for r in rois],
-            "current_roi": current,
+            "request": turn.request,
+            "slide": turn.slide,
+            "rois": [r.model_dump(mode="json") for r in turn.rois],
+            "current_roi": turn.current,
             "turn": 1,
             "evidence": [],
-            "archive": archive,
+            "archive": turn.archive,
         }
         out = node(state)
         failed = [Evidence.model_validate(e) for e in out.get("evidence", []) if not e["ok"]]
