@@ -676,7 +676,10 @@ def _tissue_region_said(index: int) -> str:
         return f"tissue region {index}"
     if index == -1:
         return "the smallest tissue region"
-    return f"the tissue region {-index}th from the smallest"
+    rank = -index
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    suffix = "th" if rank % 100 in (11, 12, 13) else suffix
+    return f"the {rank}{suffix} smallest tissue region"
 
 
 def _new_place(steps: list[PlanStep], rois: list[Roi], slide_id: str) -> Roi | None:

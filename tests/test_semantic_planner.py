@@ -2216,6 +2216,7 @@ def test_the_smallest_fragment_is_counted_from_the_smallest(router: SemanticRout
     assert plan.steps[1].why == "the smallest tissue region"
     (step,) = _plan(router, "count the nuclei in the second smallest fragment", views=2).steps
     assert (step.tool, step.args["region_index"]) == ("detect", -2)
+    assert step.why == "the 2nd smallest tissue region"
     # the smallest of something else is no fragment
     plan = _plan(router, "which view had the smallest count?", views=3)
     assert all(s.args.get("target") != "tissue_region" for s in plan.steps)
