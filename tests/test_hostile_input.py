@@ -132,7 +132,7 @@ BAD_INPUTS: dict[str, tuple[Callable[[Files], list], str]] = {
     "empty slide argument": (ask("", "what is the size?"), "no slide file given"),
     "tissue region 0": (
         ask(CMU, "count the nuclei in tissue region 0"),
-        "invalid argument region_index: Input should be greater than or equal to 1",
+        "tissue region 0 does not exist: tissue regions are numbered from 1, the largest",
     ),
     "export to a folder": (
         lambda f: ["cases", "export", "odd", "--markdown", f["folder"]],
