@@ -57,7 +57,7 @@ def tissue_rank(index: int, ctx: ToolContext) -> int:
     rank = index if index > 0 else count + 1 + index
     if not 1 <= rank <= count:
         msg = f"tissue region {index} does not exist: the slide has {count}"
-        if index < 0:
+        if index < 0 and count > 1:
             msg += f" (-1 is the smallest, -{count} the largest)"
         raise ToolInputError(msg)
     return rank
