@@ -3,7 +3,8 @@
 "Order MART-1 and PRAME on block A2", "run a PARR clonality assay", "forward this image to
 Dr Patel", "rescan it at 40x", "write my essay", "make slides for the tumour board", "dictate a
 synoptic report into the LIS", "what's the IoU against the ground-truth annotation?", "open
-the TURBT slide from the same patient": the co-pilot reads the slide open
+the TURBT slide from the same patient", "export it all to a PDF", "rotate the image 90
+degrees": the co-pilot reads the slide open
 in the case and answers from its tools and the knowledge graph; it has no link to the
 laboratory's systems, other people, annotations it was never given or other slides. Such a
 clause orders no tool, and a request made only of it gets one line saying so.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from agent.request_text import split_clauses
+
 __all__ = ["ERRAND_RE", "errand_line"]
 
 _POLITE = (
@@ -20,6 +23,16 @@ _POLITE = (
     r"will\s+you|can\s+u|could\s+u|would\s+it\s+be\s+possible\s+to|"
     r"i(?:'d|\s+would|\s+should)\s+like\s+(?:you|it)\s+to|i\s+(?:want|need)\s+(?:you|it)\s+to)\s+)*"
 )
+_DISPLAY = (
+    rf"\s*{_POLITE}(?:rotate|flip|mirror|invert)\s+(?:the\s+|this\s+)?(?:image|view|slide|field|"
+    r"picture|it|this|orientation)\b|"
+    rf"\s*{_POLITE}(?:adjust|change|correct|fix|increase|decrease|boost|reduce|tweak|balance|"
+    r"turn\s+(?:up|down))\s+(?:the\s+)?(?:colou?r(?:\s+balance)?|white\s+balance|brightness|"
+    r"contrast|saturation|gamma|exposure|hue|stain\s+colou?rs?)\b"
+)
+"""How the image is shown (turned, mirrored, its colours changed): the viewer's, not the
+co-pilot's; it reads the slide as scanned."""
+_DISPLAY_RE = re.compile(_DISPLAY)
 ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|fax|forward|send|print|book|schedule|"
     r"upload|phone|re-?scan|re-?cut|re-?stain)\b(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
@@ -42,19 +55,32 @@ ERRAND_RE = re.compile(
     r"letter|powerpoint|ppt|slide\s+deck|deck|presentation|poster|slides\s+for)\b|"
     rf"\s*{_POLITE}(?:log|save|push|export|sync|write|post)\s+[^.;?!]{{0,60}}?\b(?:to|into|in|on)\s+"
     r"(?:my|our|the)\s+(?:[\w-]+\s+)?(?:wandb|w&b|mlflow|project|drive|dropbox|database|db|"
-    r"spreadsheet|excel|sheet|lims|lis|epic|cerner|notebook|repo|bucket|server)\b"
+    r"spreadsheet|excel|sheet|lims|lis|epic|cerner|notebook|repo|bucket|server)\b|"
+    rf"\s*{_POLITE}(?:export|save|download|convert|turn)\s+[^.;?!]{{0,40}}?\b(?:to|as|into|in)\s+"
+    r"(?:an?\s+)?(?:pdf|csv|word|docx?|excel|xlsx?|powerpoint|pptx?|png|jpe?g|tiff?)\b|"
+    rf"\s*{_POLITE}request\s+[^.;?!]{{0,40}}?\b(?:levels?|stains?|re-?cuts?|deepers?|ihc|"
+    r"immuno\w*|block)\b|"
+    rf"{_DISPLAY}"
 )
 """A clause that asks for an errand outside the co-pilot, or a score against an annotation the
 case does not hold. "Send me the count" is an answer asked for, not an errand."""
 
 
 def errand_line(low: str) -> str | None:
-    """The line for a request made only of an errand, or None.
+    """The line for a request that asks for an errand (in any of its clauses), or None.
 
     ``low``: the request normalised, in lower case.
     """
-    if not ERRAND_RE.match(low):
+    said = next((c for c in split_clauses(low) if ERRAND_RE.match(c)), None)
+    if said is None:
         return None
+    if _DISPLAY_RE.match(said):
+        return (
+            "The co-pilot cannot change how the image is shown (turned, mirrored, its colours "
+            "adjusted): it reads the slide as scanned; use the viewer's controls for that. It "
+            "can move to another part of the slide, change the magnification, and measure or "
+            "describe what is there."
+        )
     return (
         "That is outside the co-pilot: it has no link to the laboratory's systems, to other "
         "people, to annotations it was not given or to other slides from this chat (open "

@@ -173,9 +173,17 @@ _CELLULAR_RE = re.compile(
 )
 _COMPARTMENT_RE = re.compile(
     r"\bepitheli(?:um|al)\b|\bstroma(?:l)?\b|\bepiderm(?:is|al)\b|\bglands?\b|\bglandular\b|"
-    r"\bnests?\b"
+    r"\bnests?\b|\blamina\s+propria\b|\bconnective\s+tissue\b|\bderm(?:is|al)\b"
 )
-"""A compartment a segmentation names; the epidermis, glands and tumour nests are epithelium."""
+"""A compartment a segmentation names; the epidermis, glands and tumour nests are epithelium,
+the lamina propria, the dermis and connective tissue stroma."""
+_STROMA_WORDS = ("stroma", "lamina", "connective", "derm")
+
+
+def _compartment_of(word: str) -> Literal["epithelium", "stroma"]:
+    return "stroma" if word.startswith(_STROMA_WORDS) else "epithelium"
+
+
 _KNOWLEDGE_RE = re.compile(
     r"\blook\s+for\b|\bdefin(?:e|ition)\b|\bcell\s+of\s+origin\b|\bdifferential\b|"
     r"\bgrad(?:e|ed|ing)\b|\bparent\s+class\b|\bdiagnos[ie]s\b|\btell\s+me\s+about\b|"
@@ -552,11 +560,15 @@ def parse_request(text: str) -> ParsedRequest:
         return ParsedRequest(compare=compare)
     zoom = _parse_zoom(low)
     segment = None
-    part = _COMPARTMENT_RE.search(low)
-    if _SEGMENT_RE.search(low) and (_NUCLEI_RE.search(low) or _CELLULAR_RE.search(low) or part):
+    verb = _SEGMENT_RE.search(low)
+    # "move down to see that gland, then segment the stroma": the compartment the verb names
+    part = (_COMPARTMENT_RE.search(low, verb.start()) if verb else None) or _COMPARTMENT_RE.search(
+        low
+    )
+    if verb and (_NUCLEI_RE.search(low) or _CELLULAR_RE.search(low) or part):
         what = "cellular" if _CELLULAR_RE.search(low) else "nuclei"
         if part and what == "nuclei" and not _NUCLEI_RE.search(low):
-            what = "epithelium" if part.group().startswith("epitheli") else "stroma"
+            what = _compartment_of(part.group())
         segment = replace(_parse_region_request(low), what=what)
     detect = _parse_region_request(low) if _wants_detect(low) and segment is None else None
     if zoom is not None and not _asks_to_zoom(low) and zoom.target in ("box", "point"):
@@ -613,17 +625,17 @@ def segment_target(low: str) -> Literal["nuclei", "cellular", "epithelium", "str
         return "cellular"
     part = _COMPARTMENT_RE.search(low)
     if part and not _NUCLEI_RE.search(low):
-        return "stroma" if part.group().startswith("stroma") else "epithelium"
+        return _compartment_of(part.group())
     if _NUCLEI_RE.search(low):
         return "nuclei"
     if part is None:
         return "nuclei"
-    return "stroma" if part.group().startswith("stroma") else "epithelium"
+    return _compartment_of(part.group())
 
 
 COMPARTMENT_WORD_RE = re.compile(
     r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|epiderm(?:is|al)|glands?|glandular|nests?|stroma(?:l)?|"
-    r"derm(?:is|al)|cellular|cell[- ]rich)\b"
+    r"derm(?:is|al)|lamina\s+propria|connective\s+tissue|cellular|cell[- ]rich)\b"
 )
 """A word that names what a segmentation outlines."""
 
@@ -639,7 +651,7 @@ def segment_targets(low: str) -> tuple[str, ...]:
             else "epithelium"
             if word.startswith(("epitheli", "epiderm", "gland", "nest"))
             else "stroma"
-            if word.startswith(("stroma", "derm"))
+            if word.startswith(_STROMA_WORDS)
             else "cellular"
         )
         if what not in named:
@@ -946,7 +958,9 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         r"\b(?:whole|entire|total)\s+(?:of\s+)?(?:the\s+)?tissue\b|\ball\s+(?:of\s+)?the\s+tissue\b|"
         r"\boverview\b|\bthumbnail\b|\b(?:across|(?:on|in|over|for)\s+all|all\s+over)\s+(?:(?:the|this)\s+)?"
         r"slide\b|"
-        r"\b(?:much|all|most|percent(?:age)?|fraction|proportion|share)\s+of\s+(?:the|this)\s+slide\b",
+        r"\b(?:much|all|most|percent(?:age)?|fraction|proportion|share)\s+of\s+(?:the|this)\s+slide\b|"
+        r"\b(?:breakdown|composition|make-?up|mix|map|class(?:es)?|shares?|percentages?)\s+"
+        r"(?:of|for|on|in|over)\s+(?:the|this)\s+slide\b",
         low,
     ):
         return "slide", None, None, None

@@ -56,9 +56,11 @@ _RECALL_RE = re.compile(
     r"(?:looked\s+at|visited|seen|saw|viewed|analy[sz]ed)\b|"
     r"\bwhich\s+(?:regions?|views?|fields?|areas?|places?)\s+(?:have|did)\s+(?:we|you|i)\s+"
     r"(?:looked\s+at|look\s+at|visited|visit|seen|see|viewed|been\s+to)\b|"
-    r"\bhow\s+(?:confident|sure|certain)\s+(?:is|was|were|are)\s+(?:it|that|the\s+\w+|you)\b"
-    # "how confident is the tile classifier on this view?": its call on the view, asked now
-    r"(?!(?:\s+[\w-]+)?\s+(?:(?:on|for|about|with|in)\s+(?:this|the\s+current)|here)\b)|"
+    r"\bhow\s+(?:confident|sure|certain)\s+(?:is|was|were|are)\s+(?:it|that|the\s+[\w-]+|you)(?![\w-])"
+    # "how confident is the tile classifier on this view?", "how confident is the slide-level
+    # model that this is tumour?": its call on the view, or a claim's, asked now
+    r"(?!(?:\s+[\w-]+){0,2}\s+(?:(?:on|for|about|with|in)\s+(?:this|the\s+current)|here|"
+    r"that\s+(?:this|it|these|the\s+[\w-]+)\s+(?:is|are|has|have|shows?)\b)\b)|"
     r"\bremind\s+me\b|\brecap\b|\b(?:our|the|earlier|previous)\s+(?:earlier\s+|previous\s+)?"
     r"(?:conclusions?|findings?|results?)\s+(?:about|for|on|in|of)\b"
 )

@@ -1280,6 +1280,7 @@ class SemanticRouter:
         only = [s.capability for s in selected]
         if (
             len(clauses) == 1
+            and not errand  # "adjust the brightness": the viewer's, not a feature to look for
             and "vqa" in names
             and "vqa" not in exclude
             and (

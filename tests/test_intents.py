@@ -180,10 +180,21 @@ def test_sizes_relative_factors_and_ordinal_pieces() -> None:
         ("segment the glands here", "epithelium"),
         ("outline the stroma around the glands", "stroma"),
         ("segment the nuclei", "nuclei"),
+        ("segment the lamina propria", "stroma"),
+        ("outline the dermis", "stroma"),
     ],
 )
 def test_epidermis_and_glands_are_epithelium(text: str, what: str) -> None:
     assert segment_target(text) == what
+
+
+def test_the_rules_planner_outlines_glands_as_epithelium() -> None:
+    parsed = parse_request("outline the glands")
+    assert parsed.segment is not None
+    assert parsed.segment.what == "epithelium"
+    parsed = parse_request("outline the lamina propria")
+    assert parsed.segment is not None
+    assert parsed.segment.what == "stroma"
 
 
 @pytest.mark.parametrize(

@@ -2300,3 +2300,58 @@ def test_remind_me_which_view_had_the_most_is_what_the_case_found(
     plan = _plan(router, "of the views you counted, which one had the most nuclei?", views=3)
     assert plan.lookup is not None
     assert plan.lookup.kind == "compare"
+
+
+def test_a_claim_put_to_a_model_is_its_call_now_not_the_case_memory(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "How confident is the slide-level model that this is tumour?", views=3)
+    assert _tools(plan) == ["wsi_classify"]
+    plan = _plan(router, "how confident were you that it was tumour?", views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
+
+
+def test_changing_how_the_image_is_shown_or_exporting_a_file_is_outside(
+    router: SemanticRouter,
+) -> None:
+    for text in (
+        "i don't trust this orientation. rotate the image 90 deg so I can see the front",
+        "Would you correct the colour balance, which appears to me rather too eosinophilic?",
+        "adjust the brightness",
+    ):
+        plan = _plan(router, text, views=3)
+        assert plan.steps == [], text
+        assert plan.clarify is not None
+        assert "how the image is shown" in plan.clarify, text
+    for text in (
+        "Export all of this to a PDF for sign-out",
+        "export everything to CSV and email it to me",
+        "Can you request ZN and PAS-D levels on block A2?",
+    ):
+        plan = _plan(router, text, views=3)
+        assert plan.steps == [], text
+        assert plan.clarify is not None
+        assert "outside the co-pilot" in plan.clarify, text
+    # a move that says "flip", and the case's results asked for, are no errands
+    plan = _plan(router, "flip back to view 2", views=3)
+    assert _tools(plan) == ["zoom"]
+    assert plan.steps[0].args["roi_number"] == 2
+    text = "Export everything we measured on this slide today - counts, labels and areas."
+    plan = _plan(router, text, views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
+
+
+def test_the_lamina_propria_is_stroma_and_a_breakdown_is_the_class_shares(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "segment the lamina propria here", views=2)
+    assert _tools(plan) == ["segment"]
+    assert plan.steps[0].args["what"] == "stroma"
+    text = "What does the classifier call this field? Then give me the % breakdown of the slide"
+    plan = _plan(router, text, views=2)
+    assert _tools(plan) == ["classify", "composition"]
+    assert plan.steps[1].args["target"] == "slide"
+    plan = _plan(router, "what percentage of the slide is actually tissue", views=2)
+    assert _tools(plan) == ["tissue"]

@@ -165,6 +165,7 @@ class CompositionTool(ExpertTool):
             "desmopla",
         ),
         *("normal", "background", "composition", "proportion", "percentage", "classes"),
+        "breakdown",
     )
     class_words = ("colorectal", "colon", "epitheli", "adeno", "smooth", "mucosa", "tissue")
     Input = CompositionInput
