@@ -26,6 +26,8 @@ _POLITE = (
 _DISPLAY = (
     rf"\s*{_POLITE}(?:rotate|flip|mirror|invert)\s+(?:the\s+|this\s+)?(?:image|view|slide|field|"
     r"picture|it|this|orientation)\b|"
+    rf"\s*{_POLITE}turn\s+(?:the\s+|this\s+)?(?:image|view|slide|field|picture|it|this)\s+"
+    r"(?:round|around|over|upside|sideways|through|\d+\s*(?:degrees?|deg\b|°))|"
     rf"\s*{_POLITE}(?:adjust|change|correct|fix|increase|decrease|boost|reduce|tweak|balance|"
     r"turn\s+(?:up|down))\s+(?:the\s+)?(?:colou?r(?:\s+balance)?|white\s+balance|brightness|"
     r"contrast|saturation|gamma|exposure|hue|stain\s+colou?rs?)\b"
@@ -33,6 +35,16 @@ _DISPLAY = (
 """How the image is shown (turned, mirrored, its colours changed): the viewer's, not the
 co-pilot's; it reads the slide as scanned."""
 _DISPLAY_RE = re.compile(_DISPLAY)
+_OTHER_MODEL = (
+    r"[^.;?!]{0,60}?\b(?:with|using|via|through)\s+(?:a\s+|an\s+)?(?!(?:the|your|its|our)\b)[\w-]+(?:\s+[\w-]+)?\s+instead\s+of\s+"
+    r"(?:the|your|its|our)\s+(?:default\s+|own\s+|usual\s+|current\s+)?(?:detector|model|classifier|"
+    r"segmenter|segmentation|algorithm|tool|network)\b|"
+    rf"\s*{_POLITE}(?:run|use|try|switch\s+to|swap\s+(?:in|to))\s+(?:a\s+|an\s+)?(?:different|another|"
+    r"other|new)\s+(?:model|detector|classifier|segmenter|algorithm|network)\b"
+)
+"""Another model than the deployment's ("rerun the nuclei with StarDist instead of the default
+detector"): the experts are set where the co-pilot is deployed, not from the chat."""
+_OTHER_MODEL_RE = re.compile(_OTHER_MODEL)
 ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|fax|forward|send|print|book|schedule|"
     r"upload|phone|re-?scan|re-?cut|re-?stain)\b(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
@@ -60,7 +72,7 @@ ERRAND_RE = re.compile(
     r"(?:an?\s+)?(?:pdf|csv|word|docx?|excel|xlsx?|powerpoint|pptx?|png|jpe?g|tiff?)\b|"
     rf"\s*{_POLITE}request\s+[^.;?!]{{0,40}}?\b(?:levels?|stains?|re-?cuts?|deepers?|ihc|"
     r"immuno\w*|block)\b|"
-    rf"{_DISPLAY}"
+    rf"{_DISPLAY}|{_OTHER_MODEL}"
 )
 """A clause that asks for an errand outside the co-pilot, or a score against an annotation the
 case does not hold. "Send me the count" is an answer asked for, not an errand."""
@@ -74,6 +86,12 @@ def errand_line(low: str) -> str | None:
     said = next((c for c in split_clauses(low) if ERRAND_RE.match(c)), None)
     if said is None:
         return None
+    if _OTHER_MODEL_RE.match(said):
+        return (
+            "The co-pilot runs the experts its deployment configured (smartpath experts list "
+            "shows them); it cannot swap in another model from the chat. It can run those on "
+            "any region and say what each can and cannot tell."
+        )
     if _DISPLAY_RE.match(said):
         return (
             "The co-pilot cannot change how the image is shown (turned, mirrored, its colours "

@@ -72,7 +72,8 @@ def _size(match: re.Match[str]) -> tuple[int, int]:
 
 _ORD = f"({ORDINAL_PATTERN})"
 _AREA = r"(?:region|roi|area|view|spot|place|location|field)"
-_PIECE = r"(?:piece|fragment|core|section|island|chip)s?"
+_PIECE = r"(?:piece|fragment|core|section|island|chip|node)s?"
+"""A tissue piece by its kind: on a lymph-node slide, each node's section is one."""
 
 _SIZE_RE = re.compile(
     r"(\d+)\s*(?:[x×]|by)\s*(\d+)\s*(?:px|pixels?\b|(?=\s*(?:region|area|field|view|box|tile|patch|"
@@ -925,7 +926,7 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
         )
         or re.search(
             r"\b(largest|biggest|main)\s+(?:tissue\s+)?(region|area|piece|fragment|section|bit|chunk|core|"
-            r"chip|island|biopsy)\b",
+            r"chip|island|biopsy|node)\b",
             low,
         )
         or (
@@ -935,7 +936,8 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
     ):
         return "tissue_region", 1, None, None
     m = (
-        re.search(rf"\btissue\s+{_AREA}\s*#?\s*(\d+)\b", low)
+        # "tissue region 3"; not "what tissue view 3 was"
+        re.search(r"\btissue\s+(?:region|area|spot|place|location)\s*#?\s*(\d+)\b", low)
         or re.search(rf"\b{_ORD}\s+(?:largest\s+)?tissue\s+{_AREA}\b", low)
         or re.search(rf"\b(?:tissue\s+)?{_PIECE}\s*(?:no\.?\s*|number\s+|#\s*)?(\d+)\b", low)
         or re.search(r"\btissue\s*#?\s*(\d+)\b(?!\s*(?:x|×|px|µm|um|%))", low)

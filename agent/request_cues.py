@@ -117,12 +117,13 @@ PAST_RESULT_RE = re.compile(
 _KNOWLEDGE_ASK_RE = re.compile(
     r"\bremind\s+me\s+(?:of\s+|about\s+)?the\s+(?:[\w-]+\s+){0,3}?(?:features?|definition|criteria|"
     r"grading|markers?|differentials?|sites?|cut[\s-]?offs?|thresholds?|categor(?:y|ies)|"
-    r"staging|system|classification|rules?|recommendations?|guidelines?|consensus)\s+"
-    r"(?:of|for|in|between|on)\b|"
+    r"staging|system|classification|rules?|recommendations?|guidelines?|consensus)"
+    r"(?:\s+(?:of|for|in|between|on)\b|\s*(?:[-?,.;:(]|$))|"
     r"\bremind\s+me\s+(?:of\s+)?(?:\([^)]*\)\s*)?(?:what|how|which)\b(?![^?]*\b(?:we|you|our|views?|regions?|fields?|earlier|before|this|here|there|"
     r"was|i\s+(?:\w+\s+)?"
     r"(?:found|saw|said|asked|got|had|counted|measured))\b)[^?]*\b(?:defines?|definition|features?|"
-    r"criteria|grad(?:e|ed|ing)|scor(?:e|ed|ing)|staged?|cut[\s-]?offs?|thresholds?|markers?|"
+    r"criteria|grad(?:es?|ed|ing)|scor(?:es?|ed|ing)|stag(?:es?|ed|ing)|cut[\s-]?offs?|thresholds?|"
+    r"markers?|"
     r"differentials?|stains?|immunostains?|ihc|antibod\w+|panels?|works?|methods?|approach|"
     r"schemes?|protocols?|techniques?|systems?|means?)\b"
 )
@@ -142,7 +143,7 @@ _TEXTBOOK_RE = re.compile(
     r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
     r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?|"
     r"differential\s+diagnos[ie]s)\s+"
-    r"(?:of|for)\s+(?!(?:this|that|these|those|it|here)\b)|"
+    r"(?:of|for)\s+(?!(?:this|that|these|those|it|here|me|us)\b)|"  # not "the features for me"
     r"\bwhat\s+(?:type|kind|sort)\s+of\s+(?:tumou?r|cancer|disease|lesion|neoplasm|entity)\s+"
     r"(?:is|are)\s+(?!(?:this|that|these|those|it|here)\b)|"
     r"\b(?:which|what)\s+cells?\b[^?]*\b(?:origin|aris|deriv|come\s+from)|"
@@ -258,9 +259,9 @@ BARE_REF_RE = re.compile(
 """"the other one", "same for the other one": a reference with nothing asked of it."""
 NOTHING_ASKED_RE = re.compile(
     r"\s*(?:(?:ok|okay|so|um+|uh+|er+m?|hmm+|right|well|and|then|now|yes|yeah|no|alright|fine|"
-    r"go|help|please|hi|hello)\s*[,.!?]*\s*)*"
+    r"go|help|please|hi|hello|next)\s*[,.!?]*\s*)*"
 )
-"""Words that ask for nothing ("ok so um", "help", "go"): a clarifying question."""
+"""Words that ask for nothing ("ok so um", "help", "go", "next."): a clarifying question."""
 _VAGUE = """
 ok okay so um uh hmm right well and then now yes yeah alright fine go on please pls hi hello
 can could would will you u just do does did it that this those these again but the a an other

@@ -223,6 +223,15 @@ _SHORTHAND = {
     "sell counts": "cell counts",
     "seg meant": "segment",
     "my toes ease": "mitoses",
+    # short words typed in a hurry (the typo fixer leaves words under five letters alone)
+    "teh": "the",
+    "hte": "the",
+    "thsi": "this",
+    "tihs": "this",
+    "taht": "that",
+    "waht": "what",
+    "whta": "what",
+    "adn": "and",
 }
 _BULLET_RE = re.compile(r"\s*\n\s*(?:[-*•]\s+)?|^\s*[-*•]\s+")
 """Lines of a note, each one a clause ("- nuc count\n- mitotic figs seen?")."""

@@ -208,7 +208,8 @@ _ONLY_A_REF_RE = re.compile(
     r"(?:(?:two|three|four|five|six|\d)\s+)?(?:views|regions|rois|fields|areas)(?:\s+so\s+far)?"
 )
 _RECALL_BESIDE_RE = re.compile(
-    r"\b(?:remind|recall|what\s+did\s+we|what\s+was|what\s+were|earlier)\b"
+    r"\b(?:remind|recall|what\s+did\s+we|what\s+was|what\s+were|earlier|summari[sz]e|recap|"
+    r"sum\s+up)\b"
 )
 """A recall clause beside a comparison that asks its own question ("…, and remind me what the
 slide-level diagnosis was"), not the comparison's wording."""
@@ -299,7 +300,8 @@ _HAS_VERB_RE = re.compile(
     r"\b(?:is|are|was|were|be|do|does|did|has|have|had|can|could|would|will|should|count|show|"
     r"go|take|zoom|segment|classify|run|tell|give|find|pan|move|open|measure|mask|outline|detect|"
     r"compare|look|see|check|estimate|describe|bring|put|make|get|redo|repeat|calculate|"
-    r"quantify|jump|head|return|step|navigate|centre|center|any|remind|explain|define|list)\b"
+    r"quantify|jump|head|return|step|navigate|centre|center|any|remind|explain|define|list|"
+    r"summari[sz]e|recap|sum)\b"
 )
 """A clause with a verb of its own (or "any …?"), not a fragment."""
 _LEAD_FILLER_RE = re.compile(

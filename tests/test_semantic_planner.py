@@ -2355,3 +2355,59 @@ def test_the_lamina_propria_is_stroma_and_a_breakdown_is_the_class_shares(
     assert plan.steps[1].args["target"] == "slide"
     plan = _plan(router, "what percentage of the slide is actually tissue", views=2)
     assert _tools(plan) == ["tissue"]
+
+
+def test_another_model_or_turning_the_image_round_is_not_a_tool_call(
+    router: SemanticRouter,
+) -> None:
+    text = "Can you rerun the nuclei with StarDist instead of the default detector?"
+    plan = _plan(router, text, views=3)
+    assert plan.steps == []
+    assert plan.clarify is not None
+    assert "cannot swap in another model" in plan.clarify
+    text = "Could you turn the image round 90 degrees? I am used to seeing it the other way about."
+    plan = _plan(router, text, views=3)
+    assert plan.steps == []
+    assert plan.clarify is not None
+    assert "how the image is shown" in plan.clarify
+    # the co-pilot's own experts named: an order, not a swap
+    plan = _plan(router, "count nuclei using the detector instead of the segmenter", views=3)
+    assert _tools(plan) == ["detect"]
+
+
+def test_a_lymph_node_is_a_tissue_piece_and_short_typos_are_read(router: SemanticRouter) -> None:
+    (step,) = _plan(router, "go to the largest node at 10x", views=2).steps
+    assert step.args["target"] == "tissue_region"
+    assert step.args["region_index"] == 1
+    (step,) = _plan(router, "open node 2, 5x", views=2).steps
+    assert step.args["region_index"] == 2
+    assert step.args["magnification"] == 5.0
+    text = "how much of teh slide overall is tumour, stroma and so forth?"
+    (step,) = _plan(router, text, views=2).steps
+    assert step.tool == "composition"
+    assert step.args["target"] == "slide"
+
+
+def test_a_reminder_of_how_a_system_grades_is_textbook_and_a_summary_goes_beside_a_comparison(
+    router: SemanticRouter,
+) -> None:
+    text = (
+        "Describe the nuclear features for me - pleomorphism, nucleoli, that sort of thing. "
+        "And remind me how the WHO grades these tumours now; is it still by gland formation?"
+    )
+    plan = _plan(router, text, views=3)
+    assert _tools(plan) == ["vqa"]
+    assert plan.knowledge
+    assert plan.lookup is None
+    plan = _plan(router, "count the cells in that cluster, and remind me the ITC cutoff", views=3)
+    assert _tools(plan) == ["detect"]
+    assert plan.knowledge
+    plan = _plan(router, "remind me the count in view 2", views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "recall"
+    text = "compare view 1 and 2 for tissue class, then summarise the case so far"
+    plan = _plan(router, text, views=3)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert plan.also is not None
+    assert plan.also.kind == "recall"
