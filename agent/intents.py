@@ -541,6 +541,8 @@ class ParsedRequest:
     """More compartments to segment in the same region ("the epithelium and the stroma")."""
     other: tuple[tuple[str, RegionRequest | None], ...] = ()
     """Tools beyond the built-in ones (a one-file tool): name, and its region when it takes one."""
+    also_at: tuple[RegionRequest, ...] = ()
+    """Further places the request's one analysis is asked at ("count nuclei in views 1 to 4")."""
 
     @property
     def empty(self) -> bool:

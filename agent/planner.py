@@ -488,6 +488,7 @@ def build_plan(
         else:
             step = _region_step(name, region, here, current, notes, view, slide)
         steps.append(_with_question(step, request))
+    steps = _at_each_place(steps, parsed.also_at, here, current, notes, view, slide)
     new = _new_place(steps, rois, slide_id) if first_compare or lookup is None else None
     if parsed.compare is not None and new is not None and not _only_review(parsed):
         # "count the nuclei in the top left corner and compare the two": the new place is one
@@ -668,6 +669,39 @@ def _same_spelled_out(request: str, archive: list[dict[str, Any]]) -> str:
         if said is not None:
             return request[: found.start()] + said + rest
     return request
+
+
+_AT_EACH_PLACE_KEEPS = ("what", "density", "size_variation", "question")
+"""What an analysis step was asked besides its region, kept at every further place."""
+
+
+def _at_each_place(
+    steps: list[PlanStep],
+    places: tuple[RegionRequest, ...],
+    here: list[Roi],
+    current: int | None,
+    notes: list[str],
+    view: int | None,
+    slide: dict[str, Any] | None,
+) -> list[PlanStep]:
+    """``steps`` with the one analysis step repeated at each further place, after it.
+
+    "count nuclei in views 1 to 4": the count of view 1 is planned as any count is; views 2, 3
+    and 4 get a count each, asked the same way.
+    """
+    analyses = [k for k, s in enumerate(steps) if s.tool in ANALYSIS_TOOLS]
+    if not places or len(analyses) != 1 or steps[analyses[0]].error:
+        return steps
+    first = steps[analyses[0]]
+    kept = {k: v for k, v in first.args.items() if k in _AT_EACH_PLACE_KEEPS}
+    more = []
+    for place in places:
+        step = _region_step(first.tool, place, here, current, notes, view, slide)
+        if not step.error:
+            step = step.model_copy(update={"args": {**step.args, **kept}})
+        more.append(step)
+    at = analyses[0] + 1
+    return [*steps[:at], *more, *steps[at:]]
 
 
 def _tissue_region_said(index: int) -> str:

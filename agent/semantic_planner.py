@@ -37,6 +37,7 @@ from agent.intents import (
     segment_targets,
     zoom_request,
 )
+from agent.places import places_listed
 from agent.references import DEICTIC_RE
 from agent.request_cues import (
     ANAPHOR_RE,
@@ -1766,11 +1767,24 @@ def semantic_parse(
         for name in sorted(chosen - BUILT_IN)
         if name in by_name
     )
+    also_at: tuple[RegionRequest, ...] = ()
+    alone = compare is None and recall is None and not parts[1:]
+    listed = _places_of_one_analysis(low, chosen, clause_of, analyses, other, alone)
+    if listed is not None and (zoom is None or listed[1]):
+        name, places, _ = listed
+        also_at = places[1:]
+        if name in analyses:
+            analyses[name] = places[0]
+        if name == "segment" and segment is not None:
+            segment = replace(places[0], what=segment.what)
+        other = tuple((n, places[0] if n == name else r) for n, r in other)
+        zoom = None if listed[1] else zoom
     parsed = ParsedRequest(
         recall=recall,
         compare=compare,
         segment_also=parts[1:],
         other=other,
+        also_at=also_at,
         info="slide_info" in chosen,
         tissue="tissue" in chosen,
         zoom=zoom,
@@ -1781,6 +1795,41 @@ def semantic_parse(
         knowledge="knowledge" in chosen or bool(THIS_DISEASE_RE.search(low)),
     )
     return parsed, routing, low
+
+
+def _places_of_one_analysis(
+    low: str,
+    chosen: set[str],
+    clause_of: dict[str, str],
+    analyses: dict[str, RegionRequest | None],
+    other: tuple[tuple[str, RegionRequest | None], ...],
+    alone: bool,
+) -> tuple[str, tuple[RegionRequest, ...], bool] | None:
+    """The one analysis asked and the places it is asked at, when the request names several.
+
+    The places are those its clause names and those of the place-only clauses after it.
+    Returns (its capability, the places, whether a clause read as a move only named another
+    place: "count nuclei here, then on the largest piece"), or None. ``alone``: nothing
+    besides it compares, recalls or segments a second compartment.
+    """
+    asked = [n for n, region in analyses.items() if region is not None]
+    asked += [n for n, region in other if region is not None and n == "composition"]
+    if not alone or len(asked) != 1:
+        return None
+    name = asked[0]
+    said = clause_of.get(name, "")
+    moved = clause_of.get("zoom")
+    place_only = (
+        "zoom" in chosen and moved is not None and moved != said and PLACE_LEAD_RE.fullmatch(moved)
+    )
+    if "zoom" in chosen and not place_only:
+        return None
+    clauses = split_clauses(low)
+    start = next((k + 1 for k, c in enumerate(clauses) if said in c), len(clauses))
+    # "count nuclei in view 1, in this view, and in fragment 1": the places said after it
+    after = [c for c in clauses[start:] if PLACE_LEAD_RE.fullmatch(c) and c != moved]
+    places = places_listed("; ".join([said, *([moved] if place_only else []), *after]))
+    return (name, places, bool(place_only)) if places else None
 
 
 def _analysis_region(clause: str, low: str, after_zoom: bool) -> RegionRequest:

@@ -2411,3 +2411,22 @@ def test_a_reminder_of_how_a_system_grades_is_textbook_and_a_summary_goes_beside
     assert plan.lookup.kind == "compare"
     assert plan.also is not None
     assert plan.also.kind == "recall"
+
+
+def test_one_analysis_at_several_places_is_planned_at_each(router: SemanticRouter) -> None:
+    plan = _plan(router, "count nuclei in views 1 to 4", views=4)
+    assert _tools(plan) == ["detect"] * 4
+    assert [s.args["roi_number"] for s in plan.steps] == [1, 2, 3, 4]
+    plan = _plan(router, "segment stroma here and in fragment 2", views=4)
+    assert _tools(plan) == ["segment", "segment"]
+    assert plan.steps[0].args["roi_number"] == 4
+    assert plan.steps[1].args == {"target": "tissue_region", "region_index": 2, "what": "stroma"}
+    # a place said in a clause of its own after the order is another place, not a move
+    plan = _plan(router, "Count nuclei here and then on the largest piece", views=4)
+    assert _tools(plan) == ["detect", "detect"]
+    assert plan.steps[1].args["region_index"] == 1
+    plan = _plan(router, "Count nuclei in view 1, in this view, and in fragment 1.", views=4)
+    assert _tools(plan) == ["detect"] * 3
+    # one place, or a move that is an order of its own: as before
+    plan = _plan(router, "count nuclei, then zoom to fragment 2", views=4)
+    assert _tools(plan) == ["zoom", "detect"]
