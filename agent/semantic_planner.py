@@ -266,6 +266,17 @@ _OPINION_RE = re.compile(
     r"\bhow\s+would\s+you\s+(?:grade|describe|assess|characteri[sz]e|rate|score)\b"
 )
 """The expert's opinion asked for ("your read on the tumour cells here"): a visual question."""
+_LOOK_AGAIN_RE = re.compile(
+    r"^\s*(?:(?:and|then|so|please|now)\s+)*(?:look\s+(?:again|once\s+more)|(?:have|take)\s+"
+    r"(?:another|a\s+second|a\s+fresh)\s+look)\b"
+)
+"""'…, then look again', 'take another look': the image looked at again, a visual question."""
+_YOU_THINK_IT_IS_RE = re.compile(
+    r"\byou\s+think\s+(?:it|this|that|these|they|the\s+lesion)\s+(?:is|are|looks?|might\s+be|"
+    r"could\s+be)\b"
+)
+"""'whether you think it is a tubular adenoma': the co-pilot's read of the image asked for (with
+a disease named), not the textbook's."""
 _YOU_SAID_RE = re.compile(
     r"\s*(?:but\s+|and\s+)?you\s+(?:said|told\s+me|reported|gave\s+me|called\s+it)\b"
 )
@@ -768,8 +779,11 @@ class SemanticRouter:
             return (
                 "classify"  # "is this neoplasm or connective tissue, as your classifier sees it?"
             )
-        if _SPREAD_RE.search(clause) or (
-            _OPINION_RE.search(clause) and _POINTS_AT_IMAGE_RE.search(clause)
+        if (
+            _SPREAD_RE.search(clause)
+            or (_OPINION_RE.search(clause) and _POINTS_AT_IMAGE_RE.search(clause))
+            or _LOOK_AGAIN_RE.match(clause)
+            or (_YOU_THINK_IT_IS_RE.search(clause) and names_disease(clause))
         ):  # "your read on the tumour cells in this field"
             return "vqa"
         composition = by_name.get("composition")
@@ -1350,9 +1364,15 @@ def _share_by_its_mask(selected: list[Scored]) -> list[Scored]:
     asked = _compartment(share.clause)
     if asked is None or _compartment(mask.clause) not in (None, asked):
         return selected
+    if _OTHER_MASK_RE.search(mask.clause):
+        return selected  # "% stroma vs tumour, and segment the cellular area": two questions
     # the compartment the mask is of: as the order names it, else as the share does
     said = mask.clause if _compartment(mask.clause) else f"{share.clause}; {mask.clause}"
-    return [replace(s, clause=said) for s in selected if s is not share]
+    return [replace(s, clause=said) if s is mask else s for s in selected if s is not share]
+
+
+_OTHER_MASK_RE = re.compile(r"\b(?:cellular|cell[\s-]rich|nucle\w*)\b")
+"""A mask of the cells or nuclei: no compartment's share."""
 
 
 _FILLER = frozenset({"a", "an", "the", "just", "some", "mostly", "all", "only", "or", "and"})

@@ -2430,3 +2430,28 @@ def test_one_analysis_at_several_places_is_planned_at_each(router: SemanticRoute
     # one place, or a move that is an order of its own: as before
     plan = _plan(router, "count nuclei, then zoom to fragment 2", views=4)
     assert _tools(plan) == ["zoom", "detect"]
+
+
+def test_a_look_again_or_the_co_pilots_read_of_a_disease_is_a_visual_question(
+    router: SemanticRouter,
+) -> None:
+    text = "zoom to the top right where the vessels are first, then look again"
+    assert _tools(_plan(router, text, views=3)) == ["zoom", "vqa"]
+    text = "Have a look at this piece and tell me whether you think it is a tubular adenoma."
+    assert _tools(_plan(router, text, views=3)) == ["vqa"]
+    plan = _plan(router, "what is a tubular adenoma?", views=3)
+    assert plan.steps == []
+    assert plan.knowledge
+
+
+def test_a_share_beside_a_mask_of_the_cells_is_asked_of_the_tile_classes(
+    router: SemanticRouter,
+) -> None:
+    text = "zoom out 2x, then % stroma vs tumour, and segment the cellular area"
+    plan = _plan(router, text, views=3)
+    assert _tools(plan) == ["zoom", "segment", "composition"]
+    assert plan.steps[0].args["factor"] == 0.5
+    assert plan.steps[1].args["what"] == "cellular"
+    # the share of the compartment the mask outlines is that mask's area
+    text = "how much collagen is left between the tumour cells? outline the stroma here"
+    assert _tools(_plan(router, text, views=3)) == ["segment"]
