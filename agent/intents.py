@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from agent.ordinals import ORDINAL_PATTERN, ORDINAL_WORDS
-from agent.references import CURRENT_RE, PREVIOUS_RE
+from agent.references import CURRENT_RE, DEICTIC_RE, PREVIOUS_RE
 from agent.review_intents import CompareRequest, RecallRequest, parse_compare, parse_recall
 
 __all__ = [
@@ -901,6 +901,13 @@ smallest (-1, -2, ...)."""
 _VIEW_WORD_RE = re.compile(r"\b(?:views?|fields?|rois?|counts?|density)\b")
 
 
+_ON_THE_SLIDE_RE = re.compile(
+    r"\b(?:on|in|across|over|throughout|from)\s+(?:the|this)\s+(?:whole\s+|entire\s+)?slide\b"
+    r"(?!\s*(?:'s|info|metadata|level|label|model|classif|scanner|file))"
+)
+"""The slide named as where to look ("is there tumour on this slide?")."""
+
+
 def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]:
     """Return (target, tissue region index, ROI reference, ROI number).
 
@@ -948,6 +955,12 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
     )
     if m:
         return "tissue_region", _ordinal(m.group(1)), None, None
+    if (
+        _ON_THE_SLIDE_RE.search(low)
+        and not DEICTIC_RE.search(low)
+        and not re.search(rf"\b{_AREA}s?\s*#?\s*\d", low)
+    ):
+        return "slide", None, None, None  # "any lymphocytes on this slide, or is it all mucosa?"
     if CURRENT_RE.search(low):
         return "roi", None, "current", None
     m = re.search(rf"\b{_ORD}\s+(?:{_AREA}|one)\b", low) or re.search(

@@ -2455,3 +2455,15 @@ def test_a_share_beside_a_mask_of_the_cells_is_asked_of_the_tile_classes(
     # the share of the compartment the mask outlines is that mask's area
     text = "how much collagen is left between the tumour cells? outline the stroma here"
     assert _tools(_plan(router, text, views=3)) == ["segment"]
+
+
+def test_a_question_asked_of_this_slide_is_the_slides_with_a_view_open(
+    router: SemanticRouter,
+) -> None:
+    text = "are there any lymphocytes on this slide at all, or is it all mucosa?"
+    (step,) = _plan(router, text, views=3).steps
+    assert step.tool == "composition"
+    assert step.args["target"] == "slide"
+    # a view named beside it is the place
+    (step,) = _plan(router, "count nuclei in view 2 on this slide", views=3).steps
+    assert step.args["roi_number"] == 2
