@@ -59,6 +59,19 @@ def _tools(plan: Plan) -> list[str]:
     return [s.tool for s in plan.steps]
 
 
+def _lookup_kind(plan: Plan) -> str | None:
+    """What the plan answers from the case's memory (``recall``/``compare``), or None."""
+    return None if plan.lookup is None else plan.lookup.kind
+
+
+def _answered_by_line(router: SemanticRouter, text: str, line: str, views: int = 3) -> None:
+    """``text`` runs no tool and gets the line that holds ``line``."""
+    plan = _plan(router, text, views=views)
+    assert plan.steps == [], text
+    assert plan.clarify is not None, text
+    assert line in plan.clarify, text
+
+
 def test_enumerate_the_nuclei_is_a_detection(router: SemanticRouter) -> None:
     plan = _plan(router, "enumerate the nuclei", views=1)
     assert _tools(plan) == ["detect"]
@@ -2308,8 +2321,7 @@ def test_a_claim_put_to_a_model_is_its_call_now_not_the_case_memory(
     plan = _plan(router, "How confident is the slide-level model that this is tumour?", views=3)
     assert _tools(plan) == ["wsi_classify"]
     plan = _plan(router, "how confident were you that it was tumour?", views=3)
-    assert plan.lookup is not None
-    assert plan.lookup.kind == "recall"
+    assert _lookup_kind(plan) == "recall"
 
 
 def test_changing_how_the_image_is_shown_or_exporting_a_file_is_outside(
@@ -2319,28 +2331,22 @@ def test_changing_how_the_image_is_shown_or_exporting_a_file_is_outside(
         "i don't trust this orientation. rotate the image 90 deg so I can see the front",
         "Would you correct the colour balance, which appears to me rather too eosinophilic?",
         "adjust the brightness",
+        "Could you turn the image round 90 degrees? I am used to seeing it the other way about.",
     ):
-        plan = _plan(router, text, views=3)
-        assert plan.steps == [], text
-        assert plan.clarify is not None
-        assert "how the image is shown" in plan.clarify, text
+        _answered_by_line(router, text, "how the image is shown")
     for text in (
         "Export all of this to a PDF for sign-out",
         "export everything to CSV and email it to me",
         "Can you request ZN and PAS-D levels on block A2?",
     ):
-        plan = _plan(router, text, views=3)
-        assert plan.steps == [], text
-        assert plan.clarify is not None
-        assert "outside the co-pilot" in plan.clarify, text
+        _answered_by_line(router, text, "outside the co-pilot")
     # a move that says "flip", and the case's results asked for, are no errands
     plan = _plan(router, "flip back to view 2", views=3)
     assert _tools(plan) == ["zoom"]
     assert plan.steps[0].args["roi_number"] == 2
     text = "Export everything we measured on this slide today - counts, labels and areas."
     plan = _plan(router, text, views=3)
-    assert plan.lookup is not None
-    assert plan.lookup.kind == "recall"
+    assert _lookup_kind(plan) == "recall"
 
 
 def test_the_lamina_propria_is_stroma_and_a_breakdown_is_the_class_shares(
@@ -2357,19 +2363,11 @@ def test_the_lamina_propria_is_stroma_and_a_breakdown_is_the_class_shares(
     assert _tools(plan) == ["tissue"]
 
 
-def test_another_model_or_turning_the_image_round_is_not_a_tool_call(
+def test_another_model_than_the_deployments_is_not_a_tool_call(
     router: SemanticRouter,
 ) -> None:
     text = "Can you rerun the nuclei with StarDist instead of the default detector?"
-    plan = _plan(router, text, views=3)
-    assert plan.steps == []
-    assert plan.clarify is not None
-    assert "cannot swap in another model" in plan.clarify
-    text = "Could you turn the image round 90 degrees? I am used to seeing it the other way about."
-    plan = _plan(router, text, views=3)
-    assert plan.steps == []
-    assert plan.clarify is not None
-    assert "how the image is shown" in plan.clarify
+    _answered_by_line(router, text, "cannot swap in another model")
     # the co-pilot's own experts named: an order, not a swap
     plan = _plan(router, "count nuclei using the detector instead of the segmenter", views=3)
     assert _tools(plan) == ["detect"]
@@ -2403,12 +2401,10 @@ def test_a_reminder_of_how_a_system_grades_is_textbook_and_a_summary_goes_beside
     assert _tools(plan) == ["detect"]
     assert plan.knowledge
     plan = _plan(router, "remind me the count in view 2", views=3)
-    assert plan.lookup is not None
-    assert plan.lookup.kind == "recall"
+    assert _lookup_kind(plan) == "recall"
     text = "compare view 1 and 2 for tissue class, then summarise the case so far"
     plan = _plan(router, text, views=3)
-    assert plan.lookup is not None
-    assert plan.lookup.kind == "compare"
+    assert _lookup_kind(plan) == "compare"
     assert plan.also is not None
     assert plan.also.kind == "recall"
 
