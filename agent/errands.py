@@ -19,9 +19,11 @@ from agent.request_text import split_clauses
 __all__ = ["ERRAND_RE", "errand_line"]
 
 _POLITE = (
-    r"(?:(?:ok|okay|so|and|also|then|now|please|pls|kindly|can\s+you|could\s+you|would\s+you|"
+    r"(?:(?:ok|okay|so|and|also|then|now|please|pls|kindly|great|thanks|right|perfect|cool|lovely|"
+    r"fine|can\s+you|could\s+you|would\s+you|"
     r"will\s+you|can\s+u|could\s+u|would\s+it\s+be\s+possible\s+to|"
-    r"i(?:'d|\s+would|\s+should)\s+like\s+(?:you|it)\s+to|i\s+(?:want|need)\s+(?:you|it)\s+to)\s+)*"
+    r"i(?:'d|\s+would|\s+should)\s+like\s+(?:you|it)\s+to|i\s+(?:want|need)\s+(?:you|it)\s+to)"
+    r"[,!.]?\s+)*"
 )
 _DISPLAY = (
     rf"\s*{_POLITE}(?:rotate|flip|mirror|invert)\s+(?:the\s+|this\s+)?(?:image|view|slide|field|"
@@ -70,6 +72,10 @@ ERRAND_RE = re.compile(
     r"spreadsheet|excel|sheet|lims|lis|epic|cerner|notebook|repo|bucket|server)\b|"
     rf"\s*{_POLITE}(?:export|save|download|convert|turn)\s+[^.;?!]{{0,40}}?\b(?:to|as|into|in)\s+"
     r"(?:an?\s+)?(?:pdf|csv|word|docx?|excel|xlsx?|powerpoint|pptx?|png|jpe?g|tiff?)\b|"
+    rf"\s*{_POLITE}put\s+[^.;?!]{{0,40}}?\b(?:into|in|onto)\s+(?:our|the|a|my)\s+(?:[\w-]+\s+){{0,3}}?"
+    r"(?:template|presentation|deck|powerpoint|document|spreadsheet)\b|"
+    rf"\s*{_POLITE}sign\s+(?:it|this|that|the\s+(?:case|report|slide))\s+out\b|"
+    rf"\s*{_POLITE}sign\s+out\s+(?:the|this|that)\s+(?:case|report|slide)\b|"
     rf"\s*{_POLITE}request\s+[^.;?!]{{0,40}}?\b(?:levels?|stains?|re-?cuts?|deepers?|ihc|"
     r"immuno\w*|block)\b|"
     rf"{_DISPLAY}|{_OTHER_MODEL}"

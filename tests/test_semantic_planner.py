@@ -2338,6 +2338,8 @@ def test_changing_how_the_image_is_shown_or_exporting_a_file_is_outside(
         "Export all of this to a PDF for sign-out",
         "export everything to CSV and email it to me",
         "Can you request ZN and PAS-D levels on block A2?",
+        "1) export the report as PDF 2) sign it out",
+        "Great, now put all of this into our tumour board presentation template.",
     ):
         _answered_by_line(router, text, "outside the co-pilot")
     # a move that says "flip", and the case's results asked for, are no errands
