@@ -31,6 +31,8 @@ _SEPARATOR_RE = re.compile(
     r"\s*[,;]\s*(?:and\s+)?(?:then\s+)?(?:also\s+)?|\s+(?:and|then|&|plus)\s+(?:then\s+)?(?:also\s+)?"
 )
 """Where one place ends and the next begins."""
+_COORDINATES_RE = re.compile(r"\d\s*,\s*\d|[\[(]\s*\d")
+"""Coordinates: a box or a point, whose commas separate numbers, not places."""
 _HERE_RE = re.compile(r"\b(?:here|this|current|present)\b")
 """The view on screen, said as a place (not a pronoun: "it", "them")."""
 
@@ -43,10 +45,13 @@ def places_listed(text: str) -> tuple[RegionRequest, ...]:
     listed = _numbered(text)
     if listed:
         return listed
+    whole = region_request(text)
+    if whole.box is not None or whole.centre_size is not None or _COORDINATES_RE.search(text):
+        return ()  # "nuclei in box top-left (1000,1200) bottom-right (1400,1500), count": one box
     found: list[RegionRequest] = []
     for part in _SEPARATOR_RE.split(text):
         place = region_request(part)
-        named = place.target != "default" or place.box is not None or place.part is not None
+        named = place.target != "default"  # quadrants and halves are the parts grammar's
         if place.roi_ref == "current" and not _HERE_RE.search(part):
             named = False  # "if it would not be too much trouble": "it" names no place
         if named and place.error is None and place not in found:

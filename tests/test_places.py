@@ -58,3 +58,15 @@ def test_one_place_a_pronoun_or_too_many_is_no_list(text: str) -> None:
 
 def test_the_limit_is_a_dozen_places() -> None:
     assert len(places_listed(f"count nuclei in views 1 to {MAX_PLACES}")) == MAX_PLACES
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nuclei in box top-left (1000,1200) bottom-right (1400,1500), count",
+        "count nuclei in box [100, 200, 900, 1000] and here",
+        "count nuclei in the top left and the bottom right",  # parts: the parts grammar's
+    ],
+)
+def test_coordinates_and_parts_of_the_slide_are_no_list_of_places(text: str) -> None:
+    assert places_listed(text) == ()
