@@ -4,7 +4,7 @@
 Dr Patel", "rescan it at 40x", "write my essay", "make slides for the tumour board", "dictate a
 synoptic report into the LIS", "what's the IoU against the ground-truth annotation?", "open
 the TURBT slide from the same patient", "export it all to a PDF", "rotate the image 90
-degrees": the co-pilot reads the slide open
+degrees", "measure the Breslow thickness with the ruler": the co-pilot reads the slide open
 in the case and answers from its tools and the knowledge graph; it has no link to the
 laboratory's systems, other people, annotations it was never given or other slides. Such a
 clause orders no tool, and a request made only of it gets one line saying so.
@@ -47,6 +47,15 @@ _OTHER_MODEL = (
 """Another model than the deployment's ("rerun the nuclei with StarDist instead of the default
 detector"): the experts are set where the co-pilot is deployed, not from the chat."""
 _OTHER_MODEL_RE = re.compile(_OTHER_MODEL)
+_DISTANCE = (
+    rf"\s*{_POLITE}(?:measure|calculate|determine|get)\s+(?:me\s+)?(?:the\s+|a\s+|its\s+)?"
+    r"(?:[\w-]+\s+){0,2}?(?:breslow|depth|thickness|distance|diameter|width|length|clearance)\b|"
+    rf"\s*{_POLITE}measure\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+)?\s+(?:from|with\s+(?:a|the)\s+ruler)\b|"
+    r"[^.;?!]*\bwith\s+(?:a|the|your)\s+(?:ruler|measuring\s+tool|calipers?)\b"
+)
+"""A distance measured between structures ("measure breslow w the ruler from the top of the
+granular layer"): the co-pilot measures areas, counts and tissue shares, not lengths."""
+_DISTANCE_RE = re.compile(_DISTANCE)
 ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|fax|forward|send|print|book|schedule|"
     r"upload|phone|re-?scan|re-?cut|re-?stain)\b(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
@@ -78,7 +87,7 @@ ERRAND_RE = re.compile(
     rf"\s*{_POLITE}sign\s+out\s+(?:the|this|that)\s+(?:case|report|slide)\b|"
     rf"\s*{_POLITE}request\s+[^.;?!]{{0,40}}?\b(?:levels?|stains?|re-?cuts?|deepers?|ihc|"
     r"immuno\w*|block)\b|"
-    rf"{_DISPLAY}|{_OTHER_MODEL}"
+    rf"{_DISPLAY}|{_OTHER_MODEL}|{_DISTANCE}"
 )
 """A clause that asks for an errand outside the co-pilot, or a score against an annotation the
 case does not hold. "Send me the count" is an answer asked for, not an errand."""
@@ -104,6 +113,14 @@ def errand_line(low: str) -> str | None:
             "adjusted): it reads the slide as scanned; use the viewer's controls for that. It "
             "can move to another part of the slide, change the magnification, and measure or "
             "describe what is there."
+        )
+    if _DISTANCE_RE.match(said):
+        return (
+            "The co-pilot has no ruler: it measures areas (tissue, masks), counts and tissue "
+            "shares, not distances between structures such as a Breslow thickness or the "
+            "clearance to a margin; use the viewer's measuring tool for that. It can give the "
+            "scan's micrometres per pixel, and a visual-question expert, where one is configured, "
+            "can describe the depth it sees."
         )
     return (
         "That is outside the co-pilot: it has no link to the laboratory's systems, to other "

@@ -24,6 +24,7 @@ from agent.intents import (
 )
 from agent.llm_planner import make_llm_planner
 from agent.request_cues import DENSITY_ASKED_RE, SIZE_VARIATION_RE
+from agent.request_text import split_clauses
 from agent.review_intents import CompareRequest
 from agent.review_planner import (
     ordinal_analyses,
@@ -305,7 +306,13 @@ def semantic_plan(
         if vs is not None:  # "how does the density in that box compare with the whole tile?"
             return Plan(request=request, steps=vs[0], lookup=vs[1], routing=routing.as_json())
     typed = typed_count(low)
-    if typed is not None and {s.capability for s in routing.selected} <= _TYPED_COUNT_TOOLS:
+    chosen = {s.capability for s in routing.selected}
+    if typed is not None and (
+        chosen <= _TYPED_COUNT_TOOLS
+        or (chosen <= _TYPED_COUNT_TOOLS | {"knowledge"} and len(split_clauses(low)) == 1)
+    ):
+        # a marker named in the one clause ("count just the Melan-A+ melanocytes") is no
+        # textbook question
         # "count only the lymphocytes in this core": the total would answer another question
         return Plan(request=request, clarify=typed, routing=routing.as_json())
     beyond = beyond_he(low)

@@ -135,7 +135,8 @@ _WHAT_WAS_RE = re.compile(
 _TEXTBOOK_RE = re.compile(
     r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:(?:can|could|would)\s+you\s+"
     r"(?:please\s+)?(?:explain|tell\s+me)\s+)?(?:what\s+(?:is|are)|what'?s|whats|define|"
-    r"explain|tell\s+me\s+about)\s+(?:me\s+)?(?!(?:this|that|these|those|it|here|there|we|you|i)\b)"
+    r"explain|tell\s+me\s+about)\s+(?:me\s+)?"
+    r"(?!(?:this|that|these|those|it|here|there|we|you|i|in|on|inside|going)\b)"
     r"(?!the\s+(?:[\w-]+\s+)?(?:growth\s+pattern|architecture|architectural\s+pattern|morphology|"
     r"appearance|differentiation)\s*(?:like|here|now|in\s+(?:this|the)\s+\w+|,|[?.!]|$))"
     r"(?!the\s+(?:[\w-]+\s+){0,4}(?:things|blobs|clumps|circles|dots|specks|stuff|bits)\b)|"
@@ -160,6 +161,10 @@ _TEXTBOOK_RE = re.compile(
     # "ddx and first-line IHC for …", "histology differences", "ISUP grade 3 criterion"
     r"\bddx\b|\bfirst[\s-]line\s+(?:ihc|stains?|panel|immuno\w*)|\bihc\s+(?:panel|work[\s-]?up)\b|"
     r"\bhistolog\w*\s+(?:differences?|criteria)\b|"
+    # "metavir F0-F4 definitions and how they map onto ishak 0-6"
+    r"\b(?!(?:the|this|that|your|its|my|our|a)\b)[a-z0-9-]{2,}\s+definitions\b|"
+    r"\bhow\s+(?:do|does)\s+(?:they|these|those|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:map|correspond|"
+    r"translate)\s+(?:on)?to\b|"
     # "which tumours have psammoma bodies?", "what actually counts as STAS?", "how do you tell
     # it apart from carry-over?", "how is tumour-stroma ratio meant to be scored?"
     r"\bwhich\s+(?:tumou?rs|cancers|lesions|neoplasms|entities|diseases|lymphomas|carcinomas)\s+"
@@ -190,6 +195,9 @@ _GRADE_CRITERIA_RE = re.compile(
     r"(?:for|of|in)\s+"
     r"(?!(?:this|that|these|those|it|here|view|region|field|the\s+(?:slide|view|region|field|"
     r"tile|image|current|first|second|last|previous))\b)[a-z]|"
+    # "normal BMT cellularity for a 70 y/o?": a reference value for an age
+    r"\b(?:normal|expected|typical|usual)\s+(?:[\w-]+\s+){0,3}?(?:for|at|in)\s+(?:an?\s+)?\d+[\s-]*"
+    r"(?:y/?o|yo|years?[\s-]old|year[\s-]old)\b|"
     # "the expected cellularity of a bone marrow trephine in a 65-year-old": a reference value
     r"\b(?:expected|typical|usual|reference)\s+(?:range\s+of\s+)?(?:[\w-]+\s+){0,2}?(?:of|for|in)\s+"
     r"an?\s+(?!(?:field|view|region|slide|image|tile|box|area|patch|fragment|piece|core)\b)[a-z]"
@@ -454,7 +462,8 @@ WHAT_IS_THIS_RE = re.compile(
 LOOKING_AT_RE = re.compile(r"\blooking\s+at\b")
 """Of those, "what am I looking at?": on a view, a description of it rather than one class."""
 ASIDE_RE = re.compile(
-    r"\s*(?:asking|because|bc|cos|cuz|since|like(?!\s+(?:at\s+|around\s+|about\s+)?\d)|sorry|thanks|thank\s+you|cheers|no\s+rush|"
+    r"\s*(?:asking|because|bc|cos|cuz|since|like(?!\s+(?:at\s+|around\s+|about\s+)?\d)"
+    r"(?!\s+(?:in\s+)?(?:percent\w*|%|proportions?|shares?|fractions?|a\s+breakdown|areas?)\b)|sorry|thanks|thank\s+you|cheers|no\s+rush|"
     r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
     r"(?:it\s+is\s+|it's\s+)?(?:hard|difficult|tricky|impossible)\s+to\s+(?:tell|say|judge)|"
     r"(?:(?:ok|okay|right|so)\s*,?\s+)?(?:forget|never\s*mind|scrap|ignore)\b|"
@@ -477,7 +486,8 @@ ASIDE_RE = re.compile(
     r"(?:the\s+)?(?:clinician|surgeon|requisition|request\s+form|form|referral)\s+"
     r"(?:wrote|writes|says|said|states|mentions)\b|"
     r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
-    r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|honestly\b|"
+    r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|"
+    r"there\s+(?:seems?|appears?)\s+to\s+be\b|there\s+(?:is|are)\s+(?:loads|lots|plenty|tons)\s+of\b|honestly\b|"
     r"our\s+(?:old\s+|new\s+)?(?:viewer|scanner|lab|system|software|pipeline|team)\b|"
     r"an?\s+(?:medical\s+)?(?:student|resident|colleague|clinician|trainee)\s+(?:asked|wants)\b|"
     r"i\s+(?:can\s+|could\s+)?(?:see|count)\b|"
@@ -568,9 +578,11 @@ NOT_A_FEATURE_RE = re.compile(
     r"will|please|pls|the|this|that|these|those|it|its|i|we|you|my|our|and|so|ok|okay|hmm|same|"
     r"next|again|more|less|back|go|run|fix|redo|undo|analy[sz]e|continue|show|give|tell|let|"
     r"make|check|help|thanks|thank|yes|no|not|just|also|then|now|compare|zoom|count|segment|"
-    r"classify|outline|measure|detect|find|get|open|view|look|any|some)\b"
+    r"classify|outline|measure|detect|find|get|open|view|look|any|some|lol|haha|wow|omg|ugh|"
+    r"yikes|whoa|jeez|blimey|gosh)\b"
 )
-"""A clause starting with one of these is not a bare noun phrase."""
+"""A clause starting with one of these is not a bare noun phrase (nor one that starts with a
+reaction: "lol that is a lot of cells")."""
 _DISEASE_RE = re.compile(
     r"\w+(?:oma|omas)\b|\bcarcinoma|\bcancer|\bneoplasm|\bsyndrome|\w+itis\b|\w+plasia\b|"
     r"\bpolyps?\b|\bcysts?\b|\bkeratos[ie]s\b|\bn(?:a)?ev(?:us|i)\b|"
@@ -658,9 +670,12 @@ _HOW_MANY_PIECES_RE = re.compile(
     r"\b(?:how\s+many|number\s+of)\s+(?:separate\s+|distinct\s+)?(?:tissue\s+)?"
     r"(?:regions|pieces|fragments|cores|bits)\b|"
     r"\b(?:fragment|piece|core)s?\s+count\b|\bcount\s+(?:of\s+)?(?:the\s+)?(?:tissue\s+)?"
-    r"(?:fragments|pieces|cores)\b"
+    r"(?:fragments|pieces|cores)\b|"
+    r"\b(?:missing|missed|miss|lost|dropped|skipped)\s+(?:any\s+|some\s+|a\s+)?(?:tissue\s+)?"
+    r"(?:fragments?|pieces?|cores?)\b"
 )
-"""How many pieces of tissue the slide holds ("the fragment count"): the tissue tool's regions."""
+"""How many pieces of tissue the slide holds ("the fragment count", "is the scanner missing any
+fragments?"): the tissue tool's regions."""
 SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)[\s-]+slide\b|\bslide[- ]level\b|\boverall\b")
 _A_SLIDE_RE = re.compile(
     r"\b(?:this|the|that)\s+(?:[a-z-]+\s+){0,2}(?:slide|case|wsi)\b|\bwhole\s+slide\b"

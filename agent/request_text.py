@@ -195,6 +195,7 @@ _SHORTHAND = {
     "ur": "your",
     "say me": "tell me",
     "cmp": "compare",
+    "det": "detect",
     "clf": "classify",
     "musc": "muscle",
     "epith": "epithelium",
@@ -266,6 +267,11 @@ _FOR_THE_SIDE_RE = re.compile(
     r"(left|right|top|bottom)\b"
 )
 """"go a little for the right": to the right."""
+_NUMBER_OF_RE = re.compile(
+    r"(?<![\w'])n\s+(?=(?:fragments|pieces|levels|pyramid\s+levels|nuclei|cells|regions|views|tiles|"
+    r"cores|objects|components|classes|detections)\b)"
+)
+""""n fragments", "n pyramid levels": a programmer's "the number of"."""
 _TEXTED_AND_RE = re.compile(r"(?<=[a-z]) n (?=[a-z])")
 """"zoom in n tell me what it is": a texted "and"."""
 _QUERY_MARK_RE = re.compile(r"(?:(?<=[\s,(])|^)\?(?=[a-z])")
@@ -624,6 +630,7 @@ def normalise(text: str) -> str:
     low = _ARROW_RE.sub("; then ", low)
     low = _LIST_MARK_RE.sub("; ", low)
     low = _QUERY_MARK_RE.sub("query ", low)
+    low = _NUMBER_OF_RE.sub("number of ", low)
     low = _TEXTED_AND_RE.sub(" and ", low)
     low = _MAKE_ZOOM_RE.sub("zoom", low)
     low = _ZOOM_IN_THE_RE.sub("zoom in on ", low)

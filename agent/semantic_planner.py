@@ -308,6 +308,11 @@ def without_complaints(request: str) -> str:
 
 _ANY_RE = re.compile(r"\b(?:any|anywhere)\b")
 _MASK_WORD_RE = re.compile(r"\b(?:masks?|segment\w*|outlines?)\b")
+_TISSUE_MASK_RE = re.compile(
+    r"\btissue\s+(?:masks?|outlines?|segmentation|contours?|boundar(?:y|ies))\b"
+    r"(?![^.;?!]*\b(?:epitheli\w*|strom\w*|nucle\w*|cellular|glands?)\b)"
+)
+"""The tissue detector's own mask, not a compartment outlined within the tissue."""
 _HAS_VERB_RE = re.compile(
     r"\b(?:is|are|was|were|be|do|does|did|has|have|had|can|could|would|will|should|count|show|"
     r"go|take|zoom|segment|classify|run|tell|give|find|pan|move|open|measure|mask|outline|detect|"
@@ -489,6 +494,36 @@ _ITS_SHARE_RE = re.compile(
 )
 """The share of the thing just measured ("what proportion of the tissue does it represent?"):
 that measure's own output, not the tissue detector's."""
+_REACTION_RE = re.compile(
+    r"\s*(?:lol|haha+|hehe|wow|omg|ugh+|yikes|whoa|jeez|blimey|gosh|damn|dang)\b"
+    r"(?![^.;?!]*\b(?:count|segment|classify|zoom|go|show|run|detect|measure|mask|outline|what|"
+    r"how|which|where|why|is\s+(?:there|it|this|that)|are\s+(?:there|they|these|those)|any|can|"
+    r"could|please)\b)"
+)
+"""A reaction ("lol thats a LOT of cells", "ugh this day is never ending"): nothing asked."""
+_ITS_SCORE_RE = re.compile(
+    r"\s*(?:and\s+|also\s+|plus\s+)?(?:what(?:'s|\s+is|\s+was)?|how\s+(?:high|sure|confident)\s+"
+    r"(?:is|was)|give\s+me)\s+(?:the\s+|its\s+|their\s+)?(?:score|probability|confidence|"
+    r"certainty|likelihood)(?:\s+(?:on|of|for)\s+(?:that|it|this|them|those))?(?:\s+(?:on|of|for)\s+"
+    r"(?:that|it|this))?\s*|\s*(?:and\s+)?how\s+(?:sure|confident)\s+(?:is\s+it|are\s+you|is\s+"
+    r"the\s+model)\s*"
+)
+"""The score of the call just asked for ("tumour or normal at slide level? and what's the score
+on that?"): that call's own output, not a grading score from the knowledge graph."""
+_SCORED_TOOLS = frozenset({"classify", "wsi_classify", "composition"})
+_AS_SHARES_RE = re.compile(
+    r"\s*(?:like|as|in|with)\s+(?:percent\w*|%|proportions?|shares?|fractions?|a\s+breakdown)\s*"
+)
+"""A classification asked as shares ("…, tissue-wise? like percentages"): the composition."""
+_GUESS_WORDS = 4
+_GUESS_FILLER = frozenset({"maybe", "or", "perhaps", "just", "mostly", "probably", "pure"})
+_FOR_EACH_RE = re.compile(
+    r"\s*(?:and\s+|with\s+|plus\s+|also\s+)?(?!(?:count|segment|run|detect|classify|measure|"
+    r"redo|repeat|do)\b)(?:the\s+|their\s+|its\s+)?[\w\s-]{0,40}?\b(?:for|of|in|from)\s+each"
+    r"(?:\s+(?:one|of\s+them|view|region|field))?\s*"
+)
+"""A value asked of each thing a recall lists ("which views have I opened, and the nuclei count
+for each"): the case's own results, not a new analysis."""
 _THERE_RE = re.compile(r"\b(?:there|that\s+(?:spot|place|area|piece|fragment|core))\b")
 """A move to a place said before ("go there", "take me to that spot")."""
 _QUALIFIER_RE = re.compile(r"\s*(?:(?:and|or|but)\s+)?(?:at|in|for|with|on|from|of|by)\b")
@@ -855,6 +890,18 @@ class SemanticRouter:
             and names_any(clause, class_stems(composition))
         )
 
+    def _class_guessed(self, clause: str) -> bool:
+        """``clause`` only names a tile class or two ("stroma?", "maybe tumour or mucin")."""
+        composition = self._by_name.get("composition")
+        words = clause.split()
+        return (
+            composition is not None
+            and len(words) <= _GUESS_WORDS
+            and not _HAS_VERB_RE.search(clause)
+            and names_any(clause, class_stems(composition))
+            and all(w in _GUESS_FILLER or names_any(w, class_stems(composition)) for w in words)
+        )
+
     def _bare_feature(self, clause: str) -> str | None:
         """``vqa`` (or composition, for a tissue class) for a bare feature asked about.
 
@@ -880,6 +927,8 @@ class SemanticRouter:
             return None
         if _MEASURED_RE.search(clause):
             return None  # "mean nuclear size in this area?": a measurement, not a feature
+        if _MASK_WORD_RE.search(clause):
+            return None  # "cellular mask of this view": an output asked for, not a feature
         if " or " in clause and not clause.endswith(" or not"):
             # "expansile or infiltrative?", "architecture preserved or effaced?": a choice about
             # the image
@@ -945,6 +994,7 @@ class SemanticRouter:
         told: set[int] = set()
         idle: set[int] = set()
         errand = False
+        chatter = False
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and BARE_REMIND_RE.fullmatch(clause):
                 continue  # "remind me, what are the criteria for high grade dysplasia?"
@@ -958,6 +1008,9 @@ class SemanticRouter:
             if ERRAND_RE.match(clause):
                 errand = True
                 continue  # "order MART-1 on block A2", "forward this to Dr Patel"
+            if _REACTION_RE.match(clause) and "?" not in low:
+                chatter = True
+                continue  # "lol thats a LOT of cells": a reaction, nothing asked
             if len(clauses) > 1 and ASIDE_RE.match(clause):
                 continue  # "..., my attending asked and I have no idea where to look"
             if (
@@ -966,6 +1019,22 @@ class SemanticRouter:
                 and _ITS_SHARE_RE.fullmatch(clause)
             ):
                 continue  # "…, and if so, what proportion of the tissue does it represent?"
+            if selected and selected[-1].capability == "classify":
+                if _AS_SHARES_RE.fullmatch(clause) and "composition" in names:
+                    # "what's in this picture, tissue-wise? like percentages": the classes' shares
+                    last = selected[-1]
+                    selected[-1] = Scored("composition", last.score, f"{last.clause}; {clause}")
+                    continue
+                if self._class_guessed(clause):
+                    continue  # "what's this tissue? stroma? …": the user's guess at its class
+            if selected and selected[-1].capability == "recall" and _FOR_EACH_RE.fullmatch(clause):
+                continue  # "which views have i opened so far and the nuclei count for each"
+            if (
+                selected
+                and selected[-1].capability in _SCORED_TOOLS
+                and _ITS_SCORE_RE.fullmatch(clause)
+            ):
+                continue  # "tumour or normal at slide level? and what's the score on that?"
             if selected and selected[-1].capability in _AREA_TOOLS and _only_units(clause):
                 continue  # "segment the stroma here. area in mm² please": its unit, not tissue
             if (
@@ -1113,6 +1182,14 @@ class SemanticRouter:
                     and name in ("classify", "slide_info", "tissue", "composition", "zoom")
                 )
                 or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
+                # "tissue mask pls": the tissue detector's mask, not a compartment's
+                or (
+                    cue == "tissue"
+                    and name == "segment"
+                    and _TISSUE_MASK_RE.search(clause)
+                    and not names_a_place(clause)
+                    and not re.search(r"\b(?:here|this|that|current)\b", clause)
+                )
                 or (cue == "slide_info" and name in ("wsi_classify", "classify", "zoom", "tissue"))
             )
             previous = selected[-1].capability if selected else None
@@ -1298,6 +1375,7 @@ class SemanticRouter:
         if (
             len(clauses) == 1
             and not errand  # "adjust the brightness": the viewer's, not a feature to look for
+            and not chatter
             and "vqa" in names
             and "vqa" not in exclude
             and (
@@ -1314,7 +1392,7 @@ class SemanticRouter:
             bare = self._bare_feature(clauses[0])
             if bare is not None:
                 selected = [Scored(bare, self.threshold, clauses[0])]
-        if not selected and not errand:  # an errand asked alone is not a weak order
+        if not selected and not errand and not chatter:  # nor an errand or a reaction alone
             k = int(np.argmax(whole))
             weak_move = (
                 names[k] == "zoom"
@@ -1586,7 +1664,12 @@ def semantic_parse(
     with_asides = low
     low = _without_asides(low)  # "…, I know it will take a while": no "it" to resolve
     chosen = {s.capability for s in routing.selected}
-    if not chosen and names_disease(request) and not ERRAND_RE.match(low):
+    if (
+        not chosen
+        and names_disease(request)
+        and not ERRAND_RE.match(low)
+        and not (_REACTION_RE.match(low) and "?" not in low)  # "lol thats a LOT of cells"
+    ):
         # "what about melanoma?"; not "dictate a melanoma report into the LIS"
         best = routing.nearest[0].score if routing.nearest else 0.0
         routing = Routing([Scored("knowledge", best, low)], routing.nearest)
@@ -1690,7 +1773,9 @@ def semantic_parse(
         if compare is not None and compare.tool is None:
             # "versus view 1, how is this field in tissue type": the measure named elsewhere
             named = compare_of(low, compare.regions)
-            compare = replace(compare, tool=named.tool, what=named.what)
+            compare = replace(
+                compare, tool=named.tool, what=named.what, nuclei=compare.nuclei or named.nuclei
+            )  # "compare the first view and this one — which has more nuclei?": by the nuclei
         chosen.discard("compare")
     said = clause_of.get("recall", low)
     if "recall" in chosen and (compare is None or _RECALL_BESIDE_RE.search(said)):
@@ -1759,7 +1844,9 @@ def semantic_parse(
         if name in chosen and scaled:
             analyses[name] = RegionRequest()
         elif name in chosen:
-            analyses[name] = _analysis_region(clause_of.get(name, low), low, zoom is not None)
+            # "det nuclei -> compare w/ v2": the count is of the view on screen, not of view 2
+            rest = _without_compared(low, clause_of) if compare is not None else low
+            analyses[name] = _analysis_region(clause_of.get(name, low), rest, zoom is not None)
         else:
             analyses[name] = None
     segment = analyses["segment"]

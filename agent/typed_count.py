@@ -1,7 +1,8 @@
 """Counts of one cell type: the nuclei expert finds every nucleus and types none.
 
 "Count only the lymphocytes in this core", "can you count just the melanocytes along the DEJ",
-"plasma cells separately from the rest": the total nuclear count would answer another question,
+"plasma cells separately from the rest", "how many of those are lymphocytes?", "how many
+lymphocytes vs histiocytes?": the total nuclear count would answer another question,
 so such a request gets one line saying what can be measured instead. A count with no restriction
 ("roughly how many tumour cells are in this view?") stays a count of all nuclei, labelled so.
 """
@@ -29,7 +30,13 @@ _TYPED_COUNT_RE = re.compile(
     rf"{_COUNT}[^.;?!]*?{_ONLY}[^.;?!]*?\b(?P<cell2>{_CELL_TYPES})\b|"
     rf"{_ONLY}\s+(?:please\s+)?{_COUNT}[^.;?!]*?\b(?P<cell3>{_CELL_TYPES})\b|"
     # "just the plasma cells, how many"
-    rf"{_ONLY}\s+(?:the\s+)?(?P<cell4>{_CELL_TYPES})\b[^.;?!]*?{_COUNT}"
+    rf"{_ONLY}\s+(?:the\s+)?(?P<cell4>{_CELL_TYPES})\b[^.;?!]*?{_COUNT}|"
+    # "and how many of those are lymphocytes?": a part of the nuclei counted, by type
+    r"\bhow\s+many\s+of\s+(?:those|them|these|the\s+(?:nuclei|cells))\s+(?:are|were|look\s+like)\s+"
+    rf"(?:the\s+)?(?P<cell5>{_CELL_TYPES})\b|"
+    # "how many lymphocytes vs histiocytes?": two types counted apart
+    rf"\bhow\s+many\s+(?P<cell6>{_CELL_TYPES})\s+(?:vs\.?|versus|compared\s+(?:to|with)|against)\s+"
+    rf"(?:{_CELL_TYPES})\b"
 )
 
 
@@ -41,7 +48,7 @@ def typed_count(low: str) -> str | None:
     m = _TYPED_COUNT_RE.search(low)
     if m is None:
         return None
-    named = m.group("cell") or m.group("cell2") or m.group("cell3") or m.group("cell4")
+    named = next(g for g in m.groups() if g)
     cell = " ".join(named.split())
     return (
         f"The nuclei expert counts every nucleus and does not tell {cell} from other cells, "

@@ -69,7 +69,7 @@ _ARE_THE_RE = re.compile(
     r"glands?|tumou?r\s+cells?|tumou?r|lesion|nucleoli|chromatin|cytoplasm|mitoses|epithelium|"
     r"vessels?|nerves?|mucosa|crypts?|villi|stroma|infiltrate|lymphocytes|neutrophils|"
     r"eosinophils|plasma\s+cells|histiocytes|macrophages|architecture|pattern|surface|epidermis|"
-    r"dermis|capsule|background|basement\s+membrane)\s+"
+    r"dermis|capsule|background|basement\s+membrane|mucus|mucin|ink|margin|margins(?=\s[^?.;]*\b(?:here|there|this|these)\b))\s+"
     r"(?P<thing>(?!there\b|in\b|on\b|at\b|from\b)[^?.;]+)"
 )
 _DOING_RE = re.compile(

@@ -2465,3 +2465,87 @@ def test_a_question_asked_of_this_slide_is_the_slides_with_a_view_open(
     # a view named beside it is the place
     (step,) = _plan(router, "count nuclei in view 2 on this slide", views=3).steps
     assert step.args["roi_number"] == 2
+
+
+def test_a_distance_to_measure_and_a_marker_count_get_a_line_of_their_own(
+    router: SemanticRouter,
+) -> None:
+    text = "measure breslow w the ruler from top of granular layer to deepest dermal cell"
+    _answered_by_line(router, text, "has no ruler")
+    _answered_by_line(router, "measure the distance from tumour to the deep margin", "no ruler")
+    # an area is measured as before, and the textbook question stays one
+    plan = _plan(router, "measure the stroma area here", views=3)
+    assert _tools(plan) == ["segment"]
+    assert plan.steps[0].args["what"] == "stroma"
+    assert _plan(router, "how is breslow thickness measured", views=3).knowledge
+    # a marker named in a one-clause count of one cell type is no textbook question
+    text = "ok now count just the Melan-A+ melanocytes along the DEJ"
+    _answered_by_line(router, text, "does not tell melanocytes from other cells")
+    _answered_by_line(router, "and how many of those are lymphocytes?", "lymphocytes")
+    _answered_by_line(router, "how many lymphocytes vs histiocytes though?", "lymphocytes")
+
+
+def test_a_clause_that_only_qualifies_the_analysis_before_it_runs_nothing_else(
+    router: SemanticRouter,
+) -> None:
+    text = "tumour or normal at slide level? and what's the score on that?"
+    plan = _plan(router, text, views=3)
+    assert _tools(plan) == ["wsi_classify"]
+    assert not plan.knowledge
+    text = "recap: which views have i opened so far and the nuclei count for each"
+    plan = _plan(router, text, views=3)
+    assert _lookup_kind(plan) == "recall"
+    assert plan.steps == []
+    text = "what's in this picture, tissue-wise? like percentages"
+    assert _tools(_plan(router, text, views=3)) == ["composition"]
+    # the user's guess at the class is part of the question; the share asked after it is not
+    text = "what's this tissue? stroma? and how much of the field is stroma"
+    assert _tools(_plan(router, text, views=3)) == ["classify", "composition"]
+
+
+def test_a_mask_named_by_the_tissue_is_the_tissue_detectors_and_a_cellular_one_a_segmentation(
+    router: SemanticRouter,
+) -> None:
+    assert _tools(_plan(router, "tissue mask pls", views=0)) == ["tissue"]
+    text = (
+        "slide props pls: level-0 dims, mpp, objective power, n pyramid levels + downsample "
+        "per level. then tissue mask -> n fragments and area of each in mm2"
+    )
+    assert _tools(_plan(router, text, views=3)) == ["slide_info", "tissue"]
+    (step,) = _plan(router, "cellular mask of this view", views=3).steps
+    assert (step.tool, step.args["what"]) == ("segment", "cellular")
+
+
+def test_a_margin_or_the_ink_asked_about_is_a_visual_question(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "is the peripheral margin involved", views=3)) == ["vqa"]
+    text = "Is the ink actually on tumour cells or just near them? Describe."
+    assert _tools(_plan(router, text, views=3)) == ["vqa"]
+    text = "is the mucus acellular or are there floating epithelial strips in it"
+    assert _tools(_plan(router, text, views=3)) == ["vqa"]
+    # every margin of the specimen is not a view's question
+    assert _plan(router, "are the margins clear?", views=0).clarify is not None
+
+
+def test_a_shorthand_count_then_a_comparison_counts_the_view_on_screen(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "det nuclei -> compare w/ v2", views=3)
+    assert _lookup_kind(plan) == "compare"
+    own = [s for s in plan.steps if not s.why.endswith("to compare")]
+    assert [(s.tool, s.args["roi_number"]) for s in own] == [("detect", 3)]
+
+
+def test_a_reaction_or_a_reference_value_is_not_an_analysis(router: SemanticRouter) -> None:
+    plan = _plan(router, "lol thats a LOT of cells", views=3)
+    assert plan.steps == []
+    assert plan.clarify is not None
+    assert not plan.knowledge
+    # with a question it is asked
+    assert _tools(_plan(router, "lol this looks like a mess 😅 debris?", views=3)) == [
+        "composition"
+    ]
+    plan = _plan(router, "normal BMT cellularity for a 70 y/o?", views=3)
+    assert plan.steps == []
+    assert plan.knowledge
+    plan = _plan(router, "metavir F0-F4 definitions and roughly how they map onto ishak 0-6")
+    assert plan.knowledge
