@@ -54,13 +54,20 @@ _POINTER = re.compile(
     r"\b(?:this|these|here|it|the\s+(?:tumou?r|patient|lesion|case|slide|image|cancer|"
     r"specimen|biopsy|block)|in\s+this)\b"
 )
+_THE_RESULT = re.compile(
+    r"\b(?:the|its|their)\s+(?:[\w+-]+\s+){1,2}?(?:score|status|index|result|tps|cps|percentage)\b"
+    r"(?!\s+(?:mean|means|is\s+used|used|for\s+(?:a|an)\b))"
+)
+""""and what's the PD-L1 score?" asked in a case: the case's result, as "here" would say."""
 _DEFINITION = re.compile(
     r"^\s*(?:so\s+|and\s+|ok,?\s+)?(?:what(?:\s+is|\s+are|'s|s)|explain|define)\s+(?:the\s+)?"
     r"[\w\s/-]{1,30}?(?:\?|,|$|\s+and\s+)"
 )
 """"what is MSI?", "what's MSI, and …": a definition, unless what it names points at the case."""
 _TEXTBOOK = re.compile(
-    r"\bhow\s+(?:is|are|do|does|would|should|can)\b|\border\b|"
+    r"\bhow\s+(?:is|are|do|does|would|should|can)\b|\border\b|\bexplain\b|"
+    r"\bhow\s+(?:the|an?)\s+[\w\s/+-]{1,40}?\s+(?:is|are)\s+(?:derived|calculated|scored|measured|"
+    r"done|performed|assessed|interpreted|reported)\b|"
     r"\bwhich\s+(?:antibod|stain|marker|ihc)|\bused\s+for\b|\bwhy\b"
 )
 
@@ -68,7 +75,8 @@ _TEXTBOOK = re.compile(
 def _textbook(low: str) -> bool:
     """A textbook question (a definition, how a test is done, which stains), not a result."""
     m = _DEFINITION.search(low)
-    return bool(_TEXTBOOK.search(low) or (m and not _POINTER.search(m.group(0))))
+    pointed = m and (_POINTER.search(m.group(0)) or _THE_RESULT.search(m.group(0)))
+    return bool(_TEXTBOOK.search(low) or (m and not pointed))
 
 
 _OUTCOME = re.compile(
@@ -93,7 +101,7 @@ def beyond_he(low: str) -> str | None:
             "and belong to the treating team. The co-pilot measures the slide (tissue, nuclei, "
             "tissue classes) and recalls textbook facts."
         )
-    if not _POINTER.search(low) or _textbook(low):
+    if not (_POINTER.search(low) or _THE_RESULT.search(low)) or _textbook(low):
         return None
     for pattern, name, needs in _MARKERS:
         m = re.search(pattern, low)

@@ -451,7 +451,7 @@ def build_plan(
     first_compare: list[PlanStep] = []
     if parsed.compare is not None and (parsed.compare.parts or parsed.compare.boxes):
         steps, lookup = _plan_parts(parsed.compare, here, len(rois), current, slide or {})
-    elif parsed.compare is not None:
+    elif parsed.compare is not None and not _compares_after_move(parsed):
         steps, lookup = plan_compare(parsed.compare, here, current, archive or [])
         first_compare = list(steps)
         if parsed.recall is not None:  # "compare 1 and 2, and remind me what the slide was"
@@ -470,6 +470,11 @@ def build_plan(
         steps.append(zoom)
         if not zoom.error:
             view = len(rois) + 1  # the executor numbers ROIs across the case
+    if parsed.compare is not None and _compares_after_move(parsed):
+        # "zoom out 2x and compare the tissue composition here with view 1": "here" is the
+        # view the move shows, analysed as the others are
+        moved, lookup = _compare_after_move(parsed.compare, here, current, archive or [], view)
+        steps.extend(moved)
     if parsed.detect is not None:
         step = _region_step("detect", parsed.detect, here, current, notes, view, slide)
         if not step.error and SIZE_VARIATION_RE.search(request.lower()):
@@ -723,6 +728,63 @@ def _tissue_region_said(index: int) -> str:
     return f"the {rank}{suffix} smallest tissue region"
 
 
+def _compares_after_move(parsed: ParsedRequest) -> bool:
+    """The request moves the view, then compares "here" with earlier views.
+
+    It orders no analysis of its own: the comparison's analysis of the new view is the one.
+    """
+    req = parsed.compare
+    return (
+        req is not None
+        and req.after_move
+        and parsed.zoom is not None
+        and "current" in req.regions
+        and req.last is None
+        and not (req.parts or req.boxes)
+        and parsed.detect is None
+        and parsed.segment is None
+        and parsed.classify is None
+    )
+
+
+def _compare_after_move(
+    req: CompareRequest,
+    rois: list[Roi],
+    current: int | None,
+    archive: list[dict[str, Any]],
+    view: int | None,
+) -> tuple[list[PlanStep], CaseLookup | None]:
+    """The comparison of the view a move shows (numbered ``view``) with the regions named."""
+    if view is None:  # the move failed: its error stands, nothing is compared
+        return [], None
+    slide_id = rois[0].slide_id if rois else ""
+    steps, lookup = plan_compare_with_new(req, rois, current, archive, _placeholder(view, slide_id))
+    if lookup is None or lookup.tool is None or any(s.error for s in steps):
+        return steps, lookup
+    args: dict[str, Any] = {"target": "box", "roi_number": view}
+    if lookup.tool == "segment" and lookup.what:
+        args["what"] = lookup.what
+    own = PlanStep(tool=lookup.tool, args=args, why=f"region {view}, to compare")
+    return [*steps, own], lookup
+
+
+def _placeholder(number: int, slide_id: str, box: list[int] | None = None) -> Roi:
+    """A region this plan will make, numbered as the executor will number it."""
+    return Roi(
+        number=number,
+        slide_id=slide_id,
+        box=box or [0, 0, 0, 0],
+        downsample=1.0,
+        magnification=None,
+        mpp=None,
+        level=0,
+        output_size=[0, 0],
+        artifact=None,
+        evidence="",
+        turn=0,
+    )
+
+
 def _new_place(steps: list[PlanStep], rois: list[Roi], slide_id: str) -> Roi | None:
     """The region the plan's first analysis of a place the case has not got will become.
 
@@ -736,19 +798,7 @@ def _new_place(steps: list[PlanStep], rois: list[Roi], slide_id: str) -> Roi | N
         if number in held:
             continue
         box = step.args.get("box")
-        return Roi(
-            number=len(rois) + 1,
-            slide_id=slide_id,
-            box=list(box) if box else [0, 0, 0, 0],
-            downsample=1.0,
-            magnification=None,
-            mpp=None,
-            level=0,
-            output_size=[0, 0],
-            artifact=None,
-            evidence="",
-            turn=0,
-        )
+        return _placeholder(len(rois) + 1, slide_id, list(box) if box else None)
     return None
 
 

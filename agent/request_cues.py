@@ -125,7 +125,7 @@ _KNOWLEDGE_ASK_RE = re.compile(
     r"criteria|grad(?:es?|ed|ing)|scor(?:es?|ed|ing)|stag(?:es?|ed|ing)|cut[\s-]?offs?|thresholds?|"
     r"markers?|"
     r"differentials?|stains?|immunostains?|ihc|antibod\w+|panels?|works?|methods?|approach|"
-    r"schemes?|protocols?|techniques?|systems?|means?)\b"
+    r"schemes?|protocols?|techniques?|systems?|means?|patterns?|grade\s+groups?|tiers?)\b"
 )
 """A request to be reminded of textbook knowledge, not of the case's findings."""
 _WHAT_WAS_RE = re.compile(
@@ -195,9 +195,19 @@ _GRADE_CRITERIA_RE = re.compile(
     r"(?:for|of|in)\s+"
     r"(?!(?:this|that|these|those|it|here|view|region|field|the\s+(?:slide|view|region|field|"
     r"tile|image|current|first|second|last|previous))\b)[a-z]|"
-    # "normal BMT cellularity for a 70 y/o?": a reference value for an age
-    r"\b(?:normal|expected|typical|usual)\s+(?:[\w-]+\s+){0,3}?(?:for|at|in)\s+(?:an?\s+)?\d+[\s-]*"
-    r"(?:y/?o|yo|years?[\s-]old|year[\s-]old)\b|"
+    # "normal BMT cellularity for a 70 y/o?", "for patient of 70 years": a value for an age
+    r"\b(?:normal|expected|typical|usual)\s+(?:[\w-]+\s+){0,3}?(?:for|at|in)\s+(?:an?\s+|the\s+)?"
+    r"(?:(?:patient|person|man|woman|adult|child)\s+(?:of|aged)\s+)?\d+[\s-]*"
+    r"(?:y/?o|yo|years?)\b|"
+    # "what's the usual minimum tumour percentage labs want?": a threshold, not this field's value
+    r"^\s*(?:and\s+|so\s+)?what\s+(?:is|are)\s+the\s+(?:usual\s+|typical\s+|accepted\s+|recommended\s+)?"
+    r"(?:minimum|maximum|cut[\s-]?offs?|thresholds?)\b(?![^?]*\b(?:here|this|these|there|we|you)\b)|"
+    # "what means age-adjusted cellularity": a meaning asked, as a second language puts it
+    r"^\s*(?:so\s+|and\s+)?what\s+means\s+(?!(?:this|that|it|here)\b)|"
+    # "what grade group is 4+3=7?": a grading scale's rule, not this field's grade
+    r"\bwhat\s+(?:grade\s+group|isup\s+grade|grade|stage|t\s+stage|pt\s+category|gleason\s+score)\s+"
+    r"(?:is|are|would\s+be)\s+(?!(?:this|that|it|here|there|these|those|we|you)\b)[\w+=\s-]{1,40}?"
+    r"(?:\d|one|two|three|four|five|six|seven|eight|nine|ten)\b|"
     # "the expected cellularity of a bone marrow trephine in a 65-year-old": a reference value
     r"\b(?:expected|typical|usual|reference)\s+(?:range\s+of\s+)?(?:[\w-]+\s+){0,2}?(?:of|for|in)\s+"
     r"an?\s+(?!(?:field|view|region|slide|image|tile|box|area|patch|fragment|piece|core)\b)[a-z]"

@@ -27,7 +27,7 @@ _SPLIT_RE = re.compile(
     r"give|report|outline|identify|find|list|go|pan|move|compare|summari[sz]e|estimate|"
     r"quantify|delineate|mask|enumerate|label|navigate|open|look|take|describe|explain|"
     r"define|is|are|which|where|highlight|draw|colou?r|mark|run|check|calculate|assess|get|"
-    r"remind|recall|did|have|was|were|re-?run|redo|repeat|why|know|"
+    r"remind|recall|did|have|was|were|re-?run|redo|repeat|why|know|answer|ask|"
     r"segment|do|does|can|could|please)\b)|,\s+(?=(?:zoom|count|detect|segment|classify|show|"
     r"measure|tell|what|how|give|report|outline|identify|find|go|pan|move|compare|"
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
@@ -272,6 +272,8 @@ _NUMBER_OF_RE = re.compile(
     r"cores|objects|components|classes|detections)\b)"
 )
 """"n fragments", "n pyramid levels": a programmer's "the number of"."""
+_ALL_SLIDE_RE = re.compile(r"\b(for|on|in|of|over|across)\s+all\s+(?:the\s+)?slide\b")
+""""and for all slide?": the whole slide, as a second language puts it."""
 _TEXTED_AND_RE = re.compile(r"(?<=[a-z]) n (?=[a-z])")
 """"zoom in n tell me what it is": a texted "and"."""
 _QUERY_MARK_RE = re.compile(r"(?:(?<=[\s,(])|^)\?(?=[a-z])")
@@ -349,12 +351,12 @@ _SPOKEN_RE = re.compile(
 )
 """A run of number words as dictated ("twenty thousand", "zero point five", "forty-two")."""
 _COUNTED_RE = re.compile(
-    rf"\b((?:views?|regions?|rois?|fields?|pieces?|fragments?|levels?|tissue)\s+#?)({_WORDS})\b"
+    rf"\b((?:views?|regions?|rois?|fields?|pieces?|fragments?|cores?|levels?|tissue)\s+#?)({_WORDS})\b"
 )
 """"view one versus view two": a numbered region dictated as a word."""
 _HOMOPHONE = {"to": "2", "too": "2", "for": "4", "won": "1", "ate": "8"}
 _HOMOPHONE_RE = re.compile(
-    r"\b((?:view|region|piece|fragment)\s+)(to|too|for|won|ate)"
+    r"\b((?:view|region|piece|fragment|core)\s+)(to|too|for|won|ate)"
     r"(?=\s*(?:$|[,.;:?!]|(?:and|or|vs|versus|with|please|again)\b))"
 )
 """"compare view to and view for": a dictated number heard as another word, at a clause end."""
@@ -611,7 +613,8 @@ _ROOM_RE = re.compile(
 """Words that say a sentence is for the people in the room."""
 _CO_PILOT_NAMED_RE = re.compile(
     r"(?:^|(?<=[.?!;]\s))(?:(?:hey|ok|okay|right|so|and|now)\s*,?\s+)?co-?pilot\s*,\s*|"
-    r",\s*co-?pilot\s*(?=[.?!;]|$)"
+    r",\s*co-?pilot\s*(?=[.?!;]|$)|"
+    r"(?<=[-–—]\s)co-?pilot\s*,\s*"  # "… at the edge - co-pilot, is tumour wrapping round it?"
 )
 """The co-pilot named as the one asked: the words of the request are what follows."""
 
@@ -631,6 +634,7 @@ def normalise(text: str) -> str:
     low = _LIST_MARK_RE.sub("; ", low)
     low = _QUERY_MARK_RE.sub("query ", low)
     low = _NUMBER_OF_RE.sub("number of ", low)
+    low = _ALL_SLIDE_RE.sub(r"\1 the whole slide", low)
     low = _TEXTED_AND_RE.sub(" and ", low)
     low = _MAKE_ZOOM_RE.sub("zoom", low)
     low = _ZOOM_IN_THE_RE.sub("zoom in on ", low)

@@ -252,6 +252,8 @@ def _compare(
         found += [e for e in evidence if e.tool == lookup.tool]  # "… vs the whole tile"
     for number in lookup.rois:
         mine = [e for e in pool if e.output.get("roi_number", e.inputs.get("roi_number")) == number]
+        # the analysis compared, not a view of the region shown in the same turn
+        mine = [e for e in mine if e.tool == lookup.tool] or mine
         ok = [e for e in mine if e.ok]
         if ok or mine:
             found.append((ok or mine)[-1])

@@ -93,7 +93,12 @@ _COMPOSITION_RE = re.compile(
 """A comparison by the tile classifier's class shares ("which had more tumour?", "compare
 the composition", "necrosis fraction in both")."""
 _NUCLEI_RE = re.compile(r"\bnucle(?:i|us|ar)\b|\bcells?\b")
-_PART_RE = re.compile(r"\b(epitheli(?:um|al)|stroma(?:l)?|cellular(?:ity)?)\b")
+_PART_RE = re.compile(r"\b(epitheli(?:um|al)|stroma(?:l)?|cellular(?:ity)?|gland(?:s|ular)?)\b")
+_AN_AREA_RE = re.compile(
+    r"\b(?:cellular|gland(?:s|ular)?)\s+(?:vs\.?\s+(?:background|acellular)\s+)?(?:areas?|masks?|"
+    r"fractions?|coverage)\b|\bcellular\s+(?:vs\.?|versus)\s+(?:background|acellular)\b"
+)
+"""An area asked of a compartment ("the cellular vs background area", "gland area"): its mask."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ class CompareRequest:
     boxes: tuple[tuple[int, int, int, int], ...] = ()
     """Compare boxes the request names instead (level-0 px, [x0, y0, x1, y1] each): "compare box
     [600,1200,1300,1800] with box [2600,2600,3300,3200]"."""
+    after_move: bool = False
+    """The request moves the view before it compares: "here" is the view the move shows ("zoom
+    out 2x and compare the composition here with view 1")."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +257,8 @@ def compare_of(low: str, regions: tuple[RegionRef, ...]) -> CompareRequest:
         tool = "composition"
     elif _CLASSIFY_RE.search(low):
         tool = "classify"
+    elif part and _AN_AREA_RE.search(low):
+        tool, what = "segment", _part_name(part.group(1))  # "compare … for gland area"
     elif part and part.group(1).startswith("cellular"):
         tool = "detect"  # "which is more cellular?": pathologists compare nuclear counts
     elif part:
@@ -325,6 +335,6 @@ def findings_asked(low: str) -> tuple[str, ...]:
 
 
 def _part_name(word: str) -> str:
-    if word.startswith("epitheli"):
+    if word.startswith(("epitheli", "gland")):
         return "epithelium"
     return "stroma" if word.startswith("stroma") else "cellular"

@@ -217,7 +217,8 @@ slide-level diagnosis was"), not the comparison's wording."""
 _PLACE_ONLY_RE = re.compile(
     r"\s*(?:(?:and|ok|okay|so|now)\s+)?(?:what\s+about\s+|how\s+about\s+)?"
     r"(?:there|here|this\s+one|that\s+one)\s*|"
-    r"\s*(?:(?:across|over|on|for|in)\s+)?(?:the\s+)?(?:whole|entire|full)\s+slide\s*"
+    r"\s*(?:(?:and|ok|okay|so|now)\s+)?(?:what\s+about\s+|how\s+about\s+)?(?:(?:across|over|on|"
+    r"for|in)\s+)?(?:the\s+)?(?:whole|entire|full)\s+slide\s*"
 )
 """A clause that only points at a place, beside one that says what to do there."""
 _ONLY_WHOLE_SLIDE_RE = re.compile(
@@ -266,6 +267,11 @@ _OPINION_RE = re.compile(
     r"\bhow\s+would\s+you\s+(?:grade|describe|assess|characteri[sz]e|rate|score)\b"
 )
 """The expert's opinion asked for ("your read on the tumour cells here"): a visual question."""
+_YOUR_GRADE_RE = re.compile(
+    r"\bwhat\s+(?:[\w-]+\s+){0,2}(?:grade|score|pattern|category)\s+would\s+you\s+(?:give|assign)\s+"
+    r"(?:it|this|these|those|them|that|the\s+(?![\w-]+\s+in\s+general))"
+)
+""""What Gleason pattern would you give it?": the expert's grade of what is shown."""
 _LOOK_AGAIN_RE = re.compile(
     r"^\s*(?:(?:and|then|so|please|now)\s+)*(?:look\s+(?:again|once\s+more)|(?:have|take)\s+"
     r"(?:another|a\s+second|a\s+fresh)\s+look)\b"
@@ -486,6 +492,11 @@ _HOW_MUCH_OF_IT_RE = re.compile(
     r"\s*[?.]*\s*"
 )
 """A share asked of the tissue class just named ("…, necrosis? how much of it")."""
+_BARE_SHARE_RE = re.compile(
+    r"^\s*(?:and\s+|then\s+|now\s+)?(?:(?:give|tell|show)\s+me\s+|what\s+(?:is|was)\s+|and\s+)?"
+    r"(?:the|that|its)\s+(?:%|percent(?:age)?|share|proportion|fraction)\s+(?:for|of|in|on|across)\b"
+)
+"""'The %' of no class, for a place: the share just asked of a class, asked elsewhere."""
 _ITS_SHARE_RE = re.compile(
     r"\s*(?:and\s+)?(?:if\s+(?:so|yes)\s*,?\s+)?(?:what|how\s+much)\s+(?:proportion|percent\w*|"
     r"fraction|share|of)\s+(?:of\s+)?(?:the\s+|this\s+)?(?:tissue|slide|field|view|area|image)\s+"
@@ -793,6 +804,19 @@ class SemanticRouter:
             and names_any(" ".join(before), class_stems(self._by_name["composition"]))
         )
 
+    def _same_share_elsewhere(self, clause: str, before: list[str]) -> bool:
+        """``clause`` asks for "the %" of no class, after a clause that asked a class's share."""
+        composition = self._by_name.get("composition")
+        if composition is None or not before or not _BARE_SHARE_RE.search(clause):
+            return False
+        stems = class_stems(composition)
+        said = before[-1]
+        return (
+            not names_any(clause, stems)
+            and names_any(said, stems)
+            and bool(PROPORTION_RE.search(said))
+        )
+
     def _visual_cue(self, clause: str) -> str | None:
         """``vqa`` for a question about what the image shows that no measuring tool answers.
 
@@ -818,6 +842,7 @@ class SemanticRouter:
             _SPREAD_RE.search(clause)
             or (_OPINION_RE.search(clause) and _POINTS_AT_IMAGE_RE.search(clause))
             or _LOOK_AGAIN_RE.match(clause)
+            or _YOUR_GRADE_RE.search(clause)
             or (_YOU_THINK_IT_IS_RE.search(clause) and names_disease(clause))
         ):  # "your read on the tumour cells in this field"
             return "vqa"
@@ -1197,6 +1222,10 @@ class SemanticRouter:
                 self._share_of_named_class(clause, clauses[:i], previous)
             ):  # "what's that pink stuff in the lumen, necrosis? how much of it"
                 name, best, cue = "composition", self.threshold, "composition"
+            elif self._same_share_elsewhere(clause, clauses[:i]):
+                # "remind me what the tumour % was in the biggest piece, then give me the % for
+                # the whole slide": the class's share, asked of another place
+                name, best, cue = "composition", max(best, self.threshold), "composition"
             if (
                 i > 0
                 and cue is None
@@ -1788,6 +1817,10 @@ def semantic_parse(
     chosen.discard("recall")
     if compare is not None and recall is not None and recall.regions:
         compare = _with_recalled(compare, recall, clause_of.get("compare", ""))
+    if compare is not None and "zoom" in chosen and "zoom" in clause_of and "compare" in clause_of:
+        # "zoom out 2x and compare the tissue composition here with view 1": the new view's
+        moved = low.find(clause_of["zoom"]) < low.find(clause_of["compare"])
+        compare = replace(compare, after_move=moved)
     zoom = None
     scaled = False  # the analysis is of the view a scale it names makes
     if "zoom" not in chosen and chosen & {"detect", "classify", "segment"}:

@@ -34,6 +34,9 @@ _TYPED_COUNT_RE = re.compile(
     # "and how many of those are lymphocytes?": a part of the nuclei counted, by type
     r"\bhow\s+many\s+of\s+(?:those|them|these|the\s+(?:nuclei|cells))\s+(?:are|were|look\s+like)\s+"
     rf"(?:the\s+)?(?P<cell5>{_CELL_TYPES})\b|"
+    # "now just give me the mast cells from that number": one type out of the total
+    rf"\b(?:give|tell|show)\s+me\s+(?:{_ONLY}\s+)?(?:the\s+)?(?P<cell7>{_CELL_TYPES})\s+"
+    r"(?:from|out\s+of|in)\s+(?:that|the|this)\s+(?:number|count|total)\b|"
     # "how many lymphocytes vs histiocytes?": two types counted apart
     rf"\bhow\s+many\s+(?P<cell6>{_CELL_TYPES})\s+(?:vs\.?|versus|compared\s+(?:to|with)|against)\s+"
     rf"(?:{_CELL_TYPES})\b"

@@ -434,6 +434,26 @@ def test_an_analysis_at_a_new_place_is_compared_with_the_one_before(
     assert (det["tool"], x0 < 1110 < x1, y0 < 1483 < y1) == ("detect", True, True)
 
 
+def test_a_comparison_after_a_move_compares_the_view_the_move_shows(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    """ "Zoom out 2x and compare the nuclei here with view 1": "here" is the view the zoom shows,
+    not the one on screen before it."""
+    copilot.ask(cmu_slide, "zoom into the bottom right corner", "moved")  # region 1
+    copilot.ask(cmu_slide, "count the nuclei there", "moved")
+    r = copilot.ask(cmu_slide, "zoom out 2x and compare the nuclei count here with view 1", "moved")
+    assert [e["tool"] for e in r.evidence] == ["zoom", "detect"]
+    det = r.evidence[1]
+    assert det["output"]["roi_number"] == 2  # the view the zoom showed
+    assert [e["tool"] for e in r.earlier] == ["detect"]  # region 1's count, cited, not re-run
+    assert r.plan is not None
+    assert sorted(r.plan["lookup"]["rois"]) == [1, 2]
+    n1, n2 = r.earlier[0]["output"]["count"], det["output"]["count"]
+    assert n2 > n1  # twice the field holds more of the section
+    assert f"({n2} vs {n1})" in r.answer or f"({n1} vs {n2})" in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
 def test_a_quadrant_already_shown_is_its_region_when_counted(
     copilot: Copilot, cmu_slide: Path
 ) -> None:

@@ -2549,3 +2549,89 @@ def test_a_reaction_or_a_reference_value_is_not_an_analysis(router: SemanticRout
     assert plan.knowledge
     plan = _plan(router, "metavir F0-F4 definitions and roughly how they map onto ishak 0-6")
     assert plan.knowledge
+
+
+def test_a_result_asked_of_the_case_by_its_marker_gets_the_line_a_method_stays_textbook(
+    router: SemanticRouter,
+) -> None:
+    _answered_by_line(router, "and what's the PD-L1 score?", "PD-L1 results cannot be read")
+    _answered_by_line(router, "what's the her2 status", "HER2 results cannot be read")
+    for text in (
+        "what is PD-L1?",
+        "how is the PD-L1 score calculated?",
+        "could you explain how the Allred score for ER and PR is derived?",
+    ):
+        plan = _plan(router, text, views=3)
+        assert plan.knowledge, text
+        assert plan.clarify is None, text
+
+
+def test_a_threshold_a_grading_rule_or_a_meaning_is_textbook_an_opinion_of_the_view_is_not(
+    router: SemanticRouter,
+) -> None:
+    for text in (
+        "remind me which gleason pattern cribriform glands go in",
+        "What means age-adjusted cellularity, how I calculate the normal cellularity for "
+        "patient of 70 years?",
+    ):
+        plan = _plan(router, text, views=3)
+        assert plan.knowledge, text
+        assert plan.steps == [], text
+        assert plan.lookup is None, text
+    text = "What's the tumour content here, and what's the usual minimum tumour percentage?"
+    plan = _plan(router, text, views=3)
+    assert _tools(plan) == ["composition"]
+    assert plan.knowledge
+    text = (
+        "um what grade group is four plus three equals seven and does this field look like "
+        "pattern four to you"
+    )
+    plan = _plan(router, text, views=3)
+    assert _tools(plan) == ["vqa"]
+    assert plan.knowledge
+    text = "Cribriform glands in the middle there. What Gleason pattern would you give it?"
+    assert _tools(_plan(router, text, views=3)) == ["vqa"]
+    plan = _plan(router, "what gleason pattern would you give a cribriform gland in general?")
+    assert plan.knowledge
+    assert plan.steps == []
+
+
+def test_dictated_and_second_language_places_are_read(router: SemanticRouter) -> None:
+    (step,) = _plan(router, "okay next go to core three five x", views=3).steps
+    assert (step.args["target"], step.args["region_index"]) == ("tissue_region", 3)
+    assert step.args["magnification"] == 5
+    (step,) = _plan(router, "go to core too", views=3).steps
+    assert step.args["region_index"] == 2
+    text = "And for all slide? Give the class shares for whole slide."
+    (step,) = _plan(router, text, views=3).steps
+    assert (step.tool, step.args["target"]) == ("composition", "slide")
+
+
+def test_the_share_asked_again_for_another_place_is_the_same_class_share(
+    router: SemanticRouter,
+) -> None:
+    text = (
+        "remind me what the tumour % was in the biggest piece, then give me the % for the "
+        "whole slide - need to know if theres enough for RAS/BRAF testing"
+    )
+    plan = _plan(router, text, views=3)
+    assert _lookup_kind(plan) == "recall"
+    (step,) = plan.steps
+    assert (step.tool, step.args["target"]) == ("composition", "slide")
+
+
+def test_an_area_compared_is_compared_by_its_mask(router: SemanticRouter) -> None:
+    plan = _plan(router, "compare view 1 and this one for gland area", views=3)
+    assert _lookup_kind(plan) == "compare"
+    assert {(s.tool, s.args["what"]) for s in plan.steps} == {("segment", "epithelium")}
+    text = "show me the cellular vs background area in view 1, and compare it with this field"
+    plan = _plan(router, text, views=3)
+    assert {(s.tool, s.args["what"]) for s in plan.steps} == {("segment", "cellular")}
+    # "more cellular" stays a matter of nuclear counts
+    plan = _plan(router, "which is more cellular, view 1 or 2?", views=3)
+    assert {s.tool for s in plan.steps} == {"detect"}
+
+
+def test_one_cell_type_out_of_the_count_is_a_typed_count(router: SemanticRouter) -> None:
+    text = "Now just give me the mast cells from that number, leave the eosinophils out of it."
+    _answered_by_line(router, text, "does not tell mast cells from other cells")
