@@ -34,6 +34,7 @@ from agent.review_planner import (
     plan_region_vs_whole,
 )
 from agent.semantic_planner import (
+    SAME_QUESTION_RE,
     SemanticRouter,
     clarifying_question,
     semantic_parse,
@@ -331,7 +332,8 @@ def semantic_plan(
         return Plan(request=request, clarify=beyond, routing=routing.as_json())
     if beyond is not None:  # "count the nuclei here and is it HER2 positive?": the rest is said
         plan = plan.model_copy(update={"notes": [*plan.notes, beyond.split(". None")[0]]})
-    steps = [_with_question(s, request) for s in plan.steps]  # the user's words, not ``low``
+    asked = _earlier_question(request, archive or [])  # "… the same invasion question again"
+    steps = [_with_question(s, asked) for s in plan.steps]  # the user's words, not ``low``
     return plan.model_copy(
         update={"request": request, "steps": steps, "routing": routing.as_json()}
     )
@@ -800,6 +802,21 @@ def _new_place(steps: list[PlanStep], rois: list[Roi], slide_id: str) -> Roi | N
         box = step.args.get("box")
         return _placeholder(len(rois) + 1, slide_id, list(box) if box else None)
     return None
+
+
+def _earlier_question(request: str, archive: list[dict[str, Any]]) -> str:
+    """The case's latest visual question where ``request`` asks "the same question again".
+
+    "Pan left and answer the same invasion question again" asks the expert what it was asked
+    before, of the new view; ``request`` itself otherwise, or when none was asked.
+    """
+    if not SAME_QUESTION_RE.search(request.lower()):
+        return request
+    for ev in reversed(archive):
+        question = (ev.get("inputs") or {}).get("question")
+        if ev.get("tool") == "vqa" and isinstance(question, str) and question.strip():
+            return question
+    return request
 
 
 def _with_question(step: PlanStep, request: str) -> PlanStep:

@@ -497,6 +497,8 @@ ASIDE_RE = re.compile(
     r"(?:wrote|writes|says|said|states|mentions)\b|"
     r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
     r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|"
+    r"i\s+(?:seem\s+to\s+)?(?:remember|recall)\s+(?:something|that|there|it|you)\b|"
+    r"i\s+(?:may|might|could)\s+be\s+(?:conflating|confusing|mixing|wrong|mistaken|misremembering)\b|"
     r"there\s+(?:seems?|appears?)\s+to\s+be\b|there\s+(?:is|are)\s+(?:loads|lots|plenty|tons)\s+of\b|honestly\b|"
     r"our\s+(?:old\s+|new\s+)?(?:viewer|scanner|lab|system|software|pipeline|team)\b|"
     r"an?\s+(?:medical\s+)?(?:student|resident|colleague|clinician|trainee)\s+(?:asked|wants)\b|"

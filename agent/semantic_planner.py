@@ -277,6 +277,11 @@ _LOOK_AGAIN_RE = re.compile(
     r"(?:another|a\s+second|a\s+fresh)\s+look)\b"
 )
 """'…, then look again', 'take another look': the image looked at again, a visual question."""
+SAME_QUESTION_RE = re.compile(
+    r"\b(?:answer|ask(?:\s+yourself)?|repeat)\s+(?:me\s+)?(?:the\s+|that\s+|my\s+)?same\s+"
+    r"(?:[\w-]+\s+){0,2}?question\b|\b(?:the|that|my)\s+same\s+(?:[\w-]+\s+){0,2}?question\s+again\b"
+)
+"""'Pan left and answer the same invasion question again': the earlier visual question, here."""
 _YOU_THINK_IT_IS_RE = re.compile(
     r"\byou\s+think\s+(?:it|this|that|these|they|the\s+lesion)\s+(?:is|are|looks?|might\s+be|"
     r"could\s+be)\b"
@@ -843,6 +848,7 @@ class SemanticRouter:
             or (_OPINION_RE.search(clause) and _POINTS_AT_IMAGE_RE.search(clause))
             or _LOOK_AGAIN_RE.match(clause)
             or _YOUR_GRADE_RE.search(clause)
+            or SAME_QUESTION_RE.search(clause)
             or (_YOU_THINK_IT_IS_RE.search(clause) and names_disease(clause))
         ):  # "your read on the tumour cells in this field"
             return "vqa"

@@ -2635,3 +2635,39 @@ def test_an_area_compared_is_compared_by_its_mask(router: SemanticRouter) -> Non
 def test_one_cell_type_out_of_the_count_is_a_typed_count(router: SemanticRouter) -> None:
     text = "Now just give me the mast cells from that number, leave the eosinophils out of it."
     _answered_by_line(router, text, "does not tell mast cells from other cells")
+
+
+def test_the_same_question_again_asks_the_expert_the_earlier_question_of_the_new_view(
+    router: SemanticRouter,
+) -> None:
+    rois = [_view(n) for n in range(1, 4)]
+    asked = "is there perineural invasion at the nerve on the left?"
+    archive = [
+        {
+            "id": "E3.1",
+            "tool": "vqa",
+            "ok": True,
+            "inputs": {"question": asked},
+            "output": {"roi_number": 3},
+        }
+    ]
+    text = "Pan left and answer the same invasion question again."
+    plan = semantic_plan(text, router, rois, 3, "s1", archive=archive, slide=SLIDE)
+    assert _tools(plan) == ["zoom", "vqa"]
+    assert plan.steps[0].args["pan"] == "left"
+    assert plan.steps[1].args["question"] == asked
+    assert plan.steps[1].args["roi_number"] == 4  # the view the pan shows
+    # with no earlier question the expert is asked the request as said
+    plan = semantic_plan(text, router, rois, 3, "s1", archive=[], slide=SLIDE)
+    assert plan.steps[1].args["question"] == text
+
+
+def test_a_memory_the_user_doubts_is_not_a_question_of_its_own(router: SemanticRouter) -> None:
+    text = (
+        "What did we find, earlier on, in the large fragment at 10x - I seem to remember "
+        "something about necrosis, but I may be conflating it with another case."
+    )
+    plan = _plan(router, text, views=3)
+    assert _lookup_kind(plan) == "recall"
+    assert not plan.knowledge
+    assert plan.steps == []
