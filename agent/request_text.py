@@ -272,6 +272,8 @@ _NUMBER_OF_RE = re.compile(
     r"cores|objects|components|classes|detections)\b)"
 )
 """"n fragments", "n pyramid levels": a programmer's "the number of"."""
+_BARE_TIMES_RE = re.compile(r"^\s*(?:(?:and|then|now|ok|okay)\s+)?[x×]\s?([2-8])\s*[.!]?\s*$")
+""""x2" said alone: closer by that factor, as "zoom in x2" is; "at x40" stays a magnification."""
 _ALL_SLIDE_RE = re.compile(r"\b(for|on|in|of|over|across)\s+all\s+(?:the\s+)?slide\b")
 """"and for all slide?": the whole slide, as a second language puts it."""
 _TEXTED_AND_RE = re.compile(r"(?<=[a-z]) n (?=[a-z])")
@@ -635,6 +637,7 @@ def normalise(text: str) -> str:
     low = _QUERY_MARK_RE.sub("query ", low)
     low = _NUMBER_OF_RE.sub("number of ", low)
     low = _ALL_SLIDE_RE.sub(r"\1 the whole slide", low)
+    low = _BARE_TIMES_RE.sub(r"zoom in \1x", low)
     low = _TEXTED_AND_RE.sub(" and ", low)
     low = _MAKE_ZOOM_RE.sub("zoom", low)
     low = _ZOOM_IN_THE_RE.sub("zoom in on ", low)

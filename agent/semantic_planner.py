@@ -540,6 +540,8 @@ _FOR_EACH_RE = re.compile(
 )
 """A value asked of each thing a recall lists ("which views have I opened, and the nuclei count
 for each"): the case's own results, not a new analysis."""
+_VIEW_NAMED_RE = re.compile(r"\b(?:view|region|roi|field)\s*#?\s*(\d{1,3})\b")
+"""A view named by its number, as the place "there" points back to."""
 _THERE_RE = re.compile(r"\b(?:there|that\s+(?:spot|place|area|piece|fragment|core))\b")
 """A move to a place said before ("go there", "take me to that spot")."""
 _QUALIFIER_RE = re.compile(r"\s*(?:(?:and|or|but)\s+)?(?:at|in|for|with|on|from|of|by)\b")
@@ -1867,7 +1869,12 @@ def semantic_parse(
         elif zoom.target == "default" and _THERE_RE.search(clause_of.get("zoom", low)):
             # "There's a polyp on the third piece. Go there at 20x.": the place the aside named
             named = zoom_request(with_asides)
-            if named.target in ("tissue_region", "box", "point"):
+            at = with_asides.find(clause_of.get("zoom", low))
+            views = set(_VIEW_NAMED_RE.findall(with_asides[:at] if at > 0 else ""))
+            if named.target == "default" and len(views) == 1:
+                # "tell me what tissue view 3 was, then take me back there": that view
+                named = zoom_request(f"go back to view {views.pop()}")
+            if named.target in ("tissue_region", "box", "point", "roi"):
                 zoom = replace(
                     named,
                     magnification=zoom.magnification or named.magnification,

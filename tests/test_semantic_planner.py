@@ -2671,3 +2671,17 @@ def test_a_memory_the_user_doubts_is_not_a_question_of_its_own(router: SemanticR
     assert _lookup_kind(plan) == "recall"
     assert not plan.knowledge
     assert plan.steps == []
+
+
+def test_x2_alone_is_closer_and_there_after_a_named_view_is_that_view(
+    router: SemanticRouter,
+) -> None:
+    (step,) = _plan(router, "x2", views=3).steps
+    assert step.args["factor"] == 2
+    assert "magnification" not in step.args or step.args["magnification"] is None
+    (step,) = _plan(router, "Centre on 41200, 18750 at x40.", views=3).steps
+    assert step.args["magnification"] == 40
+    text = "Tell me what tissue view 2 was, then take me back there and count the cells."
+    plan = _plan(router, text, views=3)
+    assert _lookup_kind(plan) == "recall"
+    assert [(s.tool, s.args["roi_number"]) for s in plan.steps] == [("zoom", 2), ("detect", 4)]
