@@ -451,9 +451,10 @@ def build_plan(
     here = [r for r in rois if r.slide_id == slide_id]
     lookup = also = None
     first_compare: list[PlanStep] = []
+    moved = _compares_after_move(parsed)  # "zoom out 2x and compare … here with view 1"
     if parsed.compare is not None and (parsed.compare.parts or parsed.compare.boxes):
         steps, lookup = _plan_parts(parsed.compare, here, len(rois), current, slide or {})
-    elif parsed.compare is not None and not _compares_after_move(parsed):
+    elif parsed.compare is not None and not moved:
         steps, lookup = plan_compare(parsed.compare, here, current, archive or [])
         first_compare = list(steps)
         if parsed.recall is not None:  # "compare 1 and 2, and remind me what the slide was"
@@ -472,11 +473,10 @@ def build_plan(
         steps.append(zoom)
         if not zoom.error:
             view = len(rois) + 1  # the executor numbers ROIs across the case
-    if parsed.compare is not None and _compares_after_move(parsed):
-        # "zoom out 2x and compare the tissue composition here with view 1": "here" is the
-        # view the move shows, analysed as the others are
-        moved, lookup = _compare_after_move(parsed.compare, here, current, archive or [], view)
-        steps.extend(moved)
+    if parsed.compare is not None and moved:
+        # "here" is the view the move shows, analysed as the others are
+        shown, lookup = _compare_after_move(parsed.compare, here, current, archive or [], view)
+        steps.extend(shown)
     if parsed.detect is not None:
         step = _region_step("detect", parsed.detect, here, current, notes, view, slide)
         if not step.error and SIZE_VARIATION_RE.search(request.lower()):

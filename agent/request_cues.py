@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agent.capabilities import Capability
 
 __all__ = [
+    "names_tissue_outline",
     "either_choices",
     "CLASSIFIER_NAMED_RE",
     "BARE_REF_RE",
@@ -781,7 +782,7 @@ def grammar_cue(clause: str) -> str | None:
     Recalling the case's findings and comparing named regions have unambiguous wording; a
     navigation verb with an explicit target or scale, or a relative move, is a view.
     """
-    if _TISSUE_OUTLINE_RE.search(clause) and not _COMPARTMENT_NAMED_RE.search(clause):
+    if names_tissue_outline(clause):
         return "tissue"  # "make me the outline of the tissue, the mask of all fragments"
     if (
         HOTSPOT_RE.search(clause)
@@ -965,6 +966,11 @@ def grammar_cues(low: str, chosen: set[str], has_view: bool) -> set[str]:
     if (rel.part or rel.slide_centre) and not WHERE_QUESTION_RE.search(low):
         return {"zoom"}  # not "… is most of it in the right half?"
     return set()
+
+
+def names_tissue_outline(clause: str) -> bool:
+    """``clause`` asks for the tissue detector's mask or outline, not a compartment's."""
+    return bool(_TISSUE_OUTLINE_RE.search(clause)) and not _COMPARTMENT_NAMED_RE.search(clause)
 
 
 def names_a_place(low: str) -> bool:

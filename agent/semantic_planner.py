@@ -86,6 +86,7 @@ from agent.request_cues import (
     grammar_cues,
     names_a_place,
     names_disease,
+    names_tissue_outline,
 )
 from agent.request_text import (
     PLACE_LEAD_RE,
@@ -319,11 +320,6 @@ def without_complaints(request: str) -> str:
 
 _ANY_RE = re.compile(r"\b(?:any|anywhere)\b")
 _MASK_WORD_RE = re.compile(r"\b(?:masks?|segment\w*|outlines?)\b")
-_TISSUE_MASK_RE = re.compile(
-    r"\btissue\s+(?:masks?|outlines?|segmentation|contours?|boundar(?:y|ies))\b"
-    r"(?![^.;?!]*\b(?:epitheli\w*|strom\w*|nucle\w*|cellular|glands?)\b)"
-)
-"""The tissue detector's own mask, not a compartment outlined within the tissue."""
 _HAS_VERB_RE = re.compile(
     r"\b(?:is|are|was|were|be|do|does|did|has|have|had|can|could|would|will|should|count|show|"
     r"go|take|zoom|segment|classify|run|tell|give|find|pan|move|open|measure|mask|outline|detect|"
@@ -1041,7 +1037,7 @@ class SemanticRouter:
             if ERRAND_RE.match(clause):
                 errand = True
                 continue  # "order MART-1 on block A2", "forward this to Dr Patel"
-            if _REACTION_RE.match(clause) and "?" not in low:
+            if _reacts_only(clause, low):
                 chatter = True
                 continue  # "lol thats a LOT of cells": a reaction, nothing asked
             if len(clauses) > 1 and ASIDE_RE.match(clause):
@@ -1219,7 +1215,7 @@ class SemanticRouter:
                 or (
                     cue == "tissue"
                     and name == "segment"
-                    and _TISSUE_MASK_RE.search(clause)
+                    and names_tissue_outline(clause)
                     and not names_a_place(clause)
                     and not re.search(r"\b(?:here|this|that|current)\b", clause)
                 )
@@ -1659,6 +1655,11 @@ def _without_asides(low: str) -> str:
     return " ".join(low.split())
 
 
+def _reacts_only(clause: str, low: str) -> bool:
+    """``clause`` is a reaction and the request ``low`` it is part of asks no question."""
+    return bool(_REACTION_RE.match(clause)) and "?" not in low
+
+
 def _without_compared(low: str, clause_of: dict[str, str]) -> str:
     """``low`` without the clause that compares earlier views.
 
@@ -1705,7 +1706,7 @@ def semantic_parse(
         not chosen
         and names_disease(request)
         and not ERRAND_RE.match(low)
-        and not (_REACTION_RE.match(low) and "?" not in low)  # "lol thats a LOT of cells"
+        and not _reacts_only(low, low)  # "lol thats a LOT of cells": shouted, no acronym
     ):
         # "what about melanoma?"; not "dictate a melanoma report into the LIS"
         best = routing.nearest[0].score if routing.nearest else 0.0
