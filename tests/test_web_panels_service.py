@@ -44,6 +44,14 @@ def panels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CasePanels]:
     copilot.close()
 
 
+def shown(view: Path | None, panels: CasePanels) -> Image.Image:
+    """The region view the panel hands to the browser: a PNG inside the web cache."""
+    assert view is not None
+    assert view.is_relative_to(panels.service.dirs.web_cache)
+    with Image.open(view) as image:
+        return image.convert("RGB")
+
+
 def count(image: Image.Image, rgb: tuple[int, int, int]) -> int:
     return int(np.all(np.asarray(image) == np.array(rgb, np.uint8), axis=-1).sum())
 
@@ -61,8 +69,8 @@ def test_click_zoom_region_view_citations_and_audit(panels: CasePanels) -> None:
     service = panels.service
     service.ask(session, question)
     service.ask(session, "Segment the nuclei here")
-    image, caption = panels.roi(session, list(OVERLAYS))
-    assert image is not None
+    view, caption = panels.roi(session, list(OVERLAYS))
+    image = shown(view, panels)
     assert max(image.size) <= DISPLAY_PX
     assert caption.startswith("**Region 1** · box [357, 937, 1381, 1961] level-0 px")
     assert "0 detection(s)" in caption
@@ -71,8 +79,9 @@ def test_click_zoom_region_view_citations_and_audit(panels: CasePanels) -> None:
     assert masks > 20
     assert count(image, MASK_RGB) > 5 * masks
     assert count(image, TISSUE_RGB) > 100  # the region crosses the tissue's left edge
-    bare, _ = panels.roi(session, [])
-    assert bare is not None
+    bare_view, _ = panels.roi(session, [])
+    bare = shown(bare_view, panels)
+    assert bare_view != view
     assert count(bare, MASK_RGB) == 0
     assert count(bare, TISSUE_RGB) == 0
     assert "Tool output E2.1 segment" in panels.citation(session, "E2.1")
@@ -170,12 +179,30 @@ def test_a_coarse_view_is_read_again_at_display_size(panels: CasePanels) -> None
     roi = state["rois"][-1]
     with Image.open(roi["artifact"]) as artifact:
         assert max(artifact.size) < DISPLAY_PX  # the 5x view is coarser than the panel
-    image, caption = panels.roi(session, [])
-    assert image is not None
+    view, caption = panels.roi(session, [])
+    image = shown(view, panels)
     x0, y0, x1, y1 = roi["box"]
     assert max(image.size) == DISPLAY_PX
     assert abs(image.width / image.height - (x1 - x0) / (y1 - y0)) < 0.01
     assert caption.startswith(f"**Region {roi['number']}**")
+
+
+def test_a_view_shown_again_is_the_same_file_left_untouched(panels: CasePanels) -> None:
+    """The panel refreshes several times a turn; a browser fetching the view meanwhile must
+    never read a file that a refresh is rewriting (a truncated PNG), so an unchanged view is
+    the same file, not written again."""
+    session = SessionState(slide_path=str(CMU))
+    panels.service.ask(session, "Zoom to (1000, 1500) at 20x")
+    first, _ = panels.roi(session, list(OVERLAYS))
+    assert first is not None
+    before = first.stat()
+    again, _ = panels.roi(session, list(OVERLAYS))
+    assert again == first
+    after = first.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert not [p for p in first.parent.iterdir() if p.name.startswith(".")]  # no partial left
+    with Image.open(first) as image:
+        image.verify()
 
 
 def test_a_cited_fact_shows_its_text_and_source(panels: CasePanels) -> None:

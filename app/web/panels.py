@@ -8,9 +8,12 @@ cause comes back as one line, never a traceback. Nothing here runs a tool except
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
+import io
 import json
 import logging
+import os
 import re
 import secrets
 from pathlib import Path
@@ -59,8 +62,13 @@ class CasePanels:
         return bundle_from(session.case_id, state, self.copilot.audit.read(session.case_id))
 
     # ------------------------------------------------------------ current ROI
-    def roi(self, session: Any, show: list[str] | None) -> tuple[Image.Image | None, str]:
-        """The case's current ROI with the chosen overlays, and a caption line."""
+    def roi(self, session: Any, show: list[str] | None) -> tuple[Path | None, str]:
+        """The case's current ROI with the chosen overlays (a PNG in the web cache), and a caption.
+
+        The drawn view is written once per content under a name made from its hash, and put in
+        place by a rename: the panel refreshes more than once a turn, and a browser fetching the
+        view never reads a file that another refresh is rewriting.
+        """
         if not session.case_id or not session.slide_path:
             return None, "No region yet: ask for a zoom or click the slide."
         try:
@@ -92,7 +100,25 @@ class CasePanels:
         ]
         if found.sources:
             parts.append("from " + ", ".join(found.sources))
-        return drawn, " · ".join(parts)
+        try:
+            view = self._published_view(drawn)
+        except OSError as exc:
+            return None, f"**Error:** the region view could not be written: {_line(exc)}"
+        return view, " · ".join(parts)
+
+    def _published_view(self, image: Image.Image) -> Path:
+        """``image`` as a PNG in the web cache, in a folder named by its content's hash."""
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        data = buffer.getvalue()
+        dest = self.dirs.web_cache / "region-views" / hashlib.sha256(data).hexdigest()[:40]
+        dest = dest / "region.png"
+        if not dest.is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}")
+            partial.write_bytes(data)
+            os.replace(partial, dest)
+        return dest
 
     def _roi_pixels(self, roi: dict[str, Any], slide: Any) -> Image.Image:
         """The region's view artifact, or a fresh read when it is missing or coarser than shown."""
