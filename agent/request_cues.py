@@ -203,6 +203,10 @@ _GRADE_CRITERIA_RE = re.compile(
     # "what's the usual minimum tumour percentage labs want?": a threshold, not this field's value
     r"^\s*(?:and\s+|so\s+)?what\s+(?:is|are)\s+the\s+(?:usual\s+|typical\s+|accepted\s+|recommended\s+)?"
     r"(?:minimum|maximum|cut[\s-]?offs?|thresholds?)\b(?![^?]*\b(?:here|this|these|there|we|you)\b)|"
+    # "…, mitotic cutoff?", "what % cutoff": a threshold asked in a clause of its own
+    r"^\s*(?:and\s+|so\s+)?(?:what(?:'s|\s+is|\s+are)?\s+)?(?:the\s+)?"
+    r"(?!(?:its|your|the|this|that|detection|detector|classifier|model|score|confidence)\b)"
+    r"(?:[\w%-]+\s+){1,2}?(?:cut[\s-]?offs?|thresholds?)\s*\??\s*$|"
     # "what means age-adjusted cellularity": a meaning asked, as a second language puts it
     r"^\s*(?:so\s+|and\s+)?what\s+means\s+(?!(?:this|that|it|here)\b)|"
     # "what grade group is 4+3=7?": a grading scale's rule, not this field's grade
@@ -1004,7 +1008,9 @@ _EXPERTS_ASKED_RE = re.compile(
     r"limit\w*|know|recogni[sz]e|support|work|reliable|trust)|"
     r"\bwhat\s+can(?:'t|not|\s+not)?\s+you\s+(?:do|not\s+do|measure)\b|"
     r"\bwhat\s+are\s+your\s+(?:limitations|limits|capabilities)\b|"
-    r"\bcan\s+(?:you|it|they|the\s+\w+)\s+(?:tell|distinguish|differentiate|discriminate|separate)"
+    # "can it tell X from Y", not "can you tell me what vendor it came from"
+    r"\bcan\s+(?:you|it|they|the\s+\w+)\s+(?:tell(?!\s+(?:me|us)\b)|distinguish|differentiate|"
+    r"discriminate|separate)"
     r"\b[^.?!;]*\b(?:from|and|vs|versus|apart)\b|"
     # "can you detect pen or ink at all?", "can your models detect mitoses?", "are you able to
     # grade tumours?", "do you have a model for blur?"

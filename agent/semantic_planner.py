@@ -180,10 +180,18 @@ _SPREAD_RE = re.compile(
     r"\b(?:does|do|did|is|are|has|have)\s+(?:the\s+|this\s+|that\s+)?(?:tumou?r|carcinoma|"
     r"cancer|lesion|neoplasm|it|they|cells)\s+(?:\w+\s+)?(?:go(?:es|ing)?\s+(?:through|into|"
     r"beyond|past)|extend\w*|invad\w*|penetrat\w*|breach\w*|cross\w*|reach\w*|involv\w*|"
-    r"infiltrat\w*|abut\w*|touch\w*|spread\w*)"
+    r"infiltrat\w*|abut\w*|touch\w*|spread\w*|push\w*\s+(?:into|through|past)|grow\w*\s+into)|"
+    r"\b(?:any|is\s+there\s+(?:any\s+)?|see\s+(?:any\s+)?|evidence\s+of)\s*(?:capsular|serosal|"
+    r"margin|perineural|lymphovascular|vascular)\s+(?:breach|invasion|involvement|penetration|"
+    r"rupture)\b"
 )
 """Whether a tumour reaches or passes a structure ("does the tumour go through the capsule",
 "is it involving the margin"): a visual question, whatever class it names."""
+_BARE_EITHER_RE = re.compile(
+    r"\s*(?:(?:so|and|is\s+(?:it|this|that))\s+)*(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:or|vs\.?|versus)\s+"
+    r"(?:[\w-]+\s+){0,2}?[\w-]+\s*\??\s*"
+)
+"""Two names set side by side and nothing else ("HGSC or LGSC?")."""
 _MEASURE_ONLY_RE = re.compile(
     r"\s*(?:and\s+)?(?:[\w-]+\s+){0,2}[\w-]+[\s-]wise\s*|"
     r"\s*(?:and\s+|so\s+)?what\s+is\s+(?:the\s+)?different(?:ce)?\b[^?.;]*"
@@ -211,7 +219,8 @@ _ONLY_A_REF_RE = re.compile(
 )
 _RECALL_BESIDE_RE = re.compile(
     r"\b(?:remind|recall|what\s+did\s+we|what\s+was|what\s+were|earlier|summari[sz]e|recap|"
-    r"sum\s+up)\b"
+    r"sum\s+up)\b|\bwhich\s+(?:\w+\s+){0,2}(?:was|were)\s+(?:view|region|roi|field)\s*\d+|"
+    r"\bagain\s*\??$"
 )
 """A recall clause beside a comparison that asks its own question ("…, and remind me what the
 slide-level diagnosis was"), not the comparison's wording."""
@@ -1167,7 +1176,7 @@ class SemanticRouter:
                 or (
                     cue == "zoom"
                     and name in ("segment", "detect", "composition", "wsi_classify")
-                    and _LEADING_NAV_RE.match(clause)
+                    and (_LEADING_NAV_RE.match(clause) or _BACK_TO_RE.match(clause))
                     and not _ANALYSIS_WORD_RE.search(clause)
                 )
                 # "go to the most cellular area": a place to go, not an outline to draw
@@ -1344,6 +1353,9 @@ class SemanticRouter:
                 for s in selected
                 if s.capability == "recall"
                 or _HAS_VERB_RE.search(s.clause)
+                # "what was the count in view 2? then stroma area here vs view 1": two views
+                # set against each other, a comparison of its own
+                or (s.capability == "compare" and len(set(region_refs(s.clause))) >= 2)
                 # "objective power at scan time and the full-res dimensions - and remind me …":
                 # the scan's facts, asked beside the recall, name no view
                 or (
@@ -1378,6 +1390,14 @@ class SemanticRouter:
                     # "compare these two, the nuclei counts": a bare noun phrase, the measure
                     or (not _HAS_VERB_RE.search(s.clause) and not region_refs(s.clause))
                 )
+            ]
+        if any(s.capability == "vqa" for s in selected):
+            # "papillae w slit-like spaces... HGSC or LGSC? describe": the user's differential,
+            # asked of the image beside the description, not a textbook question
+            selected = [
+                s
+                for s in selected
+                if not (s.capability == "knowledge" and _BARE_EITHER_RE.fullmatch(s.clause))
             ]
         kinds = [s.capability for s in selected]
         if (
@@ -1678,9 +1698,14 @@ def _with_recalled(compare: CompareRequest, recall: RecallRequest, said: str) ->
     """
     regions = list(compare.regions)
     named = [r for r in regions if r != "current"]
-    if "current" in regions and re.search(r"\bit\b", said):
+    said_here = "current" in region_refs(said)  # "this view", "here": the view on screen
+    if said_here and re.search(r"\bit\b", said) and regions == ["current", "previous"]:
+        # "remind me what view 2 was, then compare it with here": "it" is view 2, beside this
+        regions = [recall.regions[0], "current"]
+    elif "current" in regions and re.search(r"\bit\b", said):
         regions = [recall.regions[0] if r == "current" else r for r in regions]
-    elif len(set(named)) < 2:
+    elif len(set(named)) < 2 and not said_here:
+        # "what did we count in view 2? and now count view 4 so I can put them side by side"
         regions = list(dict.fromkeys([*recall.regions, *named]))
     return replace(compare, regions=tuple(regions))
 
@@ -1808,7 +1833,14 @@ def semantic_parse(
         said = clause_of.get("compare", low)
         whole = parse_compare(low) if parse_recall(low) is None else None  # as the rules read it
         compare = parse_compare(said) or whole or compare_from_refs(said)
-        if compare is not None and compare.tool is None:
+        ran = [c for c in ("detect", "segment", "classify", "composition") if c in chosen]
+        if compare is not None and len(ran) == 1 and compare_of(said, ()).tool is None:
+            # "tumour vs stroma % here, then stack it against view 2": the analysis asked beside
+            # a comparison that names no measure of its own
+            own = compare_of(clause_of.get(ran[0], low), compare.regions)
+            what = own.what if own.tool == ran[0] else None
+            compare = replace(compare, tool=ran[0], what=what, nuclei=compare.nuclei or own.nuclei)
+        elif compare is not None and compare.tool is None:
             # "versus view 1, how is this field in tissue type": the measure named elsewhere
             named = compare_of(low, compare.regions)
             compare = replace(

@@ -2685,3 +2685,93 @@ def test_x2_alone_is_closer_and_there_after_a_named_view_is_that_view(
     plan = _plan(router, text, views=3)
     assert _lookup_kind(plan) == "recall"
     assert [(s.tool, s.args["roi_number"]) for s in plan.steps] == [("zoom", 2), ("detect", 4)]
+
+
+def test_a_comparison_beside_a_recall_keeps_the_views_its_own_clause_names(
+    router: SemanticRouter,
+) -> None:
+    text = (
+        "Remind me what the nuclei count was back in view 2? And then could you compare the "
+        "tissue makeup of this view against view 4."
+    )
+    plan = _plan(router, text, views=6)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert plan.lookup.rois == [6, 4]  # "this view", not the view the recall named
+    assert plan.lookup.tool == "composition"
+    plan = _plan(
+        router, "remind me what the composition of view 2 was, then compare it with here", 5
+    )
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [2, 5]
+    text = "what was the nuc count in view 2? then stroma area here vs view 1"
+    plan = _plan(router, text, views=4)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert (plan.lookup.rois, plan.lookup.tool, plan.lookup.what) == ([4, 1], "segment", "stroma")
+    assert plan.also is not None
+    assert plan.also.kind == "recall"
+    text = (
+        "Which fragment was view 5 again? And could you compare the cellular area between "
+        "view 3 and view 5 for me."
+    )
+    plan = _plan(router, text, views=6)
+    assert {plan.lookup.kind, plan.also.kind} == {"compare", "recall"}  # type: ignore[union-attr]
+
+
+def test_a_comparison_naming_no_measure_compares_the_analysis_asked_beside_it(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "tumour vs stroma % here, then stack it against view 2", views=4)
+    assert plan.lookup is not None
+    assert plan.lookup.kind == "compare"
+    assert (plan.lookup.rois, plan.lookup.tool) == ([4, 2], "composition")
+    assert {s.tool for s in plan.steps} == {"composition"}
+
+
+def test_back_to_a_view_described_by_its_finding_is_a_move(router: SemanticRouter) -> None:
+    (step,) = _plan(router, "back to the necrotic bit, view 4", views=6).steps
+    assert (step.tool, step.args["roi_number"]) == ("zoom", 4)
+
+
+def test_a_threshold_in_a_clause_of_its_own_is_textbook_a_tools_is_not(
+    router: SemanticRouter,
+) -> None:
+    for text in (
+        "p53 aberrant patterns? null vs overexpr vs cytoplasmic, what % cutoff",
+        "HGSC vs LGSC - the 2-tier criteria, mitotic cutoff?",
+    ):
+        plan = _plan(router, text, views=1)
+        assert plan.knowledge, text
+        assert plan.steps == [], text
+    plan = _plan(router, "count the nuclei. the threshold?", views=1)
+    assert _tools(plan) == ["detect"]
+    assert not plan.knowledge
+
+
+def test_a_differential_named_beside_a_description_is_asked_of_the_image(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "papillae w slit-like spaces... HGSC or LGSC? describe", views=1)
+    assert _tools(plan) == ["vqa"]
+    assert not plan.knowledge
+    plan = _plan(router, "describe this. and what is the difference between HGSC and LGSC?", 1)
+    assert _tools(plan) == ["vqa"]
+    assert plan.knowledge
+    text = "is there fat in this field? and does the tumour push into it, any capsular breach?"
+    assert _tools(_plan(router, text, views=1)) == ["composition", "vqa"]
+    plan = _plan(router, "EMVI vs LVI whats the difference, i always mix them up", views=1)
+    assert plan.knowledge
+    assert plan.steps == []
+
+
+def test_tell_me_the_vendor_is_the_scans_facts_not_the_experts_limits(
+    router: SemanticRouter,
+) -> None:
+    text = (
+        "Good morning! New slide, this one's a tonsil. Can you tell me what scanner vendor and "
+        "file format it came from, and how many pyramid levels it has?"
+    )
+    plan = _plan(router, text)
+    assert _tools(plan) == ["slide_info"]
+    assert plan.lookup is None
