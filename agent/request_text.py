@@ -224,6 +224,12 @@ _SHORTHAND = {
     "sell counts": "cell counts",
     "seg meant": "segment",
     "my toes ease": "mitoses",
+    "mew sin": "mucin",
+    "mu sin": "mucin",
+    "new sin": "mucin",
+    "stroke ma": "stroma",
+    "necro sis": "necrosis",
+    "lim foe sites": "lymphocytes",
     # short words typed in a hurry (the typo fixer leaves words under five letters alone)
     "teh": "the",
     "hte": "the",

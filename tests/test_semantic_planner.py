@@ -2775,3 +2775,10 @@ def test_tell_me_the_vendor_is_the_scans_facts_not_the_experts_limits(
     plan = _plan(router, text)
     assert _tools(plan) == ["slide_info"]
     assert plan.lookup is None
+
+
+def test_dictated_tissue_words_heard_as_other_words_are_read(router: SemanticRouter) -> None:
+    plan = _plan(router, "any mew sin in this field", views=2)
+    assert _tools(plan) == ["composition"]
+    plan = _plan(router, "how much stroke ma is here", views=2)
+    assert _tools(plan) == ["composition"]
