@@ -232,6 +232,9 @@ change the N category", "N1a vs N1b"): textbook, whatever size or number the que
 _GUIDELINE_RE = re.compile(
     r"\b(?:under|per|according\s+to|by)\s+(?:the\s+)?(?:\d{4}\s+|current\s+|latest\s+|new\s+)?"
     r"(?:who|ajcc|uicc|cap|figo|isup|itbcc|nccn|rcpath)\b|"
+    # "in the WHO classification is there a grade 4?"
+    r"\bin\s+the\s+(?:\d{4}\s+|current\s+|latest\s+|new\s+)?(?:who|ajcc|uicc|cap|figo|isup|"
+    r"itbcc|nccn|rcpath)\s+(?:classification|system|scheme|guidelines?|staging|grading|manual)\b|"
     r"\benough\s+(?:on\s+its\s+own\s+|by\s+itself\s+|alone\s+)?(?:for|to\s+(?:make|call)\s+"
     r"(?:it\s+)?)(?:an?\s+)?(?:(?:who|isup|figo)\s+)?(?:grade|stage|pt|pn)\s*\d|"
     r"\bhigh[\s-]risk\s+(?:features?|factors?|criteria)\b|"

@@ -187,6 +187,14 @@ _SPREAD_RE = re.compile(
 )
 """Whether a tumour reaches or passes a structure ("does the tumour go through the capsule",
 "is it involving the margin"): a visual question, whatever class it names."""
+_IN_A_STRUCTURE_RE = re.compile(
+    r"\s*(?:and\s+|so\s+)?(?:in|within|inside|around)\s+the\s+"
+    r"(?!(?:[\w-]+\s+){0,3}?(?:classification|system|guidelines?|literature|grading|staging|"
+    r"textbooks?|who|ajcc|cap|report|case|slide|patient)\b)"
+    r"(?:[\w-]+\s+){1,4}?(?:are|is|do|does|any|can\s+you\s+see)\b"
+)
+"""A question that opens on a structure in the image ("in the lakes of mucin are tumour cells
+floating?"): it points at the image as "here" does."""
 _BARE_EITHER_RE = re.compile(
     r"\s*(?:(?:so|and|is\s+(?:it|this|that))\s+)*(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:or|vs\.?|versus)\s+"
     r"(?:[\w-]+\s+){0,2}?[\w-]+\s*\??\s*"
@@ -499,7 +507,11 @@ _JOINED_ORDINALS_RE = re.compile(
 _HOW_MUCH_OF_IT_RE = re.compile(
     r"\s*(?:and\s+|so\s+|also\s+)?(?:how\s+much|what\s+(?:percent\w*|proportion|fraction|share))"
     r"(?:\s+(?:of\s+(?:it|that|them|this|those)|is\s+there|in\s+(?:here|this\s+(?:field|view))))*"
-    r"\s*[?.]*\s*"
+    r"\s*[?.]*\s*|"
+    # "how much of the area is it", "what share of the field do they cover"
+    r"\s*(?:and\s+|so\s+|also\s+)?(?:how\s+much|what\s+(?:percent\w*|proportion|fraction|share))\s+"
+    r"of\s+(?:the\s+|this\s+)?(?:area|field|view|tissue|image)\s+(?:is|are|does|do)\s+"
+    r"(?:it|they|that|those)(?:\s+(?:cover|occupy|take\s+up|make\s+up))?\s*[?.]*\s*"
 )
 """A share asked of the tissue class just named ("…, necrosis? how much of it")."""
 _BARE_SHARE_RE = re.compile(
@@ -991,9 +1003,9 @@ class SemanticRouter:
         """
         if (
             "vqa" not in self._by_name
-            or not _IMAGE_QUESTION_RE.search(low)
+            or not (_IMAGE_QUESTION_RE.search(low) or _IN_A_STRUCTURE_RE.match(low))
             or _ASKS_A_FAVOUR_RE.match(low)
-            or not _POINTS_AT_IMAGE_RE.search(low)
+            or not (_POINTS_AT_IMAGE_RE.search(low) or _IN_A_STRUCTURE_RE.match(low))
             or COMPARE_CUE_RE.search(low)  # "is the density here higher than in the slide?"
             or re.search(r"\bthan\b", low)
         ):
@@ -1036,6 +1048,8 @@ class SemanticRouter:
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and BARE_REMIND_RE.fullmatch(clause):
                 continue  # "remind me, what are the criteria for high grade dysplasia?"
+            if len(clauses) > 1 and NOTHING_ASKED_RE.fullmatch(clause):
+                continue  # "now, uh... hmm. do the one with the colors": fillers ask nothing
             if len(clauses) > 1 and NEGATED_ORDER_RE.fullmatch(clause):
                 if CANCELLED_RE.search(clause):  # "…, count the nuclei. Hmm, no, don't count yet"
                     named = {c for c, verb in NEGATED_CAPABILITY if verb.search(clause)}
@@ -1231,10 +1245,14 @@ class SemanticRouter:
                 or (cue == "slide_info" and name in ("wsi_classify", "classify", "zoom", "tissue"))
             )
             previous = selected[-1].capability if selected else None
-            if (name is None or best < self.threshold + _WEAK_MARGIN) and (
+            if (name in (None, "tissue") or best < self.threshold + _WEAK_MARGIN) and (
                 self._share_of_named_class(clause, clauses[:i], previous)
             ):  # "what's that pink stuff in the lumen, necrosis? how much of it"
                 name, best, cue = "composition", self.threshold, "composition"
+                if previous == "vqa" and _PRESENCE_RE.search(selected[-1].clause):
+                    # "is there a lymphoid infiltrate in this field and how much of the area
+                    # is it": whether the class is there and its share, both the class shares'
+                    clause = f"{selected.pop().clause}; {clause}"
             elif self._same_share_elsewhere(clause, clauses[:i]):
                 # "remind me what the tumour % was in the biggest piece, then give me the % for
                 # the whole slide": the class's share, asked of another place

@@ -2782,3 +2782,26 @@ def test_dictated_tissue_words_heard_as_other_words_are_read(router: SemanticRou
     assert _tools(plan) == ["composition"]
     plan = _plan(router, "how much stroke ma is here", views=2)
     assert _tools(plan) == ["composition"]
+
+
+def test_fillers_ask_nothing_and_a_question_opening_on_a_structure_asks_the_image(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "Now, uh... hmm. Do the one with the colors.", views=2)
+    assert plan.clarify
+    assert plan.steps == []
+    text = "In the lakes of mucin are floating tumour cells, or the mucin is acellular?"
+    assert _tools(_plan(router, text, views=2)) == ["vqa"]
+    plan = _plan(router, "in the WHO classification is there a grade 4?", views=2)
+    assert plan.knowledge
+    assert plan.steps == []
+
+
+def test_a_class_there_or_not_and_how_much_of_the_area_it_is_are_the_class_shares(
+    router: SemanticRouter,
+) -> None:
+    for text in (
+        "is there a lymphoid infiltrate in this field and how much of the area is it",
+        "is there a lymphoid infiltrate in this field, and how much of it is there?",
+    ):
+        assert _tools(_plan(router, text, views=2)) == ["composition"], text
