@@ -1001,11 +1001,12 @@ class SemanticRouter:
         no": put as a question, pointing at the image, near no example. Not "can you export
         those masks?" (an order put politely).
         """
+        at_structure = bool(_IN_A_STRUCTURE_RE.match(low))  # a question and its pointer at once
         if (
             "vqa" not in self._by_name
-            or not (_IMAGE_QUESTION_RE.search(low) or _IN_A_STRUCTURE_RE.match(low))
+            or not (at_structure or _IMAGE_QUESTION_RE.search(low))
             or _ASKS_A_FAVOUR_RE.match(low)
-            or not (_POINTS_AT_IMAGE_RE.search(low) or _IN_A_STRUCTURE_RE.match(low))
+            or not (at_structure or _POINTS_AT_IMAGE_RE.search(low))
             or COMPARE_CUE_RE.search(low)  # "is the density here higher than in the slide?"
             or re.search(r"\bthan\b", low)
         ):

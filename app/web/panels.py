@@ -13,7 +13,6 @@ import html
 import io
 import json
 import logging
-import os
 import re
 import secrets
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 from PIL import Image
 
 from app.case_export import CaseBundle, bundle_from, shorten, write_geojson, write_report_zip
-from app.web.paths import PathRefused, resolve_inside
+from app.web.paths import PathRefused, place_once, resolve_inside
 from app.web.roi_view import DISPLAY_PX, OVERLAYS, draw_roi, overlays_in
 from core.errors import CopilotError
 from tools.types import Box
@@ -111,14 +110,8 @@ class CasePanels:
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         data = buffer.getvalue()
-        dest = self.dirs.web_cache / "region-views" / hashlib.sha256(data).hexdigest()[:40]
-        dest = dest / "region.png"
-        if not dest.is_file():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            partial = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}")
-            partial.write_bytes(data)
-            os.replace(partial, dest)
-        return dest
+        folder = self.dirs.web_cache / "region-views" / hashlib.sha256(data).hexdigest()[:40]
+        return place_once(folder / "region.png", lambda partial: partial.write_bytes(data))
 
     def _roi_pixels(self, roi: dict[str, Any], slide: Any) -> Image.Image:
         """The region's view artifact, or a fresh read when it is missing or coarser than shown."""

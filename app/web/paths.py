@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
@@ -9,7 +12,7 @@ from urllib.parse import unquote
 from core.errors import CopilotError
 from core.settings import Settings
 
-__all__ = ["AppDirs", "PathRefused", "file_inside", "resolve_inside"]
+__all__ = ["AppDirs", "PathRefused", "file_inside", "place_once", "resolve_inside"]
 
 _MAX_UNQUOTE_ROUNDS = 4
 
@@ -119,3 +122,17 @@ def _decoded(text: str) -> str:
 
 def _has_drive(text: str) -> bool:
     return len(text) >= 2 and text[1] == ":" and text[0].isalpha()
+
+
+def place_once(dest: Path, write: Callable[[Path], None]) -> Path:
+    """``dest``, written by ``write`` under a temporary name and renamed into place, if missing.
+
+    Served files are named by their content, so one that exists is already whole; a reader
+    never sees a partial file, nor one that a second writer of the same content is rewriting.
+    """
+    if not dest.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}")
+        write(partial)
+        os.replace(partial, dest)
+    return dest

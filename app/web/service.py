@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import shutil
 import threading
@@ -26,7 +25,7 @@ from app.runner import Copilot, TurnResult
 from app.samples import fetch_sample
 from app.web.kg_panel import KGPanel
 from app.web.overview import draw_overview
-from app.web.paths import AppDirs, PathRefused, resolve_inside
+from app.web.paths import AppDirs, PathRefused, place_once, resolve_inside
 from app.web.render import (
     ImageFilter,
     Message,
@@ -304,15 +303,10 @@ class WebService:
             key = f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
             digest = hmac.new(self._image_key, key, hashlib.sha256).hexdigest()[:40]
             dest = self.dirs.web_cache / "case-images" / digest / source.name
-            if not dest.is_file():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                partial = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}")
-                shutil.copyfile(source, partial)
-                os.replace(partial, dest)
+            return place_once(dest, lambda partial: shutil.copyfile(source, partial))
         except OSError:
             logger.warning("artifact not shown: %s", source, exc_info=True)
             return None
-        return dest
 
 
 def _line(exc: BaseException) -> str:
