@@ -20,6 +20,8 @@ import os
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -72,6 +74,20 @@ class CaseLocks:
     def path(self, case_id: str) -> Path:
         """Return the lock file of a case."""
         return self.folder / f"{case_id}.lock"
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Hold the database's set-up lock (``.schema.lock``: no case id starts with a dot).
+
+        Processes that open the cases database at once create its tables one at a time.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / ".schema.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor drops the flock
 
     def try_acquire(self, case_id: str) -> CaseLease | None:
         """Take the case's lock if no other turn holds it; else return None at once."""

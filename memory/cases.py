@@ -76,18 +76,35 @@ class CaseStore:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.locks = CaseLocks(path.parent / f"{path.name}-locks")
+        self._lock = threading.Lock()
+        opened: list[sqlite3.Connection] = []
         try:
-            self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(_SCHEMA)
-            self._conn.commit()
-            self._saver_conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            opened.append(sqlite3.connect(str(path), check_same_thread=False, timeout=30))
+            opened.append(sqlite3.connect(str(path), check_same_thread=False, timeout=30))
+            self._conn, self._saver_conn = opened
+            self.checkpointer = SqliteSaver(self._saver_conn)
+            with self.locks.schema_lock():
+                self._set_up()
         except sqlite3.DatabaseError as exc:
+            for conn in opened:
+                conn.close()
             msg = f"cannot open the cases database {path}: {exc}"
             raise CaseError(msg) from None
-        self._lock = threading.Lock()
-        self.checkpointer = SqliteSaver(self._saver_conn)
-        self.locks = CaseLocks(path.parent / f"{path.name}-locks")
+
+    def _set_up(self) -> None:
+        """Switch the file to WAL and create the index and checkpoint tables if missing.
+
+        Run by one process at a time (the caller holds the schema lock): switching a new file
+        to WAL needs an exclusive lock that SQLite refuses at once, without waiting its busy
+        timeout, while other processes are opening the same new file.
+        """
+        mode = self._conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(_SCHEMA)
+        self._conn.commit()
+        self.checkpointer.setup()
 
     def touch(
         self, case_id: str, *, slide: dict[str, Any], request: str, status: str | None, turns: int
