@@ -39,6 +39,11 @@ _MARKERS: tuple[tuple[str, str, str], ...] = (
     (r"\bp16\b|\bhpv\b", "HPV", "p16 immunohistochemistry or HPV testing"),
     (r"\bp53\b", "p53", "p53 immunohistochemistry"),
     (
+        r"immunofluorescen\w*|\b(?:iga|igg|igm|c3|c1q|c4d)\b|electron\s+microscop\w*",
+        "Immune-deposit",
+        "immunofluorescence on frozen tissue or electron microscopy (deposits do not show on H&E)",
+    ),
+    (
         r"brca[12]?|\bkras\b|\bnras\b|\bbraf\b|\begfr\b|\balk\b|\bros1\b|\bntrk\b|\bidh[12]?\b|"
         r"\bmgmt\b|\btmb\b|mutational\s+burden|mutation|fusion|molecular\s+(?:status|subtype|profile)",
         "Molecular",
@@ -48,7 +53,8 @@ _MARKERS: tuple[tuple[str, str, str], ...] = (
 _RESULT = (
     r"(?:index|score|status|positiv\w*|negativ\w*|express\w*|mutat\w*|mutant|amplif\w*|high|"
     r"low|deficien\w*|proficien\w*|stable|unstable|loss|lost|retained|%|percent\w*|tps|cps|"
-    r"h-?score|allred|proliferation|carrier|driven|related|associated|subtype|profile)"
+    r"h-?score|allred|proliferation|carrier|driven|related|associated|subtype|profile|deposits?|"
+    r"staining|pattern)"
 )
 _POINTER = re.compile(
     r"\b(?:this|these|here|it|the\s+(?:tumou?r|patient|lesion|case|slide|image|cancer|"

@@ -42,7 +42,12 @@ _OTHER_MODEL = (
     r"(?:the|your|its|our)\s+(?:default\s+|own\s+|usual\s+|current\s+)?(?:detector|model|classifier|"
     r"segmenter|segmentation|algorithm|tool|network)\b|"
     rf"\s*{_POLITE}(?:run|use|try|switch\s+to|swap\s+(?:in|to))\s+(?:a\s+|an\s+)?(?:different|another|"
-    r"other|new)\s+(?:model|detector|classifier|segmenter|algorithm|network)\b"
+    r"other|new)\s+(?:model|detector|classifier|segmenter|algorithm|network)\b|"
+    # "run the thyroid-specific model on this instead of the colorectal one"
+    rf"\s*{_POLITE}(?:run|use|try|apply|switch\s+to|swap\s+(?:in|to))\s+(?:a\s+|an\s+|the\s+)?"
+    r"(?:[\w-]+-specific|specific|dedicated|speciali[sz]ed|[\w-]+-trained|(?:thyroid|kidney|renal|"
+    r"lung|breast|prostate|skin|liver|bone|sarcoma|gyn\w*|brain|lymphoma|bladder)(?:[\s-]specific)?)"
+    r"\s+(?:model|classifier|detector|network|algorithm)\b"
 )
 """Another model than the deployment's ("rerun the nuclei with StarDist instead of the default
 detector"): the experts are set where the co-pilot is deployed, not from the chat."""

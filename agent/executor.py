@@ -37,7 +37,8 @@ def make_executor(deps: GraphDeps) -> Node:
         evidence = list(state.get("evidence", []))
         turn = state.get("turn", 1)
         new_rois: list[dict[str, Any]] = []
-        shown: dict[int, dict[str, Any]] = {}  # the number a zoom was planned as: its region
+        # the number a zoom was planned as (or a held region's own number): its region
+        shown: dict[int, dict[str, Any]] = {r["number"]: r for r in state.get("rois", [])}
         zooms = 0
         current = state.get("current_roi")
         n_rois = len(state.get("rois", []))

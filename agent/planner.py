@@ -468,14 +468,19 @@ def build_plan(
     if parsed.tissue:
         steps.append(PlanStep(tool="tissue", why="tissue fraction and regions"))
     view: int | None = None
+    again: int | None = None
     if parsed.zoom is not None:
         zoom = _zoom_step(parsed.zoom, here, current, notes, slide or {})
         steps.append(zoom)
         if not zoom.error:
             view = len(rois) + 1  # the executor numbers ROIs across the case
+            again = _shown_again(zoom, here)
     if parsed.compare is not None and moved:
-        # "here" is the view the move shows, analysed as the others are
-        shown, lookup = _compare_after_move(parsed.compare, here, current, archive or [], view)
+        # "here" is the view the move shows, analysed as the others are: "back to view 3 and
+        # compare it with view 2" compares region 3, which the move shows again
+        shown, lookup = _compare_after_move(
+            parsed.compare, here, current, archive or [], again or view
+        )
         steps.extend(shown)
     if parsed.detect is not None:
         step = _region_step("detect", parsed.detect, here, current, notes, view, slide)
@@ -768,6 +773,19 @@ def _compare_after_move(
         args["what"] = lookup.what
     own = PlanStep(tool=lookup.tool, args=args, why=f"region {view}, to compare")
     return [*steps, own], lookup
+
+
+def _shown_again(zoom: PlanStep, rois: list[Roi]) -> int | None:
+    """The number of the held region a zoom shows again at its scale ("back to view 3")."""
+    args = zoom.args
+    moved = {"factor", "pan", "part", "magnification", "level", "mpp", "size_px"} & {
+        k for k, v in args.items() if v is not None
+    }
+    held = next((r for r in rois if r.number == args.get("roi_number")), None)
+    if held is None or moved or args.get("target") != "box" or args.get("box") != held.box:
+        return None
+    scale = args.get("downsample")
+    return held.number if scale is not None and abs(scale - held.downsample) <= 1e-6 else None
 
 
 def _placeholder(number: int, slide_id: str, box: list[int] | None = None) -> Roi:

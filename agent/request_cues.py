@@ -81,6 +81,8 @@ PAST_RESULT_RE = re.compile(
     r"score|label|class|percentage|share|number|total|call)\b[^?.;]*\b(?:region|view)\s+\d+\s+"
     r"again\b|"  # "what's the density in v4 again": a figure of a named view, to be reminded of
     r"\b(?:did|have)\s+(?:we|you)\s+already\b|\bhave\s+we\s+(?:looked|seen|visited|been)\b|"
+    # "what's the nuclei count so far": a running figure of the case, not a new count
+    r"\b(?:what|whats)\b[^?.;]*?\b(?:count|tally|total|number|figure)s?\s+(?:is\s+)?so\s+far\b|"
     r"\b(?:did|have)\s+you\s+(?:say|said|report|reported|call|called|tell|told|give|gave|"
     r"label|labell?ed|name|named)\b|"
     r"\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+\w+ed\b|"
@@ -117,9 +119,13 @@ PAST_RESULT_RE = re.compile(
 """A question about a result the case already has ("what was the count earlier?")."""
 _KNOWLEDGE_ASK_RE = re.compile(
     r"\bremind\s+me\s+(?:of\s+|about\s+)?the\s+(?:[\w-]+\s+){0,3}?(?:features?|definition|criteria|"
-    r"grading|markers?|differentials?|sites?|cut[\s-]?offs?|thresholds?|categor(?:y|ies)|"
+    r"grading|markers?|differentials?|sites?|cut[\s-]?offs?|thresholds?|categor(?:y|ies)|components?|"
     r"staging|system|classification|rules?|recommendations?|guidelines?|consensus)"
     r"(?:\s+(?:of|for|in|between|on)\b|\s*(?:[-?,.;:(]|$))|"
+    # "remind me isup grade 3 vs 4 cutoffs": a scale's thresholds, naming nothing of the case
+    r"\bremind\s+me\s+(?:of\s+|about\s+)?(?![^?]*\b(?:we|you|your|our|my|i|views?|regions?|"
+    r"fields?|earlier|before|this|here|there|count|counts)\b)(?:[\w/+-]+\s+){1,5}?"
+    r"(?:cut[\s-]?offs?|thresholds?|criteria|definitions?)\s*\??\s*$|"
     r"\bremind\s+me\s+(?:of\s+)?(?:\([^)]*\)\s*)?(?:what|how|which)\b(?![^?]*\b(?:we|you|our|views?|regions?|fields?|earlier|before|this|here|there|"
     r"was|i\s+(?:\w+\s+)?"
     r"(?:found|saw|said|asked|got|had|counted|measured))\b)[^?]*\b(?:defines?|definition|features?|"
@@ -190,6 +196,11 @@ names the slide, a place on it or something the tools measure."""
 _GRADE_CRITERIA_RE = re.compile(
     r"\b(?:isup|gleason|fuhrman|nottingham|who|figo)\s+grade\s+\d\b[^?]*\bcriteri\w*|"
     r"\bgrade\s+\d\s+criteri\w*|"
+    # "with differentiation score 3, mitoses about 12 per 10 hpf … what FNCLCC grade does it get":
+    # a grade worked out from values the user states
+    r"\b(?:with|given|if)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,3}?(?:score|count|mitoses|"
+    r"mitotic\s+(?:count|rate)|differentiation|necrosis)\s+(?:of\s+|is\s+)?(?:about\s+|around\s+|"
+    r"~\s*)?\d[^?]*\bwhat\s+(?:[\w-]+\s+){0,2}(?:grade|stage|score|category)\b|"
     # "marsh classification for coeliac", "the modified Gleason scoring of prostate cancer"
     r"\b(?!(?:tissue|tile|slide|patch|region|image|the|this|that|a|an|your|its|run|do|redo)\b)"
     r"[a-z]{3,}\s+(?:classification|grading|staging|scoring)\s+(?:system\s+|scheme\s+)?"
@@ -207,6 +218,10 @@ _GRADE_CRITERIA_RE = re.compile(
     r"^\s*(?:and\s+|so\s+)?(?:what(?:'s|\s+is|\s+are)?\s+)?(?:the\s+)?"
     r"(?!(?:its|your|the|this|that|detection|detector|classifier|model|score|confidence)\b)"
     r"(?:[\w%-]+\s+){1,2}?(?:cut[\s-]?offs?|thresholds?)\s*\??\s*$|"
+    # "banff ci/ct scoring cutoffs?": a named scheme's thresholds, in a clause of their own
+    r"^\s*(?:and\s+|so\s+)?(?![^?]*\b(?:you|your|its|this|that|here|there|detection|detector|"
+    r"classifier|model|tool|confidence|count)\b)(?:[\w%/+-]+\s+){2,5}?(?:scoring|grading|staging)\s+"
+    r"(?:cut[\s-]?offs?|thresholds?|criteria)\s*\??\s*$|"
     # "what means age-adjusted cellularity": a meaning asked, as a second language puts it
     r"^\s*(?:so\s+|and\s+)?what\s+means\s+(?!(?:this|that|it|here)\b)|"
     # "what grade group is 4+3=7?": a grading scale's rule, not this field's grade
@@ -521,6 +536,27 @@ ASIDE_RE = re.compile(
 """A later sentence that gives the reason or the setting of the request, not an order:
 "asking bc the nuclei look soft", "my attending wants a number", "need a cellularity for
 molecular"."""
+_WHAT_LIKE_RE = re.compile(
+    r"^\s*(?:so\s+|and\s+)?what\s+(?:is|are)\s+(?:the|these|those|its|their)\s+"
+    r"(?![\w\s-]*\b(?:prognosis|survival|outlook|treatment|management|incidence|prevalence|risk)\b)"
+    r"[\w\s-]{3,40}?\s+like\s*\??\s*$"
+)
+"""How something looks ("what is the background like?"): the view's, not a definition."""
+_REMIND_LEAD_RE = re.compile(
+    r"\s*(?:(?:ok|so|and|quick(?:ly)?|please|pls|can\s+you|could\s+you)\s+)*remind\s+me\s+"
+    r"(?:again\s+)?(?:of\s+|about\s+)?(?:again\s+)?"
+)
+""""remind me (again) (of)": what follows is the question, textbook or the case's."""
+_CASE_WORD_RE = re.compile(
+    r"\b(?:we|you|your|our|my|i|views?|regions?|fields?|earlier|before|this|here|there|that|"
+    r"it|found|said|got)\b"
+)
+"""A word that points at the case or its findings ("what we counted", "view 2", "here")."""
+_WHAT_IT_IS_RE = re.compile(
+    r"what\s+(?:an?\s+|the\s+)?(?!(?:[\w/+-]+\s+){0,3}?(?:scores?|results?|numbers?|totals?|"
+    r"figures?|values?|percent\w*|share)\b)(?:[\w/+-]+\s+){0,4}?(?:is|are|means?)\s*\??\s*"
+)
+""""what a crescent is", after "remind me": a definition asked as an embedded question."""
 BARE_REMIND_RE = re.compile(
     r"\s*(?:(?:ok|so|and|quick(?:ly)?|please|pls|can\s+you|could\s+you)\s+)*remind\s+me"
     r"(?:\s+(?:again|quickly|please|pls))*\s*[,:.!-]*\s*"
@@ -841,6 +877,14 @@ def grammar_cue(clause: str) -> str | None:
         return "composition"  # "necrosis y/n": a tissue class present or not
     if _KNOWLEDGE_ASK_RE.search(clause) or _ABOUT_THAT_CLASS_RE.search(clause):
         return "knowledge"
+    lead = _REMIND_LEAD_RE.match(clause)
+    if lead is not None and lead.end() < len(clause):
+        rest = clause[lead.end() :]
+        if not _CASE_WORD_RE.search(rest) and (
+            (_WHAT_IT_IS_RE.fullmatch(rest) and not findings_asked(rest))
+            or grammar_cue(rest) == "knowledge"
+        ):
+            return "knowledge"  # "remind me again what counts as a positive margin"
     if (
         _SUMMARY_RE.search(clause)
         and not names_disease(clause)
@@ -890,6 +934,7 @@ def grammar_cue(clause: str) -> str | None:
         return next(k for k, v in same.groupdict().items() if v)
     if (
         _TEXTBOOK_RE.search(clause)
+        and not _WHAT_LIKE_RE.search(clause)  # "what's the mitotic activity like?"
         and not CURRENT_RE.search(clause)
         and not _POINTED_RE.search(clause)  # "what's the N:C ratio like in these cells"
         and not _CASE_NOUN_RE.search(clause)

@@ -33,6 +33,9 @@ _SPLIT_RE = re.compile(
     r"estimate|quantify|enumerate|then|highlight|draw|run|check|calculate|assess|get|jump|"
     r"head|navigate|open|take|bring|switch|return|pull|locate|map|describe|explain)\b)|"
     r",\s*(?=(?:because|as\s+that|since\s+that)\b)|"
+    # "i am seeing small islands at the front but tell me what you see": the order after a remark
+    r",?\s+but\s+(?=(?:tell\s+me|show\s+me|describe|give\s+me|let\s+me\s+know|"
+    r"(?:can|could|would)\s+you)\b)|"
     # "20x on the 3rd piece, cells?": the analysis asked by its noun alone, after the place
     r",\s*(?=(?:cells?|nuclei|cell\s+count|nuclear\s+count|count|composition|mask)\s*[?!.]*\s*$)|"
     r",\s*(?=just\s+(?:count|zoom|describe|segment|classify|measure)\b)|"
@@ -169,6 +172,12 @@ _SHORTHAND = {
     "frag": "fragment",
     "pni": "perineural invasion",
     "lvi": "lymphovascular invasion",
+    "wpoi": "worst pattern of invasion",
+    "glom": "glomerulus",
+    "gloms": "glomeruli",
+    "doi": "depth of invasion",
+    "ete": "extrathyroidal extension",
+    "ene": "extranodal extension",
     "frags": "fragments",
     "@": "at",
     "mag": "magnification",

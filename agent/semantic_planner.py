@@ -110,7 +110,7 @@ from agent.review_intents import (
     ranks_nuclei,
     region_refs,
 )
-from agent.visual_question import visual_question
+from agent.visual_question import feature_alone, visual_question
 from memory.vector_cache import VectorCache, cache_key
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ _ONLY_A_REF_RE = re.compile(
 _RECALL_BESIDE_RE = re.compile(
     r"\b(?:remind|recall|what\s+did\s+we|what\s+was|what\s+were|earlier|summari[sz]e|recap|"
     r"sum\s+up)\b|\bwhich\s+(?:\w+\s+){0,2}(?:was|were)\s+(?:view|region|roi|field)\s*\d+|"
-    r"\bagain\s*\??$"
+    r"\bagain\s*\??$|\bso\s+far\s*\??$"
 )
 """A recall clause beside a comparison that asks its own question ("…, and remind me what the
 slide-level diagnosis was"), not the comparison's wording."""
@@ -1046,6 +1046,7 @@ class SemanticRouter:
         idle: set[int] = set()
         errand = False
         chatter = False
+        purpose: str | None = None
         for i, clause in enumerate(clauses):
             if len(clauses) > 1 and BARE_REMIND_RE.fullmatch(clause):
                 continue  # "remind me, what are the criteria for high grade dysplasia?"
@@ -1156,7 +1157,11 @@ class SemanticRouter:
             if selected and _OBSERVATION_RE.match(clause) and not _asked(clause, low):
                 continue  # "does this look like DCIS? the ducts look stuffed with cells"
             if (selected or errand) and PURPOSE_RE.match(clause):
+                purpose = clause
                 continue  # "go to the middle of this core at 40x. I'd like to hunt for mitoses"
+            if purpose is not None and _purpose_goes_on(purpose, clause, low):
+                continue  # "… so I can see how much is tissue and how much is tearing artefact"
+            purpose = None
             if (
                 (selected or i < len(clauses) - 1)
                 and _STANCE_RE.match(clause)
@@ -1680,6 +1685,21 @@ def _only_errands(low: str) -> bool:
     )
 
 
+_PURPOSE_GOES_ON_RE = re.compile(r"(?:how\s+(?:much|many)|whether|if|which|what)\b")
+"""The second half of a purpose's question ("so I can see how much is tissue and how much is
+artefact")."""
+
+
+def _purpose_goes_on(purpose: str, clause: str, low: str) -> bool:
+    """``clause`` goes on with the purpose before it, in the same sentence, asking nothing new."""
+    start = low.find(purpose)
+    end = low.find(clause, start + len(purpose)) if start >= 0 else -1
+    between = low[start + len(purpose) : end] if end >= 0 else "."
+    return bool(
+        _PURPOSE_GOES_ON_RE.match(clause) and re.fullmatch(r"[\s,]*(?:and|or)?[\s,]*", between)
+    )
+
+
 def _without_asides(low: str) -> str:
     """``low`` without the clauses that only give a reason or a setting (``ASIDE_RE``)."""
     clauses = split_clauses(low)
@@ -1822,6 +1842,15 @@ def semantic_parse(
         routing = Routing(
             [Scored(c, router.threshold, low) for c in ("slide_info", "tissue")], routing.nearest
         )
+    if (
+        has_view
+        and chosen <= {"knowledge"}
+        and "vqa" in router.names()
+        and feature_alone(low) is not None
+        and not names_disease(request)  # "trichilemmal cyst then?": what the lesion is
+    ):  # "osteoid?", "keratinisation?" with a view open: whether the view shows it
+        chosen = {"vqa"}
+        routing = Routing([Scored("vqa", router.threshold, low)], routing.nearest)
     if not chosen and not ERRAND_RE.match(low):
         asked = router.image_question(low)
         if asked is not None:  # a question about the image, near no example: its experts'

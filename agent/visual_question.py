@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["VisualQuestion", "visual_question"]
+__all__ = ["VisualQuestion", "feature_alone", "visual_question"]
 
 _LEAD = (
     r"^\s*(?:[a-z][\w\s-]{0,30}:\s+)?"  # "oral mucosa: does the epithelium look dysplastic?"
@@ -156,7 +156,13 @@ _DESCRIBE_RE = re.compile(
     r"circles?|dots|specks|globules|droplets)\b|what\s+(?:are|is)\s+the\s+(?:[\w-]+\s+){0,4}(?:things|"
     r"blobs|clumps|circles|dots|specks|stuff|bits)\b|how\s+would\s+you\s+(?:grade|classify|call)\s+(?:this|that|it|these)|what\s+is\s+the\s+most\s+(?:salient|striking|"
     r"prominent|notable|obvious|interesting)\s+(?:structure|feature|thing|finding)|what\s+do\s+you\s+(?:make\s+of|think\s+of|"
-    r"think\s+about)|(?:your|any)\s+(?:impression|thoughts?\s+on|opinion\s+on))\b"
+    r"think\s+about)|(?:your|any)\s+(?:impression|thoughts?\s+on|opinion\s+on)|"
+    r"thoughts?\s+(?:on|about)\s+(?=the\b|this\b|these\b|that\b|it\b)|"
+    # "what's the mitotic activity like?": how something of the view looks
+    r"what\s+(?:is|are)\s+(?:the\s+)?(?!(?:[\w-]+\s+){0,2}?(?:prognosis|survival|outlook|treatment|"
+    r"management|incidence|prevalence|risk|weather|scan|file|slide|metadata|resolution|"
+    r"turnaround)\b)(?:[\w-]+\s+){0,2}?[\w-]+\s+like(?=\s*(?:\?|$|here\b|in\s+th(?:is|ese)\b|"
+    r"there\b)))\b"
     r"(?P<thing>[^?.;]*)|"
     + _LEAD
     + r"what\s+do\s+you\s+think\b(?P<about>[^?.;]*\b(?:this|here|these|those|it)\b[^?.;]*)"
@@ -253,3 +259,40 @@ def visual_question(clause: str) -> VisualQuestion | None:
             return None
         return VisualQuestion(form, thing)  # type: ignore[arg-type]
     return None
+
+
+_BARE_RE = re.compile(
+    r"\s*(?:(?:and|so|ok|okay|also)\s+)?(?:any\s+)?(?P<thing>[a-z][\w/'-]*(?:\s+[\w/'-]+){0,2})"
+    r"\s*\?+\s*"
+)
+_NOT_LOOKED_FOR_RE = re.compile(
+    r"\b(?:msi|mmr|ki-?67|her-?2|pd-?l1|er|pr|p53|p16|hpv|brca\w*|kras|braf|egfr|alk|ros1|ntrk|"
+    r"idh\w*|mgmt|tmb|ihc|grade|grading|stage|staging|icd|code|snomed|synonyms?|definition|"
+    r"meaning|criteria|ddx|differential|rest|else|more|why|what|who|how|when|where|which|"
+    r"yes|no|ok|okay|thanks|really|sure|again|next|done|ready|views?|regions?|fields?|anything|"
+    r"something|nothing|everything|thoughts?|opinions?|ideas?|comments?|suggestions?|"
+    r"impressions?|feedback|questions?|help|please|hello)\b"
+)
+
+
+def feature_alone(low: str) -> str | None:
+    """The feature a question of one to three words names ("keratinisation?", "any lipoblasts?").
+
+    Unlike the router's bare features, it needs no word of the visual expert's vocabulary: the
+    planner asks it only when a view is open and nothing but knowledge was chosen. Asked so,
+    such a question asks whether the feature is there. None when ``low`` is no such question,
+    or names a measurement, a slide fact, a stain or a scale.
+    """
+    m = _BARE_RE.fullmatch(low)
+    if m is None:
+        return None
+    thing = m.group("thing")
+    if (
+        not re.search(r"[a-z]{5,}", thing)
+        or _NOT_VISUAL_RE.search(thing)
+        or _NOT_A_SUBJECT_RE.search(thing)
+        or _NOT_LOOKED_FOR_RE.search(thing)
+        or _MEASURED_THING_RE.match(thing)
+    ):
+        return None
+    return thing

@@ -21,6 +21,8 @@ from app.runner import Copilot
         ("is it HER2 positive?", "HER2 results cannot be read"),
         ("PD-L1 TPS for this one?", "PD-L1 results cannot be read"),
         ("5-year survival for this patient and which chemo?", "Survival, prognosis and the"),
+        ("IF on this? c3 / iga deposits", "Immune-deposit results cannot be read"),
+        ("any IgA deposits here?", "Immune-deposit results cannot be read"),
     ],
 )
 def test_a_result_no_he_image_gives_is_named(request_text: str, lead: str) -> None:
@@ -33,6 +35,7 @@ def test_a_result_no_he_image_gives_is_named(request_text: str, lead: str) -> No
     "request_text",
     [
         "what is MSI?",
+        "what is the immunofluorescence pattern in IgA nephropathy?",
         "what's MSI, and what does it look like under the microscope?",
         "how is HER2 tested in stomach cancer",
         "which antibodies go in an MMR panel?",

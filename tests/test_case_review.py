@@ -454,6 +454,31 @@ def test_a_comparison_after_a_move_compares_the_view_the_move_shows(
     assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
+def test_going_back_to_a_view_to_compare_it_compares_that_region(
+    copilot: Copilot, cmu_slide: Path
+) -> None:
+    """ "Go back to view 1 and compare it with view 2": the move shows region 1 again, and
+    region 1 is what is compared (not a third region the plan numbered before the move)."""
+    copilot.ask(cmu_slide, "zoom into the bottom right corner", "back-compare")  # region 1
+    copilot.ask(cmu_slide, "zoom into the top left corner", "back-compare")  # region 2
+    copilot.ask(cmu_slide, "count the nuclei there", "back-compare")
+    r = copilot.ask(
+        cmu_slide, "go back to view 1 and compare it with view 2 for nuclei", "back-compare"
+    )
+    assert [e["tool"] for e in r.evidence] == ["zoom", "detect"]
+    det = r.evidence[1]
+    assert det["output"]["roi_number"] == 1
+    assert det["output"]["region_box"] == r.evidence[0]["output"]["box"]
+    assert [e["tool"] for e in r.earlier] == ["detect"]  # region 2's count, cited, not re-run
+    assert r.plan is not None
+    assert sorted(r.plan["lookup"]["rois"]) == [1, 2]
+    n1, n2 = det["output"]["count"], r.earlier[0]["output"]["count"]
+    assert f"({n1} vs {n2})" in r.answer or f"({n2} vs {n1})" in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+    listed = copilot.ask(cmu_slide, "list the regions we looked at", "back-compare")
+    assert "third region" not in listed.answer
+
+
 def test_a_quadrant_already_shown_is_its_region_when_counted(
     copilot: Copilot, cmu_slide: Path
 ) -> None:

@@ -2805,3 +2805,92 @@ def test_a_class_there_or_not_and_how_much_of_the_area_it_is_are_the_class_share
         "is there a lymphoid infiltrate in this field, and how much of it is there?",
     ):
         assert _tools(_plan(router, text, views=2)) == ["composition"], text
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["keratinisation?", "osteoid?", "lipoblasts?", "koilocytes?", "hemosiderin?"],
+)
+def test_a_feature_named_alone_with_a_view_open_is_looked_for_there(
+    router: SemanticRouter, request_text: str
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert _tools(plan) == ["vqa"]
+    assert plan.steps[0].args["roi_number"] == 2
+    assert _tools(_plan(router, request_text, views=0)) != ["vqa"]  # no view to look in
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tools"),
+    [
+        ("what's the mitotic activity like?", ["vqa"]),  # how the view looks
+        ("thoughts on the margin?", ["vqa"]),
+        ("WPOI here? I'm seeing small islands at the front but tell me what you see", ["vqa"]),
+        # a purpose's second half is no question of its own
+        (
+            "segment the cellular area in this field so I can see how much is real tissue and "
+            "how much is lipid vacuoles and tearing artefact",
+            ["segment"],
+        ),
+        ("what's the prognosis like?", []),  # a textbook question, not the view's
+    ],
+)
+def test_how_the_view_looks_and_what_a_purpose_adds(
+    router: SemanticRouter, request_text: str, tools: list[str]
+) -> None:
+    assert _tools(_plan(router, request_text, views=2)) == tools
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "remind me isup grade 3 vs 4 cutoffs",
+        "remind me of the Nottingham grading components",
+        "remind me again what counts as a positive margin",
+        "remind me the difference between pT1a and pT1b",
+        "remind me what a crescent is",
+        "banff ci/ct scoring cutoffs?",
+        "with differentiation score 3, mitoses about 12 per 10 hpf and no necrosis what FNCLCC "
+        "grade does the dediff component get",
+    ],
+)
+def test_textbook_thresholds_and_reminders_are_knowledge(
+    router: SemanticRouter, request_text: str
+) -> None:
+    plan = _plan(router, request_text, views=3)
+    assert plan.steps == []
+    assert plan.lookup is None
+    assert plan.knowledge
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "remind me what the count is",
+        "remind me what the label is",
+        "what is the nuclei count so far",
+    ],
+)
+def test_a_reminder_of_a_result_is_the_cases(router: SemanticRouter, request_text: str) -> None:
+    plan = _plan(router, request_text, views=3)
+    assert plan.steps == []
+    assert _lookup_kind(plan) == "recall"
+
+
+def test_a_running_figure_beside_a_comparison_is_recalled(router: SemanticRouter) -> None:
+    plan = _plan(router, "compare view 1 and 2 nuclei, also whats my glom count so far", views=3)
+    assert _lookup_kind(plan) == "compare"
+    assert plan.also is not None
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "run the thyroid-specific model on this instead of the colorectal one",
+        "can you run a kidney-specific model instead of the colon one?",
+    ],
+)
+def test_another_model_asked_for_by_its_organ_is_declined(
+    router: SemanticRouter, request_text: str
+) -> None:
+    _answered_by_line(router, request_text, "cannot swap in another model from the chat")
