@@ -63,7 +63,10 @@ granular layer"): the co-pilot measures areas, counts and tissue shares, not len
 _DISTANCE_RE = re.compile(_DISTANCE)
 ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|fax|forward|send|print|book|schedule|"
-    r"upload|phone|re-?scan|re-?cut|re-?stain)\b(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
+    r"upload|phone|re-?scan|re-?cut|re-?stain)\b"
+    # "order views 1-4 by stroma area": a ranking, not an order placed
+    r"(?!\s+(?:all\s+)?(?:the\s+|these\s+|those\s+|our\s+)?(?:views?|regions?|fields?|rois?|them|"
+    r"cores?|pieces?|fragments?|results?|counts?)\b[^.;?!]*\bby\b)(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
     r"summary|result|number|view|region)s?\b)|"
     r"(?!\s*(?:(?:please|pls|can\s+you|could\s+you)\s+)?(?:segment|count|detect|classify|mask|"
     r"outline|run|zoom|go|show)\b)"  # "segment the nuclei as a mask to score against our truth"

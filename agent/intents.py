@@ -215,8 +215,9 @@ _PAN_RE = re.compile(
     r"(?:(?:to\s+(?:the\s+)?|towards?\s+(?:the\s+)?)?)"
     r"(left|right|up|down|upwards?|downwards?|north|south|east|west|leftwards?|rightwards?)\b"
     r"(?![\s-]+(?:hand\s+)?(?:half|side)\s+of\b)"
-    r"|\b(a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)\s+|slightly\s+|further\s+)(?:more\s+)?"
-    r"(?:to\s+the\s+)?(left|right|up|down)\b"
+    r"|\b(a\s+(?:tiny\s+|little\s+)?(?:bit|little|touch)\s+|(?:tiny\s+)?bit\s+|slightly\s+|"
+    r"further\s+)(?:more\s+)?(?:to\s+the\s+)?(left|right|up|down)\b"
+    r"|^\s*(?:(?:and|now|ok|okay|then)\s+)?(more)\s+(?:to\s+the\s+)?(left|right)\b"
     r"|\b(?:to\s+the\s+)?(left|right)\s+a\s+(?:bit|little)\b"
     r"|^\s*(?:(?:now|ok|okay|and|then|go)\s+)?(up|down)\s+(?:a\s+(?:tiny\s+)?(?:bit|little|touch)|slightly)\b"
     r"|\b(?:the\s+)?(next\s+(?:field|view|frame|screen))\s+(?:to\s+the\s+)?(left|right|up|down)\b"
@@ -246,6 +247,17 @@ _FACTOR_RE = re.compile(
     r"|\bzoom(?:ed|ing)?\s+(out)\b[^.?;\d]{0,20}?\bby\s+(?:a\s+)?(half)\b"
     r"|\b(closer|further|farther)\s*[.,:;-]?\s*(?:by\s+)?(\d+(?:\.\d+)?)\s*(?:x|×|times)(?!\w)"
 )
+_OUT_RE = re.compile(
+    r"\bzoom(?:ed)?\s+out\b|\b(?:step|pull|zoom)\s+back\b(?!\s+(?:to|into|in)\b)|"
+    r"\b(?:back|pull|step)\s+out\b|\bfurther\s+out\b|\blower\s+(?:power|mag\w*)\b|"
+    r"\bless\s+(?:zoom(?:ed)?|mag\w*)\b"
+)
+"""Farther from the tissue: "zoom out", "step back", "pull back", "lower power"."""
+_IN_RE = re.compile(
+    r"\bzoom(?:ed)?\s+in\b|^\s*(?:(?:a\s+)?(?:little|bit|touch)\s+|get\s+|go\s+|move\s+)?closer\b|"
+    r"\bhigher\s+(?:power|mag\w*)\b|\bmore\s+(?:zoom(?:ed)?|mag\w*)\b"
+)
+"""Closer to the tissue: "zoom in", "closer", "higher power"."""
 _TIMES_WORDS = {
     "two": "2",
     "three": "3",
@@ -734,11 +746,7 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
     mag = _MAG_RE.search(scan)
     mpp = _MPP_RE.search(scan) or _MPP_FIRST_RE.search(scan)
     level = _LEVEL_RE.search(scan)
-    direction = (
-        "out"
-        if re.search(r"\bzoom(?:ed)?\s+out\b", low)
-        else ("in" if re.search(r"\bzoom(?:ed)?\s+in\b", low) else None)
-    )
+    direction = "out" if _OUT_RE.search(low) else ("in" if _IN_RE.search(low) else None)
     target, region_index, roi_ref, roi_number = _parse_target(scan)
     if box is not None:
         target = "box"

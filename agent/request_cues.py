@@ -1128,7 +1128,14 @@ def can_compare(low: str) -> bool:
         return False
     two = bool(_TWO_RE.search(low) and _COMPARATIVE_RE.search(low))
     group = views_named(low) is not None and bool(_COMPARATIVE_RE.search(low))
-    return bool(cue) or refs >= 2 or two or group or bool(WHICH_VIEW_MOST_RE.search(low))
+    ranked = bool(_RANK_VIEWS_RE.search(low))  # "rank the views by nuclei"
+    return bool(cue) or refs >= 2 or two or group or ranked or bool(WHICH_VIEW_MOST_RE.search(low))
+
+
+_RANK_VIEWS_RE = re.compile(
+    r"\b(?:rank|order|sort)\s+(?:all\s+)?(?:the\s+|our\s+|these\s+|those\s+)?(?:views|regions|"
+    r"fields|rois|areas)\b[^?.;]*\bby\b"
+)
 
 
 _TISSUE_OUTLINE_RE = re.compile(

@@ -560,6 +560,12 @@ def _spoken(m: re.Match[str]) -> str:
     return " ".join(_number(words))
 
 
+_TO_POWER = r"(?:(?<=\bto\s)|(?<=\binto\s)|(?<=\bgo\s)|(?<=\buse\s)|(?<=^)|(?<=[,;.]\s))"
+_POWER_AS_PLACE = (
+    r"\b(?![\s-]+fields?\b)(?=\s+(?:on|of|over|view|please|pls|again)\b|\s*[?.!]?\s*$)"
+)
+"""An objective's power said as where to go ("go to high power", "high power on the glands"),
+not a remark made at it ("deceptive at low power")."""
 _PHRASES = (
     (re.compile(r"\b(nucle(?:i|ar)|cells?)\s+ct\b"), r"\1 count"),  # "nuc ct"
     (re.compile(r"\bhi\s+or\s+lo\b"), "high or low"),
@@ -572,6 +578,11 @@ _PHRASES = (
         ),
         r"\1 \2",
     ),
+    # "can I see the whole thing": the slide; "high power on the glands": the objective's power
+    (re.compile(r"\b(?:the\s+)?(?:whole|entire)\s+thing\b"), "the whole slide"),
+    (re.compile(rf"{_TO_POWER}high[\s-]power{_POWER_AS_PLACE}"), "40x"),
+    (re.compile(rf"{_TO_POWER}(?:medium|intermediate)[\s-]power{_POWER_AS_PLACE}"), "10x"),
+    (re.compile(rf"{_TO_POWER}low[\s-]power{_POWER_AS_PLACE}"), "5x"),
 )
 """Shorthand that is only shorthand beside other words."""
 

@@ -1862,11 +1862,14 @@ def semantic_parse(
     compare = None
     if (
         _VIEWS_RANKED_RE.search(low)
-        and chosen & {"detect", "segment", "classify", "composition"}
-        and not chosen & {"compare", "recall"}
+        and (
+            (chosen & {"detect", "segment", "classify", "composition"} and "compare" not in chosen)
+            or (chosen == {"compare"} and not region_refs(low))  # "rank the views by nuclei"
+        )
+        and "recall" not in chosen
     ):  # "which of the views has the most cells?", "rank the views by density": every view's
         compare = replace(compare_of(low, ()), last=0)
-        chosen -= {"detect", "segment", "classify", "composition", "zoom"}
+        chosen -= {"detect", "segment", "classify", "composition", "zoom", "compare"}
         best = max((x.score for x in routing.selected), default=router.threshold)
         routing = Routing([Scored("compare", best, low)], routing.nearest)
     clause_of = {s.capability: s.clause for s in routing.selected}

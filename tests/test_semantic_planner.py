@@ -2894,3 +2894,48 @@ def test_another_model_asked_for_by_its_organ_is_declined(
     router: SemanticRouter, request_text: str
 ) -> None:
     _answered_by_line(router, request_text, "cannot swap in another model from the chat")
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tool"),
+    [("rank the views by nuclei", "detect"), ("order views 1-3 by stroma area", "segment")],
+)
+def test_views_ranked_by_a_measure_are_each_analysed(
+    router: SemanticRouter, request_text: str, tool: str
+) -> None:
+    plan = _plan(router, request_text, views=3)
+    assert _lookup_kind(plan) == "compare"
+    assert [(s.tool, s.args["roi_number"]) for s in plan.steps] == [(tool, n) for n in (1, 2, 3)]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "args"),
+    [
+        ("bit more to the left", {"pan": "left", "pan_fraction": 0.25}),
+        ("more to the right", {"pan": "right"}),
+        ("closer", {"downsample": 1.0}),
+        ("a little closer", {"downsample": 1.0}),
+        ("step back", {"downsample": 4.0}),
+        ("pull back", {"downsample": 4.0}),
+        ("further out please", {"downsample": 4.0}),
+        ("lower power please", {"downsample": 4.0}),
+        ("high power on the glands", {"magnification": 40.0}),
+        ("switch to low power", {"magnification": 5.0}),
+        ("can I see the whole thing", {"target": "slide"}),
+    ],
+)
+def test_moves_said_without_a_zoom_verb_move_the_view(
+    router: SemanticRouter, request_text: str, args: dict[str, object]
+) -> None:
+    plan = _plan(router, request_text, views=1)  # the view is at downsample 2
+    assert _tools(plan) == ["zoom"]
+    assert {k: plan.steps[0].args.get(k) for k in args} == args
+
+
+def test_going_back_is_no_zoom_out_and_a_remark_at_low_power_no_move(
+    router: SemanticRouter,
+) -> None:
+    back = _plan(router, "step back to view 1", views=2)
+    assert (back.steps[0].args["roi_number"], back.steps[0].args["downsample"]) == (1, 2.0)
+    remark = "prostatitis can be deceptive at low power, so are there lymphocytes in this core?"
+    assert "zoom" not in _tools(_plan(router, remark, views=2))
