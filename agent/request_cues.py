@@ -159,6 +159,10 @@ _TEXTBOOK_RE = re.compile(
     r"(?:graded|staged|diagnosed|classified|distinguish\w*|differentiat\w*|tell\s+apart|treated|"
     r"managed|defined|grade|stage|diagnose|classify)\b|"
     r"\b(?:difference|differences|distinguish\w*|differentiat\w*)\s+between\b|"
+    # "how does lymphovascular invasion differ from retraction artefact?"
+    r"\bhow\s+(?:does|do|would|can)\s+(?!(?:this|that|these|those|it|here|view|region|field)\b)"
+    r"[\w\s-]{2,50}?\s+differ\s+from\s+(?!(?:this|that|these|those|it|here|view|region|field|"
+    r"the\s+(?:first|second|last|previous|other)\s+(?:view|region|field|one))\b)|"
     r"\bwhat\s+(?:criteria|features?|clues?)\s+(?:would|do|should|can)\s+(?:you|i|we|one)\s+use\b|"
     r"\bwhat\s+(?:causes|genes?|mutations?|ihc|immunostains?|antibod\w+)\b|"
     r"\bwhich\s+(?:genes?|mutations?|ihc|immunostains?|antibod\w+|subtypes?)\b|"
@@ -300,7 +304,7 @@ BARE_REF_RE = re.compile(
 """"the other one", "same for the other one": a reference with nothing asked of it."""
 NOTHING_ASKED_RE = re.compile(
     r"\s*(?:(?:ok|okay|so|um+|uh+|er+m?|hmm+|right|well|and|then|now|yes|yeah|no|alright|fine|"
-    r"go|help|please|hi|hello|next)\s*[,.!?]*\s*)*"
+    r"go|help|please|hi|hello|next|what\s+now|now\s+what|what\s+next)\s*[,.!?]*\s*)*"
 )
 """Words that ask for nothing ("ok so um", "help", "go", "next."): a clarifying question."""
 _VAGUE = """
@@ -361,7 +365,10 @@ _SLIDE_FACT_ASKED_RE = re.compile(
     r"\bhow\s+many\s+(?:pyramid\s+|zoom\s+|resolution\s+)?levels\b|\b(?:number|count)\s+of\s+"
     r"(?:pyramid\s+)?levels\b|\bfile\s+size\b|\b(?:which|what)\s+scanner\b|\bscanner\s+(?:model|"
     r"vendor|make|type)\b|\b(?:level[\s-]*0\s+)?dimensions?\s+(?:of|in)\b|\b(?:width|height)\s+in\s+"
-    r"pixels\b|\bpixel\s+dimensions\b"
+    r"pixels\b|\bpixel\s+dimensions\b|"
+    # "is this a 20x or 40x scan?": which power the slide was scanned at
+    r"\b\d+\s*x\s+or\s+(?:a\s+)?\d+\s*x\s+(?:scan|slide|image|file|wsi)\b|"
+    r"\bscanned\s+at\s+\d+\s*x\s+or\s+(?:at\s+)?\d+\s*x\b"
 )
 """A question for one of the scan's facts however worded ("how many levels does this wsi have")."""
 _SLIDE_MODEL_RE = re.compile(

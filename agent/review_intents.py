@@ -54,6 +54,9 @@ _RECALL_RE = re.compile(
     r"\b(?:list|show\s+me|name|what\s+(?:are|were))\s+(?:all\s+)?(?:the\s+)?"
     r"(?:regions?|views?|fields?|areas?|places?)\s+(?:that\s+)?(?:we|you|i)\s+(?:have\s+|'ve\s+)?"
     r"(?:looked\s+at|visited|seen|saw|viewed|analy[sz]ed)\b|"
+    # "how many views have we done?": the places the case went to, counted
+    r"\bhow\s+many\s+(?:regions?|views?|fields?|areas?|places?)\s+(?:have|did)\s+(?:we|you|i)\s+"
+    r"(?:done|opened|looked\s+at|visited|seen|viewed|gone\s+through|covered)\b|"
     r"\bwhich\s+(?:regions?|views?|fields?|areas?|places?)\s+(?:have|did)\s+(?:we|you|i)\s+"
     r"(?:looked\s+at|look\s+at|visited|visit|seen|see|viewed|been\s+to)\b|"
     r"\bhow\s+(?:confident|sure|certain)\s+(?:is|was|were|are)\s+(?:it|that|the\s+[\w-]+|you)(?![\w-])"
@@ -65,9 +68,10 @@ _RECALL_RE = re.compile(
     r"(?:conclusions?|findings?|results?)\s+(?:about|for|on|in|of)\b"
 )
 _LIST_VIEWS_RE = re.compile(
-    r"\b(?:list|show\s+me|name|what\s+(?:are|were)|which)\s+(?:all\s+)?(?:the\s+)?"
+    r"\b(?:list|show\s+me|name|what\s+(?:are|were)|which|how\s+many)\s+(?:all\s+)?(?:the\s+)?"
     r"(?:regions?|views?|fields?|areas?|places?)\s+(?:that\s+)?(?:have\s+|did\s+)?(?:we|you|i)\s+"
-    r"(?:have\s+|'ve\s+)?(?:looked\s+at|look\s+at|visited|visit|seen|see|saw|viewed|been\s+to)\b"
+    r"(?:have\s+|'ve\s+)?(?:looked\s+at|look\s+at|visited|visit|seen|see|saw|viewed|been\s+to|"
+    r"done|opened|gone\s+through|covered)\b"
 )
 """A request to list the places the case looked at (not what was found there)."""
 _SEGMENT_RE = re.compile(

@@ -2939,3 +2939,15 @@ def test_going_back_is_no_zoom_out_and_a_remark_at_low_power_no_move(
     assert (back.steps[0].args["roi_number"], back.steps[0].args["downsample"]) == (1, 2.0)
     remark = "prostatitis can be deceptive at low power, so are there lymphocytes in this core?"
     assert "zoom" not in _tools(_plan(router, remark, views=2))
+
+
+def test_scan_power_views_counted_and_textbook_differences(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "is this 20x or 40x scan?", views=1)) == ["slide_info"]
+    listed = _plan(router, "how many views have we done?", views=3)
+    assert (listed.steps, _lookup_kind(listed)) == ([], "recall")
+    textbook = _plan(router, "how does lymphovascular invasion differ from retraction artefact?")
+    assert (textbook.steps, bool(textbook.knowledge)) == ([], True)
+    assert _lookup_kind(_plan(router, "how does this field differ from view 1?", views=2)) == (
+        "compare"
+    )
+    assert _plan(router, "ok what now?", views=2).clarify is not None
