@@ -2242,6 +2242,15 @@ def test_the_smallest_fragment_is_counted_from_the_smallest(router: SemanticRout
         "what is the Banff classification based on?",
         "which neck levels count as N1 in oral SCC?",
         "what depth makes invasion a high-risk feature in a lip SCC?",
+        # a scale's thresholds, and reminders of them
+        "remind me isup grade 3 vs 4 cutoffs",
+        "remind me of the Nottingham grading components",
+        "remind me again what counts as a positive margin",
+        "remind me the difference between pT1a and pT1b",
+        "remind me what a crescent is",
+        "banff ci/ct scoring cutoffs?",
+        "with differentiation score 3, mitoses about 12 per 10 hpf and no necrosis what FNCLCC "
+        "grade does the dediff component get",
     ],
 )
 def test_a_question_put_to_a_guideline_is_textbook(router: SemanticRouter, text: str) -> None:
@@ -2839,28 +2848,6 @@ def test_how_the_view_looks_and_what_a_purpose_adds(
     router: SemanticRouter, request_text: str, tools: list[str]
 ) -> None:
     assert _tools(_plan(router, request_text, views=2)) == tools
-
-
-@pytest.mark.parametrize(
-    "request_text",
-    [
-        "remind me isup grade 3 vs 4 cutoffs",
-        "remind me of the Nottingham grading components",
-        "remind me again what counts as a positive margin",
-        "remind me the difference between pT1a and pT1b",
-        "remind me what a crescent is",
-        "banff ci/ct scoring cutoffs?",
-        "with differentiation score 3, mitoses about 12 per 10 hpf and no necrosis what FNCLCC "
-        "grade does the dediff component get",
-    ],
-)
-def test_textbook_thresholds_and_reminders_are_knowledge(
-    router: SemanticRouter, request_text: str
-) -> None:
-    plan = _plan(router, request_text, views=3)
-    assert plan.steps == []
-    assert plan.lookup is None
-    assert plan.knowledge
 
 
 @pytest.mark.parametrize(
