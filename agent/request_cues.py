@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agent.capabilities import Capability
 
 __all__ = [
+    "RANK_VIEWS",
     "names_tissue_outline",
     "either_choices",
     "CLASSIFIER_NAMED_RE",
@@ -549,10 +550,9 @@ _WHAT_LIKE_RE = re.compile(
     r"[\w\s-]{3,40}?\s+like\s*\??\s*$"
 )
 """How something looks ("what is the background like?"): the view's, not a definition."""
-_REMIND_LEAD_RE = re.compile(
-    r"\s*(?:(?:ok|so|and|quick(?:ly)?|please|pls|can\s+you|could\s+you)\s+)*remind\s+me\s+"
-    r"(?:again\s+)?(?:of\s+|about\s+)?(?:again\s+)?"
-)
+_REMIND_ME = r"\s*(?:(?:ok|so|and|quick(?:ly)?|please|pls|can\s+you|could\s+you)\s+)*remind\s+me"
+"""The lead of a request to be reminded ("ok remind me", "can you remind me")."""
+_REMIND_LEAD_RE = re.compile(_REMIND_ME + r"\s+(?:again\s+)?(?:of\s+|about\s+)?(?:again\s+)?")
 """"remind me (again) (of)": what follows is the question, textbook or the case's."""
 _CASE_WORD_RE = re.compile(
     r"\b(?:we|you|your|our|my|i|views?|regions?|fields?|earlier|before|this|here|there|that|"
@@ -564,10 +564,7 @@ _WHAT_IT_IS_RE = re.compile(
     r"figures?|values?|percent\w*|share)\b)(?:[\w/+-]+\s+){0,4}?(?:is|are|means?)\s*\??\s*"
 )
 """"what a crescent is", after "remind me": a definition asked as an embedded question."""
-BARE_REMIND_RE = re.compile(
-    r"\s*(?:(?:ok|so|and|quick(?:ly)?|please|pls|can\s+you|could\s+you)\s+)*remind\s+me"
-    r"(?:\s+(?:again|quickly|please|pls))*\s*[,:.!-]*\s*"
-)
+BARE_REMIND_RE = re.compile(_REMIND_ME + r"(?:\s+(?:again|quickly|please|pls))*\s*[,:.!-]*\s*")
 """"remind me, what are the criteria for …": the question that follows is what is asked."""
 BEFORE_LEAD_RE = re.compile(
     r"\s*(?:(?:but|and|so|ok|okay|now|just|quick\s+one)\s+)*before\s+(?!(?:and|after)\b)[^?]*"
@@ -1139,10 +1136,12 @@ def can_compare(low: str) -> bool:
     return bool(cue) or refs >= 2 or two or group or ranked or bool(WHICH_VIEW_MOST_RE.search(low))
 
 
-_RANK_VIEWS_RE = re.compile(
+RANK_VIEWS = (
     r"\b(?:rank|order|sort)\s+(?:all\s+)?(?:the\s+|our\s+|these\s+|those\s+)?(?:views|regions|"
-    r"fields|rois|areas)\b[^?.;]*\bby\b"
+    r"fields|rois|areas)\b"
 )
+"""Every view the case looked at put in order ("rank the views", "sort all the regions")."""
+_RANK_VIEWS_RE = re.compile(RANK_VIEWS + r"[^?.;]*\bby\b")
 
 
 _TISSUE_OUTLINE_RE = re.compile(

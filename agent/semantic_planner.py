@@ -66,6 +66,7 @@ from agent.request_cues import (
     PAST_RESULT_RE,
     PROPORTION_RE,
     PURPOSE_RE,
+    RANK_VIEWS,
     SEGMENT_VERB_RE,
     SIZE_VARIATION_RE,
     SLIDE_WIDE_RE,
@@ -268,8 +269,7 @@ _SHARE_ASKED_RE = re.compile(
 )
 """A share asked for as a number ("above 20%", "what proportion", "tumour content")."""
 _VIEWS_RANKED_RE = re.compile(
-    r"\b(?:rank|order|sort)\s+(?:all\s+)?(?:the\s+|our\s+|these\s+|those\s+)?(?:views|regions|fields|"
-    r"rois|areas)\b|\bwhich\s+of\s+(?:all\s+)?(?:the\s+|our\s+|these\s+|those\s+)?(?:views|regions|"
+    RANK_VIEWS + r"|\bwhich\s+of\s+(?:all\s+)?(?:the\s+|our\s+|these\s+|those\s+)?(?:views|regions|"
     r"fields|rois|areas)\b[^?.;]*\b(?:most|least|highest|lowest|largest|smallest|biggest|densest|"
     r"more|fewer|less|higher|lower|\w+est)\b"
 )
