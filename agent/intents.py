@@ -314,7 +314,7 @@ _CORNER_RE = re.compile(
     r"|\b(left|right|top|bottom|upper|lower)(?:\s+half\b|[\s-]+(?:hand\s+)?side\s+(?=of\s+(?:the\s+|this\s+|"
     r"that\s+)?(?:current\s+)?(?:slide|view|field|image|section|tissue|glass|screen)\b))"
     r"|\b(?:the\s+)?(cent(?:er|re)|middle|central\s+(?:part|area|region|portion))\s+of\s+(?:the\s+)?"
-    r"(?:current\s+|present\s+|this\s+|that\s+)?(slide|view|field|image|region|roi|area|it|this)\b"
+    r"(?:current\s+|present\s+|this\s+|that\s+)?(slide|view|field|image|region|roi|area|it|this|that(?=\s*(?:[,.;?!]|$|and\b|please\b|then\b|at\b)))\b"
 )
 _PART_OF_VIEW_RE = re.compile(
     r"\b(?:of|in)\s+(?:the\s+|this\s+|that\s+)?(?:current\s+)?(?:view|field|region|roi|area|"

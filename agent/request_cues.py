@@ -136,6 +136,19 @@ _KNOWLEDGE_ASK_RE = re.compile(
     r"schemes?|protocols?|techniques?|systems?|means?|patterns?|grade\s+groups?|tiers?)\b"
 )
 """A request to be reminded of textbook knowledge, not of the case's findings."""
+_MARKER = (
+    r"(?:ttf-?1|napsin(?:[\s-]?a)?|p40|p63|p16|p53|ck\s?5/6|ck\s?7|ck\s?20|cdx-?2|satb-?2|gata-?3|"
+    r"sox-?10|s-?100|hmb-?45|melan-?a|mart-?1|prame|her-?2|ki-?67|wt-?1|pax-?8|calretinin|d2-?40|"
+    r"synaptophysin|chromogranin|insm-?1|desmin|myogenin|mlh-?1|msh-?2|msh-?6|pms-?2|bcl-?2|bcl-?6|"
+    r"cyclin\s+d1|alk|ros-?1|pd-?l1|inhibin|ber-?ep4|cd\d{1,3}a?|e-?cadherin|nkx3\.?1|psa|ar|er|pr)"
+)
+_MARKER_PANEL_RE = re.compile(
+    rf"\b{_MARKER}\b(?:\s*(?:,|/|\+|and|&|or|vs\.?)?\s*\b{_MARKER}\b)+"
+    r"(?=[^?]*\b(?:profiles?|expected|pattern|panel|positive|negative|pos|neg|express\w*|"
+    r"stain\w*|ihc|immuno\w*|vs\.?|versus|distinguish\w*|tell\s+apart|help)\b)"
+)
+"""A panel of immunostains named by their markers ("ttf1 napsin p40 - expected profile adeno vs
+sq?"): textbook immunohistochemistry, which no tool on an H&E image measures."""
 _WHAT_WAS_RE = re.compile(
     r"^\s*(?:and\s+|so\s+)?(?:what|which|how\s+many)\s+(?:\w+\s+)?(?:was|were)\b"
 )
@@ -144,8 +157,8 @@ _TEXTBOOK_RE = re.compile(
     r"^\s*(?:so\s+|ok\s+|and\s+|quick\s+q\s*[-:,]?\s*)?(?:(?:can|could|would)\s+you\s+"
     r"(?:please\s+)?(?:explain|tell\s+me)\s+)?(?:what\s+(?:is|are)|what'?s|whats|define|"
     r"explain|tell\s+me\s+about)\s+(?:me\s+)?"
-    r"(?!(?:this|that|these|those|it|here|there|we|you|i|in|on|inside|going)\b)"
-    r"(?!the\s+(?:[\w-]+\s+)?(?:growth\s+pattern|architecture|architectural\s+pattern|morphology|"
+    r"(?!(?:me\s+)?(?:this|that|these|those|it|here|there|we|you|i|in|on|inside|going)\b)"
+    r"(?!(?:me\s+)?the\s+(?:[\w-]+\s+)?(?:growth\s+pattern|architecture|architectural\s+pattern|morphology|"
     r"appearance|differentiation)\s*(?:like|here|now|in\s+(?:this|the)\s+\w+|,|[?.!]|$))"
     r"(?!the\s+(?:[\w-]+\s+){0,4}(?:things|blobs|clumps|circles|dots|specks|stuff|bits)\b)|"
     r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
@@ -273,7 +286,11 @@ _NOT_A_TERM = (
 _MEANS_RE = re.compile(
     rf"^\s*(?:so\s+|ok\s+|and\s+)?what\s+(?:does|do)\s+{_NOT_A_TERM}[\w\s/+-]+\b(?:mean|stand\s+for)\b|"
     rf"^\s*(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?explain\s+what\s+"
-    rf"{_NOT_A_TERM}[\w\s/+-]+\s+(?:is|are|means?)\s*$"
+    rf"{_NOT_A_TERM}[\w\s/+-]+\s+(?:is|are|means?)\s*$|"
+    # "SRCC definition (>50% rule?)", "definition of pT3 pls": a term's definition, asked
+    rf"^\s*(?:[+&]\s*)?(?:and\s+|also\s+|plus\s+)?(?:the\s+)?(?:(?!(?:this|that|its|the)\b)"
+    rf"[\w/+-]+\s+){{1,3}}(?:formal\s+|exact\s+|official\s+)?definitions?\b(?!\s+of\b)|"
+    rf"^\s*(?:[+&]\s*)?(?:and\s+|also\s+|plus\s+)?(?:the\s+)?definitions?\s+of\s+{_NOT_A_TERM}"
 )
 """A term's meaning asked outright ("what does pN1a mean", "explain what desmoplasia is")."""
 _CASE_NOUN_RE = re.compile(
@@ -925,6 +942,11 @@ def grammar_cue(clause: str) -> str | None:
         or _LOOKS_ON_SLIDES_RE.search(clause)
         or _GRADE_CRITERIA_RE.search(clause)
         or _STAGING_RE.search(clause)
+        or (
+            _MARKER_PANEL_RE.search(clause)
+            and not DEICTIC_RE.search(clause)
+            and not _ASKED_OF_THIS_RE.search(clause)
+        )
         or (
             _GUIDELINE_RE.search(clause)
             and not CURRENT_RE.search(clause)

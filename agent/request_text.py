@@ -210,6 +210,9 @@ _SHORTHAND = {
     "epith": "epithelium",
     "recount": "count again",
     "pred": "prediction",
+    "defn": "definition",
+    "stas": "spread through air spaces",
+    "defs": "definitions",
     "preds": "predictions",
     "comp": "composition",
     "clfr": "classifier",
@@ -300,6 +303,11 @@ _SHORTHAND_RE = re.compile(
     + "|".join(map(re.escape, sorted(_SHORTHAND, key=len, reverse=True)))
     + r")(?![\w/])"
 )  # the longest first: "nuc grade" before "nuc"
+_TERMS = "|".join(
+    re.escape(k) for k in sorted(_SHORTHAND, key=len, reverse=True) if k.isalpha() and len(k) >= 3
+)
+_SLASHED_SHORTHAND_RE = re.compile(rf"\b({_TERMS})/(?=(?:{_TERMS})\b)")
+"""The slash between two shorthand terms ("pni/lvi", "stas/lvi")."""
 _CONTRACTIONS = {"'s": " is", "'re": " are", "'m": " am", "'ve": " have", "'ll": " will"}
 _CONTRACTION_RE = re.compile(
     r"\b(what|where|how|who|which|it|that|there|here|we|you|i|they)('s|'re|'m|'ve|'ll)\b"
@@ -307,7 +315,11 @@ _CONTRACTION_RE = re.compile(
 _STARTED_RE = re.compile(
     r"\b(?:where\s+|the\s+(?:place|view|spot)\s+(?:where\s+)?)we\s+"
     r"(?:started|began|first\s+looked)\b|"
-    r"\bthe\s+(?:very\s+)?(?:start|beginning|starting\s+(?:point|view))\b"
+    r"\bthe\s+(?:very\s+)?(?:start|beginning|starting\s+(?:point|view))\b|"
+    # "the first gastric piece we looked at": the case's first view, named by what it showed
+    r"\bthe\s+(?:very\s+)?first\s+(?:[\w-]+\s+){0,2}?(?:piece|core|fragment|field|area|spot|region|"
+    r"view|one|place|bit)\s+(?:that\s+)?(?:we|i|you)\s+(?:looked\s+at|opened|saw|visited|went\s+to|"
+    r"zoomed\s+(?:in\s+)?(?:in|on|to|into)|examined|checked|viewed)\b"
 )
 """"Where we started": the case's first view."""
 _R_NUMBER_RE = re.compile(r"\b(?:r|roi|v|view)(\d{1,3})\b")
@@ -571,6 +583,17 @@ _PHRASES = (
     (re.compile(r"\bhi\s+or\s+lo\b"), "high or low"),
     (re.compile(r"\b(is|are)\s+their\b"), r"\1 there"),  # "is their tumor in this"
     (re.compile(r"\bprops\s+of\b"), "proportions of"),
+    # "sorry, dumb question, but what is …": the apology asks nothing, the question after it does
+    (
+        re.compile(
+            r"^(?:(?:ok|okay|so|hmm+|ah|oh)\s*,?\s+)*(?:sorry|apologies|forgive\s+me)\s*,?\s*"
+            r"(?:(?:if\s+)?(?:this\s+is\s+|it'?s\s+)?(?:a\s+)?(?:dumb|stupid|silly|basic|naive|newbie|"
+            r"quick|daft|obvious)\s+question\s*,?\s*)?(?:but|-)\s+"
+        ),
+        "",
+    ),
+    # "SRCC def", "def of PNI?": a definition; "def not", "def looks": definitely
+    (re.compile(r"\bdef\b(?=\s*(?:$|[?(;,.]|of\b|for\b|and\b|\+|pls\b|please\b))"), "definition"),
     (re.compile(r"\b(\d{1,2})\s+v\s+(?=\d{1,2}\b)"), r"\1 vs "),  # "1 v 2 v 3"
     (
         re.compile(
@@ -652,6 +675,7 @@ def normalise(text: str) -> str:
     low = _BULLET_RE.sub("; ", text.lower()).lstrip("; ")
     low = " ".join(low.split())
     low = low.replace("’", "'").replace("“", '"').replace("”", '"').replace("×", "x")
+    low = _SLASHED_SHORTHAND_RE.sub(r"\1 / ", low)  # "pni/lvi": two terms, each spelled out
     low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
     low = _UNITS_PLUS_RE.sub(r"\1/\2", low)
     low = _STEP_OUT_RE.sub(r"zoom \1", low)
@@ -698,7 +722,15 @@ def normalise(text: str) -> str:
     low = _RETRACTED_RE.sub("", low)
     low = _CORRECTING_LEAD_RE.sub(r"\1\2 ", low)
     low = _COMPARED_NUMBER_RE.sub(r"\1view \2", low)
-    return _R_NUMBER_RE.sub(r"region \1", low)
+    low = _R_NUMBER_RE.sub(r"region \1", low)
+    return _PLUS_REF_RE.sub(r"\1 and ", low)
+
+
+_PLUS_REF_RE = re.compile(
+    r"\b((?:region|view|roi|fragment|piece|core)s?\s+\d+)\s*\+\s*(?=(?:(?:region|view|roi|fragment|"
+    r"piece|core)\s+)?\d+\b)"
+)
+""""v2 + v4": two views joined, not two requests."""
 
 
 _ENDINGS = frozenset(
@@ -755,9 +787,23 @@ def _colon_split(m: re.Match[str]) -> str:
     return f"{lead}; " if len(lead.split()) >= 5 else m.group()
 
 
+_AUXILIARY_ASKED_RE = re.compile(
+    r"\b(?:what|which|how|where)\s+(?:\w+\s+)?(?:did|does|do|would|will)\s+(?:the\s+)?"
+    r"(?:[\w#-]+\s+){0,2}$"
+)
+"""A question whose verb is still to come ("what did fragment 2 …"): no new order starts."""
+
+
+def _run_on(m: re.Match[str]) -> str:
+    sentence = re.split(r"[.;!?]", m.string[: m.start()])[-1]
+    if _AUXILIARY_ASKED_RE.search(sentence + m.group(1) + " "):
+        return m.group()  # "what did fragment 2 classify as earlier?"
+    return f"{m.group(1)}; "
+
+
 def split_clauses(low: str) -> list[str]:
     """The request's clauses (each with at least one word); the whole when it has one."""
-    low = _RUN_ON_RE.sub(r"\1; ", low)
+    low = _RUN_ON_RE.sub(_run_on, low)
     low = _SCALE_RUN_ON_RE.sub(r"\1; ", low)
     low = _COLON_QUESTION_RE.sub(_colon_split, low)
     low = _FACT_AND_RE.sub(r"\1; ", low)

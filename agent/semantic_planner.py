@@ -324,6 +324,13 @@ _COMPLAINT_RE = re.compile(
 left, not what I asked"): its place words are what was done, not where to go."""
 
 
+_CASE_SUMMARY_RE = re.compile(
+    r"\b(?:sum\s+(?:it\s+|this\s+|everything\s+)?up|summ?ari[sz]\w*|summary|recap|wrap\s+up|"
+    r"round\s+up|go\s+(?:back\s+)?over)\b"
+)
+"""A summary of the case asked for: what it lists is what the summary holds."""
+
+
 def without_complaints(request: str) -> str:
     """``request`` without its sentences that complain about the last answer (when more is said).
 
@@ -368,7 +375,12 @@ _REMARK_RE = re.compile(
 """A remark on what is on screen ("well, that's mostly glass"), said before the order."""
 _OBSERVATION_RE = re.compile(
     r"\s*(?:but\s+|and\s+|where\s+)?(?:the|these|those|this|that|it|they)\s+(?:[\w-]+\s+){0,3}"
-    r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))"
+    r"(?:look|looks|seem|seems|appear|appears)\b(?!\s+(?:to\s+you|to\s+be\s+\w+\s+to\s+you))|"
+    # "epidermis looks gone on the left": a bare noun's look, told
+    r"\s*(?:but\s+|and\s+)?(?!(?:what|how|why|where|which|who|whether|if|does|do|did|is|are|can|could|"
+    r"would|will|should|describe|tell|show|see|check|please|pls|let|then|now|also|just|so|ok|okay|"
+    r"you|i|we|to|and|take|have|had)\b)[a-z-]{3,}(?:\s+[a-z-]+)?\s+(?:looks|seems|appears)\b"
+    r"(?!\s+(?:at|for|into|around|like\s+to\s+you))"
 )
 """A statement of what the user sees ("the glands look crowded"), not a question."""
 _STATED_RE = re.compile(
@@ -403,6 +415,11 @@ _STANCE_RE = re.compile(
 )
 """What the user believes or expects ("I expect lots of lymphocytes", "my impression is serous
 carcinoma"), said beside an order: context for the answer, not a further question."""
+_STANCE_ASIDE_RE = re.compile(
+    r",\s*(?:i'?d\s+(?:guess|say|think)|i\s+(?:guess|think|reckon|suspect|bet|imagine)|"
+    r"i'?m\s+(?:guessing|thinking))\s*(?:,|$)"
+)
+"""The user's guess put inside a sentence ("dirty, I'd guess, if it's colorectal")."""
 _CLASS_ASKED_RE = re.compile(
     r"(?:the\s+)?(?:tissue|tile)\s+(?:type|class|label|category)|(?:the\s+)?(?:class|label)\s+(?:of|for)\b"
 )
@@ -535,6 +552,9 @@ _REACTION_RE = re.compile(
 )
 """A reaction ("lol thats a LOT of cells", "ugh this day is never ending"): nothing asked."""
 _ITS_SCORE_RE = re.compile(
+    r"\s*(?:and\s+|also\s+|plus\s+)?(?:(?:with|at|and)\s+what\s+(?:score|probability|confidence|"
+    r"certainty|likelihood)\s*|(?:and\s+)?(?:with\s+)?(?:its|the|a)\s+(?:score|probability|"
+    r"confidence)\s*(?:please\s*)?)$|"
     r"\s*(?:and\s+|also\s+|plus\s+)?(?:what(?:'s|\s+is|\s+was)?|how\s+(?:high|sure|confident)\s+"
     r"(?:is|was)|give\s+me)\s+(?:the\s+|its\s+|their\s+)?(?:score|probability|confidence|"
     r"certainty|likelihood)(?:\s+(?:on|of|for)\s+(?:that|it|this|them|those))?(?:\s+(?:on|of|for)\s+"
@@ -1146,6 +1166,14 @@ class SemanticRouter:
             ):
                 continue  # "shift the view a little to the left. the edge of the core is cut off"
             if (
+                errand
+                and (_STATED_RE.match(clause) or _OBSERVATION_RE.match(clause))
+                and not _asked(clause, low)
+                and grammar_cue(clause) is None
+                and not _WANTED_RE.search(clause)
+            ):
+                continue  # "could you do an immunostain? the organisms are hard to see": why
+            if (
                 selected
                 and _DECLARED_RE.match(clause)
                 and not _asked(clause, low)
@@ -1164,7 +1192,10 @@ class SemanticRouter:
             purpose = None
             if (
                 (selected or i < len(clauses) - 1)
-                and _STANCE_RE.match(clause)
+                and (
+                    _STANCE_RE.match(clause)
+                    or (_STANCE_ASIDE_RE.search(clause) and analysis_verb(clause) is None)
+                )
                 and not _asked(clause, low)
             ):
                 continue  # "count the nuclei here - I expect lots of lymphocytes"
@@ -1370,6 +1401,9 @@ class SemanticRouter:
         if len(selected) > 1:  # "looks mostly muscle to me, how much muscle is there?"
             selected = [s for s in selected if not IMPRESSION_RE.match(s.clause)] or selected
         if any(s.capability == "recall" for s in selected):
+            summary = any(
+                s.capability == "recall" and _CASE_SUMMARY_RE.search(s.clause) for s in selected
+            )
             # "for view 8, what were the epithelial areas from the segmentation?", "and view
             # 10 - what was your label?": a fragment beside a recall qualifies it
             selected = [
@@ -1380,10 +1414,14 @@ class SemanticRouter:
                 # "what was the count in view 2? then stroma area here vs view 1": two views
                 # set against each other, a comparison of its own
                 or (s.capability == "compare" and len(set(region_refs(s.clause))) >= 2)
-                # "objective power at scan time and the full-res dimensions - and remind me …":
-                # the scan's facts, asked beside the recall, name no view
+                # "objective power at scan time and the full-res dimensions - and remind me …",
+                # "… earlier? + whole slide call": the scan's facts or the slide's call, asked
+                # beside the recall, name no view
                 or (
-                    s.capability == "slide_info"
+                    (
+                        s.capability == "slide_info"
+                        or (s.capability == "wsi_classify" and not summary)
+                    )
                     and not region_refs(s.clause)
                     and not _QUALIFIER_RE.match(s.clause)  # "…, and at what magnification?"
                 )

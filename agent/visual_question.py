@@ -143,7 +143,11 @@ _DESCRIBE_RE = re.compile(
     + r"(?:(?:can|could|would)\s+you\s+(?:please\s+)?)?(?:describe|characteri[sz]e|comment\s+on|"
     r"tell\s+me\s+what\s+you\s+(?:see|think)|what\s+(?:do|can)\s+you\s+see|"
     r"what\s+(?:is|are)\s+(?:the\s+)?(?:growth\s+pattern|architecture|morphology|cytology|"
-    r"grade|pattern)|how\s+would\s+you\s+describe|what\s+(?:jumps|stands|leaps)\s+out|"
+    r"grade|pattern)|"
+    # "explain me the architecture", "walk me through the morphology": of what is on screen
+    r"(?:explain|walk\s+me\s+through|talk\s+me\s+through)\s+(?:(?:to\s+)?me\s+)?(?:the\s+)?"
+    r"(?:growth\s+pattern|architecture|morphology|cytology|architectural\s+pattern)"
+    r"(?=\s*(?:$|[?.!,;]|here\b|in\s+(?:this|the)\b|of\s+(?:this|these|the\s+glands)\b|please\b))|how\s+would\s+you\s+describe|what\s+(?:jumps|stands|leaps)\s+out|"
     r"what\s+(?:catches|strikes)\s+(?:your|you)|what\s+is\s+(?:going\s+on|happening)|"
     r"what\s+do\s+you\s+notice|anything\s+(?:notable|remarkable|concerning|worrying|abnormal|"
     r"odd|weird|interesting)|tell\s+me\s+about\s+(?:this|that|these|those|what\s+you\s+see)|"
@@ -198,6 +202,13 @@ _ASKS_RE = re.compile(
 )
 
 
+_GUESSED_RE = re.compile(
+    r"^(\s*(?:(?:so|and|ok|okay|hmm|well)\s*,?\s+)*)(?:maybe|perhaps|possibly)\s*,?\s+"
+    r"(this|that|it|these|those)\s+(?:is|are)\s+"
+)
+"""A guess put as a question ("maybe this is serrated?"): what the image shows, asked."""
+
+
 @dataclass(frozen=True)
 class VisualQuestion:
     """A clause read as a question about the image."""
@@ -211,7 +222,7 @@ class VisualQuestion:
 
 def visual_question(clause: str) -> VisualQuestion | None:
     """The visual question ``clause`` asks, or None when its form is not one."""
-    low = clause.lower()
+    low = _GUESSED_RE.sub(r"\1is \2 ", clause.lower())  # "maybe this is serrated" → "is this …"
     quality = _QUALITY_RE.search(low)
     if quality is not None and _ASKS_RE.search(low):
         return VisualQuestion("state", quality.group())  # "is that a fold or an air bubble?"

@@ -2938,3 +2938,70 @@ def test_scan_power_views_counted_and_textbook_differences(router: SemanticRoute
         "compare"
     )
     assert _plan(router, "ok what now?", views=2).clarify is not None
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tools", "knowledge"),
+    [
+        # "def" after a term is its definition; an apology before a question asks nothing
+        ("signet rings here? + SRCC def (>50% rule?)", ["vqa"], True),
+        (
+            "sorry dumb question but what's the actual definition of a tumor bud again, is it a "
+            "single cell or a cluster of up to 4 cells? I think that's ITBCC but not sure",
+            [],
+            True,
+        ),
+        ("ttf1 napsin p40 - expected profile adeno vs sq?", [], True),  # a marker panel
+        ("is this er and pr positive?", [], False),  # asked of the image: no H&E tool reads it
+        ("The glands are cribriform or no? Explain me the architecture.", ["vqa"], False),
+        ("explain me the grading of dcis", [], True),
+    ],
+)
+def test_definitions_marker_panels_and_apologies(
+    router: SemanticRouter, request_text: str, tools: list[str], knowledge: bool
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert _tools(plan) == tools
+    assert bool(plan.knowledge) is knowledge
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tools"),
+    [
+        ("necrosis in this core? + any stas/lvi", ["composition", "vqa"]),  # two terms, spelled
+        ("ulcerated?? epidermis looks gone on the l", ["vqa"]),  # what the user sees: why
+        ("What does the background look like? Dirty, I'd guess, if it's colorectal.", ["vqa"]),
+        ("Maybe this is serrated? Describe the crypt shapes for me.", ["vqa"]),
+        (
+            "What does the whole-slide model make of this biopsy, and with what score?",
+            ["wsi_classify"],
+        ),
+    ],
+)
+def test_guesses_and_what_the_user_sees_ask_nothing_more(
+    router: SemanticRouter, request_text: str, tools: list[str]
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert _tools(plan) == tools
+    assert not plan.knowledge
+
+
+def test_a_stain_ordered_with_its_reason_is_outside_and_views_joined_by_plus_are_compared(
+    router: SemanticRouter,
+) -> None:
+    stain = "could you do an H pylori immunostain on this one? the organisms are hard to see on H&E"
+    _answered_by_line(router, stain, "outside the co-pilot")
+    joined = _plan(router, "compare v2 + v4 stroma area", views=4)
+    assert _lookup_kind(joined) == "compare"
+    assert sorted(s.args["roi_number"] for s in joined.steps) == [2, 4]
+    recalled = _plan(router, "what did frag 2 classify as earlier? + whole slide call", views=4)
+    assert (_lookup_kind(recalled), _tools(recalled)) == ("recall", ["wsi_classify"])
+
+
+def test_the_first_piece_we_looked_at_is_the_first_view_and_the_centre_of_that_is_a_part(
+    router: SemanticRouter,
+) -> None:
+    back = _plan(router, "go back to the first core we opened", views=3)
+    assert (_tools(back), back.steps[0].args["roi_number"]) == (["zoom"], 1)
+    centre = _plan(router, "Could you zoom in 2x on the centre of that, please?", views=1)
+    assert (centre.steps[0].args["part"], centre.steps[0].args["factor"]) == ("center", 2.0)
