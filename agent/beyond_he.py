@@ -74,7 +74,8 @@ _TEXTBOOK = re.compile(
     r"\bhow\s+(?:is|are|do|does|would|should|can)\b|\border\b|\bexplain\b|"
     r"\bhow\s+(?:the|an?)\s+[\w\s/+-]{1,40}?\s+(?:is|are)\s+(?:derived|calculated|scored|measured|"
     r"done|performed|assessed|interpreted|reported)\b|"
-    r"\bwhich\s+(?:antibod|stain|marker|ihc)|\bused\s+for\b|\bwhy\b"
+    r"\bwhich\s+(?:antibod|stain|marker|ihc)|\bused\s+for\b|\bwhy\b|\bremind\s+me\s+of\b|"
+    r"\bcriteria\b"
 )
 
 
@@ -113,6 +114,13 @@ def beyond_he(low: str) -> str | None:
         m = re.search(pattern, low)
         if m is None:
             continue
+        # "p53 aberrant patterns - which count as mutant-type? and does the atypia here look
+        # serous?": the marker's own sentence asks the textbook, the case is asked elsewhere
+        own = _sentence_at(low, m.start())
+        before = _sentence_at(low, max(0, low.find(own) - 2)) if low.find(own) > 1 else ""
+        pointed = _POINTER.search(own) or _THE_RESULT.search(own) or _POINTER.search(before)
+        if not pointed or _textbook(own):
+            continue  # ("IF on this? c3 / iga deposits": the sentence before points)
         near = low[max(0, m.start() - 40) : m.end() + 40]
         if re.search(rf"\b{_RESULT}", near) or re.search(pattern + r"[\s-]*(?:h|high)\b", low):
             return (
@@ -121,3 +129,10 @@ def beyond_he(low: str) -> str | None:
                 "image's look."
             )
     return None
+
+
+def _sentence_at(low: str, at: int) -> str:
+    """The sentence of ``low`` that holds the character at ``at``."""
+    start = max((m.end() for m in re.finditer(r"[?!;]|\.\s", low[:at])), default=0)
+    end = re.search(r"[?!;]|\.\s|\.$", low[at:])
+    return low[start : at + end.start() if end else len(low)]

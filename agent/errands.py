@@ -32,7 +32,12 @@ _DISPLAY = (
     r"(?:round|around|over|upside|sideways|through|\d+\s*(?:degrees?|deg\b|°))|"
     rf"\s*{_POLITE}(?:adjust|change|correct|fix|increase|decrease|boost|reduce|tweak|balance|"
     r"turn\s+(?:up|down))\s+(?:the\s+)?(?:colou?r(?:\s+balance)?|white\s+balance|brightness|"
-    r"contrast|saturation|gamma|exposure|hue|stain\s+colou?rs?)\b"
+    r"contrast|saturation|gamma|exposure|hue|stain\s+colou?rs?)\b|"
+    # "normalise the stain first", "colour-correct it": the pixels as scanned are what is read
+    rf"\s*{_POLITE}(?:(?:stain|colou?r)[\s-]+normali[sz]e|normali[sz]e\s+(?:the\s+)?(?:stain|colou?rs?)|"
+    r"colou?r[\s-]+correct)\b|"
+    # "annotate the invasive front with a red line", "draw a line along the margin"
+    rf"\s*{_POLITE}(?:annotate|draw\s+(?:a|an)\s+(?:\w+\s+)?(?:line|arrow|circle))\b"
 )
 """How the image is shown (turned, mirrored, its colours changed): the viewer's, not the
 co-pilot's; it reads the slide as scanned."""
@@ -56,14 +61,15 @@ _DISTANCE = (
     rf"\s*{_POLITE}(?:measure|calculate|determine|get)\s+(?:me\s+)?(?:the\s+|a\s+|its\s+)?"
     r"(?:[\w-]+\s+){0,2}?(?:breslow|depth|thickness|distance|diameter|width|length|clearance)\b|"
     rf"\s*{_POLITE}measure\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+)?\s+(?:from|with\s+(?:a|the)\s+ruler)\b|"
-    r"[^.;?!]*\bwith\s+(?:a|the|your)\s+(?:ruler|measuring\s+tool|calipers?)\b"
+    r"[^.;?!]*\b(?:with|use|using)\s+(?:a|the|your)\s+(?:ruler|measuring\s+tool|calipers?)\b"
 )
 """A distance measured between structures ("measure breslow w the ruler from the top of the
 granular layer"): the co-pilot measures areas, counts and tissue shares, not lengths."""
 _DISTANCE_RE = re.compile(_DISTANCE)
 ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|fax|forward|send|print|book|schedule|"
-    r"upload|phone|re-?scan|re-?cut|re-?stain)\b"
+    r"upload|phone|re-?scan|re-?cut|re-?stain|stain\s+(?:it|this|that|them|the\s+(?:block|slide|section|case|tissue|biopsy|specimen|"
+    r"sample))\s+(?:for|with))\b"
     # "order views 1-4 by stroma area": a ranking, not an order placed
     r"(?!\s+(?:all\s+)?(?:the\s+|these\s+|those\s+|our\s+)?(?:views?|regions?|fields?|rois?|them|"
     r"cores?|pieces?|fragments?|results?|counts?)\b[^.;?!]*\bby\b)(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
@@ -87,8 +93,10 @@ ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:log|save|push|export|sync|write|post)\s+[^.;?!]{{0,60}}?\b(?:to|into|in|on)\s+"
     r"(?:my|our|the)\s+(?:[\w-]+\s+)?(?:wandb|w&b|mlflow|project|drive|dropbox|database|db|"
     r"spreadsheet|excel|sheet|lims|lis|epic|cerner|notebook|repo|bucket|server)\b|"
-    rf"\s*{_POLITE}(?:export|save|download|convert|turn)\s+[^.;?!]{{0,40}}?\b(?:to|as|into|in)\s+"
-    r"(?:an?\s+)?(?:pdf|csv|word|docx?|excel|xlsx?|powerpoint|pptx?|png|jpe?g|tiff?)\b|"
+    rf"\s*{_POLITE}(?:export|save|download|convert|turn|(?:can\s+i\s+|could\s+i\s+)?(?:get|have))\s+"
+    r"[^.;?!]{0,40}?\b(?:to|as|into|in)\s+"
+    r"(?:an?\s+)?(?:pdfs?|csvs?|word|docx?|excel|xlsx?|powerpoint|pptx?|pngs?|jpe?gs?|tiff?s?)\b|"
+    rf"\s*{_POLITE}(?:save|take|grab|make)\s+(?:me\s+)?(?:a\s+)?screen\s*(?:shot|grab)s?\b|"
     rf"\s*{_POLITE}put\s+[^.;?!]{{0,40}}?\b(?:into|in|onto)\s+(?:our|the|a|my)\s+(?:[\w-]+\s+){{0,3}}?"
     r"(?:template|presentation|deck|powerpoint|document|spreadsheet)\b|"
     rf"\s*{_POLITE}sign\s+(?:it|this|that|the\s+(?:case|report|slide))\s+out\b|"

@@ -169,9 +169,10 @@ _TEXTBOOK_RE = re.compile(
     r"\bwhat\s+(?:type|kind|sort)\s+of\s+(?:tumou?r|cancer|disease|lesion|neoplasm|entity)\s+"
     r"(?:is|are)\s+(?!(?:this|that|these|those|it|here)\b)|"
     r"\b(?:which|what)\s+cells?\b[^?]*\b(?:origin|aris|deriv|come\s+from)|"
-    r"\bhow\s+(?:is|are|do\s+(?:you|we|i)|does\s+one|would\s+(?:you|one))\s+(?:[\w-]+\s+){0,4}?"
+    r"\bhow\s+(?:is|are|do\s+(?:you|we|i)|does\s+one|(?:would|should|can|could)\s+(?:you|one|i|we))\s+"
+    r"(?:[\w-]+\s+){0,4}?"
     r"(?:graded|staged|diagnosed|classified|distinguish\w*|differentiat\w*|tell\s+apart|treated|"
-    r"managed|defined|grade|stage|diagnose|classify)\b|"
+    r"managed|defined|grade|stage|diagnose|classify|tell(?=\s+[\w\s-]{2,40}?\s+(?:from|apart)\b))\b|"
     r"\b(?:difference|differences|distinguish\w*|differentiat\w*)\s+between\b|"
     # "how does lymphovascular invasion differ from retraction artefact?"
     r"\bhow\s+(?:does|do|would|can)\s+(?!(?:this|that|these|those|it|here|view|region|field)\b)"
@@ -252,8 +253,15 @@ _GRADE_CRITERIA_RE = re.compile(
 )
 """A grading system's criteria ("ISUP grade 3 criterion - at which magnification is it
 assessed?"): textbook, whatever "it" or "magnification" the question holds."""
+_MEETS = (
+    r"(?:does|do|would|could|did)\s+(?:this|it|these|that|they)\s+(?:\w+\s+)?"
+    r"(?:meet|fulfil+|satisfy|reach|qualify)\b"
+)
+"""Criteria held against the view ("does this meet criteria for IDC-P?"), not the textbook's."""
+_MEETS_RE = re.compile(_MEETS)
 _STAGING_RE = re.compile(
-    r"^(?![^?]*\b(?:you|we|your|our|i)\b)[^?]*(?:"
+    r"^(?![^?]*\b(?:you|we|your|our|i)\b)"
+    rf"(?!\s*(?:and\s+|so\s+)?{_MEETS})[^?]*(?:"
     r"\b(?:size\s+)?(?:cut[\s-]?offs?|thresholds?|criteri(?:a|on)|definition)\s+(?:for|of)\s+"
     r"(?:an?\s+|calling\s+(?:it\s+)?(?:an?\s+)?)?"
     r"(?!(?:this|that|these|those|it|here|there|the\s+(?:view|field|region|slide|image|count)))[a-z]|"
@@ -272,7 +280,10 @@ _GUIDELINE_RE = re.compile(
     r"(?:it\s+)?)(?:an?\s+)?(?:(?:who|isup|figo)\s+)?(?:grade|stage|pt|pn)\s*\d|"
     r"\bhigh[\s-]risk\s+(?:features?|factors?|criteria)\b|"
     r"\b(?:classification|grading|staging|scoring)\s+(?:system\s+|scheme\s+)?(?:based|built)\s+on\b|"
-    r"\b(?:which|what)\s+(?:[\w-]+\s+){1,3}counts?\s+as\b"
+    r"\b(?:which|what)\s+(?:[\w-]+\s+){1,3}counts?\s+as\b|"
+    # "what's the rule for reporting % pattern 4 in GG2?": how a guideline says to report
+    r"\b(?:the|a)\s+(?:reporting\s+)?(?:rules?|convention|recommendation)\s+(?:for|on|about)\s+"
+    r"(?:reporting|grading|scoring|calling|staging|counting|measuring|assessing)\b"
 )
 """A question put to a guideline ("is that enough for grade 2 under the 2021 WHO?", "what
 makes PNI a high-risk feature", "which nodal stations count as N2"): textbook, unless it points
@@ -569,7 +580,9 @@ _WHAT_LIKE_RE = re.compile(
 """How something looks ("what is the background like?"): the view's, not a definition."""
 _REMIND_ME = r"\s*(?:(?:ok|so|and|quick(?:ly)?|please|pls|can\s+you|could\s+you)\s+)*remind\s+me"
 """The lead of a request to be reminded ("ok remind me", "can you remind me")."""
-_REMIND_LEAD_RE = re.compile(_REMIND_ME + r"\s+(?:again\s+)?(?:of\s+|about\s+)?(?:again\s+)?")
+_REMIND_LEAD_RE = re.compile(
+    _REMIND_ME + r"\s*(?:[-–:,]\s*)?\s(?:again\s+)?(?:of\s+|about\s+)?(?:again\s+)?"
+)
 """"remind me (again) (of)": what follows is the question, textbook or the case's."""
 _CASE_WORD_RE = re.compile(
     r"\b(?:we|you|your|our|my|i|views?|regions?|fields?|earlier|before|this|here|there|that|"
@@ -581,6 +594,13 @@ _WHAT_IT_IS_RE = re.compile(
     r"figures?|values?|percent\w*|share)\b)(?:[\w/+-]+\s+){0,4}?(?:is|are|means?)\s*\??\s*"
 )
 """"what a crescent is", after "remind me": a definition asked as an embedded question."""
+_SCHEME_RE = re.compile(
+    r"\b(?:grad(?:e|es|ing)\s+(?:groups?|system|scheme|criteria)|grading|categor(?:y|ies)|criteria|"
+    r"cut[\s-]?offs?|thresholds?|classifications?|staging|stages|scheme|system|rules?|"
+    r"definitions?|risk\s+of\s+malignancy|rom|bethesda|figo|isup|gleason|nottingham|ajcc|tnm|"
+    r"who\s*\d?|banff|paris|milan|vienna|sydney|marsh|ishak|metavir|kleiner|breslow|clark)\b"
+)
+"""A textbook scheme named after "remind me" ("remind me the ISUP grade group for 4+3")."""
 BARE_REMIND_RE = re.compile(_REMIND_ME + r"(?:\s+(?:again|quickly|please|pls))*\s*[,:.!-]*\s*")
 """"remind me, what are the criteria for …": the question that follows is what is asked."""
 BEFORE_LEAD_RE = re.compile(
@@ -728,6 +748,8 @@ _WHERE_TISSUE_RE = re.compile(
 _COMPOSITION_RE = re.compile(
     r"\b(?:tissue\s+|class\s+)?composition\b|\bbreak\s*down\s+(?:of\s+)?(?:the\s+)?"
     r"(?:tissue|class)|\b(?:tissue|class)(?:[\s-]+type)?\s+breakdown\b|"
+    # "give me the whole-slide breakdown": the classes' shares over the slide
+    r"\b(?:whole|entire|full)[\s-]+slide\s+(?:class\s+|tissue\s+)?break\s*-?\s*down\b|"
     r"\bmix(?:ture)?\s+of\s+(?:tissues?|classes|tissue\s+(?:types|classes))\b|"
     r"\b(?:tissue|class)(?:[\s-]+types?)?\s+(?:mix|mixture|proportions|shares|percentages)\b|"
     r"\b(?:what|which)\s+(?:tissue\s+types|tissue\s+classes|tissues)\s+(?:are|is)\s+"
@@ -900,10 +922,16 @@ def grammar_cue(clause: str) -> str | None:
         return "knowledge"
     lead = _REMIND_LEAD_RE.match(clause)
     if lead is not None and lead.end() < len(clause):
-        rest = clause[lead.end() :]
+        # "(I know WHO5 …)": an aside; "per high power field": a unit, not a view
+        rest = re.sub(r"\s*\([^)]*\)?", "", clause[lead.end() :])
+        rest = re.sub(r"\b(?:per|/)\s*(?:10\s+)?high\s+power\s+fields?\b", "per hpf", rest)
+        # "remind me - FIGO grade is based on …, isn't it?": a tag question asks no case word
+        rest = re.sub(r",?\s*(?:isn'?t\s+it|is\s+it\s+not|right|correct|no)\s*\??\s*$", "", rest)
+        rest = rest.lstrip(" -–:,")
         if not _CASE_WORD_RE.search(rest) and (
             (_WHAT_IT_IS_RE.fullmatch(rest) and not findings_asked(rest))
             or grammar_cue(rest) == "knowledge"
+            or (_SCHEME_RE.search(rest) and not findings_asked(rest))
         ):
             return "knowledge"  # "remind me again what counts as a positive margin"
     if (
@@ -965,6 +993,7 @@ def grammar_cue(clause: str) -> str | None:
         and not _POINTED_RE.search(clause)  # "what's the N:C ratio like in these cells"
         and not _CASE_NOUN_RE.search(clause)
         and not analysis_verb(clause)
+        and not _MEETS_RE.search(clause)
     ):
         return "knowledge"
     two = len(set(region_refs(clause))) >= 2 or _TWO_RE.search(clause)
@@ -1135,6 +1164,13 @@ def names_disease(request: str) -> bool:
     return any(m.group().upper() not in _NOT_DISEASE for m in _DISEASE_RE.finditer(request))
 
 
+_AGAINST_NEIGHBOUR_RE = re.compile(
+    r"\b(?:compared?\s+(?:with|to)|versus|vs\.?|than(?:\s+in)?|relative\s+to)\s+(?:the\s+|its\s+)?"
+    r"(?:adjacent|surrounding|neighbou?ring|nearby|background|uninvolved|normal|non-?lesional)\b"
+)
+"""Set against its own surroundings in the image, not against another view."""
+
+
 def can_compare(low: str) -> bool:
     """A comparison names two regions, or says compare / differ / both.
 
@@ -1143,6 +1179,8 @@ def can_compare(low: str) -> bool:
     you did on the first one").
     """
     refs = len(set(region_refs(low))) or (2 if _WHICH_OF_TWO_RE.search(low) else 0)
+    if refs < 2 and _AGAINST_NEIGHBOUR_RE.search(low):
+        return False  # "… compared with the adjacent normal tube": within the view
     if refs < 2:
         # "epithelium vs stroma, the area of both", "both with numbers", "my comparison
         # field": two compartments, two analyses or a name, not two regions

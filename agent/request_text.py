@@ -212,6 +212,7 @@ _SHORTHAND = {
     "pred": "prediction",
     "defn": "definition",
     "stas": "spread through air spaces",
+    "mvp": "microvascular proliferation",
     "defs": "definitions",
     "preds": "predictions",
     "comp": "composition",
@@ -583,12 +584,20 @@ _PHRASES = (
     (re.compile(r"\bhi\s+or\s+lo\b"), "high or low"),
     (re.compile(r"\b(is|are)\s+their\b"), r"\1 there"),  # "is their tumor in this"
     (re.compile(r"\bprops\s+of\b"), "proportions of"),
+    (re.compile(r"\bwhat\s+(?:even|exactly|actually)\s+(is|are)\b"), r"what \1"),
+    # "…, remind me": the reminder said last, read first
+    (
+        re.compile(
+            r"^([^;?]{8,}?)\s*[,-]\s*remind\s+me(?:\s+again|\s+please|\s+pls)?\s*([?.!]*)\s*$"
+        ),
+        r"remind me \1\2",
+    ),
     # "sorry, dumb question, but what is …": the apology asks nothing, the question after it does
     (
         re.compile(
             r"^(?:(?:ok|okay|so|hmm+|ah|oh)\s*,?\s+)*(?:sorry|apologies|forgive\s+me)\s*,?\s*"
             r"(?:(?:if\s+)?(?:this\s+is\s+|it'?s\s+)?(?:a\s+)?(?:dumb|stupid|silly|basic|naive|newbie|"
-            r"quick|daft|obvious)\s+question\s*,?\s*)?(?:but|-)\s+"
+            r"quick|daft|obvious)\s+(?:question|q|one)\s*,?\s*)?(?:but|-)\s+"
         ),
         "",
     ),

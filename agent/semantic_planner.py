@@ -331,6 +331,16 @@ _CASE_SUMMARY_RE = re.compile(
 """A summary of the case asked for: what it lists is what the summary holds."""
 
 
+_MACHINE_ASKED_RE = re.compile(
+    r"\b(?:what|which)\s+(?:hardware|gpus?|cpus?|machine|server|device|graphics\s+card)\b|"
+    r"\b(?:running|run|hosted|deployed)\s+on\s+(?:a\s+|the\s+)?(?:gpus?|cpus?|cuda|cloud|server)\b|"
+    r"\bis\s+it\s+(?:on\s+)?(?:a\s+)?(?:gpu|cpu)\b|"
+    r"\b(?:inference|model|tile|per[\s-]tile)\s+(?:latency|speed|time|throughput)\b|\bvram\b|"
+    r"\bhow\s+(?:much|many)\s+(?:gpu|memory|ram|vram|flops)\b"
+)
+"""The machine the co-pilot runs on asked about: its deployment's, not a slide's."""
+
+
 def without_complaints(request: str) -> str:
     """``request`` without its sentences that complain about the last answer (when more is said).
 
@@ -1082,6 +1092,8 @@ class SemanticRouter:
             if ERRAND_RE.match(clause):
                 errand = True
                 continue  # "order MART-1 on block A2", "forward this to Dr Patel"
+            if _MACHINE_ASKED_RE.search(clause):
+                continue  # "which GPU is the detector running on?": the deployment, not the slide
             if _reacts_only(clause, low):
                 chatter = True
                 continue  # "lol thats a LOT of cells": a reaction, nothing asked
@@ -1166,13 +1178,14 @@ class SemanticRouter:
             ):
                 continue  # "shift the view a little to the left. the edge of the core is cut off"
             if (
-                errand
+                (errand or any(ERRAND_RE.match(c) for c in clauses[i + 1 :]))
                 and (_STATED_RE.match(clause) or _OBSERVATION_RE.match(clause))
                 and not _asked(clause, low)
                 and grammar_cue(clause) is None
                 and not _WANTED_RE.search(clause)
             ):
-                continue  # "could you do an immunostain? the organisms are hard to see": why
+                continue  # "could you do an immunostain? the organisms are hard to see": why (or
+                # before it: "the colours look off. can you normalise the stain first?")
             if (
                 selected
                 and _DECLARED_RE.match(clause)
@@ -1809,6 +1822,7 @@ def semantic_parse(
         and names_disease(request)
         and not ERRAND_RE.match(low)
         and not _reacts_only(low, low)  # "lol thats a LOT of cells": shouted, no acronym
+        and not _MACHINE_ASKED_RE.search(low)  # "is it a GPU?"
     ):
         # "what about melanoma?"; not "dictate a melanoma report into the LIS"
         best = routing.nearest[0].score if routing.nearest else 0.0

@@ -55,6 +55,7 @@ _LOOK_RE = re.compile(
     + r"(?:(?:tell\s+me\s+)?(?:if|whether)\s+|(?:(?:what|how)\s+)?(?:do|does|did)\s+)?"
     r"(?P<subject>(?:this|that|these|those|the)\s+[\w-]+(?:\s+[\w-]+)?|this|that|it|they|these|"
     r"those|nuclei|cells|glands|crypts|ducts|villi|tubules|vessels|acini|nests)\s+"
+    r"(?:(?:here|there|(?:in|on)\s+(?:this|the)\s+(?:view|field|area|region|image))\s+)?"
     r"(?:look|looks|appear|appears|seem|seems)\s+(?:to\s+(?:be|you)\s+)?(?:like\s+)?"
     r"(?P<thing>[^?.;]+)"
 )
@@ -115,10 +116,14 @@ _PLACE_SUBJECT_RE = re.compile(
     r"^(?:region|area|field|view|slide|section|biopsy|piece|it|one|we|you)s?$"
 )
 _CALL_IT_RE = re.compile(
-    _LEAD + r"(?:would|do|could)\s+you\s+call\s+(?:this|that|it|these|those)\s+"
+    _LEAD + r"(?:would|do|could)\s+you\s+call\s+(?:this|that|it|these|those|the\s+[\w-]+\s+"
+    r"(?:here|there|in\s+(?:this|the)\s+(?:view|field|area)))\s+"
     r"(?:(?P<subject>nuclei|nucleus|cells?|glands?|tumou?r|lesion|area|region|field)\s+)?"
     r"(?P<thing>[^?.;]+)|" + _LEAD + r"(?:is|are)\s+(?:this|that|it|these|those)\s+(?:\w+\s+)?"
-    r"(?:consistent|compatible|in\s+keeping)\s+with\s+(?P<also>[^?.;]+)"
+    r"(?:consistent|compatible|in\s+keeping)\s+with\s+(?P<also>[^?.;]+)|"
+    + _LEAD
+    + r"(?:does|do|would|could)\s+(?:this|it|these|that|they)\s+(?:\w+\s+)?"
+    r"(?:meet|fulfil+|satisfy)\s+(?:the\s+)?(?:[\w-]+\s+)?criteria\s+(?:for|of)\s+(?P<meets>[^?.;]+)"
 )
 """"Would you call this X?", "is this consistent with X?": how it looks, put to the expert."""
 _ANYWHERE_RE = re.compile(
@@ -144,6 +149,10 @@ _DESCRIBE_RE = re.compile(
     r"tell\s+me\s+what\s+you\s+(?:see|think)|what\s+(?:do|can)\s+you\s+see|"
     r"what\s+(?:is|are)\s+(?:the\s+)?(?:growth\s+pattern|architecture|morphology|cytology|"
     r"grade|pattern)|"
+    # "what % pattern 4 would you estimate in this view", "how much solid growth would you say
+    # there is in this field": the expert's estimate of what is on screen
+    r"(?:(?:roughly|approximately|about|so)\s*,?\s+)?(?:what|how\s+much|how\s+many)\b[^?.;]*\bwould\s+you\s+(?:estimate|say|guess|put\s+it\s+at)\b"
+    r"(?=[^?.;]*\b(?:this|here|these)\b)|"
     # "explain me the architecture", "walk me through the morphology": of what is on screen
     r"(?:explain|walk\s+me\s+through|talk\s+me\s+through)\s+(?:(?:to\s+)?me\s+)?(?:the\s+)?"
     r"(?:growth\s+pattern|architecture|morphology|cytology|architectural\s+pattern)"
@@ -158,7 +167,7 @@ _DESCRIBE_RE = re.compile(
     r"what\s+(?:are|is)\s+(?:these|those|this|that)\s+(?:[\w-]+\s+){0,3}(?:cells?|structures?|"
     r"things?|bodies|blobs|spots|inclusions?|granules?|deposits?|crystals?|material|stuff|clumps?|"
     r"circles?|dots|specks|globules|droplets)\b|what\s+(?:are|is)\s+the\s+(?:[\w-]+\s+){0,4}(?:things|"
-    r"blobs|clumps|circles|dots|specks|stuff|bits)\b|how\s+would\s+you\s+(?:grade|classify|call)\s+(?:this|that|it|these)|what\s+is\s+the\s+most\s+(?:salient|striking|"
+    r"blobs|clumps|circles|dots|specks|stuff|bits)\b|how\s+(?:would|should|do)\s+(?:you|i|we)\s+(?:grade|classify|call)\s+(?:this|that|it|these)|what\s+is\s+the\s+most\s+(?:salient|striking|"
     r"prominent|notable|obvious|interesting)\s+(?:structure|feature|thing|finding)|what\s+do\s+you\s+(?:make\s+of|think\s+of|"
     r"think\s+about)|(?:your|any)\s+(?:impression|thoughts?\s+on|opinion\s+on)|"
     r"thoughts?\s+(?:on|about)\s+(?=the\b|this\b|these\b|that\b|it\b)|"
@@ -257,7 +266,9 @@ def visual_question(clause: str) -> VisualQuestion | None:
         subject = m.groupdict().get("subject") or ""
         if _NOT_A_SUBJECT_RE.search(subject):
             return None  # "the file seems huge": a remark about the slide, not the tissue
-        thing = (m.group("thing") or m.groupdict().get("also") or "").strip(" ,")
+        thing = (
+            m.group("thing") or m.groupdict().get("also") or m.groupdict().get("meets") or ""
+        ).strip(" ,")
         if pattern is _IDENTITY_RE and (
             _NOT_AN_IDENTITY_RE.search(thing) or _NOT_A_SUBJECT_RE.search(thing)
         ):
@@ -273,8 +284,8 @@ def visual_question(clause: str) -> VisualQuestion | None:
 
 
 _BARE_RE = re.compile(
-    r"\s*(?:(?:and|so|ok|okay|also)\s+)?(?:any\s+)?(?P<thing>[a-z][\w/'-]*(?:\s+[\w/'-]+){0,2})"
-    r"\s*\?+\s*"
+    r"\s*(?:(?:and|so|ok|okay|also)\s+)?(?:any\s+)?(?P<thing>[a-z][\w/'-]*(?:\s+[\w/'-]+){0,2}?)"
+    r"(?:\s+(?:here|there|in\s+(?:this|the)\s+(?:view|field|area|one)))?\s*\?+\s*"
 )
 _NOT_LOOKED_FOR_RE = re.compile(
     r"\b(?:msi|mmr|ki-?67|her-?2|pd-?l1|er|pr|p53|p16|hpv|brca\w*|kras|braf|egfr|alk|ros1|ntrk|"
@@ -294,6 +305,11 @@ def feature_alone(low: str) -> str | None:
     such a question asks whether the feature is there. None when ``low`` is no such question,
     or names a measurement, a slide fact, a stain or a scale.
     """
+    questions = [q for q in re.findall(r"[^?]*\?+", low) if q.strip(" ?")]
+    if len(questions) > 1 and "".join(questions).strip() == low.strip():
+        # "mvp here? glomeruloid tufts?": each question a feature alone
+        found = [feature_alone(q) for q in questions]
+        return found[0] if all(found) else None
     m = _BARE_RE.fullmatch(low)
     if m is None:
         return None

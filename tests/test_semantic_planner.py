@@ -3005,3 +3005,70 @@ def test_the_first_piece_we_looked_at_is_the_first_view_and_the_centre_of_that_i
     assert (_tools(back), back.steps[0].args["roi_number"]) == (["zoom"], 1)
     centre = _plan(router, "Could you zoom in 2x on the centre of that, please?", views=1)
     assert (centre.steps[0].args["part"], centre.steps[0].args["factor"]) == ("center", 2.0)
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "remind me the ISUP grade group for 4+3",
+        "whats the mitotic activity threshold for grade 3 vs grade 2 IDH mutant astro, remind me",
+        "Remind me of FL grading by centroblasts per hpf (I know WHO5 dropped 1-2 vs 3A somewhat)",
+        "remind me what the Bethesda categories are and the ROM for category III",
+        "how do you tell colloid from mucin on H&E?",
+    ],
+)
+def test_reminders_of_a_scheme_are_textbook_not_the_cases(
+    router: SemanticRouter, request_text: str
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert (plan.steps, _lookup_kind(plan), bool(plan.knowledge)) == ([], None, True)
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "sorry if this is a dumb q, but would you call the pattern here 3 or 4?",
+        "zoom out 2x. does this meet criteria for intraductal carcinoma of the prostate?",
+        "Roughly how much solid growth would you say there is in this field?",
+        "mvp here? glomeruloid tufts?",
+        "does it show loss of polarity compared with the adjacent normal tube?",
+    ],
+)
+def test_the_experts_estimate_and_criteria_held_against_the_view_are_visual(
+    router: SemanticRouter, request_text: str
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert _tools(plan)[-1] == "vqa"
+    assert _lookup_kind(plan) is None
+
+
+def test_a_markers_textbook_sentence_beside_a_visual_question_is_not_declined(
+    router: SemanticRouter,
+) -> None:
+    both = (
+        "p53 aberrant patterns - which ones count as mutant-type? and does the atypia here look "
+        "serous-like?"
+    )
+    plan = _plan(router, both, views=2)
+    assert (_tools(plan), bool(plan.knowledge)) == (["vqa"], True)
+    _answered_by_line(router, "is this p53 mutant?", "cannot be read from an H&E image")
+    _answered_by_line(router, "IF on this? c3 / iga deposits", "cannot be read from an H&E image")
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Hi! Before we start - what hardware are you running on? Is it a GPU?",
+        "Which GPU is the detector running on, and what's the inference latency per tile?",
+        "The colours look off. Can you normalise the stain first?",
+        "Can I get the tiles from this field as PNGs?",
+        "Stain it for CK20 please",
+        "can u use a ruler to measure the breslow depth lol",
+    ],
+)
+def test_the_machine_stain_work_and_exports_are_not_asked_of_the_slide(
+    router: SemanticRouter, request_text: str
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert (plan.steps, plan.lookup, bool(plan.knowledge)) == ([], None, False)
+    assert plan.clarify
