@@ -331,8 +331,14 @@ _COMPARED_NUMBER_RE = re.compile(
 """"compare with 1": a view named by its number alone."""
 
 
-_GLUED = {"whats": "what is", "thats": "that is", "theres": "there is", "hows": "how is"}
-_GLUED_RE = re.compile(r"\b(whats|thats|theres|hows)\b")
+_GLUED = {
+    "whats": "what is",
+    "thats": "that is",
+    "theres": "there is",
+    "hows": "how is",
+    "theyre": "they are",
+}
+_GLUED_RE = re.compile(rf"\b({'|'.join(_GLUED)})\b")
 """"whats the mpp": a contraction typed without its apostrophe."""
 _THOUSANDS_RE = re.compile(r"\b([xy]\s*[=:]?\s*)(\d{1,3}),(\d{3})\b(?!,\d)")
 """"x 42,000, y 18,500": a labelled coordinate written with a thousands separator."""

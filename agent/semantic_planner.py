@@ -155,6 +155,33 @@ class Routing:
         ]
 
 
+_HOW_MUCH_FEATURE_RE = re.compile(
+    r"\bhow\s+much\b[^?.;]{0,40}?\b(?:fibros|sclero|elastos|hyalin|inflamm|o?edema|haemorrh|hemorrh|"
+    r"calcif|regress|granulation|desmopla|steatos|cholestas|amyloid|haemosiderin|hemosiderin|"
+    r"keratin|dysplas|atypi)"
+)
+"""The amount of a feature no tile class stands for ("how much fibrosis", "how much of the
+bed shows regressive fibrosis"): the visual expert's estimate."""
+_DISEASE_HERE_RE = re.compile(
+    r"\s*(?:(?:and|so|ok|also)\s+)?(?:(?:is\s+there|are\s+there|any|is\s+it|is\s+this)\s+)?(?:an?\s+)?"
+    r"[a-z][\w/-]*(?:\s+[\w/-]+){0,3}?\s+(?:here|there|in\s+(?:this|the)\s+(?:view|field|area|core|"
+    r"node|piece|fragment|section|biopsy))\s*"
+)
+"""A lesion named with the place on screen ("DCIS here?", "any metastatic carcinoma in this
+node?"): asked of the view."""
+_NOT_A_LESION_RE = re.compile(
+    r"\b(?:nucle\w*|cells?|counts?|mask\w*|areas?|segment\w*|class\w*|labels?|tissue|zoom\w*|"
+    r"magnif\w*|mpp|pan|move|go|back|same|again|what|which|how|view|region|roi)\b|\d|"
+    r"^\s*(?:(?:and|so|ok|okay|also|now|then|well|but|about|just|in)\s+)+(?:here|there)\b"
+)
+_SPECIMEN_LABEL_RE = re.compile(
+    r"\s*(?:(?:ok|so|new|next|right)\s*,?\s+)?(?:an?\s+)?(?:(?!(?:how|many|much|what|which|where|"
+    r"any|count|the|largest|biggest|smallest|first|second|third|next|last|other|this|that|each|"
+    r"every|all|both)\b)[\w-]+\s+){0,2}?(?:core|cores|biopsy|bx|block|"
+    r"fna|aspirate|resection|excision|wedge|frozen(?:\s+section)?|smear|cytology|curettings?|"
+    r"polypectomy|specimen|lobectomy|node|shave|punch)\s*[.!:]*\s*"
+)
+"""A specimen's label said before the question ("lung core.", "cell block"): what it is."""
 _HOW_MANY_RE = re.compile(r"\s*(?:and\s+|so\s+)?how\s+many\b(?![^?.;]*\b(?:nucle|cells?\b))")
 _RELATION_RE = re.compile(
     r"\b(?!(?:some|any|no|every)thing\b|(?:lining|pooling|staining|lakes?)\b)[a-z]{3,}ing\b|"
@@ -917,6 +944,8 @@ class SemanticRouter:
             == "classify"
         ):
             return "classify"  # "pan R, then lymphs or tumour?": which of two classes
+        if _HOW_MUCH_FEATURE_RE.search(clause):
+            return "vqa"  # "how much fibrosis is around the tumour?": no tile class measures it
         asked = visual_question(clause)
         choices = either_choices(clause)
         if choices and "composition" in by_name and (asked is None or asked.form != "presence"):
@@ -957,6 +986,16 @@ class SemanticRouter:
         if stems and names_any(asked.thing, stems):
             return "composition" if asked.form == "presence" else "classify"
         return "vqa"
+
+    def _lesion_here(self, clause: str) -> bool:
+        """``clause`` names a lesion or feature with the place on screen ("DCIS here")."""
+        composition = self._by_name.get("composition")
+        return bool(
+            "vqa" in self._by_name
+            and _DISEASE_HERE_RE.fullmatch(clause)
+            and not _NOT_A_LESION_RE.search(clause)
+            and (composition is None or not names_any(clause, class_stems(composition)))
+        )
 
     def _asks_class_share(self, clause: str) -> bool:
         """The clause asks how much of a tissue class there is, or whether there is any.
@@ -1214,6 +1253,12 @@ class SemanticRouter:
                 continue  # "count the nuclei here - I expect lots of lymphocytes"
             if len(clauses) > 1 and _CASE_CONTEXT_RE.fullmatch(clause) and not _asked(clause, low):
                 continue  # "This is a head and neck biopsy. Find the tissue ..."
+            if (
+                len(clauses) > 1
+                and _SPECIMEN_LABEL_RE.fullmatch(clause)
+                and not _asked(clause, low)
+            ):
+                continue  # "lung core. predominant pattern?", "cell block. malignant?": what it is
             if len(clauses) > 1 and _PLACE_ONLY_RE.fullmatch(clause):
                 continue  # "and there? same classification": where, not what
             order = np.argsort(-table[i])
@@ -1222,6 +1267,8 @@ class SemanticRouter:
             cue = grammar_cue(clause)
             if cue in (None, "classify", "zoom"):  # "does this look tubular or villous?"
                 cue = self._visual_cue(clause) or cue
+            if cue is None and _asked(clause, low) and self._lesion_here(clause):
+                cue = "vqa"  # "DCIS here?": whether the view shows it, not the textbook entry
             takes_over = (cue in ("vqa", "composition") and name not in ("compare", "recall")) or (
                 cue in ("recall", "compare", "knowledge", "experts")
                 or name is None

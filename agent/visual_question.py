@@ -89,6 +89,11 @@ _WHETHER_RE = re.compile(
 )
 """"(The reg wants to) know if the glands here show a desmoplastic reaction": a state asked
 indirectly."""
+_IF_THEY_RE = re.compile(
+    r"\btell\s+me\s+(?:if|whether)\s+(?P<subject>they|these|those)\s+(?:are|look|seem|appear)\s+"
+    r"(?P<thing>[^?.;]+)"
+)
+""""(count the nuclei, then) tell me if they're overlapping": the things just named, asked about."""
 _LIKE_RE = re.compile(
     _LEAD + r"what\s+(?:is|are)\s+(?:the\s+)?(?P<thing>[\w:/-]+(?:\s+[\w:/-]+){0,2})\s+like\s+"
     r"(?:\w+\s+){0,2}(?:this|these|those|that|here|it|them)\b"
@@ -153,6 +158,10 @@ _DESCRIBE_RE = re.compile(
     # there is in this field": the expert's estimate of what is on screen
     r"(?:(?:roughly|approximately|about|so)\s*,?\s+)?(?:what|how\s+much|how\s+many)\b[^?.;]*\bwould\s+you\s+(?:estimate|say|guess|put\s+it\s+at)\b"
     r"(?=[^?.;]*\b(?:this|here|these)\b)|"
+    # "predominant pattern - acinar, lepidic, solid?": the view's pattern, asked by its noun
+    r"(?:give\s+me\s+)?(?:an?\s+|the\s+|your\s+)?(?:grade|grading)\s+impression\b|"
+    r"(?:the\s+|its\s+)?(?:predominant|dominant|main|major)\s+(?:growth\s+|architectural\s+)?"
+    r"pattern\b(?!\s+(?:of|in)\s+(?!this|these|the\s+(?:view|field|tumou?r|lesion))\w)|"
     # "explain me the architecture", "walk me through the morphology": of what is on screen
     r"(?:explain|walk\s+me\s+through|talk\s+me\s+through)\s+(?:(?:to\s+)?me\s+)?(?:the\s+)?"
     r"(?:growth\s+pattern|architecture|morphology|cytology|architectural\s+pattern)"
@@ -258,6 +267,7 @@ def visual_question(clause: str) -> VisualQuestion | None:
         ("state", _DOING_RE),
         ("look", _IDENTITY_RE),
         ("state", _WHETHER_RE),
+        ("state", _IF_THEY_RE),
     )
     for form, pattern in forms:
         m = pattern.search(low)

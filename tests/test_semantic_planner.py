@@ -3072,3 +3072,27 @@ def test_the_machine_stain_work_and_exports_are_not_asked_of_the_slide(
     plan = _plan(router, request_text, views=2)
     assert (plan.steps, plan.lookup, bool(plan.knowledge)) == ([], None, False)
     assert plan.clarify
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tools"),
+    [
+        ("how much fibrosis is around the tumour?", ["vqa"]),  # no tile class measures it
+        ("how much necrosis is there?", ["composition"]),  # a tile class's share
+        ("DCIS here? comedo-type necrosis in the ducts?", ["vqa"]),  # a lesion asked of the view
+        ("lung core. predominant pattern - acinar, lepidic, solid, micropap?", ["vqa"]),
+        ("count the nuclei here then tell me if theyre overlapping/crowded", ["detect", "vqa"]),
+        (
+            "classify this tile and give me a grade impression - low or high grade?",
+            ["classify", "vqa"],
+        ),
+        # a remark with a place in it asks nothing
+        ("Lovely rosettes there. Count the nuclei and give me the density.", ["detect"]),
+    ],
+)
+def test_features_no_class_stands_for_and_specimen_labels(
+    router: SemanticRouter, request_text: str, tools: list[str]
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert _tools(plan) == tools
+    assert not plan.knowledge
