@@ -1217,9 +1217,9 @@ class SemanticRouter:
             ):
                 continue  # "shift the view a little to the left. the edge of the core is cut off"
             if (
-                (errand or any(ERRAND_RE.match(c) for c in clauses[i + 1 :]))
-                and (_STATED_RE.match(clause) or _OBSERVATION_RE.match(clause))
+                (_STATED_RE.match(clause) or _OBSERVATION_RE.match(clause))
                 and not _asked(clause, low)
+                and (errand or any(ERRAND_RE.match(c) for c in clauses[i + 1 :]))
                 and grammar_cue(clause) is None
                 and not _WANTED_RE.search(clause)
             ):
