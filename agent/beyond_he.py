@@ -39,6 +39,12 @@ _MARKERS: tuple[tuple[str, str, str], ...] = (
     (r"\bp16\b|\bhpv\b", "HPV", "p16 immunohistochemistry or HPV testing"),
     (r"\bp53\b", "p53", "p53 immunohistochemistry"),
     (
+        r"\bcd\d{1,3}[a-z]?\b|\bcytokeratins?\b|\bck\s?\d{1,2}\b|\bsox-?10\b|\bs-?100\b|\bdesmin\b|"
+        r"\bgata-?3\b|\bttf-?1\b|\bcdx-?2\b",
+        "Immunostain",
+        "immunohistochemistry for that marker",
+    ),
+    (
         r"immunofluorescen\w*|\b(?:iga|igg|igm|c3|c1q|c4d)\b|electron\s+microscop\w*",
         "Immune-deposit",
         "immunofluorescence on frozen tissue or electron microscopy (deposits do not show on H&E)",
@@ -75,7 +81,11 @@ _TEXTBOOK = re.compile(
     r"\bhow\s+(?:the|an?)\s+[\w\s/+-]{1,40}?\s+(?:is|are)\s+(?:derived|calculated|scored|measured|"
     r"done|performed|assessed|interpreted|reported)\b|"
     r"\bwhich\s+(?:antibod|stain|marker|ihc)|\bused\s+for\b|\bwhy\b|\bremind\s+me\s+of\b|"
-    r"\bcriteria\b"
+    r"\bcriteria\b|"
+    # "would p53 and WT1 help me separate serous from endometrioid?", "does p16 matter"
+    r"\bhelp\s+(?:me\s+|us\s+|you\s+)?(?:to\s+)?(?:separate|distinguish|differentiate|tell|sort|"
+    r"decide|discriminate)\b|\bmatters?\b|\bwhat\s+would\s+(?:it|they|that|this)\s+(?:tell|show|"
+    r"mean|add)\b|\b(?:should|would)\s+(?:i|you|we|one)\s+expect\b"
 )
 
 

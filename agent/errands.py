@@ -28,6 +28,7 @@ _POLITE = (
 _DISPLAY = (
     rf"\s*{_POLITE}(?:rotate|flip|mirror|invert)\s+(?:the\s+|this\s+)?(?:image|view|slide|field|"
     r"picture|it|this|orientation)\b|"
+    rf"\s*{_POLITE}(?:rotate|turn)\s+(?:it\s+|this\s+|the\s+\w+\s+)?(?:by\s+)?\d+\s*(?:degrees?|deg\b|°)?|"
     rf"\s*{_POLITE}turn\s+(?:the\s+|this\s+)?(?:image|view|slide|field|picture|it|this)\s+"
     r"(?:round|around|over|upside|sideways|through|\d+\s*(?:degrees?|deg\b|°))|"
     rf"\s*{_POLITE}(?:adjust|change|correct|fix|increase|decrease|boost|reduce|tweak|balance|"
@@ -52,11 +53,25 @@ _OTHER_MODEL = (
     rf"\s*{_POLITE}(?:run|use|try|apply|switch\s+to|swap\s+(?:in|to))\s+(?:a\s+|an\s+|the\s+)?"
     r"(?:[\w-]+-specific|specific|dedicated|speciali[sz]ed|[\w-]+-trained|(?:thyroid|kidney|renal|"
     r"lung|breast|prostate|skin|liver|bone|sarcoma|gyn\w*|brain|lymphoma|bladder)(?:[\s-]specific)?)"
-    r"\s+(?:model|classifier|detector|network|algorithm)\b"
+    r"\s+(?:model|classifier|detector|network|algorithm)\b|"
+    # "can u rerun it with a head and neck model instead", "rerun this with a different nuclei
+    # model, e.g. StarDist"
+    rf"\s*{_POLITE}(?:re-?run|redo|repeat|run|do|try)\s+(?:it|this|that|them|the\s+[\w-]+)?\s*"
+    r"(?:again\s+)?(?:with|using|through|via)\s+(?:a|an|the)\s+(?:(?:different|another|other|new)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:model|detector|classifier|segmenter|algorithm|network)\b|"
+    r"(?:[\w-]+\s+){1,3}?(?:model|detector|classifier|segmenter|algorithm|network)\s+instead\b)"
 )
 """Another model than the deployment's ("rerun the nuclei with StarDist instead of the default
 detector"): the experts are set where the co-pilot is deployed, not from the chat."""
 _OTHER_MODEL_RE = re.compile(_OTHER_MODEL)
+_TEACHING = (
+    # "can u quiz me on lymph node anatomy?", "grade my answer out of 10", "make me flashcards"
+    rf"\s*{_POLITE}(?:quiz|test|examine)\s+me\b|[^.;?!]*\b(?:grade|mark|score|rate)\s+my\s+"
+    r"(?:answer|guess|diagnosis|attempt|read|interpretation)\b|"
+    rf"\s*{_POLITE}(?:make|create|write|generate)\s+(?:me\s+)?(?:some\s+)?(?:\w+\s+)?flash\s*cards\b"
+)
+"""Setting or marking a test ("quiz me on lymph node anatomy", "grade my answer out of 10")."""
+_TEACHING_RE = re.compile(_TEACHING)
 _DISTANCE = (
     rf"\s*{_POLITE}(?:measure|calculate|determine|get)\s+(?:me\s+)?(?:the\s+|a\s+|its\s+)?"
     r"(?:[\w-]+\s+){0,2}?(?:breslow|depth|thickness|distance|diameter|width|length|clearance)\b|"
@@ -100,6 +115,7 @@ ERRAND_RE = re.compile(
     rf"\s*{_POLITE}put\s+[^.;?!]{{0,40}}?\b(?:into|in|onto)\s+(?:our|the|a|my)\s+(?:[\w-]+\s+){{0,3}}?"
     r"(?:template|presentation|deck|powerpoint|document|spreadsheet)\b|"
     rf"\s*{_POLITE}sign\s+(?:it|this|that|the\s+(?:case|report|slide))\s+out\b|"
+    rf"{_TEACHING}|"
     rf"\s*{_POLITE}sign\s+out\s+(?:the|this|that)\s+(?:case|report|slide)\b|"
     rf"\s*{_POLITE}request\s+[^.;?!]{{0,40}}?\b(?:levels?|stains?|re-?cuts?|deepers?|ihc|"
     r"immuno\w*|block)\b|"
@@ -129,6 +145,12 @@ def errand_line(low: str) -> str | None:
             "adjusted): it reads the slide as scanned; use the viewer's controls for that. It "
             "can move to another part of the slide, change the magnification, and measure or "
             "describe what is there."
+        )
+    if _TEACHING_RE.match(said):
+        return (
+            "The co-pilot does not set or mark tests: it answers from this slide's measurements "
+            "and the knowledge graph. Ask it what a structure is, to show or measure something, "
+            "or for the textbook facts on a topic, and check your own reading against that."
         )
     if _DISTANCE_RE.match(said):
         return (

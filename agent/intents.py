@@ -170,15 +170,25 @@ _CLASSIFY_RE = re.compile(
 )
 _SEGMENT_RE = re.compile(r"\b(?:segment(?:ation)?|outline|delineate)\b")
 _CELLULAR_RE = re.compile(
-    r"\bcellular\b|\bh(?:a)?ematoxylin[- ]?(?:rich|dense)\b|\bcell[- ]?(?:rich|dense)\b"
+    r"\bcellular(?:ity)?\b|\bh(?:a)?ematoxylin[- ]?(?:rich|dense)\b|\bcell[- ]?(?:rich|dense)\b|"
+    r"\bcells?\b[^.;?]{0,20}\b(?:vs\.?|versus|from|and)\s+(?:the\s+)?(?:empty\s+)?(?:background|glass|"
+    r"white\s+space)\b"
 )
 _COMPARTMENT_RE = re.compile(
     r"\bepitheli(?:um|al)\b|\bstroma(?:l)?\b|\bepiderm(?:is|al)\b|\bglands?\b|\bglandular\b|"
-    r"\bnests?\b|\blamina\s+propria\b|\bconnective\s+tissue\b|\bderm(?:is|al)\b"
+    r"\bnests?\b|\blamina\s+propria\b|\bconnective\s+tissue\b|\bderm(?:is|al)\b|"
+    r"\burotheli(?:um|al)\b|"
+    # lay words: "the cells lining the glands", "the top layer of cells", "the pink stuff in
+    # between the glands"
+    r"\b(?:cells\s+lining|lining\s+cells|(?:top|surface|outer)\s+layer)\b|\bbetween\s+the\s+glands\b"
 )
 """A compartment a segmentation names; the epidermis, glands and tumour nests are epithelium,
 the lamina propria, the dermis and connective tissue stroma."""
-_STROMA_WORDS = ("stroma", "lamina", "connective", "derm")
+_STROMA_WORDS = ("stroma", "lamina", "connective", "derm", "between")
+
+
+_LAY_COMPARTMENT_RE = re.compile(r"lining|layer|between")
+"""A compartment said in lay words that name cells ("the cells lining the glands")."""
 
 
 def _compartment_of(word: str) -> Literal["epithelium", "stroma"]:
@@ -639,7 +649,7 @@ def segment_target(low: str) -> Literal["nuclei", "cellular", "epithelium", "str
     if _CELLULAR_RE.search(low):
         return "cellular"
     part = _COMPARTMENT_RE.search(low)
-    if part and not _NUCLEI_RE.search(low):
+    if part and (not _NUCLEI_RE.search(low) or _LAY_COMPARTMENT_RE.search(part.group())):
         return _compartment_of(part.group())
     if _NUCLEI_RE.search(low):
         return "nuclei"
@@ -649,8 +659,10 @@ def segment_target(low: str) -> Literal["nuclei", "cellular", "epithelium", "str
 
 
 COMPARTMENT_WORD_RE = re.compile(
-    r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|epiderm(?:is|al)|glands?|glandular|nests?|stroma(?:l)?|"
-    r"derm(?:is|al)|lamina\s+propria|connective\s+tissue|cellular|cell[- ]rich)\b"
+    r"\b(nucle(?:i|us|ar)|epitheli(?:um|al)|epiderm(?:is|al)|urotheli(?:um|al)|glands?|glandular|"
+    r"nests?|stroma(?:l)?|derm(?:is|al)|lamina\s+propria|connective\s+tissue|cellular(?:ity)?|"
+    r"cell[- ]rich|cells\s+lining|lining\s+cells|(?:top|surface|outer)\s+layer|"
+    r"between\s+the\s+glands)\b"
 )
 """A word that names what a segmentation outlines."""
 
@@ -664,7 +676,10 @@ def segment_targets(low: str) -> tuple[str, ...]:
             "nuclei"
             if word.startswith("nucle")
             else "epithelium"
-            if word.startswith(("epitheli", "epiderm", "gland", "nest"))
+            if word.startswith(
+                ("epitheli", "epiderm", "urotheli", "gland", "nest", "cells lining", "lining")
+            )
+            or word.endswith("layer")
             else "stroma"
             if word.startswith(_STROMA_WORDS)
             else "cellular"

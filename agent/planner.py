@@ -332,6 +332,10 @@ def semantic_plan(
         return Plan(request=request, clarify=beyond, routing=routing.as_json())
     if beyond is not None:  # "count the nuclei here and is it HER2 positive?": the rest is said
         plan = plan.model_copy(update={"notes": [*plan.notes, beyond.split(". None")[0]]})
+    errand = errand_line(low)
+    if errand is not None and not _EXPORT_RE.search(low):
+        # "summarise the case and email it to Dr Okafor": the summary, and a word on the errand
+        plan = plan.model_copy(update={"notes": [*plan.notes, errand.split(". It can")[0]]})
     asked = _earlier_question(request, archive or [])  # "… the same invasion question again"
     steps = [_with_question(s, asked) for s in plan.steps]  # the user's words, not ``low``
     return plan.model_copy(

@@ -21,7 +21,10 @@ CURRENT_RE = re.compile(rf"\bit\b|{_ON_SCREEN}")
 
 PREVIOUS_RE = re.compile(
     rf"\b(?:previous|prior|earlier|preceding|last)\s+(?:{AREA}|one)\b|\bgo\s+back\b(?!\s+to\b)|"
-    rf"\b(?:the\s+)?{AREA}\s+before\s+(?:this|that|it)\b|\bwhere\s+we\s+were\b"
+    rf"\b(?:the\s+)?{AREA}\s+before\s+(?:this|that|it)\b|\bwhere\s+we\s+were\b|"
+    # "how does that compare with before": the view before this one
+    r"(?<=\bcompare\swith\s)before\b(?!\s+\w)|(?<=\bcompare\sto\s)before\b(?!\s+\w)|"
+    r"(?<=\bcompared\swith\s)before\b(?!\s+\w)|(?<=\bcompared\sto\s)before\b(?!\s+\w)"
 )
 """The region visited before the current one ("the last view" alone is the one before)."""
 

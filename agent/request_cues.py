@@ -55,6 +55,7 @@ __all__ = [
     "THIS_DISEASE_RE",
     "WHAT_IS_THIS_RE",
     "LOOKING_AT_RE",
+    "MARGIN_ASKED_RE",
     "SIZE_VARIATION_RE",
     "DENSITY_ASKED_RE",
     "YIELDS_TO_CLASSIFY",
@@ -86,6 +87,10 @@ PAST_RESULT_RE = re.compile(
     r"\b(?:what|whats)\b[^?.;]*?\b(?:count|tally|total|number|figure)s?\s+(?:is\s+)?so\s+far\b|"
     r"\b(?:did|have)\s+you\s+(?:say|said|report|reported|call|called|tell|told|give|gave|"
     r"label|labell?ed|name|named)\b|"
+    # "what label and score did the slide level model give at the start?"
+    r"\bwhat\s+(?:[\w-]+\s+){0,4}?did\s+(?:the|your|it|its)\s*(?:[\w-]+\s+){0,3}?"
+    r"(?:model|classifier|detector|segmenter|tool|expert)?\s*(?:give|say|return|output|call|report|"
+    r"assign|come\s+up\s+with)\b|"
     r"\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+\w+ed\b|"
     r"\bsummari[sz]e\s+(?:what|everything|all|our|the\s+findings)|"
     r"\bwhich\s+(?:view|region|field|area|roi|one|piece|fragment)\s+(?:had|showed|gave|was)\b|"
@@ -129,7 +134,7 @@ _KNOWLEDGE_ASK_RE = re.compile(
     r"(?:cut[\s-]?offs?|thresholds?|criteria|definitions?)\s*\??\s*$|"
     r"\bremind\s+me\s+(?:of\s+)?(?:\([^)]*\)\s*)?(?:what|how|which)\b(?![^?]*\b(?:we|you|our|views?|regions?|fields?|earlier|before|this|here|there|"
     r"was|i\s+(?:\w+\s+)?"
-    r"(?:found|saw|said|asked|got|had|counted|measured))\b)[^?]*\b(?:defines?|definition|features?|"
+    r"(?:found|saw|said|asked|got|had|counted|measured))\b)[^?]*\b(?:defines?|defined|definition|features?|"
     r"criteria|grad(?:es?|ed|ing)|scor(?:es?|ed|ing)|stag(?:es?|ed|ing)|cut[\s-]?offs?|thresholds?|"
     r"markers?|"
     r"differentials?|stains?|immunostains?|ihc|antibod\w+|panels?|works?|methods?|approach|"
@@ -149,6 +154,15 @@ _MARKER_PANEL_RE = re.compile(
 )
 """A panel of immunostains named by their markers ("ttf1 napsin p40 - expected profile adeno vs
 sq?"): textbook immunohistochemistry, which no tool on an H&E image measures."""
+_MARKER_USE_RE = re.compile(
+    rf"\b(?:does|do|would|could|can|will|is|are)\s+(?:an?\s+)?{_MARKER}"
+    rf"(?:\s*(?:,|and|or|/|\+|&)\s*{_MARKER})*\s+(?:stain(?:ing)?\s+|immunostain\w*\s+|ihc\s+)?"
+    r"(?:help|matter|add|change|tell|distinguish|separate|useful|helpful|relevant|necessary|needed|"
+    r"worth|work)\b|"
+    rf"\b(?:role|significance|value|utility|use|point|relevance)\s+of\s+(?:an?\s+)?{_MARKER}\b"
+)
+"""What a marker is for ("does p16 matter for a neck node met?", "would p53 and WT1 help me
+separate serous from endometrioid?"): textbook immunohistochemistry, not this slide's result."""
 _WHAT_WAS_RE = re.compile(
     r"^\s*(?:and\s+|so\s+)?(?:what|which|how\s+many)\s+(?:\w+\s+)?(?:was|were)\b"
 )
@@ -160,7 +174,11 @@ _TEXTBOOK_RE = re.compile(
     r"(?!(?:me\s+)?(?:this|that|these|those|it|here|there|we|you|i|in|on|inside|going)\b)"
     r"(?!(?:me\s+)?the\s+(?:[\w-]+\s+)?(?:growth\s+pattern|architecture|architectural\s+pattern|morphology|"
     r"appearance|differentiation)\s*(?:like|here|now|in\s+(?:this|the)\s+\w+|,|[?.!]|$))"
-    r"(?!the\s+(?:[\w-]+\s+){0,4}(?:things|blobs|clumps|circles|dots|specks|stuff|bits)\b)|"
+    r"(?!(?:all\s+)?(?:the|these|those)\s+(?:[\w-]+\s+){0,4}(?:things|blobs|clumps|circles|dots|specks|"
+    r"stuff|bits|layers?|spots|areas?|cells)\b[^?]*\b(?:i\s*(?:am|'m)?\s*|we\s*(?:are|'re)?\s*|im\s+)"
+    r"(?:seeing|looking\s+at|see)\b)"
+    r"(?!(?:all\s+)?the\s+(?:[\w-]+\s+){0,4}(?:things|blobs|clumps|circles|dots|specks|stuff|bits)\b)"
+    r"(?![^?]*\bin\s+the\s+(?:middle|centre|center|corner|top|bottom|left|right)\b)|"
     r"\bwhere\s+(?:does|do|is|are)\b[^?]*\b(?:arise|arises|origin\w*|occur|occurs|"
     r"come\s+from|found)\b|\bwhich\s+(?:organs?|sites?|stains?|markers?)\b|"
     r"\b(?:key\s+)?(?:histolog\w*\s+)?(?:features?|criteria|differentials?|markers?|"
@@ -457,14 +475,18 @@ SEGMENT_VERB_RE = re.compile(
     r"\b(?:segment(?:ed|ing)?|segmentation|outlin(?:e|ed|ing)|delineat(?:e|ed|ing)|contour(?:ed)?)\b|"
     r"\b(?:colou?r\s+in|highlight|paint|mask|shade|draw\s+(?:a\s+line\s+)?(?:round|around)|"
     r"mark(?:\s+out)?)\s+(?:all\s+)?(?:the\s+)?(?:stroma|epitheli\w*|epiderm\w*|nucle\w*|glands?|"
-    r"glandular|cellular)\b"
+    r"glandular|cellular)\b|"
+    # "run the cellularity mask", "a stroma mask of it"
+    r"\b(?:cellular(?:ity)?|stroma(?:l)?|epitheli(?:um|al)|nucle(?:i|ar|us)|glands?|glandular)\s+"
+    r"masks?\b"
 )
 """"Segment the stroma", or an order to draw a compartment ("colour in the stroma")."""
 COUNT_VERB_RE = re.compile(
     r"\b(?:count|enumerate|detect|tally)\b[^?.;]*\b(?:nucle(?:i|us)|cells?)\b|"
     r"\bhow\s+many\s+(?:[\w-]+\s+){0,3}(?:cells|nuclei)\b|\b(?:cell|nuclear)\s+density\b|"
     r"\b(?:cells|nuclei)\s+per\s+(?:mm|square|hpf|high\s+power)|"
-    r"\b(?:nucle(?:ar|i)|cell)\s+count\b|(?<!tumour\s)(?<!tumor\s)\bcellularity\b|"
+    r"\b(?:nucle(?:ar|i)|cell)\s+count\b|(?<!tumour\s)(?<!tumor\s)(?<!expected\s)(?<!normal\s)"
+    r"\bcellularity\b(?!\s+(?:for|at)\s+(?:an?\s+)?(?:\d+|age\b))|"
     r"\b(?:run|re-?run|redo|repeat|do)\s+(?:the\s+|a\s+)?(?:nucle(?:i|us|ar)\s+|cell\s+)?detection\b"
 )
 SIZE_VARIATION_RE = re.compile(
@@ -555,7 +577,16 @@ ASIDE_RE = re.compile(
     r"(?:the\s+)?(?:clinician|surgeon|requisition|request\s+form|form|referral)\s+"
     r"(?:wrote|writes|says|said|states|mentions)\b|"
     r"my\s+(?:\w+\s+)?(?:attending|boss|consultant|registrar|supervisor|pi|clinician|surgeon|"
-    r"oncologist)s?\b|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|"
+    r"oncologist)s?\b|"
+    # "somebody in the back said four": what another person said, beside the question
+    r"(?:i\s+)?reckon\b(?![^?.;]*\?)|"  # "…, reckon that's the invasive front": a guess
+    # "sorry, anatomy was ages ago"
+    r"[^?.;]*\b(?:was|were)\s+(?:ages|years|decades|a\s+long\s+time|forever)\s+ago\b|"
+    # "last one for today, neck dissection lymph node w/ scc met.", "last slide, the skin excision!"
+    r"(?:(?:ok|okay|right|so)\s*,?\s+)?(?:the\s+)?(?:last|final)\s+(?:one|case|slide|question|thing)"
+    r"(?:\s+(?:for\s+today|of\s+the\s+day|today|tonight))?\s*(?:[,!:-]|$)|"
+    r"(?:some(?:body|one)|everyone|every\s+body|they|he|she)\b[^?.;]{0,30}?\b(?:said|says|thinks|"
+    r"thought|reckons|reckoned|guessed|claims|claimed)\b(?!\s+(?:you|the\s+co-?pilot)\b)|there\s+(?:is|are|was|were)\s+(?:some|a|an|what|also)\b|"
     r"i\s+(?:seem\s+to\s+)?(?:remember|recall)\s+(?:something|that|there|it|you)\b|"
     r"i\s+(?:may|might|could)\s+be\s+(?:conflating|confusing|mixing|wrong|mistaken|misremembering)\b|"
     r"there\s+(?:seems?|appears?)\s+to\s+be\b|there\s+(?:is|are)\s+(?:loads|lots|plenty|tons)\s+of\b|honestly\b|"
@@ -564,6 +595,7 @@ ASIDE_RE = re.compile(
     r"i\s+(?:can\s+|could\s+)?(?:see|count)\b|"
     r"in\s+(?:the\s+)?(?:requisition|request\s+form|referral|form|clinical\s+notes?)\b|"
     r"i(?:'d|\s+would)\s+like\s+to\s+(?:mention|note|include|put|add|say|write|cite|quote)\b|"
+    r"(?:(?:so|and|ok|okay|well|right)\s*,?\s+)?"  # "so i just opened the colon resection, …"
     r"i\s+(?:have|had|was|am|don't|do\s+not|didn't|can't|cannot|think|guess|know|realise|realize|"
     r"suspect|just|need\s+(?:it|this|that|these)\b)|i\s+am\b|i\s+have\b|we\s+are\b|"
     r"for\s+(?:my|the|a|our)\s+(?:report|molecular|mdt|tumou?r\s+board|records?|notes?|paper|"
@@ -601,6 +633,15 @@ _SCHEME_RE = re.compile(
     r"who\s*\d?|banff|paris|milan|vienna|sydney|marsh|ishak|metavir|kleiner|breslow|clark)\b"
 )
 """A textbook scheme named after "remind me" ("remind me the ISUP grade group for 4+3")."""
+_TEXTBOOK_REST_RE = re.compile(
+    # "remind me of the nuclear score for NIFTP": a scale of a named entity, not a result
+    r"\bscor(?:e|es|ing)\s+(?:for|of|in)\s+(?!(?:this|that|these|those|the|its?|our|my)\b)\w|"
+    # "remind me LAMN vs HAMN"
+    r"^\s*[\w/-]+(?:\s+[\w/-]+)?\s+(?:vs\.?|versus)\s+[\w/-]+(?:\s+[\w/-]+)?\s*\??\s*$|"
+    r"^\s*why\b"  # "remind me why margin status matters for LAMN"
+)
+"""After "remind me", with no word of the case: a named entity's scale, two entities set side by
+side, or a reason asked."""
 BARE_REMIND_RE = re.compile(_REMIND_ME + r"(?:\s+(?:again|quickly|please|pls))*\s*[,:.!-]*\s*")
 """"remind me, what are the criteria for …": the question that follows is what is asked."""
 BEFORE_LEAD_RE = re.compile(
@@ -862,6 +903,37 @@ _REDO_COUNT_RE = re.compile(
 """An order to measure the nuclei again ("redo the density"): the detector's."""
 
 
+_DESCRIBE_VIEW_RE = re.compile(
+    r"\s*(?:(?:just|then|now|please|pls|so|ok|okay|fine|and|can\s+you|could\s+you)[,\s]+)*"
+    r"describe\s+(?:the\s+|this\b|that\b|these\b|those\b|it\b|what\b|here\b)"
+    r"(?![^?.;]*\b(?:features\s+of|criteria|definition|composition|breakdown|(?:tissue\s+)?classes|"
+    r"class\s+map|grading\s+system|mask|outline|tissue\s+types?)\b)"
+)
+"""An order to describe what is on screen ("just describe the inflammation then"): words about
+the view, not its tissue classes or a textbook entry."""
+
+
+MARGIN_ASKED_RE = re.compile(
+    r"^\s*(?:(?:and|so|ok|also|now)\s+)*(?:are|is)\s+(?:the\s+|all\s+the\s+|its\s+)?(?:[\w-]+\s+)?"
+    r"(?:margins?|edges?|resection\s+margins?)\s+(?:clear|involved|free|positive|negative|close|"
+    r"inked|uninvolved|ok|okay)\b"
+)
+"""Whether a margin is involved, asked of the view ("are the edges clear?")."""
+_HOW_MANY_NEEDED_RE = re.compile(
+    r"\bhow\s+many\s+[\w\s-]{1,30}?\b(?:one|you|do\s+(?:you|we|i)|does\s+one|are)\s+"
+    r"(?:needs?|required|needed)\s+(?:for|to)\b"
+)
+"""A threshold of a grading scheme ("how many mitoses one needs for grade 3")."""
+_WHAT_I_SEE_RE = re.compile(
+    r"\bwhat\s+(?:is|are)\s+(?:all\s+)?(?:the|these|those|that|this)\s+(?:[\w-]+\s+){0,4}?"
+    r"(?:i\s*(?:am|'m)?|im|we\s*(?:are|'re)?)\s+(?:seeing|looking\s+at)\b|"
+    # "what are the big pale cells in the middle?"
+    r"\bwhat\s+(?:is|are)\s+(?:all\s+)?(?:the|these|those|that|this)\s+(?:[\w-]+\s+){0,4}?(?:in|at|on)\s+"
+    r"the\s+(?:very\s+)?(?:middle|centre|center|corner|top|bottom|left|right|edge)\b"
+)
+"""A thing on screen asked by what the user sees ("what are the layers im seeing?")."""
+
+
 def grammar_cue(clause: str) -> str | None:
     """A capability the shared grammar makes certain for one clause, or None.
 
@@ -908,7 +980,11 @@ def grammar_cue(clause: str) -> str | None:
         return "compare"
     if _EXPERTS_ASKED_RE.search(clause):
         return "experts"  # "which of your models are valid for head and neck?"
-    if _TWO_COMPARTMENTS_RE.search(clause) and not re.search(r"\bnucle", clause):
+    if (
+        _TWO_COMPARTMENTS_RE.search(clause)
+        and not re.search(r"\bnucle", clause)
+        and not _DIFFERENCE_RE.search(clause)
+    ):
         return "segment"  # "how much of the tissue is epidermis vs dermis?"
     if (
         _YES_NO_RE.search(clause)
@@ -916,10 +992,24 @@ def grammar_cue(clause: str) -> str | None:
         and not _CLASS_PROPERTY_RE.search(clause)
         and not _KNOWLEDGE_ASK_RE.search(clause)
         and not re.search(r"\b(?:slide|case|overall|diagnos\w*|patient)\b", clause)
+        # "run the whole slide model - does it call this tumour or not?": the model's call
+        and not re.search(
+            r"\b(?:does|did|would|will|do)\s+(?:it|they|the\s+(?:[\w-]+\s+)?(?:model|classifier))\s+"
+            r"(?:call|say|think|label|classify|consider|rate|flag)\b",
+            clause,
+        )
     ):
         return "composition"  # "necrosis y/n": a tissue class present or not
     if _KNOWLEDGE_ASK_RE.search(clause) or _ABOUT_THAT_CLASS_RE.search(clause):
         return "knowledge"
+    if _DESCRIBE_VIEW_RE.match(clause) and not (
+        names_disease(clause) and not DEICTIC_RE.search(clause)
+    ):
+        return "vqa"  # "fine, just describe the inflammation then": the view, in words
+    if _WHAT_I_SEE_RE.search(clause):
+        return "vqa"  # "what are the layers im seeing?": what is on screen, named
+    if _HOW_MANY_NEEDED_RE.search(clause):
+        return "knowledge"  # "how many mitoses one needs for grade 3 astrocytoma?"
     lead = _REMIND_LEAD_RE.match(clause)
     if lead is not None and lead.end() < len(clause):
         # "(I know WHO5 …)": an aside; "per high power field": a unit, not a view
@@ -932,6 +1022,7 @@ def grammar_cue(clause: str) -> str | None:
             (_WHAT_IT_IS_RE.fullmatch(rest) and not findings_asked(rest))
             or grammar_cue(rest) == "knowledge"
             or (_SCHEME_RE.search(rest) and not findings_asked(rest))
+            or _TEXTBOOK_REST_RE.search(rest)
         ):
             return "knowledge"  # "remind me again what counts as a positive margin"
     if (
@@ -939,7 +1030,7 @@ def grammar_cue(clause: str) -> str | None:
         and not names_disease(clause)
         and re.search(
             r"\b(?:tile|image|slide|case|regions?|views?|fields?|findings?|results?|found|far|we|"
-            r"this|report|it|everything|all)\b",
+            r"this|report|it|everything|all|lines?|sentences?|bullets?|bullet\s+points?)\b",
             clause,
         )
         and not re.search(r"\bwhat\s+(?:you|it|this|the\s+\w+)\s+(?:see|sees|shows?)\b", clause)
@@ -975,6 +1066,7 @@ def grammar_cue(clause: str) -> str | None:
             and not DEICTIC_RE.search(clause)
             and not _ASKED_OF_THIS_RE.search(clause)
         )
+        or (_MARKER_USE_RE.search(clause) and not _ASKED_OF_THIS_RE.search(clause))
         or (
             _GUIDELINE_RE.search(clause)
             and not CURRENT_RE.search(clause)
@@ -1131,7 +1223,9 @@ _TWO_COMPARTMENTS_RE = re.compile(
     r"\b(?:strom\w*|derm(?:is|al))\b[^.?!;]*\b(?:vs\.?|versus|and|to|or|/)\s+(?:the\s+)?"
     r"(?:epitheli\w*|epiderm\w*)\b"
 )
-"""Epithelium set beside stroma (or epidermis beside dermis): both outlined."""
+"""Epithelium set beside stroma (or epidermis beside dermis): both outlined ("the difference
+between epidermis and dermis" asks the textbook: ``_DIFFERENCE_RE``)."""
+_DIFFERENCE_RE = re.compile(r"\bdifferences?\s+between\b|\bhow\s+(?:do|does)\s+[\w\s]+\s+differ\b")
 _YES_NO_RE = re.compile(r"\by\s*/\s*n\b|\byes\s*/\s*no\b|\byes\s+or\s+no\b|\bor\s+not\b")
 _CLASS_WORD_RE = re.compile(
     r"\b(?:necro\w*|debris|tumou?rs?|cancer|carcinoma|lympho\w*|mucus|mucin\w*|fat|adipose|"

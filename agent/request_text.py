@@ -65,6 +65,18 @@ _RUN_ON_RE = re.compile(
 )
 """A dictated run-on ("zoom to the centre of this view count the cells"): a new order starts
 at an analysis verb right after a place."""
+_MOVE_RUN_ON_RE = re.compile(
+    r"\b((?:pan|move|scroll|shift|nudge|go)\s+(?:left|right|up|down)(?:\s+(?:a\s+(?:bit|little|touch)|"
+    r"slightly|one\s+field))?)\s+(?=(?:count|segment|classify|outline|detect|measure|describe|show|"
+    r"tell|give|what|how|is|are|any)\b)"
+)
+"""A dictated move, then an order ("pan right count the nuclei there")."""
+_THEN_ASKED_RE = re.compile(
+    r"\s+(?:and\s+if\s+so|and\s+if\s+(?:there\s+is|it\s+is|yes)|also)\s*,?\s+"
+    r"(?=(?:what|how|which|is|are|does|do|can|could|would)\b)"
+)
+"""A second question dictated without a stop ("is there fat here and if so is the tumour
+pushing into it", "is tumour at ink also what pT is a 4.5 cm tumour")."""
 _SCALE_RUN_ON_RE = re.compile(
     r"\b(\d+(?:\.\d+)?x)\s+(?=(?:what|which|describe|tell|how|is|are|any|does|do|count|segment|"
     r"classify|show|give|outline)\b)"
@@ -158,6 +170,10 @@ _KEEP = frozenset(
         "regions",
         "nudge",
         "scoot",
+        "inked",
+        "overcall",
+        "suction",
+        "malignancy",
     ]
 )
 
@@ -198,6 +214,27 @@ _SHORTHAND = {
     "fmt": "format",
     "lvl": "level",
     "histo": "histological",
+    "coords": "coordinates",
+    "classificator": "classifier",
+    "ovrvw": "overview",
+    "ovw": "overview",
+    "übersicht": "overview",
+    "uebersicht": "overview",
+    "preparate": "slide",
+    "lvls": "levels",
+    "pyr": "pyramid",
+    "brst": "breast",
+    "tum": "tumour",
+    "str": "stroma",
+    "cnt": "count",
+    "cts": "counts",
+    "dens": "density",
+    "irreg": "irregular",
+    "bk": "back",
+    "neuts": "neutrophils",
+    "neut": "neutrophil",
+    "polys": "neutrophils",
+    "eos": "eosinophils",
     "n/c": "nuclear to cytoplasmic",
     "adenoca": "adenocarcinoma",
     "u": "you",
@@ -257,11 +294,18 @@ _BULLET_RE = re.compile(r"\s*\n\s*(?:[-*•]\s+)?|^\s*[-*•]\s+")
 """Lines of a note, each one a clause ("- nuc count\n- mitotic figs seen?")."""
 _UNITS_PLUS_RE = re.compile(
     r"(mm²|mm2|µm²|um2|%|area|percent\w*|density|count)\s*\+\s*(mm²|mm2|µm²|um2|%|area|percent\w*|"
-    r"density|count)"
+    r"density|count)(?!\s*(?:of\s+)?(?:tumou?r|stroma|necro\w*|muc\w*|fat|lymph\w*|debris|muscle|"
+    r"epitheli\w*|normal|mucosa|adipose)\b)"
 )
-"""Two units of one figure ("mm² + %"): one clause, not two."""
-_STEP_OUT_RE = re.compile(r"\b(?:step|pull|back)\s+(out|in)\b(?=\s+(?:by\s+)?\d|\s*$|\s*[,;.])")
-"""A note's "step out 2x": a zoom."""
+"""Two units of one figure ("mm² + %"): one clause, not two; "count + % tumour" asks two."""
+_STEP_OUT_RE = re.compile(r"\b(?:step|pull|back|go)\s+(out|in)\b(?=\s+(?:by\s+)?\d|\s*$|\s*[,;.])")
+"""A note's "step out 2x", "go in 2x": a zoom."""
+_DEEPER_RE = re.compile(r"\bgo\s+(\d+(?:\.\d+)?\s*x)\s+(?:deeper|closer|further)(?:\s+in)?\b")
+""""go 2x deeper in": closer by that factor."""
+_FACTOR_SAID_RE = re.compile(
+    r"\bzoom\s+(in|out)\s*,?\s+(?:by\s+)?(?:a\s+)?factor\s+(?:of\s+)?(\d+(?:\.\d+)?)\b"
+)
+""""make zoom out, factor 2": out by that factor."""
 _LR_RE = re.compile(
     r"\b(pan|move|shift|nudge|scroll|go|step)\s+([lr]t?)\b(?!\s*\d)|(?<![\w.])([lr]t?)\s+(half|side)\b"
 )
@@ -331,6 +375,7 @@ _COMPARED_NUMBER_RE = re.compile(
 """"compare with 1": a view named by its number alone."""
 
 
+_PIECE_WORD = {"frag": "fragment"}
 _GLUED = {
     "whats": "what is",
     "thats": "that is",
@@ -339,6 +384,12 @@ _GLUED = {
     "theyre": "they are",
 }
 _GLUED_RE = re.compile(rf"\b({'|'.join(_GLUED)})\b")
+_GLUED_PIECE_RE = re.compile(r"\b(frag(?:ment)?|piece|core|view|roi|region)(\d{1,2})\b")
+""""frag3 20x": a piece and its number typed as one word."""
+_QUADRANT_RE = re.compile(r"\b([tb])([lr])\s+quad(?:rant)?\b")
+""""tl quad": the top-left quadrant."""
+_COUNT_SHORT_RE = re.compile(r"\bct\s+(?=(?:the\s+)?(?:cells|nuclei|nucs?)\b)")
+""""ct cells too": a count."""
 """"whats the mpp": a contraction typed without its apostrophe."""
 _THOUSANDS_RE = re.compile(r"\b([xy]\s*[=:]?\s*)(\d{1,3}),(\d{3})\b(?!,\d)")
 """"x 42,000, y 18,500": a labelled coordinate written with a thousands separator."""
@@ -386,8 +437,30 @@ _SPOKEN_RE = re.compile(
     rf"(?:{_WORDS}|hundred|thousand|point))*\b"
 )
 """A run of number words as dictated ("twenty thousand", "zero point five", "forty-two")."""
+_RANKED_THEN_THERE_RE = re.compile(
+    r"(\b(?:which|what)\s+(?:one\s+)?is\s+(?:the\s+)?((?:second\s+|third\s+)?(?:biggest|largest|"
+    r"smallest))\b(?:\s+(?:one|fragment|piece|core))?\s*(?:[.?!;]\s*|,?\s*(?:and|then)\s+)"
+    r"(?:(?:and|then|please|pls|now|ok)\s+)*(?:(?:take|bring)\s+me\s+(?:to|into)|go\s+(?:to|into)|open|"
+    r"show\s+me|zoom\s+(?:in\s+)?(?:to|into|on)))\s+(?:that\s+one|that|it|there)\b"
+)
+"""A place asked and then gone to ("which is the biggest? take me to that one"): the ranked
+fragment named again where "that one" stands."""
+_DICTATED_MARK = {"comma": ",", "period": ".", "full stop": ".", "question mark": "?"}
+_DICTATED_MARK_RE = re.compile(
+    r"(?<=[a-z0-9])\s+(comma|period|full\s+stop|question\s+mark)(?=\s|$)(?!\s+(?:of|in|for)\b)"
+)
+"""Punctuation dictated as a word and left in by speech-to-text ("forty thousand comma thirty
+thousand", "is there fat here period")."""
+_DICTATED_WORD = {"sells": "cells", "hear": "here"}
+_DICTATED_WORD_RE = re.compile(
+    r"(?<!\bi\s)(?<!\bwe\s)(?<!\byou\s)(?<!\bto\s)(?<!\bcan\s)(?<!\bdid\s)(?<!\bthey\s)"
+    r"\b(sells|hear)\b(?!\s+(?:that|about|from|of|back|me|you|it)\b)"
+)
+"""A dictated homophone ("count the sells hear"): a verb after a person is kept ("did you
+hear")."""
 _COUNTED_RE = re.compile(
-    rf"\b((?:views?|regions?|rois?|fields?|pieces?|fragments?|cores?|levels?|tissue)\s+#?)({_WORDS})\b"
+    rf"\b((?:views?|regions?|rois?|fields?|pieces?|fragments?|cores?|levels?|tissue)\s+"
+    rf"(?:#|number\s+|no\.?\s+)?)({_WORDS}|\d+)\b"
 )
 """"view one versus view two": a numbered region dictated as a word."""
 _HOMOPHONE = {"to": "2", "too": "2", "for": "4", "won": "1", "ate": "8"}
@@ -572,6 +645,13 @@ def _thousands_starts(words: list[str]) -> set[int]:
     return starts
 
 
+def _counted(m: re.Match[str]) -> str:
+    """A numbered piece as dictated: "fragment number three" → "fragment 3"."""
+    said, number = m.group(1), m.group(2)
+    said = re.sub(r"\s+(?:number|no\.?)\s+$", " ", said)
+    return said + str(_NUMBER_WORDS.get(number, number))
+
+
 def _spoken(m: re.Match[str]) -> str:
     words = [w for w in re.split(r"[\s-]+", m.group()) if w and w != "and"]
     if len(words) < 2 or all(w in _UNITS for w in words):
@@ -610,6 +690,25 @@ _PHRASES = (
     # "SRCC def", "def of PNI?": a definition; "def not", "def looks": definitely
     (re.compile(r"\bdef\b(?=\s*(?:$|[?(;,.]|of\b|for\b|and\b|\+|pls\b|please\b))"), "definition"),
     (re.compile(r"\b(\d{1,2})\s+v\s+(?=\d{1,2}\b)"), r"\1 vs "),  # "1 v 2 v 3"
+    # "what does 'cytological atypia' actually mean?": a term quoted, a definition asked
+    (re.compile(r"(?<![a-z0-9])['\"]([a-z][a-z0-9\s/-]{1,40}?)['\"](?![a-z0-9])"), r"\1"),
+    (re.compile(r"\s+(?:actually|really|exactly)\s+(?=mean\b|means\b|stand\s+for\b)"), " "),
+    # "chuck the whole slide up for me": the slide shown, not moved up
+    (
+        re.compile(
+            r"\b(?:chuck|throw|pop|stick|put|pull|bring)\s+(?:the\s+|that\s+|this\s+)?(whole|full|"
+            r"entire)\s+slide\s+(?:back\s+)?up\b"
+        ),
+        r"show the \1 slide",
+    ),
+    # "… and tell me are these clear cells": the question after "tell me" is what is asked
+    (
+        re.compile(
+            r"\btell\s+me\s+(?=(?:are|is|was|were|does|do|did|has|have|can|could|would|should)\s+"
+            r"(?:these|those|this|that|there|it|they|the)\b)"
+        ),
+        "",
+    ),
     (
         re.compile(
             r"\b(second|third|fourth|fifth|\d+(?:st|nd|rd|th))-(largest|biggest|smallest)\b"
@@ -694,6 +793,7 @@ def normalise(text: str) -> str:
     low = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1)], low)
     low = _UNITS_PLUS_RE.sub(r"\1/\2", low)
     low = _STEP_OUT_RE.sub(r"zoom \1", low)
+    low = _DEEPER_RE.sub(r"zoom in \1", low)
     low = _CORNER_ARROW_RE.sub(" to ", low)
     low = _LR_RE.sub(_side_letter, low)
     low = _AT_SIGN_RE.sub(" at ", low)
@@ -705,24 +805,40 @@ def normalise(text: str) -> str:
     low = _BARE_TIMES_RE.sub(r"zoom in \1x", low)
     low = _TEXTED_AND_RE.sub(" and ", low)
     low = _MAKE_ZOOM_RE.sub("zoom", low)
+    low = _FACTOR_SAID_RE.sub(r"zoom \1 \2x", low)
     low = _ZOOM_IN_THE_RE.sub("zoom in on ", low)
     low = _FOR_THE_SIDE_RE.sub(lambda m: f"{m.group(1)}{m.group(2) or ''} to the {m.group(3)}", low)
     for pattern, replacement in _PHRASES:
         low = pattern.sub(replacement, low)
     low = _CONTRACTION_RE.sub(lambda m: m.group(1) + _CONTRACTIONS[m.group(2)], low)
     low = _STARTED_RE.sub("the first view", low)
+    low = _RANKED_THEN_THERE_RE.sub(r"\1 the \2 fragment", low)
     low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)
+    low = _GLUED_PIECE_RE.sub(
+        lambda m: f"{_PIECE_WORD.get(m.group(1), m.group(1))} {m.group(2)}", low
+    )
+    low = _QUADRANT_RE.sub(
+        lambda m: (
+            f"{'top' if m.group(1) == 't' else 'bottom'} "
+            f"{'left' if m.group(2) == 'l' else 'right'} quadrant"
+        ),
+        low,
+    )
+    low = _COUNT_SHORT_RE.sub("count ", low)
+    low = re.sub(r"(?:(?<=[\s(])|^)%(?=[a-z])", "% ", low)  # "%tum whole slide": the tumour share
     low = _SLASHED_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
     low = _THOUSANDS_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _THOUSANDS_SIZE_RE.sub(r"\1\2 \3 \4\5", low)
     low = _THOUSANDS_RANGE_RE.sub(lambda m: "".join(g for g in m.groups() if g), low)
     low = _FILLER_RE.sub("", low)
+    low = _DICTATED_MARK_RE.sub(lambda m: _DICTATED_MARK[m.group(1)], low)
+    low = _DICTATED_WORD_RE.sub(lambda m: _DICTATED_WORD[m.group(1)], low)
     low = _SPOKEN_RE.sub(_spoken, low)
     low = _PAIR_RE.sub(
         lambda m: f"{_NUMBER_WORDS[m.group(1)]} {m.group(2)} {_NUMBER_WORDS[m.group(3)]}", low
     )
-    low = _COUNTED_RE.sub(lambda m: m.group(1) + str(_NUMBER_WORDS[m.group(2)]), low)
+    low = _COUNTED_RE.sub(_counted, low)
     if _COMPARING_RE.search(low):
         low = _BARE_PAIR_RE.sub(_bare_pair, low)
     low = _HOMOPHONE_RE.sub(lambda m: m.group(1) + _HOMOPHONE[m.group(2)], low)
@@ -738,9 +854,12 @@ def normalise(text: str) -> str:
     low = _CORRECTING_LEAD_RE.sub(r"\1\2 ", low)
     low = _COMPARED_NUMBER_RE.sub(r"\1view \2", low)
     low = _R_NUMBER_RE.sub(r"region \1", low)
-    return _PLUS_REF_RE.sub(r"\1 and ", low)
+    low = _PLUS_REF_RE.sub(r"\1 and ", low)
+    return _PLUS_ASKED_RE.sub(" and ", low)
 
 
+_PLUS_ASKED_RE = re.compile(r"(?<=\bcount)\s*\+\s*(?=%\s*(?:of\s+)?[a-z])")
+""""nuc count + % tumour here": two things asked, joined by a plus between words."""
 _PLUS_REF_RE = re.compile(
     r"\b((?:region|view|roi|fragment|piece|core)s?\s+\d+)\s*\+\s*(?=(?:(?:region|view|roi|fragment|"
     r"piece|core)\s+)?\d+\b)"
@@ -772,14 +891,49 @@ def _inflection(word: str, known: str) -> bool:
     return all(rest in _ENDINGS or not rest for rest in (word[common:], known[common:]))
 
 
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEIGHBOURS = {
+    (a, b)
+    for r, row in enumerate(_KEYBOARD_ROWS)
+    for c, a in enumerate(row)
+    for rr in (r - 1, r, r + 1)
+    if 0 <= rr < len(_KEYBOARD_ROWS)
+    for b in _KEYBOARD_ROWS[rr][max(0, c - 1) : c + 2]
+    if b != a
+}
+"""Letters next to each other on a keyboard: a finger's slip ("summarize" → "summarise")."""
+_VOWELS = frozenset("aeiouy")
+
+
+def _swap_cost(a: str, b: str, after: str) -> int:
+    """The cost of reading letter ``a`` as ``b`` (``after``: the letter that follows ``a``).
+
+    A slip of the finger (keyboard neighbours), a vowel misspelt ("seperate") or the "c" of
+    "differenciated" costs one edit; any other letter costs three, more than a word may be
+    changed by: "resection" is its own word, not a slip of "rejection".
+    """
+    if a == b:
+        return 0
+    if (a, b) in _NEIGHBOURS or (a in _VOWELS and b in _VOWELS) or (a, b, after) == ("c", "t", "i"):
+        return 1
+    return 3
+
+
 def _edits(a: str, b: str) -> int:
-    """Edits between two words, a swap of neighbouring letters counting as one ("nuceli")."""
+    """Edits between two words, a swap of neighbouring letters counting as one ("nuceli").
+
+    A letter read as another one that is neither its keyboard neighbour nor a vowel for a
+    vowel counts as three (``_swap_cost``); between words of one length a letter dropped and
+    another added count two each, so that they do not stand in for such a letter.
+    """
+    gap = 1 if len(a) != len(b) else 2
     prev2: list[int] = []
-    prev = list(range(len(b) + 1))
+    prev = [gap * j for j in range(len(b) + 1)]
     for i, ca in enumerate(a, start=1):
-        row = [i] + [0] * len(b)
+        row = [gap * i] + [0] * len(b)
+        after = a[i] if i < len(a) else ""
         for j, cb in enumerate(b, start=1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            row[j] = min(prev[j] + gap, row[j - 1] + gap, prev[j - 1] + _swap_cost(ca, cb, after))
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 row[j] = min(row[j], prev2[j - 2] + 1)
         prev2, prev = prev, row
@@ -820,6 +974,8 @@ def split_clauses(low: str) -> list[str]:
     """The request's clauses (each with at least one word); the whole when it has one."""
     low = _RUN_ON_RE.sub(_run_on, low)
     low = _SCALE_RUN_ON_RE.sub(r"\1; ", low)
+    low = _MOVE_RUN_ON_RE.sub(r"\1; ", low)
+    low = _THEN_ASKED_RE.sub("; ", low)
     low = _COLON_QUESTION_RE.sub(_colon_split, low)
     low = _FACT_AND_RE.sub(r"\1; ", low)
     low = _PURPOSE_SPLIT_RE.sub("; ", low)
@@ -893,8 +1049,10 @@ def fix_typos(low: str, vocab: Sequence[str], real_words: frozenset[str]) -> str
         near.sort(key=lambda known: _edits(word, known))  # "nuceli": nuclei, not nucleoli
         if not near or _edits(word, near[0]) > (1 if len(word) <= 6 else 2):
             return word  # "solid" is not a typo of "slide"
-        if word[0] != near[0][0] and _edits(word, near[0]) > 1:
-            return word  # "retraction" is not a typo of "extraction": a slip keeps the start
+        if word[0] != near[0][0] and word[:2] != near[0][1::-1]:
+            return word  # "inked" is not a typo of "linked": a slip keeps the start
+        if len(word) > len(near[0]) + 1 or near[0].startswith(word):
+            return word  # "nodules" is not "nodes" with two slips; "maligna" is not cut short
         if _inflection(word, near[0]) or word.endswith(near[0]):
             return word
         if any(

@@ -45,8 +45,13 @@ _COMPARE_RE = re.compile(
     r"\bcompar(?:e|ed|ing|ison)\b|\bversus\b|\bvs\.?(?!\w)|\bdiffer(?:s|ence|ences)?\b"
 )
 _RECALL_RE = re.compile(
-    r"\bwhat\s+(?:did|have|had|do)\s+(?:we|you|i)\s+(?:\w+\s+)?(?:conclud|found|find|see|saw|"
+    r"\bwhat\s+(?:did|have|had)\s+(?:we|you|i)\s+(?:\w+\s+)?(?:conclud|found|find|see|saw|"
     r"seen|say|said|learn|get|got|decid|observ|measur|determin|not(?:e|ed))\w*\b|"
+    # "what do we conclude so far?"; "what do you see here?" asks of the view, now
+    r"\bwhat\s+do\s+(?:we|you|i)\s+(?:\w+\s+)?(?:conclud|found|saw|seen|said|learn|got|decid|"
+    r"observ|measur|determin|not(?:e|ed))\w*\b|"
+    r"\bwhat\s+do\s+(?:we|you|i)\s+(?:\w+\s+)?(?:find|see|say|get)\w*\b(?=[^?.;]*\b(?:so\s+far|"
+    r"earlier|before|already|in\s+(?:view|region)\s+\d))|"
     r"\bwhat\s+(?:was|were|has\s+been|have\s+been)\s+(?:\w+\s+)?(?:concluded|found|seen|"
     r"observed|measured|determined|the\s+(?:conclusion|finding|result)s?)\b|"
     r"\bwhat\s+did\s+the\s+(?:[\w-]+\s+){0,2}(?:show|say|find|give|report|call|label|make\s+of|"
@@ -90,8 +95,11 @@ _COMPOSITION_RE = re.compile(
     r"\b(?:more|less|most|least|fewer|higher|lower|bigger|larger|smaller)\s+(?:\w+\s+)?"
     r"(?:tumou?r|necro\w*|debris|muc(?:us|in)|fat|adipose|lymphocyt\w*|muscle)\b|"
     r"\b(?:tumou?r|necro\w*|debris|muc(?:us|in)|fat|adipose|lymphocyt\w*|muscle)\s+"
-    r"(?:(?:content|burden|shares?|fractions?|proportions?|percentages?|by\s+area)\b|\s*%)|"
+    r"(?:(?:content|burden|shares?|fractions?|proportions?|percent(?:ages?|s)?|by\s+area)\b|\s*%)|"
     r"\b(?:tissue\s+|class\s+)?(?:breakdowns?|make-?ups?)\b|"
+    # "the tumour/stroma mix", "tumour vs stroma in view 2 and here": the tumour's share
+    r"\btumou?r\s*(?:/|-|vs\.?\s|versus\s|and\s)\s*stroma(?:l)?\b(?!\s+(?:masks?|outlines?|"
+    r"segmentation|areas?\s+in\s+(?:µm|um|mm)))|"
     r"\bhow\s+much\s+(?:\w+\s+)?(?:tumou?r|necro\w*|debris|muc(?:us|in)|fat|adipose|lymphocyt\w*|muscle)\b"
 )
 """A comparison by the tile classifier's class shares ("which had more tumour?", "compare

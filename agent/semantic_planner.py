@@ -56,6 +56,7 @@ from agent.request_cues import (
     IMPRESSION_RE,
     JOINED_REFS_RE,
     LOOKING_AT_RE,
+    MARGIN_ASKED_RE,
     NAV_VERB_RE,
     NEGATED_CAPABILITY,
     NEGATED_ORDER_RE,
@@ -588,6 +589,12 @@ _REACTION_RE = re.compile(
     r"could|please)\b)"
 )
 """A reaction ("lol thats a LOT of cells", "ugh this day is never ending"): nothing asked."""
+_ITS_CALL_RE = re.compile(
+    r"\s*(?:and\s+|so\s+|then\s+)?(?:what\s+)?(?:does|did|would|will|do)\s+(?:it|they)\s+"
+    r"(?:call|say|think|label|classify|consider|rate|flag|make\s+of)\b"
+)
+"""What the model just named calls the image ("run the whole slide model - does it call this
+tumour or not?"): that model's answer, asked once."""
 _ITS_SCORE_RE = re.compile(
     r"\s*(?:and\s+|also\s+|plus\s+)?(?:(?:with|at|and)\s+what\s+(?:score|probability|confidence|"
     r"certainty|likelihood)\s*|(?:and\s+)?(?:with\s+)?(?:its|the|a)\s+(?:score|probability|"
@@ -848,6 +855,12 @@ class SemanticRouter:
                 or _LISTED_RE.search(clause)  # "is this fat, muscle or mucosa?"
                 or any(_ONLY_A_REF_RE.fullmatch(p) for p in parts)  # "nuclei count, view 2"
                 or _COMPARE_LEAD_RE.match(parts[0])  # "compare view 3 and this one for counts"
+                # "what label and score did the model give?": two nouns of one question
+                or (
+                    re.fullmatch(r"(?:what|which)(?:\s+[\w-]+){1,2}", parts[0]) is not None
+                    and re.match(r"[\w-]+\s+(?:did|does|do|was|were|is|are|has|have)\b", parts[1])
+                    is not None
+                )
                 # "what tissue types are in view 2 and in what proportions?": how it is asked
                 or re.fullmatch(
                     r"in\s+what\s+(?:proportions?|percentages?|amounts?|shares?)", parts[1]
@@ -952,6 +965,9 @@ class SemanticRouter:
             # "is this an invasive front or just reactive stroma": the classifier can only
             # choose between classes it knows; "is this stroma or tumour?" is such a choice
             stems = class_stems(by_name["composition"])
+            named = [frozenset(s for s in stems if names_any(c, (s,))) for c in choices]
+            if all(named) and len(set(named)) < len(named):
+                return "vqa"  # "smooth muscle or skeletal muscle?": one class, two kinds of it
             if all(names_any(c, stems) for c in choices):
                 return None if asked is None else "classify"
             if asked is None:
@@ -1170,6 +1186,12 @@ class SemanticRouter:
                 continue  # "where's the core? area + outline": the tissue's own outputs
             if selected and selected[-1].capability == "detect" and _only_per_area(clause):
                 continue  # "how many nuclei in this box, and what is that per square mm?"
+            if (
+                selected
+                and selected[-1].capability in ("wsi_classify", "classify")
+                and _ITS_CALL_RE.match(clause)
+            ):
+                continue  # "run the whole slide model - does it call this tumour or not?"
             if (
                 selected
                 and selected[-1].capability == "wsi_classify"
@@ -1948,6 +1970,14 @@ def semantic_parse(
         and feature_alone(low) is not None
         and not names_disease(request)  # "trichilemmal cyst then?": what the lesion is
     ):  # "osteoid?", "keratinisation?" with a view open: whether the view shows it
+        chosen = {"vqa"}
+        routing = Routing([Scored("vqa", router.threshold, low)], routing.nearest)
+    if (
+        not chosen
+        and has_view
+        and "vqa" in router.names()
+        and any(MARGIN_ASKED_RE.match(c) for c in split_clauses(low))
+    ):  # "are the edges clear?" with a view open: the margin in it
         chosen = {"vqa"}
         routing = Routing([Scored("vqa", router.threshold, low)], routing.nearest)
     if not chosen and not ERRAND_RE.match(low):

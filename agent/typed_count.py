@@ -15,7 +15,8 @@ __all__ = ["typed_count"]
 
 _CELL_TYPES = (
     r"lymphocytes?|plasma\s+cells?|melanocytes?|neutrophils?|eosinophils?|macrophages?|"
-    r"histiocytes?|mast\s+cells?|immune\s+cells?|inflammatory\s+cells?|tils?|"
+    r"histiocytes?|mast\s+cells?|immune\s+cells?|inflammatory\s+cells?|tils?|koilocytes?|"
+    r"[a-z]{4,}(?:cytes|blasts)|"  # "megakaryocytes", "myeloblasts"
     r"tumou?r\s+cells?|cancer\s+cells?|neoplastic\s+(?:cells?|nuclei)|mitos[ie]s|"
     r"mitotic\s+figures|keratinocytes?|fibroblasts?|endothelial\s+cells?|red\s+(?:blood\s+)?cells?|"
     r"(?!(?:all|the|these|those|any|nucleated|of|in|here|there|tissue|cell)\b)[a-z-]{4,}\s+cells?|"
@@ -39,7 +40,16 @@ _TYPED_COUNT_RE = re.compile(
     r"(?:from|out\s+of|in)\s+(?:that|the|this)\s+(?:number|count|total)\b|"
     # "how many lymphocytes vs histiocytes?": two types counted apart
     rf"\bhow\s+many\s+(?P<cell6>{_CELL_TYPES})\s+(?:vs\.?|versus|compared\s+(?:to|with)|against)\s+"
-    rf"(?:{_CELL_TYPES})\b"
+    rf"(?:{_CELL_TYPES})\b|"
+    # "can I just get a neutrophil count in the mucosa?": one type's count, by its name
+    r"\b(?:an?|the|my|just|only|get|give\s+me|want|need)\s+(?:a\s+)?(?P<cell8>lymphocyte|neutrophil|"
+    r"eosinophil|plasma\s+cell|mast\s+cell|macrophage|histiocyte|koilocyte|melanocyte|til)\s+counts?\b|"
+    # "and how many of these cells are CD20 positive?": a marker's positive cells
+    r"\bhow\s+many\s+(?:of\s+)?(?:these|those|the|them)?\s*(?:cells|nuclei)?\s*(?:are|were|stain)\s+"
+    r"(?P<cell10>[a-z0-9-]{2,12})[\s-]*(?:positive|pos|\+)(?!\w)|"
+    # "can you split that into lymphocytes vs histiocytes?"
+    rf"\b(?:split|separate|break)\s+(?:\w+\s+){{0,3}}?(?:up\s+)?(?:into|by)\s+(?P<cell9>{_CELL_TYPES})\s+"
+    rf"(?:vs\.?|versus|and|or|/)\s+(?:{_CELL_TYPES})\b"
 )
 
 
@@ -52,7 +62,9 @@ def typed_count(low: str) -> str | None:
     if m is None:
         return None
     named = next(g for g in m.groups() if g)
-    cell = " ".join(named.split())
+    cell = " ".join(named.split()) + ("s" if m.group("cell8") else "")  # "a neutrophil count"
+    if m.group("cell10"):
+        cell = f"{m.group('cell10').upper()}-positive cells"
     return (
         f"The nuclei expert counts every nucleus and does not tell {cell} from other cells, "
         "so a count of them alone is not available. Ask for the nuclear count of this view "

@@ -3096,3 +3096,295 @@ def test_features_no_class_stands_for_and_specimen_labels(
     plan = _plan(router, request_text, views=2)
     assert _tools(plan) == tools
     assert not plan.knowledge
+
+
+def test_dictated_homophones_punctuation_and_numbered_pieces(router: SemanticRouter) -> None:
+    plan = _plan(router, "count the sells hear and then outline the urothelium for me", views=2)
+    assert _tools(plan) == ["detect", "segment"]
+    assert plan.steps[1].args["what"] == "epithelium"
+    plan = _plan(router, "go to fragment number three at ten x", views=2)
+    assert plan.steps[0].args["region_index"] == 3
+    assert plan.steps[0].args["magnification"] == 10
+    text = (
+        "go to the box forty two thousand comma thirty thousand comma forty six thousand comma "
+        "thirty four thousand"
+    )
+    assert _plan(router, text, views=3).steps[0].args["box"] == [42000, 30000, 46000, 34000]
+    plan = _plan(router, "pan right count the nuclei there and give me the stroma area", views=4)
+    assert _tools(plan) == ["zoom", "detect", "segment"]
+    assert plan.steps[0].args["pan"] == "right"
+    text = "is there fat hear and if so is the tumor pushing into it or actually invading sinus fat"
+    assert _tools(_plan(router, text, views=4)) == ["composition", "vqa"]
+    # a verb after a person stays a verb; a period of time stays one
+    assert normalise("did you hear me") == "did you hear me"
+    assert normalise("over a period of time") == "over a period of time"
+
+
+def test_real_words_are_not_read_as_slips_of_other_words(router: SemanticRouter) -> None:
+    for kept in (
+        "the colon resection",
+        "a neck dissection",
+        "tumour at the inked margin",
+        "any nodules",
+        "the oncology team",
+        "is it infiltrative",
+        "the thickest part",
+        "lentigo maligna",
+    ):
+        assert router.fix_typos(kept) == kept
+    # slips of the finger, dropped letters and misspelt vowels are still read
+    assert router.fix_typos("summarize it") == "summarise it"
+    assert router.fix_typos("seperate the nuceli") == "separate the nuclei"
+    assert router.fix_typos("the tisue") == "the tissue"
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "remind me LAMN vs HAMN, and what counts as pushing invasion",
+        "remind me of the nuclear score for NIFTP - what are the three features?",
+        "does p16 matter for a neck node met? what would it tell you",
+        "If this turns out high grade, would p53 and WT1 help me separate serous from "
+        "endometrioid? What patterns should I expect?",
+    ],
+)
+def test_reminders_and_what_a_marker_is_for_are_textbook(
+    router: SemanticRouter, request_text: str
+) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert plan.knowledge
+    assert (plan.steps, plan.lookup, plan.clarify) == ([], None, None)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "cells"),
+    [
+        ("Can you count just the koilocytes?", "koilocytes"),
+        ("can I just get a neutrophil count in the mucosa?", "neutrophils"),
+        (
+            "can you split that into lymphocytes vs histiocytes? i only want the lymphs",
+            "lymphocytes",
+        ),
+    ],
+)
+def test_more_counts_of_one_cell_type(
+    router: SemanticRouter, request_text: str, cells: str
+) -> None:
+    _answered_by_line(router, request_text, f"does not tell {cells} from other cells")
+
+
+def test_another_model_is_refused_and_an_errand_beside_a_summary_is_said(
+    router: SemanticRouter,
+) -> None:
+    text = "Can you rerun this with a different nuclei model, e.g. StarDist, for validation?"
+    _answered_by_line(router, text, "cannot swap in another model")
+    plan = _plan(
+        router,
+        "Great! Can you give me a two-line summary of the findings so far? And email it to "
+        "Dr Okafor please.",
+        views=3,
+    )
+    assert _lookup_kind(plan) == "recall"
+    assert any("outside the co-pilot" in note for note in plan.notes)
+    plan = _plan(router, "count the nuclei here", views=3)
+    assert not any("outside the co-pilot" in note for note in plan.notes)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "views", "tools", "kind"),
+    [
+        (
+            "fine, just describe the inflammation then - transmural neuts? serositis?",
+            3,
+            ["vqa"],
+            None,
+        ),
+        ("Run the whole slide model - does it call this tumour or not?", 4, ["wsi_classify"], None),
+        ("What label and score did the slide level model give at the start?", 4, [], "recall"),
+        ("sweet. sum up the appendix for me in a couple of lines", 4, [], "recall"),
+        (
+            "have a look at the top right quarter, reckon that's the invasive front",
+            2,
+            ["zoom"],
+            None,
+        ),
+        (
+            "So how many pieces of tissue do we have on here? Somebody in the back said four... "
+            "let's find out.",
+            0,
+            ["tissue"],
+            None,
+        ),
+    ],
+)
+def test_describe_a_model_s_own_call_summaries_and_guesses(
+    router: SemanticRouter, request_text: str, views: int, tools: list[str], kind: str | None
+) -> None:
+    plan = _plan(router, request_text, views=views)
+    assert _tools(plan) == tools
+    assert _lookup_kind(plan) == kind
+
+
+def test_places_named_in_passing(router: SemanticRouter) -> None:
+    plan = _plan(router, "Go to box 42000,18000 to 46000,21000 and run the cellularity mask.", 1)
+    assert _tools(plan) == ["zoom", "segment"]
+    assert plan.steps[1].args["what"] == "cellular"
+    plan = _plan(
+        router, "How many fragments are there and which is the biggest? Take me to that one."
+    )
+    assert _tools(plan) == ["tissue", "zoom"]
+    assert plan.steps[1].args["region_index"] == 1
+    assert _plan(router, "chuck the whole slide up for me").steps[0].args["target"] == "slide"
+    plan = _plan(router, "go in 2x and give me the class breakdown", views=2)
+    assert plan.steps[0].args["factor"] == 2
+    plan = _plan(router, "how does that compare with before", views=3)
+    assert _lookup_kind(plan) == "compare"
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [3, 2]
+    plan = _plan(router, "compare the tumour/stroma mix between view 2 and view 5", views=5)
+    assert plan.lookup is not None
+    assert plan.lookup.tool == "composition"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "views", "tools"),
+    [
+        ("frag3 20x and nuc ct", 0, ["zoom", "detect"]),
+        ("tl quad, tissue type?", 2, ["zoom", "classify"]),
+        ("ct nuc and %str", 2, ["detect", "composition"]),
+        ("%tum whole slide", 0, ["composition"]),
+        ("signet ring cells? ct cells too", 2, ["detect", "vqa"]),
+        ("ovrvw pls", 2, ["zoom"]),
+        ("Give me first the Übersicht of the whole preparate", 0, ["zoom"]),
+        ("Go 2x deeper in and count the cells there", 3, ["zoom", "detect"]),
+        ("Make zoom out, factor 2, and give me the composition again", 2, ["zoom", "composition"]),
+    ],
+)
+def test_shorthand_and_second_language_wordings(
+    router: SemanticRouter, request_text: str, views: int, tools: list[str]
+) -> None:
+    assert _tools(_plan(router, request_text, views=views)) == tools
+
+
+def test_zoom_factors_and_pieces_said_in_shorthand(router: SemanticRouter) -> None:
+    assert _plan(router, "frag3 20x", views=0).steps[0].args["region_index"] == 3
+    assert _plan(router, "tl quad, tissue type?", views=2).steps[0].args["part"] == "top_left"
+    assert _plan(router, "Go 2x deeper in", views=3).steps[0].args["factor"] == 2
+    assert _plan(router, "Make zoom out, factor 2", views=2).steps[0].args["factor"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("request_text", "what"),
+    [
+        (
+            "can you outline the cells lining the glands? epithelium i think its called",
+            "epithelium",
+        ),
+        ("can you highlight the top layer of cells and tell me how much area it is?", "epithelium"),
+        ("segment the pink stuff in between the glands", "stroma"),
+        ("ok can you shade in where the cells are vs the empty background", "cellular"),
+    ],
+)
+def test_compartments_in_lay_words(router: SemanticRouter, request_text: str, what: str) -> None:
+    plan = _plan(router, request_text, views=2)
+    assert _tools(plan) == ["segment"]
+    assert plan.steps[0].args["what"] == what
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tools", "knowledge"),
+    [
+        (
+            "what are the layers im seeing? pink wavy stuff on top and paler stuff underneath",
+            ["vqa"],
+            False,
+        ),
+        ("what does 'cytological atypia' actually mean?", [], True),
+        (
+            "remind me of the difference between epidermis and dermis? anatomy was ages ago",
+            [],
+            True,
+        ),
+        (
+            "expected marrow cellularity for a 72 yr old? does the 100-minus-age rule still stand?",
+            [],
+            True,
+        ),
+        (
+            "any fibrosis or streaming of cells on the H&E? and remind me how MF-0 to MF-3 "
+            "are defined",
+            ["vqa"],
+            True,
+        ),
+    ],
+)
+def test_what_the_user_sees_and_textbook_terms_in_lay_words(
+    router: SemanticRouter, request_text: str, tools: list[str], knowledge: bool
+) -> None:
+    plan = _plan(router, request_text, views=3)
+    assert _tools(plan) == tools
+    assert bool(plan.knowledge) is knowledge
+    assert plan.lookup is None
+
+
+@pytest.mark.parametrize(
+    ("request_text", "line"),
+    [
+        ("can u quiz me on lymph node anatomy? like 5 questions", "does not set or mark tests"),
+        (
+            "i think its a compound naevus - can you grade my answer out of 10?",
+            "does not set or mark",
+        ),
+        ("rotate 90 pls cant read it", "cannot change how the image is shown"),
+        (
+            "can you count just the megakaryocytes, separately from everything else?",
+            "megakaryocytes",
+        ),
+        ("and how many of these cells are CD20 positive?", "CD20-positive cells"),
+    ],
+)
+def test_tests_rotations_and_marker_counts_are_answered_by_a_line(
+    router: SemanticRouter, request_text: str, line: str
+) -> None:
+    _answered_by_line(router, request_text, line)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "views", "tools", "knowledge"),
+    [
+        ("What do you see here? describe me the morphology", 2, ["vqa"], False),
+        ("are the edges clear? like did the surgeon get it all out?", 4, ["vqa"], False),
+        ("closer pls. and what are the big pale cells in the middle?", 2, ["zoom", "vqa"], False),
+        (
+            "Are there mitoses here, also atypical ones? And how many mitoses one needs for "
+            "grade 3 astrocytoma?",
+            4,
+            ["vqa"],
+            True,
+        ),
+        (
+            "last slide, the skin excision! whats the resolution on this one, microns per pixel",
+            0,
+            ["slide_info"],
+            False,
+        ),
+    ],
+)
+def test_the_view_asked_in_passing_and_a_grading_threshold(
+    router: SemanticRouter, request_text: str, views: int, tools: list[str], knowledge: bool
+) -> None:
+    plan = _plan(router, request_text, views=views)
+    assert _tools(plan) == tools
+    assert bool(plan.knowledge) is knowledge
+    assert plan.lookup is None
+
+
+def test_what_we_saw_before_is_still_recalled(router: SemanticRouter) -> None:
+    assert (
+        _lookup_kind(_plan(router, "what do we see so far across the views?", views=3)) == "recall"
+    )
+
+
+def test_two_kinds_of_one_class_are_asked_of_the_image(router: SemanticRouter) -> None:
+    assert _tools(_plan(router, "is that smooth muscle or skeletal muscle?", views=2)) == ["vqa"]
+    assert _tools(_plan(router, "is this stroma or tumour?", views=2)) == ["classify"]
