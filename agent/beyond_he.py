@@ -85,7 +85,8 @@ _TEXTBOOK = re.compile(
     # "would p53 and WT1 help me separate serous from endometrioid?", "does p16 matter"
     r"\bhelp\s+(?:me\s+|us\s+|you\s+)?(?:to\s+)?(?:separate|distinguish|differentiate|tell|sort|"
     r"decide|discriminate)\b|\bmatters?\b|\bwhat\s+would\s+(?:it|they|that|this)\s+(?:tell|show|"
-    r"mean|add)\b|\b(?:should|would)\s+(?:i|you|we|one)\s+expect\b"
+    r"mean|add)\b|\b(?:should|would)\s+(?:i|you|we|one)\s+expect\b|\b(?:you|one|i|we)'d\s+expect\b|"
+    r"\bconfirmatory\b"
 )
 
 

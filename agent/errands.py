@@ -82,7 +82,7 @@ _DISTANCE = (
 granular layer"): the co-pilot measures areas, counts and tissue shares, not lengths."""
 _DISTANCE_RE = re.compile(_DISTANCE)
 ERRAND_RE = re.compile(
-    rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|fax|forward|send|print|book|schedule|"
+    rf"\s*{_POLITE}(?:(?:re-?)?order|dictate|e-?mail|mail|fax|forward|send|print|book|schedule|"
     r"upload|phone|re-?scan|re-?cut|re-?stain|stain\s+(?:it|this|that|them|the\s+(?:block|slide|section|case|tissue|biopsy|specimen|"
     r"sample))\s+(?:for|with))\b"
     # "order views 1-4 by stroma area": a ranking, not an order placed
@@ -116,6 +116,14 @@ ERRAND_RE = re.compile(
     r"(?:template|presentation|deck|powerpoint|document|spreadsheet)\b|"
     rf"\s*{_POLITE}sign\s+(?:it|this|that|the\s+(?:case|report|slide))\s+out\b|"
     rf"{_TEACHING}|"
+    # "could you put a reticulin stain on this section", "can you put p16 and Ki67 on this block"
+    rf"\s*{_POLITE}(?:put|do|run)\s+(?:an?\s+|the\s+|some\s+)?[\w-]+(?:\s*(?:,|and|&|\+)\s*[\w-]+)*\s+"
+    r"(?:stains?\s+|immunostains?\s+|ihc\s+)?on\s+(?:this|the|that)\s+(?:section|block|level|case)\b|"
+    rf"\s*{_POLITE}(?:make|create|generate|prepare)\s+(?:me\s+)?(?:an?\s+)?(?:pdf|word|docx?|csv|excel|"
+    r"powerpoint|pptx?)\b|"
+    # "can you blind the study for me - hide animal IDs and dose groups"
+    rf"\s*{_POLITE}(?:blind|unblind|anonymi[sz]e|de-?identify|pseudonymi[sz]e)\s+(?:the\s+|this\s+|my\s+)?"
+    r"(?:study|slides?|data|cases?|images?|ids?)\b|"
     rf"\s*{_POLITE}sign\s+out\s+(?:the|this|that)\s+(?:case|report|slide)\b|"
     rf"\s*{_POLITE}request\s+[^.;?!]{{0,40}}?\b(?:levels?|stains?|re-?cuts?|deepers?|ihc|"
     r"immuno\w*|block)\b|"

@@ -318,7 +318,8 @@ def semantic_plan(
         return Plan(request=request, clarify=typed, routing=routing.as_json())
     beyond = beyond_he(low)
     if _nothing(parsed):
-        question = beyond or errand_line(low) or clarifying_question(routing, router.capabilities)
+        # "put p16 and Ki67 on this block": the order placed is the errand, not a result asked
+        question = errand_line(low) or beyond or clarifying_question(routing, router.capabilities)
         return Plan(request=request, clarify=question, routing=routing.as_json())
     plan = build_plan(low, parsed, rois, current, slide_id, archive=archive, slide=slide)
     tools = {s.tool for s in plan.steps}

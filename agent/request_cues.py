@@ -56,6 +56,7 @@ __all__ = [
     "WHAT_IS_THIS_RE",
     "LOOKING_AT_RE",
     "MARGIN_ASKED_RE",
+    "REDO_SHARES_RE",
     "SIZE_VARIATION_RE",
     "DENSITY_ASKED_RE",
     "YIELDS_TO_CLASSIFY",
@@ -159,7 +160,9 @@ _MARKER_USE_RE = re.compile(
     rf"(?:\s*(?:,|and|or|/|\+|&)\s*{_MARKER})*\s+(?:stain(?:ing)?\s+|immunostain\w*\s+|ihc\s+)?"
     r"(?:help|matter|add|change|tell|distinguish|separate|useful|helpful|relevant|necessary|needed|"
     r"worth|work)\b|"
-    rf"\b(?:role|significance|value|utility|use|point|relevance)\s+of\s+(?:an?\s+)?{_MARKER}\b"
+    rf"\b(?:role|significance|value|utility|use|point|relevance)\s+of\s+(?:an?\s+)?{_MARKER}\b|"
+    rf"\b(?:would|is|are|should)\s+{_MARKER}\s+(?:be\s+)?(?:a|an|the|your|my|our)\s+(?:[\w-]+\s+)?"
+    r"(?:marker|stain|choice|test)\b"
 )
 """What a marker is for ("does p16 matter for a neck node met?", "would p53 and WT1 help me
 separate serous from endometrioid?"): textbook immunohistochemistry, not this slide's result."""
@@ -379,6 +382,9 @@ def asks_nothing(low: str) -> bool:
 _VERSUS_RE = re.compile(r"\bversus\b|\bvs\b\.?")
 _CLASS_MAP_RE = re.compile(
     r"\b(?:tissue[- ]|tile[- ])?class(?:es)?[- ]?(?:maps?|overlays?)\b|"
+    # "the class % for the wider field", "break it down by tissue class"
+    r"\b(?:tissue[- ])?class(?:es)?[- ]?(?:%|percent\w*|shares?)|"
+    r"\bbreak\s+(?:it|this|that|them|the\s+\w+)\s+down\s+by\s+(?:tissue\s+)?(?:class|type)(?:es|s)?\b|"
     r"\btile[- ]?(?:class\s+)?maps?\b|"
     r"\bmap\s+of\s+(?:the\s+)?(?:tissue\s+|tile\s+)?classes\b|"
     r"\bcolou?r\s+(?:in\s+)?(?:the\s+|this\s+)?(?:picture|image|view|field|slide|it|tissue)\s+"
@@ -580,6 +586,13 @@ ASIDE_RE = re.compile(
     r"oncologist)s?\b|"
     # "somebody in the back said four": what another person said, beside the question
     r"(?:i\s+)?reckon\b(?![^?.;]*\?)|"  # "…, reckon that's the invasive front": a guess
+    r"let\s+me\s+(?:put\s+it\s+(?:differently|another\s+way)|rephrase)\b|"
+    r"i\s+(?:want|need|would\s+like|have)\s+to\s+(?:prepone|postpone|bring\s+forward|finish|get\s+(?:this|it)\s+"
+    r"(?:done|out))\b|"
+    r"i\s+keep\s+(?:mixing|confusing|forgetting|muddling)\b|"
+    # "capsule is on the right side of this field.": where a structure is, said beside the question
+    r"(?!(?:what|which|where|is|are|how|can|could|does|do)\b)(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:is|are)\s+"
+    r"(?:on|at|in|along|near)\s+the\s+(?:right|left|top|bottom|upper|lower)\b[^?]*$|"
     # "sorry, anatomy was ages ago"
     r"[^?.;]*\b(?:was|were)\s+(?:ages|years|decades|a\s+long\s+time|forever)\s+ago\b|"
     # "last one for today, neck dissection lymph node w/ scc met.", "last slide, the skin excision!"
@@ -642,7 +655,9 @@ _TEXTBOOK_REST_RE = re.compile(
 )
 """After "remind me", with no word of the case: a named entity's scale, two entities set side by
 side, or a reason asked."""
-BARE_REMIND_RE = re.compile(_REMIND_ME + r"(?:\s+(?:again|quickly|please|pls))*\s*[,:.!-]*\s*")
+BARE_REMIND_RE = re.compile(
+    _REMIND_ME + r"(?:\s+(?:again|quickly|please|pls|once|just\s+once))*\s*[,:.!-]*\s*"
+)
 """"remind me, what are the criteria for …": the question that follows is what is asked."""
 BEFORE_LEAD_RE = re.compile(
     r"\s*(?:(?:but|and|so|ok|okay|now|just|quick\s+one)\s+)*before\s+(?!(?:and|after)\b)[^?]*"
@@ -924,6 +939,13 @@ _HOW_MANY_NEEDED_RE = re.compile(
     r"(?:needs?|required|needed)\s+(?:for|to)\b"
 )
 """A threshold of a grading scheme ("how many mitoses one needs for grade 3")."""
+_CHANGES_STAGE_RE = re.compile(
+    r"\b(?:does|do|would|will|can)\s+(?!(?:this|that|it|these|those)\b)(?:[\w-]+\s+){1,3}?(?:change|affect|"
+    r"alter|upstage|downstage|raise|modify)\s+(?:the\s+)?(?:pt\s+)?(?:stage|staging|grade|grading|prognosis|"
+    r"management|category)\b"
+)
+"""What a finding does to a stage or a grade in general ("does PNI change the stage in oral
+cavity?"): the textbook, not this slide."""
 _WHAT_I_SEE_RE = re.compile(
     r"\bwhat\s+(?:is|are)\s+(?:all\s+)?(?:the|these|those|that|this)\s+(?:[\w-]+\s+){0,4}?"
     r"(?:i\s*(?:am|'m)?|im|we\s*(?:are|'re)?)\s+(?:seeing|looking\s+at)\b|"
@@ -932,6 +954,14 @@ _WHAT_I_SEE_RE = re.compile(
     r"the\s+(?:very\s+)?(?:middle|centre|center|corner|top|bottom|left|right|edge)\b"
 )
 """A thing on screen asked by what the user sees ("what are the layers im seeing?")."""
+
+
+REDO_SHARES_RE = re.compile(
+    r"\s*(?:(?:and|then|now|please|so)\s+)*(?:give\s+me|show\s+me|get\s+me|do|run|re-?do|repeat)\s+"
+    r"(?:the\s+|a\s+)?(?:tissue\s+|class\s+)?(?:composition|breakdown|class\s+shares)\s+again\b"
+)
+"""The tile classes' shares asked again, as an order ("give me the composition again"), not as
+a question about what was found."""
 
 
 def grammar_cue(clause: str) -> str | None:
@@ -962,6 +992,8 @@ def grammar_cue(clause: str) -> str | None:
         return "zoom"  # "set 0.5 microns per pixel", "put in 20x"
     if _REDO_COUNT_RE.match(clause):
         return "detect"  # "pan right by one field and redo the density"
+    if REDO_SHARES_RE.match(clause):
+        return "composition"  # "zoom out 2x and give me the composition again": of the new view
     if _TILED_SLIDE_RE.search(clause):
         return "composition"  # "tile the entire slide through the classifier"
     if _CLASS_MAP_RE.search(clause):
@@ -1008,8 +1040,8 @@ def grammar_cue(clause: str) -> str | None:
         return "vqa"  # "fine, just describe the inflammation then": the view, in words
     if _WHAT_I_SEE_RE.search(clause):
         return "vqa"  # "what are the layers im seeing?": what is on screen, named
-    if _HOW_MANY_NEEDED_RE.search(clause):
-        return "knowledge"  # "how many mitoses one needs for grade 3 astrocytoma?"
+    if _HOW_MANY_NEEDED_RE.search(clause) or _CHANGES_STAGE_RE.search(clause):
+        return "knowledge"  # "how many mitoses one needs for grade 3", "does PNI change the stage"
     lead = _REMIND_LEAD_RE.match(clause)
     if lead is not None and lead.end() < len(clause):
         # "(I know WHO5 …)": an aside; "per high power field": a unit, not a view

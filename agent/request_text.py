@@ -693,6 +693,15 @@ _PHRASES = (
     # "what does 'cytological atypia' actually mean?": a term quoted, a definition asked
     (re.compile(r"(?<![a-z0-9])['\"]([a-z][a-z0-9\s/-]{1,40}?)['\"](?![a-z0-9])"), r"\1"),
     (re.compile(r"\s+(?:actually|really|exactly)\s+(?=mean\b|means\b|stand\s+for\b)"), " "),
+    # "could you remind the room how …": a reminder asked for others in the room
+    (
+        re.compile(
+            r"\bremind\s+(?:the\s+(?:room|group|class|team|residents|registrars|trainees|students)|"
+            r"us(?:\s+all)?|everyone|everybody|them)\b"
+        ),
+        "remind me",
+    ),
+    (re.compile(r"\bwhat\s+all\s+(is|are)\b"), "what are"),  # "what all is WPOI 1 to 5"
     # "chuck the whole slide up for me": the slide shown, not moved up
     (
         re.compile(

@@ -68,6 +68,7 @@ from agent.request_cues import (
     PROPORTION_RE,
     PURPOSE_RE,
     RANK_VIEWS,
+    REDO_SHARES_RE,
     SEGMENT_VERB_RE,
     SIZE_VARIATION_RE,
     SLIDE_WIDE_RE,
@@ -589,6 +590,10 @@ _REACTION_RE = re.compile(
     r"could|please)\b)"
 )
 """A reaction ("lol thats a LOT of cells", "ugh this day is never ending"): nothing asked."""
+_WHERE_IT_LOOKS_RE = re.compile(
+    r"\bwhere\s+(?:it|the\s+model|the\s+classifier)\s+(?:is|was)\s+(?:looking|attending|focus\w*)\b"
+)
+"""The slide model's attention, asked beside its call ("show me where it is looking")."""
 _ITS_CALL_RE = re.compile(
     r"\s*(?:and\s+|so\s+|then\s+)?(?:what\s+)?(?:does|did|would|will|do)\s+(?:it|they)\s+"
     r"(?:call|say|think|label|classify|consider|rate|flag|make\s+of)\b"
@@ -1195,6 +1200,12 @@ class SemanticRouter:
             if (
                 selected
                 and selected[-1].capability == "wsi_classify"
+                and _WHERE_IT_LOOKS_RE.search(clause)
+            ):
+                continue  # "… and show me where it is looking (attention map)": its heatmap
+            if (
+                selected
+                and selected[-1].capability == "wsi_classify"
                 and _BARE_CHOICE_RE.fullmatch(clause)
             ):
                 continue  # "what is the model's diagnosis? tumour or normal?": its choices
@@ -1291,77 +1302,93 @@ class SemanticRouter:
                 cue = self._visual_cue(clause) or cue
             if cue is None and _asked(clause, low) and self._lesion_here(clause):
                 cue = "vqa"  # "DCIS here?": whether the view shows it, not the textbook entry
-            takes_over = (cue in ("vqa", "composition") and name not in ("compare", "recall")) or (
-                cue in ("recall", "compare", "knowledge", "experts")
-                or name is None
-                or (cue == "zoom" and name in YIELDS_TO_ZOOM)
-                # "go back to the second one", "show me a 2048 x 2048 region centred at …": a
-                # view, however close the examples of comparing or classifying regions read
+            takes_over = (
+                (cue in ("vqa", "composition") and name not in ("compare", "recall"))
                 or (
-                    cue == "zoom"
-                    and name == "compare"
-                    and not COMPARE_CUE_RE.search(clause)
-                    and len(set(region_refs(clause))) < 2
+                    # "zoom out 2x and give me the composition again": an order, of the new view
+                    cue == "composition" and name == "recall" and bool(REDO_SHARES_RE.match(clause))
                 )
-                or (cue == "zoom" and name == "classify" and NAV_VERB_RE.search(clause))
-                # "go to the largest fragment, that should be the thyroid lobe": a place to
-                # go, described; nothing in it orders an analysis
                 or (
-                    cue == "zoom"
-                    and name in ("segment", "detect", "composition", "wsi_classify")
-                    and (_LEADING_NAV_RE.match(clause) or _BACK_TO_RE.match(clause))
-                    and not _ANALYSIS_WORD_RE.search(clause)
+                    cue in ("recall", "compare", "knowledge", "experts")
+                    or name is None
+                    or (cue == "zoom" and name in YIELDS_TO_ZOOM)
+                    # "go back to the second one", "show me a 2048 x 2048 region centred at …": a
+                    # view, however close the examples of comparing or classifying regions read
+                    or (
+                        cue == "zoom"
+                        and name == "compare"
+                        and not COMPARE_CUE_RE.search(clause)
+                        and len(set(region_refs(clause))) < 2
+                    )
+                    or (cue == "zoom" and name == "classify" and NAV_VERB_RE.search(clause))
+                    # "go to the largest fragment, that should be the thyroid lobe": a place to
+                    # go, described; nothing in it orders an analysis
+                    or (
+                        cue == "zoom"
+                        and name in ("segment", "detect", "composition", "wsi_classify")
+                        and (_LEADING_NAV_RE.match(clause) or _BACK_TO_RE.match(clause))
+                        and not _ANALYSIS_WORD_RE.search(clause)
+                    )
+                    # "go to the most cellular area": a place to go, not an outline to draw
+                    or (cue == "zoom" and name == "segment" and HOTSPOT_RE.search(clause))
+                    # "give me an overview of the slide": a low-power view, not the case's summary
+                    or (cue == "zoom" and name == "recall" and _SLIDE_OVERVIEW_RE.search(clause))
+                    # "back to where we were before": a place to return to, however it is recalled
+                    or (cue == "zoom" and name == "recall" and _BACK_TO_RE.match(clause))
+                    # "count cells in this view, then compare it with view 1": the count first
+                    or (
+                        cue in ("detect", "segment", "classify")
+                        and name == "compare"
+                        and analysis_verb(clause) == cue
+                        and not can_compare(clause)
+                    )
+                    or (cue == "classify" and name in YIELDS_TO_CLASSIFY)
+                    # "what does the tile model call this spot, …?": the classifier, named
+                    or (
+                        cue == "classify"
+                        and name == "knowledge"
+                        and _TILE_CLASSIFIER_ASKED_RE.search(clause)
+                    )
+                    # "count nuclei in the first view we looked at": an order, whatever memory
+                    # words its place is named with
+                    or (
+                        cue in ("detect", "segment", "classify")
+                        and name == "recall"
+                        and ORDER_RE.match(clause)
+                        and analysis_verb(clause) == cue
+                    )
+                    or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
+                    # "roughly how many tumour cells are in this view": a count, not a share
+                    or (
+                        cue == "detect"
+                        and name == "composition"
+                        and not PROPORTION_RE.search(clause)
+                    )
+                    or (cue == "segment" and name == "detect" and not COUNT_VERB_RE.search(clause))
+                    or (
+                        cue == "detect" and name == "segment" and not SEGMENT_VERB_RE.search(clause)
+                    )
+                    # an order by its verb ("classify this region of the ovarian tumour") is no
+                    # textbook question, however close the disease's examples read
+                    or (name == "knowledge" and cue is not None and analysis_verb(clause) == cue)
+                    or (
+                        cue == "wsi_classify"
+                        and name in ("classify", "slide_info", "tissue", "composition", "zoom")
+                    )
+                    or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
+                    # "tissue mask pls": the tissue detector's mask, not a compartment's
+                    or (
+                        cue == "tissue"
+                        and name == "segment"
+                        and names_tissue_outline(clause)
+                        and not names_a_place(clause)
+                        and not re.search(r"\b(?:here|this|that|current)\b", clause)
+                    )
+                    or (
+                        cue == "slide_info"
+                        and name in ("wsi_classify", "classify", "zoom", "tissue")
+                    )
                 )
-                # "go to the most cellular area": a place to go, not an outline to draw
-                or (cue == "zoom" and name == "segment" and HOTSPOT_RE.search(clause))
-                # "give me an overview of the slide": a low-power view, not the case's summary
-                or (cue == "zoom" and name == "recall" and _SLIDE_OVERVIEW_RE.search(clause))
-                # "back to where we were before": a place to return to, however it is recalled
-                or (cue == "zoom" and name == "recall" and _BACK_TO_RE.match(clause))
-                # "count cells in this view, then compare it with view 1": the count first
-                or (
-                    cue in ("detect", "segment", "classify")
-                    and name == "compare"
-                    and analysis_verb(clause) == cue
-                    and not can_compare(clause)
-                )
-                or (cue == "classify" and name in YIELDS_TO_CLASSIFY)
-                # "what does the tile model call this spot, …?": the classifier, named
-                or (
-                    cue == "classify"
-                    and name == "knowledge"
-                    and _TILE_CLASSIFIER_ASKED_RE.search(clause)
-                )
-                # "count nuclei in the first view we looked at": an order, whatever memory
-                # words its place is named with
-                or (
-                    cue in ("detect", "segment", "classify")
-                    and name == "recall"
-                    and ORDER_RE.match(clause)
-                    and analysis_verb(clause) == cue
-                )
-                or (cue in ("segment", "detect") and name in ("tissue", "slide_info", "zoom"))
-                # "roughly how many tumour cells are in this view": a count, not a share
-                or (cue == "detect" and name == "composition" and not PROPORTION_RE.search(clause))
-                or (cue == "segment" and name == "detect" and not COUNT_VERB_RE.search(clause))
-                or (cue == "detect" and name == "segment" and not SEGMENT_VERB_RE.search(clause))
-                # an order by its verb ("classify this region of the ovarian tumour") is no
-                # textbook question, however close the disease's examples read
-                or (name == "knowledge" and cue is not None and analysis_verb(clause) == cue)
-                or (
-                    cue == "wsi_classify"
-                    and name in ("classify", "slide_info", "tissue", "composition", "zoom")
-                )
-                or (cue == "tissue" and name in ("classify", "zoom", "slide_info"))
-                # "tissue mask pls": the tissue detector's mask, not a compartment's
-                or (
-                    cue == "tissue"
-                    and name == "segment"
-                    and names_tissue_outline(clause)
-                    and not names_a_place(clause)
-                    and not re.search(r"\b(?:here|this|that|current)\b", clause)
-                )
-                or (cue == "slide_info" and name in ("wsi_classify", "classify", "zoom", "tissue"))
             )
             previous = selected[-1].capability if selected else None
             if (name in (None, "tissue") or best < self.threshold + _WEAK_MARGIN) and (

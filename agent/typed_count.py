@@ -44,6 +44,8 @@ _TYPED_COUNT_RE = re.compile(
     # "can I just get a neutrophil count in the mucosa?": one type's count, by its name
     r"\b(?:an?|the|my|just|only|get|give\s+me|want|need)\s+(?:a\s+)?(?P<cell8>lymphocyte|neutrophil|"
     r"eosinophil|plasma\s+cell|mast\s+cell|macrophage|histiocyte|koilocyte|melanocyte|til)\s+counts?\b|"
+    # "of those, how many are melanocytes and how many lymphocytes?"
+    rf"\b(?:of\s+(?:those|them|these)\s*,?\s+)how\s+many\s+are\s+(?:the\s+)?(?P<cell11>{_CELL_TYPES})\b|"
     # "and how many of these cells are CD20 positive?": a marker's positive cells
     r"\bhow\s+many\s+(?:of\s+)?(?:these|those|the|them)?\s*(?:cells|nuclei)?\s*(?:are|were|stain)\s+"
     r"(?P<cell10>[a-z0-9-]{2,12})[\s-]*(?:positive|pos|\+)(?!\w)|"

@@ -3388,3 +3388,92 @@ def test_what_we_saw_before_is_still_recalled(router: SemanticRouter) -> None:
 def test_two_kinds_of_one_class_are_asked_of_the_image(router: SemanticRouter) -> None:
     assert _tools(_plan(router, "is that smooth muscle or skeletal muscle?", views=2)) == ["vqa"]
     assert _tools(_plan(router, "is this stroma or tumour?", views=2)) == ["classify"]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "views", "tools", "knowledge"),
+    [
+        (
+            "Could you remind the room how Ishak fibrosis stage 4 differs from stages 5 and 6?",
+            2,
+            [],
+            True,
+        ),
+        (
+            "CK7 positive, CK20 negative: that's the profile you'd expect for a colorectal "
+            "primary, is it not?",
+            2,
+            [],
+            True,
+        ),
+        (
+            "For a possible prostatic metastasis, would GATA3 be your confirmatory marker?",
+            2,
+            [],
+            True,
+        ),
+        ("In the Brandwein-Gensler risk model, what all is WPOI 1 to 5?", 2, [], True),
+        (
+            "Is there perineural invasion? Also does PNI change the stage in oral cavity?",
+            2,
+            ["vqa"],
+            True,
+        ),
+        (
+            "As per AJCC 8th what are the DOI cut offs for pT1 and pT2? just remind me once, "
+            "I keep mixing it with the old tumour thickness",
+            2,
+            [],
+            True,
+        ),
+        (
+            "Open the largest piece at 5x and break it down by tissue class.",
+            2,
+            ["zoom", "composition"],
+            False,
+        ),
+        (
+            "zoom out 2x and give me the class % for the wider field",
+            2,
+            ["zoom", "composition"],
+            False,
+        ),
+        (
+            "Capsule is on the right side of this field. Is there capsular invasion or only "
+            "indentation?",
+            2,
+            ["vqa"],
+            False,
+        ),
+        (
+            "Run the whole slide classifier - tumour vs normal - and show me where it is looking "
+            "(attention map)",
+            0,
+            ["wsi_classify"],
+            False,
+        ),
+    ],
+)
+def test_reminders_for_the_room_marker_choices_and_class_shares(
+    router: SemanticRouter, request_text: str, views: int, tools: list[str], knowledge: bool
+) -> None:
+    plan = _plan(router, request_text, views=views)
+    assert _tools(plan) == tools
+    assert bool(plan.knowledge) is knowledge
+    assert plan.clarify is None
+
+
+@pytest.mark.parametrize(
+    ("request_text", "line"),
+    [
+        ("Could you put a reticulin stain on this section so we can see the plates?", "outside"),
+        ("can you put p16 and Ki67 on this block? I want to prepone the sign out", "outside"),
+        ("Kindly make a PDF of all these findings and mail it to my HOD by evening", "outside"),
+        ("can you blind the study for me - hide animal IDs and dose groups?", "outside"),
+        ("Of those, how many are melanocytes and how many lymphocytes?", "melanocytes"),
+    ],
+)
+def test_stains_documents_and_blinding_are_errands(
+    router: SemanticRouter, request_text: str, line: str
+) -> None:
+    _answered_by_line(router, request_text, line)
