@@ -623,7 +623,9 @@ _WHAT_LIKE_RE = re.compile(
     r"[\w\s-]{3,40}?\s+like\s*\??\s*$"
 )
 """How something looks ("what is the background like?"): the view's, not a definition."""
-_REMIND_ME = r"\s*(?:(?:ok|so|and|quick(?:ly)?|please|pls|can\s+you|could\s+you)\s+)*remind\s+me"
+_REMIND_ME = (
+    r"\s*(?:(?:ok|so|and|just|also|quick(?:ly)?|please|pls|can\s+you|could\s+you)\s+)*remind\s+me"
+)
 """The lead of a request to be reminded ("ok remind me", "can you remind me")."""
 _REMIND_LEAD_RE = re.compile(
     _REMIND_ME + r"\s*(?:[-–:,]\s*)?\s(?:again\s+)?(?:of\s+|about\s+)?(?:again\s+)?"
@@ -657,6 +659,8 @@ _TEXTBOOK_REST_RE = re.compile(
 side, or a reason asked."""
 BARE_REMIND_RE = re.compile(
     _REMIND_ME + r"(?:\s+(?:again|quickly|please|pls|once|just\s+once))*\s*[,:.!-]*\s*"
+    # "just remind me once, i keep mixing it with the old tumour thickness"
+    r"(?:i\s+(?:keep|always)\s+(?:mixing|confusing|forgetting|muddling|getting)\b[^?]*)?"
 )
 """"remind me, what are the criteria for …": the question that follows is what is asked."""
 BEFORE_LEAD_RE = re.compile(

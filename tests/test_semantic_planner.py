@@ -64,6 +64,16 @@ def _lookup_kind(plan: Plan) -> str | None:
     return None if plan.lookup is None else plan.lookup.kind
 
 
+def _plans_tools_and_knowledge(
+    router: SemanticRouter, text: str, views: int, tools: list[str], knowledge: bool
+) -> None:
+    """``text`` plans exactly ``tools``, asks the textbook or not, and recalls nothing."""
+    plan = _plan(router, text, views=views)
+    assert _tools(plan) == tools, text
+    assert bool(plan.knowledge) is knowledge, text
+    assert (plan.lookup, plan.clarify) == (None, None), text
+
+
 def _answered_by_line(router: SemanticRouter, text: str, line: str, views: int = 3) -> None:
     """``text`` runs no tool and gets the line that holds ``line``."""
     plan = _plan(router, text, views=views)
@@ -3321,10 +3331,7 @@ def test_compartments_in_lay_words(router: SemanticRouter, request_text: str, wh
 def test_what_the_user_sees_and_textbook_terms_in_lay_words(
     router: SemanticRouter, request_text: str, tools: list[str], knowledge: bool
 ) -> None:
-    plan = _plan(router, request_text, views=3)
-    assert _tools(plan) == tools
-    assert bool(plan.knowledge) is knowledge
-    assert plan.lookup is None
+    _plans_tools_and_knowledge(router, request_text, 3, tools, knowledge)
 
 
 @pytest.mark.parametrize(
@@ -3373,10 +3380,7 @@ def test_tests_rotations_and_marker_counts_are_answered_by_a_line(
 def test_the_view_asked_in_passing_and_a_grading_threshold(
     router: SemanticRouter, request_text: str, views: int, tools: list[str], knowledge: bool
 ) -> None:
-    plan = _plan(router, request_text, views=views)
-    assert _tools(plan) == tools
-    assert bool(plan.knowledge) is knowledge
-    assert plan.lookup is None
+    _plans_tools_and_knowledge(router, request_text, views, tools, knowledge)
 
 
 def test_what_we_saw_before_is_still_recalled(router: SemanticRouter) -> None:
@@ -3457,10 +3461,7 @@ def test_two_kinds_of_one_class_are_asked_of_the_image(router: SemanticRouter) -
 def test_reminders_for_the_room_marker_choices_and_class_shares(
     router: SemanticRouter, request_text: str, views: int, tools: list[str], knowledge: bool
 ) -> None:
-    plan = _plan(router, request_text, views=views)
-    assert _tools(plan) == tools
-    assert bool(plan.knowledge) is knowledge
-    assert plan.clarify is None
+    _plans_tools_and_knowledge(router, request_text, views, tools, knowledge)
 
 
 @pytest.mark.parametrize(
