@@ -85,16 +85,25 @@ _TEXTBOOK = re.compile(
     # "would p53 and WT1 help me separate serous from endometrioid?", "does p16 matter"
     r"\bhelp\s+(?:me\s+|us\s+|you\s+)?(?:to\s+)?(?:separate|distinguish|differentiate|tell|sort|"
     r"decide|discriminate)\b|\bmatters?\b|\bwhat\s+would\s+(?:it|they|that|this)\s+(?:tell|show|"
-    r"mean|add)\b|\b(?:should|would)\s+(?:i|you|we|one)\s+expect\b|\b(?:you|one|i|we)'d\s+expect\b|"
-    r"\bconfirmatory\b"
+    r"mean|add)\b|\bconfirmatory\b"
 )
+
+
+_EXPECTED = re.compile(
+    r"\b(?:should|would)\s+(?:i|you|we|one)\s+expect\b|\b(?:you|one|i|we)'d\s+expect\b"
+)
+""""the profile you'd expect for a colorectal primary": textbook, unless asked of the case
+("what would you expect the Ki-67 to be here?")."""
+_TAG_QUESTION = re.compile(r",?\s*(?:is\s+it\s+not|isn'?t\s+it|right|correct|no)\s*\??\s*$")
 
 
 def _textbook(low: str) -> bool:
     """A textbook question (a definition, how a test is done, which stains), not a result."""
     m = _DEFINITION.search(low)
     pointed = m and (_POINTER.search(m.group(0)) or _THE_RESULT.search(m.group(0)))
-    return bool(_TEXTBOOK.search(low) or (m and not pointed))
+    untagged = _TAG_QUESTION.sub("", low)
+    expected = _EXPECTED.search(low) and not _POINTER.search(untagged)
+    return bool(_TEXTBOOK.search(low) or (m and not pointed) or expected)
 
 
 _OUTCOME = re.compile(
