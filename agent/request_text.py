@@ -375,7 +375,6 @@ _COMPARED_NUMBER_RE = re.compile(
 """"compare with 1": a view named by its number alone."""
 
 
-_PIECE_WORD = {"frag": "fragment"}
 _GLUED = {
     "whats": "what is",
     "thats": "that is",
@@ -386,6 +385,8 @@ _GLUED = {
 _GLUED_RE = re.compile(rf"\b({'|'.join(_GLUED)})\b")
 _GLUED_PIECE_RE = re.compile(r"\b(frag(?:ment)?|piece|core|view|roi|region)(\d{1,2})\b")
 """"frag3 20x": a piece and its number typed as one word."""
+_PERCENT_GLUED_RE = re.compile(r"(?:(?<=[\s(])|^)%(?=[a-z])")
+""""%tum whole slide": the share of a class, its percent sign typed against the word."""
 _QUADRANT_RE = re.compile(r"\b([tb])([lr])\s+quad(?:rant)?\b")
 """"tl quad": the top-left quadrant."""
 _COUNT_SHORT_RE = re.compile(r"\bct\s+(?=(?:the\s+)?(?:cells|nuclei|nucs?)\b)")
@@ -824,7 +825,7 @@ def normalise(text: str) -> str:
     low = _RANKED_THEN_THERE_RE.sub(r"\1 the \2 fragment", low)
     low = _GLUED_RE.sub(lambda m: _GLUED[m.group(1)], low)
     low = _GLUED_PIECE_RE.sub(
-        lambda m: f"{_PIECE_WORD.get(m.group(1), m.group(1))} {m.group(2)}", low
+        lambda m: f"{_SHORTHAND.get(m.group(1), m.group(1))} {m.group(2)}", low
     )
     low = _QUADRANT_RE.sub(
         lambda m: (
@@ -834,7 +835,7 @@ def normalise(text: str) -> str:
         low,
     )
     low = _COUNT_SHORT_RE.sub("count ", low)
-    low = re.sub(r"(?:(?<=[\s(])|^)%(?=[a-z])", "% ", low)  # "%tum whole slide": the tumour share
+    low = _PERCENT_GLUED_RE.sub("% ", low)
     low = _SLASHED_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
     low = _THOUSANDS_PAIR_RE.sub(r"\1\2, \3\4", low)
