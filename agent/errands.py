@@ -16,11 +16,12 @@ import re
 
 from agent.request_text import split_clauses
 
-__all__ = ["ERRAND_RE", "errand_line"]
+__all__ = ["ERRAND_RE", "OTHER_MODEL_RE", "RERUN_RE", "errand_line"]
 
 _POLITE = (
     r"(?:(?:ok|okay|so|and|also|then|now|please|pls|kindly|great|thanks|right|perfect|cool|lovely|"
-    r"fine|can\s+you|could\s+you|would\s+you|"
+    r"fine|can\s+you(?:\s+to)?|could\s+you(?:\s+to)?|would\s+you|"
+    r"is\s+(?:it\s+)?possible\s+(?:for\s+you\s+)?to|"
     r"will\s+you|can\s+u|could\s+u|would\s+it\s+be\s+possible\s+to|"
     r"i(?:'d|\s+would|\s+should)\s+like\s+(?:you|it)\s+to|i\s+(?:want|need)\s+(?:you|it)\s+to)"
     r"[,!.]?\s+)*"
@@ -59,11 +60,30 @@ _OTHER_MODEL = (
     rf"\s*{_POLITE}(?:re-?run|redo|repeat|run|do|try)\s+(?:it|this|that|them|the\s+[\w-]+)?\s*"
     r"(?:again\s+)?(?:with|using|through|via)\s+(?:a|an|the)\s+(?:(?:different|another|other|new)\s+"
     r"(?:[\w-]+\s+){0,2}?(?:model|detector|classifier|segmenter|algorithm|network)\b|"
-    r"(?:[\w-]+\s+){1,3}?(?:model|detector|classifier|segmenter|algorithm|network)\s+instead\b)"
+    r"(?:[\w-]+\s+){1,3}?(?:model|detector|classifier|segmenter|algorithm|network)\s+instead\b)|"
+    # "can u retrain the tile classifier on our labels", "swap to a vit backbone and rerun it"
+    rf"\s*{_POLITE}(?:re-?train|fine-?tune|train|calibrate)\s+(?:up\s+)?(?:the\s+|your\s+|a\s+|an\s+|its\s+)?"
+    r"(?:[\w-]+\s+){0,2}?(?:model|classifier|detector|segmenter|network|expert|head)s?\b|"
+    rf"\s*{_POLITE}(?:swap|switch|change|move)\s+(?:over\s+)?(?:to\s+)?(?:a\s+|an\s+|the\s+)?"
+    r"(?:[\w-]+\s+){0,2}?(?:backbone|architecture|encoder|weights|checkpoint)\b|"
+    rf"\s*{_POLITE}(?:change|lower|raise|adjust|set|tweak|increase|decrease|bump|drop)\s+(?:up\s+|down\s+)?"
+    r"(?:the\s+|its\s+|your\s+)?(?:[\w-]+\s+){0,2}?(?:threshold|cut-?off|confidence)\b|"
+    # "can you run the HER2 model?": a marker or grading model the deployment does not have
+    rf"\s*{_POLITE}(?:run|use|try|apply)\s+(?:a\s+|an\s+|the\s+)?(?:her-?2|msi|mmr|ki-?67|pd-?l1|er|pr|"
+    r"egfr|kras|braf|gleason|mitosis|mitotic|grading|survival|prognostic|mutation)\s+"
+    r"(?:prediction\s+|scoring\s+)?(?:model|classifier|predictor|network|algorithm)\b|"
+    r"[^.;?!]{0,30}\b(?:another|a\s+different|some\s+other)\s+model\s+for\s+[\w-]+"
 )
 """Another model than the deployment's ("rerun the nuclei with StarDist instead of the default
 detector"): the experts are set where the co-pilot is deployed, not from the chat."""
 _OTHER_MODEL_RE = re.compile(_OTHER_MODEL)
+OTHER_MODEL_RE = _OTHER_MODEL_RE
+RERUN_RE = re.compile(
+    r"\s*(?:(?:and|then|&&|&|\+)\s+)*(?:re-?run|redo|re-?do|re-?count|re-?classify|re-?segment|"
+    r"re-?detect|re-?infer|count\s+again|run\s+(?:it\s+|that\s+|this\s+)?again|try\s+again)\b"
+)
+"""A clause that runs again what a model change before it would change ("swap to a ViT
+backbone and rerun the tile classifier"): asked of the changed model, not of the one there."""
 _TEACHING = (
     # "can u quiz me on lymph node anatomy?", "grade my answer out of 10", "make me flashcards"
     rf"\s*{_POLITE}(?:quiz|test|examine)\s+me\b|[^.;?!]*\b(?:grade|mark|score|rate)\s+my\s+"
@@ -104,13 +124,16 @@ ERRAND_RE = re.compile(
     r"sequencing|ngs|fish|clonality|methylation|flow\s+cytometry|immunostains?|ihc)\b|"
     rf"\s*{_POLITE}(?:write|draft|make|prepare|create|put\s+together)\s+(?:me\s+)?(?:up\s+)?"
     r"(?:my|an?|the|our|some)?\s*(?:[\w-]+\s+){0,2}?(?:essay|paper|thesis|abstract|manuscript|grant|"
-    r"letter|powerpoint|ppt|slide\s+deck|deck|presentation|poster|slides\s+for)\b|"
+    r"letter|powerpoint|ppt|slide\s+deck|deck|presentation|poster|slides\s+for|"
+    r"(?:histo)?pathology\s+report|synoptic\s+report|final\s+report|report\b(?=[^.;?!]*\b(?:format|"
+    r"template|dataset|proforma|sign\s+(?:it\s+)?out|lis)\b))\b|"
     rf"\s*{_POLITE}(?:log|save|push|export|sync|write|post)\s+[^.;?!]{{0,60}}?\b(?:to|into|in|on)\s+"
     r"(?:my|our|the)\s+(?:[\w-]+\s+)?(?:wandb|w&b|mlflow|project|drive|dropbox|database|db|"
     r"spreadsheet|excel|sheet|lims|lis|epic|cerner|notebook|repo|bucket|server)\b|"
     rf"\s*{_POLITE}(?:export|save|download|convert|turn|(?:can\s+i\s+|could\s+i\s+)?(?:get|have))\s+"
     r"[^.;?!]{0,40}?\b(?:to|as|into|in)\s+"
-    r"(?:an?\s+)?(?:pdfs?|csvs?|word|docx?|excel|xlsx?|powerpoint|pptx?|pngs?|jpe?gs?|tiff?s?)\b|"
+    r"(?:an?\s+)?(?:pdfs?|csvs?|word|docx?|excel|xlsx?|powerpoint|pptx?|pngs?|jpe?gs?|tiff?s?|"
+    r"geo-?json|json|xml|parquet|hdf5|h5|qupath)\b|"
     rf"\s*{_POLITE}(?:save|take|grab|make)\s+(?:me\s+)?(?:a\s+)?screen\s*(?:shot|grab)s?\b|"
     rf"\s*{_POLITE}put\s+[^.;?!]{{0,40}}?\b(?:into|in|onto)\s+(?:our|the|a|my)\s+(?:[\w-]+\s+){{0,3}}?"
     r"(?:template|presentation|deck|powerpoint|document|spreadsheet)\b|"
@@ -141,6 +164,12 @@ def errand_line(low: str) -> str | None:
     said = next((c for c in split_clauses(low) if ERRAND_RE.match(c)), None)
     if said is None:
         return None
+    if _OTHER_MODEL_RE.match(said) and re.search(r"\b(?:threshold|cut-?off|confidence)\b", said):
+        return (
+            "The experts' thresholds are part of the deployment's configuration (smartpath "
+            "experts list shows the experts); they cannot be changed from the chat. It can run "
+            "the experts as configured on any region and say what each can and cannot tell."
+        )
     if _OTHER_MODEL_RE.match(said):
         return (
             "The co-pilot runs the experts its deployment configured (smartpath experts list "

@@ -250,7 +250,8 @@ _FACTOR_RE = re.compile(
     r"\bzoom(?:ed|ing)?\s+(in|out)\s*,?\s+(?:please\s*,?\s+)?(?:by\s+|of\s+)?(?:a\s+factor\s+of\s+)?"
     r"(\d+(?:\.\d+)?)\s*"
     r"(?:x|×|times|fold|-fold)?(?!\s*(?:µm|μm|um|microns?|px|pixels?))"
-    r"|\b(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(closer|further|farther|more|less|out|in)\b"
+    r"|\b(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(closer|further|farther|more|less|out|"
+    r"in(?!\s+(?:the|this|that|these|those|a|an|its|on|at|to)\b))\b"  # not "40x in the centre"
     r"|\b(twice|double|two\s+times)\s+(?:as\s+)?(?:close|closer|far|deep|much|the\s+(?:magnification|zoom)|"
     r"mag(?:nification)?|zoom)\b"
     r"|\b(halve|half)\s+(?:the\s+)?(?:magnification|mag|zoom)\b"
@@ -345,7 +346,10 @@ _CENTRE_ALONE_RE = re.compile(
     r"(?:centre|center|middle)\b(?!\s+of\b)|"
     r"^\s*(?:(?:now|ok|okay|then)\s*,?\s+)?(?:(?:go|move|jump|head)\s+(?:to\s+)?)?(?:the\s+)?"
     r"(?:centre|center|middle)\s*(?=,|;|$|at\s+\d|\d+x\b|please\b)|"
-    r"\b\d+(?:\.\d+)?\s*x\s+(?:on|in|at)\s+the\s+(?:centre|center|middle)\b(?!\s+of\b)"
+    r"\b\d+(?:\.\d+)?\s*x\s+(?:on|in|at)\s+the\s+(?:centre|center|middle)\b(?!\s+of\b)|"
+    # "zoom at 0.5 mpp in the centre", "center crop of this view at 40x"
+    r"\b(?:mpp|microns?\s+per\s+pixel|level\s+\d)\s+(?:on|in|at)\s+the\s+(?:centre|center|middle)\s*"
+    r"(?=[,;.?!]|$)|\b(?:centre|center|central|middle)\s+crop\b"
 )
 
 
@@ -520,6 +524,8 @@ class ZoomRequest:
     """The number was written "region N": tissue region N when the case has no view N."""
     for_analysis: bool = False
     """Shown only because an analysis names this box or point: the view it will analyse."""
+    same_scale: bool = False
+    """The scale is the current view's ("the largest core at the same magnification")."""
     error: str | None = None
     """A number of the request is out of range or not finite: the view is refused."""
 
@@ -794,7 +800,15 @@ def _zoom(low: str, *, force: bool) -> ZoomRequest | None:
         size_px=_size(size) if size else None,
         box=box,
         relative=relative,
+        same_scale=bool(_SAME_SCALE_RE.search(low)) and not has_scale,
     )
+
+
+_SAME_SCALE_RE = re.compile(
+    r"\b(?:at\s+|with\s+|keeping\s+|keep\s+)?(?:the\s+)?same\s+(?:magnification|mag|power|zoom(?:\s+level)?|"
+    r"scale|resolution|objective)\b"
+)
+"""The current view's scale kept for the next one ("now the largest core at the same power")."""
 
 
 def box_named(low: str) -> tuple[int, int, int, int] | None:
@@ -908,8 +922,9 @@ def _parse_point(low: str) -> tuple[float, float] | None:
 
 
 _VIEW_DESCRIBED_RE = re.compile(
-    r"\b(?:view|region|roi|field)\s*#?\s*(\d+)\s*[,(–-]\s*the\s+[^,;.()]*?\b(?:of|on|around|at|in|"
-    r"over)\s+the\s+(?:[\w-]+\s+){0,2}(?:fragment|piece|core|tissue|section)\b"
+    r"(?:\b(?:view|region|roi|field)\s*#?\s*(\d+)|\bthe\s+(?:very\s+)?(first|second|third|fourth|fifth|1st|"
+    r"2nd|3rd|4th|5th)\s+(?:view|region|roi|field))\s*[,(–-]\s*the\s+[^,;.()]*?\b(?:of|on|around|at|"
+    r"in|over)\s+the\s+(?:[\w-]+\s+){0,2}(?:fragment|piece|core|tissue|section)\b"
 )
 """A numbered view and, beside it, what it showed: the number names it."""
 
@@ -938,7 +953,7 @@ def _parse_target(low: str) -> tuple[str, int | None, RoiRef | None, int | None]
     """
     m = _VIEW_DESCRIBED_RE.search(low)
     if m:  # "view 1, the low-power view of the largest fragment": the view, described
-        return "roi", None, "number", int(m.group(1))
+        return "roi", None, "number", int(m.group(1)) if m.group(1) else _ordinal(m.group(2))
     m = _SMALLEST_RE.search(low)
     if m and (m.group("piece") or not _VIEW_WORD_RE.search(low)):
         return "tissue_region", -(_ordinal(m.group(1)) if m.group(1) else 1), None, None

@@ -868,6 +868,12 @@ def _zoom_step(
         return PlanStep(tool="zoom", why="the requested view", error=z.error)
     args: dict[str, Any] = _scale_args(z)
     cur = next((r for r in rois if r.number == current), rois[-1] if rois else None)
+    if z.same_scale and not args and cur is not None:
+        # "now the largest core at the same magnification": the scale of the view on screen
+        if cur.magnification is not None:
+            args["magnification"] = cur.magnification
+        elif cur.mpp is not None:
+            args["mpp"] = cur.mpp
     if z.relative is not None:
         step = _relative_step(z, z.relative, rois, cur, args, slide or {}, notes)
         if step is not None:

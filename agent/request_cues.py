@@ -94,6 +94,10 @@ PAST_RESULT_RE = re.compile(
     r"assign|come\s+up\s+with)\b|"
     r"\b(?:earlier|before|previously)\s*,?\s+(?:you|we)\s+\w+ed\b|"
     r"\bsummari[sz]e\s+(?:what|everything|all|our|the\s+findings)|"
+    # "dump the cached results": what the case holds, listed
+    r"\b(?:dump|list|print|show|give\s+me|spit\s+out|pull\s+up)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:the\s+|our\s+)?"
+    r"(?:cached|stored|saved|previous|prior|existing|accumulated)\s+(?:results?|findings|outputs?|"
+    r"analys[ie]s|measurements?|numbers)\b|"
     r"\bwhich\s+(?:view|region|field|area|roi|one|piece|fragment)\s+(?:had|showed|gave|was)\b|"
     r"\b(?:we|you|i)\s+(?:have\s+)?already\s+(?:checked|looked\s+at|analy[sz]ed|visited|counted|"
     r"classified|segmented|seen)\b|"
@@ -125,6 +129,9 @@ PAST_RESULT_RE = re.compile(
 )
 """A question about a result the case already has ("what was the count earlier?")."""
 _KNOWLEDGE_ASK_RE = re.compile(
+    # "mucinous vs signet ring, what's the mucin % cutoff again": a scheme's threshold
+    r"\bwhat(?:'s|\s+is|\s+are|s)\s+the\s+(?:[\w%-]+\s+){0,3}?(?:cut[\s-]?offs?|thresholds?)\b"
+    r"(?![^?]*\b(?:here|this|view|used|you|your|model|classifier|detector|expert)\b)|"
     r"\bremind\s+me\s+(?:of\s+|about\s+)?the\s+(?:[\w-]+\s+){0,3}?(?:features?|definition|criteria|"
     r"grading|markers?|differentials?|sites?|cut[\s-]?offs?|thresholds?|categor(?:y|ies)|components?|"
     r"staging|system|classification|rules?|recommendations?|guidelines?|consensus)"
@@ -166,6 +173,11 @@ _MARKER_USE_RE = re.compile(
 )
 """What a marker is for ("does p16 matter for a neck node met?", "would p53 and WT1 help me
 separate serous from endometrioid?"): textbook immunohistochemistry, not this slide's result."""
+_TERM_IT_RE = re.compile(
+    r"^(\s*(?:define|what\s+is|what'?s|whats|explain)\s+(?!(?:this|that|these|those|it|here)\b)"
+    r"[\w\s-]{3,40}?,[^,]*?)\bit\b(?![^?]*\b(?:here|this\s+(?:view|field|slide|case|one)|these)\b)"
+)
+""""define pagetoid spread, which entities show it": "it" is the term just named, not the view."""
 _WHAT_WAS_RE = re.compile(
     r"^\s*(?:and\s+|so\s+)?(?:what|which|how\s+many)\s+(?:\w+\s+)?(?:was|were)\b"
 )
@@ -559,12 +571,13 @@ WHAT_IS_THIS_RE = re.compile(
 LOOKING_AT_RE = re.compile(r"\blooking\s+at\b")
 """Of those, "what am I looking at?": on a view, a description of it rather than one class."""
 ASIDE_RE = re.compile(
-    r"\s*(?:asking|because|bc|cos|cuz|since|like(?!\s+(?:at\s+|around\s+|about\s+)?\d)"
+    r"\s*(?:i\s+ask\s+(?:because|since|as)|where\s+i\s+(?:believe|think|suspect|reckon|expect|am\s+told)|"
+    r"asking|because|bc|cos|cuz|since|like(?!\s+(?:at\s+|around\s+|about\s+)?\d)"
     r"(?!\s+(?:in\s+)?(?:percent\w*|%|proportions?|shares?|fractions?|a\s+breakdown|areas?)\b)|sorry|thanks|thank\s+you|cheers|no\s+rush|"
     r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
     r"(?:it\s+is\s+|it's\s+)?(?:hard|difficult|tricky|impossible)\s+to\s+(?:tell|say|judge)|"
     r"(?:(?:ok|okay|right|so)\s*,?\s+)?(?:forget|never\s*mind|scrap|ignore)\b|"
-    r"(?:(?:ok|okay|right|so)\s*,?\s+)?(?:a\s+)?(?:new|next|another)\s+(?:slide|case|block)\b"
+    r"(?:(?:ok|okay|right|so)\s*,?\s+)?(?:a\s+)?(?:new|next|another|fresh|different)\s+(?:slide|case|block)\b"
     r"(?![^?.;]*\b(?:go|take|show|open|zoom|move|jump)\b)|"
     r"(?:from|at)\s+this\s+(?:magnification|mag|power|zoom)\s+i\s+(?:am|'m)\s+not\s+sure|"
     r"can'?t\s+(?:tell|decide)|need\s+to\s+know\b|"
@@ -653,7 +666,10 @@ _TEXTBOOK_REST_RE = re.compile(
     r"\bscor(?:e|es|ing)\s+(?:for|of|in)\s+(?!(?:this|that|these|those|the|its?|our|my)\b)\w|"
     # "remind me LAMN vs HAMN"
     r"^\s*[\w/-]+(?:\s+[\w/-]+)?\s+(?:vs\.?|versus)\s+[\w/-]+(?:\s+[\w/-]+)?\s*\??\s*$|"
-    r"^\s*why\b"  # "remind me why margin status matters for LAMN"
+    r"^\s*why\b|"  # "remind me why margin status matters for LAMN"
+    # "remind me how the Van Nuys prognostic index is constructed": how a scheme works
+    r"^\s*how\s+(?:the\s+|a\s+|an\s+)?[\w\s/-]{2,50}?\s+(?:is|are)\s+(?:constructed|calculated|"
+    r"computed|derived|scored|worked\s+out|assigned|built|put\s+together|defined|staged|graded)\b"
 )
 """After "remind me", with no word of the case: a named entity's scale, two entities set side by
 side, or a reason asked."""
@@ -767,7 +783,16 @@ THIS_DISEASE_RE = re.compile(
 """A question about the disease the image shows: its facts are recalled beside the analysis."""
 _TISSUE_TYPE_RE = re.compile(
     r"\b(?:tissue\s+(?:type|class|classification)|(?:type|kind|sort)\s+of\s+tissue)\b|"
-    r"\bwhat\s+tissue\s+(?:is|was)\b"
+    r"\bwhat\s+tissue\s+(?:is|was)\b|"
+    # "single dominant class for here?": the classifier's top label
+    r"\b(?:single\s+)?(?:dominant|predominant|main|top|majority)\s+(?:tissue\s+)?(?:class|label)\b"
+    r"(?![^?]*\b(?:shares?|%|percent\w*|breakdown|proportions?)\b)|"
+    # "which class is this, lymphocytes?": the class of the view, guessed
+    r"\b(?:which|what)\s+class\s+(?:is|was|would\s+be)\s+(?:this|that|it|here|the\s+(?:view|field|"
+    r"region|tile|patch))\b|"
+    # "is this fat I am looking at, or is it stroma?"
+    r"^\s*(?:so\s+|and\s+)?is\s+(?:this|that|it)\s+(?:an?\s+)?[\w-]+(?:\s+[\w'-]+){0,5}?,?\s+or\s+is\s+"
+    r"(?:it|this|that)\s+(?:just\s+|an?\s+)?[\w-]+\s*$"
 )
 _EITHER_CLASS_RE = re.compile(
     r"^\s*(?:so\s+|and\s+|ok\s+)?(?:is|does)\s+(?:this|that|it|the\s+(?:view|field|region|area))\s+"
@@ -950,12 +975,24 @@ _CHANGES_STAGE_RE = re.compile(
 )
 """What a finding does to a stage or a grade in general ("does PNI change the stage in oral
 cavity?"): the textbook, not this slide."""
+_FEATURES_NAMED_RE = re.compile(
+    r"\s*(?:(?:and|so|now|then)\s+)?(?:the\s+)?(?:nuclear|cytologic(?:al)?|cell(?:ular)?|cytoplasmic)\s+"
+    r"(?:features?|morphology|details?|atypia|appearances?|characteristics)\s*(?:here|there)?\s*[?:.]*\s*"
+)
+""""nuclear features -> pleomorphism?": the look of the cells on screen, named as a heading."""
 _WHAT_I_SEE_RE = re.compile(
     r"\bwhat\s+(?:is|are)\s+(?:all\s+)?(?:the|these|those|that|this)\s+(?:[\w-]+\s+){0,4}?"
     r"(?:i\s*(?:am|'m)?|im|we\s*(?:are|'re)?)\s+(?:seeing|looking\s+at)\b|"
     # "what are the big pale cells in the middle?"
     r"\bwhat\s+(?:is|are)\s+(?:all\s+)?(?:the|these|those|that|this)\s+(?:[\w-]+\s+){0,4}?(?:in|at|on)\s+"
-    r"the\s+(?:very\s+)?(?:middle|centre|center|corner|top|bottom|left|right|edge)\b"
+    r"the\s+(?:very\s+)?(?:middle|centre|center|corner|top|bottom|left|right|edge)\b|"
+    # "what does the epithelium floating in it look like": of something on screen
+    r"\bwhat\s+(?:does|do)\s+(?:the|these|those|this|that)\s+(?!(?:textbook|classic|typical)\b)"
+    r"[\w\s-]{2,60}?\s+look\s+like\b(?!\s+(?:on|in|under)\s+(?:histology|h&e|general|textbooks?|"
+    r"microscopy))|"
+    # "tell me what's going on in the epidermis", "what is happening at the edge here?"
+    r"\bwhat\s+(?:is|are)\s+(?:going\s+on|happening)\s+(?:in|at|with|along|around|inside|here|there)\b"
+    r"(?![^?.;]*\b(?:so\s+far|earlier|before|case|study|literature|field\s+of)\b)"
 )
 """A thing on screen asked by what the user sees ("what are the layers im seeing?")."""
 
@@ -1016,6 +1053,8 @@ def grammar_cue(clause: str) -> str | None:
         return "compare"
     if _EXPERTS_ASKED_RE.search(clause):
         return "experts"  # "which of your models are valid for head and neck?"
+    if _MOSTLY_CLASS_RE.match(clause):
+        return "composition"  # "is this core predominantly tumour?": the largest share
     if (
         _TWO_COMPARTMENTS_RE.search(clause)
         and not re.search(r"\bnucle", clause)
@@ -1042,7 +1081,7 @@ def grammar_cue(clause: str) -> str | None:
         names_disease(clause) and not DEICTIC_RE.search(clause)
     ):
         return "vqa"  # "fine, just describe the inflammation then": the view, in words
-    if _WHAT_I_SEE_RE.search(clause):
+    if _WHAT_I_SEE_RE.search(clause) or _FEATURES_NAMED_RE.fullmatch(clause):
         return "vqa"  # "what are the layers im seeing?": what is on screen, named
     if _HOW_MANY_NEEDED_RE.search(clause) or _CHANGES_STAGE_RE.search(clause):
         return "knowledge"  # "how many mitoses one needs for grade 3", "does PNI change the stage"
@@ -1117,7 +1156,7 @@ def grammar_cue(clause: str) -> str | None:
     if (
         _TEXTBOOK_RE.search(clause)
         and not _WHAT_LIKE_RE.search(clause)  # "what's the mitotic activity like?"
-        and not CURRENT_RE.search(clause)
+        and not CURRENT_RE.search(_TERM_IT_RE.sub(r"\1", clause))
         and not _POINTED_RE.search(clause)  # "what's the N:C ratio like in these cells"
         and not _CASE_NOUN_RE.search(clause)
         and not analysis_verb(clause)
@@ -1268,6 +1307,13 @@ _CLASS_WORD_RE = re.compile(
     r"muscle|stroma\w*)\b"
 )
 """A tissue class the tile classifier knows, named in a yes-or-no question."""
+_MOSTLY_CLASS_RE = re.compile(
+    r"\s*(?:(?:so|and|ok|now)\s+)?(?:is|are)\s+(?:this|that|it|these|those|the\s+(?:view|field|region|"
+    r"area|core|piece|fragment|tissue|biopsy))(?:\s+(?:core|piece|fragment|field|view|region|area|"
+    r"biopsy|tissue))?\s+(?:mostly|predominantly|mainly|largely|chiefly|primarily|almost\s+all|"
+    r"all|entirely|purely)\s+(?:made\s+up\s+of\s+|composed\s+of\s+)?" + _CLASS_WORD_RE.pattern
+)
+""""Is this core predominantly tumour?": which class takes most of it, the class shares."""
 _CLASS_PROPERTY_RE = re.compile(
     r"\b(?:necro\w*|debris|tumou?rs?|cancer|carcinoma|lympho\w*|mucus|mucin\w*|fat|adipose|"
     r"muscle|stroma\w*)\s*[:,-]?\s+(?:is\s+|are\s+|looks?\s+|seems?\s+)?(?!(?:present|seen|there|visible|"

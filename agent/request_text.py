@@ -222,6 +222,23 @@ _SHORTHAND = {
     "uebersicht": "overview",
     "preparate": "slide",
     "lvls": "levels",
+    # Spanish words in an English request ("cuántos núcleos there are in el campo?")
+    "cuántos": "how many",
+    "cuantos": "how many",
+    "núcleos": "nuclei",
+    "nucleos": "nuclei",
+    "laminilla": "slide",
+    "el campo": "the field",
+    "en el centro": "in the centre",
+    "el centro": "the centre",
+    "pieza": "piece",
+    "epitelio": "epithelium",
+    "estroma": "stroma",
+    "linfocitos": "lymphocytes",
+    "zoom más": "zoom in more",
+    "más": "more",
+    "por favor": "please",
+    "goto": "go to",
     "pyr": "pyramid",
     "brst": "breast",
     "tum": "tumour",
@@ -314,6 +331,8 @@ _AT_SIGN_RE = re.compile(r"\s*@\s*(?=\d)")
 """"zoom 12000,8000 @20x": at."""
 _CORNER_ARROW_RE = re.compile(r"(?<=\d)\s*(?:->|→|=>)\s*(?=\(?\s*\d)")
 """An arrow between two corners ("box 12000,8000 -> 14048,10048"): from one to the other."""
+_DOUBLE_AMP_RE = re.compile(r"\s*&&\s*")
+"""A shell's "&&" between two asks ("goto bbox=(…) && count nuclei there"): the next one."""
 _ARROW_RE = re.compile(r"\s*(?:->|→|=>)\s*")
 """A note's arrow ("step out 2x -> recount nuc"): the next step."""
 _LIST_MARK_RE = re.compile(r"(?:^|(?<=\s))(?<![,(]\s)(?:\d|[a-f])\)\s+")
@@ -702,7 +721,12 @@ _PHRASES = (
         ),
         "remind me",
     ),
-    (re.compile(r"\bwhat\s+all\s+(is|are)\b"), "what are"),  # "what all is WPOI 1 to 5"
+    (re.compile(r"\bwhat\s+all\s+(is|are)\b"), "what are"),
+    # "while you are at it, remind me …": another thing asked
+    (
+        re.compile(r"\bwhile\s+you(?:'re|\s+are)\s+at\s+it\s*,?\s*"),
+        "also ",
+    ),  # "what all is WPOI 1 to 5"
     # "chuck the whole slide up for me": the slide shown, not moved up
     (
         re.compile(
@@ -724,6 +748,28 @@ _PHRASES = (
             r"\b(second|third|fourth|fifth|\d+(?:st|nd|rd|th))-(largest|biggest|smallest)\b"
         ),
         r"\1 \2",
+    ),
+    # "the piece more big", "the second more big one": the biggest, said in Spanish order
+    (
+        re.compile(r"\b(piece|fragment|core|bit|part|one)\s+(?:more|most)\s+(?:big|large)\b"),
+        r"biggest \1",
+    ),
+    (re.compile(r"\b(?:more|most)\s+big\b"), "biggest"),
+    # "the largest of the cores": the largest one
+    (
+        re.compile(
+            r"\b(largest|biggest|smallest)\s+of\s+(?:the|these|those|all\s+the)\s+(?:tissue\s+)?"
+            r"(piece|fragment|core|bit|chunk|island|part)s\b"
+        ),
+        r"\1 \2",
+    ),
+    # "zoom in more, like 2x": in by that factor
+    (
+        re.compile(
+            r"\b(zoom\s+(?:in|out))\s+(?:a\s+(?:bit|little|touch)\s+|some\s+)?more\s*,?\s+"
+            r"(?:like|say|maybe|about|around|roughly|perhaps)\s+(?=\d+(?:\.\d+)?\s*x\b)"
+        ),
+        r"\1 ",
     ),
     # "can I see the whole thing": the slide; "high power on the glands": the objective's power
     (re.compile(r"\b(?:the\s+)?(?:whole|entire)\s+thing\b"), "the whole slide"),
@@ -808,6 +854,7 @@ def normalise(text: str) -> str:
     low = _LR_RE.sub(_side_letter, low)
     low = _AT_SIGN_RE.sub(" at ", low)
     low = _ARROW_RE.sub("; then ", low)
+    low = _DOUBLE_AMP_RE.sub("; and ", low)
     low = _LIST_MARK_RE.sub("; ", low)
     low = _QUERY_MARK_RE.sub("query ", low)
     low = _NUMBER_OF_RE.sub("number of ", low)

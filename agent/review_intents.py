@@ -160,6 +160,8 @@ def region_refs(low: str) -> list[RegionRef]:
     found: list[tuple[int, RegionRef]] = []
     for m in _FIRST_N_RE.finditer(low):
         n = _COUNT_WORDS[m.group(2)]
+        if m.group(1) == "last" and n > 2:
+            continue  # "the last three views": a group of the latest views (views_named)
         if m.group(1) == "first":
             found.extend((m.start() + k, k + 1) for k in range(n))
         else:  # the last two: the one before and the current one
@@ -211,7 +213,9 @@ def views_named(low: str) -> int | None:
 _GROUP_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _VIEW_GROUP_RE = re.compile(
     r"\b(?:(?:all|each|every)\s+(?:one\s+)?(?:of\s+)?(?:the\s+|our\s+|these\s+|those\s+)?|"
-    r"(?:the|these|those)\s+(?=(?:two|three|four|five|six|[2-6])\b))"
+    r"(?:the|these|those)\s+(?:(?:last|latest|past|previous|most\s+recent)\s+)?"
+    r"(?=(?:two|three|four|five|six|[2-6])\b)|"
+    r"\b(?:last|latest|past|previous)\s+(?=(?:three|four|five|six|[3-6])\b))"
     r"(?:(?P<count>two|three|four|five|six|[2-6])\s+)?(?:regions|views|fields|areas|rois|ones)\b|"
     r"\ball\s+of\s+(?:them|these|those)\b|"
     r"\b(?:the\s+)?(?:regions|views|fields|areas|rois)\s+(?:so\s+far|we\s+(?:have\s+)?"

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from agent.capabilities import BUILT_IN, Capability
-from agent.errands import ERRAND_RE
+from agent.errands import ERRAND_RE, OTHER_MODEL_RE, RERUN_RE
 from agent.intents import (
     COMPARTMENT_WORD_RE,
     HOTSPOT_RE,
@@ -238,7 +238,8 @@ _MEASURE_ONLY_RE = re.compile(
 _UNITS = """
 area areas fraction fractions percent percentage percentages proportion proportions share shares
 coverage cover covers covered occupies occupy occupied take takes up size sizes mm mm2 mm² um2
-µm² microns square units compute calculate measure get total absolute relative number numbers
+µm² microns square units millimetres millimeters millimetre millimeter micrometres micrometers
+compute calculate measure get total absolute relative number numbers
 value values figure figures in of and i d like want need would for comparison comparing later
 record note
 or as per what how much is are it its they them their those these that this the a an me us give
@@ -258,7 +259,9 @@ _ONLY_A_REF_RE = re.compile(
 _RECALL_BESIDE_RE = re.compile(
     r"\b(?:remind|recall|what\s+did\s+we|what\s+was|what\s+were|earlier|summari[sz]e|recap|"
     r"sum\s+up)\b|\bwhich\s+(?:\w+\s+){0,2}(?:was|were)\s+(?:view|region|roi|field)\s*\d+|"
-    r"\bagain\s*\??$|\bso\s+far\s*\??$"
+    r"\bagain\s*\??$|\bso\s+far\s*\??$|"
+    # "what class we got in the view 2? I forgot": a question in the past tense, said plainly
+    r"\bwhat\s+(?:\w+\s+){0,2}(?:did\s+)?(?:we|you)\s+(?:got|get|found|find|saw|had)\b|\bi\s+forg[eo]t\b"
 )
 """A recall clause beside a comparison that asks its own question ("…, and remind me what the
 slide-level diagnosis was"), not the comparison's wording."""
@@ -596,7 +599,9 @@ _WHERE_IT_LOOKS_RE = re.compile(
 """The slide model's attention, asked beside its call ("show me where it is looking")."""
 _ITS_CALL_RE = re.compile(
     r"\s*(?:and\s+|so\s+|then\s+)?(?:what\s+)?(?:does|did|would|will|do)\s+(?:it|they)\s+"
-    r"(?:call|say|think|label|classify|consider|rate|flag|make\s+of)\b"
+    r"(?:call|say|think|label|classify|consider|rate|flag|make\s+of)\b|"
+    # "the model of the whole slide, what it says, tumour or normal?": said without "does"
+    r"\s*(?:and\s+)?what\s+(?:it|they)\s+(?:says?|thinks?|calls?|gives?|predicts?)\b"
 )
 """What the model just named calls the image ("run the whole slide model - does it call this
 tumour or not?"): that model's answer, asked once."""
@@ -674,6 +679,11 @@ _BARE_CHOICE_RE = re.compile(
 )
 """Two things named as a choice, nothing else but where ("lymphs or tumour?", "tumour or
 lymphocytes in this field, would you say?")."""
+_SCALE_CHOICE_RE = re.compile(
+    r"\s*(?:is\s+it\s+|was\s+it\s+)?(?:\d+(?:\.\d+)?\s*(?:x|mpp|µm|um)\s*(?:,\s*|\s+or\s+|/\s*))+"
+    r"\d+(?:\.\d+)?\s*(?:x|mpp|µm|um)\s*\??\s*"
+)
+""""40x or 20x", after a question about the scan: the values it could be, not a move."""
 _NC_RATIO_RE = re.compile(r"\bnuclear[\s-]+to[\s-]+cytoplasmic\b|\bn\s*[:/]\s*c\s+ratio\b")
 _WITH_OTHERS_RE = re.compile(
     r"\b(?:compare|contrast)\w*\s+(?:[\w-]+\s+){0,4}?(?:with|against|to)\s+(?:the\s+)?"
@@ -1152,6 +1162,8 @@ class SemanticRouter:
             if ERRAND_RE.match(clause):
                 errand = True
                 continue  # "order MART-1 on block A2", "forward this to Dr Patel"
+            if i and OTHER_MODEL_RE.match(clauses[i - 1]) and RERUN_RE.match(clause):
+                continue  # "swap to a ViT backbone and rerun the tile classifier": the swapped one
             if _MACHINE_ASKED_RE.search(clause):
                 continue  # "which GPU is the detector running on?": the deployment, not the slide
             if _reacts_only(clause, low):
@@ -1203,6 +1215,12 @@ class SemanticRouter:
                 and _WHERE_IT_LOOKS_RE.search(clause)
             ):
                 continue  # "… and show me where it is looking (attention map)": its heatmap
+            if (
+                selected
+                and selected[-1].capability == "slide_info"
+                and _SCALE_CHOICE_RE.fullmatch(clause)
+            ):
+                continue  # "native scan mag? 40x or 20x": the answers it could be
             if (
                 selected
                 and selected[-1].capability == "wsi_classify"
@@ -1694,7 +1712,8 @@ _PER_AREA_WORDS = frozenset(
     (
         *("does", "do", "did", "work", "works", "out", "to", "come", "comes", "translate"),
         *("translates", "into", "density", "densities", "square", "sq", "millimetre"),
-        *("millimetres", "millimeter", "millimeters", "hpf", "unit"),
+        *("millimetres", "millimeter", "millimeters", "hpf", "unit", "crowded", "dense"),
+        *("packed", "cellular", "were", "was"),
     )
 )
 

@@ -3478,3 +3478,170 @@ def test_stains_documents_and_blinding_are_errands(
     router: SemanticRouter, request_text: str, line: str
 ) -> None:
     _answered_by_line(router, request_text, line)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "views", "tools", "knowledge"),
+    [
+        ("define pagetoid spread, which entities show it", 2, [], True),
+        (
+            "center of this at 20x, then tell me whats going on in the epidermis",
+            2,
+            ["zoom", "vqa"],
+            False,
+        ),
+        (
+            "and the model of the whole slide, what it says, tumour or normal?",
+            2,
+            ["wsi_classify"],
+            False,
+        ),
+        ("which class is this, lymphocytes? and what means TILs exactly", 2, ["classify"], True),
+        (
+            "Is there any DCIS in this field? While you are at it, remind me how the Van Nuys "
+            "prognostic index is constructed.",
+            2,
+            ["vqa"],
+            True,
+        ),
+        (
+            "Could you outline the epithelium in this field and tell me what area it occupies in "
+            "square millimetres?",
+            2,
+            ["segment"],
+            False,
+        ),
+        (
+            "Take me into the upper left quarter of this at 5x, where I believe the invasive focus "
+            "lies.",
+            2,
+            ["zoom"],
+            False,
+        ),
+        (
+            "Is there any necrotic debris within this field according to the classifier? I ask "
+            "because the DCIS in the excision appeared to me to have central necrosis.",
+            2,
+            ["composition"],
+            False,
+        ),
+        (
+            "Is this core predominantly tumour, and if so what fraction of the field does the "
+            "tumour "
+            "occupy?",
+            2,
+            ["composition"],
+            False,
+        ),
+        (
+            "is there mucin in there? and if so what does the epithelium floating in it look like",
+            2,
+            ["composition", "vqa"],
+            False,
+        ),
+        (
+            "how much of the glass is actually tissue && describe what u see at this lvl",
+            2,
+            ["tissue", "vqa"],
+            False,
+        ),
+        ("fresh slide. vendor + file fmt?", 0, ["slide_info"], False),
+        ("native scan mag? 40x or 20x", 0, ["slide_info"], False),
+        (
+            "nuclear features -> pleomorphism? prominent nucleoli? vesicular chromatin?",
+            2,
+            ["vqa"],
+            False,
+        ),
+        ("mucinous adeno vs signet ring ca, whats the mucin % cutoff again", 2, [], True),
+        (
+            "cuántos núcleos there are in el campo? and also make me the outlines of the nuclei, "
+            "por favor",
+            2,
+            ["detect", "segment"],
+            False,
+        ),
+        (
+            "How many cells are in this field, and how crowded are they per square mm?",
+            2,
+            ["detect"],
+            False,
+        ),
+    ],
+)
+def test_asides_headings_thresholds_and_follow_ups_of_one_ask(
+    router: SemanticRouter, request_text: str, views: int, tools: list[str], knowledge: bool
+) -> None:
+    _plans_tools_and_knowledge(router, request_text, views, tools, knowledge)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "line"),
+    [
+        ("is possible to export all of this in a PDF for give it to my staff?", "outside"),
+        ("export all masks to geojson so i can load them in qupath", "outside"),
+        (
+            "Would you please draft the histopathology report for this excision in the RCPath "
+            "minimum dataset format, so that I can sign it out this afternoon?",
+            "outside",
+        ),
+        ("can u retrain the tile classifier on our in-house crc labels?", "cannot swap"),
+        ("swap to a vit backbone and rerun the tile classifier", "cannot swap"),
+        ("can you to run the HER2 model? or another model for MSI maybe?", "cannot swap"),
+        ("lower the detection threshold and recount", "thresholds"),
+    ],
+)
+def test_exports_reports_retraining_and_thresholds_are_answered_by_a_line(
+    router: SemanticRouter, request_text: str, line: str
+) -> None:
+    _answered_by_line(router, request_text, line)
+
+
+def test_a_model_change_beside_another_ask_is_a_note(router: SemanticRouter) -> None:
+    plan = _plan(router, "swap to a vit backbone and count the nuclei", views=2)
+    assert _tools(plan) == ["detect"]
+    assert any("cannot swap" in note for note in plan.notes)
+
+
+def test_spanish_order_the_largest_piece_and_a_factor_said_loosely(router: SemanticRouter) -> None:
+    plan = _plan(router, "can you to show me the piece more big, at 10x por favor", views=2)
+    assert plan.steps[0].args["target"] == "tissue_region"
+    assert plan.steps[0].args["region_index"] == 1
+    plan = _plan(router, "Please open the largest of the cores at 10x", views=2)
+    assert (plan.steps[0].args["region_index"], plan.steps[0].args["magnification"]) == (1, 10.0)
+    plan = _plan(router, "zoom más, like 2x, and count again the nucleus there", views=2)
+    assert _tools(plan) == ["zoom", "detect"]
+    assert plan.steps[0].args["factor"] == 2.0
+    plan = _plan(router, "ok show me the pieza number 3 at 5x", views=2)
+    assert plan.steps[0].args["region_index"] == 3
+
+
+def test_the_centre_said_after_a_scale_and_a_magnification_before_in(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "zoom at 0.5 mpp en el centro", views=2)
+    assert (plan.steps[0].args["part"], plan.steps[0].args["mpp"]) == ("center", 0.5)
+    plan = _plan(router, "center crop of this view at 40x", views=2)
+    assert plan.steps[0].args["part"] == "center"
+    plan = _plan(router, "zoom at 40x in the centre", views=2)
+    assert plan.steps[0].args["magnification"] == 40.0
+    assert "factor" not in plan.steps[0].args
+
+
+def test_the_same_magnification_is_the_current_view_s(router: SemanticRouter) -> None:
+    plan = _plan(router, "Now the largest core at the same magnification", views=2)
+    assert plan.steps[0].args["target"] == "tissue_region"
+    assert plan.steps[0].args["magnification"] == 20.0
+
+
+def test_the_first_view_described_by_its_fragment_is_the_view(router: SemanticRouter) -> None:
+    plan = _plan(
+        router, "Go back to the very first view, the low-power one of the largest core", views=3
+    )
+    assert plan.steps[0].args["roi_number"] == 1
+
+
+def test_the_last_three_views_are_compared(router: SemanticRouter) -> None:
+    plan = _plan(router, "compare the last three fields by tissue class", views=4)
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [2, 3, 4]
