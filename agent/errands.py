@@ -107,7 +107,8 @@ ERRAND_RE = re.compile(
     r"sample))\s+(?:for|with))\b"
     # "order views 1-4 by stroma area": a ranking, not an order placed
     r"(?!\s+(?:all\s+)?(?:the\s+|these\s+|those\s+|our\s+)?(?:views?|regions?|fields?|rois?|them|"
-    r"cores?|pieces?|fragments?|results?|counts?)\b[^.;?!]*\bby\b)(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
+    r"cores?|pieces?|fragments?|results?|counts?)\b[^.;?!]*\bby\b(?!\s+(?:e-?mail|post|fax|mail|courier|"
+    r"teams|slack|whatsapp|text|phone|tomorrow|tonight|monday|the\s+end)\b))(?!\s+(?:me|us)\b[^.;?!]*\b(?:count|area|"
     r"summary|result|number|view|region)s?\b)|"
     r"(?!\s*(?:(?:please|pls|can\s+you|could\s+you)\s+)?(?:segment|count|detect|classify|mask|"
     r"outline|run|zoom|go|show)\b)"  # "segment the nuclei as a mask to score against our truth"
@@ -148,6 +149,14 @@ ERRAND_RE = re.compile(
     rf"\s*{_POLITE}(?:blind|unblind|anonymi[sz]e|de-?identify|pseudonymi[sz]e)\s+(?:the\s+|this\s+|my\s+)?"
     r"(?:study|slides?|data|cases?|images?|ids?)\b|"
     rf"\s*{_POLITE}sign\s+out\s+(?:the|this|that)\s+(?:case|report|slide)\b|"
+    # "check the label barcode matches the requisition": the laboratory's records
+    rf"\s*{_POLITE}(?:check|verify|confirm|make\s+sure|match)\s+[^.;?!]{{0,40}}?\b(?:barcode|"
+    r"requisition|accession(?:\s+number)?|patient\s+id|mrn|lis)\b|"
+    # "focus is bad here, fix it", "refocus this area": a rescan's job
+    rf"\s*{_POLITE}(?:fix|correct|sharpen|improve|adjust|redo)\s+(?:the\s+)?(?:focus|focusing|blur\w*)\b|"
+    rf"\s*{_POLITE}re-?focus\b|"
+    r"[^.;?!]*\b(?:focus\s+is\s+(?:bad|poor|off|awful|terrible)|out\s+of\s+focus|blurry|blurred)\b"
+    r"[^.;?!]*\b(?:fix|correct|sharpen|refocus)\b|"
     rf"\s*{_POLITE}request\s+[^.;?!]{{0,40}}?\b(?:levels?|stains?|re-?cuts?|deepers?|ihc|"
     r"immuno\w*|block)\b|"
     rf"{_DISPLAY}|{_OTHER_MODEL}|{_DISTANCE}"

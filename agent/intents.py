@@ -132,7 +132,8 @@ _BOUNDED_RE = re.compile(
 47000, 34000", "between (100, 200) and (900, 700)"."""
 _POINT_RE = re.compile(
     rf"\(\s*({_NUM})\s*,\s*({_NUM})\s*\)|\bx\s*[=:]?\s*({_NUM})\s*,?\s*(?:and\s+)?y\s*[=:]?\s*({_NUM})"
-    rf"|\b(?:to|into|at|on|around|near|centred\s+at|centered\s+at|pt|point|zoom)\s+(\d{{2,7}})\s*,\s*"
+    rf"|(?:^\s*|\b(?:to|into|at|on|around|near|centred\s+at|centered\s+at|pt|point|zoom|open|show|view|"
+    rf"display)\s+)(\d{{2,7}})\s*,\s*"
     rf"(\d{{2,7}})\b"
     r"(?!\s*,\s*\d)"
     rf"|\b(?:to|at|on|around|near|centred\s+at|centered\s+at|point|position|coordinates?)\s+"
@@ -180,14 +181,16 @@ _COMPARTMENT_RE = re.compile(
     r"\burotheli(?:um|al)\b|"
     # lay words: "the cells lining the glands", "the top layer of cells", "the pink stuff in
     # between the glands"
-    r"\b(?:cells\s+lining|lining\s+cells|(?:top|surface|outer)\s+layer)\b|\bbetween\s+the\s+glands\b"
+    r"\b(?:cells\s+lining|lining\s+cells|(?:top|surface|outer)\s+layer)\b|\bbetween\s+the\s+glands\b|"
+    # "paint the cancer cells", "the fibrous background stuff": the tumour epithelium, the stroma
+    r"\b(?:cancer|tumou?r|carcinoma|malignant)\s+cells\b|\bfibrous\s+(?:background|stuff|tissue|bits?)\b"
 )
 """A compartment a segmentation names; the epidermis, glands and tumour nests are epithelium,
 the lamina propria, the dermis and connective tissue stroma."""
-_STROMA_WORDS = ("stroma", "lamina", "connective", "derm", "between")
+_STROMA_WORDS = ("stroma", "lamina", "connective", "derm", "between", "fibrous")
 
 
-_LAY_COMPARTMENT_RE = re.compile(r"lining|layer|between")
+_LAY_COMPARTMENT_RE = re.compile(r"lining|layer|between|cancer|tumou?r|carcinoma|malignant|fibrous")
 """A compartment said in lay words that name cells ("the cells lining the glands")."""
 
 

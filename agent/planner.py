@@ -520,6 +520,13 @@ def build_plan(
             parsed.compare, here, current, archive or [], new
         )
         steps = [*compare_steps, *steps[len(first_compare) :]]
+    if first_compare and steps[: len(first_compare)] == first_compare:
+        # "classify this, then compare it with view 3": this view's classification runs once,
+        # as the step asked for, and the comparison reads it
+        rest = steps[len(first_compare) :]
+        kept = [s for s in first_compare if _step_key(s) not in map(_step_key, rest)]
+        if len(kept) < len(first_compare):  # the analysis asked for first, then the others
+            steps = [*rest, *kept]
     if not steps and not parsed.knowledge and lookup is None:
         notes.append("no tool matched the request")
     return Plan(
@@ -529,6 +536,18 @@ def build_plan(
         knowledge=parsed.knowledge,
         lookup=lookup,
         also=also,
+    )
+
+
+def _step_key(step: PlanStep) -> tuple[str, str, str, str, str]:
+    """What a step analyses: its tool, place (box or region) and compartment."""
+    args = step.args or {}
+    return (
+        step.tool,
+        str(args.get("target")),
+        str(args.get("box")),
+        str(args.get("roi_number")),
+        str(args.get("what")),
     )
 
 

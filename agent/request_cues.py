@@ -129,6 +129,12 @@ PAST_RESULT_RE = re.compile(
 )
 """A question about a result the case already has ("what was the count earlier?")."""
 _KNOWLEDGE_ASK_RE = re.compile(
+    # "what proportion of mucin do you need to call it mucinous?": a diagnostic threshold
+    r"\b(?:do\s+you|does\s+one|do\s+we|would\s+you|is|are)\s+(?:need|needed|required|necessary)\s+"
+    r"(?:to|for)\s+(?:call|diagnos\w*|make|label|qualify|classify)\b|"
+    # "what mpp is standard for a 40x scanner": scanners in general
+    r"\b(?:standard|typical|usual|normal|expected)\s+(?:for|on|with)\s+(?:an?\s+)?(?:\d+\s*x\s+)?"
+    r"(?:scanners?|scans|objectives?)\b|"
     # "mucinous vs signet ring, what's the mucin % cutoff again": a scheme's threshold
     r"\bwhat(?:'s|\s+is|\s+are|s)\s+the\s+(?:[\w%-]+\s+){0,3}?(?:cut[\s-]?offs?|thresholds?)\b"
     r"(?![^?]*\b(?:here|this|view|used|you|your|model|classifier|detector|expert)\b)|"
@@ -433,7 +439,16 @@ _SLIDE_FACT_ASKED_RE = re.compile(
     r"pixels\b|\bpixel\s+dimensions\b|"
     # "is this a 20x or 40x scan?": which power the slide was scanned at
     r"\b\d+\s*x\s+or\s+(?:a\s+)?\d+\s*x\s+(?:scan|slide|image|file|wsi)\b|"
-    r"\bscanned\s+at\s+\d+\s*x\s+or\s+(?:at\s+)?\d+\s*x\b"
+    r"\bscanned\s+at\s+\d+\s*x\s+or\s+(?:at\s+)?\d+\s*x\b|"
+    # "is this an Aperio or Hamamatsu scan?": the scanner's maker
+    r"\b(?:aperio|hamamatsu|leica|philips|3d\s*histech|ventana|roche|zeiss|olympus|huron|motic|"
+    r"grundium|mirax|nanozoomer)\b(?=[^?]*\b(?:or|scan|scanner|slide|file|format)\b)|"
+    # "was it done at 40x?", "was this scanned at 20x": the scan's own power, asked
+    r"^\s*(?:and\s+)?(?:was|is|were)\s+(?:it|this|that|the\s+(?:slide|scan|image|file))\s+(?:done|"
+    r"scanned|taken|captured|acquired|digiti[sz]ed|imaged|made)\s+(?:at|with)\s+(?:a\s+)?\d+(?:\.\d+)?\s*x\b|"
+    # "remind me the microns per pixel": a fact of the scan, not a finding
+    r"\bremind\s+me\s+(?:of\s+)?(?:what\s+)?(?:the\s+)?(?:scan\s+)?(?:mpp|µm/px|um/px|microns?\s+per\s+pixel|"
+    r"pixel\s+size|scan\s+magnification|objective\s+power|dimensions|vendor|file\s+format)\b"
 )
 """A question for one of the scan's facts however worded ("how many levels does this wsi have")."""
 _SLIDE_MODEL_RE = re.compile(
@@ -441,7 +456,9 @@ _SLIDE_MODEL_RE = re.compile(
     r"prediction|predictor|network|call|label|score|probability)s?\b|"
     r"\b(?:is|does)\s+(?:the\s+)?(?:whole|entire)\s+slide\s+(?:look\s+(?:like\s+)?)?(?:an?\s+)?"
     r"(?:[\w-]+\s+){0,2}?(?:or\s+not|tumou?r|cancer|carcinoma|adenocarcinoma|normal|benign|malignant)\b|"
-    r"\bwhere\s+(?:the|your|its|this)\s+(?:ai|model|classifier|algorithm|network|machine)\s+"
+    r"\bwhere\s+(?:was|is|were)\s+(?:the|your|its|this)\s+(?:ai|model|classifier|algorithm|network|"
+    r"machine|computer)\s+(?:looking|focus\w*|attend\w*)\b|"
+    r"\bwhere\s+(?:the|your|its|this)\s+(?:ai|model|classifier|algorithm|network|machine|computer)\s+"
     r"(?:is\s+|was\s+)?(?:looking|looks|looked|focus\w*|attend\w*)\b|"
     r"\b(?:show|give|display|overlay|draw|produce|generate|get|see|plot|pull\s+up|bring\s+up)\b"
     r"[^.;?]*\b(?:the|its|an?|your|that)\s+(?:(?:attention|attn)\s*(?:heat\s*)?-?|heat\s*-?)maps?\b(?!\s+(?:of|for)\s+(?:the\s+)?"
@@ -571,7 +588,11 @@ WHAT_IS_THIS_RE = re.compile(
 LOOKING_AT_RE = re.compile(r"\blooking\s+at\b")
 """Of those, "what am I looking at?": on a view, a description of it rather than one class."""
 ASIDE_RE = re.compile(
-    r"\s*(?:i\s+ask\s+(?:because|since|as)|where\s+i\s+(?:believe|think|suspect|reckon|expect|am\s+told)|"
+    r"\s*(?:(?:in\s+)?(?:plain|simple|lay(?:man'?s)?|layperson'?s?|normal)\s+(?:english|terms|words|language)\b|"
+    r"keep\s+it\s+simple\b|eli5\b|"
+    r"(?:in|under|per|according\s+to)\s+the\s+(?:[\w-]+\s+){0,3}?(?:classification|system|guidelines?|"
+    r"criteria|scheme)\s*$|"
+    r"i\s+ask\s+(?:because|since|as)|where\s+i\s+(?:believe|think|suspect|reckon|expect|am\s+told)|"
     r"asking|because|bc|cos|cuz|since|like(?!\s+(?:at\s+|around\s+|about\s+)?\d)"
     r"(?!\s+(?:in\s+)?(?:percent\w*|%|proportions?|shares?|fractions?|a\s+breakdown|areas?)\b)|sorry|thanks|thank\s+you|cheers|no\s+rush|"
     r"not\s+sure|just\s+(?:curious|checking|wondering)|looking\s+for|trying\s+to|"
@@ -581,7 +602,7 @@ ASIDE_RE = re.compile(
     r"(?![^?.;]*\b(?:go|take|show|open|zoom|move|jump)\b)|"
     r"(?:from|at)\s+this\s+(?:magnification|mag|power|zoom)\s+i\s+(?:am|'m)\s+not\s+sure|"
     r"can'?t\s+(?:tell|decide)|need\s+to\s+know\b|"
-    r"(?:is|would)\s+(?:that|it|this)\s+(?:even\s+)?(?:be\s+)?(?:possible|feasible|doable)\b|new\s+case|next\s+case|moving\s+on|"
+    r"(?:is|would)\s+(?:that|it|this)\s+(?:even\s+)?(?:be\s+)?(?:possible|feasible|doable)\b(?!\s+(?:to|for)\b)|new\s+case|next\s+case|moving\s+on|"
     r"(?:(?:good\s+)?morning|hi|hello|hey|suspect|suspected|query|possible|possibly|probable|probably|likely|clinically|hx|"
     r"history\s+of|known|r/o)\b|"
     r"i\s+want\s+(?:to\s+)?see\s+(?:if|whether)\b|"
@@ -864,6 +885,14 @@ SLIDE_WIDE_RE = re.compile(r"\b(?:whole|entire)[\s-]+slide\b|\bslide[- ]level\b|
 _A_SLIDE_RE = re.compile(
     r"\b(?:this|the|that)\s+(?:[a-z-]+\s+){0,2}(?:slide|case|wsi)\b|\bwhole\s+slide\b"
 )
+_SLIDE_CALL_RE = re.compile(
+    r"\b(?:tumou?r|cancer|malignan\w*|neoplas\w*)\s+(?:or|vs\.?|versus|/)\s+(?:normal|not|benign|"
+    r"non-?tumou?r\w*|healthy)\b"
+)
+""""Tumour or normal": the two classes of the slide-level model."""
+_MODEL_SAYS_RE = re.compile(
+    r"\bwhat\s+(?:does|did|would)\s+(?:the\s+)?(?:ai|computer|algorithm|model|machine)\s+(?:say|think|call)"
+)
 YIELDS_TO_CLASSIFY = frozenset({"tissue", "slide_info", "wsi_classify", "zoom", "composition"})
 """Capabilities a clause that asks for a region's class ("is this mucus or debris?") overrides."""
 YIELDS_TO_ZOOM = frozenset({"slide_info", "tissue", "wsi_classify"})
@@ -1013,6 +1042,10 @@ def grammar_cue(clause: str) -> str | None:
     """
     if names_tissue_outline(clause):
         return "tissue"  # "make me the outline of the tissue, the mask of all fragments"
+    if _SLIDE_CALL_RE.search(clause) and (
+        _A_SLIDE_RE.search(clause) or SLIDE_WIDE_RE.search(clause) or _MODEL_SAYS_RE.search(clause)
+    ):
+        return "wsi_classify"  # "tumour or normal for the whole slide?": the slide model's call
     if (
         HOTSPOT_RE.search(clause)
         and (NAV_VERB_RE.search(clause) or re.search(r"\b(?:find|where)\b", clause))

@@ -571,7 +571,9 @@ _RETRACTED_RE = re.compile(
 """"count nuclei — actually scratch that, segment the epithelium": what was taken back is gone."""
 
 
-_FILLER_RE = re.compile(r"\b(?:um+|uh+m?|erm+|hmm+)\b,?\s*")
+_FILLER_RE = re.compile(
+    r"(?<![\d.]\s)(?<![\d.])\b(?:um+|uh+m?|erm+|hmm+)\b(?!\s*(?:/|per\b|²|2\b|\^))(?![\s-]*x\s*\d),?\s*"
+)
 """Dictation fillers ("center on um 8500 12000"); "er" is left: it is the oestrogen receptor."""
 _X_MAG_RE = re.compile(r"\bx\s?(2|4|5|10|20|40|60|80)\b(?!\s*[=:]|\s*,?\s*(?:and\s+)?y\b)")
 """"at x40": a magnification written after its sign."""
@@ -722,6 +724,19 @@ _PHRASES = (
         "remind me",
     ),
     (re.compile(r"\bwhat\s+all\s+(is|are)\b"), "what are"),
+    # a surgeon's words: "nerve involvement?", "any dead tissue", "did you get it all?"
+    (re.compile(r"\bnerves?\s+(?:involvement|invasion|infiltration)\b"), "perineural invasion"),
+    (re.compile(r"\bdead\s+tissue\b"), "necrosis"),
+    (
+        re.compile(
+            r"\b(?:did|have)\s+(?:you|we|they|the\s+surgeons?)\s+(?:get|got|take|taken)\s+it\s+all\b"
+        ),
+        "are the margins clear",
+    ),
+    (
+        re.compile(r"\b(?:are\s+)?the\s+edges\s+(clear|free|clean|involved|ok)\b"),
+        r"are the margins \1",
+    ),
     # "while you are at it, remind me …": another thing asked
     (
         re.compile(r"\bwhile\s+you(?:'re|\s+are)\s+at\s+it\s*,?\s*"),
@@ -730,7 +745,7 @@ _PHRASES = (
     # "chuck the whole slide up for me": the slide shown, not moved up
     (
         re.compile(
-            r"\b(?:chuck|throw|pop|stick|put|pull|bring)\s+(?:the\s+|that\s+|this\s+)?(whole|full|"
+            r"\b(?:(?:chuck|throw|pop|stick|put|pull|bring|get)\s+)?(?:the\s+|that\s+|this\s+)?(whole|full|"
             r"entire)\s+slide\s+(?:back\s+)?up\b"
         ),
         r"show the \1 slide",
@@ -885,6 +900,7 @@ def normalise(text: str) -> str:
     low = _PERCENT_GLUED_RE.sub("% ", low)
     low = _SLASHED_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _THOUSANDS_RE.sub(r"\1\2\3", low)
+    low = _K_PAIR_RE.sub(_k_pair, low)
     low = _THOUSANDS_PAIR_RE.sub(r"\1\2, \3\4", low)
     low = _THOUSANDS_SIZE_RE.sub(r"\1\2 \3 \4\5", low)
     low = _THOUSANDS_RANGE_RE.sub(lambda m: "".join(g for g in m.groups() if g), low)
@@ -913,6 +929,16 @@ def normalise(text: str) -> str:
     low = _R_NUMBER_RE.sub(r"region \1", low)
     low = _PLUS_REF_RE.sub(r"\1 and ", low)
     return _PLUS_ASKED_RE.sub(" and ", low)
+
+
+_K_PAIR_RE = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:\.\d{1,3})?)k(\s*,\s*|\s+)(\d{1,3}(?:\.\d{1,3})?)k\b"
+)
+""""12k,9k": a point in thousands of level-0 pixels."""
+
+
+def _k_pair(m: re.Match[str]) -> str:
+    return f"{round(float(m.group(1)) * 1000)}{m.group(2)}{round(float(m.group(3)) * 1000)}"
 
 
 _PLUS_ASKED_RE = re.compile(r"(?<=\bcount)\s*\+\s*(?=%\s*(?:of\s+)?[a-z])")

@@ -357,8 +357,13 @@ def _resolve(
     """The region a reference names; "it" is the region analysed last, else the current one."""
     have = ", ".join(str(r.number) for r in rois) or "none yet"
     if ref in ("current", "previous"):
-        analysed = [a.roi for a in analyses if a.roi is not None]
-        number = analysed[-1] if analysed else current
+        done = [a for a in analyses if a.roi is not None]
+        number = done[-1].roi if done else current
+        shown = next((r for r in rois if r.number == current), None)
+        if done and shown is not None and shown.turn > done[-1].turn:
+            # "count here and compare with view 1" after a move: the view shown since the
+            # last analysis is the one on screen, not the region analysed before it
+            number = current
         if number is None:
             return None, (
                 "this slide has no region in the case yet: analyse or zoom to one first "

@@ -1353,6 +1353,13 @@ class SemanticRouter:
                     or (cue == "zoom" and name == "recall" and _SLIDE_OVERVIEW_RE.search(clause))
                     # "back to where we were before": a place to return to, however it is recalled
                     or (cue == "zoom" and name == "recall" and _BACK_TO_RE.match(clause))
+                    # "where was the computer looking when it called it tumour?": its heatmap
+                    or (
+                        cue == "wsi_classify"
+                        and name == "recall"
+                        and re.search(r"\bwhere\b[^?]*\b(?:looking|focus\w*|attend\w*)\b", clause)
+                        is not None
+                    )
                     # "count cells in this view, then compare it with view 1": the count first
                     or (
                         cue in ("detect", "segment", "classify")

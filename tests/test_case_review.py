@@ -709,3 +709,22 @@ def test_a_table_of_the_regions_lists_each_regions_results(copilot: Copilot) -> 
         f"| #2 | [256, 0, 512, 256] | {counts[1]} |",
     ]
     assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
+def test_an_analysis_asked_beside_a_comparison_runs_once(copilot: Copilot, cmu_slide: Path) -> None:
+    """ "Count the nuclei here and compare with view 1": this view is counted once (the count
+    asked for), the comparison reads that count and region 1's earlier one."""
+    copilot.ask(cmu_slide, "zoom into the bottom right corner", "once")  # region 1
+    copilot.ask(cmu_slide, "count the nuclei there", "once")
+    copilot.ask(cmu_slide, "zoom into the top left corner", "once")  # region 2
+    r = copilot.ask(cmu_slide, "count the nuclei here and compare with view 1", "once")
+    assert [e["tool"] for e in r.evidence] == ["detect"]
+    det = r.evidence[0]
+    assert det["output"]["roi_number"] == 2
+    assert [e["tool"] for e in r.earlier] == ["detect"]  # region 1's count, cited, not re-run
+    assert r.plan is not None
+    assert sorted(r.plan["lookup"]["rois"]) == [1, 2]
+    n1, n2 = r.earlier[0]["output"]["count"], det["output"]["count"]
+    assert n1 > n2  # the bottom right corner holds more of the section than the top left
+    assert f"Region #2 has {n1 - n2} fewer nuclei than region #1 ({n2} vs {n1})" in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]

@@ -3645,3 +3645,110 @@ def test_the_last_three_views_are_compared(router: SemanticRouter) -> None:
     plan = _plan(router, "compare the last three fields by tissue class", views=4)
     assert plan.lookup is not None
     assert plan.lookup.rois == [2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "views", "tools", "knowledge"),
+    [
+        ("what am i looking at? plain english pls", 1, ["vqa"], False),
+        ("tumour or normal for the whole slide? with the score", 0, ["wsi_classify"], False),
+        (
+            "Please kindly run the whole slide model and tell me whether this case is tumor or "
+            "normal.",
+            0,
+            ["wsi_classify"],
+            False,
+        ),
+        (
+            "Quick one before I start: what's the mpp on this scan, and was it done at 40x?",
+            0,
+            ["slide_info"],
+            False,
+        ),
+        ("Is this an Aperio or Hamamatsu scan? what file format?", 0, ["slide_info"], False),
+        (
+            "sizes of each fragment, and remind me the microns per pixel",
+            0,
+            ["slide_info", "tissue"],
+            False,
+        ),
+        (
+            "What proportion of extracellular mucin do you need to call it mucinous "
+            "adenocarcinoma?",
+            2,
+            [],
+            True,
+        ),
+        (
+            "whats the scan mag on this one? and what mpp is standard for a 40x scanner",
+            0,
+            ["slide_info"],
+            True,
+        ),
+        (
+            "In the Japanese classification, what is the cut-off of submucosal invasion depth for "
+            "pT1a and pT1b?",
+            2,
+            [],
+            True,
+        ),
+        (
+            "show me the worst part - where was the computer looking when it called it tumour",
+            1,
+            ["wsi_classify"],
+            False,
+        ),
+        ("nerve involvement? yes or no", 2, ["vqa"], False),
+        ("did you get it all? are the edges clear?", 2, ["vqa"], False),
+        ("any dead tissue in this field", 2, ["composition"], False),
+    ],
+)
+def test_plain_words_scanner_makers_and_the_slide_model_s_call(
+    router: SemanticRouter, request_text: str, views: int, tools: list[str], knowledge: bool
+) -> None:
+    _plans_tools_and_knowledge(router, request_text, views, tools, knowledge)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "line"),
+    [
+        ("Can you please send these results to my colleague by e-mail?", "outside"),
+        ("can you check the label barcode matches the requisition", "outside"),
+        ("focus is bad here, fix it", "outside"),
+        (
+            "Is it possible to count only the lymphocytes in this field? I am interested in TILs.",
+            "lymphocytes",
+        ),
+    ],
+)
+def test_mail_barcodes_focus_and_a_typed_count_asked_politely(
+    router: SemanticRouter, request_text: str, line: str
+) -> None:
+    _answered_by_line(router, request_text, line)
+
+
+def test_points_in_thousands_and_after_open_and_microns_per_pixel(router: SemanticRouter) -> None:
+    plan = _plan(router, "12k,9k at 20x", views=2)
+    assert plan.steps[0].args["center"] == [12000.0, 9000.0]
+    plan = _plan(router, "open 40000, 30000 at 20x", views=2)
+    assert plan.steps[0].args["center"] == [40000.0, 30000.0]
+    plan = _plan(router, "go to 0.5 um/px", views=2)
+    assert plan.steps[0].args["mpp"] == 0.5
+    plan = _plan(router, "center on um 8500 12000", views=2)
+    assert plan.steps[0].args["center"] == [8500.0, 12000.0]
+
+
+def test_lay_compartments_and_the_whole_slide_put_up(router: SemanticRouter) -> None:
+    plan = _plan(router, "paint the cancer cells and tell me how much area they take up", views=2)
+    assert [(s.tool, s.args["what"]) for s in plan.steps] == [("segment", "epithelium")]
+    plan = _plan(router, "whole slide up on the screen please", views=0)
+    assert plan.steps[0].args["target"] == "slide"
+
+
+def test_an_analysis_beside_a_comparison_is_planned_once_and_first(
+    router: SemanticRouter,
+) -> None:
+    plan = _plan(router, "Segment the stroma in view 2, then compare it with view 3.", views=3)
+    assert [(s.tool, s.args["roi_number"]) for s in plan.steps] == [("segment", 2), ("segment", 3)]
+    assert plan.lookup is not None
+    assert sorted(plan.lookup.rois) == [2, 3]
