@@ -117,7 +117,7 @@ from agent.visual_question import feature_alone, visual_question
 from memory.vector_cache import VectorCache, cache_key
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 __all__ = ["Routing", "SemanticRouter", "clarifying_question", "semantic_parse"]
 
@@ -1203,36 +1203,8 @@ class SemanticRouter:
                 continue  # "where's the core? area + outline": the tissue's own outputs
             if selected and selected[-1].capability == "detect" and _only_per_area(clause):
                 continue  # "how many nuclei in this box, and what is that per square mm?"
-            if (
-                selected
-                and selected[-1].capability in ("wsi_classify", "classify")
-                and _ITS_CALL_RE.match(clause)
-            ):
+            if selected and _follows_up(selected[-1].capability, clause):
                 continue  # "run the whole slide model - does it call this tumour or not?"
-            if (
-                selected
-                and selected[-1].capability == "wsi_classify"
-                and _WHERE_IT_LOOKS_RE.search(clause)
-            ):
-                continue  # "… and show me where it is looking (attention map)": its heatmap
-            if (
-                selected
-                and selected[-1].capability == "slide_info"
-                and _SCALE_CHOICE_RE.fullmatch(clause)
-            ):
-                continue  # "native scan mag? 40x or 20x": the answers it could be
-            if (
-                selected
-                and selected[-1].capability == "wsi_classify"
-                and _BARE_CHOICE_RE.fullmatch(clause)
-            ):
-                continue  # "what is the model's diagnosis? tumour or normal?": its choices
-            if (
-                selected
-                and selected[-1].capability == "knowledge"
-                and _LIMIT_ASKED_RE.fullmatch(clause)
-            ):
-                continue  # "what is tumour budding per the ITBCC? until how many cells?"
             if selected and _ACCORDING_TO_RE.fullmatch(clause):
                 continue  # "tumour or stroma, according to the tile classifier?": whose answer
             if selected and _CAN_IT_TELL_RE.fullmatch(clause):
@@ -1847,6 +1819,27 @@ def _train_probe(
         w -= lr * (mw / (1 - b1**t)) / (np.sqrt(vw / (1 - b2**t)) + eps)
         b -= lr * (mb / (1 - b1**t)) / (np.sqrt(vb / (1 - b2**t)) + eps)
     return w * _PROBE_SCALE, b
+
+
+_FOLLOW_UPS: tuple[tuple[frozenset[str], Callable[[str], re.Match[str] | None]], ...] = (
+    # "run the whole slide model - does it call this tumour or not?"
+    (frozenset({"wsi_classify", "classify"}), _ITS_CALL_RE.match),
+    # "… and show me where it is looking (attention map)": its heatmap
+    (frozenset({"wsi_classify"}), _WHERE_IT_LOOKS_RE.search),
+    # "native scan mag? 40x or 20x": the answers it could be
+    (frozenset({"slide_info"}), _SCALE_CHOICE_RE.fullmatch),
+    # "what is the model's diagnosis? tumour or normal?": its choices
+    (frozenset({"wsi_classify"}), _BARE_CHOICE_RE.fullmatch),
+    # "what is tumour budding per the ITBCC? until how many cells?"
+    (frozenset({"knowledge"}), _LIMIT_ASKED_RE.fullmatch),
+)
+"""Clauses that only go on asking what the capability before them was asked: its call, its
+heatmap, its choices, its limits."""
+
+
+def _follows_up(before: str, clause: str) -> bool:
+    """``clause`` asks nothing of its own after a clause routed to ``before``."""
+    return any(before in caps and read(clause) for caps, read in _FOLLOW_UPS)
 
 
 def _only_errands(low: str) -> bool:
