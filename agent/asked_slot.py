@@ -159,7 +159,8 @@ _CUE_PHRASES = re.compile(
     r"located|locations?|arises?|arising|from|origin|originat\w*|derive[sd]?|organs?|occur|"
     r"kind|type|subtype|parent|class|classified|belongs?|differences?|between|compare|versus|"
     r"vs|differ\w*|should|typical|typically|usually|common|main|key|know|need|find|see|"
-    r"show|shows|s|my|our|some|any|have|has|get|give|list|name|there|these|those|that|this)\b"
+    r"show|shows|s|my|our|some|any|have|has|get|give|list|name|there|these|those|that|this|"
+    r"whats|current|currently|thinking|now|nowadays|expected|exactly|u|pls|plz)\b"
 )
 _CONNECTORS = frozenset({"in", "of", "the"})
 _NOT_SUBJECT = re.compile(
@@ -273,6 +274,13 @@ def asked_slot(request: str) -> AskedSlot:
     )
 
 
+_SUBJECT_LIKE = re.compile(
+    r"(?i:\w*(?:oma|omas|cancer|neoplasm|tumou?rs?|leuka?emia|dysplasia|lesions?|disease|"
+    r"syndrome|itis|osis)\b)|\b(?![A-Z]{2,5}\d{1,3}\b)[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z0-9-]*\b"
+)
+"""A phrase that names a disease-like term or an abbreviation ("HGSC", "MSI-H", "ccRCC")."""
+
+
 def relation_words(relation: str) -> str:
     """The relation in words ('markers (immunohistochemistry)', 'cell of origin')."""
     return _WORDS.get(relation, relation)
@@ -289,6 +297,12 @@ def _subject(text: str) -> str:
     best: list[str] = []
     run: list[str] = []
     pending: list[str] = []
+
+    def rank(ws: list[str]) -> tuple[bool, int]:
+        # a run that names a disease or an abbreviation beats a longer one that names
+        # neither ("hgsc = ? and whats the current thinking on cell of origin": hgsc)
+        return bool(_SUBJECT_LIKE.search(" ".join(ws))), len(" ".join(ws))
+
     for w in [*words, "what"]:
         lw = w.lower().strip("'")
         keep = not _CUE_PHRASES.fullmatch(lw)
@@ -300,7 +314,7 @@ def _subject(text: str) -> str:
         elif run and lw in _CONNECTORS:
             pending.append(w)
         else:
-            if len(" ".join(run)) > len(" ".join(best)):
+            if rank(run) > rank(best):
                 best = run
             run, pending = [], []
     phrase = " ".join(best).strip("'- ")

@@ -30,6 +30,7 @@ from agent.review_planner import (
     ordinal_analyses,
     plan_compare,
     plan_compare_with_new,
+    plan_provenance,
     plan_recall,
     plan_region_vs_whole,
 )
@@ -297,6 +298,10 @@ def semantic_plan(
     if which is not None:  # "same for the other one", with three views to choose from
         return Plan(request=request, clarify=which)
     parsed, routing, low = semantic_parse(asked, router, has_view=has_view, has_class=has_class)
+    here = [r for r in rois if r.slide_id == slide_id]
+    told = plan_provenance(low, here, archive or [])
+    if told is not None:  # "is that number a real softmax output or did the LLM make it up?"
+        return Plan(request=request, lookup=told, routing=routing.as_json())
     ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None
     if ordered is not None:  # "what were the first and second counts, and how do they compare?"
         return Plan(request=request, lookup=ordered, routing=routing.as_json())

@@ -40,7 +40,9 @@ def reason(state: CaseState) -> dict[str, Any]:
 
         earlier = [Evidence.model_validate(e) for e in state.get("earlier", [])]
         rois = [Roi.model_validate(r) for r in state.get("rois", [])]
-        chain = compose_review(evidence, earlier, plan, plan.lookup, rois, facts)
+        chain = compose_review(
+            evidence, earlier, plan, plan.lookup, rois, facts, caveats_of_state(state)
+        )
     else:
         chain = compose_chain(evidence, plan, facts, caveats_of_state(state))
     conclusion = chain.conclusion
@@ -104,8 +106,13 @@ def compose_chain(
         if plan and plan.clarify:
             answer.text(plan.clarify)
         elif plan and plan.knowledge:
-            answer.text("I found no knowledge-graph facts for this question")
-            answer.text(" (" + "; ".join(plan.notes) + ")." if plan.notes else ".")
+            asked = asked_slot(plan.request).subjects
+            what = f"“{asked[0]}”" if asked and not re.search(r"\d", asked[0]) else "this question"
+            answer.text(
+                f"Not answered: the knowledge graph holds no fact on {what} (no disease or term "
+                "it knows is named, and no curated fact is near in meaning)"
+            )
+            answer.text("; " + "; ".join(plan.notes) + "." if plan.notes else ".")
         else:
             answer.text(HELP_TEXT)
             if plan and plan.notes:

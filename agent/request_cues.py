@@ -1424,6 +1424,7 @@ _EARLIER_RE = re.compile(r"\b(?:before|earlier|previous(?:ly)?|last\s+(?:one|vie
 _COMPARTMENTS_RE = re.compile(r"\b(?:epitheli(?:um|al)|strom(?:a|al))\b")
 _NOT_REGIONS_RE = re.compile(
     r"\bboth\s+(?:with|as|in|please|numbers|compartments|masks|analyses|counts?\s+and)\b|"
+    r"\bboth\s+(?:(?:mm|µm|um)(?:2|²|\^2)?|%|percent\w*|units|absolute|area\s+and)(?!\w)|"
     r"\b(?:areas?|numbers|values|masks|results)\s+of\s+both\b|"
     r"\bcomparison\s+(?:field|region|area|view|slide|case|sample|piece)\b|"
     r"\bso\s+(?:that\s+)?(?:they|we|i|you|the\s+\w+)\s+can\s+compare\b[^?.;]*"

@@ -9,11 +9,13 @@ that part stays unverified.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from agent.case_memory import RANK_FIELD
 from agent.claims import Writer
 from agent.findings_table import TABLE_ASKED_RE, findings_table
 from agent.reasoner import add_facts, section_of, step_of, where_of
+from agent.scope import Caveat
 from agent.state import CaseLookup, ChainStep, Evidence, Plan, ReasoningChain, RecalledFact, Roi
 from core.claimable import resolve_path
 from tools.phrasing import decimals_for
@@ -40,13 +42,21 @@ def compose_review(
     lookup: CaseLookup,
     rois: list[Roi],
     facts: list[RecalledFact],
+    caveats: Sequence[Caveat] = (),
 ) -> ReasoningChain:
-    """The chain of a comparison or a recall turn."""
+    """The chain of a comparison or a recall turn.
+
+    ``caveats``: the scope check's sentences for this turn's and the recalled evidence; each
+    recalled result's caveats follow it (a summary of a liver case keeps "trained on colorectal
+    tissue").
+    """
     steps: list[ChainStep] = []
     answer = Writer()
     if lookup.kind == "compare":
         cites = _compare(steps, answer, evidence, earlier, lookup)
     else:
+        if lookup.provenance:
+            _provenance(answer, [e for e in earlier if e.id in lookup.earlier])
         cites = _recall_regions(steps, answer, earlier, lookup, rois)
         table = _table(earlier, lookup) if TABLE_ASKED_RE.search(plan.request.lower()) else None
         if table is not None:  # the regions' details stay in the chain's steps
@@ -65,6 +75,12 @@ def compose_review(
             summary = _add(steps, ev, "")
             answer.text(" ").extend(summary)
             cites.append(ev.id)
+    told: set[tuple[str, str]] = set()
+    for c in caveats:  # once per expert and kind: two results of one model share its caveat
+        if c.evidence in cites and (c.expert, c.kind) not in told and c.text not in answer.render():
+            told.add((c.expert, c.kind))
+            steps.append(step_of(len(steps) + 1, "caveat", c.writer, [c.evidence]))
+            answer.text(" ").extend(c.writer)
     latest = {ev.tool: ev for ev in [*earlier, *evidence] if ev.id in cites}
     fact_ids = add_facts(steps, answer, facts, latest, brief=True)
     if plan.notes:
@@ -73,6 +89,19 @@ def compose_review(
         step_of(len(steps) + 1, "conclude", answer.without_repeated_notes(), [*cites, *fact_ids])
     )
     return ReasoningChain(steps=steps)
+
+
+def _provenance(answer: Writer, recalled: list[Evidence]) -> None:
+    """Where the recalled results came from: which tool computed each, and how it was checked."""
+    made = "; ".join(
+        f"{ev.id} by the {ev.tool} tool" + (f" ({ev.expert})" if ev.expert else "")
+        for ev in recalled
+    )
+    answer.text(
+        f"Where it came from: each result is a tool's stored output ({made}), not text a "
+        "language model wrote; every number in the answers is checked in code by the verifier "
+        "against the output it cites. The results, with what limits them: "
+    )
 
 
 def _table(earlier: list[Evidence], lookup: CaseLookup) -> Writer | None:

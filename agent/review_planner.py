@@ -17,6 +17,7 @@ from agent.state import CaseLookup, PlanStep, Roi
 
 __all__ = [
     "ordinal_analyses",
+    "plan_provenance",
     "plan_compare",
     "plan_compare_with_new",
     "plan_recall",
@@ -24,6 +25,43 @@ __all__ = [
 ]
 
 _DEFAULT_TOOL = "detect"
+
+_PROVENANCE_RE = re.compile(
+    r"\b(?:ma(?:ke|de|king)\s+(?:it|that|this|them|those|these|the\s+\w+)?\s*up|"
+    r"hallucinat\w*|invent(?:ed|ing)|fabricat\w*)\b|"
+    r"\b(?:where|how)\s+did\s+(?:you\s+get|(?:that|this|the|those|these)\s+(?:\w+\s+)?"
+    r"(?:number|count|value|figure|percent\w*|%|probabilit\w*|score|label|class)s?\s+come)\b|"
+    r"\b(?:actual|real|genuine|really\s+(?:a|an|the))\s+(?:model\s+|tool\s+|softmax\s+)?"
+    r"(?:output|softmax|measurement|number|count|value|probabilit\w*)\b|"
+    r"\bhow\s+much\s+(?:should|can|do)\s+i\s+trust\b|\b(?:should|can)\s+i\s+trust\b|"
+    r"\bhow\s+(?:reliable|trustworthy)\b|"
+    r"\bwhich\s+(?:of\s+(?:your|ur|the)\s+)?(?:answers?|numbers?|results?)\b[^?.;]*"
+    r"\b(?:from\s+(?:the\s+)?(?:kg|knowledge\s+graph|a\s+tool|the\s+tools?)|model\s+knowledge)"
+)
+"""A question about where a result came from, or how far it can be trusted."""
+
+
+def plan_provenance(low: str, rois: list[Roi], archive: list[dict[str, Any]]) -> CaseLookup | None:
+    """The case's latest results, to be told with where they came from and their caveats.
+
+    None when the request asks no such thing or the case holds no result yet.
+    """
+    if not _PROVENANCE_RE.search(low):
+        return None
+    every = analyses_of(archive)
+    if not every:
+        return None
+    last = max(a.turn for a in every)
+    latest = [a for a in every if a.turn == last]
+    numbers = {r.number for r in rois}
+    regions = list(dict.fromkeys(a.roi for a in latest if a.roi in numbers))
+    return CaseLookup(
+        kind="recall",
+        rois=[n for n in regions if n is not None],
+        earlier=[a.evidence for a in latest],
+        kinds=sorted({a.tool for a in latest}),
+        provenance=True,
+    )
 
 
 def plan_compare(
@@ -237,6 +275,8 @@ def plan_recall(
     numbers = {r.number for r in rois}
     analyses = [a for a in every if a.roi in numbers]
     kinds = set(req.kinds)
+    if "classify" in kinds:  # a composition is the same tile classifier's classes, tile by tile
+        kinds.add("composition")
     if kinds:
         analyses = [a for a in analyses if a.tool in kinds]
     slide_level = [] if req.regions else _latest_of_slide(every, kinds)
@@ -260,8 +300,12 @@ def plan_recall(
         if undone:  # "state clearly what you could not do"
             missing.append(undone)
     earlier: list[str] = [a.evidence for a in slide_level]
+    # A region opened by an analysis of another kind than the one asked would bring that
+    # analysis along as the region's own evidence: "what was the count" gives the count only.
+    other_kinds = {a.evidence for a in every if kinds and a.tool not in kinds}
     for roi in wanted:
-        earlier.append(roi.evidence)
+        if roi.evidence not in other_kinds:
+            earlier.append(roi.evidence)
         found = _latest_per_kind(analyses, roi.number)
         earlier.extend(a.evidence for a in found)
         if kinds and req.regions and not found:
@@ -305,12 +349,16 @@ def _not_done(archive: list[dict[str, Any]]) -> str | None:
 
 
 def _latest_of_slide(analyses: list[Analysis], kinds: set[str]) -> list[Analysis]:
-    """The latest whole-slide analysis of each kind (of the asked kinds, when some are)."""
-    latest: dict[str, Analysis] = {}
+    """The latest whole-slide analysis of each kind (of the asked kinds, when some are).
+
+    A kind is the tool and what it measured: the epithelium and the stroma masks of one image
+    are two results, both recalled.
+    """
+    latest: dict[tuple[str, str | None], Analysis] = {}
     for a in analyses:
         if a.roi is None and (not kinds or a.tool in kinds):
-            latest.pop(a.tool, None)
-            latest[a.tool] = a
+            latest.pop((a.tool, a.what), None)
+            latest[(a.tool, a.what)] = a
     return list(latest.values())
 
 

@@ -69,10 +69,22 @@ class Caveat:
 def organ_mentions(
     request: str, earlier_requests: Sequence[str] = (), slide_path: str | None = None
 ) -> list[Mention]:
-    """The organs the turn knows of: the request's, else the case's latest, else the slide's."""
+    """The organs the turn knows of: the request's, else the case's latest, else the slide's.
+
+    The slide's own path (a TCGA project code) is kept beside the request's organs when it
+    names another one: "its cholangio not colon" on a TCGA-CHOL tile is still bile duct.
+    """
     found = organs_in(request)
     if found:
-        return [Mention(o, w, "the request") for o, w in found]
+        said = [Mention(o, w, "the request") for o, w in found]
+        named = {o for o, _ in found}
+        if slide_path:
+            said += [
+                Mention(o, w, "the slide's path")
+                for o, w in organs_in_path(slide_path)
+                if o not in named
+            ]
+        return said
     for text in reversed(earlier_requests):
         found = organs_in(text)
         if found:
@@ -94,9 +106,13 @@ def caveats_of_state(state: CaseState | Mapping[str, Any]) -> list[Caveat]:
         for e in state.get("archive", [])
         for d in (e.get("output") or {}).get("domains") or []
     }
-    return caveats_for(
-        evidence, str(state.get("request", "")), mentions, unnamed_organ=True, said=used
-    )
+    request = str(state.get("request", ""))
+    out = caveats_for(evidence, request, mentions, unnamed_organ=True, said=used)
+    lookup = (state.get("plan") or {}).get("lookup") or {}
+    if lookup.get("kind") == "recall":  # a summary of the case keeps each result's caveats
+        recalled = [Evidence.model_validate(e) for e in state.get("earlier", [])]
+        out += caveats_for(recalled, request, mentions)
+    return out
 
 
 def caveats_for(
@@ -198,8 +214,10 @@ def _organ(
     ev: Evidence, i: int, domain: Mapping[str, Any], mentions: Sequence[Mention]
 ) -> list[Caveat]:
     organs = list(domain.get("organs") or [])
-    if not organs or not mentions or any(m.organ in organs for m in mentions):
+    outside = [m for m in mentions if m.organ not in organs]
+    if not organs or not outside:
         return []
+    mentions = outside  # "it's cholangio, not colon": the organ the expert was not trained on
     w = _trained_on(ev, domain, organs)
     classes = [c["text"] for c in domain.get("cannot") or [] if not c.get("triggers")]
     if classes:

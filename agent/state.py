@@ -89,6 +89,10 @@ class CaseLookup(_Model):
         default=False, description="a recall found no result of the kinds asked in the case"
     )
     views: bool = Field(default=False, description="a recall lists the regions the case visited")
+    provenance: bool = Field(
+        default=False,
+        description="a recall says where its results came from ('is that number real or made up?')",
+    )
     places: list[str] = Field(
         default_factory=list,
         description="the parts compared ('the top left quadrant'), in the order of ``rois``",

@@ -42,7 +42,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
-from agent.asked_slot import add_asked_check
+from agent.asked_slot import add_asked_check, asked_slot
 from agent.case_memory import analyses_of
 from agent.knowledge import Knowledge
 from agent.scope import caveats_of_state
@@ -104,6 +104,8 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
         report = _question_report(chain)
     elif lookup.get("none_held") and not (evidence or facts or lookup.get("earlier")):
         report = _nothing_to_recall_report(chain, lookup, state.get("archive", []))
+    elif plan.get("knowledge") and not (evidence or facts or lookup) and len(chain.steps) == 1:
+        report = _nothing_found_report(chain, state.get("request", ""))
     else:
         caveats = caveats_of_state(state)
         report = verify_chain(
@@ -124,6 +126,9 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
             knowledge_turn=bool(plan.get("knowledge")),
             knowledge=knowledge,
         )
+    mine = [e for e in evidence if e.id not in {str(x.get("id")) for x in state.get("earlier", [])}]
+    if report.status == "verified" and mine and not any(e.ok for e in mine) and not facts:
+        report = _not_answered(report, mine)
     return {
         "verification": report.model_dump(mode="json"),
         "attempts": state.get("attempts", 0) + 1,
@@ -137,7 +142,10 @@ def _only_asks(chain: ReasoningChain, question: str) -> bool:
 
 
 def _question_report(chain: ReasoningChain) -> Verification:
-    """A clarifying question states nothing about the slide: one check, nothing to cite."""
+    """A clarifying question states nothing about the slide: one check, nothing to cite.
+
+    It answers nothing yet either, so it is ``partial``, never ``verified``.
+    """
     step = chain.steps[0]
     check = Check(
         step=step.id,
@@ -146,12 +154,53 @@ def _question_report(chain: ReasoningChain) -> Verification:
         detail="a clarifying question: it makes no claim about the slide and cites nothing",
     )
     return Verification(
-        status="verified",
+        status="partial",
         checks=[check],
         steps_verified=1.0,
         step_status={step.id: True},
         citation_precision=1.0,
         citation_recall=1.0,
+        reasons=["a clarifying question: the request is not answered yet"],
+    )
+
+
+def _nothing_found_report(chain: ReasoningChain, request: str) -> Verification:
+    """A knowledge question the graph holds nothing for: the one line says so; ``partial``."""
+    step = chain.steps[0]
+    slot = asked_slot(request)
+    what = f"“{slot.subjects[0]}”" if slot.subjects else "what was asked"
+    detail = f"does not answer: the knowledge graph holds no fact on {what}"
+    check = Check(step=step.id, name="answers_request", ok=False, detail=detail)
+    return Verification(
+        status="partial",
+        checks=[check],
+        steps_verified=1.0,
+        step_status={step.id: True},
+        citation_precision=1.0,
+        citation_recall=1.0,
+        reasons=[detail],
+    )
+
+
+def _not_answered(report: Verification, evidence: list[Evidence]) -> Verification:
+    """Every step of the turn failed: the turn is ``partial``, the first failure its reason.
+
+    What the answer says of the failure is true, but it answers nothing.
+    """
+    first = evidence[0]
+    detail = f"does not answer: the {first.tool} step failed ({first.error or 'no output'})"
+    check = Check(
+        step=report.checks[-1].step if report.checks else "S1",
+        name="answers_request",
+        ok=False,
+        detail=detail,
+    )
+    return report.model_copy(
+        update={
+            "status": "partial",
+            "checks": [*report.checks, check],
+            "reasons": [*report.reasons, detail],
+        }
     )
 
 

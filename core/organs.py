@@ -16,7 +16,7 @@ __all__ = ["ORGANS", "TCGA_PROJECTS", "organ_names", "organs_in", "organs_in_pat
 ORGANS: dict[str, tuple[str, ...]] = {
     "colorectum": (
         "colon", "colonic", "colorectal", "colorectum", "rectum", "rectal", "caecum", "cecum",
-        "sigmoid", "large bowel", "large intestine",
+        "sigmoid", "large bowel", "large intestine", "appendix", "appendiceal",
     ),
     "ovary": ("ovary", "ovaries", "ovarian", "fallopian tube", "adnexa", "adnexal"),
     "uterus": ("uterus", "uterine", "endometrium", "endometrial", "cervix", "myometrium"),
@@ -26,7 +26,7 @@ ORGANS: dict[str, tuple[str, ...]] = {
     "kidney": ("kidney", "kidneys", "renal", "nephrectomy"),
     "liver": ("liver", "hepatic", "hepatocellular", "hepatocyte", "hepatocytes"),
     "bile duct": ("bile duct", "bile ducts", "biliary", "cholangiocarcinoma", "cholangiocellular",
-                  "gallbladder"),
+                  "cholangio", "cholangioca", "klatskin", "gallbladder"),
     "lung": ("lung", "lungs", "pulmonary", "bronchus", "bronchial", "alveolar", "pleura",
              "pleural"),
     "stomach": ("stomach", "gastric"),
@@ -39,7 +39,8 @@ ORGANS: dict[str, tuple[str, ...]] = {
     "brain": ("brain", "cerebral", "glioma", "glioblastoma", "astrocytoma", "meningioma"),
     "lymph node": ("lymph node", "lymph nodes", "nodal"),
     "head and neck": ("head and neck", "oral cavity", "tongue", "larynx", "laryngeal",
-                      "pharynx", "tonsil"),
+                      "pharynx", "tonsil", "oropharynx", "oropharyngeal", "nasopharynx",
+                      "nasopharyngeal", "hypopharynx", "salivary", "parotid"),
     "bone": ("bone", "osseous", "marrow"),
     "soft tissue": ("soft tissue",),
 }  # fmt: skip

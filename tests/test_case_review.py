@@ -350,7 +350,8 @@ def test_findings_are_recalled_by_kind_and_summarised_for_the_whole_case(
     assert summary.verification["status"] == "verified", summary.verification["reasons"]
     # a kind the case never measured is said plainly, and checked against the case's archive
     assert none.answer == (
-        "This case holds no tissue classification yet: ask for it and it will be measured."
+        "This case holds no tissue classification or tissue composition yet: ask for it and it "
+        "will be measured."
     )
     assert none.verification["status"] == "verified"
     assert none.verification["checks"][0]["name"] == "case_memory"

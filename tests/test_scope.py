@@ -178,6 +178,41 @@ def test_capricorn_outside_colorectum_carries_a_caveat_and_no_definition(
 
 
 @pytest.mark.shared_data
+def test_an_organ_said_beside_an_in_domain_one_a_summary_and_provenance_keep_the_caveat(
+    home: Path, kg_store_dir: Path, models_home: Path, shared_data: Path
+) -> None:
+    """ "it's cholangio, not colon" names bile duct; the case's summary and a "did the LLM make
+    it up?" question repeat the caveat and say which tool computed the result."""
+    c = Copilot(Settings(home=home, kg_path=kg_store_dir))
+    try:
+        said = c.ask(
+            shared_data / CHOL, "classifier will work on this? its cholangio not colon", "p1"
+        )
+        summary = c.ask(shared_data / CHOL, "ok give the summary of what we found", "p1")
+        source = c.ask(
+            shared_data / CHOL,
+            "is that probability a real softmax output or did the llm make it up?",
+            "p1",
+        )
+    finally:
+        c.close()
+    (step,) = _caveats(said)
+    assert "the request names bile duct (“cholangio”), so its label may not apply" in step["text"]
+    ev_id = said.evidence[0]["id"]
+    for r in (summary, source):
+        assert r.evidence == []  # nothing re-run: the earlier result, recalled
+        assert [e["id"] for e in r.earlier] == [ev_id]
+        assert "trained on colorectal tissue" in r.answer
+        assert [s["evidence"] for s in _caveats(r)] == [[ev_id]]
+        assert r.verification["status"] == "verified", r.verification["reasons"]
+    assert source.answer.startswith(
+        f"Where it came from: each result is a tool's stored output ({ev_id} by the classify "
+        "tool (capricorn-tissue)), not text a language model wrote"
+    )
+    assert "normal colon mucosa (probability 0.99)" in source.answer
+
+
+@pytest.mark.shared_data
 def test_classification_reports_every_class_above_the_floor(
     copilot: Copilot, models_home: Path, shared_data: Path
 ) -> None:

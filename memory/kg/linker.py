@@ -32,6 +32,8 @@ from memory.kg.store import KGStore, normalise
 __all__ = ["Candidate", "EntityLinker", "Link", "Mentions", "medical_terms"]
 
 _MAX_WORDS = 8
+_GENE_RE = re.compile(r"^[a-z]{2,5}\d{1,2}$")
+"""A gene symbol as a request writes it, normalised ("wt1", "brca2"): a disease's synonym too."""
 _MEDICAL = re.compile(
     r"\b(?!(?:stroma|stromas|chroma|aroma|aromas|diploma|soma|somas|stoma|stomas)\b)"
     r"[\w-]*(?:oma|omas|carcinoma|sarcoma|cancer|neoplasm|neoplasia|tumou?r|tumou?rs|"
@@ -125,7 +127,17 @@ class EntityLinker:
         self.threshold = threshold
         self._parents = parents
         self._lexical: tuple[int, LexicalIndex] | None = None
+        self._words: frozenset[str] | None = None
         self._lock = threading.Lock()
+
+    def _known_words(self) -> frozenset[str]:
+        """English words (the embedding model's vocabulary): 'all' is a word, 'hgsc' is not."""
+        if self._words is None:
+            try:
+                self._words = self.store.embedder.known_words()
+            except Exception:  # no model folder: abbreviations then match only as written
+                self._words = frozenset()
+        return self._words
 
     def link(self, text: str, *, kinds: set[str] | None = None, k: int = 3) -> list[Link]:
         """Entities for ``text``: exact matches, else hybrid matches at or above threshold."""
@@ -133,7 +145,7 @@ class EntityLinker:
         exact = [
             Link(entity=e, name=n, kind=kd, score=1.0, method="exact", text=text)
             for e, kd, n in self.store.name_index().get(key, [])
-            if (kinds is None or kd in kinds) and _fits(n, _tokens(text))
+            if (kinds is None or kd in kinds) and _fits(n, _tokens(text), self._known_words())
         ]
         if exact:
             return _unique(exact)
@@ -246,7 +258,8 @@ class EntityLinker:
                 rows = [
                     r
                     for r in index.get(phrase, [])
-                    if r[1] in _MENTION_KINDS and _fits(r[2], written[i : i + n])
+                    if r[1] in _MENTION_KINDS
+                    and _fits(r[2], written[i : i + n], self._known_words())
                 ]
                 if phrase in _GENERIC or (
                     len(phrase) <= 3 and not any(is_abbreviation(r[2]) for r in rows)
@@ -276,6 +289,9 @@ class EntityLinker:
                 links.extend(found[:1])
             else:
                 unlinked.append(phrase)
+        diseases = [x for x in links if x.kind == "disease"]
+        if len(diseases) > 1:  # "WT1 and p53 in HGSC": a gene symbol beside a disease is a marker
+            links = [x for x in links if not (x.kind == "disease" and _GENE_RE.match(x.text))]
         return Mentions(links=_unique(links), unlinked=sorted(set(unlinked)))
 
 
@@ -289,9 +305,21 @@ def _tokens(text: str) -> list[str]:
     return "".join(ch if ch.isalnum() else " " for ch in text).split()
 
 
-def _fits(name: str, written: list[str]) -> bool:
-    """An abbreviation matches only as written (case and all); other names match any case."""
-    return not is_abbreviation(name) or _tokens(name) == written
+def _fits(name: str, written: list[str], known: frozenset[str] = frozenset()) -> bool:
+    """An abbreviation matches as written, or in lower case when no part is an English word.
+
+    ``known``: the English words. 'hgsc', 'msi-h' and 'dfsp' link typed in lower case; 'all'
+    stays a word and 'b-all' is not B-ALL. Other names match any case.
+    """
+    if not is_abbreviation(name):
+        return True
+    tokens = _tokens(name)
+    if tokens == written:
+        return True
+    if not known or [t.lower() for t in tokens] != [w.lower() for w in written]:
+        return False
+    letters = sum(len(t) for t in tokens)
+    return letters >= 3 and not any(len(t) >= 3 and t.lower() in known for t in tokens)
 
 
 def _phrase_before(words: list[str], end: int, span: int = 3) -> str:
