@@ -127,8 +127,9 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
             knowledge=knowledge,
         )
     mine = [e for e in evidence if e.id not in {str(x.get("id")) for x in state.get("earlier", [])}]
-    if report.status == "verified" and mine and not any(e.ok for e in mine) and not facts:
-        report = _not_answered(report, mine)
+    failed = [e for e in mine if e.error_kind in ("backend", "output")]
+    if report.status == "verified" and failed and not any(e.ok for e in mine) and not facts:
+        report = _not_answered(report, failed)
     return {
         "verification": report.model_dump(mode="json"),
         "attempts": state.get("attempts", 0) + 1,
@@ -183,9 +184,10 @@ def _nothing_found_report(chain: ReasoningChain, request: str) -> Verification:
 
 
 def _not_answered(report: Verification, evidence: list[Evidence]) -> Verification:
-    """Every step of the turn failed: the turn is ``partial``, the first failure its reason.
+    """No expert could answer (missing, down, unusable): ``partial``, the failure its reason.
 
-    What the answer says of the failure is true, but it answers nothing.
+    What the answer says of the failure is true, but it answers nothing. A request refused as
+    impossible (a region that does not exist, a box off the slide) is answered by the refusal.
     """
     first = evidence[0]
     detail = f"does not answer: the {first.tool} step failed ({first.error or 'no output'})"
