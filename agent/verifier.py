@@ -154,14 +154,19 @@ def _question_report(chain: ReasoningChain) -> Verification:
         ok=True,
         detail="a clarifying question: it makes no claim about the slide and cites nothing",
     )
+    return _one_line_partial(check, "a clarifying question: the request is not answered yet")
+
+
+def _one_line_partial(check: Check, reason: str) -> Verification:
+    """The report of a one-line turn that is true as said but answers nothing: ``partial``."""
     return Verification(
         status="partial",
         checks=[check],
         steps_verified=1.0,
-        step_status={step.id: True},
+        step_status={check.step: True},
         citation_precision=1.0,
         citation_recall=1.0,
-        reasons=["a clarifying question: the request is not answered yet"],
+        reasons=[reason],
     )
 
 
@@ -172,15 +177,7 @@ def _nothing_found_report(chain: ReasoningChain, request: str) -> Verification:
     what = f"“{slot.subjects[0]}”" if slot.subjects else "what was asked"
     detail = f"does not answer: the knowledge graph holds no fact on {what}"
     check = Check(step=step.id, name="answers_request", ok=False, detail=detail)
-    return Verification(
-        status="partial",
-        checks=[check],
-        steps_verified=1.0,
-        step_status={step.id: True},
-        citation_precision=1.0,
-        citation_recall=1.0,
-        reasons=[detail],
-    )
+    return _one_line_partial(check, detail)
 
 
 def _not_answered(report: Verification, evidence: list[Evidence]) -> Verification:
