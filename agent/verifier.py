@@ -126,7 +126,8 @@ def verify(state: CaseState, knowledge: Knowledge | None = None) -> dict[str, An
             knowledge_turn=bool(plan.get("knowledge")),
             knowledge=knowledge,
         )
-    mine = [e for e in evidence if e.id not in {str(x.get("id")) for x in state.get("earlier", [])}]
+    recalled = {str(x.get("id")) for x in state.get("earlier", [])}
+    mine = [e for e in evidence if e.id not in recalled]
     failed = [e for e in mine if e.error_kind in ("backend", "output")]
     if report.status == "verified" and failed and not any(e.ok for e in mine) and not facts:
         report = _not_answered(report, failed)
