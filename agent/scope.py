@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, Literal
 
 from agent.state import CaseState, ChainStep, Evidence, ReasoningChain
@@ -35,7 +36,7 @@ __all__ = [
 SCALE_FACTOR = 2.0
 """An analysis scale more than this factor outside an expert's µm/px range draws a caveat."""
 
-CaveatKind = Literal["organ", "organ_unknown", "scale", "cannot"]
+CaveatKind = Literal["organ", "organ_unknown", "stain", "scale", "cannot"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,37 @@ def organ_mentions(
     return []
 
 
+_STAIN_SAID = re.compile(
+    r"\b(?:this|the|an?|my)\s+(?:is\s+(?:an?\s+)?)?(?:\w+\s+){0,2}?(?:ihc|immunostain\w*|"
+    r"immunohistochem\w*)\b(?!\s+(?:markers?|panel|stains?\s+(?:to|for|would|should)|for|to)\b)|"
+    r"\b(?:ihc|immunostain(?:ed)?)\s+(?:slide|image|section|tile|field|picture|stain\b(?!s))|"
+    r"\b(?:stained|staining)\s+(?:for|with)\b|\blabell?ing\s+index\b|\bdab\b|"
+    r"\bbrown\s+(?:staining|stain|chromogen)\b",
+    re.IGNORECASE,
+)
+"""Words that say the image itself is an immunostain ("this is kidney IHC", "what is it
+stained for"); "which IHC markers would help" orders a stain and says nothing of the image."""
+_STAIN_IN_PATH = re.compile(r"(?<![a-z])(?:ihc|dab)(?![a-z])", re.IGNORECASE)
+
+
+def stain_mention(
+    request: str, earlier_requests: Sequence[str] = (), slide_path: str | None = None
+) -> Mention | None:
+    """An immunostain the turn knows the image is: said now, earlier in the case, or in its name."""
+    for text, source in [
+        (request, "the request"),
+        *((t, "an earlier request of this case") for t in reversed(earlier_requests)),
+    ]:
+        m = _STAIN_SAID.search(text)
+        if m:
+            return Mention("immunostain", " ".join(m.group(0).split()), source)
+    if slide_path:
+        m = _STAIN_IN_PATH.search(PurePath(slide_path).name)
+        if m:
+            return Mention("immunostain", m.group(0), "the slide's file name")
+    return None
+
+
 def caveats_of_state(state: CaseState | Mapping[str, Any]) -> list[Caveat]:
     """The caveats of this turn's evidence, from the request, the case and the slide."""
     evidence = [Evidence.model_validate(e) for e in state.get("evidence", [])]
@@ -107,11 +139,12 @@ def caveats_of_state(state: CaseState | Mapping[str, Any]) -> list[Caveat]:
         for d in (e.get("output") or {}).get("domains") or []
     }
     request = str(state.get("request", ""))
-    out = caveats_for(evidence, request, mentions, unnamed_organ=True, said=used)
+    stain = stain_mention(request, earlier, path)
+    out = caveats_for(evidence, request, mentions, unnamed_organ=True, said=used, stain=stain)
     lookup = (state.get("plan") or {}).get("lookup") or {}
     if lookup.get("kind") == "recall":  # a summary of the case keeps each result's caveats
         recalled = [Evidence.model_validate(e) for e in state.get("earlier", [])]
-        out += caveats_for(recalled, request, mentions)
+        out += caveats_for(recalled, request, mentions, stain=stain)
     return out
 
 
@@ -122,11 +155,13 @@ def caveats_for(
     *,
     unnamed_organ: bool = False,
     said: set[str] | None = None,
+    stain: Mention | None = None,
 ) -> list[Caveat]:
-    """Each successful output's caveats: what it cannot tell first, then organ, then scale.
+    """Each successful output's caveats: what it cannot tell, then organ, stain and scale.
 
     With ``unnamed_organ``, an expert trained on one organ's tissue used where no organ is
     named says so the first time the case uses it (``said``: experts the case used before).
+    ``stain``: the image is said to be an immunostain, which an H&E expert was not made for.
     """
     out: list[Caveat] = []
     told = set(said or ())
@@ -139,13 +174,14 @@ def caveats_for(
             if unnamed_organ and not mentions and str(domain.get("expert")) not in told:
                 out.extend(_organ_unknown(ev, domain))
                 told.add(str(domain.get("expert")))
+            out.extend(_stain(ev, i, domain, stain))
             out.extend(_scale(ev, i, domain))
     return out
 
 
 def out_of_domain(caveats: Sequence[Caveat]) -> set[str]:
-    """Evidence ids whose expert was trained on another organ than the turn's."""
-    return {c.evidence for c in caveats if c.kind == "organ"}
+    """Evidence ids whose expert was trained on another organ or stain than the turn's."""
+    return {c.evidence for c in caveats if c.kind in ("organ", "stain")}
 
 
 def with_caveats(chain: ReasoningChain, caveats: Sequence[Caveat]) -> ReasoningChain:
@@ -251,6 +287,18 @@ def _organ_unknown(ev: Evidence, domain: Mapping[str, Any]) -> list[Caveat]:
         f"{what} applies to the tissue here."
     )
     return [Caveat(ev.id, str(domain["expert"]), "organ_unknown", w)]
+
+
+def _stain(ev: Evidence, i: int, domain: Mapping[str, Any], stain: Mention | None) -> list[Caveat]:
+    """An H&E expert on an image said to be an immunostain: its result may not apply."""
+    stains = [str(x) for x in domain.get("stains") or []]
+    if stain is None or not stains or any("ihc" in x.lower() for x in stains):
+        return []
+    w = _who(ev, domain).text(" works on ").quote(" and ".join(stains), ev.id)
+    w.text(f" stains; {stain.source} says the image is an immunostain (“{stain.word}”), ")
+    what = "label" if "label" in ev.output else "result"
+    w.text(f"so its {what} may not apply.")
+    return [Caveat(ev.id, str(domain["expert"]), "stain", w)]
 
 
 def _scale(ev: Evidence, i: int, domain: Mapping[str, Any]) -> list[Caveat]:

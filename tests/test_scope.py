@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.reasoner import compose_chain
-from agent.scope import caveats_for, organ_mentions
+from agent.scope import caveats_for, organ_mentions, stain_mention
 from agent.state import Evidence
 from agent.verifier import verify_chain
 from app.runner import Copilot, TurnResult
@@ -210,6 +210,39 @@ def test_an_organ_said_beside_an_in_domain_one_a_summary_and_provenance_keep_the
         "tool (capricorn-tissue)), not text a language model wrote"
     )
     assert "normal colon mucosa (probability 0.99)" in source.answer
+
+
+def test_an_immunostain_is_read_from_what_the_image_is_said_to_be() -> None:
+    for said in ("This is kidney IHC.", "what ab is this stained for?", "give the labelling index"):
+        found = stain_mention(said)
+        assert found is not None, said
+        assert found.source == "the request", said
+    # ordering or asking about stains says nothing of the image on screen
+    for said in ("which IHC markers would help confirm HGSC?", "is IHC for p16 needed here?"):
+        assert stain_mention(said) is None, said
+    later = stain_mention("count the nuclei", ["this is an IHC slide", "zoom in"])
+    assert later is not None
+    assert later.source == "an earlier request of this case"
+    named = stain_mention("count", [], "/data/tiles/kidney-ihc-level0-310-500-360-530.png")
+    assert named is not None
+    assert named.word == "ihc"
+
+
+@pytest.mark.shared_data
+def test_an_he_expert_on_an_image_said_to_be_an_immunostain_carries_a_caveat(
+    copilot: Copilot, models_home: Path, shared_data: Path
+) -> None:
+    r = copilot.ask(
+        shared_data / "wsi/kidney-48-5.tif", "This is kidney IHC. count the nuclei", "s1"
+    )
+    assert [e["tool"] for e in r.evidence] == ["detect"]
+    caveats = [s for s in _caveats(r) if "immunostain" in s["text"]]
+    assert [s["text"] for s in caveats] == [
+        "The cpu-nuclei-watershed expert works on H&E stains; the request says the image is an "
+        "immunostain (“This is kidney IHC”), so its result may not apply."
+    ]
+    assert caveats[0]["text"] in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
 @pytest.mark.shared_data
