@@ -23,11 +23,12 @@ from agent.intents import (
     region_request,
 )
 from agent.llm_planner import make_llm_planner
-from agent.request_cues import DENSITY_ASKED_RE, SIZE_VARIATION_RE
+from agent.request_cues import DENSITY_ASKED_RE, SIZE_VARIATION_RE, analysis_verb
 from agent.request_text import split_clauses
-from agent.review_intents import CompareRequest
+from agent.review_intents import CompareRequest, RecallRequest
 from agent.review_planner import (
     ordinal_analyses,
+    ordinal_result,
     plan_compare,
     plan_compare_with_new,
     plan_provenance,
@@ -69,6 +70,9 @@ __all__ = [
     "semantic_plan",
 ]
 
+ONE_VIEW_PX = 2048
+"""An image no larger than this a side (the default view's size, ``Settings.max_view_px``) is
+looked at whole: a question about what is on screen asks about it."""
 FOR_ANALYSIS = "the named box or point, shown as a region to analyse"
 """Why of a zoom that only shows the place an analysis names (it becomes a numbered region)."""
 HELP_TEXT = (
@@ -275,6 +279,12 @@ def planner_client(settings: Settings) -> Callable[[str], ModelClient]:
     return make
 
 
+def _one_view(slide: dict[str, Any]) -> bool:
+    """The slide is an image no larger than one view (a tile, an exported region)."""
+    width, height = slide.get("width") or 0, slide.get("height") or 0
+    return 0 < max(width, height) <= ONE_VIEW_PX
+
+
 def semantic_plan(
     request: str,
     router: SemanticRouter,
@@ -297,7 +307,9 @@ def semantic_plan(
     asked, which = _other_view(asked, rois, current, slide_id)
     if which is not None:  # "same for the other one", with three views to choose from
         return Plan(request=request, clarify=which)
-    parsed, routing, low = semantic_parse(asked, router, has_view=has_view, has_class=has_class)
+    parsed, routing, low = semantic_parse(
+        asked, router, has_view=has_view, has_class=has_class, whole_image=_one_view(slide or {})
+    )
     here = [r for r in rois if r.slide_id == slide_id]
     told = plan_provenance(low, here, archive or [])
     if told is not None:  # "is that number a real softmax output or did the LLM make it up?"
@@ -305,6 +317,14 @@ def semantic_plan(
     ordered = ordinal_analyses(low, archive or []) if parsed.compare or parsed.recall else None
     if ordered is not None:  # "what were the first and second counts, and how do they compare?"
         return Plan(request=request, lookup=ordered, routing=routing.as_json())
+    nth = ordinal_result(low, archive or []) if parsed.compare is None else None
+    if nth is not None and parsed.recall is not None and not parsed.recall.regions:
+        # "what was the first count?": that one result
+        recall = replace(parsed.recall, regions=(nth[1],), kinds=(nth[0],))
+        parsed = replace(parsed, recall=recall)
+    elif nth is not None and _ORDINAL_ALONE_RE.fullmatch(low) and analysis_verb(low) is None:
+        # "and the last count?": a result named by its order alone is recalled, not re-run
+        parsed = ParsedRequest(recall=RecallRequest(regions=(nth[1],), kinds=(nth[0],)))
     tool = _compared_tool(parsed, low)
     if tool is not None:
         here = [r for r in rois if r.slide_id == slide_id]
@@ -379,6 +399,12 @@ _OTHER_VIEW_RE = re.compile(
     re.IGNORECASE,
 )
 """A view named only as "the other one"."""
+_ORDINAL_ALONE_RE = re.compile(
+    r"\s*(?:(?:and|so|ok|okay|also)\s*,?\s+)?(?:(?:what|how)\s+about\s+)?(?:what\s+(?:was|were)\s+)?"
+    r"(?:the\s+)?[a-z]+\s+[a-z]+(?:\s+[a-z]+)?(?:\s+again)?\s*\?*\s*"
+)
+"""A result named by its order and nothing else ("and the last count?", "what about the second
+classification?")."""
 _VIEW_NUMBER_RE = re.compile(r"\b(?:view|region|roi|field)\s*#?\s*\d+", re.IGNORECASE)
 _SHARE_OR_LOOK = frozenset({"vqa", "composition", "classify"})
 """Tools a stain's index or a molecular status asked alone lands near: none answers it."""
@@ -998,9 +1024,13 @@ def _relative_step(
         args["downsample"] = cur.downsample
         if rel.factor is not None:
             args["factor"] = rel.factor
+        elif z.direction is not None:  # "move left a bit and zoom in": the move, then closer
+            args["factor"] = 2.0 if z.direction == "in" else 0.5
     if rel.pan is not None:
         args.update(pan=rel.pan, pan_fraction=rel.pan_fraction)
-        return PlanStep(tool="zoom", args=args, why=f"pan {rel.pan} from region {cur.number}")
+        closer = f", then {args['factor']:g}x relative to it" if "factor" in args else ""
+        why = f"pan {rel.pan} from region {cur.number}{closer}"
+        return PlanStep(tool="zoom", args=args, why=why)
     return PlanStep(tool="zoom", args=args, why=f"{rel.factor:g}x relative to region {cur.number}")
 
 

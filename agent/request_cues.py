@@ -1034,6 +1034,16 @@ REDO_SHARES_RE = re.compile(
 a question about what was found."""
 
 
+_ORIGIN_ASKED_RE = re.compile(
+    r"\b(?:which|what)\s+(?:organ|site|body\s+site|primary(?:\s+site)?|"
+    r"part\s+of\s+the\s+body)\b[^?.;]*\b(?:this|these|it|here|that)\b|"
+    r"\bwhere\s+(?:is|are|does|do|did)\s+(?:this|these|it)\s+(?:\w+\s+)?(?:come|from)\b|"
+    r"\b(?:this|it)\s+(?:is|comes?)\s+from\s+(?:which|what)\s+(?:organ|site)\b"
+)
+"""Which organ the tissue on screen comes from ("which organ is this from?"): only an expert that
+sees the image can say; the tile classifier assumes its own organ."""
+
+
 def grammar_cue(clause: str) -> str | None:
     """A capability the shared grammar makes certain for one clause, or None.
 
@@ -1108,6 +1118,8 @@ def grammar_cue(clause: str) -> str | None:
         )
     ):
         return "composition"  # "necrosis y/n": a tissue class present or not
+    if _ORIGIN_ASKED_RE.search(clause) and not names_disease(clause):
+        return "vqa"  # "which organ is this from?": what the image shows, not a textbook entry
     if _KNOWLEDGE_ASK_RE.search(clause) or _ABOUT_THAT_CLASS_RE.search(clause):
         return "knowledge"
     if _DESCRIBE_VIEW_RE.match(clause) and not (

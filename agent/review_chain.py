@@ -64,12 +64,16 @@ def compose_review(
             answer = Writer().text(lead).extend(table)
         if _WHICH_RE.search(plan.request.lower()):
             _rank_counts(steps, answer, [e for e in earlier if e.id in cites])
-    if plan.also is not None:  # a recall asked beside the comparison
+    also = plan.also
+    shown = {r.evidence for r in rois}  # a region's view is cited beside its analyses
+    if also is not None and set(_recall_regions([], Writer(), earlier, also, rois)) - shown <= set(
+        cites
+    ):
+        also = None  # "what was the second count and how does it compare with the first?"
+    if also is not None:  # a recall asked beside the comparison
         if answer.render():
             answer.text(" ")
-        cites += [
-            c for c in _recall_regions(steps, answer, earlier, plan.also, rois) if c not in cites
-        ]
+        cites += [c for c in _recall_regions(steps, answer, earlier, also, rois) if c not in cites]
     for ev in evidence:  # what the turn ran beside the comparison or recall
         if ev.id not in cites:
             summary = _add(steps, ev, "")

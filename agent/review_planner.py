@@ -27,7 +27,7 @@ __all__ = [
 _DEFAULT_TOOL = "detect"
 
 _PROVENANCE_RE = re.compile(
-    r"\b(?:ma(?:ke|de|king)\s+(?:it|that|this|them|those|these|the\s+\w+)?\s*up|"
+    r"\b(?:ma(?:ke|de|king)\s+(?:(?:it|that|this|them|those|these|the)(?:\s+\w+)?)?\s*up|"
     r"hallucinat\w*|invent(?:ed|ing)|fabricat\w*)\b|"
     r"\b(?:where|how)\s+did\s+(?:you\s+get|(?:that|this|the|those|these)\s+(?:\w+\s+)?"
     r"(?:number|count|value|figure|percent\w*|%|probabilit\w*|score|label|class)s?\s+come)\b|"
@@ -35,6 +35,10 @@ _PROVENANCE_RE = re.compile(
     r"(?:output|softmax|measurement|number|count|value|probabilit\w*)\b|"
     r"\bhow\s+much\s+(?:should|can|do)\s+i\s+trust\b|\b(?:should|can)\s+i\s+trust\b|"
     r"\bhow\s+(?:reliable|trustworthy)\b|"
+    # "what does the tissue figure rest on?", "what is that count based on?"
+    r"\bwhat\s+(?:does|do|is|are|was|were)\s+(?:that|this|the|those|these)\s+(?:[\w-]+\s+)?"
+    r"(?:number|count|value|figure|percent\w*|%|probabilit\w*|score|label|class|result|area)s?\s+"
+    r"(?:rest(?:ing)?|based|built|resting)\s+on\b|"
     r"\bwhich\s+(?:of\s+(?:your|ur|the)\s+)?(?:answers?|numbers?|results?)\b[^?.;]*"
     r"\b(?:from\s+(?:the\s+)?(?:kg|knowledge\s+graph|a\s+tool|the\s+tools?)|model\s+knowledge)"
 )
@@ -187,6 +191,32 @@ def ordinal_analyses(low: str, archive: list[dict[str, Any]]) -> CaseLookup | No
     if len(set(picked)) < 2:
         return None
     return CaseLookup(kind="compare", earlier=picked, tool=tool)
+
+
+_ORDINAL_ONE_RE = re.compile(rf"\b(?P<a>{_ORDINAL})\s+(?P<n>[a-z]+(?:\s+[a-z]+)?)\b")
+
+
+def ordinal_result(low: str, archive: list[dict[str, Any]]) -> tuple[str, int] | None:
+    """The tool and region of one result named by its order in the case, or None.
+
+    "what was the first count?", "remind me of the last classification": the k-th result of
+    that kind the case holds, when it is of a region (a whole-slide result has no region).
+    """
+    for m in _ORDINAL_ONE_RE.finditer(low):
+        tool = next(
+            (t for t, pat in _KIND_NOUNS if re.fullmatch(rf"(?:{pat})(?:\s+\w+)?", m.group("n"))),
+            None,
+        )
+        if tool is None:
+            continue
+        word = m.group("a")
+        k = -1 if word in ("last", "latest") or word.startswith("most") else ordinal_number(word)
+        held = [a for a in analyses_of(archive) if a.tool == tool]
+        index = k - 1 if k > 0 else k
+        if not held or not -len(held) <= index < len(held) or held[index].roi is None:
+            return None
+        return tool, held[index].roi
+    return None
 
 
 _WHOLE_RE = re.compile(

@@ -157,13 +157,17 @@ class Routing:
         ]
 
 
+_FEATURE_AMOUNT = (
+    r"(?:fibros|sclero|elastos|hyalin|inflamm|o?edema|haemorrh|hemorrh|calcif|regress|granulation|"
+    r"desmopla|steatos|cholestas|amyloid|haemosiderin|hemosiderin|keratin|dysplas|atypi)"
+)
 _HOW_MUCH_FEATURE_RE = re.compile(
-    r"\bhow\s+much\b[^?.;]{0,40}?\b(?:fibros|sclero|elastos|hyalin|inflamm|o?edema|haemorrh|hemorrh|"
-    r"calcif|regress|granulation|desmopla|steatos|cholestas|amyloid|haemosiderin|hemosiderin|"
-    r"keratin|dysplas|atypi)"
+    r"\b(?:how\s+much|what\s+(?:percent\w*|proportion|share|fraction|degree|extent))\b[^?.;]{0,40}?"
+    r"\b" + _FEATURE_AMOUNT + r"|\b" + _FEATURE_AMOUNT + r"\w*\s+(?:\w+\s+){0,2}?(?:how\s+much|"
+    r"(?:in\s+)?percent\w*|proportion|degree|extent)\b|\b" + _FEATURE_AMOUNT + r"\w*\s+\d*\s*%"
 )
 """The amount of a feature no tile class stands for ("how much fibrosis", "how much of the
-bed shows regressive fibrosis"): the visual expert's estimate."""
+bed shows regressive fibrosis", "steatosis how much percent?"): the visual expert's estimate."""
 _DISEASE_HERE_RE = re.compile(
     r"\s*(?:(?:and|so|ok|also)\s+)?(?:(?:is\s+there|are\s+there|any|is\s+it|is\s+this)\s+)?(?:an?\s+)?"
     r"[a-z][\w/-]*(?:\s+[\w/-]+){0,3}?\s+(?:here|there|in\s+(?:this|the)\s+(?:view|field|area|core|"
@@ -1916,12 +1920,19 @@ def _with_recalled(compare: CompareRequest, recall: RecallRequest, said: str) ->
 
 
 def semantic_parse(
-    request: str, router: SemanticRouter, *, has_view: bool, has_class: bool = False
+    request: str,
+    router: SemanticRouter,
+    *,
+    has_view: bool,
+    has_class: bool = False,
+    whole_image: bool = False,
 ) -> tuple[ParsedRequest, Routing, str]:
     """The intents of ``request`` chosen by meaning, with the shared grammar's arguments.
 
     ``has_class``: the case has classified a region or the slide ("what is this tumour?" then
-    asks about that class, not for a new classification).
+    asks about that class, not for a new classification). ``whole_image``: the slide is an
+    image that fits one view (a tile or a region exported as a PNG): a question about what is
+    on screen asks about it even before any view is shown.
 
     Returns the parsed request, the routing, and the text the grammar read (typos fixed).
     """
@@ -1993,13 +2004,14 @@ def semantic_parse(
     if parts is not None and chosen & {"compare", "detect", "segment", "classify"}:
         # "which quadrant has the most nuclei?": an analysis of each part, side by side
         chosen = (chosen - {"detect", "segment", "classify", "zoom"}) | {"compare"}
-    if not chosen and has_view and WHAT_IS_THIS_RE.fullmatch(low):
+    sees = has_view or whole_image
+    if not chosen and sees and WHAT_IS_THIS_RE.fullmatch(low):
         # "what is this?" is the view's class; "what am I looking at?" asks it described
         seen = "vqa" if LOOKING_AT_RE.search(low) and "vqa" in router.names() else "classify"
         chosen = {seen}
         routing = Routing([Scored(seen, router.threshold, low)], routing.nearest)
     elif (
-        not has_view
+        not sees
         and WHAT_IS_THIS_RE.fullmatch(low)
         and chosen <= {"slide_info", "classify"}
         and {"slide_info", "tissue"} <= set(router.names())
@@ -2010,7 +2022,7 @@ def semantic_parse(
             [Scored(c, router.threshold, low) for c in ("slide_info", "tissue")], routing.nearest
         )
     if (
-        has_view
+        sees
         and chosen <= {"knowledge"}
         and "vqa" in router.names()
         and feature_alone(low) is not None
@@ -2020,7 +2032,7 @@ def semantic_parse(
         routing = Routing([Scored("vqa", router.threshold, low)], routing.nearest)
     if (
         not chosen
-        and has_view
+        and sees
         and "vqa" in router.names()
         and any(MARGIN_ASKED_RE.match(c) for c in split_clauses(low))
     ):  # "are the edges clear?" with a view open: the margin in it
@@ -2125,6 +2137,24 @@ def semantic_parse(
             zoom.relative is None and whole.relative is not None
         ):
             zoom = whole  # "closer. 2x": the factor said in a clause of its own
+        elif (
+            zoom.relative is not None
+            and whole.relative is not None
+            and zoom.relative.factor is None
+            and whole.relative.factor is not None
+            and zoom.relative.part is None
+            and whole.relative.part is None
+        ):  # "pan right, then zoom in 2x": one move, then closer
+            zoom = replace(zoom, relative=replace(zoom.relative, factor=whole.relative.factor))
+        elif (
+            zoom.direction is None
+            and whole.direction is not None
+            and zoom.magnification is None
+            and zoom.mpp is None
+            and zoom.level is None
+        ):  # "go to region 1 and zoom in": that view, then closer (at the scale said, if any)
+            scale = {"magnification": whole.magnification, "mpp": whole.mpp, "level": whole.level}
+            zoom = replace(zoom, direction=whole.direction, **scale)
         elif zoom.target == "default" and _THERE_RE.search(clause_of.get("zoom", low)):
             # "There's a polyp on the third piece. Go there at 20x.": the place the aside named
             named = zoom_request(with_asides)

@@ -729,3 +729,24 @@ def test_an_analysis_asked_beside_a_comparison_runs_once(copilot: Copilot, cmu_s
     assert n1 > n2  # the bottom right corner holds more of the section than the top left
     assert f"Region #2 has {n1 - n2} fewer nuclei than region #1 ({n2} vs {n1})" in r.answer
     assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
+def test_one_count_named_by_its_order_is_recalled_alone(copilot: Copilot) -> None:
+    image = SHARED_DATA / "histolytics_hgsc" / "hgsc_nest.jpg"
+    first = copilot.ask(image, "count the nuclei in the top left quadrant", "nth")
+    second = copilot.ask(image, "count the nuclei in the bottom right quadrant", "nth")
+    a, b = (t.evidence[0]["output"]["count"] for t in (first, second))
+    r = copilot.ask(image, "remind me, what was the first count?", "nth")
+    assert (r.evidence, [e["id"] for e in r.earlier]) == ([], ["E1.1"])
+    assert f"{a} nuclei detected in region #1" in r.answer
+    assert f"{b} nuclei" not in r.answer
+    r = copilot.ask(image, "and the last count?", "nth")  # recalled, not counted again
+    assert (r.evidence, [e["id"] for e in r.earlier]) == ([], ["E2.1"])
+    assert r.verification["status"] == "verified"
+    r = copilot.ask(
+        image, "what was the second count and how does it compare with the first?", "nth"
+    )
+    assert r.evidence == []
+    assert r.answer.count(f"{a} nuclei detected in region #1") == 1  # not repeated by a recall
+    assert r.answer.count(f"{b} nuclei detected in region #2") == 1
+    assert r.verification["status"] == "verified"

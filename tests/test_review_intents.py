@@ -11,7 +11,7 @@ from agent.intents import parse_request
 from agent.planner import plan_request
 from agent.review_chain import compose_review
 from agent.review_intents import CompareRequest, region_refs, views_named
-from agent.review_planner import plan_compare
+from agent.review_planner import ordinal_result, plan_compare, plan_provenance
 from agent.state import CaseLookup, Evidence, Plan, Roi
 from agent.verifier import verify_chain
 
@@ -252,3 +252,38 @@ def test_a_comparison_of_the_last_views_uses_them_all() -> None:
     assert lookup is not None
     assert lookup.rois == [1, 2]
     assert [s.args["roi_number"] for s in steps] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what does the tissue figure rest on?",
+        "what is that count based on?",
+        "did you make that number up?",
+    ],
+)
+def test_where_a_result_came_from_recalls_the_latest_results_with_their_provenance(
+    text: str,
+) -> None:
+    archive = [_segment("E2.1", ROIS[0], 7)]
+    lookup = plan_provenance(text, ROIS, archive)
+    assert lookup is not None
+    assert (lookup.kind, lookup.earlier, lookup.provenance) == ("recall", ["E2.1"], True)
+
+
+def test_a_question_of_method_without_a_result_is_not_provenance() -> None:
+    assert plan_provenance("what does the tissue figure rest on?", ROIS, []) is None
+    assert (
+        plan_provenance("what is grading based on?", ROIS, [_segment("E2.1", ROIS[0], 7)]) is None
+    )
+
+
+def test_the_nth_result_of_a_kind_is_found_by_its_order() -> None:
+    archive = [
+        {**_segment("E1.1", ROIS[0], 7), "tool": "detect"},
+        {**_segment("E2.1", ROIS[1], 9), "tool": "detect"},
+    ]
+    assert ordinal_result("what was the first count?", archive) == ("detect", 1)
+    assert ordinal_result("and the last count?", archive) == ("detect", 2)
+    assert ordinal_result("the third count", archive) is None  # only two held
+    assert ordinal_result("the first classification", archive) is None  # none held

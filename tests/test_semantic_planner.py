@@ -3752,3 +3752,48 @@ def test_an_analysis_beside_a_comparison_is_planned_once_and_first(
     assert [(s.tool, s.args["roi_number"]) for s in plan.steps] == [("segment", 2), ("segment", 3)]
     assert plan.lookup is not None
     assert sorted(plan.lookup.rois) == [2, 3]
+
+
+def test_a_pan_then_a_zoom_in_is_one_move_then_closer(router: SemanticRouter) -> None:
+    for text, fraction in (
+        ("pan right then zoom in 2x", 0.5),
+        ("move left a bit and zoom in", 0.25),
+    ):
+        (step,) = _plan(router, text, views=1).steps
+        assert step.args["pan"] in ("right", "left"), text
+        assert step.args["pan_fraction"] == fraction, text
+        assert step.args["factor"] == 2.0, text
+        assert step.args["downsample"] == 2.0, text
+
+
+def test_going_back_to_a_view_and_zooming_in_is_closer_than_that_view(
+    router: SemanticRouter,
+) -> None:
+    (step,) = _plan(router, "go to region 1 and zoom in", views=2).steps
+    assert step.args["roi_number"] == 1
+    assert step.args["target"] == "roi"
+    assert step.args["downsample"] == 1.0  # region 1 was shown at 2.0
+
+
+def test_the_amount_of_a_feature_no_tile_class_measures_is_put_to_the_vqa_expert(
+    router: SemanticRouter,
+) -> None:
+    for text in ("steatosis how much percent?", "what percentage of steatosis is there"):
+        assert _tools(_plan(router, text, views=1)) == ["vqa"], text
+
+
+def test_which_organ_the_image_comes_from_is_a_visual_question(router: SemanticRouter) -> None:
+    for text in ("which organ is this from?", "where does this tissue come from?"):
+        assert _tools(_plan(router, text, views=1)) == ["vqa"], text
+    # a named disease's organ is the textbook's
+    plan = _plan(router, "what is the primary site of cholangiocarcinoma?", views=1)
+    assert (plan.steps, plan.knowledge) == ([], True)
+
+
+def test_a_tile_image_is_looked_at_whole_before_any_view(router: SemanticRouter) -> None:
+    tile = {"slide_id": "s1", "name": "tile.png", "width": 224, "height": 224}
+    for text, tool in (("keratinisation?", "vqa"), ("what is this?", "classify")):
+        plan = semantic_plan(text, router, [], None, "s1", slide=tile)
+        assert _tools(plan) == [tool], text
+    # the same words on a whole slide with nothing shown yet are no visual question
+    assert _tools(_plan(router, "keratinisation?")) == []
