@@ -324,8 +324,13 @@ def _subject(text: str) -> str:
 
 
 def _complete(a: str, b: str) -> list[str]:
-    """Fill an elided head: 'low-grade' and 'high-grade serous' -> 'low-grade serous'."""
+    """Fill an elided head: 'low-grade' and 'high-grade serous' -> 'low-grade serous'.
+
+    A phrase that names its own disease or abbreviation ('mesothelioma', 'ccRCC') is kept.
+    """
     ta, tb = a.replace("-", " ").split(), b.replace("-", " ").split()
+    if _SUBJECT_LIKE.search(a):  # "mesothelioma vs lung adenocarcinoma": a's own head
+        return [a, b]
     if len(ta) < len(tb) and len(ta) <= 2:
         a = a + " " + " ".join(tb[len(ta) :])
     return [a, b]

@@ -82,6 +82,30 @@ def test_comparison_recalls_both_entities(kg_copilot: Copilot, cmu_slide: Path) 
     assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
+def test_a_disease_said_without_malignant_is_its_own_side_of_a_comparison(
+    kg_copilot: Copilot, cmu_slide: Path
+) -> None:
+    """ "mesothelioma" (the ontology names only benign and malignant mesothelioma) is not
+    completed with the other side's head into "mesothelioma adenocarcinoma"."""
+    asked = "IHC panel for mesothelioma vs lung adenocarcinoma?"
+    assert asked_slot(asked).subjects == ["mesothelioma", "lung adenocarcinoma"]
+    assert asked_slot("low-grade vs high-grade serous").subjects == [
+        "low-grade serous",
+        "high-grade serous",
+    ]
+    kb = kg_copilot.knowledge
+    assert kb is not None
+    assert {x.entity for x in kb.mentions(asked).links} == {"DOID:1790", "DOID:3910"}
+    r = kg_copilot.ask(cmu_slide, asked)
+    assert {f["subject"] for f in r.facts if f["predicate"] == "markers"} >= {
+        "DOID:1790",
+        "DOID:3910",
+    }
+    assert "calretinin" in r.answer
+    assert "TTF-1" in r.answer
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
 def test_a_slide_diagnosis_is_never_a_knowledge_graph_fact(
     kg_copilot: Copilot, cmu_slide: Path
 ) -> None:

@@ -151,6 +151,13 @@ class EntityLinker:
             return _unique(exact)
         if not key:
             return []
+        malignant = [  # "mesothelioma": the ontology names only its benign and malignant kinds
+            Link(entity=e, name=n, kind=kd, score=1.0, method="exact", text=text)
+            for e, kd, n in self.store.name_index().get(f"malignant {key}", [])
+            if kinds is None or kd in kinds
+        ]
+        if malignant:
+            return _unique(malignant)
         ranked = self.rank(text, kinds=kinds)
         return [x for x in ranked if x.score >= self.threshold][:k]
 
@@ -285,6 +292,9 @@ class EntityLinker:
                 continue
             phrase = _phrase_before(words, positions[0]) if positions else term
             found = self.link(phrase, kinds=set(_MENTION_KINDS))
+            if not found and phrase != term and f"malignant {term}" in index:
+                # "ihc panel for mesothelioma": the term alone, without the words before it
+                found = self.link(term, kinds=set(_MENTION_KINDS))
             if found:
                 links.extend(found[:1])
             else:
