@@ -99,6 +99,9 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(?:test|tested|detect|detected|assess|assessed|measure|check)\w*"
             r"|\bhow (?:is|are) [\w-]+(?: [\w-]+)? (?:tested|assessed|measured|scored|detected)\b"
             r"|\btest(?:ed|ing)? for\b|\bassays?\b"
+            # "how is MMR testing done", "how is HER2 scoring performed"
+            r"|\bhow (?:is|are) (?:[\w-]+ ){1,2}(?:testing|scoring|assessment) "
+            r"(?:done|performed|carried out|read|interpreted)\b"
         ),
     ),
     ("staging", re.compile(r"\b(stag(?:e|es|ed|ing)|tnm)\b")),

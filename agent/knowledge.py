@@ -15,6 +15,7 @@ from core.organs import organs_in
 from memory.kg.linker import EntityLinker, Link, Mentions, medical_terms
 from memory.kg.model import Fact
 from memory.kg.store import KGStore
+from memory.kg.term_search import TermIndex
 from tools.registry import tool_class
 
 __all__ = ["Knowledge", "LabelRef", "kg_seconds", "labels_of", "statements_of"]
@@ -81,6 +82,7 @@ class Knowledge:
         self._problem: str | None = None
         self._checked = False
         self._lock = threading.Lock()
+        self._terms: TermIndex | None = None
 
     @_on_clock
     def problem(self) -> str | None:
@@ -94,7 +96,7 @@ class Knowledge:
     def refresh(self) -> None:
         """Check the store again at the next turn: it has just been built or refreshed."""
         with self._lock:
-            self._checked, self._problem = False, None
+            self._checked, self._problem, self._terms = False, None, None
 
     def _check(self) -> str | None:
         try:
@@ -113,6 +115,7 @@ class Knowledge:
         knowledge: bool,
         statements: list[LabelRef] | None = None,
         asked: tuple[str, ...] = (),
+        compared: tuple[str, ...] = (),
     ) -> list[RecalledFact]:
         """Facts about the entities the labels and the request name (at most two entities).
 
@@ -124,9 +127,9 @@ class Knowledge:
         facts. ``asked``: the predicates a knowledge question asks for ("markers"); an entity
         that has none of them borrows them from its closest relative that has (``_related``:
         markers of colon adenocarcinoma are colorectal adenocarcinoma's); each such fact names
-        its own subject. When nothing links and the request asks about knowledge, the facts
-        nearest in
-        meaning are returned.
+        its own subject. ``compared``: the two phrases a comparison names; when both link to
+        one entity, its link keeps both. When nothing links and the request asks about
+        knowledge, the facts nearest in meaning are returned.
         """
         subjects: list[tuple[Link, str | None]] = []
         for text, ev in labels:
@@ -137,8 +140,11 @@ class Knowledge:
             for link in self.linker.mentions(text).links:
                 subjects.append((link.model_copy(update={"text": _as_written(text, link)}), ev))
         if knowledge:
+            shared = self._one_entity(compared)
             for link in self.linker.mentions(request).links:
                 if link.kind == "disease":
+                    if link.entity == shared:  # "HGSC vs LGSC": both phrases, one entity
+                        link = link.model_copy(update={"text": " / ".join(compared)})
                     subjects.append((link, None))
         out: list[RecalledFact] = []
         seen: set[str] = set()
@@ -172,6 +178,8 @@ class Knowledge:
                     )
                 )
         if not out and knowledge and request.strip():
+            out = self._by_terms(request)
+        if not out and knowledge and request.strip():
             for hit in self.store.query_facts(request, k=_SEMANTIC_K):
                 if hit.score >= _SEMANTIC_FLOOR and hit.fact.id not in seen:
                     out.append(
@@ -186,6 +194,41 @@ class Knowledge:
                     )
         logger.info("recalled %d fact(s)", len(out))
         return out
+
+    def _by_terms(self, request: str) -> list[RecalledFact]:
+        """Curated facts of one subject that share the request's rarest terms (``TermIndex``)."""
+        with self._lock:
+            if self._terms is None:
+                self._terms = TermIndex(self.store.facts_with(_BORROWED))
+            index = self._terms
+        hits = index.search(request, k=_SEMANTIC_K)
+        if not hits:
+            return []
+        subject = hits[0].fact.subject
+        return [
+            RecalledFact(
+                **h.fact.model_dump(),
+                score=round(h.score / hits[0].score, 4),
+                via=request,
+                entity=subject,
+                entity_name=self._name(subject),
+                link_score=round(h.score / hits[0].score, 4),
+                link_method="terms",
+            )
+            for h in hits
+            if h.fact.subject == subject
+        ]
+
+    def _one_entity(self, phrases: tuple[str, ...]) -> str | None:
+        """The one disease entity two compared phrases both link to, or None."""
+        if len(phrases) != 2:
+            return None
+        found = [
+            {x.entity for x in self.linker.mentions(p).links if x.kind == "disease"}
+            for p in phrases
+        ]
+        both = found[0] & found[1]
+        return next(iter(both)) if len(both) == 1 else None
 
     def _related(self, entity: str, facts: list[Fact], asked: tuple[str, ...]) -> list[Fact]:
         """The asked facts of the closest relative that has them, or none.

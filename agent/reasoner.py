@@ -162,12 +162,28 @@ def add_facts(
     """
     cited: list[str] = []
     groups = _by_entity(facts)
-    if slot is not None and slot.comparison and len(groups) == 1 and len(slot.subjects) == 2:
+    if (
+        slot is not None
+        and slot.comparison
+        and len(groups) == 1
+        and len(slot.subjects) == 2
+        and any(f.link_method not in ("embedding", "hybrid", "terms") for f in groups[0][1])
+    ):  # facts near in meaning only: ``_recall`` says the question names no entity
         a, b = slot.subjects
         name = groups[0][1][0].entity_name or groups[0][0]
-        answer.text(
-            f"{a} and {b} are not separate entities in the knowledge graph: both link to {name}."
-        )
+        vias = {v.lower() for f in groups[0][1] if f.via for v in f.via.split(" / ")}
+        linked = [s for s in (a, b) if any(s.lower() in v or v in s.lower() for v in vias)]
+        if len(linked) == 1:  # "mmr ihc vs pcr": one side names nothing the graph holds
+            other = b if linked[0] == a else a
+            answer.text(
+                f"The knowledge graph has no entry for “{other}”, so it cannot compare the two; "
+                f"on {linked[0]} ({name}) it holds:"
+            )
+        else:  # "HGSC vs LGSC": the ontology has one term above both
+            answer.text(
+                f"The knowledge graph has no separate entries for {a} and {b}: both fall under "
+                f"{name}."
+            )
     for entity, group in groups:
         parts, summary, cites = _recall(entity, group, latest, brief=brief, slot=slot)
         for kind, w, refs in parts:
@@ -225,7 +241,9 @@ def _recall(
     if slot is not None and slot.comparison:
         wanted = (*wanted, "differential")
     missing: list[str] = []
-    semantic = all(f.link_method in ("embedding", "hybrid") for f in group)
+    semantic = all(f.link_method in ("embedding", "hybrid", "terms") for f in group)
+    if all(f.link_method == "terms" for f in group):  # the facts the question's terms name
+        wanted = tuple(dict.fromkeys(f.predicate for f in group))
     if slot is not None and slot.relations and not semantic:
         asked = [p for r in slot.relations for p in PREDICATES.get(r, ())]
         if slot.comparison:
@@ -264,9 +282,12 @@ def _recall(
     if slot is not None and slot.comparison and len(slot.subjects) == 2:
         summary.text(f"{name}: ")
     if semantic and not earlier_label and slot is not None and (slot.relations or slot.subjects):
-        summary.text(
-            "The question names no knowledge-graph entity; nearest in meaning, as context only: "
+        nearest = (
+            "the curated facts that share its rarest terms"
+            if all(f.link_method == "terms" for f in group)
+            else "nearest in meaning"
         )
+        summary.text(f"The question names no knowledge-graph entity; {nearest}, as context only: ")
     elif _beside_subject(slot, first):
         # "What is MSI-H and why does it matter in colon cancer?": colon cancer linked, not
         # what was asked about
@@ -304,7 +325,9 @@ def _beside_subject(slot: AskedSlot | None, first: RecalledFact) -> bool:
     """The request linked an entity by words other than the subject it asks about."""
     if slot is None or slot.comparison or len(slot.subjects) != 1 or not first.via:
         return False
-    asked, via = slot.subjects[0].lower(), first.via.lower()
+    from memory.kg.store import normalise  # the linker's spelling: "tumour" is "tumor"
+
+    asked, via = normalise(slot.subjects[0]), normalise(first.via)
     return first.via_evidence is None and asked not in via and via not in asked
 
 

@@ -59,12 +59,17 @@ def make_recall(deps: GraphDeps) -> Node:
                 update["plan"] = plan.model_copy(update={"notes": notes}).model_dump(mode="json")
             return update
         request = state.get("request", "")
-        asked = (
-            tuple(p for r in asked_slot(request).relations for p in PREDICATES.get(r, ()))
-            if knowledge
-            else ()
+        slot = asked_slot(request) if knowledge else None
+        asked = tuple(p for r in slot.relations for p in PREDICATES.get(r, ())) if slot else ()
+        compared = tuple(slot.subjects) if slot is not None and slot.comparison else ()
+        facts = kb.recall(
+            request,
+            labels,
+            knowledge=knowledge,
+            statements=statements,
+            asked=asked,
+            compared=compared,
         )
-        facts = kb.recall(request, labels, knowledge=knowledge, statements=statements, asked=asked)
         return {"facts": [f.model_dump(mode="json") for f in facts]}
 
     return recall

@@ -168,6 +168,17 @@ _HOW_MUCH_FEATURE_RE = re.compile(
 )
 """The amount of a feature no tile class stands for ("how much fibrosis", "how much of the
 bed shows regressive fibrosis", "steatosis how much percent?"): the visual expert's estimate."""
+_TEXTBOOK_HEAD_RE = re.compile(
+    r"\b(?:markers?|immuno\w*|ihc|criteria|differentials?|ddx|staging|testing|mutations?|"
+    r"genetics|translocations?|fusions?|prognosis|epidemiology)\s*\?*\s*$"
+)
+"""A noun phrase whose head is a textbook relation ("pheochromocytoma markers"): knowledge."""
+_LOOKS_LIKE_IN_GENERAL_RE = re.compile(
+    r"\s*(?:so\s+|and\s+|ok\s+)?(?:what|how)\s+(?:does|do|would|should)\s+(?:an?\s+|the\s+)?"
+    r"(?!(?:this|that|these|those|it|they|here|there|you|we|i)\b)[\w-]+(?:\s+[\w-]+){0,4}?\s+"
+    r"(?:look|appear)s?(?:\s+like\b)?\s*(?:under\s+the\s+microscope|histologically|on\s+h\s*&?\s*e)?\s*\??\s*$"
+)
+"""How a named disease looks in general ("what does a Wilms tumour look like?"): its features."""
 _DISEASE_HERE_RE = re.compile(
     r"\s*(?:(?:and|so|ok|also)\s+)?(?:(?:is\s+there|are\s+there|any|is\s+it|is\s+this)\s+)?(?:an?\s+)?"
     r"[a-z][\w/-]*(?:\s+[\w/-]+){0,3}?\s+(?:here|there|in\s+(?:this|the)\s+(?:view|field|area|core|"
@@ -1081,6 +1092,8 @@ class SemanticRouter:
             return None
         if _MEASURED_RE.search(clause):
             return None  # "mean nuclear size in this area?": a measurement, not a feature
+        if _TEXTBOOK_HEAD_RE.search(clause):
+            return None  # "cHL markers", "DFSP molecular testing": the textbook's, not the image's
         if _MASK_WORD_RE.search(clause):
             return None  # "cellular mask of this view": an output asked for, not a feature
         if " or " in clause and not clause.endswith(" or not"):
@@ -1617,6 +1630,17 @@ class SemanticRouter:
             bare = self._bare_feature(clauses[0])
             if bare is not None:
                 selected = [Scored(bare, self.threshold, clauses[0])]
+        if (
+            not selected
+            and len(clauses) == 1
+            and "knowledge" in names
+            and "knowledge" not in exclude
+            and (
+                _TEXTBOOK_HEAD_RE.search(clauses[0]) or _LOOKS_LIKE_IN_GENERAL_RE.match(clauses[0])
+            )
+            and not DEICTIC_RE.search(clauses[0])
+        ):  # "cHL markers", "what does a Wilms tumour look like": the textbook entry
+            selected = [Scored("knowledge", self.threshold, clauses[0])]
         if not selected and not errand and not chatter:  # nor an errand or a reaction alone
             k = int(np.argmax(whole))
             weak_move = (

@@ -106,6 +106,36 @@ def test_a_disease_said_without_malignant_is_its_own_side_of_a_comparison(
     assert r.verification["status"] == "verified", r.verification["reasons"]
 
 
+def test_a_question_naming_no_disease_finds_the_curated_facts_its_rare_terms_name(
+    kg_copilot: Copilot, cmu_slide: Path
+) -> None:
+    """ "gleason grade groups?" names no entity; Gleason is written in three curated facts,
+    all about prostate adenocarcinoma: those facts, labelled as context."""
+    r = kg_copilot.ask(cmu_slide, "what is the grade group of a gleason 4+3=7 tumour?")
+    assert r.facts[0]["id"] == "HIST:prad-grade-groups"
+    assert {f["link_method"] for f in r.facts} == {"terms"}
+    assert {f["subject"] for f in r.facts} == {"DOID:2526"}
+    assert r.answer.startswith(
+        "The question names no knowledge-graph entity; the curated facts that share its rarest "
+        "terms, as context only: Grading: Prostate adenocarcinoma ISUP grade groups"
+    )
+    assert "group 3 is 4+3=7" in r.answer
+    assert r.verification["status"] == "partial"  # not checked to answer what was asked
+    nothing = kg_copilot.ask(cmu_slide, "what is the best pizza topping?")
+    assert nothing.facts == []
+
+
+def test_two_phrases_of_one_entity_are_said_to_share_it(
+    kg_copilot: Copilot, cmu_slide: Path
+) -> None:
+    r = kg_copilot.ask(cmu_slide, "how does HGSC differ from LGSC?")
+    assert r.answer.startswith(
+        "The knowledge graph has no separate entries for HGSC and LGSC: both fall under "
+        "ovarian serous carcinoma."
+    )
+    assert r.verification["status"] == "verified", r.verification["reasons"]
+
+
 def test_a_slide_diagnosis_is_never_a_knowledge_graph_fact(
     kg_copilot: Copilot, cmu_slide: Path
 ) -> None:

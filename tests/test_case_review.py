@@ -401,8 +401,8 @@ def test_a_comparison_and_a_recall_in_one_request_answer_both(review: Review) ->
     n1 = review.turns[3].evidence[0]["output"]["count"]
     n2 = review.turns[2].evidence[0]["output"]["count"]
     assert f"({n1} vs {n2})" in both.answer
-    assert "About the first region, earlier in this case:" in both.answer
-    assert f"outlined {n1} nuclei in region #1" in both.answer
+    # what the case concluded about the first region is its count, already compared: said once
+    assert both.answer.count(f"outlined {n1} nuclei in region #1") == 1
 
 
 def test_an_analysis_at_a_new_place_is_compared_with_the_one_before(

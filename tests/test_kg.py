@@ -114,6 +114,10 @@ def test_mentions_report_unlinked_medical_terms(kg_settings: Settings) -> None:
     assert invented.unlinked == ["florbex quixoma"]
     assert medical_terms("a schwannoma and a tumour") == ["schwannoma"]  # "tumour": generic
     assert normalise("Oesophageal  Tumour!") == "esophageal tumor"
+    # a plural names the singular's entity; a disease said without "malignant" where the
+    # ontology names only its benign and malignant kinds is the malignant one
+    assert "DOID:3910" in linker.mentions("how are lung adenocarcinomas graded?").entities
+    assert "DOID:1790" in linker.mentions("IHC panel for mesothelioma please").entities
 
 
 def test_cli_build_stats_query_link(

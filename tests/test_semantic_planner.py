@@ -3797,3 +3797,14 @@ def test_a_tile_image_is_looked_at_whole_before_any_view(router: SemanticRouter)
         assert _tools(plan) == [tool], text
     # the same words on a whole slide with nothing shown yet are no visual question
     assert _tools(_plan(router, "keratinisation?")) == []
+
+
+def test_a_textbook_relation_of_a_named_disease_is_knowledge_not_the_image(
+    router: SemanticRouter,
+) -> None:
+    for text in ("cHL markers", "pheochromocytoma markers", "what does Wilms tumour look like"):
+        plan = _plan(router, text, views=1)
+        assert (plan.steps, plan.knowledge, plan.clarify) == ([], True, None), text
+    # a feature named bare, with a view open, is still the image's
+    assert _tools(_plan(router, "psammoma bodies?", views=1)) == ["vqa"]
+    assert _tools(_plan(router, "what does this look like?", views=1)) == ["vqa"]

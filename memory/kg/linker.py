@@ -262,6 +262,8 @@ class EntityLinker:
         while i < len(words):
             for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):
                 phrase = " ".join(words[i : i + n])
+                if phrase not in index and phrase.endswith("s") and phrase[:-1] in index:
+                    phrase = phrase[:-1]  # "neuroendocrine tumours": the singular's entity
                 rows = [
                     r
                     for r in index.get(phrase, [])
