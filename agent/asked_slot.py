@@ -454,7 +454,11 @@ def _knowledge_gaps(
         if ids is not None and not ids:
             gaps.append(f"“{phrase}”, which names no knowledge-graph entity")
             continue
-        about = [f for f in cited if ids is None or f.subject in ids or f.entity in ids]
+        about = [
+            f
+            for f in cited
+            if ids is None or f.subject in ids or (f.entity in ids and f.borrowed != "narrower")
+        ]
         if not about:
             gaps.append(f"“{phrase}”: the cited facts are about another entity")
             continue

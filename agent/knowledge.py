@@ -153,8 +153,11 @@ class Knowledge:
             lacking = tuple(
                 p for p in asked if p in _BORROWED and not any(f.predicate == p for f in facts)
             )
+            borrowed: dict[str, str] = {}
             if lacking and knowledge:
-                facts += self._related(link.entity, facts, lacking)
+                theirs, how = self._related(link.entity, facts, lacking)
+                facts += theirs
+                borrowed = {f.id: how for f in theirs}
             facts.sort(key=lambda f: (f.subject != link.entity, _ORDER.index(f.predicate), f.id))
             is_a = 0
             for f in facts:
@@ -175,6 +178,7 @@ class Knowledge:
                         entity_name=self._name(link.entity),
                         link_score=link.score,
                         link_method=link.method,
+                        borrowed=borrowed.get(f.id),
                     )
                 )
         if not out and knowledge and request.strip():
@@ -230,8 +234,10 @@ class Knowledge:
         both = found[0] & found[1]
         return next(iter(both)) if len(both) == 1 else None
 
-    def _related(self, entity: str, facts: list[Fact], asked: tuple[str, ...]) -> list[Fact]:
-        """The asked facts of the closest relative that has them, or none.
+    def _related(
+        self, entity: str, facts: list[Fact], asked: tuple[str, ...]
+    ) -> tuple[list[Fact], str]:
+        """The asked facts of the closest relative that has them (or none), and how it relates.
 
         Closest first: a broader entity (up to ``_LINEAGE`` steps up), then a narrower one
         (``entity`` among its broader entities), then one that shares a broader entity two
@@ -243,7 +249,7 @@ class Knowledge:
         for f in self.store.facts_with(asked):
             holders.setdefault(f.subject, []).append(f)
         if not holders:
-            return []
+            return [], ""
         up = self._lineage(entity, facts)
         organs = self._organs(entity)
         ranked: list[tuple[int, str]] = []
@@ -260,8 +266,10 @@ class Knowledge:
                 if shared:
                     ranked.append((2 * _LINEAGE + min(shared), subject))
         if not ranked:
-            return []
-        return holders[min(ranked)[1]]
+            return [], ""
+        rank, subject = min(ranked)
+        how = "broader" if rank <= _LINEAGE else "narrower" if rank <= 2 * _LINEAGE else "cousin"
+        return holders[subject], how
 
     def _organs(self, entity: str) -> set[str]:
         """The organs an entity's name names ("colon adenocarcinoma": colorectum)."""

@@ -253,8 +253,10 @@ def _recall(
         )
         if "definition" in slot.relations and any(f.predicate == "definition" for f in group):
             wanted = tuple(p for p in wanted if p != "is_a")
-        missing = [
-            r for r in slot.relations if not any(answers(r, f.predicate, f.text) for f in group)
+        missing = [  # a narrower entity's fact may not hold for the whole entity asked about
+            r
+            for r in slot.relations
+            if not any(answers(r, f.predicate, f.text) for f in group if f.borrowed != "narrower")
         ]
         if any(answers(r, "definition", f.text) for r in slot.relations for f in group):
             wanted = (*wanted, "definition")
@@ -306,7 +308,10 @@ def _recall(
         if f.predicate in wanted:
             if answered:
                 summary.text(" ")
-            summary.text(_LEADS[f.predicate]).quote(f.text, f.id)
+            summary.text(_LEADS[f.predicate])
+            if f.borrowed == "narrower":
+                summary.text("(held for a narrower entity only) ")
+            summary.quote(f.text, f.id)
             answered = True
     for rel in missing:
         summary.text(" " if answered else "")

@@ -203,6 +203,12 @@ class RecalledFact(_Model):
     entity_name: str = Field(default="", description="that entity's primary name")
     link_score: float
     link_method: str
+    borrowed: Literal["broader", "narrower", "cousin"] | None = Field(
+        default=None,
+        description="the fact is a relative's, taken for a relation the entity lacks: a broader "
+        "entity's, a narrower one's (it may not hold for the whole entity) or a cousin's of the "
+        "same organ",
+    )
 
 
 class ChainStep(_Model):

@@ -183,3 +183,21 @@ def test_both_compartments_must_be_stated() -> None:
     check = check_answer(slot, step, [], [], knowledge=False, subjects=None)
     assert check is not None
     assert "stroma not stated" in check.detail
+
+
+def test_a_narrower_entitys_relation_is_labelled_and_does_not_answer(
+    kg_copilot: Copilot, cmu_slide: Path
+) -> None:
+    """Astrocytoma holds no grading; glioblastoma, one of its kinds, does. Its grade is not the
+    grading of every astrocytoma: shown as a narrower entity's, and the turn is partial."""
+    r = kg_copilot.ask(cmu_slide, "How is astrocytoma graded?")
+    borrowed = {f["id"]: f["borrowed"] for f in r.facts if f["predicate"] == "grading"}
+    assert borrowed.get("HIST:gbm-grade") == "narrower", borrowed
+    assert "Grading: (held for a narrower entity only) Glioblastoma, IDH-wildtype" in r.answer
+    assert "The knowledge graph has no grading for " in r.answer
+    assert r.verification["status"] == "partial"
+    assert any("the grading of" in x for x in r.verification["reasons"])
+    # a broader entity's relation answers: invasive ductal carcinoma takes breast carcinoma's
+    idc = kg_copilot.ask(cmu_slide, "What antibody panel is used for invasive ductal carcinoma?")
+    assert {f["borrowed"] for f in idc.facts if f["predicate"] == "markers"} == {"broader"}
+    assert idc.verification["status"] == "verified", idc.verification["reasons"]
