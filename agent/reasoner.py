@@ -171,8 +171,10 @@ def add_facts(
     ):  # facts near in meaning only: ``_recall`` says the question names no entity
         a, b = slot.subjects
         name = groups[0][1][0].entity_name or groups[0][0]
-        vias = {v.lower() for f in groups[0][1] if f.via for v in f.via.split(" / ")}
-        linked = [s for s in (a, b) if any(s.lower() in v or v in s.lower() for v in vias)]
+        from memory.kg.store import normalise  # the linker's spelling: "tumour" is "tumor"
+
+        vias = {normalise(v) for f in groups[0][1] if f.via for v in f.via.split(" / ")}
+        linked = [s for s in (a, b) if any(normalise(s) in v or v in normalise(s) for v in vias)]
         if len(linked) == 1:  # "mmr ihc vs pcr": one side names nothing the graph holds
             other = b if linked[0] == a else a
             answer.text(

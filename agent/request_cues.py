@@ -1306,6 +1306,14 @@ def class_stems(cap: Capability) -> tuple[str, ...]:
 _GENERIC_STEMS = frozenset({"composition", "proportion", "percentage", "classes", "background"})
 
 
+_NAMED_TUMOUR_RE = re.compile(
+    r"\b(?!(?:the|this|that|these|those|a|an|each|every|any|whole|main|primary|same|other|"
+    r"first|second|third|last|viable|residual|invasive|solid|big|large|small|entire|of|in|"
+    r"no|some|more|less|much|your)\b)[a-z]{3,}\s+tumou?rs?\b"
+)
+""""Wilms tumour", "phyllodes tumour": a tumour named by a kind, not "the tumour" on screen."""
+
+
 def _diseases_named(clause: str) -> int:
     """How many diseases (or acronyms of one) ``clause`` names; "stroma" is tissue."""
     return len(
@@ -1314,6 +1322,7 @@ def _diseases_named(clause: str) -> int:
             for m in _DISEASE_RE.finditer(clause)
             if m.group().upper() not in _NOT_DISEASE and m.group() not in ("stroma", "stromas")
         }
+        | {m.group() for m in _NAMED_TUMOUR_RE.finditer(clause)}
     )
 
 

@@ -3808,3 +3808,15 @@ def test_a_textbook_relation_of_a_named_disease_is_knowledge_not_the_image(
     # a feature named bare, with a view open, is still the image's
     assert _tools(_plan(router, "psammoma bodies?", views=1)) == ["vqa"]
     assert _tools(_plan(router, "what does this look like?", views=1)) == ["vqa"]
+
+
+def test_two_named_tumours_compared_are_knowledge_not_two_regions(router: SemanticRouter) -> None:
+    for text in (
+        "compare Wilms tumour and fibrolamellar carcinoma",
+        "compare phyllodes tumour with fibroadenoma",
+    ):
+        plan = _plan(router, text, views=2)
+        assert (plan.steps, plan.knowledge, plan.lookup) == ([], True, None), text
+    plan = _plan(router, "compare the tumour in region 1 and region 2", views=2)
+    assert plan.lookup is not None
+    assert plan.lookup.rois == [1, 2]
