@@ -183,11 +183,10 @@ def ordinal_analyses(low: str, archive: list[dict[str, Any]]) -> CaseLookup | No
     held = [a for a in analyses_of(archive) if a.tool == tool]
     picked: list[str] = []
     for word in (m.group("a"), m.group("b")):
-        k = -1 if word in ("last", "latest") or word.startswith("most") else ordinal_number(word)
-        index = k - 1 if k > 0 else k
-        if not held or not -len(held) <= index < len(held):
+        found = _nth(held, word)
+        if found is None:
             return None
-        picked.append(held[index].evidence)
+        picked.append(found.evidence)
     if len(set(picked)) < 2:
         return None
     return CaseLookup(kind="compare", earlier=picked, tool=tool)
@@ -209,14 +208,18 @@ def ordinal_result(low: str, archive: list[dict[str, Any]]) -> tuple[str, int] |
         )
         if tool is None:
             continue
-        word = m.group("a")
-        k = -1 if word in ("last", "latest") or word.startswith("most") else ordinal_number(word)
-        held = [a for a in analyses_of(archive) if a.tool == tool]
-        index = k - 1 if k > 0 else k
-        if not held or not -len(held) <= index < len(held) or held[index].roi is None:
+        found = _nth([a for a in analyses_of(archive) if a.tool == tool], m.group("a"))
+        if found is None or found.roi is None:
             return None
-        return tool, held[index].roi
+        return tool, found.roi
     return None
+
+
+def _nth(held: list[Analysis], word: str) -> Analysis | None:
+    """The result an ordinal word names among ``held`` ("first", "second", "last"), or None."""
+    k = -1 if word in ("last", "latest") or word.startswith("most") else ordinal_number(word)
+    index = k - 1 if k > 0 else k
+    return held[index] if held and -len(held) <= index < len(held) else None
 
 
 _WHOLE_RE = re.compile(
